@@ -1,0 +1,85 @@
+# Shared helpers for the project's shell scripts.  Source, do not execute.
+# shellcheck shell=bash
+
+CCA_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CCA_CACHE=${CCA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/qemu-cca}
+CCA_BUILD=${CCA_BUILD:-$CCA_TOP/build}
+# The QEMU tree that is built: pristine 10.2.2 + patches/ + overlay links.
+CCA_QEMU_TREE=$CCA_BUILD/qemu-src
+CCA_QEMU_BUILD=$CCA_BUILD/qemu-build
+CCA_QEMU_BIN=$CCA_QEMU_BUILD/qemu-system-aarch64
+CCA_DEB_PY=/usr/bin/python3
+
+QEMU_DEB_VERSION=1:10.2.2+ds-1
+QEMU_UPSTREAM_VERSION=10.2.2
+
+cca_log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
+cca_die() { printf '%s: error: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }
+
+cca_sudo() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# The Debian mirror this machine already uses (first URI of a Debian
+# source in /etc/apt), so nothing here names a host of its own.
+cca_debian_mirror() {
+    local uri
+    uri=$(grep -rhsE '^[[:space:]]*URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null |
+          awk '{print $2}' | grep -v -- '-security' | grep -m1 -i debian)
+    if [ -z "$uri" ]; then
+        uri=$(grep -hsE '^[[:space:]]*deb[[:space:]]' /etc/apt/sources.list \
+                 /etc/apt/sources.list.d/*.list 2>/dev/null |
+              sed -E 's/\[[^]]*\]//' | awk '{print $2}' |
+              grep -v -- '-security' | grep -m1 -i debian)
+    fi
+    [ -n "$uri" ] || cca_die "no Debian mirror found in /etc/apt"
+    printf '%s\n' "${uri%/}"
+}
+
+# A private apt configuration (its own sources, lists and cache under
+# $CCA_CACHE/apt) for sid: source packages and arm64 binaries.  The
+# system's apt configuration is never changed by it.
+cca_apt_private_init() {
+    local root=$CCA_CACHE/apt mirror
+    mirror=$(cca_debian_mirror)
+    mkdir -p "$root/lists/partial" "$root/archives/partial" "$root/etc/preferences.d"
+    cat > "$root/sources.list" <<EOT
+deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror sid main
+deb [arch=arm64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror sid main
+EOT
+    CCA_APT_OPTS=(-o "Dir::Etc::SourceList=$root/sources.list"
+                  -o "Dir::Etc::SourceParts=/dev/null"
+                  -o "Dir::Etc::Preferences=/dev/null"
+                  -o "Dir::Etc::PreferencesParts=$root/etc/preferences.d"
+                  -o "Dir::State::Lists=$root/lists"
+                  -o "Dir::State::status=$root/status"
+                  -o "Dir::Cache=$root"
+                  -o "Dir::Cache::archives=$root/archives"
+                  -o "APT::Architectures::=arm64"
+                  -o "APT::Get::List-Cleanup=false"
+                  -o "Debug::NoLocking=true"
+                  -o "APT::Sandbox::User=root")
+    [ -f "$root/status" ] || : > "$root/status"
+}
+
+cca_apt_private() {
+    apt-get "${CCA_APT_OPTS[@]}" "$@"
+}
+
+cca_apt_private_update() {
+    local root=$CCA_CACHE/apt stamp
+    stamp=$root/lists/.updated
+    if [ -f "$stamp" ] && [ -z "$(find "$stamp" -mmin +720)" ]; then
+        return 0
+    fi
+    cca_apt_private -qq update || cca_die "apt update of the private sid configuration failed"
+    touch "$stamp"
+}
+
+# Identifies the patch series (its files' contents, in order).
+cca_series_id() {
+    local f
+    for f in "$CCA_TOP"/patches/*.patch; do
+        if [ -f "$f" ]; then cat "$f"; fi
+    done | sha256sum | cut -d' ' -f1
+}
