@@ -23,6 +23,13 @@ typedef struct RmmAttestKeys RmmAttestKeys;
 RmmAttestKeys *rmm_attest_keys_new(char **err);
 void rmm_attest_keys_free(RmmAttestKeys *k);
 
+/*
+ * The public CPAK, as the CBOR-encoded COSE_Key (EC2, P-384) that a
+ * verifier would be provisioned with (the emulated platform has no
+ * endorsement service).  For tests and tools; g_byte_array_unref() it.
+ */
+GByteArray *rmm_attest_keys_export_cpak_pub(const RmmAttestKeys *k);
+
 typedef struct RmmRealmClaims {
     uint8_t challenge[RMM_CHALLENGE_SIZE];
     uint8_t rpv[RMM_RPV_SIZE];

@@ -242,6 +242,9 @@ typedef enum RmmRecExitReason {
                              * rmm_psci_complete() when a target REC is
                              * involved, and rmm_rec_complete() */
     RMM_EXIT_SYSTEM_OFF,    /* PSCI SYSTEM_OFF/RESET: realm is SYSTEM_OFF */
+    RMM_EXIT_S2_FAULT,      /* the call touched RIPAS RAM that is not
+                             * assigned: host assigns fault_ipa (DATA_CREATE
+                             * _UNKNOWN) and issues the same call again */
 } RmmRecExitReason;
 
 typedef struct RmmRecExit {
@@ -256,18 +259,21 @@ typedef struct RmmRecExit {
     /* RMM_EXIT_PSCI, RMM_EXIT_SYSTEM_OFF */
     uint64_t psci_fid;
     uint64_t psci_args[3];
+    /* RMM_EXIT_S2_FAULT */
+    uint64_t fault_ipa;
 } RmmRecExit;
 
 #define RMM_SMC_NREGS 18
 
 /*
- * An SMC the realm executed with function ID regs[0].  Returns true if
- * the RMM owns the function ID (RSI, PSCI, SMCCC arch calls; every other
- * ID is answered NOT_SUPPORTED in regs[0] and also returns true).  On
- * RMM_EXIT_NONE regs[0..17] hold the results.  Otherwise the host handles
- * *exit and completes the call; until then the REC may not enter.
+ * An SMC the realm executed, function ID in regs[0].  Every SMC of a realm
+ * traps to the RMM: RSI and SMCCC architecture calls are answered here,
+ * PSCI calls that need the host exit to it, and any other function ID is
+ * answered SMCCC NOT_SUPPORTED (-1).  On RMM_EXIT_NONE regs[0..17] hold
+ * the results.  RMM_EXIT_RIPAS_CHANGE and RMM_EXIT_HOST_CALL leave the
+ * call pending: the REC may not enter until rmm_rec_complete().
  */
-bool rmm_rec_smc(RmmRec *rec, uint64_t regs[RMM_SMC_NREGS], RmmRecExit *exit);
+void rmm_rec_smc(RmmRec *rec, uint64_t regs[RMM_SMC_NREGS], RmmRecExit *exit);
 
 typedef enum RmmRipasResponse {
     RMM_RIPAS_ACCEPT = 0,
@@ -275,10 +281,10 @@ typedef enum RmmRipasResponse {
 } RmmRipasResponse;
 
 /*
- * Finish the REC exit in progress: write the call's results to
- * regs[0..17].  @response matters for RMM_EXIT_RIPAS_CHANGE; @exit
- * carries the host's results for RMM_EXIT_HOST_CALL (gprs) and
- * RMM_EXIT_PSCI (psci_args[0] = PSCI return value).
+ * Finish the pending REC exit: write the call's results to regs[0..17].
+ * @response matters for RMM_EXIT_RIPAS_CHANGE (an ACCEPT that changed
+ * nothing is answered as REJECT, so the realm never loops); @exit carries
+ * the host's results for RMM_EXIT_HOST_CALL (gprs).
  */
 RmiStatus rmm_rec_complete(RmmRec *rec, RmmRipasResponse response,
                            const RmmRecExit *exit,

@@ -1,0 +1,250 @@
+/*
+ * Arm CCA realm guests: the rme-guest object
+ *
+ *   -M virt,confidential-guest-support=rme0
+ *   -object rme-guest,id=rme0[,measurement-algorithm=sha256|sha512]
+ *                             [,personalization-value=<base64, 64 bytes>]
+ *
+ * At every machine reset (but not on an incoming migration) the realm is
+ * built from scratch through the realm backend: REALM_CREATE, RIPAS RAM
+ * for all of RAM, the images the board loaded populated with measurement,
+ * one REC per vCPU, ACTIVATE.  A guest reboot thus gets a fresh realm with
+ * the same Realm Initial Measurement.
+ *
+ * Copyright (c) 2026 The QEMU CCA migration authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qapi/qapi-types-qom.h"
+#include "qemu/base64.h"
+#include "qemu/error-report.h"
+#include "qom/object_interfaces.h"
+#include "hw/core/cpu.h"
+#include "hw/resettable.h"
+#include "system/confidential-guest-support.h"
+#include "system/reset.h"
+#include "system/runstate.h"
+#include "system/tcg.h"
+#include "qemu/accel.h"
+#include "rme.h"
+#include "trace.h"
+
+QEMU_BUILD_BUG_ON((int)RME_GUEST_MEASUREMENT_ALGORITHM_SHA256 !=
+                  (int)RMM_HASH_SHA256);
+QEMU_BUILD_BUG_ON((int)RME_GUEST_MEASUREMENT_ALGORITHM_SHA512 !=
+                  (int)RMM_HASH_SHA512);
+
+static int rme_guest_get_algo(Object *obj, Error **errp)
+{
+    return RME_GUEST(obj)->measurement_algo;
+}
+
+static void rme_guest_set_algo(Object *obj, int value, Error **errp)
+{
+    RME_GUEST(obj)->measurement_algo = value;
+}
+
+static char *rme_guest_get_rpv(Object *obj, Error **errp)
+{
+    return g_strdup(RME_GUEST(obj)->personalization_value);
+}
+
+static void rme_guest_set_rpv(Object *obj, const char *value, Error **errp)
+{
+    RmeGuest *g = RME_GUEST(obj);
+    g_autofree uint8_t *bin = NULL;
+    size_t len;
+
+    bin = qbase64_decode(value, -1, &len, errp);
+    if (!bin) {
+        error_prepend(errp, "rme-guest: personalization-value: ");
+        return;
+    }
+    if (len != RMM_RPV_SIZE) {
+        error_setg(errp, "rme-guest: personalization-value must be %d bytes "
+                   "(base64 encoded), got %zu", RMM_RPV_SIZE, len);
+        return;
+    }
+    memcpy(g->rpv, bin, RMM_RPV_SIZE);
+    g_free(g->personalization_value);
+    g->personalization_value = g_strdup(value);
+}
+
+void rme_guest_add_image(RmeGuest *g, hwaddr base, hwaddr size)
+{
+    RmeImage img = { .base = base, .size = size };
+
+    if (size) {
+        g_array_append_val(g->images, img);
+    }
+}
+
+bool rme_guest_machine_init(RmeGuest *g, uint32_t ipa_width,
+                            MemoryRegion *ram, hwaddr ram_base,
+                            Error **errp)
+{
+    ConfidentialGuestSupport *cgs = CONFIDENTIAL_GUEST_SUPPORT(g);
+
+#ifdef CONFIG_TCG
+    if (tcg_enabled()) {
+        g->ops = &rme_tcg_backend_ops;
+    }
+#endif
+    if (!g->ops) {
+        /* The KVM CCA backend is not part of this tree yet. */
+        error_setg(errp, "rme-guest: realms need -accel tcg (emulated RMM); "
+                   "no realm backend for %s", current_accel_name());
+        return false;
+    }
+    g->ipa_width = ipa_width;
+    g->shared_ram = ram;
+    g->ram_base = ram_base;
+    g->ram_size = memory_region_size(ram);
+    if (!g->ops->init(g, errp)) {
+        return false;
+    }
+    cgs->ready = true;
+    return true;
+}
+
+MemoryRegion *rme_guest_cpu_memory(RmeGuest *g, MemoryRegion *sysmem)
+{
+    return g->ops->cpu_memory(g, sysmem);
+}
+
+static RmmRealmParams rme_guest_params(RmeGuest *g)
+{
+    RmmRealmParams p = {
+        .ipa_width = g->ipa_width,
+        .hash_algo = g->measurement_algo,
+    };
+
+    memcpy(p.rpv, g->rpv, RMM_RPV_SIZE);
+    return p;
+}
+
+/* Build and activate the realm the machine starts with. */
+static bool rme_guest_build(RmeGuest *g, Error **errp)
+{
+    RmmRealmParams p = rme_guest_params(g);
+    CPUState *cs;
+    unsigned i;
+
+    if (!g->ops->realm_create(g, &p, errp) ||
+        !g->ops->init_ripas(g, g->ram_base, g->ram_base + g->ram_size,
+                            errp)) {
+        return false;
+    }
+    for (i = 0; i < g->images->len; i++) {
+        RmeImage *img = &g_array_index(g->images, RmeImage, i);
+
+        trace_rme_populate(img->base, img->size);
+        if (!g->ops->populate(g, img->base, img->size, errp)) {
+            return false;
+        }
+    }
+    CPU_FOREACH(cs) {
+        /* PSCI: the boot CPU starts, the others wait for CPU_ON. */
+        if (!g->ops->rec_create(g, cs, cs == first_cpu, errp)) {
+            return false;
+        }
+    }
+    return g->ops->activate(g, errp);
+}
+
+static ResettableState *rme_guest_reset_state(Object *obj)
+{
+    return &RME_GUEST(obj)->reset_state;
+}
+
+static void rme_guest_reset_exit(Object *obj, ResetType type)
+{
+    RmeGuest *g = RME_GUEST(obj);
+    Error *err = NULL;
+
+    if (!g->ops) {
+        return;
+    }
+    g->ops->destroy(g);
+    if (runstate_check(RUN_STATE_INMIGRATE)) {
+        /* The realm arrives with the migration stream. */
+        return;
+    }
+    if (!rme_guest_build(g, &err)) {
+        error_report_err(err);
+        error_report("rme-guest: cannot build the realm");
+        exit(1);
+    }
+    trace_rme_realm_active(g->ipa_width, RmeGuestMeasurementAlgorithm_str(g->measurement_algo));
+}
+
+static void rme_guest_complete(UserCreatable *uc, Error **errp)
+{
+    RmeGuest *g = RME_GUEST(uc);
+
+    qemu_register_resettable(OBJECT(g));
+}
+
+static void rme_guest_init(Object *obj)
+{
+    RmeGuest *g = RME_GUEST(obj);
+
+    g->measurement_algo = RMM_HASH_SHA512;
+    g->images = g_array_new(false, true, sizeof(RmeImage));
+}
+
+static void rme_guest_finalize(Object *obj)
+{
+    RmeGuest *g = RME_GUEST(obj);
+
+    if (g->ops) {
+        g->ops->destroy(g);
+    }
+    g_free(g->personalization_value);
+    g_array_free(g->images, true);
+}
+
+static void rme_guest_class_init(ObjectClass *oc, const void *data)
+{
+    UserCreatableClass *ucc = USER_CREATABLE_CLASS(oc);
+    ResettableClass *rc = RESETTABLE_CLASS(oc);
+
+    ucc->complete = rme_guest_complete;
+    rc->get_state = rme_guest_reset_state;
+    rc->phases.exit = rme_guest_reset_exit;
+
+    object_class_property_add_enum(oc, "measurement-algorithm",
+                                   "RmeGuestMeasurementAlgorithm",
+                                   &RmeGuestMeasurementAlgorithm_lookup,
+                                   rme_guest_get_algo, rme_guest_set_algo);
+    object_class_property_set_description(oc, "measurement-algorithm",
+        "Realm measurement algorithm: sha256 or sha512 (default)");
+    object_class_property_add_str(oc, "personalization-value",
+                                  rme_guest_get_rpv, rme_guest_set_rpv);
+    object_class_property_set_description(oc, "personalization-value",
+        "Realm personalization value: 64 bytes, base64 encoded "
+        "(default: all zero)");
+}
+
+static const TypeInfo rme_guest_info = {
+    .parent = TYPE_CONFIDENTIAL_GUEST_SUPPORT,
+    .name = TYPE_RME_GUEST,
+    .instance_size = sizeof(RmeGuest),
+    .instance_init = rme_guest_init,
+    .instance_finalize = rme_guest_finalize,
+    .class_init = rme_guest_class_init,
+    .interfaces = (const InterfaceInfo[]) {
+        { TYPE_USER_CREATABLE },
+        { TYPE_RESETTABLE_INTERFACE },
+        { }
+    },
+};
+
+static void rme_register_types(void)
+{
+    type_register_static(&rme_guest_info);
+}
+
+type_init(rme_register_types)

@@ -1,0 +1,448 @@
+/*
+ * Arm CCA realm guests under TCG: the emulated RMM as a realm backend
+ *
+ * The RMM model (target/arm/rmm/) holds the realm; this file is the
+ * "hardware" around it:
+ *  - protected memory is a RAM block of its own, never migrated as RAM,
+ *    that only the model and the realm's vCPUs reach;
+ *  - a realm vCPU sees protected IPA space through an IOMMU region whose
+ *    translation is the model's stage 2 walk (RIPAS EMPTY or unbacked IPA:
+ *    synchronous external abort; RIPAS RAM not yet assigned: the host
+ *    assigns a granule, as on a stage 2 fault exit), and unprotected IPA
+ *    space [2^(w-1), 2^w) as an alias of the machine's memory;
+ *  - every SMC of a realm vCPU goes to the model, and REC exits are
+ *    handled here as KVM would handle them;
+ *  - a vCPU runs only while the model lets its REC enter.
+ *
+ * Copyright (c) 2026 The QEMU CCA migration authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qemu/error-report.h"
+#include "exec/cputlb.h"
+#include "hw/core/cpu.h"
+#include "system/memory.h"
+#include "cpu.h"
+#include "target/arm/rme.h"
+#include "target/arm/rmm/rmm.h"
+#include "target/arm/trace.h"
+
+#define TYPE_RME_TCG_IOMMU_MEMORY_REGION "rme-tcg-iommu-memory-region"
+
+typedef struct RmeTcg {
+    RmeGuest *g;
+    RmmPlatform *plat;
+    RmmRealm *realm;
+    MemoryRegion store;         /* protected RAM contents */
+    AddressSpace store_as;
+    IOMMUMemoryRegion prot;     /* stage 2 of protected RAM */
+    MemoryRegion view;          /* what a realm vCPU sees */
+    MemoryRegion unprot;        /* alias of the machine's memory */
+    bool view_ready;
+} RmeTcg;
+
+static RmeTcg *rme_tcg(RmeGuest *g)
+{
+    return g->backend;
+}
+
+static const char *rmi_status_name(RmiStatus s)
+{
+    static const char *const names[] = {
+        [RMI_SUCCESS] = "success",
+        [RMI_ERROR_INPUT] = "input error",
+        [RMI_ERROR_REALM] = "realm state error",
+        [RMI_ERROR_REC] = "REC state error",
+        [RMI_ERROR_RTT] = "RTT state error",
+    };
+
+    return s < ARRAY_SIZE(names) ? names[s] : "unknown error";
+}
+
+static bool rmi_check(RmiStatus s, Error **errp, const char *what)
+{
+    if (s != RMI_SUCCESS) {
+        error_setg(errp, "emulated RMM: %s failed: %s", what,
+                   rmi_status_name(s));
+        return false;
+    }
+    return true;
+}
+
+/* ---- Stage 2: protected IPA space as seen by realm vCPUs ---- */
+
+static IOMMUTLBEntry rme_tcg_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
+                                       IOMMUAccessFlags flag, int iommu_idx)
+{
+    RmeTcg *t = container_of(iommu, RmeTcg, prot);
+    RmmRealm *realm = qatomic_read(&t->realm);
+    hwaddr ipa = t->g->ram_base + (addr & ~(RMM_GRANULE_SIZE - 1));
+    IOMMUTLBEntry ret = {
+        .target_as = &t->store_as,
+        .iova = addr & ~(RMM_GRANULE_SIZE - 1),
+        .translated_addr = addr & ~(RMM_GRANULE_SIZE - 1),
+        .addr_mask = RMM_GRANULE_SIZE - 1,
+        .perm = IOMMU_NONE,
+    };
+
+    /*
+     * Only the vCPU's own accesses (TLB fills pass IOMMU_NONE) reach
+     * protected memory: debug accesses from the host (gdbstub, monitor)
+     * fail like any other host access would.
+     */
+    if (!realm || flag != IOMMU_NONE) {
+        return ret;
+    }
+    switch (rmm_realm_s2_lookup(realm, ipa)) {
+    case RMM_S2_UNASSIGNED:
+        /* Stage 2 fault exit: the host assigns a granule, then retries. */
+        rmm_data_create_unknown(realm, ipa);
+        if (rmm_realm_s2_lookup(realm, ipa) != RMM_S2_OK) {
+            break;
+        }
+        /* fall through */
+    case RMM_S2_OK:
+        ret.perm = IOMMU_RW;
+        break;
+    case RMM_S2_ABORT:
+        trace_rme_s2_abort(ipa);
+        break;
+    }
+    return ret;
+}
+
+static int rme_tcg_attrs_to_index(IOMMUMemoryRegion *iommu, MemTxAttrs attrs)
+{
+    return 0;
+}
+
+static void rme_tcg_iommu_class_init(ObjectClass *klass, const void *data)
+{
+    IOMMUMemoryRegionClass *imrc = IOMMU_MEMORY_REGION_CLASS(klass);
+
+    imrc->translate = rme_tcg_translate;
+    imrc->attrs_to_index = rme_tcg_attrs_to_index;
+}
+
+static const TypeInfo rme_tcg_iommu_info = {
+    .name = TYPE_RME_TCG_IOMMU_MEMORY_REGION,
+    .parent = TYPE_IOMMU_MEMORY_REGION,
+    .class_init = rme_tcg_iommu_class_init,
+};
+
+static MemoryRegion *rme_tcg_cpu_memory(RmeGuest *g, MemoryRegion *sysmem)
+{
+    RmeTcg *t = rme_tcg(g);
+    uint64_t half = 1ULL << (g->ipa_width - 1);
+
+    if (!t->view_ready) {
+        memory_region_init(&t->view, OBJECT(g), "realm-cpu-view", UINT64_MAX);
+        memory_region_add_subregion(&t->view, g->ram_base,
+                                    MEMORY_REGION(&t->prot));
+        memory_region_init_alias(&t->unprot, OBJECT(g),
+                                 "realm-cpu-unprotected", sysmem, 0, half);
+        memory_region_add_subregion(&t->view, half, &t->unprot);
+        t->view_ready = true;
+    }
+    return &t->view;
+}
+
+static void rme_tcg_flush_all(void)
+{
+    CPUState *cs;
+
+    CPU_FOREACH(cs) {
+        tlb_flush(cs);
+    }
+}
+
+/* ---- SMCs and REC exits ---- */
+
+static RmmRec *rme_tcg_rec(ARMCPU *cpu)
+{
+    return cpu->realm_rec;
+}
+
+static bool rme_tcg_may_run(ARMCPU *cpu)
+{
+    RmmRec *rec = rme_tcg_rec(cpu);
+
+    return rec && rmm_rec_may_enter(rec);
+}
+
+/* RSI_IPA_STATE_SET: what KVM does on a RIPAS change exit. */
+static void rme_tcg_ripas_change(RmeTcg *t, ARMCPU *cpu, RmmRec *rec,
+                                 RmmRecExit *exit, uint64_t *regs)
+{
+    uint64_t top = exit->ripas_base, ipa;
+    RmiStatus s;
+
+    s = rmm_rtt_set_ripas(t->realm, rec, exit->ripas_base, exit->ripas_top,
+                          &top);
+    if (s == RMI_SUCCESS && exit->ripas_value == RMM_RIPAS_EMPTY) {
+        /* Give back the memory the realm no longer wants protected. */
+        for (ipa = exit->ripas_base; ipa < top; ipa += RMM_GRANULE_SIZE) {
+            rmm_data_destroy(t->realm, ipa);
+        }
+    }
+    trace_rme_ripas_change(exit->ripas_base, exit->ripas_top,
+                           exit->ripas_value, top, s);
+    /* Every vCPU sees the change before this one runs again. */
+    tlb_flush_all_cpus_synced(CPU(cpu));
+    rmm_rec_complete(rec, s == RMI_SUCCESS ? RMM_RIPAS_ACCEPT
+                                           : RMM_RIPAS_REJECT, exit, regs);
+}
+
+#define PSCI_FN_CPU_ON_32   0x84000003u
+#define PSCI_FN_CPU_ON_64   0xC4000003u
+
+static bool rme_tcg_smc(ARMCPU *cpu)
+{
+    RmeTcg *t = rme_tcg(RME_GUEST(cpu->realm_guest));
+    RmmRec *rec = rme_tcg_rec(cpu);
+    CPUARMState *env = &cpu->env;
+    uint64_t regs[RMM_SMC_NREGS];
+    uint32_t fid = env->xregs[0];
+    RmmRecExit exit;
+    unsigned i, tries;
+
+    if (!rec) {
+        /* No realm (yet): nothing answers. */
+        env->xregs[0] = -1;
+        return true;
+    }
+    memcpy(regs, env->xregs, sizeof(regs));
+    for (tries = 0; tries < 2; tries++) {
+        rmm_rec_smc(rec, regs, &exit);
+        if (exit.reason != RMM_EXIT_S2_FAULT) {
+            break;
+        }
+        /* The call touched RIPAS RAM not assigned yet: assign, retry. */
+        rmm_data_create_unknown(t->realm, exit.fault_ipa);
+    }
+    trace_rme_smc(rmm_rec_index(rec), fid, exit.reason);
+
+    switch (exit.reason) {
+    case RMM_EXIT_NONE:
+        break;
+    case RMM_EXIT_S2_FAULT:
+        /* Could not assign: the call cannot make progress. */
+        regs[0] = RSI_ERROR_INPUT;
+        break;
+    case RMM_EXIT_RIPAS_CHANGE:
+        rme_tcg_ripas_change(t, cpu, rec, &exit, regs);
+        break;
+    case RMM_EXIT_HOST_CALL:
+        /* This host offers no host call services: results unchanged. */
+        rmm_rec_complete(rec, RMM_RIPAS_ACCEPT, &exit, regs);
+        break;
+    case RMM_EXIT_PSCI:
+        if (exit.psci_fid == PSCI_FN_CPU_ON_32 ||
+            exit.psci_fid == PSCI_FN_CPU_ON_64) {
+            RmmRec *target = rmm_realm_rec_by_mpidr(t->realm,
+                                                    exit.psci_args[0]);
+            if (target) {
+                rmm_psci_complete(rec, target, 0);
+            }
+        }
+        /* QEMU's PSCI implementation does the vCPU work. */
+        return false;
+    case RMM_EXIT_SYSTEM_OFF:
+        return false;
+    }
+    for (i = 0; i < RMM_SMC_NREGS; i++) {
+        env->xregs[i] = regs[i];
+    }
+    return true;
+}
+
+/* ---- The backend interface ---- */
+
+static bool rme_tcg_init(RmeGuest *g, Error **errp)
+{
+    RmeTcg *t = g_new0(RmeTcg, 1);
+    char *err = NULL;
+
+    t->g = g;
+    t->plat = rmm_platform_new(&err);
+    if (!t->plat) {
+        error_setg(errp, "emulated RMM: %s", err);
+        g_free(err);
+        g_free(t);
+        return false;
+    }
+    /* Protected memory: never migrated as RAM, never mapped for devices. */
+    if (!memory_region_init_ram_nomigrate(&t->store, OBJECT(g),
+                                          "realm-protected-ram", g->ram_size,
+                                          errp)) {
+        rmm_platform_free(t->plat);
+        g_free(t);
+        return false;
+    }
+    address_space_init(&t->store_as, &t->store, "realm-protected-ram");
+    memory_region_init_iommu(&t->prot, sizeof(t->prot),
+                             TYPE_RME_TCG_IOMMU_MEMORY_REGION, OBJECT(g),
+                             "realm-protected", g->ram_size);
+    g->backend = t;
+    return true;
+}
+
+static bool rme_tcg_realm_create(RmeGuest *g, const RmmRealmParams *p,
+                                 Error **errp)
+{
+    RmeTcg *t = rme_tcg(g);
+    RmmRealm *realm;
+
+    if (!rmi_check(rmm_realm_create(t->plat, p, &realm), errp,
+                   "REALM_CREATE")) {
+        return false;
+    }
+    if (!rmi_check(rmm_realm_add_ram(realm, g->ram_base, g->ram_size,
+                                     memory_region_get_ram_ptr(&t->store)),
+                   errp, "adding protected RAM")) {
+        rmm_realm_destroy(realm);
+        return false;
+    }
+    qatomic_set(&t->realm, realm);
+    return true;
+}
+
+static bool rme_tcg_init_ripas(RmeGuest *g, hwaddr base, hwaddr top,
+                               Error **errp)
+{
+    uint64_t out;
+
+    return rmi_check(rmm_rtt_init_ripas(rme_tcg(g)->realm, base, top, &out),
+                     errp, "RTT_INIT_RIPAS");
+}
+
+static bool rme_tcg_populate(RmeGuest *g, hwaddr base, hwaddr size,
+                             Error **errp)
+{
+    RmeTcg *t = rme_tcg(g);
+    uint8_t *shared = memory_region_get_ram_ptr(g->shared_ram);
+    hwaddr ipa;
+
+    if (base < g->ram_base || base + size > g->ram_base + g->ram_size) {
+        error_setg(errp, "rme-guest: image at 0x%" HWADDR_PRIx
+                   " is outside RAM", base);
+        return false;
+    }
+    for (ipa = base; ipa < base + size; ipa += RMM_GRANULE_SIZE) {
+        uint8_t *src = shared + (ipa - g->ram_base);
+
+        if (!rmi_check(rmm_data_create(t->realm, ipa, src, true), errp,
+                       "DATA_CREATE")) {
+            return false;
+        }
+        /* The image now lives in protected memory only. */
+        memset(src, 0, RMM_GRANULE_SIZE);
+    }
+    memory_region_set_dirty(g->shared_ram, base - g->ram_base, size);
+    return true;
+}
+
+static bool rme_tcg_rec_create(RmeGuest *g, CPUState *cs, bool runnable,
+                               Error **errp)
+{
+    RmeTcg *t = rme_tcg(g);
+    ARMCPU *cpu = ARM_CPU(cs);
+    RmmRecParams p = {
+        .flags = runnable ? RMI_REC_FLAG_RUNNABLE : 0,
+        .mpidr = cpu->mp_affinity,
+        .pc = runnable ? cpu->env.pc : 0,
+    };
+    RmmRec *rec;
+
+    if (!is_a64(&cpu->env)) {
+        error_setg(errp, "rme-guest: realm vCPUs must run AArch64");
+        return false;
+    }
+    if (runnable) {
+        memcpy(p.gprs, cpu->env.xregs, sizeof(p.gprs));
+    }
+    if (!rmi_check(rmm_rec_create(t->realm, &p, &rec), errp, "REC_CREATE")) {
+        return false;
+    }
+    cpu->realm_rec = rec;
+    return true;
+}
+
+static bool rme_tcg_activate(RmeGuest *g, Error **errp)
+{
+    CPUState *cs;
+
+    if (!rmi_check(rmm_realm_activate(rme_tcg(g)->realm), errp,
+                   "REALM_ACTIVATE")) {
+        return false;
+    }
+    /* REC enter: only RECs the model lets run leave the halted state. */
+    CPU_FOREACH(cs) {
+        cs->halted = !rme_tcg_may_run(ARM_CPU(cs));
+    }
+    return true;
+}
+
+static void rme_tcg_destroy(RmeGuest *g)
+{
+    RmeTcg *t = rme_tcg(g);
+    RmmRealm *realm = t->realm;
+    CPUState *cs;
+
+    CPU_FOREACH(cs) {
+        ARMCPU *cpu = ARM_CPU(cs);
+
+        cpu->realm_guest = OBJECT(g);
+        cpu->realm_smc = rme_tcg_smc;
+        cpu->realm_may_run = rme_tcg_may_run;
+        cpu->realm_rec = NULL;
+        cs->halted = 1;
+    }
+    if (realm) {
+        qatomic_set(&t->realm, NULL);
+        rme_tcg_flush_all();
+        rmm_realm_destroy(realm);
+    }
+}
+
+static size_t rme_tcg_measurement(RmeGuest *g, unsigned index, uint8_t *out)
+{
+    RmmRealm *realm = rme_tcg(g)->realm;
+
+    return realm ? rmm_realm_measurement(realm, index, out) : 0;
+}
+
+static const char *rme_tcg_state(RmeGuest *g)
+{
+    RmmRealm *realm = rme_tcg(g)->realm;
+    static const char *const names[] = {
+        [RMM_REALM_NEW] = "new",
+        [RMM_REALM_ACTIVE] = "active",
+        [RMM_REALM_SYSTEM_OFF] = "system-off",
+    };
+
+    return realm ? names[rmm_realm_state(realm)] : NULL;
+}
+
+const RmeBackendOps rme_tcg_backend_ops = {
+    .name = "emulated RMM (TCG)",
+    .init = rme_tcg_init,
+    .realm_create = rme_tcg_realm_create,
+    .init_ripas = rme_tcg_init_ripas,
+    .populate = rme_tcg_populate,
+    .rec_create = rme_tcg_rec_create,
+    .activate = rme_tcg_activate,
+    .destroy = rme_tcg_destroy,
+    .measurement = rme_tcg_measurement,
+    .state = rme_tcg_state,
+    .cpu_memory = rme_tcg_cpu_memory,
+};
+
+static void rme_tcg_register_types(void)
+{
+    type_register_static(&rme_tcg_iommu_info);
+}
+
+type_init(rme_tcg_register_types)
