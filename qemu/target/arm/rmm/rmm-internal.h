@@ -27,6 +27,8 @@ typedef struct RmmRamRange {
 
 struct RmmPlatform {
     RmmAttestKeys *keys;
+    GMutex lock;            /* protects vmid_used */
+    uint8_t vmid_used[(UINT16_MAX + 1) / 8];   /* VMIDs of live realms */
 };
 
 struct RmmRec {
@@ -42,6 +44,15 @@ struct RmmRec {
     uint64_t ripas_next;    /* first address RTT_SET_RIPAS did not change */
     RmmRipas ripas_value;
     uint64_t host_call_ipa;
+
+    /*
+     * PSCI_CPU_ON / AFFINITY_INFO that exited to the host and waits for
+     * RMI_PSCI_COMPLETE (the host writes the caller's result itself, so
+     * the REC is not held back by it).
+     */
+    bool psci_pending;
+    uint32_t psci_fid;
+    uint64_t psci_mpidr;
 
     /* RSI_ATTESTATION_TOKEN_INIT / CONTINUE */
     GByteArray *token;

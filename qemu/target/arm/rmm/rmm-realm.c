@@ -22,6 +22,7 @@ RmmPlatform *rmm_platform_new(char **err)
         g_free(p);
         return NULL;
     }
+    g_mutex_init(&p->lock);
     return p;
 }
 
@@ -29,11 +30,30 @@ void rmm_platform_free(RmmPlatform *p)
 {
     if (p) {
         rmm_attest_keys_free(p->keys);
+        g_mutex_clear(&p->lock);
         g_free(p);
     }
 }
 
 /* ---- Realm lifecycle ---- */
+
+/* Reserve (@take) or release a VMID; false if it is already in use. */
+static bool rmm_vmid_update(RmmPlatform *plat, uint16_t vmid, bool take)
+{
+    uint8_t bit = 1u << (vmid % 8);
+    bool ok = true;
+
+    g_mutex_lock(&plat->lock);
+    if (!take) {
+        plat->vmid_used[vmid / 8] &= ~bit;
+    } else if (plat->vmid_used[vmid / 8] & bit) {
+        ok = false;
+    } else {
+        plat->vmid_used[vmid / 8] |= bit;
+    }
+    g_mutex_unlock(&plat->lock);
+    return ok;
+}
 
 RmiStatus rmm_realm_create(RmmPlatform *plat, const RmmRealmParams *params,
                            RmmRealm **out)
@@ -55,6 +75,13 @@ RmiStatus rmm_realm_create(RmmPlatform *plat, const RmmRealmParams *params,
     }
     /* The emulated PE has no LPA2 stage 2, SVE or PMU for realms. */
     if (params->flags || params->sve_vl || params->pmu_num_ctrs) {
+        return RMI_ERROR_INPUT;
+    }
+    if (params->num_bps > RMM_MAX_NUM_BPS ||
+        params->num_wps > RMM_MAX_NUM_WPS) {
+        return RMI_ERROR_INPUT;
+    }
+    if (!rmm_vmid_update(plat, params->vmid, true)) {
         return RMI_ERROR_INPUT;
     }
 
@@ -142,6 +169,7 @@ void rmm_realm_destroy(RmmRealm *r)
         memset(r->ram[i].store, 0, r->ram[i].size);
         g_free(r->ram[i].s2);
     }
+    rmm_vmid_update(r->plat, r->params.vmid, false);
     g_mutex_clear(&r->lock);
     g_free(r);
 }
@@ -169,6 +197,9 @@ uint64_t rmm_realm_prot_size(RmmRealm *r)
 size_t rmm_realm_measurement(RmmRealm *r, unsigned index,
                              uint8_t out[RMM_HASH_MAX])
 {
+    if (index > RMM_NUM_REMS) {
+        return 0;
+    }
     g_mutex_lock(&r->lock);
     memcpy(out, index == 0 ? r->rim : r->rem[index - 1], RMM_HASH_MAX);
     g_mutex_unlock(&r->lock);
@@ -232,7 +263,22 @@ RmiStatus rmm_rtt_init_ripas(RmmRealm *r, uint64_t base, uint64_t top,
     for (ipa = base; ipa < top; ipa += RMM_GRANULE_SIZE) {
         *rmm_s2_entry(rr, ipa) = RMM_RIPAS_RAM;
     }
-    rmm_measure_init_ripas(r->params.hash_algo, r->rim, base, top);
+    /*
+     * The RIM is extended once per RTT entry the command covers.  The
+     * model's RTTs map protected RAM with level 2 (2 MiB) block entries
+     * where the range is 2 MiB aligned, and level 3 (4 KiB) entries
+     * elsewhere, as a host that creates RTTs down to level 2 would.
+     */
+    for (ipa = base; ipa < top; ) {
+        uint64_t next = ipa + RMM_GRANULE_SIZE;
+
+        if ((ipa & (RMM_L2_BLOCK_SIZE - 1)) == 0 &&
+            top - ipa >= RMM_L2_BLOCK_SIZE) {
+            next = ipa + RMM_L2_BLOCK_SIZE;
+        }
+        rmm_measure_init_ripas(r->params.hash_algo, r->rim, ipa, next);
+        ipa = next;
+    }
     *out_top = top;
 out:
     g_mutex_unlock(&r->lock);
@@ -439,12 +485,21 @@ uint8_t *rmm_realm_granule_for_rsi(RmmRealm *r, uint64_t ipa, bool *fault)
 
 /* ---- RECs ---- */
 
+/* RmiRecMpidr: the affinity fields a REC's MPIDR may have. */
+#define RMM_MPIDR_VALID_MASK    0xff00ffff0fULL
+
+/* The REC index of @mpidr: Aff3:Aff2:Aff1:Aff0[3:0]. */
+static uint64_t rmm_mpidr_to_rec_index(uint64_t mpidr)
+{
+    return (mpidr & 0xf) | ((mpidr >> 8) & 0xff) << 4 |
+           ((mpidr >> 16) & 0xff) << 12 | ((mpidr >> 32) & 0xff) << 20;
+}
+
 RmiStatus rmm_rec_create(RmmRealm *r, const RmmRecParams *params,
                          RmmRec **out)
 {
     RmiStatus ret = RMI_SUCCESS;
     RmmRec *rec;
-    unsigned i;
 
     *out = NULL;
     if (params->flags & ~RMI_REC_FLAG_RUNNABLE) {
@@ -455,15 +510,11 @@ RmiStatus rmm_rec_create(RmmRealm *r, const RmmRecParams *params,
         ret = RMI_ERROR_REALM;
         goto out;
     }
-    if (r->nr_recs == RMM_MAX_RECS) {
+    if (r->nr_recs == RMM_MAX_RECS ||
+        (params->mpidr & ~RMM_MPIDR_VALID_MASK) ||
+        rmm_mpidr_to_rec_index(params->mpidr) != r->nr_recs) {
         ret = RMI_ERROR_INPUT;
         goto out;
-    }
-    for (i = 0; i < r->nr_recs; i++) {
-        if (r->recs[i]->mpidr == params->mpidr) {
-            ret = RMI_ERROR_INPUT;
-            goto out;
-        }
     }
     rec = g_new0(RmmRec, 1);
     rec->realm = r;
@@ -532,18 +583,37 @@ bool rmm_rec_may_enter(RmmRec *rec)
     return ok;
 }
 
+#define PSCI_CPU_ON_32          0x84000003u
+#define PSCI_CPU_ON_64          0xC4000003u
+#define PSCI_RET_SUCCESS        0
+#define PSCI_RET_DENIED         (-3)
+
 RmiStatus rmm_psci_complete(RmmRec *caller, RmmRec *target, int32_t status)
 {
     RmmRealm *r = caller->realm;
-    RmiStatus ret = RMI_SUCCESS;
+    RmiStatus ret = RMI_ERROR_INPUT;
+    bool cpu_on;
 
     if (target->realm != r || target == caller) {
         return RMI_ERROR_INPUT;
     }
     g_mutex_lock(&r->lock);
-    if (status == 0) {
+    if (!caller->psci_pending || target->mpidr != caller->psci_mpidr) {
+        goto out;
+    }
+    cpu_on = caller->psci_fid == PSCI_CPU_ON_32 ||
+             caller->psci_fid == PSCI_CPU_ON_64;
+    if (status != PSCI_RET_SUCCESS &&
+        !(cpu_on && status == PSCI_RET_DENIED && !target->runnable)) {
+        /* AFFINITY_INFO cannot fail; CPU_ON of a running REC is ON. */
+        goto out;
+    }
+    if (cpu_on && status == PSCI_RET_SUCCESS) {
         target->runnable = true;
     }
+    caller->psci_pending = false;
+    ret = RMI_SUCCESS;
+out:
     g_mutex_unlock(&r->lock);
     return ret;
 }

@@ -29,6 +29,7 @@
 
 #define RMM_GRANULE_SHIFT       12
 #define RMM_GRANULE_SIZE        (1ULL << RMM_GRANULE_SHIFT)
+#define RMM_L2_BLOCK_SIZE       (1ULL << 21)
 #define RMM_HASH_MAX            64      /* SHA-512 */
 #define RMM_RPV_SIZE            64
 #define RMM_NUM_REMS            4
@@ -38,6 +39,14 @@
 /* IPA widths (s2sz) the model accepts. */
 #define RMM_IPA_WIDTH_MIN       32
 #define RMM_IPA_WIDTH_MAX       52
+
+/*
+ * RmiFeatureRegister0.NUM_BPS / NUM_WPS (4-bit fields, number minus one):
+ * the realm uses the vCPU's own debug registers, so the model reports the
+ * architectural maximum of 16 breakpoints and 16 watchpoints.
+ */
+#define RMM_MAX_NUM_BPS         15
+#define RMM_MAX_NUM_WPS         15
 
 /* RMI status codes (RmiStatusCode). */
 typedef enum RmiStatus {
@@ -93,7 +102,7 @@ typedef struct RmmRealmParams {
     uint8_t pmu_num_ctrs;           /* (measured) */
     RmmHashAlgo hash_algo;          /* (measured) */
     uint8_t rpv[RMM_RPV_SIZE];      /* personalization value */
-    uint16_t vmid;
+    uint16_t vmid;                  /* unique among the platform's realms */
 } RmmRealmParams;
 
 #define RMI_REALM_FLAGS_LPA2    (1ULL << 0)
@@ -125,7 +134,9 @@ void rmm_platform_free(RmmPlatform *p);
 
 /*
  * RMI_REALM_CREATE.  The RIM starts as the measurement of @params.
- * On failure returns an RMI status and leaves *out NULL.
+ * On failure returns an RMI status and leaves *out NULL: RMI_ERROR_INPUT
+ * for an unsupported ipa_width, hash_algo, flag, sve_vl, pmu_num_ctrs,
+ * num_bps or num_wps, or a vmid another live realm of @plat uses.
  */
 RmiStatus rmm_realm_create(RmmPlatform *plat, const RmmRealmParams *params,
                            RmmRealm **out);
@@ -157,15 +168,20 @@ const RmmRealmParams *rmm_realm_params(RmmRealm *r);
 /* Protected IPA space is [0, 2^(ipa_width - 1)). */
 uint64_t rmm_realm_prot_size(RmmRealm *r);
 
-/* Copy measurement @index (0 = RIM, 1..4 = REMs); returns the hash length. */
+/*
+ * Copy measurement @index (0 = RIM, 1..4 = REMs); returns the hash length,
+ * or 0 (and leaves @out alone) for any other index.
+ */
 size_t rmm_realm_measurement(RmmRealm *r, unsigned index,
                              uint8_t out[RMM_HASH_MAX]);
 
 /* ---- Stage 2 / RTT (RMI_RTT_INIT_RIPAS, RTT_SET_RIPAS, DATA_*) ---- */
 
 /*
- * RMI_RTT_INIT_RIPAS: RIPAS RAM for [@base, @top) of a NEW realm, measured.
- * *out_top is where it stopped (the model always completes the range).
+ * RMI_RTT_INIT_RIPAS: RIPAS RAM for [@base, @top) of a NEW realm, measured
+ * once per RTT entry (2 MiB blocks where aligned, 4 KiB granules
+ * elsewhere).  *out_top is where it stopped (the model always completes
+ * the range).
  */
 RmiStatus rmm_rtt_init_ripas(RmmRealm *r, uint64_t base, uint64_t top,
                              uint64_t *out_top);
@@ -216,7 +232,12 @@ RmmS2Result rmm_realm_s2_lookup(RmmRealm *r, uint64_t ipa);
 
 /* ---- RECs (RMI_REC_CREATE / REC_ENTER / PSCI_COMPLETE) ---- */
 
-/* RMI_REC_CREATE, measured.  Realm NEW only; MPIDRs must be unique. */
+/*
+ * RMI_REC_CREATE, measured.  Realm NEW only.  As in DEN0137, RECs are
+ * created in MPIDR order: @params->mpidr may only have Aff0[3:0],
+ * Aff1, Aff2 and Aff3 set, and its REC index Aff3:Aff2:Aff1:Aff0[3:0]
+ * must be the number of RECs created so far (so MPIDRs are unique).
+ */
 RmiStatus rmm_rec_create(RmmRealm *r, const RmmRecParams *params,
                          RmmRec **out);
 
@@ -238,9 +259,10 @@ typedef enum RmmRecExitReason {
     RMM_EXIT_RIPAS_CHANGE,  /* host calls rmm_rtt_set_ripas(), then
                              * rmm_rec_complete() */
     RMM_EXIT_HOST_CALL,     /* host fills gprs, then rmm_rec_complete() */
-    RMM_EXIT_PSCI,          /* host does the PSCI work, then
-                             * rmm_psci_complete() when a target REC is
-                             * involved, and rmm_rec_complete() */
+    RMM_EXIT_PSCI,          /* host does the PSCI work and writes the
+                             * caller's result to x0; for CPU_ON and
+                             * AFFINITY_INFO it calls rmm_psci_complete()
+                             * with the target REC */
     RMM_EXIT_SYSTEM_OFF,    /* PSCI SYSTEM_OFF/RESET: realm is SYSTEM_OFF */
     RMM_EXIT_S2_FAULT,      /* the call touched RIPAS RAM that is not
                              * assigned: host assigns fault_ipa (DATA_CREATE
@@ -291,8 +313,12 @@ RmiStatus rmm_rec_complete(RmmRec *rec, RmmRipasResponse response,
                            uint64_t regs[RMM_SMC_NREGS]);
 
 /*
- * RMI_PSCI_COMPLETE for CPU_ON / AFFINITY_INFO: @target is the REC the
- * call named.  For a successful CPU_ON the target becomes runnable.
+ * RMI_PSCI_COMPLETE for the CPU_ON / AFFINITY_INFO that @caller exited
+ * with: @target is the REC the call named.  @status is PSCI SUCCESS (0),
+ * or DENIED (-3) for a CPU_ON whose target is not running.  RMI_ERROR_INPUT
+ * when @caller has no such call pending, @target is @caller, another
+ * realm's REC or not the one named, or @status is not allowed.  For a
+ * successful CPU_ON the target becomes runnable.
  */
 RmiStatus rmm_psci_complete(RmmRec *caller, RmmRec *target, int32_t status);
 
