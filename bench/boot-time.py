@@ -1,0 +1,106 @@
+#!/usr/bin/python3
+#
+# Boot time of Debian's Linux to the initramfs shell prompt: as an Arm CCA
+# realm and as a plain VM (the control), same QEMU build, same kernel,
+# initramfs and options, runs interleaved.  Writes a Markdown report.
+#
+#   bench/boot-time.py [--runs N] [--smp N] [--out FILE]
+#
+# Needs scripts/build and scripts/mkinitramfs to have run (or run them
+# through scripts/run-realm first).
+#
+# Copyright (c) 2026 The QEMU CCA migration authors
+# SPDX-License-Identifier: GPL-2.0-or-later
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PROMPT = b'guest# '
+
+
+def guest_assets():
+    out = subprocess.run([os.path.join(TOP, 'scripts', 'mkinitramfs')],
+                         check=True, capture_output=True, text=True).stdout
+    env = dict(line.split('=', 1) for line in out.split() if '=' in line)
+    return env['CCA_GUEST_KERNEL'], env['CCA_GUEST_INITRD']
+
+
+def boot_once(qemu, kernel, initrd, realm, smp, timeout=120):
+    args = [qemu, '-M', 'virt', '-cpu', 'max', '-accel', 'tcg',
+            '-smp', str(smp), '-m', '1G', '-display', 'none',
+            '-serial', 'stdio', '-monitor', 'none', '-nic', 'none',
+            '-kernel', kernel, '-initrd', initrd, '-no-reboot']
+    append = 'console=ttyAMA0 panic=-1'
+    if realm:
+        args += ['-M', 'virt,confidential-guest-support=rme0',
+                 '-object', 'rme-guest,id=rme0']
+        append += ' earlycon=pl011,0x10009000000'
+    args += ['-append', append]
+    t0 = time.monotonic()
+    p = subprocess.Popen(args, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    buf = b''
+    try:
+        while time.monotonic() - t0 < timeout:
+            chunk = os.read(p.stdout.fileno(), 4096)
+            if not chunk:
+                break
+            buf += chunk
+            if PROMPT in buf:
+                return time.monotonic() - t0
+        raise RuntimeError('no prompt; output tail:\n' +
+                           buf[-2000:].decode(errors='replace'))
+    finally:
+        p.kill()
+        p.wait()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument('--runs', type=int, default=5)
+    ap.add_argument('--smp', type=int, default=1)
+    ap.add_argument('--out', default=os.path.join(TOP, 'bench', 'results',
+                                                  'boot-time.md'))
+    opts = ap.parse_args()
+
+    qemu = os.path.join(TOP, 'build', 'qemu-build', 'qemu-system-aarch64')
+    kernel, initrd = guest_assets()
+    times = {'realm': [], 'plain': []}
+    for i in range(opts.runs):
+        for kind in ('plain', 'realm'):
+            t = boot_once(qemu, kernel, initrd, kind == 'realm', opts.smp)
+            times[kind].append(t)
+            print(f'run {i + 1}/{opts.runs} {kind}: {t:.2f} s', flush=True)
+
+    med = {k: statistics.median(v) for k, v in times.items()}
+    ratio = med['realm'] / med['plain']
+    cpu = next((line.split(':', 1)[1].strip()
+                for line in open('/proc/cpuinfo')
+                if line.startswith('model name')), platform.machine())
+    os.makedirs(os.path.dirname(opts.out), exist_ok=True)
+    with open(opts.out, 'w') as f:
+        f.write('# Boot time to the initramfs prompt: realm vs plain VM\n\n')
+        f.write(f'- date: {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}\n')
+        f.write(f'- machine: {os.cpu_count()} cores, {cpu}, '
+                f'{os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") >> 30} GiB, '
+                f'{platform.system()} {platform.release()}\n')
+        f.write(f'- guest: {os.path.basename(os.path.realpath(kernel))}, '
+                f'-m 1G -smp {opts.smp}, TCG, -cpu max\n')
+        f.write(f'- runs: {opts.runs} each, interleaved\n\n')
+        f.write('| | median (s) | runs (s) |\n|---|---|---|\n')
+        for k in ('plain', 'realm'):
+            f.write(f'| {k} | {med[k]:.2f} | '
+                    f'{", ".join(f"{t:.2f}" for t in times[k])} |\n')
+        f.write(f'\nRealm / plain: **{ratio:.2f}x** (goal <= 1.2x)\n')
+    print(f'realm/plain = {ratio:.2f}x; report in {opts.out}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
