@@ -13,7 +13,7 @@ Object *virt_cca_realm(MachineState *ms)
     return NULL;
 }
 
-int virt_cca_map_pa_bits(VirtMachineState *vms, int pa_bits)
+int virt_cca_map_pa_bits(VirtMachineState *vms, ARMCPU *cpu, int pa_bits)
 {
     g_assert_not_reached();
 }

@@ -30,6 +30,7 @@
 #include "system/tcg.h"
 #include "qemu/accel.h"
 #include "target/arm/rme.h"
+#include "target/arm/cpu.h"
 
 Object *virt_cca_realm(MachineState *ms)
 {
@@ -50,7 +51,7 @@ static void virt_cca_fail(const char *fmt, ...)
     exit(1);
 }
 
-int virt_cca_map_pa_bits(VirtMachineState *vms, int pa_bits)
+int virt_cca_map_pa_bits(VirtMachineState *vms, ARMCPU *cpu, int pa_bits)
 {
     MachineState *ms = MACHINE(vms);
 
@@ -68,6 +69,10 @@ int virt_cca_map_pa_bits(VirtMachineState *vms, int pa_bits)
     if (!tcg_enabled()) {
         virt_cca_fail("rme-guest: realms need -accel tcg: this QEMU has no "
                       "realm backend for %s", current_accel_name());
+    }
+    if (!arm_feature(&cpu->env, ARM_FEATURE_AARCH64)) {
+        virt_cca_fail("rme-guest: realm vCPUs run AArch64: -cpu %s "
+                      "has no AArch64", object_get_typename(OBJECT(cpu)));
     }
     if (ms->ram_slots || ms->maxram_size > ms->ram_size) {
         virt_cca_fail("rme-guest: memory hotplug (-m maxmem/slots) is not "

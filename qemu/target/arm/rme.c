@@ -21,6 +21,9 @@
 #include "qemu/base64.h"
 #include "qemu/error-report.h"
 #include "qom/object_interfaces.h"
+#include "hw/boards.h"
+#include "hw/qdev-core.h"
+#include "system/system.h"
 #include "hw/core/cpu.h"
 #include "hw/resettable.h"
 #include "system/confidential-guest-support.h"
@@ -173,11 +176,29 @@ static void rme_guest_reset_exit(Object *obj, ResetType type)
         return;
     }
     if (!rme_guest_build(g, &err)) {
+        error_prepend(&err, "rme-guest: cannot build the realm: ");
         error_report_err(err);
-        error_report("rme-guest: cannot build the realm");
         exit(1);
     }
-    trace_rme_realm_active(g->ipa_width, RmeGuestMeasurementAlgorithm_str(g->measurement_algo));
+    trace_rme_realm_active(g->ipa_width,
+        RmeGuestMeasurementAlgorithm_str(g->measurement_algo));
+}
+
+/*
+ * Only boards that know realms set the object up; say so clearly for the
+ * others (before vl.c's generic complaint about the accelerator).
+ */
+static void rme_guest_machine_done(Notifier *n, void *data)
+{
+    RmeGuest *g = container_of(n, RmeGuest, machine_done);
+    MachineState *ms = MACHINE(qdev_get_machine());
+
+    if (ms->cgs == CONFIDENTIAL_GUEST_SUPPORT(g) &&
+        !CONFIDENTIAL_GUEST_SUPPORT(g)->ready) {
+        error_report("rme-guest: machine '%s' cannot run an Arm CCA realm "
+                     "(use -M virt)", MACHINE_GET_CLASS(ms)->name);
+        exit(1);
+    }
 }
 
 static void rme_guest_complete(UserCreatable *uc, Error **errp)
@@ -185,6 +206,8 @@ static void rme_guest_complete(UserCreatable *uc, Error **errp)
     RmeGuest *g = RME_GUEST(uc);
 
     qemu_register_resettable(OBJECT(g));
+    g->machine_done.notify = rme_guest_machine_done;
+    qemu_add_machine_init_done_notifier(&g->machine_done);
 }
 
 static void rme_guest_init(Object *obj)

@@ -82,6 +82,7 @@ struct RmeGuest {
     const RmeBackendOps *ops;
     void *backend;                      /* the backend's own state */
     ResettableState reset_state;
+    Notifier machine_done;
 };
 
 /* The emulated RMM under TCG. */

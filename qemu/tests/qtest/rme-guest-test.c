@@ -11,8 +11,9 @@
 #include "qobject/qstring.h"
 
 /* 64 bytes of 0x01..0x40, base64 */
-#define RPV_GOOD "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKywt" \
-                 "Li8wMTIzNDU2Nzg5Ojs8PT4/QA=="
+#define RPV_GOOD \
+    "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKywt" \
+    "Li8wMTIzNDU2Nzg5Ojs8PT4/QA=="
 /* 32 bytes, base64 */
 #define RPV_SHORT "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="
 

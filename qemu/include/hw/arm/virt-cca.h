@@ -14,10 +14,11 @@
 Object *virt_cca_realm(MachineState *ms);
 
 /*
- * Before the memory map is laid out: check the configuration and return
- * the PA width the map must fit in (protected IPA space, the lower half).
+ * Before the memory map is laid out: check the configuration (@cpu is a
+ * vCPU of the type the machine will have) and return the PA width the map
+ * must fit in (protected IPA space, the lower half).
  */
-int virt_cca_map_pa_bits(VirtMachineState *vms, int pa_bits);
+int virt_cca_map_pa_bits(VirtMachineState *vms, ARMCPU *cpu, int pa_bits);
 
 /*
  * After the map, before the CPUs: set up protected memory and the

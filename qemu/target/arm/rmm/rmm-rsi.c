@@ -39,6 +39,8 @@
 #define PSCI_RET_NOT_SUPPORTED      ((uint64_t)-1)
 #define PSCI_RET_INVALID_PARAMS     ((uint64_t)-2)
 #define PSCI_RET_ALREADY_ON         ((uint64_t)-4)
+#define PSCI_RET_INVALID_ADDRESS    ((uint64_t)-9)
+#define PSCI_AFFINITY_INFO_ON       0
 #define PSCI_MIGRATE_TOS_NOT_PRESENT 2
 
 /* RSI (DEN0137 1.0) */
@@ -373,6 +375,7 @@ static void psci_call(RmmRec *rec, uint32_t fid, uint64_t *regs,
     RmmRealm *r = rec->realm;
     bool is64 = fid & 0x40000000u;
     uint64_t target_mpidr = is64 ? regs[1] : (uint32_t)regs[1];
+    uint64_t arg2 = is64 ? regs[2] : (uint32_t)regs[2];
     unsigned i;
 
     switch (fid) {
@@ -388,6 +391,11 @@ static void psci_call(RmmRec *rec, uint32_t fid, uint64_t *regs,
         return;
     case PSCI_CPU_ON_32:
     case PSCI_CPU_ON_64:
+        /* The entry point must be a protected address. */
+        if (arg2 >= r->prot_size) {
+            regs[0] = PSCI_RET_INVALID_ADDRESS;
+            return;
+        }
         for (i = 0; i < r->nr_recs; i++) {
             if (r->recs[i]->mpidr == target_mpidr) {
                 break;
@@ -401,6 +409,9 @@ static void psci_call(RmmRec *rec, uint32_t fid, uint64_t *regs,
             regs[0] = PSCI_RET_ALREADY_ON;
             return;
         }
+        rec->psci_pending = true;
+        rec->psci_fid = fid;
+        rec->psci_mpidr = target_mpidr;
         break;
     case PSCI_CPU_OFF:
         rec->runnable = false;
@@ -411,10 +422,28 @@ static void psci_call(RmmRec *rec, uint32_t fid, uint64_t *regs,
         exit->reason = RMM_EXIT_SYSTEM_OFF;
         exit->psci_fid = fid;
         return;
-    case PSCI_CPU_SUSPEND_32:
-    case PSCI_CPU_SUSPEND_64:
     case PSCI_AFFINITY_INFO_32:
     case PSCI_AFFINITY_INFO_64:
+        /* lowest_affinity_level must be 0, the target one of our RECs. */
+        for (i = 0; i < r->nr_recs; i++) {
+            if (r->recs[i]->mpidr == target_mpidr) {
+                break;
+            }
+        }
+        if (arg2 != 0 || i == r->nr_recs) {
+            regs[0] = PSCI_RET_INVALID_PARAMS;
+            return;
+        }
+        if (r->recs[i] == rec) {
+            regs[0] = PSCI_AFFINITY_INFO_ON;
+            return;
+        }
+        rec->psci_pending = true;
+        rec->psci_fid = fid;
+        rec->psci_mpidr = target_mpidr;
+        break;
+    case PSCI_CPU_SUSPEND_32:
+    case PSCI_CPU_SUSPEND_64:
         break;
     default:
         regs[0] = PSCI_RET_NOT_SUPPORTED;
@@ -510,13 +539,15 @@ RmiStatus rmm_rec_complete(RmmRec *rec, RmmRipasResponse response,
     g_mutex_lock(&r->lock);
     switch (rec->pending) {
     case RMM_EXIT_RIPAS_CHANGE:
-        /* An ACCEPT that changed nothing would make the realm loop. */
+        /*
+         * x1 is the first address not changed, whatever the response.
+         * An ACCEPT that changed nothing would make the realm loop.
+         */
+        regs[1] = rec->ripas_next;
         if (response == RMM_RIPAS_ACCEPT &&
             rec->ripas_next != rec->ripas_base) {
-            regs[1] = rec->ripas_next;
             regs[2] = RMM_RIPAS_ACCEPT;
         } else {
-            regs[1] = rec->ripas_base;
             regs[2] = RMM_RIPAS_REJECT;
         }
         regs[0] = RSI_SUCCESS;

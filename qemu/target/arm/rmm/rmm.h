@@ -255,18 +255,25 @@ bool rmm_rec_may_enter(RmmRec *rec);
 /* ---- RSI: SMC calls from the realm, and REC exits to the host ---- */
 
 typedef enum RmmRecExitReason {
-    RMM_EXIT_NONE = 0,      /* handled: results are in regs, resume realm */
-    RMM_EXIT_RIPAS_CHANGE,  /* host calls rmm_rtt_set_ripas(), then
-                             * rmm_rec_complete() */
-    RMM_EXIT_HOST_CALL,     /* host fills gprs, then rmm_rec_complete() */
-    RMM_EXIT_PSCI,          /* host does the PSCI work and writes the
-                             * caller's result to x0; for CPU_ON and
-                             * AFFINITY_INFO it calls rmm_psci_complete()
-                             * with the target REC */
-    RMM_EXIT_SYSTEM_OFF,    /* PSCI SYSTEM_OFF/RESET: realm is SYSTEM_OFF */
-    RMM_EXIT_S2_FAULT,      /* the call touched RIPAS RAM that is not
-                             * assigned: host assigns fault_ipa (DATA_CREATE
-                             * _UNKNOWN) and issues the same call again */
+    /* Handled: results are in regs, the realm resumes. */
+    RMM_EXIT_NONE = 0,
+    /* The host calls rmm_rtt_set_ripas(), then rmm_rec_complete(). */
+    RMM_EXIT_RIPAS_CHANGE,
+    /* The host fills gprs, then calls rmm_rec_complete(). */
+    RMM_EXIT_HOST_CALL,
+    /*
+     * The host does the PSCI work and writes the caller's result to x0;
+     * for CPU_ON and AFFINITY_INFO it calls rmm_psci_complete() with the
+     * target REC.
+     */
+    RMM_EXIT_PSCI,
+    /* PSCI SYSTEM_OFF/RESET: the realm is SYSTEM_OFF. */
+    RMM_EXIT_SYSTEM_OFF,
+    /*
+     * The call touched RIPAS RAM that is not assigned: the host assigns
+     * fault_ipa (DATA_CREATE_UNKNOWN) and issues the same call again.
+     */
+    RMM_EXIT_S2_FAULT,
 } RmmRecExitReason;
 
 typedef struct RmmRecExit {
@@ -304,9 +311,10 @@ typedef enum RmmRipasResponse {
 
 /*
  * Finish the pending REC exit: write the call's results to regs[0..17].
- * @response matters for RMM_EXIT_RIPAS_CHANGE (an ACCEPT that changed
- * nothing is answered as REJECT, so the realm never loops); @exit carries
- * the host's results for RMM_EXIT_HOST_CALL (gprs).
+ * @response matters for RMM_EXIT_RIPAS_CHANGE (x1 is the first address
+ * RTT_SET_RIPAS did not change, whatever the response; an ACCEPT that
+ * changed nothing is answered as REJECT, so the realm never loops); @exit
+ * carries the host's results for RMM_EXIT_HOST_CALL (gprs).
  */
 RmiStatus rmm_rec_complete(RmmRec *rec, RmmRipasResponse response,
                            const RmmRecExit *exit,

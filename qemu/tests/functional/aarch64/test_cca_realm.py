@@ -1,0 +1,333 @@
+#!/usr/bin/env python3
+#
+# Functional tests that boot a Linux guest as an Arm CCA realm on the virt
+# machine (TCG, emulated RMM), and the same guest as a plain VM.
+#
+# The guest kernel and initramfs are not downloaded by the test: they come
+# from the environment, as set by the project's scripts/mkinitramfs:
+#
+#   eval "$(bash scripts/mkinitramfs)"   # sets CCA_GUEST_KERNEL, CCA_GUEST_INITRD
+#
+# Run (in the build directory, after scripts/build):
+#
+#   meson test --no-rebuild --setup thorough func-aarch64-cca_realm
+#
+# The initramfs' /init prints "CCA-GUEST: ready" and runs a busybox shell
+# (prompt "guest# ") on ttyAMA0 with the cca-info, cca-attest and memstress
+# tools.
+#
+# Copyright (c) 2026 The QEMU CCA migration authors
+#
+# SPDX-License-Identifier: GPL-2.0-or-later
+
+import base64
+import hashlib
+import logging
+import os
+import re
+import socket
+import time
+
+from qemu_test import QemuSystemTest
+
+
+# Bounds for each step (seconds).  A realm boots in 6-15 s under TCG.
+BOOT_TIMEOUT = 120
+CMD_TIMEOUT = 60
+MEMSTRESS_TIMEOUT = 240
+
+MEMSTRESS_MIB = 256
+
+# earlycon on the PL011 (0x09000000).  A realm reaches it through the
+# unprotected alias, 0x09000000 + 2^(w-1) with w = 41 for the default
+# realm memory map: the kernel's earlycon writes before it knows it is a
+# realm.  A plain VM has nothing at that address (the kernel dies
+# silently there), so it uses the PL011's own address.
+REALM_APPEND = 'console=ttyAMA0 earlycon=pl011,0x10009000000 panic=-1'
+VM_APPEND = 'console=ttyAMA0 earlycon=pl011,0x09000000 panic=-1'
+
+# Seen on the console: the test fails at once.
+BOOT_FAILURES = (b'Kernel panic', b'---[ end trace', b'Unable to handle kernel')
+
+# A token from configfs-tsm's arm_cca_guest provider is a CCA token:
+# CBOR tag 399 (0xd9 0x01 0x8f).
+CCA_TOKEN_TAG = 'd9018f'
+
+
+class CcaRealm(QemuSystemTest):
+    """Boot the guest as an Arm CCA realm and as a plain VM."""
+
+    def setUp(self):
+        super().setUp()
+        self.kernel = os.environ.get('CCA_GUEST_KERNEL')
+        self.initrd = os.environ.get('CCA_GUEST_INITRD')
+        # Deliberately a failure, not a skip: a CI run must not pass
+        # without having booted the realm.
+        if not self.kernel or not self.initrd:
+            self.fail('CCA_GUEST_KERNEL and CCA_GUEST_INITRD are not set: '
+                      'run  eval "$(bash scripts/mkinitramfs)"  in the '
+                      'project before this test')
+        for var, path in (('CCA_GUEST_KERNEL', self.kernel),
+                          ('CCA_GUEST_INITRD', self.initrd)):
+            if not os.path.isfile(path):
+                self.fail(f'{var}={path} is not a file: run  eval "$(bash '
+                          'scripts/mkinitramfs)"  in the project first')
+        self._console_buf = {}
+
+    # ---- console helpers ------------------------------------------------
+
+    def _log_console(self, data):
+        log = logging.getLogger('console')
+        for line in data.decode(errors='replace').splitlines():
+            log.debug(line.strip())
+
+    def console_wait(self, pattern, timeout, vm=None, failures=BOOT_FAILURES):
+        """
+        Read the console until the regular expression @pattern (bytes)
+        matches the text read since the call started.  Fails the test on
+        one of @failures, on EOF (QEMU gone) or after @timeout seconds.
+        Returns (match, text read up to the end of the match).
+        """
+        vm = vm or self.vm
+        regex = re.compile(pattern)
+        buf = self._console_buf.pop(id(vm), b'')
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                m = regex.search(buf)
+                if m:
+                    rest = buf[m.end():]
+                    buf = buf[:m.end()]
+                    self._console_buf[id(vm)] = rest
+                    return m, buf
+                for f in failures:
+                    if f in buf:
+                        # Read a little more so the log shows the reason.
+                        vm.console_socket.settimeout(2)
+                        try:
+                            buf += vm.console_socket.recv(65536)
+                        except OSError:
+                            pass
+                        self.fail(f'{f.decode()!r} on the console while '
+                                  f'waiting for {pattern!r}')
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self.fail(f'timeout ({timeout} s) waiting for '
+                              f'{pattern!r} on the console')
+                vm.console_socket.settimeout(left)
+                try:
+                    data = vm.console_socket.recv(4096)
+                except socket.timeout:
+                    continue
+                if not data:
+                    self.fail(f'console EOF (QEMU exited?) while waiting for '
+                              f'{pattern!r}')
+                buf += data
+        finally:
+            self._log_console(buf)
+
+    def boot(self, realm, smp=1, rme_opts='', extra_args=(), vm=None):
+        """Launch the guest and wait for its shell prompt."""
+        # Before self.vm exists: it takes the machine type when created.
+        self.set_machine('virt')
+        self.require_accelerator('tcg')
+        vm = vm or self.vm
+        vm.set_console()
+        if realm:
+            vm.add_args('-machine', 'confidential-guest-support=rme0',
+                        '-object', 'rme-guest,id=rme0' + rme_opts)
+        vm.add_args('-accel', 'tcg',
+                    '-cpu', 'max',
+                    '-m', '1G',
+                    '-smp', str(smp),
+                    '-nic', 'none',
+                    '-kernel', self.kernel,
+                    '-initrd', self.initrd,
+                    '-append', REALM_APPEND if realm else VM_APPEND,
+                    *extra_args)
+        start = time.monotonic()
+        vm.launch()
+        self.console_wait(rb'CCA-GUEST: ready', BOOT_TIMEOUT, vm=vm)
+        self.console_wait(rb'guest# ', CMD_TIMEOUT, vm=vm)
+        self.log.info('%s booted in %.1f s', 'realm' if realm else 'VM',
+                      time.monotonic() - start)
+
+    def guest_run(self, cmd, timeout=CMD_TIMEOUT, vm=None, check=True):
+        """
+        Run @cmd in the guest shell; returns (exit status, output text).
+        With @check, a non-zero status fails the test.
+        """
+        vm = vm or self.vm
+        # Whatever is left (the prompt) only goes to the log.
+        self._log_console(self._console_buf.pop(id(vm), b''))
+        vm.console_socket.sendall(f'{cmd}; echo "__RC=$?__"\r'.encode())
+        m, out = self.console_wait(rb'__RC=(\d+)__', timeout, vm=vm)
+        rc = int(m.group(1))
+        # The output without the echoed command line and the marker.
+        text = out.decode(errors='replace').replace('\r', '')
+        lines = text.split('\n')[1:]
+        text = '\n'.join(lines)
+        text = text[:text.rfind('__RC=')]
+        if check:
+            self.assertEqual(rc, 0, f'guest command {cmd!r} failed:\n{text}')
+        return rc, text
+
+    @staticmethod
+    def parse_kv(text, prefix):
+        """'PREFIX: key=value' lines -> {key: [values]}"""
+        res = {}
+        for m in re.finditer(rf'{prefix}: ([\w.-]+)=(.*)', text):
+            res.setdefault(m.group(1), []).append(m.group(2).strip())
+        return res
+
+    def cca_info(self, vm=None):
+        _, text = self.guest_run('cca-info', vm=vm)
+        self.assertIn('CCA-INFO: end', text)
+        info = self.parse_kv(text, 'CCA-INFO')
+        return {k: v[0] for k, v in info.items() if k != 'dmesg'}, \
+            info.get('dmesg', [])
+
+    def cca_attest(self, challenge=None, vm=None, check=True):
+        cmd = 'cca-attest' + (f' {challenge}' if challenge else '')
+        rc, text = self.guest_run(cmd, vm=vm, check=check)
+        return rc, {k: v[-1] for k, v in
+                    self.parse_kv(text, 'CCA-ATTEST').items()}
+
+    def memstress(self, mib=MEMSTRESS_MIB, seed=0x5eed, vm=None):
+        start = time.monotonic()
+        _, text = self.guest_run(f'memstress fill {mib} {seed} /tmp/f',
+                                 timeout=MEMSTRESS_TIMEOUT, vm=vm)
+        self.assertIn('MEMSTRESS: verify OK', text)
+        _, text = self.guest_run(f'memstress verify {mib} {seed} /tmp/f',
+                                 timeout=MEMSTRESS_TIMEOUT, vm=vm)
+        self.assertIn('MEMSTRESS: verify OK', text)
+        self.assertNotIn('verify FAIL', text)
+        self.guest_run('rm -f /tmp/f', vm=vm)
+        self.log.info('memstress %d MiB: %.1f s', mib,
+                      time.monotonic() - start)
+
+    # ---- checks ---------------------------------------------------------
+
+    def assert_realm(self, info, dmesg, cpus):
+        self.assertEqual(info.get('arm-cca-dev'), 'yes')
+        self.assertEqual(info.get('tsm-report'), 'yes')
+        self.assertIn(info.get('module-arm_cca_guest'), ('loaded', 'builtin'))
+        self.assertEqual(info.get('cpus'), str(cpus))
+        self.assertTrue(any('RME: Using RSI version' in l for l in dmesg),
+                        f'no RME line in dmesg: {dmesg}')
+        smccc = [re.search(r'SMC Calling Convention v(\d+)\.(\d+)', l)
+                 for l in dmesg]
+        smccc = [(int(m.group(1)), int(m.group(2))) for m in smccc if m]
+        self.assertTrue(smccc, f'no SMCCC version in dmesg: {dmesg}')
+        self.assertGreaterEqual(smccc[0], (1, 1))
+        self.assertTrue(any('software IO TLB: mapped' in l for l in dmesg),
+                        f'swiotlb not mapped: {dmesg}')
+
+    def assert_token(self, att):
+        self.assertEqual(att.get('result'), 'ok', att)
+        self.assertEqual(att.get('provider'), 'arm_cca_guest')
+        self.assertGreater(int(att.get('outblob-size', '0')), 0)
+        self.assertTrue(att.get('outblob-head', '').startswith(CCA_TOKEN_TAG),
+                        f'not a CCA token (CBOR tag 399): {att}')
+
+    def token_contains(self, hexstr, vm=None):
+        """Whether the last token (/tmp/cca-attest.outblob) holds @hexstr."""
+        rc, _ = self.guest_run('od -An -tx1 -v /tmp/cca-attest.outblob | '
+                               f"tr -d ' \\n' | grep -q {hexstr}",
+                               vm=vm, check=False)
+        return rc == 0
+
+    # ---- tests ----------------------------------------------------------
+
+    def test_realm_1cpu(self):
+        self.boot(realm=True, smp=1)
+        info, dmesg = self.cca_info()
+        self.assert_realm(info, dmesg, cpus=1)
+
+        challenge = hashlib.sha512(b'cca-realm-challenge').hexdigest()
+        _, att = self.cca_attest(challenge)
+        self.assert_token(att)
+        self.assertEqual(att.get('inblob'), challenge)
+        # The challenge is in the realm token, and the default hash
+        # algorithm is SHA-512.
+        self.assertTrue(self.token_contains(challenge))
+        self.assertTrue(self.token_contains(b'sha-512'.hex()))
+
+        self.memstress()
+
+    def test_realm_aborts(self):
+        # A realm access to protected IPA space with no RAM behind it, or
+        # beyond the IPA space, takes a synchronous external abort: the
+        # guest process gets SIGBUS (status 128 + 7), QEMU goes on.  The
+        # same device at its unprotected alias reads fine.
+        self.boot(realm=True, smp=1)
+        for addr in ('0x0c000000',        # protected, nothing there
+                     '0x30000000000'):    # >= 2^41
+            rc, out = self.guest_run(f'devmem {addr}', check=False)
+            self.assertEqual(rc, 135, f'devmem {addr}: {out}')
+            self.assertIn('Bus error', out)
+        # PL011 UARTPeriphID0 (0xfe0) at the alias: 0x11
+        rc, out = self.guest_run('devmem 0x10009000fe0 32')
+        self.assertEqual(int(out.strip().splitlines()[-1], 16), 0x11)
+        info, dmesg = self.cca_info()
+        self.assertEqual(info.get('arm-cca-dev'), 'yes')
+
+    def test_realm_2cpu_virtio(self):
+        disk = self.scratch_file('disk.img')
+        pattern = b''.join(hashlib.sha256(i.to_bytes(4, 'little')).digest()
+                           for i in range((8 << 20) // 32))
+        with open(disk, 'wb') as f:
+            f.write(pattern)
+        md5 = hashlib.md5(pattern).hexdigest()
+
+        self.boot(realm=True, smp=2, extra_args=(
+            '-drive', f'file={disk},if=none,id=d0,format=raw',
+            '-device', 'virtio-blk-pci,drive=d0,disable-legacy=on',
+            '-device', 'virtio-rng-pci,disable-legacy=on'))
+        info, dmesg = self.cca_info()
+        self.assert_realm(info, dmesg, cpus=2)
+
+        # virtio-blk: the whole disk through the bounce buffers.
+        _, text = self.guest_run('md5sum /dev/vda')
+        self.assertIn(f'{md5}  /dev/vda', text)
+
+        # virtio-rng: the current hwrng is virtio's and it gives data.
+        _, text = self.guest_run('cat /sys/class/misc/hw_random/rng_current')
+        self.assertIn('virtio_rng', text)
+        _, text = self.guest_run('dd if=/dev/hwrng bs=64 count=1 2>/dev/null'
+                                 " | od -An -tx1 -v | tr -d ' \\n'; echo")
+        rnd = re.search(r'\b([0-9a-f]{128})\b', text)
+        self.assertIsNotNone(rnd, f'no 64 bytes from /dev/hwrng: {text!r}')
+        self.assertNotEqual(rnd.group(1), '0' * 128)
+
+    def test_realm_sha256_personalization(self):
+        rpv = hashlib.sha512(b'cca-realm-personalization').digest()
+        self.boot(realm=True, smp=1,
+                  rme_opts=',measurement-algorithm=sha256,'
+                           'personalization-value=' +
+                           base64.b64encode(rpv).decode())
+        info, dmesg = self.cca_info()
+        self.assert_realm(info, dmesg, cpus=1)
+        _, att = self.cca_attest()
+        self.assert_token(att)
+        # The token names SHA-256 and carries the personalization value.
+        self.assertTrue(self.token_contains(b'sha-256'.hex()))
+        self.assertFalse(self.token_contains(b'sha-512'.hex()))
+        self.assertTrue(self.token_contains(rpv.hex()))
+
+    def test_plain_vm(self):
+        self.boot(realm=False, smp=1)
+        info, dmesg = self.cca_info()
+        self.assertEqual(info.get('arm-cca-dev'), 'no')
+        self.assertEqual(info.get('module-arm_cca_guest'), 'no')
+        self.assertFalse(any('RME:' in l for l in dmesg),
+                         f'RME line in a plain VM: {dmesg}')
+        rc, att = self.cca_attest(check=False)
+        self.assertNotEqual(rc, 0)
+        self.assertNotEqual(att.get('result'), 'ok')
+        self.assertNotEqual(att.get('provider'), 'arm_cca_guest')
+        self.memstress()
+
+
+if __name__ == '__main__':
+    QemuSystemTest.main()

@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+#
+# Functional tests of configurations an Arm CCA realm (rme-guest) rejects:
+# QEMU must exit with status 1 and print one error line naming the
+# offending option, without starting the guest.
+#
+# Run (in the build directory, after scripts/build):
+#
+#   meson test --no-rebuild func-aarch64-cca_realm_config
+#
+# No guest is booted: a dummy kernel image is enough, the errors come
+# before it would run.
+#
+# Copyright (c) 2026 The QEMU CCA migration authors
+#
+# SPDX-License-Identifier: GPL-2.0-or-later
+
+import base64
+import os
+import subprocess
+
+from qemu_test import QemuSystemTest
+
+
+# QEMU only has to parse the command line and build the machine; a
+# configuration it wrongly accepts runs the guest until this timeout.
+RUN_TIMEOUT = 30
+
+
+class CcaRealmConfig(QemuSystemTest):
+    """Configuration errors of rme-guest / virt confidential-guest-support."""
+
+    def setUp(self):
+        super().setUp()
+        self.set_machine('virt')
+        self.require_accelerator('tcg')
+        # Never executed: the configurations here fail before the guest runs.
+        self.kernel = self.scratch_file('dummy-Image')
+        with open(self.kernel, 'wb') as f:
+            f.write(bytes(64 * 1024))
+        self.prog = os.path.basename(self.qemu_bin)
+
+    def run_qemu(self, args):
+        cmd = [self.qemu_bin, '-display', 'none', '-serial', 'none',
+               '-monitor', 'none', '-nic', 'none'] + list(args)
+        self.log.info('running: %s', ' '.join(cmd))
+        try:
+            res = subprocess.run(cmd, stdin=subprocess.DEVNULL,
+                                 capture_output=True, text=True,
+                                 timeout=RUN_TIMEOUT, check=False)
+        except subprocess.TimeoutExpired as e:
+            self.fail(f'QEMU did not exit within {RUN_TIMEOUT} s (it accepted '
+                      f'the configuration?): {" ".join(cmd)}\n'
+                      f'stderr: {e.stderr!r}')
+        self.log.info('exit status %d\nstdout: %r\nstderr: %r',
+                      res.returncode, res.stdout, res.stderr)
+        return res
+
+    def realm_args(self, machine_opts='', rme_opts='', kernel=True,
+                   extra=(), machine='virt', cpu='max', mem='1G'):
+        args = ['-M', f'{machine},confidential-guest-support=rme0'
+                      + machine_opts,
+                '-object', 'rme-guest,id=rme0' + rme_opts,
+                '-accel', 'tcg', '-cpu', cpu, '-m', mem]
+        if kernel:
+            args += ['-kernel', self.kernel]
+        return args + list(extra)
+
+    def assert_config_error(self, args, *expected, absent=()):
+        """
+        QEMU run with @args exits with status 1, prints nothing on stdout
+        and exactly one line on stderr, "<prog>: <message>", that contains
+        each string of @expected and none of @absent.  Returns the line.
+        """
+        res = self.run_qemu(args)
+        cmdline = ' '.join([self.prog] + list(args))
+        lines = res.stderr.splitlines()
+        self.assertEqual(res.returncode, 1,
+                         f'exit status of {cmdline}\nstderr: {res.stderr}')
+        self.assertEqual(res.stdout, '', f'stdout of {cmdline}')
+        self.assertEqual(len(lines), 1,
+                         f'want one error line from {cmdline}, got:\n'
+                         f'{res.stderr}')
+        line = lines[0]
+        self.assertTrue(line.startswith(self.prog + ': '), line)
+        for s in expected:
+            self.assertIn(s, line, f'error message of {cmdline}')
+        for s in absent:
+            self.assertNotIn(s, line, f'error message of {cmdline}')
+        return line
+
+    # ---- rme-guest properties --------------------------------------------
+
+    def test_measurement_algorithm_md5(self):
+        self.assert_config_error(
+            self.realm_args(rme_opts=',measurement-algorithm=md5'),
+            "-object rme-guest,id=rme0,measurement-algorithm=md5: "
+            "Parameter 'measurement-algorithm' does not accept value 'md5'")
+
+    def test_personalization_value_not_base64(self):
+        self.assert_config_error(
+            self.realm_args(rme_opts=',personalization-value=@not*base64@'),
+            'rme-guest: personalization-value: '
+            'Base64 data contains invalid characters')
+
+    def test_personalization_value_short(self):
+        rpv = base64.b64encode(bytes(32)).decode()
+        self.assert_config_error(
+            self.realm_args(rme_opts=',personalization-value=' + rpv),
+            'rme-guest: personalization-value must be 64 bytes '
+            '(base64 encoded), got 32')
+
+    def test_personalization_value_long(self):
+        rpv = base64.b64encode(bytes(65)).decode()
+        self.assert_config_error(
+            self.realm_args(rme_opts=',personalization-value=' + rpv),
+            'rme-guest: personalization-value must be 64 bytes '
+            '(base64 encoded), got 65')
+
+    def test_personalization_value_empty(self):
+        self.assert_config_error(
+            self.realm_args(rme_opts=',personalization-value='),
+            'rme-guest: personalization-value must be 64 bytes '
+            '(base64 encoded), got 0')
+
+    def test_missing_rme_guest_object(self):
+        args = self.realm_args()
+        i = args.index('-object')
+        del args[i:i + 2]
+        self.assert_config_error(args, "Device 'rme0' not found")
+
+    # ---- machine options -------------------------------------------------
+
+    def test_secure_on(self):
+        self.assert_config_error(
+            self.realm_args(machine_opts=',secure=on'),
+            'rme-guest: a realm cannot have secure=on '
+            '(the RMM owns EL3 and the secure state)')
+
+    def test_virtualization_on(self):
+        self.assert_config_error(
+            self.realm_args(machine_opts=',virtualization=on'),
+            'rme-guest: a realm cannot have virtualization=on '
+            '(realm vCPUs run at EL1 under the RMM)')
+
+    def test_mte_on(self):
+        self.assert_config_error(
+            self.realm_args(machine_opts=',mte=on'),
+            'rme-guest: a realm cannot have mte=on')
+
+    def assert_machine_rejected(self, args, machine):
+        # The machine, not the accelerator, lacks realm support: the
+        # message must say so.
+        line = self.assert_config_error(args, 'rme-guest',
+                                        absent=('accelerator',))
+        self.assertTrue('virt' in line or machine in line
+                        or 'machine' in line,
+                        f'{line!r} does not name the machine')
+
+    def test_machine_none(self):
+        self.assert_machine_rejected(
+            self.realm_args(machine='none', kernel=False), 'none')
+
+    def test_machine_sbsa_ref(self):
+        self.set_machine('sbsa-ref')
+        # The Debian source has no VGA BIOS blobs: without this the board
+        # stops at 'failed to find romfile "vgabios-bochs-display.bin"'.
+        self.assert_machine_rejected(
+            self.realm_args(machine='sbsa-ref', kernel=False,
+                            extra=('-global', 'bochs-display.romfile=')),
+            'sbsa-ref')
+
+    # ---- vCPUs -----------------------------------------------------------
+
+    def test_smp_above_limit(self):
+        # The realm's own limit (RMM_MAX_RECS, 512) is the virt board's:
+        # the board's check comes first.
+        self.assert_config_error(
+            self.realm_args(extra=('-smp', '513')),
+            'Invalid SMP CPUs 513. The max CPUs supported by machine',
+            'is 512')
+
+    def test_cpu_aarch32(self):
+        self.assert_config_error(
+            self.realm_args(cpu='cortex-a15'),
+            'rme-guest: realm vCPUs run AArch64: -cpu cortex-a15-arm-cpu '
+            'has no AArch64')
+
+    # ---- boot ------------------------------------------------------------
+
+    def test_no_kernel(self):
+        self.assert_config_error(
+            self.realm_args(kernel=False),
+            'rme-guest: a realm boots a kernel directly: -kernel is required '
+            '(firmware boot is not supported)')
+
+    # ---- accelerators ----------------------------------------------------
+
+    def test_accel_qtest(self):
+        args = self.realm_args()
+        args[args.index('tcg')] = 'qtest'
+        self.assert_config_error(
+            args,
+            'rme-guest: realms need -accel tcg: '
+            'this QEMU has no realm backend for QTest')
+
+    def test_accel_kvm(self):
+        # KVM cannot be built into an aarch64 QEMU on a non-Arm host; then
+        # the generic accelerator error is all there is.  With KVM, the
+        # realm check must reject it as it does qtest.
+        args = self.realm_args()
+        args[args.index('tcg')] = 'kvm'
+        line = self.assert_config_error(args, 'kvm')
+        self.assertTrue('invalid accelerator kvm' in line
+                        or 'rme-guest: realms need -accel tcg' in line, line)
+
+    # ---- memory ----------------------------------------------------------
+
+    def test_memory_hotplug(self):
+        self.assert_config_error(
+            self.realm_args(mem='1G,maxmem=2G,slots=1'),
+            'rme-guest: memory hotplug (-m maxmem/slots) is not supported '
+            'with a realm')
+
+    def test_memory_2t(self):
+        # 2 TiB fits the IPA space of -cpu max; it is the host that cannot
+        # provide it (with the default heuristic overcommit).
+        self.assert_config_error(
+            self.realm_args(mem='2T'),
+            "cannot set up guest memory 'mach-virt.ram': "
+            'Cannot allocate memory')
+
+    def test_memory_beyond_ipa(self):
+        # cortex-a53: 40-bit PA, so the protected half of a realm's IPA
+        # space is 39 bits (512 GiB); 1 TiB of RAM cannot be mapped there.
+        # The RAM backend reserves no swap space, so the host can create it.
+        self.assert_config_error(
+            self.realm_args(cpu='cortex-a53', mem='1T',
+                            machine_opts=',memory-backend=ram0',
+                            extra=('-object', 'memory-backend-ram,id=ram0,'
+                                   'size=1T,reserve=off')),
+            'Addressing limited to 39 bits, but memory exceeds it by '
+            '550829555712 bytes')
+
+
+if __name__ == '__main__':
+    QemuSystemTest.main()
