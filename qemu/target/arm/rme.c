@@ -128,10 +128,53 @@ static RmmRealmParams rme_guest_params(RmeGuest *g)
     return p;
 }
 
+static gint rme_image_cmp(gconstpointer a, gconstpointer b)
+{
+    const RmeImage *x = a, *y = b;
+
+    return x->base < y->base ? -1 : x->base > y->base;
+}
+
+/*
+ * The images as granule aligned, sorted ranges that do not overlap: each
+ * granule is populated (and measured) once, in address order.
+ */
+static GArray *rme_guest_image_ranges(RmeGuest *g)
+{
+    GArray *out = g_array_new(false, false, sizeof(RmeImage));
+    g_autoptr(GArray) sorted = g_array_copy(g->images);
+    unsigned i;
+
+    g_array_sort(sorted, rme_image_cmp);
+    for (i = 0; i < sorted->len; i++) {
+        RmeImage *img = &g_array_index(sorted, RmeImage, i);
+        RmeImage r = {
+            .base = QEMU_ALIGN_DOWN(img->base, RMM_GRANULE_SIZE),
+            .size = QEMU_ALIGN_UP(img->base + img->size, RMM_GRANULE_SIZE),
+        };
+        RmeImage *last = out->len ? &g_array_index(out, RmeImage,
+                                                   out->len - 1) : NULL;
+
+        /* .size holds the end until the ranges are merged */
+        if (last && r.base <= last->size) {
+            last->size = MAX(last->size, r.size);
+        } else {
+            g_array_append_val(out, r);
+        }
+    }
+    for (i = 0; i < out->len; i++) {
+        RmeImage *r = &g_array_index(out, RmeImage, i);
+
+        r->size -= r->base;
+    }
+    return out;
+}
+
 /* Build and activate the realm the machine starts with. */
 static bool rme_guest_build(RmeGuest *g, Error **errp)
 {
     RmmRealmParams p = rme_guest_params(g);
+    g_autoptr(GArray) ranges = rme_guest_image_ranges(g);
     CPUState *cs;
     unsigned i;
 
@@ -140,8 +183,8 @@ static bool rme_guest_build(RmeGuest *g, Error **errp)
                             errp)) {
         return false;
     }
-    for (i = 0; i < g->images->len; i++) {
-        RmeImage *img = &g_array_index(g->images, RmeImage, i);
+    for (i = 0; i < ranges->len; i++) {
+        RmeImage *img = &g_array_index(ranges, RmeImage, i);
 
         trace_rme_populate(img->base, img->size);
         if (!g->ops->populate(g, img->base, img->size, errp)) {

@@ -106,18 +106,21 @@ static void regs_to_bytes(uint8_t *b, const uint64_t *regs, size_t len)
 }
 
 /*
- * The granule of a realm buffer argument.  NULL: the call fails, either
- * with RSI_ERROR_INPUT (*fault false) or by exiting to the host so it
- * assigns the granule (*fault true, exit filled).
+ * The granule of a realm buffer argument, or NULL when the call cannot
+ * go on: either it fails with RSI_ERROR_INPUT in regs[0], or it exits to
+ * the host so that the host assigns the granule (exit filled).
  */
-static uint8_t *rsi_buffer(RmmRealm *r, uint64_t ipa, RmmRecExit *exit,
-                           bool *fault)
+static uint8_t *rsi_buffer(RmmRealm *r, uint64_t ipa, uint64_t *regs,
+                           RmmRecExit *exit)
 {
-    uint8_t *p = rmm_realm_granule_for_rsi(r, ipa, fault);
+    bool fault;
+    uint8_t *p = rmm_realm_granule_for_rsi(r, ipa, &fault);
 
-    if (*fault) {
+    if (fault) {
         exit->reason = RMM_EXIT_S2_FAULT;
         exit->fault_ipa = ipa & ~(RMM_GRANULE_SIZE - 1);
+    } else if (!p) {
+        regs[0] = RSI_ERROR_INPUT;
     }
     return p;
 }
@@ -198,18 +201,14 @@ static void rsi_attest_continue(RmmRec *rec, uint64_t *regs,
 {
     uint64_t ipa = regs[1], off = regs[2], size = regs[3], n;
     uint8_t *buf;
-    bool fault;
 
     if (!rmm_aligned(ipa) || off >= RMM_GRANULE_SIZE ||
         size > RMM_GRANULE_SIZE - off) {
         regs[0] = RSI_ERROR_INPUT;
         return;
     }
-    buf = rsi_buffer(rec->realm, ipa, exit, &fault);
+    buf = rsi_buffer(rec->realm, ipa, regs, exit);
     if (!buf) {
-        if (!fault) {
-            regs[0] = RSI_ERROR_INPUT;
-        }
         return;
     }
     if (!rec->token) {
@@ -233,17 +232,13 @@ static void rsi_realm_config(RmmRealm *r, uint64_t *regs, RmmRecExit *exit)
 {
     uint64_t ipa = regs[1];
     uint8_t *buf;
-    bool fault;
 
     if (!rmm_aligned(ipa)) {
         regs[0] = RSI_ERROR_INPUT;
         return;
     }
-    buf = rsi_buffer(r, ipa, exit, &fault);
+    buf = rsi_buffer(r, ipa, regs, exit);
     if (!buf) {
-        if (!fault) {
-            regs[0] = RSI_ERROR_INPUT;
-        }
         return;
     }
     memset(buf, 0, RMM_GRANULE_SIZE);
@@ -323,18 +318,14 @@ static void rsi_host_call(RmmRec *rec, uint64_t *regs, RmmRecExit *exit)
 {
     uint64_t ipa = regs[1];
     uint8_t *buf;
-    bool fault;
     unsigned i;
 
     if (ipa & (RSI_HOST_CALL_SIZE - 1)) {
         regs[0] = RSI_ERROR_INPUT;
         return;
     }
-    buf = rsi_buffer(rec->realm, ipa, exit, &fault);
+    buf = rsi_buffer(rec->realm, ipa, regs, exit);
     if (!buf) {
-        if (!fault) {
-            regs[0] = RSI_ERROR_INPUT;
-        }
         return;
     }
     buf += ipa & (RMM_GRANULE_SIZE - 1);

@@ -385,6 +385,12 @@ static bool rme_tcg_activate(RmeGuest *g, Error **errp)
     return true;
 }
 
+/*
+ * Tear the realm down.  Until the next realm is active no vCPU may run:
+ * each one is attached to the realm's SMC handler and REC enter gate, has
+ * no REC and halts.  (An incoming migration stops here until the realm
+ * arrives.)
+ */
 static void rme_tcg_destroy(RmeGuest *g)
 {
     RmeTcg *t = rme_tcg(g);
