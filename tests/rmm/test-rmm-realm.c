@@ -1137,6 +1137,80 @@ static void test_psci_complete(void)
     g_free(store);
 }
 
+/* ---- Write notifier ---- */
+
+typedef struct WriteLog {
+    unsigned n;
+    uint64_t ipa[8];
+    uint64_t len[8];
+} WriteLog;
+
+static void log_write(void *opaque, uint64_t ipa, uint64_t len)
+{
+    WriteLog *log = opaque;
+
+    g_assert_cmpuint(log->n, <, G_N_ELEMENTS(log->ipa));
+    log->ipa[log->n] = ipa;
+    log->len[log->n++] = len;
+}
+
+static void assert_logged(WriteLog *log, uint64_t ipa, uint64_t len)
+{
+    g_assert_cmpuint(log->n, ==, 1);
+    g_assert_cmphex(log->ipa[0], ==, ipa);
+    g_assert_cmphex(log->len[0], ==, len);
+    log->n = 0;
+}
+
+/*
+ * Every write the model makes to protected memory is reported; failed
+ * commands and commands that write nothing report nothing.
+ */
+static void test_write_notifier(void)
+{
+    uint8_t src[RMM_GRANULE_SIZE], *store;
+    RmmRealm *r = realm_with_ram(RMM_HASH_SHA256, 4 * RMM_GRANULE_SIZE,
+                                 &store);
+    uint64_t top, regs[RMM_SMC_NREGS];
+    WriteLog log = { 0 };
+    RmmRecExit exit;
+    RmmRec *rec;
+
+    rmm_realm_set_write_notifier(r, log_write, &log);
+    g_assert_cmpint(rmm_rtt_init_ripas(r, BASE, BASE + 4 * RMM_GRANULE_SIZE,
+                                       &top), ==, RMI_SUCCESS);
+    g_assert_cmpuint(log.n, ==, 0);
+
+    fill(src, 7);
+    g_assert_cmpint(rmm_data_create(r, BASE + RMM_GRANULE_SIZE, src, true),
+                    ==, RMI_SUCCESS);
+    assert_logged(&log, BASE + RMM_GRANULE_SIZE, RMM_GRANULE_SIZE);
+    g_assert_cmpint(rmm_data_create(r, BASE + RMM_GRANULE_SIZE, src, true),
+                    ==, RMI_ERROR_RTT);
+    g_assert_cmpuint(log.n, ==, 0);
+
+    /* Assigning an unknown granule writes nothing: it is already zero. */
+    g_assert_cmpint(rmm_data_create_unknown(r, BASE), ==, RMI_SUCCESS);
+    g_assert_cmpuint(log.n, ==, 0);
+
+    /* RSI_REALM_CONFIG writes its buffer. */
+    rec = rec_new(r, mpidr_of(0), true);
+    g_assert_cmpint(rmm_realm_activate(r), ==, RMI_SUCCESS);
+    g_assert_cmpint(smc(rec, 0xC4000196, BASE, 0, 0, regs, &exit), ==,
+                    RMM_EXIT_NONE);
+    g_assert_cmpuint(regs[0], ==, RSI_SUCCESS);
+    assert_logged(&log, BASE, RMM_GRANULE_SIZE);
+
+    g_assert_cmpint(rmm_data_destroy(r, BASE + RMM_GRANULE_SIZE), ==,
+                    RMI_SUCCESS);
+    assert_logged(&log, BASE + RMM_GRANULE_SIZE, RMM_GRANULE_SIZE);
+
+    /* The scrub at destroy covers the whole range. */
+    rmm_realm_destroy(r);
+    assert_logged(&log, BASE, 4 * RMM_GRANULE_SIZE);
+    g_free(store);
+}
+
 int main(int argc, char **argv)
 {
     char *err = NULL;
@@ -1158,6 +1232,7 @@ int main(int argc, char **argv)
     g_test_add_func("/rmm/realm/data-create-unknown",
                     test_data_create_unknown);
     g_test_add_func("/rmm/realm/data-destroy", test_data_destroy);
+    g_test_add_func("/rmm/realm/write-notifier", test_write_notifier);
     g_test_add_func("/rmm/realm/s2-lookup", test_s2_lookup);
     g_test_add_func("/rmm/realm/read-entry", test_read_entry);
     g_test_add_func("/rmm/realm/rec-create", test_rec_create);

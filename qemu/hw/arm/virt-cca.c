@@ -13,6 +13,7 @@
  *    is the realm backend's, and realm vCPUs see it at the canonical
  *    addresses;
  *  - PSCI uses the SMC conduit (the RMM forwards it);
+ *  - the DTB has no random seeds (dtb-randomness=off): it is measured;
  *  - the kernel, initrd, DTB and boot stub are loaded into shared RAM and
  *    moved into protected memory with measurement when the realm is built.
  *
@@ -82,6 +83,13 @@ int virt_cca_map_pa_bits(VirtMachineState *vms, ARMCPU *cpu, int pa_bits)
         virt_cca_fail("rme-guest: at most %d vCPUs (-smp) per realm",
                       RMM_MAX_RECS);
     }
+    /*
+     * The DTB is measured into the RIM: random seeds in it would make the
+     * measurement of the same configuration differ from boot to boot.
+     * The realm gets entropy from the CPU (RNDR) and the RMM instead.
+     */
+    vms->dtb_randomness = false;
+
     /* The map goes in the protected half of the IPA space. */
     return pa_bits - 1;
 }

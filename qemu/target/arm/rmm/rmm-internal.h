@@ -71,7 +71,17 @@ struct RmmRealm {
     unsigned nr_ram;
     RmmRec **recs;
     unsigned nr_recs;
+    RmmWriteFn *write_fn;
+    void *write_opaque;
 };
+
+/* The model wrote [ipa, ipa + len) of protected memory. */
+static inline void rmm_notify_write(RmmRealm *r, uint64_t ipa, uint64_t len)
+{
+    if (r->write_fn && len) {
+        r->write_fn(r->write_opaque, ipa, len);
+    }
+}
 
 /* Lookups, with realm->lock held. */
 RmmRamRange *rmm_ram_find(RmmRealm *r, uint64_t ipa);

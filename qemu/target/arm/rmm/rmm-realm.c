@@ -167,11 +167,20 @@ void rmm_realm_destroy(RmmRealm *r)
     for (i = 0; i < r->nr_ram; i++) {
         /* Scrub: the store goes back to the host. */
         memset(r->ram[i].store, 0, r->ram[i].size);
+        rmm_notify_write(r, r->ram[i].base, r->ram[i].size);
         g_free(r->ram[i].s2);
     }
     rmm_vmid_update(r->plat, r->params.vmid, false);
     g_mutex_clear(&r->lock);
     g_free(r);
+}
+
+void rmm_realm_set_write_notifier(RmmRealm *r, RmmWriteFn *fn, void *opaque)
+{
+    g_mutex_lock(&r->lock);
+    r->write_fn = fn;
+    r->write_opaque = opaque;
+    g_mutex_unlock(&r->lock);
 }
 
 RmmRealmState rmm_realm_state(RmmRealm *r)
@@ -324,6 +333,7 @@ RmiStatus rmm_data_create(RmmRealm *r, uint64_t ipa, const void *src,
     if (ret == RMI_SUCCESS) {
         e = rmm_s2_entry(rr, ipa);
         memcpy(rmm_granule_ptr(rr, ipa), src, RMM_GRANULE_SIZE);
+        rmm_notify_write(r, ipa, RMM_GRANULE_SIZE);
         *e |= S2_ASSIGNED;
         rmm_measure_data_create(r->params.hash_algo, r->rim, ipa,
                                 measure ? rmm_granule_ptr(rr, ipa) : NULL);
@@ -366,6 +376,7 @@ RmiStatus rmm_data_destroy(RmmRealm *r, uint64_t ipa)
         goto out;
     }
     memset(rmm_granule_ptr(rr, ipa), 0, RMM_GRANULE_SIZE);
+    rmm_notify_write(r, ipa, RMM_GRANULE_SIZE);
     *rmm_s2_entry(rr, ipa) &= ~S2_ASSIGNED;
 out:
     g_mutex_unlock(&r->lock);

@@ -217,6 +217,7 @@ static void rsi_attest_continue(RmmRec *rec, uint64_t *regs,
     }
     n = MIN(size, rec->token->len - rec->token_off);
     memcpy(buf + off, rec->token->data + rec->token_off, n);
+    rmm_notify_write(rec->realm, ipa + off, n);
     rec->token_off += n;
     regs[1] = n;
     if (rec->token_off == rec->token->len) {
@@ -245,6 +246,7 @@ static void rsi_realm_config(RmmRealm *r, uint64_t *regs, RmmRecExit *exit)
     put_le64(buf + REALM_CONFIG_IPA_WIDTH, r->params.ipa_width);
     buf[REALM_CONFIG_HASH_ALGO] = r->params.hash_algo;
     memcpy(buf + REALM_CONFIG_RPV, r->params.rpv, RMM_RPV_SIZE);
+    rmm_notify_write(r, ipa, RMM_GRANULE_SIZE);
     regs[0] = RSI_SUCCESS;
 }
 
@@ -554,6 +556,7 @@ RmiStatus rmm_rec_complete(RmmRec *rec, RmmRipasResponse response,
         for (i = 0; i < RSI_HOST_CALL_NR_GPRS; i++) {
             put_le64(buf + 8 + 8 * i, exit->gprs[i]);
         }
+        rmm_notify_write(r, rec->host_call_ipa, RSI_HOST_CALL_SIZE);
         regs[0] = RSI_SUCCESS;
         break;
     default:

@@ -162,6 +162,16 @@ RmiStatus rmm_realm_activate(RmmRealm *r);
  */
 void rmm_realm_destroy(RmmRealm *r);
 
+/*
+ * Writes the model makes itself to protected memory (DATA_CREATE, scrubs,
+ * RSI output buffers): @fn is called after each, with the IPA range, so
+ * that the host keeps its caches of that memory coherent (TCG's
+ * translated code) and tracks it as dirty.  It is called with the realm
+ * locked and must not call back into the model.
+ */
+typedef void RmmWriteFn(void *opaque, uint64_t ipa, uint64_t len);
+void rmm_realm_set_write_notifier(RmmRealm *r, RmmWriteFn *fn, void *opaque);
+
 RmmRealmState rmm_realm_state(RmmRealm *r);
 const RmmRealmParams *rmm_realm_params(RmmRealm *r);
 

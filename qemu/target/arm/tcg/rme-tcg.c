@@ -22,6 +22,8 @@
 #include "qapi/error.h"
 #include "qemu/error-report.h"
 #include "exec/cputlb.h"
+#include "exec/translation-block.h"
+#include "system/physmem.h"
 #include "hw/core/cpu.h"
 #include "system/memory.h"
 #include "cpu.h"
@@ -156,6 +158,22 @@ static void rme_tcg_flush_all(void)
     CPU_FOREACH(cs) {
         tlb_flush(cs);
     }
+}
+
+/*
+ * The RMM model wrote protected memory itself: do what a write through
+ * the memory API would, so that TCG drops code translated from the old
+ * contents and dirty tracking sees the change.
+ */
+static void rme_tcg_protected_written(void *opaque, uint64_t ipa,
+                                      uint64_t len)
+{
+    RmeTcg *t = opaque;
+    ram_addr_t addr = memory_region_get_ram_addr(&t->store) +
+                      (ipa - t->g->ram_base);
+
+    tb_invalidate_phys_range(NULL, addr, addr + len - 1);
+    physical_memory_set_dirty_range(addr, len, DIRTY_CLIENTS_NOCODE);
 }
 
 /* ---- SMCs and REC exits ---- */
@@ -305,6 +323,7 @@ static bool rme_tcg_realm_create(RmeGuest *g, const RmmRealmParams *p,
         rmm_realm_destroy(realm);
         return false;
     }
+    rmm_realm_set_write_notifier(realm, rme_tcg_protected_written, t);
     qatomic_set(&t->realm, realm);
     return true;
 }

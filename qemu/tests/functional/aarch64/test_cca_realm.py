@@ -272,6 +272,31 @@ class CcaRealm(QemuSystemTest):
         info, dmesg = self.cca_info()
         self.assertEqual(info.get('arm-cca-dev'), 'yes')
 
+    def realm_rim(self):
+        """The RIM claim (key 44238, a 64-byte bstr) of a fresh token."""
+        _, att = self.cca_attest()
+        self.assert_token(att)
+        _, out = self.guest_run('od -An -tx1 -v /tmp/cca-attest.outblob')
+        token = re.sub(r'[^0-9a-f]', '', out.split('\n', 1)[-1])
+        m = re.search(r'19acce5840([0-9a-f]{128})', token)
+        self.assertIsNotNone(m, 'no RIM claim in the token')
+        return m.group(1)
+
+    def test_realm_reset(self):
+        # A guest reset (PSCI SYSTEM_RESET) destroys the realm and builds
+        # a new one, with the same initial measurement, that boots again.
+        self.boot(realm=True, smp=2)
+        rim = self.realm_rim()
+        self.assertNotEqual(rim, '0' * 128)
+        self._log_console(self._console_buf.pop(id(self.vm), b''))
+        self.vm.console_socket.sendall(b'echo b > /proc/sysrq-trigger\r')
+        self.console_wait(rb'Booting Linux', BOOT_TIMEOUT)
+        self.console_wait(rb'CCA-GUEST: ready', BOOT_TIMEOUT)
+        self.console_wait(rb'guest# ', CMD_TIMEOUT)
+        info, dmesg = self.cca_info()
+        self.assert_realm(info, dmesg, cpus=2)
+        self.assertEqual(self.realm_rim(), rim)
+
     def test_realm_2cpu_virtio(self):
         disk = self.scratch_file('disk.img')
         pattern = b''.join(hashlib.sha256(i.to_bytes(4, 'little')).digest()
