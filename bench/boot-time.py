@@ -28,7 +28,7 @@ def guest_assets():
     out = subprocess.run([os.path.join(TOP, 'scripts', 'mkinitramfs')],
                          check=True, capture_output=True, text=True).stdout
     env = dict(line.split('=', 1) for line in out.split() if '=' in line)
-    return env['CCA_GUEST_KERNEL'], env['CCA_GUEST_INITRD']
+    return env['CCA_GUEST_KERNEL'], env['CCA_GUEST_INITRD'], env['CCA_GUEST_KVER']
 
 
 def boot_once(qemu, kernel, initrd, realm, smp, timeout=120):
@@ -70,7 +70,7 @@ def main():
     opts = ap.parse_args()
 
     qemu = os.path.join(TOP, 'build', 'qemu-build', 'qemu-system-aarch64')
-    kernel, initrd = guest_assets()
+    kernel, initrd, kver = guest_assets()
     times = {'realm': [], 'plain': []}
     for i in range(opts.runs):
         for kind in ('plain', 'realm'):
@@ -90,7 +90,7 @@ def main():
         f.write(f'- machine: {os.cpu_count()} cores, {cpu}, '
                 f'{os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") >> 30} GiB, '
                 f'{platform.system()} {platform.release()}\n')
-        f.write(f'- guest: {os.path.basename(os.path.realpath(kernel))}, '
+        f.write(f'- guest: Debian Linux {kver} + busybox initramfs, '
                 f'-m 1G -smp {opts.smp}, TCG, -cpu max\n')
         f.write(f'- runs: {opts.runs} each, interleaved\n\n')
         f.write('| | median (s) | runs (s) |\n|---|---|---|\n')
