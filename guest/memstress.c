@@ -516,10 +516,30 @@ static void fill_secret(Region *r)
 }
 
 /* Keep the region, verifying on request, until stopped. */
+
+/*
+ * Serve a pending verify or stop request (SIGUSR1/SIGUSR2): verify every
+ * byte; a stop request then exits with the result.  Returns true if there
+ * was a request.
+ */
+static bool serve_request(Region *r)
+{
+    bool ok;
+
+    if (!verify_req && !stop_req) {
+        return false;
+    }
+    verify_req = 0;
+    ok = verify_region(r);
+    if (stop_req) {
+        quit(r, ok ? 0 : 1);
+    }
+    return true;
+}
+
 static void __attribute__((noreturn)) hold(Region *r)
 {
     sigset_t mask, old;
-    bool ok = true;
 
     sigemptyset(&mask);
     sigaddset(&mask, SIGUSR1);
@@ -534,13 +554,7 @@ static void __attribute__((noreturn)) hold(Region *r)
             sigsuspend(&old);
         }
         check_quit(r);
-        if (verify_req || stop_req) {
-            verify_req = 0;
-            ok = verify_region(r);
-            if (stop_req) {
-                quit(r, ok ? 0 : 1);
-            }
-        }
+        serve_request(r);
     }
 }
 
@@ -564,12 +578,7 @@ static void __attribute__((noreturn)) run(Region *r, uint64_t passes,
     t_sched = t_prog = t_pass = now_s();
     for (;;) {
         check_quit(r);
-        if (verify_req || stop_req) {
-            verify_req = 0;
-            ok = verify_region(r);
-            if (stop_req) {
-                quit(r, ok ? 0 : 1);
-            }
+        if (serve_request(r)) {
             t_sched = now_s();
             sched_blocks = 0;
         }
