@@ -85,6 +85,7 @@ static inline void rmm_notify_write(RmmRealm *r, uint64_t ipa, uint64_t len)
 
 /* Lookups, with realm->lock held. */
 RmmRamRange *rmm_ram_find(RmmRealm *r, uint64_t ipa);
+RmmRec *rmm_rec_find(RmmRealm *r, uint64_t mpidr);
 static inline uint8_t *rmm_s2_entry(RmmRamRange *rr, uint64_t ipa)
 {
     return &rr->s2[(ipa - rr->base) >> RMM_GRANULE_SHIFT];

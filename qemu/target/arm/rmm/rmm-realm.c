@@ -561,18 +561,24 @@ RmmRec *rmm_realm_rec(RmmRealm *r, unsigned index)
     return rec;
 }
 
-RmmRec *rmm_realm_rec_by_mpidr(RmmRealm *r, uint64_t mpidr)
+RmmRec *rmm_rec_find(RmmRealm *r, uint64_t mpidr)
 {
-    RmmRec *rec = NULL;
     unsigned i;
 
-    g_mutex_lock(&r->lock);
     for (i = 0; i < r->nr_recs; i++) {
         if (r->recs[i]->mpidr == mpidr) {
-            rec = r->recs[i];
-            break;
+            return r->recs[i];
         }
     }
+    return NULL;
+}
+
+RmmRec *rmm_realm_rec_by_mpidr(RmmRealm *r, uint64_t mpidr)
+{
+    RmmRec *rec;
+
+    g_mutex_lock(&r->lock);
+    rec = rmm_rec_find(r, mpidr);
     g_mutex_unlock(&r->lock);
     return rec;
 }

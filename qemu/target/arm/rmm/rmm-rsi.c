@@ -369,6 +369,7 @@ static void psci_call(RmmRec *rec, uint32_t fid, uint64_t *regs,
     bool is64 = fid & 0x40000000u;
     uint64_t target_mpidr = is64 ? regs[1] : (uint32_t)regs[1];
     uint64_t arg2 = is64 ? regs[2] : (uint32_t)regs[2];
+    RmmRec *target = NULL;
     unsigned i;
 
     switch (fid) {
@@ -389,22 +390,15 @@ static void psci_call(RmmRec *rec, uint32_t fid, uint64_t *regs,
             regs[0] = PSCI_RET_INVALID_ADDRESS;
             return;
         }
-        for (i = 0; i < r->nr_recs; i++) {
-            if (r->recs[i]->mpidr == target_mpidr) {
-                break;
-            }
-        }
-        if (i == r->nr_recs) {
+        target = rmm_rec_find(r, target_mpidr);
+        if (!target) {
             regs[0] = PSCI_RET_INVALID_PARAMS;
             return;
         }
-        if (r->recs[i]->runnable) {
+        if (target->runnable) {
             regs[0] = PSCI_RET_ALREADY_ON;
             return;
         }
-        rec->psci_pending = true;
-        rec->psci_fid = fid;
-        rec->psci_mpidr = target_mpidr;
         break;
     case PSCI_CPU_OFF:
         rec->runnable = false;
@@ -418,22 +412,15 @@ static void psci_call(RmmRec *rec, uint32_t fid, uint64_t *regs,
     case PSCI_AFFINITY_INFO_32:
     case PSCI_AFFINITY_INFO_64:
         /* lowest_affinity_level must be 0, the target one of our RECs. */
-        for (i = 0; i < r->nr_recs; i++) {
-            if (r->recs[i]->mpidr == target_mpidr) {
-                break;
-            }
-        }
-        if (arg2 != 0 || i == r->nr_recs) {
+        target = rmm_rec_find(r, target_mpidr);
+        if (arg2 != 0 || !target) {
             regs[0] = PSCI_RET_INVALID_PARAMS;
             return;
         }
-        if (r->recs[i] == rec) {
+        if (target == rec) {
             regs[0] = PSCI_AFFINITY_INFO_ON;
             return;
         }
-        rec->psci_pending = true;
-        rec->psci_fid = fid;
-        rec->psci_mpidr = target_mpidr;
         break;
     case PSCI_CPU_SUSPEND_32:
     case PSCI_CPU_SUSPEND_64:
@@ -441,6 +428,12 @@ static void psci_call(RmmRec *rec, uint32_t fid, uint64_t *regs,
     default:
         regs[0] = PSCI_RET_NOT_SUPPORTED;
         return;
+    }
+    if (target) {
+        /* CPU_ON / AFFINITY_INFO: the host completes it for @target. */
+        rec->psci_pending = true;
+        rec->psci_fid = fid;
+        rec->psci_mpidr = target_mpidr;
     }
     exit->reason = RMM_EXIT_PSCI;
     exit->psci_fid = fid;
