@@ -4,6 +4,7 @@
  *   -M virt,confidential-guest-support=rme0
  *   -object rme-guest,id=rme0[,measurement-algorithm=sha256|sha512]
  *                             [,personalization-value=<base64, 64 bytes>]
+ *                             [,migration-key=<secret id>]
  *
  * At every machine reset (but not on an incoming migration) the realm is
  * built from scratch through the realm backend: REALM_CREATE, RIPAS RAM
@@ -31,6 +32,8 @@
 #include "system/runstate.h"
 #include "system/tcg.h"
 #include "qemu/accel.h"
+#include "crypto/secret_common.h"
+#include "migration/rme-stream.h"
 #include "rme.h"
 #include "trace.h"
 
@@ -75,6 +78,46 @@ static void rme_guest_set_rpv(Object *obj, const char *value, Error **errp)
     g->personalization_value = g_strdup(value);
 }
 
+static char *rme_guest_get_key(Object *obj, Error **errp)
+{
+    return g_strdup(RME_GUEST(obj)->migration_key);
+}
+
+static void rme_guest_set_key(Object *obj, const char *value, Error **errp)
+{
+    RmeGuest *g = RME_GUEST(obj);
+
+    g_free(g->migration_key);
+    g->migration_key = g_strdup(value);
+}
+
+uint8_t *rme_guest_migration_key(RmeGuest *g, Error **errp)
+{
+    uint8_t *key = NULL;
+    size_t len = 0;
+
+    if (!g->migration_key) {
+        error_setg(errp, "rme-guest: no migration-key: a realm migrates "
+                   "only with a key shared with the other side "
+                   "(-object secret,id=<id>,file=<32-byte key> and "
+                   "rme-guest,...,migration-key=<id>)");
+        return NULL;
+    }
+    if (qcrypto_secret_lookup(g->migration_key, &key, &len, errp) < 0) {
+        error_prepend(errp, "rme-guest: migration-key: ");
+        return NULL;
+    }
+    if (len != RMM_MIG_KEY_SIZE) {
+        error_setg(errp, "rme-guest: migration-key '%s' is %zu bytes; an "
+                   "AES-256 key of exactly %d bytes is required",
+                   g->migration_key, len, RMM_MIG_KEY_SIZE);
+        memset(key, 0, len);
+        g_free(key);
+        return NULL;
+    }
+    return key;
+}
+
 void rme_guest_add_image(RmeGuest *g, hwaddr base, hwaddr size)
 {
     RmeImage img = { .base = base, .size = size };
@@ -117,7 +160,7 @@ MemoryRegion *rme_guest_cpu_memory(RmeGuest *g, MemoryRegion *sysmem)
     return g->ops->cpu_memory(g, sysmem);
 }
 
-static RmmRealmParams rme_guest_params(RmeGuest *g)
+RmmRealmParams rme_guest_realm_params(RmeGuest *g)
 {
     RmmRealmParams p = {
         .ipa_width = g->ipa_width,
@@ -173,7 +216,7 @@ static GArray *rme_guest_image_ranges(RmeGuest *g)
 /* Build and activate the realm the machine starts with. */
 static bool rme_guest_build(RmeGuest *g, Error **errp)
 {
-    RmmRealmParams p = rme_guest_params(g);
+    RmmRealmParams p = rme_guest_realm_params(g);
     g_autoptr(GArray) ranges = rme_guest_image_ranges(g);
     CPUState *cs;
     unsigned i;
@@ -218,6 +261,10 @@ static void rme_guest_reset_exit(Object *obj, ResetType type)
         /* The realm arrives with the migration stream. */
         return;
     }
+    if (rme_stream_migrated(g)) {
+        /* It lives on another host now: nothing runs here again. */
+        return;
+    }
     if (!rme_guest_build(g, &err)) {
         error_prepend(&err, "rme-guest: cannot build the realm: ");
         error_report_err(err);
@@ -235,13 +282,70 @@ static void rme_guest_machine_done(Notifier *n, void *data)
 {
     RmeGuest *g = container_of(n, RmeGuest, machine_done);
     MachineState *ms = MACHINE(qdev_get_machine());
+    Error *err = NULL;
 
-    if (ms->cgs == CONFIDENTIAL_GUEST_SUPPORT(g) &&
-        !CONFIDENTIAL_GUEST_SUPPORT(g)->ready) {
+    if (ms->cgs != CONFIDENTIAL_GUEST_SUPPORT(g)) {
+        return;
+    }
+    if (!CONFIDENTIAL_GUEST_SUPPORT(g)->ready) {
         error_report("rme-guest: machine '%s' cannot run an Arm CCA realm "
                      "(use -M virt)", MACHINE_GET_CLASS(ms)->name);
         exit(1);
     }
+    /* A bad key is a configuration error: say so now, not mid-migration. */
+    if (g->migration_key) {
+        g_autofree uint8_t *key = rme_guest_migration_key(g, &err);
+
+        if (!key) {
+            error_report_err(err);
+            exit(1);
+        }
+        memset(key, 0, RMM_MIG_KEY_SIZE);
+    }
+    if (!rme_stream_init(g, &err)) {
+        error_report_err(err);
+        exit(1);
+    }
+}
+
+static RmeGuest *rme_guest_of(ConfidentialGuestSupport *cgs)
+{
+    return RME_GUEST(cgs);
+}
+
+static bool rme_guest_can_run(ConfidentialGuestSupport *cgs, Error **errp)
+{
+    return rme_stream_can_run(rme_guest_of(cgs), errp);
+}
+
+static bool rme_guest_incoming_commit(ConfidentialGuestSupport *cgs,
+                                      Error **errp)
+{
+    return rme_stream_incoming_commit(rme_guest_of(cgs), errp);
+}
+
+static bool rme_guest_rp_token(ConfidentialGuestSupport *cgs,
+                               const uint8_t *buf, size_t len, Error **errp)
+{
+    return rme_stream_rp_token(rme_guest_of(cgs), buf, len, errp);
+}
+
+static bool rme_guest_outgoing_complete(ConfidentialGuestSupport *cgs,
+                                        Error **errp)
+{
+    return rme_stream_outgoing_complete(rme_guest_of(cgs), errp);
+}
+
+static bool rme_guest_outgoing_resume(ConfidentialGuestSupport *cgs,
+                                      Error **errp)
+{
+    return rme_stream_outgoing_resume(rme_guest_of(cgs), errp);
+}
+
+static void rme_guest_fill_info(ConfidentialGuestSupport *cgs, bool incoming,
+                                MigrationInfo *info)
+{
+    rme_stream_fill_info(rme_guest_of(cgs), incoming, info);
 }
 
 static void rme_guest_complete(UserCreatable *uc, Error **errp)
@@ -269,6 +373,7 @@ static void rme_guest_finalize(Object *obj)
         g->ops->destroy(g);
     }
     g_free(g->personalization_value);
+    g_free(g->migration_key);
     g_array_free(g->images, true);
 }
 
@@ -276,10 +381,17 @@ static void rme_guest_class_init(ObjectClass *oc, const void *data)
 {
     UserCreatableClass *ucc = USER_CREATABLE_CLASS(oc);
     ResettableClass *rc = RESETTABLE_CLASS(oc);
+    ConfidentialGuestSupportClass *cgsc = CONFIDENTIAL_GUEST_SUPPORT_CLASS(oc);
 
     ucc->complete = rme_guest_complete;
     rc->get_state = rme_guest_reset_state;
     rc->phases.exit = rme_guest_reset_exit;
+    cgsc->can_run = rme_guest_can_run;
+    cgsc->migration_incoming_commit = rme_guest_incoming_commit;
+    cgsc->migration_rp_token = rme_guest_rp_token;
+    cgsc->migration_outgoing_complete = rme_guest_outgoing_complete;
+    cgsc->migration_outgoing_resume = rme_guest_outgoing_resume;
+    cgsc->migration_fill_info = rme_guest_fill_info;
 
     object_class_property_add_enum(oc, "measurement-algorithm",
                                    "RmeGuestMeasurementAlgorithm",
@@ -292,6 +404,11 @@ static void rme_guest_class_init(ObjectClass *oc, const void *data)
     object_class_property_set_description(oc, "personalization-value",
         "Realm personalization value: 64 bytes, base64 encoded "
         "(default: all zero)");
+    object_class_property_add_str(oc, "migration-key",
+                                  rme_guest_get_key, rme_guest_set_key);
+    object_class_property_set_description(oc, "migration-key",
+        "Id of a secret object holding the 32-byte AES-256 key shared "
+        "with the other side of a migration");
 }
 
 static const TypeInfo rme_guest_info = {

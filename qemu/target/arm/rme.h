@@ -62,6 +62,53 @@ typedef struct RmeBackendOps {
     const char *(*state)(RmeGuest *g);
     /* The memory a realm vCPU sees, given the machine's (shared) memory. */
     MemoryRegion *(*cpu_memory)(RmeGuest *g, MemoryRegion *sysmem);
+
+    /*
+     * Migration: the RMM's migration commands (docs/system/arm/
+     * cca-migration.rst), used by migration/rme-stream.c.  Records are
+     * opaque to QEMU; @buf holds RMM_MIG_RECORD_MAX bytes and *@len is 0
+     * when there was nothing to export.
+     */
+    /* Source: MIG_START with @key (RMM_MIG_KEY_SIZE bytes). */
+    bool (*mig_export_start)(RmeGuest *g, const uint8_t *key, Error **errp);
+    /*
+     * MIG_DIRTY_LOG (read and clear) of all protected RAM, including guest
+     * writes the backend tracks: sets bit i of @bitmap for granule
+     * ram_base + i * 4 KiB.  Returns the number of granules logged.
+     */
+    uint64_t (*mig_dirty_log)(RmeGuest *g, uint64_t *bitmap);
+    bool (*mig_export_immutable)(RmeGuest *g, uint8_t *buf, size_t *len,
+                                 Error **errp);
+    bool (*mig_export_ripas)(RmeGuest *g, uint8_t *buf, size_t *len,
+                             bool *more, Error **errp);
+    bool (*mig_export_data)(RmeGuest *g, const uint64_t *ipas, unsigned n,
+                            uint8_t *buf, size_t *len, Error **errp);
+    bool (*mig_export_epoch)(RmeGuest *g, uint8_t *buf, size_t *len,
+                             Error **errp);
+    /* No REC enters from now on (the VM is stopped already). */
+    bool (*mig_export_pause)(RmeGuest *g, Error **errp);
+    /* The REC of @cpu, with the vCPU state the backend holds. */
+    bool (*mig_export_rec)(RmeGuest *g, CPUState *cpu, uint8_t *buf,
+                           size_t *len, Error **errp);
+    bool (*mig_export_end)(RmeGuest *g, uint8_t *buf, size_t *len,
+                           Error **errp);
+    /* MIG_COMMIT_ACK: the realm is MIGRATED and never runs here again. */
+    bool (*mig_commit_ack)(RmeGuest *g, const uint8_t *token, Error **errp);
+    /* MIG_ABORT, with the destination's abort token or NULL. */
+    bool (*mig_export_abort)(RmeGuest *g, const uint8_t *token, Error **errp);
+    /* Destination: create the realm from @p and start importing. */
+    bool (*mig_import_start)(RmeGuest *g, const RmmRealmParams *p,
+                             const uint8_t *key, Error **errp);
+    /* Import one record; a REC record also restores its vCPU. */
+    bool (*mig_import_record)(RmeGuest *g, const uint8_t *buf, size_t len,
+                              Error **errp);
+    /* MIG_IMPORT_COMMIT: RECs may enter; @token goes to the source. */
+    bool (*mig_import_commit)(RmeGuest *g, uint8_t *token, Error **errp);
+    /* MIG_IMPORT_ABORT: true and @token when the source should get one. */
+    bool (*mig_import_abort)(RmeGuest *g, uint8_t *token);
+    /* The realm's migration phase and figures (RMM_MIG_NONE: no realm). */
+    RmmMigPhase (*mig_phase)(RmeGuest *g);
+    void (*mig_stats)(RmeGuest *g, RmmMigStats *stats);
 } RmeBackendOps;
 
 struct RmeGuest {
@@ -70,6 +117,7 @@ struct RmeGuest {
     /* Properties */
     int measurement_algo;               /* RmmHashAlgo */
     char *personalization_value;        /* base64 of 64 bytes */
+    char *migration_key;                /* id of a secret object */
 
     /* Derived at machine init */
     uint8_t rpv[RMM_RPV_SIZE];
@@ -83,6 +131,7 @@ struct RmeGuest {
     void *backend;                      /* the backend's own state */
     ResettableState reset_state;
     Notifier machine_done;
+    struct RmeStream *stream;           /* migration/rme-stream.c */
 };
 
 /* The emulated RMM under TCG. */
@@ -97,6 +146,15 @@ bool rme_guest_machine_init(RmeGuest *g, uint32_t ipa_width,
                             Error **errp);
 /* The board says where it loaded images that the realm starts with. */
 void rme_guest_add_image(RmeGuest *g, hwaddr base, hwaddr size);
+
+/* The parameters of the realm this rme-guest describes. */
+RmmRealmParams rme_guest_realm_params(RmeGuest *g);
+
+/*
+ * The migration key (RMM_MIG_KEY_SIZE bytes) from the secret object named
+ * by migration-key; g_free() it after wiping it.
+ */
+uint8_t *rme_guest_migration_key(RmeGuest *g, Error **errp);
 
 /* The memory the board links realm vCPUs to. */
 MemoryRegion *rme_guest_cpu_memory(RmeGuest *g, MemoryRegion *sysmem);

@@ -25,6 +25,100 @@ typedef struct RmmRamRange {
     uint8_t *s2;            /* size >> RMM_GRANULE_SHIFT entries */
 } RmmRamRange;
 
+/*
+ * Migration (rmm-mig.c).  Session keys: derived from the migration key
+ * and the session ID; @aead is the gnutls_aead_cipher_hd_t of @enc_key
+ * (kept opaque here so that this header needs no GnuTLS).
+ */
+typedef struct RmmMigKeys {
+    bool valid;
+    uint8_t session[RMM_MIG_SESSION_SIZE];
+    uint8_t enc_key[32];
+    uint8_t tok_key[32];
+    void *aead;
+} RmmMigKeys;
+
+/* Layout of the sealed bodies (offsets in the plaintext, see rmm-mig.c). */
+#define MIG_IMM_IPA_WIDTH       0       /* u32 */
+#define MIG_IMM_HASH_ALGO       4       /* u8 */
+#define MIG_IMM_SVE_VL          5       /* u8 */
+#define MIG_IMM_NUM_BPS         6       /* u8 */
+#define MIG_IMM_NUM_WPS         7       /* u8 */
+#define MIG_IMM_PMU_CTRS        8       /* u8, then 3 zero bytes */
+#define MIG_IMM_NR_RAM          12      /* u32 */
+#define MIG_IMM_FLAGS           16      /* u64 */
+#define MIG_IMM_RPV             24      /* RMM_RPV_SIZE bytes */
+#define MIG_IMM_RIM             88      /* RMM_HASH_MAX bytes */
+#define MIG_IMM_NR_RECS         152     /* u32, then 4 zero bytes */
+#define MIG_IMM_RAM             160     /* nr_ram x { u64 base, u64 size } */
+#define MIG_IMM_SIZE(nr_ram)    (MIG_IMM_RAM + 16 * (nr_ram))
+
+#define MIG_RIPAS_COUNT         0       /* u32, then 4 zero bytes */
+#define MIG_RIPAS_RUNS          8
+#define MIG_RIPAS_RUN_SIZE      16      /* u64 base, u32 granules, */
+                                        /* u8 ripas, u8 assigned, 2 zero */
+#define MIG_DATA_UNIT_SIZE      (8 + RMM_GRANULE_SIZE + RMM_MIG_TAG_SIZE)
+
+#define MIG_EPOCH_EPOCH         0       /* u32 */
+#define MIG_EPOCH_GRANULES      4       /* u64 */
+#define MIG_EPOCH_SIZE          12
+
+#define MIG_REC_INDEX           0       /* u32 */
+#define MIG_REC_RUNNABLE        4       /* u8 */
+#define MIG_REC_PENDING         5       /* u8, RmmRecExitReason */
+#define MIG_REC_RIPAS_VALUE     6       /* u8 */
+#define MIG_REC_PSCI_PENDING    7       /* u8 */
+#define MIG_REC_MPIDR           8       /* u64 */
+#define MIG_REC_RIPAS_BASE      16      /* u64 */
+#define MIG_REC_RIPAS_TOP       24      /* u64 */
+#define MIG_REC_RIPAS_NEXT      32      /* u64 */
+#define MIG_REC_HOST_CALL_IPA   40      /* u64 */
+#define MIG_REC_PSCI_FID        48      /* u32 */
+#define MIG_REC_HAS_TOKEN       52      /* u8, then 3 zero bytes */
+#define MIG_REC_PSCI_MPIDR      56      /* u64 */
+#define MIG_REC_TOKEN_LEN       64      /* u32 */
+#define MIG_REC_TOKEN_OFF       68      /* u32 */
+#define MIG_REC_CTX_LEN         72      /* u32, then 4 zero bytes */
+#define MIG_REC_TOKEN           80      /* token bytes, then ctx bytes */
+
+#define MIG_END_SEQ             0       /* u64 */
+#define MIG_END_EPOCHS          8       /* u32 */
+#define MIG_END_NR_RECS         12      /* u32 */
+#define MIG_END_GRANULES        16      /* u64 */
+#define MIG_END_REMS            24      /* RMM_NUM_REMS x RMM_HASH_MAX */
+#define MIG_END_SIZE            (MIG_END_REMS + RMM_NUM_REMS * RMM_HASH_MAX)
+
+/* Migration state of a realm; see rmm-mig.c. */
+typedef struct RmmMig {
+    RmmMigPhase phase;
+    bool logging;               /* RUNNING or PAUSED: writes are logged */
+    RmmMigKeys keys;
+    uint8_t key[RMM_MIG_KEY_SIZE];  /* destination, until IMMUTABLE */
+    bool have_key;
+    uint64_t seq;               /* next sequence number */
+    uint32_t epoch;             /* current epoch */
+    uint64_t epoch_granules;    /* DATA granules of the current epoch */
+    uint64_t total_granules;    /* DATA granules of the session */
+    unsigned last;              /* type of the last record, 0: none */
+    unsigned recs_done;         /* REC records exported / imported */
+    uint32_t nr_recs;           /* destination: RECs the source has */
+    uint64_t end_seq;           /* sequence number of the END record */
+    bool failed;                /* an error: the session can only abort */
+    bool have_abort_token;
+    uint8_t abort_token[RMM_MIG_TOKEN_SIZE];
+    /* Source: one bit per granule of each RAM range (index as ram[]). */
+    uint64_t *log[RMM_MAX_RAM_RANGES];      /* host's dirty log */
+    uint64_t *pending[RMM_MAX_RAM_RANGES];  /* contents not exported */
+    uint64_t *ripas_dirty[RMM_MAX_RAM_RANGES];
+    uint64_t *data_sent[RMM_MAX_RAM_RANGES];    /* in this epoch */
+    uint64_t *ripas_sent[RMM_MAX_RAM_RANGES];   /* in this epoch */
+    /* Destination: epoch + 1 of a granule's last DATA / RIPAS, 0: none. */
+    uint32_t *data_epoch[RMM_MAX_RAM_RANGES];
+    uint32_t *ripas_epoch[RMM_MAX_RAM_RANGES];
+    uint8_t *rec_pt;            /* plaintext of the last REC imported */
+    RmmMigStats stats;
+} RmmMig;
+
 struct RmmPlatform {
     RmmAttestKeys *keys;
     GMutex lock;            /* protects vmid_used */
@@ -73,11 +167,58 @@ struct RmmRealm {
     unsigned nr_recs;
     RmmWriteFn *write_fn;
     void *write_opaque;
+    RmmMig mig;
 };
+
+/* Migration hooks (rmm-mig.c), with realm->lock held. */
+void rmm_mig_note_write(RmmRealm *r, uint64_t ipa, uint64_t len);
+/* The HIPAS or RIPAS of the granule at @ipa changed. */
+void rmm_mig_note_s2(RmmRealm *r, uint64_t ipa);
+/*
+ * True when migration forbids changes to the realm's memory, stage 2 or
+ * REC state by the host: once the source exported its first REC, after
+ * END, and on a destination until it commits.
+ */
+bool rmm_mig_frozen(RmmRealm *r);
+/* True unless migration keeps RECs from entering. */
+bool rmm_mig_may_run(RmmRealm *r);
+/* Free the migration state, wiping keys (rmm_realm_destroy). */
+void rmm_mig_free(RmmRealm *r);
+
+/*
+ * Session keys of @session under migration key @key; false if GnuTLS
+ * fails.  rmm_mig_keys_wipe() erases and frees them.
+ */
+bool rmm_mig_keys_init(RmmMigKeys *k, const uint8_t key[RMM_MIG_KEY_SIZE],
+                       const uint8_t session[RMM_MIG_SESSION_SIZE]);
+void rmm_mig_keys_wipe(RmmMigKeys *k);
+
+/*
+ * Seal a record as the source does: header (@type, @epoch, @seq) and
+ * body.  For DATA @pt is n units of { le64 gpa | ripas, granule } (n =
+ * @pt_len / (8 + RMM_GRANULE_SIZE), 1..RMM_MIG_BATCH_MAX) and the record
+ * uses n sequence numbers; for IMMUTABLE the session ID is put before the
+ * sealed @pt; any other type is one sealed unit.  Returns the record's
+ * length, or 0 if @cap is too small or @pt_len impossible.  The exporter
+ * uses it; so do the tests and the fuzzer, which play the source.
+ */
+size_t rmm_mig_seal_record(RmmMigKeys *k, unsigned type, uint32_t epoch,
+                           uint64_t seq, const uint8_t *pt, size_t pt_len,
+                           uint8_t *buf, size_t cap);
+/*
+ * The reverse: authenticate and decrypt the record @buf[0..@len) into @pt
+ * (at least @len bytes), *@pt_len set; DATA units come out as @pt of
+ * rmm_mig_seal_record().  False if it does not parse or authenticate.
+ */
+bool rmm_mig_open_record(RmmMigKeys *k, const uint8_t *buf, size_t len,
+                         uint8_t *pt, size_t *pt_len);
 
 /* The model wrote [ipa, ipa + len) of protected memory. */
 static inline void rmm_notify_write(RmmRealm *r, uint64_t ipa, uint64_t len)
 {
+    if (r->mig.logging && len) {
+        rmm_mig_note_write(r, ipa, len);
+    }
     if (r->write_fn && len) {
         r->write_fn(r->write_opaque, ipa, len);
     }
@@ -86,6 +227,8 @@ static inline void rmm_notify_write(RmmRealm *r, uint64_t ipa, uint64_t len)
 /* Lookups, with realm->lock held. */
 RmmRamRange *rmm_ram_find(RmmRealm *r, uint64_t ipa);
 RmmRec *rmm_rec_find(RmmRealm *r, uint64_t mpidr);
+/* REC_CREATE's MPIDR rule: valid fields, and REC index @index. */
+bool rmm_rec_mpidr_ok(uint64_t mpidr, unsigned index);
 static inline uint8_t *rmm_s2_entry(RmmRamRange *rr, uint64_t ipa)
 {
     return &rr->s2[(ipa - rr->base) >> RMM_GRANULE_SHIFT];

@@ -103,7 +103,7 @@ RmiStatus rmm_realm_add_ram(RmmRealm *r, uint64_t base, uint64_t size,
     unsigned i;
 
     g_mutex_lock(&r->lock);
-    if (r->state != RMM_REALM_NEW) {
+    if (r->state != RMM_REALM_NEW || r->mig.phase != RMM_MIG_NONE) {
         ret = RMI_ERROR_REALM;
         goto out;
     }
@@ -136,7 +136,8 @@ RmiStatus rmm_realm_activate(RmmRealm *r)
     RmiStatus ret = RMI_SUCCESS;
 
     g_mutex_lock(&r->lock);
-    if (r->state != RMM_REALM_NEW) {
+    if (r->state != RMM_REALM_NEW || r->mig.phase != RMM_MIG_NONE) {
+        /* An imported realm becomes ACTIVE by rmm_mig_import_commit(). */
         ret = RMI_ERROR_REALM;
     } else {
         r->state = RMM_REALM_ACTIVE;
@@ -160,6 +161,7 @@ void rmm_realm_destroy(RmmRealm *r)
     if (!r) {
         return;
     }
+    rmm_mig_free(r);
     for (i = 0; i < r->nr_recs; i++) {
         rmm_rec_free(r->recs[i]);
     }
@@ -252,7 +254,7 @@ RmiStatus rmm_rtt_init_ripas(RmmRealm *r, uint64_t base, uint64_t top,
         ret = RMI_ERROR_INPUT;
         goto out;
     }
-    if (r->state != RMM_REALM_NEW) {
+    if (r->state != RMM_REALM_NEW || r->mig.phase != RMM_MIG_NONE) {
         ret = RMI_ERROR_REALM;
         goto out;
     }
@@ -323,7 +325,8 @@ RmiStatus rmm_data_create(RmmRealm *r, uint64_t ipa, const void *src,
 
     g_mutex_lock(&r->lock);
     ret = rmm_data_create_check(r, ipa, &rr);
-    if (ret == RMI_SUCCESS && r->state != RMM_REALM_NEW) {
+    if (ret == RMI_SUCCESS &&
+        (r->state != RMM_REALM_NEW || r->mig.phase != RMM_MIG_NONE)) {
         ret = RMI_ERROR_REALM;
     }
     if (ret == RMI_SUCCESS &&
@@ -349,12 +352,16 @@ RmiStatus rmm_data_create_unknown(RmmRealm *r, uint64_t ipa)
 
     g_mutex_lock(&r->lock);
     ret = rmm_data_create_check(r, ipa, &rr);
-    if (ret == RMI_SUCCESS && r->state == RMM_REALM_SYSTEM_OFF) {
+    if (ret == RMI_SUCCESS &&
+        (r->state == RMM_REALM_SYSTEM_OFF || rmm_mig_frozen(r))) {
         ret = RMI_ERROR_REALM;
     }
     if (ret == RMI_SUCCESS) {
         /* Granules are scrubbed when they are given back (DATA_DESTROY). */
         *rmm_s2_entry(rr, ipa) |= S2_ASSIGNED;
+        /* New (zero) contents for a migration in progress. */
+        rmm_mig_note_s2(r, ipa);
+        rmm_mig_note_write(r, ipa, RMM_GRANULE_SIZE);
     }
     g_mutex_unlock(&r->lock);
     return ret;
@@ -375,9 +382,14 @@ RmiStatus rmm_data_destroy(RmmRealm *r, uint64_t ipa)
         ret = RMI_ERROR_RTT;
         goto out;
     }
+    if (rmm_mig_frozen(r)) {
+        ret = RMI_ERROR_REALM;
+        goto out;
+    }
     memset(rmm_granule_ptr(rr, ipa), 0, RMM_GRANULE_SIZE);
     rmm_notify_write(r, ipa, RMM_GRANULE_SIZE);
     *rmm_s2_entry(rr, ipa) &= ~S2_ASSIGNED;
+    rmm_mig_note_s2(r, ipa);
 out:
     g_mutex_unlock(&r->lock);
     return ret;
@@ -401,7 +413,7 @@ RmiStatus rmm_rtt_set_ripas(RmmRealm *r, RmmRec *rec, uint64_t base,
         ret = RMI_ERROR_INPUT;
         goto out;
     }
-    if (r->state != RMM_REALM_ACTIVE) {
+    if (r->state != RMM_REALM_ACTIVE || rmm_mig_frozen(r)) {
         ret = RMI_ERROR_REALM;
         goto out;
     }
@@ -417,6 +429,7 @@ RmiStatus rmm_rtt_set_ripas(RmmRealm *r, RmmRec *rec, uint64_t base,
         }
         *rmm_s2_entry(rr, ipa) = (*rmm_s2_entry(rr, ipa) & S2_ASSIGNED) |
                                  rec->ripas_value;
+        rmm_mig_note_s2(r, ipa);
     }
     rec->ripas_next = ipa;
     *out_top = ipa;
@@ -506,6 +519,12 @@ static uint64_t rmm_mpidr_to_rec_index(uint64_t mpidr)
            ((mpidr >> 16) & 0xff) << 12 | ((mpidr >> 32) & 0xff) << 20;
 }
 
+bool rmm_rec_mpidr_ok(uint64_t mpidr, unsigned index)
+{
+    return !(mpidr & ~RMM_MPIDR_VALID_MASK) &&
+           rmm_mpidr_to_rec_index(mpidr) == index;
+}
+
 RmiStatus rmm_rec_create(RmmRealm *r, const RmmRecParams *params,
                          RmmRec **out)
 {
@@ -517,13 +536,12 @@ RmiStatus rmm_rec_create(RmmRealm *r, const RmmRecParams *params,
         return RMI_ERROR_INPUT;
     }
     g_mutex_lock(&r->lock);
-    if (r->state != RMM_REALM_NEW) {
+    if (r->state != RMM_REALM_NEW || r->mig.phase != RMM_MIG_NONE) {
         ret = RMI_ERROR_REALM;
         goto out;
     }
     if (r->nr_recs == RMM_MAX_RECS ||
-        (params->mpidr & ~RMM_MPIDR_VALID_MASK) ||
-        rmm_mpidr_to_rec_index(params->mpidr) != r->nr_recs) {
+        !rmm_rec_mpidr_ok(params->mpidr, r->nr_recs)) {
         ret = RMI_ERROR_INPUT;
         goto out;
     }
@@ -595,7 +613,7 @@ bool rmm_rec_may_enter(RmmRec *rec)
 
     g_mutex_lock(&r->lock);
     ok = r->state == RMM_REALM_ACTIVE && rec->runnable &&
-         rec->pending == RMM_EXIT_NONE;
+         rec->pending == RMM_EXIT_NONE && rmm_mig_may_run(r);
     g_mutex_unlock(&r->lock);
     return ok;
 }
@@ -615,6 +633,10 @@ RmiStatus rmm_psci_complete(RmmRec *caller, RmmRec *target, int32_t status)
         return RMI_ERROR_INPUT;
     }
     g_mutex_lock(&r->lock);
+    if (rmm_mig_frozen(r)) {
+        ret = RMI_ERROR_REALM;
+        goto out;
+    }
     if (!caller->psci_pending || target->mpidr != caller->psci_mpidr) {
         goto out;
     }

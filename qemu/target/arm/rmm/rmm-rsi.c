@@ -455,8 +455,11 @@ void rmm_rec_smc(RmmRec *rec, uint64_t regs[RMM_SMC_NREGS], RmmRecExit *exit)
     }
 
     g_mutex_lock(&r->lock);
-    if (rec->pending != RMM_EXIT_NONE) {
-        /* The host re-entered the REC without completing its exit. */
+    if (rec->pending != RMM_EXIT_NONE || !rmm_mig_may_run(r)) {
+        /*
+         * The host re-entered the REC without completing its exit, or
+         * while migration keeps RECs from entering.
+         */
         regs[0] = RSI_ERROR_STATE;
         goto out;
     }
@@ -523,6 +526,10 @@ RmiStatus rmm_rec_complete(RmmRec *rec, RmmRipasResponse response,
     unsigned i;
 
     g_mutex_lock(&r->lock);
+    if (rmm_mig_frozen(r)) {
+        ret = RMI_ERROR_REALM;
+        goto out;
+    }
     switch (rec->pending) {
     case RMM_EXIT_RIPAS_CHANGE:
         /*

@@ -257,8 +257,10 @@ RmmRec *rmm_realm_rec_by_mpidr(RmmRealm *r, uint64_t mpidr);
 unsigned rmm_rec_index(RmmRec *rec);
 
 /*
- * The REC enter gate: true while the REC may run (realm ACTIVE and REC
- * runnable).  The host must not run a vCPU whose REC may not enter.
+ * The REC enter gate: true while the REC may run (realm ACTIVE, REC
+ * runnable, no exit pending, and no migration phase that stops RECs:
+ * PAUSED, ENDED, MIGRATED, IMPORTING, ABORTED).  The host must not run a
+ * vCPU whose REC may not enter.
  */
 bool rmm_rec_may_enter(RmmRec *rec);
 
@@ -339,6 +341,287 @@ RmiStatus rmm_rec_complete(RmmRec *rec, RmmRipasResponse response,
  * successful CPU_ON the target becomes runnable.
  */
 RmiStatus rmm_psci_complete(RmmRec *caller, RmmRec *target, int32_t status);
+
+/*
+ * ---- Migration: a proposed RMI extension ----
+ * (docs/system/arm/cca-migration.rst)
+ *
+ * The source RMM exports a realm as a sequence of self-delimiting records
+ * (see "Record format" below); the destination RMM imports them in the
+ * same order.  The host moves records without being able to read or
+ * forge them: every record is AES-256-GCM sealed under a session key
+ * derived from the migration key and a random session ID, with a
+ * sequence number that increases by one for every sealed unit (so a
+ * dropped, duplicated, swapped, replayed or reordered record is
+ * rejected), and associated data binding session, record type, epoch,
+ * sequence number and, for data, the GPA and its RIPAS.
+ *
+ * Source:  rmm_mig_export_start -> IMMUTABLE -> { RIPAS, DATA..., EPOCH }*
+ *          -> rmm_mig_export_pause -> RIPAS, DATA..., EPOCH -> REC x n
+ *          -> END -> rmm_mig_commit_ack (MIGRATED) or rmm_mig_export_abort.
+ * Dest:    rmm_realm_create + rmm_realm_add_ram -> rmm_mig_import_start
+ *          -> rmm_mig_import_record() for every record, in order ->
+ *          rmm_mig_import_commit (ACTIVE, first REC enter allowed) or
+ *          rmm_mig_import_abort.
+ */
+
+#define RMM_MIG_KEY_SIZE        32      /* AES-256 migration key */
+#define RMM_MIG_SESSION_SIZE    32      /* random session ID */
+#define RMM_MIG_TOKEN_SIZE      32      /* HMAC-SHA256 commit/abort token */
+#define RMM_MIG_TAG_SIZE        16      /* AES-GCM tag */
+#define RMM_MIG_BATCH_MAX       64      /* granules in one DATA record */
+#define RMM_MIG_REC_CTX_MAX     (256 * 1024)   /* host's vCPU context */
+#define RMM_MIG_RECORD_MAX      (512 * 1024)   /* largest record */
+#define RMM_MIG_HEADER_SIZE     24
+
+/*
+ * Record format (all integers little-endian), RMM_MIG_HEADER_SIZE bytes of
+ * header in clear, then a type-specific body:
+ *   0  4  magic "RMIG"
+ *   4  1  version (1)
+ *   5  1  type (RmmMigRecordType)
+ *   6  2  zero
+ *   8  4  total record length, header included
+ *  12  4  epoch
+ *  16  8  sequence number of the record's first sealed unit
+ */
+typedef enum RmmMigRecordType {
+    RMM_MIG_REC_IMMUTABLE = 1,  /* session ID, sealed realm parameters */
+    RMM_MIG_REC_RIPAS = 2,      /* sealed runs of (RIPAS, HIPAS) */
+    RMM_MIG_REC_DATA = 3,       /* 1..RMM_MIG_BATCH_MAX sealed granules */
+    RMM_MIG_REC_EPOCH = 4,      /* closes the current epoch */
+    RMM_MIG_REC_REC = 5,        /* one sealed REC with the host's context */
+    RMM_MIG_REC_END = 6,        /* sealed summary; last record */
+} RmmMigRecordType;
+
+/* A record's header, as parsed (no cryptography, no realm state). */
+typedef struct RmmMigRecordView {
+    RmmMigRecordType type;
+    uint32_t length;
+    uint32_t epoch;
+    uint64_t seq;
+    const uint8_t *body;        /* points into the parsed buffer */
+    size_t body_len;
+} RmmMigRecordView;
+
+/*
+ * Parse and check the header of the record in @buf[0..@len): magic,
+ * version, type, reserved bits, length == @len and bounds of the body
+ * for the type.  A pure function over bytes.  Returns false and sets
+ * *@err (g_free it) naming the field that is wrong.
+ */
+bool rmm_mig_record_parse(const uint8_t *buf, size_t len,
+                          RmmMigRecordView *v, char **err);
+/* Length of the record whose header is @hdr, or 0 if the header is bad. */
+uint32_t rmm_mig_record_length(const uint8_t hdr[RMM_MIG_HEADER_SIZE]);
+const char *rmm_mig_record_type_name(RmmMigRecordType type);
+
+/* Where an outgoing migration stands (rmm_mig_export_phase). */
+typedef enum RmmMigPhase {
+    RMM_MIG_NONE = 0,           /* not migrating */
+    RMM_MIG_OUT_RUNNING,        /* pre-copy: RECs run, writes are logged */
+    RMM_MIG_OUT_PAUSED,         /* RECs may not enter; final export */
+    RMM_MIG_OUT_ENDED,          /* END exported: waits for commit/abort */
+    RMM_MIG_OUT_MIGRATED,       /* committed elsewhere: only destroy */
+    RMM_MIG_IN_IMPORTING,       /* destination, before commit */
+    RMM_MIG_IN_ABORTED,         /* destination, import aborted */
+} RmmMigPhase;
+
+RmmMigPhase rmm_mig_phase(RmmRealm *r);
+const char *rmm_mig_phase_name(RmmMigPhase phase);
+
+/* Statistics of the current (or last) session of a realm. */
+typedef struct RmmMigStats {
+    uint64_t epoch;             /* current epoch */
+    uint64_t data_granules;     /* granules exported / imported */
+    uint64_t data_bytes;        /* bytes of DATA records */
+    uint64_t ripas_records;
+    uint64_t ripas_granules;    /* granules described by RIPAS runs */
+    uint64_t rec_records;
+    uint64_t total_bytes;       /* every record */
+    uint64_t dirty_granules;    /* logged, not yet read by the host */
+    /*
+     * Source: granules whose current contents are not exported yet,
+     * whether or not the host read them from the log (END needs 0).
+     */
+    uint64_t pending_granules;
+    /* Source: granules whose RIPAS or HIPAS change is not exported yet. */
+    uint64_t ripas_pending_granules;
+} RmmMigStats;
+void rmm_mig_stats(RmmRealm *r, RmmMigStats *out);
+
+/*
+ * MIG_START: an ACTIVE realm with no migration (or an aborted one) starts
+ * a session with @key: new random session ID and keys, epoch 0, every
+ * assigned granule logged dirty, every granule of every RAM range marked
+ * for RIPAS export.  RECs keep running.
+ */
+RmiStatus rmm_mig_export_start(RmmRealm *r,
+                               const uint8_t key[RMM_MIG_KEY_SIZE]);
+
+/*
+ * The host reports guest writes to protected memory that the model did
+ * not make itself (the emulation's stand-in for hardware dirty bits).
+ * Writes the model makes (DATA_CREATE_UNKNOWN, scrubs, RSI output) and
+ * assignment changes are logged by the model.  Only assigned granules
+ * are logged; nothing is while the phase is not RUNNING or PAUSED.
+ *
+ * Besides the host's log, the model keeps for each granule whether its
+ * current contents have been exported ("pending", RmmMigStats): reading
+ * the log does not clear that, only a DATA record does (or the granule
+ * being unassigned).  A host that read the log must export what it read.
+ */
+void rmm_mig_log_write(RmmRealm *r, uint64_t ipa, uint64_t len);
+
+/*
+ * MIG_DIRTY_LOG: read and clear the dirty log of [@base, @base + n
+ * granules): bit i of @bitmap (64-bit words, caller zeroed) is set for
+ * granule @base + i * 4 KiB.  Returns the number of granules set.
+ */
+uint64_t rmm_mig_dirty_log(RmmRealm *r, uint64_t base, uint64_t n,
+                           uint64_t *bitmap);
+
+/*
+ * MIG_EXPORT_*: each writes one record to @buf (at most @cap bytes) and
+ * sets *@len.  RMI_ERROR_INPUT if @cap is too small or an argument is
+ * bad, RMI_ERROR_REALM in the wrong phase.
+ *
+ * IMMUTABLE: first record of a session (phase RUNNING or PAUSED,
+ *   nothing exported).
+ * RIPAS, DATA, EPOCH: phase RUNNING or PAUSED, after IMMUTABLE, before
+ *   the first REC.  A granule goes at most once per epoch in RIPAS
+ *   records and once in DATA records: a later change waits for the next
+ *   epoch.
+ * RIPAS: runs for granules whose RIPAS or HIPAS changed since their last
+ *   export, in IPA order, as many as fit; *@more is set when some remain
+ *   for this epoch.  A RIPAS record with no runs is never produced
+ *   (*@len = 0).
+ * DATA: the granules at @ipas[0..@n) (1 <= n <= RMM_MIG_BATCH_MAX, each
+ *   in a RAM range), each with its RIPAS (RAM, or EMPTY for an assigned
+ *   granule the realm set EMPTY); granules no longer assigned are skipped
+ *   (their RIPAS record tells the destination), and so are granules
+ *   already sent in this epoch (they stay in the dirty log);
+ *   *@exported counts the ones sealed; *@len = 0 when none were.
+ * EPOCH: closes the current epoch; the next records carry epoch + 1.
+ * REC: phase PAUSED, once an EPOCH was exported; @ctx is the host's
+ *   view of the vCPU (registers the emulation keeps in the host, at most
+ *   RMM_MIG_REC_CTX_MAX bytes), sealed together with the REC's RMM state.
+ *   RECs are exported in index order, each once.  The first one needs
+ *   every granule's contents and RIPAS exported (RMI_ERROR_REALM
+ *   otherwise), and freezes the realm: from then on, and until the
+ *   session is aborted, the host's RTT_SET_RIPAS, DATA_CREATE_UNKNOWN,
+ *   DATA_DESTROY, rmm_rec_complete() and rmm_psci_complete() fail with
+ *   RMI_ERROR_REALM (as they do in ENDED and MIGRATED, and on a
+ *   destination until it commits).
+ * END: phase PAUSED, once an EPOCH was exported, every REC exported,
+ *   nothing pending and no RIPAS change pending, realm ACTIVE (not
+ *   SYSTEM_OFF); moves to ENDED.
+ * A host that finds granules or RIPAS changes deferred to the next epoch
+ * (RmmMigStats pending_granules, ripas_pending_granules) closes the
+ * epoch and exports them in the next one.
+ *
+ * While RECs may not enter (PAUSED and later), rmm_rec_smc() answers any
+ * call with RSI_ERROR_STATE and changes nothing.
+ */
+RmiStatus rmm_mig_export_immutable(RmmRealm *r, uint8_t *buf, size_t cap,
+                                   size_t *len);
+RmiStatus rmm_mig_export_ripas(RmmRealm *r, uint8_t *buf, size_t cap,
+                               size_t *len, bool *more);
+RmiStatus rmm_mig_export_data(RmmRealm *r, const uint64_t *ipas, unsigned n,
+                              uint8_t *buf, size_t cap, size_t *len,
+                              unsigned *exported);
+RmiStatus rmm_mig_export_epoch(RmmRealm *r, uint8_t *buf, size_t cap,
+                               size_t *len);
+RmiStatus rmm_mig_export_rec(RmmRec *rec, const void *ctx, size_t ctx_len,
+                             uint8_t *buf, size_t cap, size_t *len);
+RmiStatus rmm_mig_export_end(RmmRealm *r, uint8_t *buf, size_t cap,
+                             size_t *len);
+
+/* RUNNING -> PAUSED: no REC enters from now on. */
+RmiStatus rmm_mig_export_pause(RmmRealm *r);
+
+/*
+ * MIG_COMMIT_ACK: ENDED -> MIGRATED when @token is the destination's
+ * commit token for this session; RMI_ERROR_INPUT otherwise (another
+ * session's token, an abort token, NULL), RMI_ERROR_REALM when not
+ * ENDED.  A MIGRATED realm never runs again; rmm_realm_destroy() still
+ * succeeds.
+ */
+RmiStatus rmm_mig_commit_ack(RmmRealm *r,
+                             const uint8_t token[RMM_MIG_TOKEN_SIZE]);
+
+/*
+ * MIG_ABORT: back to no migration, realm ACTIVE with its memory intact
+ * and RECs runnable as before.  From RUNNING or PAUSED @token may be NULL
+ * (the destination cannot have committed: it lacks the END record).
+ * From ENDED only the destination's abort token for this session is
+ * accepted (RMI_ERROR_INPUT otherwise): the destination may have
+ * committed.  RMI_ERROR_REALM when MIGRATED or not migrating.
+ */
+RmiStatus rmm_mig_export_abort(RmmRealm *r, const uint8_t *token);
+
+/*
+ * Destination.  MIG_IMPORT_START: a NEW realm with its RAM ranges and no
+ * data, RIPAS or RECs enters IMPORTING with @key.  From then on only the
+ * import changes it: RMI_REALM_ACTIVATE, ADD_RAM, RTT_INIT_RIPAS,
+ * DATA_CREATE(_UNKNOWN), DATA_DESTROY and REC_CREATE fail with
+ * RMI_ERROR_REALM (for good once the import is aborted).
+ */
+RmiStatus rmm_mig_import_start(RmmRealm *r,
+                               const uint8_t key[RMM_MIG_KEY_SIZE]);
+
+/* What rmm_mig_import_record() did. */
+typedef struct RmmMigImported {
+    RmmMigRecordType type;
+    unsigned granules;          /* DATA: granules imported */
+    unsigned ripas_runs;        /* RIPAS */
+    RmmRec *rec;                /* REC: the REC created */
+    /* REC: the host's vCPU context, valid until the next call. */
+    const uint8_t *rec_ctx;
+    size_t rec_ctx_len;
+} RmmMigImported;
+
+/*
+ * MIG_IMPORT_*: import the next record.  Checks, in order: phase,
+ * header (rmm_mig_record_parse), sequence number, epoch, record order,
+ * authentication, then the body.  On error nothing of the record is
+ * applied, *@err (may be NULL) names the record and the reason, as in
+ * "DATA record seq 812: authentication failed (wrong migration key or
+ * tampered record) ..." or "IMMUTABLE: ipa_width mismatch: source 41,
+ * destination 42", and the session can only be aborted (RMI_ERROR_REALM
+ * for any further record).
+ * IMMUTABLE: first; compares the source's parameters with this realm's
+ *   (IPA width, hash algorithm, flags, SVE VL, breakpoints, watchpoints,
+ *   PMU counters, personalization value, RAM layout) and adopts its RIM
+ *   and REC count.
+ * RIPAS / DATA: the newest record wins; a granule may appear once per
+ *   epoch in each.  A RIPAS run sets RIPAS and HIPAS (an unassigned
+ *   granule is scrubbed; a newly assigned one is zero until its DATA);
+ *   DATA assigns the granule, with the RIPAS it carries, and writes it.
+ * REC: once an EPOCH was imported, in index order; creates the REC; no
+ *   DATA, RIPAS or EPOCH may follow.
+ * END: last; checks every REC arrived; adopts the REMs.
+ */
+RmiStatus rmm_mig_import_record(RmmRealm *r, const uint8_t *buf, size_t len,
+                                RmmMigImported *out, char **err);
+
+/*
+ * MIG_IMPORT_COMMIT: after END, IMPORTING -> ACTIVE (RECs may enter,
+ * phase NONE) and the commit token for the source.  RMI_ERROR_REALM and
+ * *@err (may be NULL) if the import is incomplete or failed.
+ */
+RmiStatus rmm_mig_import_commit(RmmRealm *r,
+                                uint8_t token[RMM_MIG_TOKEN_SIZE],
+                                char **err);
+
+/*
+ * MIG_IMPORT_ABORT: IMPORTING -> ABORTED (never runs; destroy only).
+ * Returns true and the abort token for the source when the session is
+ * known (IMMUTABLE was authenticated), false otherwise; again the same
+ * when called again.  A realm that is not importing (one that committed)
+ * is left alone: false.  @token may be NULL.
+ */
+bool rmm_mig_import_abort(RmmRealm *r, uint8_t token[RMM_MIG_TOKEN_SIZE]);
 
 /* ---- Measurement helpers (rmm-measure.c) ---- */
 

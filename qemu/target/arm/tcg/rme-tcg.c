@@ -26,6 +26,11 @@
 #include "system/physmem.h"
 #include "hw/core/cpu.h"
 #include "system/memory.h"
+#include "qemu/units.h"
+#include "hw/core/sysemu-cpu-ops.h"
+#include "io/channel-buffer.h"
+#include "migration/vmstate.h"
+#include "migration/qemu-file.h"
 #include "cpu.h"
 #include "target/arm/rme.h"
 #include "target/arm/rmm/rmm.h"
@@ -451,6 +456,341 @@ static const char *rme_tcg_state(RmeGuest *g)
     return realm ? names[rmm_realm_state(realm)] : NULL;
 }
 
+/* ---- Migration ---- */
+
+static RmmRealm *rme_tcg_mig_realm(RmeGuest *g, Error **errp)
+{
+    RmmRealm *realm = rme_tcg(g)->realm;
+
+    if (!realm) {
+        error_setg(errp, "rme-guest: there is no realm (it was reset or "
+                   "torn down)");
+    }
+    return realm;
+}
+
+static bool rme_tcg_mig_export_start(RmeGuest *g, const uint8_t *key,
+                                     Error **errp)
+{
+    RmmRealm *realm = rme_tcg_mig_realm(g, errp);
+
+    return realm && rmi_check(rmm_mig_export_start(realm, key), errp,
+                                      "MIG_START");
+}
+
+/*
+ * The emulation's hardware dirty bits: TCG logs guest writes to the
+ * protected store in QEMU's migration dirty bitmap (the store is not
+ * migrated as RAM, but TCG tracks every RAM block); hand them to the RMM,
+ * then read the RMM's log.
+ */
+static uint64_t rme_tcg_mig_dirty_log(RmeGuest *g, uint64_t *bitmap)
+{
+    RmeTcg *t = rme_tcg(g);
+    g_autofree DirtyBitmapSnapshot *snap = NULL;
+    uint64_t off, run = 0, size = g->ram_size;
+
+    if (!t->realm) {
+        return 0;
+    }
+    snap = memory_region_snapshot_and_clear_dirty(&t->store, 0, size,
+                                                  DIRTY_MEMORY_MIGRATION);
+    for (off = 0; off <= size; off += RMM_GRANULE_SIZE) {
+        if (off < size &&
+            memory_region_snapshot_get_dirty(&t->store, snap, off,
+                                             RMM_GRANULE_SIZE)) {
+            run += RMM_GRANULE_SIZE;
+            continue;
+        }
+        if (run) {
+            rmm_mig_log_write(t->realm, g->ram_base + off - run, run);
+            run = 0;
+        }
+    }
+    return rmm_mig_dirty_log(t->realm, g->ram_base,
+                             size >> RMM_GRANULE_SHIFT, bitmap);
+}
+
+static bool rme_tcg_mig_export_immutable(RmeGuest *g, uint8_t *buf,
+                                         size_t *len, Error **errp)
+{
+    RmmRealm *realm = rme_tcg_mig_realm(g, errp);
+
+    return realm && rmi_check(
+        rmm_mig_export_immutable(realm, buf, RMM_MIG_RECORD_MAX, len),
+        errp, "MIG_EXPORT_IMMUTABLE");
+}
+
+static bool rme_tcg_mig_export_ripas(RmeGuest *g, uint8_t *buf, size_t *len,
+                                     bool *more, Error **errp)
+{
+    RmmRealm *realm = rme_tcg_mig_realm(g, errp);
+
+    return realm && rmi_check(
+        rmm_mig_export_ripas(realm, buf, RMM_MIG_RECORD_MAX, len, more),
+        errp, "MIG_EXPORT_RIPAS");
+}
+
+static bool rme_tcg_mig_export_data(RmeGuest *g, const uint64_t *ipas,
+                                    unsigned n, uint8_t *buf, size_t *len,
+                                    Error **errp)
+{
+    RmmRealm *realm = rme_tcg_mig_realm(g, errp);
+    unsigned exported;
+
+    return realm && rmi_check(
+        rmm_mig_export_data(realm, ipas, n, buf, RMM_MIG_RECORD_MAX, len,
+                            &exported),
+        errp, "MIG_EXPORT_DATA");
+}
+
+static bool rme_tcg_mig_export_epoch(RmeGuest *g, uint8_t *buf, size_t *len,
+                                     Error **errp)
+{
+    RmmRealm *realm = rme_tcg_mig_realm(g, errp);
+
+    return realm && rmi_check(
+        rmm_mig_export_epoch(realm, buf, RMM_MIG_RECORD_MAX, len),
+        errp, "MIG_EPOCH");
+}
+
+static bool rme_tcg_mig_export_pause(RmeGuest *g, Error **errp)
+{
+    RmmRealm *realm = rme_tcg_mig_realm(g, errp);
+
+    return realm && rmi_check(rmm_mig_export_pause(realm), errp,
+                                      "MIG_PAUSE");
+}
+
+/*
+ * Under TCG the vCPU state of a REC lives in QEMU's CPU, not in the RMM:
+ * it is serialized with the CPU's own VMState descriptions and sealed by
+ * the RMM together with the REC.
+ */
+static const VMStateDescription *const *rme_tcg_cpu_vmsds(CPUState *cs)
+{
+    static const VMStateDescription *vmsds[3];
+
+    vmsds[0] = &vmstate_cpu_common;
+    vmsds[1] = cs->cc->sysemu_ops->legacy_vmsd;
+    vmsds[2] = NULL;
+    return vmsds;
+}
+
+static bool rme_tcg_mig_export_rec(RmeGuest *g, CPUState *cs, uint8_t *buf,
+                                   size_t *len, Error **errp)
+{
+    RmmRec *rec = ARM_CPU(cs)->realm_rec;
+    const VMStateDescription *const *vmsd;
+    QIOChannelBuffer *bioc;
+    QEMUFile *f;
+    bool ok = false;
+
+    if (!rec) {
+        error_setg(errp, "rme-guest: vCPU %d has no REC", cs->cpu_index);
+        return false;
+    }
+    bioc = qio_channel_buffer_new(64 * KiB);
+    f = qemu_file_new_output(QIO_CHANNEL(bioc));
+    for (vmsd = rme_tcg_cpu_vmsds(cs); *vmsd; vmsd++) {
+        if (vmstate_save_state(f, *vmsd, cs, NULL, errp) < 0) {
+            goto out;
+        }
+    }
+    if (qemu_fflush(f) < 0) {
+        error_setg(errp, "rme-guest: cannot serialize vCPU %d",
+                   cs->cpu_index);
+        goto out;
+    }
+    if (bioc->usage > RMM_MIG_REC_CTX_MAX) {
+        error_setg(errp, "rme-guest: vCPU %d state is %zu bytes, more than "
+                   "a REC record carries", cs->cpu_index, bioc->usage);
+        goto out;
+    }
+    ok = rmi_check(rmm_mig_export_rec(rec, bioc->data, bioc->usage,
+                                              buf, RMM_MIG_RECORD_MAX, len),
+                           errp, "MIG_EXPORT_REC");
+    memset(bioc->data, 0, bioc->usage);
+out:
+    qemu_fclose(f);
+    object_unref(OBJECT(bioc));
+    return ok;
+}
+
+static bool rme_tcg_mig_export_end(RmeGuest *g, uint8_t *buf, size_t *len,
+                                   Error **errp)
+{
+    RmmRealm *realm = rme_tcg_mig_realm(g, errp);
+
+    return realm && rmi_check(
+        rmm_mig_export_end(realm, buf, RMM_MIG_RECORD_MAX, len),
+        errp, "MIG_END");
+}
+
+static bool rme_tcg_mig_commit_ack(RmeGuest *g, const uint8_t *token,
+                                   Error **errp)
+{
+    RmmRealm *realm = rme_tcg_mig_realm(g, errp);
+
+    if (!realm) {
+        return false;
+    }
+    if (rmm_mig_commit_ack(realm, token) != RMI_SUCCESS) {
+        error_setg(errp, "rme-guest: the destination's commit token is not "
+                   "valid for this migration");
+        return false;
+    }
+    return true;
+}
+
+static bool rme_tcg_mig_export_abort(RmeGuest *g, const uint8_t *token,
+                                     Error **errp)
+{
+    RmmRealm *realm = rme_tcg_mig_realm(g, errp);
+    RmiStatus s;
+
+    if (!realm) {
+        return false;
+    }
+    s = rmm_mig_export_abort(realm, token);
+    if (s == RMI_ERROR_INPUT) {
+        error_setg(errp, "rme-guest: the destination's abort token is not "
+                   "valid for this migration: the realm cannot run here");
+        return false;
+    }
+    return rmi_check(s, errp, "MIG_ABORT");
+}
+
+static bool rme_tcg_mig_import_start(RmeGuest *g, const RmmRealmParams *p,
+                                     const uint8_t *key, Error **errp)
+{
+    RmeTcg *t = rme_tcg(g);
+
+    rme_tcg_destroy(g);
+    if (!rme_tcg_realm_create(g, p, errp)) {
+        return false;
+    }
+    if (!rmi_check(rmm_mig_import_start(t->realm, key), errp,
+                           "MIG_IMPORT_START")) {
+        rme_tcg_destroy(g);
+        return false;
+    }
+    return true;
+}
+
+static bool rme_tcg_load_rec_ctx(CPUState *cs, const uint8_t *ctx,
+                                 size_t len, Error **errp)
+{
+    const VMStateDescription *const *vmsd;
+    QIOChannelBuffer *bioc = qio_channel_buffer_new(len);
+    QEMUFile *f;
+    bool ok = true;
+
+    memcpy(bioc->data, ctx, len);
+    bioc->usage = len;
+    f = qemu_file_new_input(QIO_CHANNEL(bioc));
+    for (vmsd = rme_tcg_cpu_vmsds(cs); *vmsd && ok; vmsd++) {
+        ok = vmstate_load_state(f, *vmsd, cs, (*vmsd)->version_id,
+                                errp) == 0;
+    }
+    if (!ok && errp && !*errp) {
+        error_setg(errp, "bad vCPU state");
+    }
+    memset(bioc->data, 0, len);
+    qemu_fclose(f);
+    object_unref(OBJECT(bioc));
+    return ok;
+}
+
+static bool rme_tcg_mig_import_record(RmeGuest *g, const uint8_t *buf,
+                                      size_t len, Error **errp)
+{
+    RmeTcg *t = rme_tcg(g);
+    RmmMigImported out;
+    CPUState *cs;
+    char *err = NULL;
+
+    if (!t->realm) {
+        error_setg(errp, "no realm is being imported");
+        return false;
+    }
+    if (rmm_mig_import_record(t->realm, buf, len, &out, &err) !=
+        RMI_SUCCESS) {
+        error_setg(errp, "%s", err ? err : "rejected by the RMM");
+        g_free(err);
+        return false;
+    }
+    if (out.type != RMM_MIG_REC_REC) {
+        return true;
+    }
+    CPU_FOREACH(cs) {
+        ARMCPU *cpu = ARM_CPU(cs);
+
+        if (rmm_realm_rec_by_mpidr(t->realm, cpu->mp_affinity) != out.rec) {
+            continue;
+        }
+        if (!rme_tcg_load_rec_ctx(cs, out.rec_ctx, out.rec_ctx_len, errp)) {
+            error_prepend(errp, "REC %u: ", rmm_rec_index(out.rec));
+            return false;
+        }
+        cpu->realm_rec = out.rec;
+        return true;
+    }
+    error_setg(errp, "REC %u: no vCPU with its MPIDR here",
+               rmm_rec_index(out.rec));
+    return false;
+}
+
+static bool rme_tcg_mig_import_commit(RmeGuest *g, uint8_t *token,
+                                      Error **errp)
+{
+    RmeTcg *t = rme_tcg(g);
+    char *err = NULL;
+
+    if (!t->realm) {
+        error_setg(errp, "rme-guest: no realm is being imported");
+        return false;
+    }
+    if (rmm_mig_import_commit(t->realm, token, &err) != RMI_SUCCESS) {
+        error_setg(errp, "rme-guest: the realm cannot be committed: %s",
+                   err ? err : "refused by the RMM");
+        g_free(err);
+        return false;
+    }
+    return true;
+}
+
+static bool rme_tcg_mig_import_abort(RmeGuest *g, uint8_t *token)
+{
+    RmeTcg *t = rme_tcg(g);
+    bool ret;
+
+    if (!t->realm) {
+        return false;
+    }
+    ret = rmm_mig_import_abort(t->realm, token);
+    /* Nothing of it may run: park every vCPU again. */
+    rme_tcg_destroy(g);
+    return ret;
+}
+
+static RmmMigPhase rme_tcg_mig_phase(RmeGuest *g)
+{
+    RmmRealm *realm = rme_tcg(g)->realm;
+
+    return realm ? rmm_mig_phase(realm) : RMM_MIG_NONE;
+}
+
+static void rme_tcg_mig_stats(RmeGuest *g, RmmMigStats *stats)
+{
+    RmmRealm *realm = rme_tcg(g)->realm;
+
+    memset(stats, 0, sizeof(*stats));
+    if (realm) {
+        rmm_mig_stats(realm, stats);
+    }
+}
+
 const RmeBackendOps rme_tcg_backend_ops = {
     .name = "emulated RMM (TCG)",
     .init = rme_tcg_init,
@@ -463,6 +803,23 @@ const RmeBackendOps rme_tcg_backend_ops = {
     .measurement = rme_tcg_measurement,
     .state = rme_tcg_state,
     .cpu_memory = rme_tcg_cpu_memory,
+    .mig_export_start = rme_tcg_mig_export_start,
+    .mig_dirty_log = rme_tcg_mig_dirty_log,
+    .mig_export_immutable = rme_tcg_mig_export_immutable,
+    .mig_export_ripas = rme_tcg_mig_export_ripas,
+    .mig_export_data = rme_tcg_mig_export_data,
+    .mig_export_epoch = rme_tcg_mig_export_epoch,
+    .mig_export_pause = rme_tcg_mig_export_pause,
+    .mig_export_rec = rme_tcg_mig_export_rec,
+    .mig_export_end = rme_tcg_mig_export_end,
+    .mig_commit_ack = rme_tcg_mig_commit_ack,
+    .mig_export_abort = rme_tcg_mig_export_abort,
+    .mig_import_start = rme_tcg_mig_import_start,
+    .mig_import_record = rme_tcg_mig_import_record,
+    .mig_import_commit = rme_tcg_mig_import_commit,
+    .mig_import_abort = rme_tcg_mig_import_abort,
+    .mig_phase = rme_tcg_mig_phase,
+    .mig_stats = rme_tcg_mig_stats,
 };
 
 static void rme_tcg_register_types(void)

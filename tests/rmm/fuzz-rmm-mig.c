@@ -1,0 +1,321 @@
+/*
+ * libFuzzer target: the destination side of realm migration
+ *
+ * Every input is imported into a fresh IMPORTING realm (the layout of
+ * rmm-mig-fuzz.h: two small RAM ranges, a source with two RECs), then
+ * committed if the import allows it.  Two modes (first input byte):
+ *
+ *   raw     the host's view: arbitrary bytes cut into records; reaches
+ *           header parsing, sequencing, ordering and authentication.
+ *   sealed  a malicious source that knows the migration key: the
+ *           harness seals whatever plaintext the input holds, at the
+ *           right sequence number and epoch unless told otherwise, so
+ *           that body validation after authentication is reached.
+ *
+ * Whenever an import commits, the imported realm is migrated once more
+ * to a second realm, which must import it without error and end up with
+ * the same memory, stage 2 state, measurements and RECs: a crash or an
+ * abort() here is a bug.
+ *
+ * Seed corpus: test-rmm-mig --write-corpus DIR.
+ *
+ * Copyright (c) 2026 The QEMU CCA migration authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "rmm.h"
+#include "rmm-internal.h"
+#include "rmm-mig-fuzz.h"
+
+#define G               RMM_GRANULE_SIZE
+#define SEAL_CAP        (RMM_MIG_RECORD_MAX + 4096)
+#define DATA_PT_UNIT    (8 + G)
+
+static RmmPlatform *plat;
+static uint8_t *stores[2][2];           /* [realm][range] */
+static uint8_t *seal_buf;
+static uint8_t *data_pt;                /* RMM_MIG_BATCH_MAX units */
+static uint8_t *rec_buf;
+static const uint64_t ram_base[2] = { FUZZ_RAM0, FUZZ_RAM1 };
+static const uint64_t ram_size[2] = { FUZZ_RAM0_SIZE, FUZZ_RAM1_SIZE };
+
+#define CHECK(cond) \
+    do { \
+        if (!(cond)) { \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
+                    __LINE__, #cond); \
+            abort(); \
+        } \
+    } while (0)
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    char *err = NULL;
+    unsigned i, j;
+
+    plat = rmm_platform_new(&err);
+    if (!plat) {
+        fprintf(stderr, "platform: %s\n", err);
+        abort();
+    }
+    for (i = 0; i < 2; i++) {
+        for (j = 0; j < 2; j++) {
+            stores[i][j] = g_malloc0(ram_size[j]);
+        }
+    }
+    seal_buf = g_malloc0(SEAL_CAP);
+    data_pt = g_malloc0(RMM_MIG_BATCH_MAX * DATA_PT_UNIT);
+    rec_buf = g_malloc0(RMM_MIG_RECORD_MAX);
+    return 0;
+}
+
+/* A NEW realm with the fuzz layout, over stores[@which]. */
+static RmmRealm *realm_new(unsigned which)
+{
+    RmmRealmParams p;
+    RmmRealm *r;
+    unsigned j;
+
+    fuzz_realm_params(&p, 1 + which);
+    CHECK(rmm_realm_create(plat, &p, &r) == RMI_SUCCESS);
+    for (j = 0; j < 2; j++) {
+        /* rmm_realm_destroy() scrubbed it. */
+        CHECK(stores[which][j][0] == 0);
+        CHECK(rmm_realm_add_ram(r, ram_base[j], ram_size[j],
+                                stores[which][j]) == RMI_SUCCESS);
+    }
+    return r;
+}
+
+/* Read what the importer hands back, so that ASan checks its bounds. */
+static void touch(const RmmMigImported *out)
+{
+    /* volatile: the reads must happen, their result is not used. */
+    volatile uint8_t sum = 0;
+    size_t i;
+
+    for (i = 0; i < out->rec_ctx_len; i++) {
+        sum += out->rec_ctx[i];
+    }
+    if (out->rec) {
+        sum += rmm_rec_may_enter(out->rec);
+        sum += rmm_rec_index(out->rec);
+    }
+    (void)sum;
+}
+
+static RmiStatus import(RmmRealm *r, const uint8_t *buf, size_t len)
+{
+    RmmMigImported out;
+    char *err = NULL;
+    RmiStatus ret = rmm_mig_import_record(r, buf, len, &out, &err);
+
+    CHECK((ret == RMI_SUCCESS) == !err);
+    if (ret == RMI_SUCCESS) {
+        touch(&out);
+    }
+    g_free(err);
+    return ret;
+}
+
+static void run_raw(RmmRealm *r, const uint8_t *p, size_t left)
+{
+    while (left) {
+        size_t len = left;
+
+        if (left >= RMM_MIG_HEADER_SIZE) {
+            len = rmm_mig_record_length(p);
+            if (!len || len > left) {
+                len = left;
+            }
+        }
+        if (import(r, p, len) != RMI_SUCCESS) {
+            /* Dead from now on: one more record must be refused. */
+            CHECK(import(r, p, len) == RMI_ERROR_REALM);
+            return;
+        }
+        p += len;
+        left -= len;
+    }
+}
+
+static void run_sealed(RmmRealm *r, const uint8_t *p, size_t left)
+{
+    uint8_t session[RMM_MIG_SESSION_SIZE];
+    uint64_t seq = 0;
+    uint32_t epoch = 0;
+    RmmMigKeys k;
+
+    memset(session, FUZZ_SESSION_BYTE, sizeof(session));
+    CHECK(rmm_mig_keys_init(&k, fuzz_mig_key, session));
+    while (left >= 4) {
+        unsigned type = p[0], mods = p[1], n, i;
+        size_t plen = p[2] | p[3] << 8, len, pt_len;
+        const uint8_t *payload = p + 4, *pt = payload;
+        uint64_t rseq = seq;
+
+        p += 4;
+        left -= 4;
+        plen = MIN(plen, left);
+        p += plen;
+        left -= plen;
+        n = 1;
+        pt_len = plen;
+        if (type == RMM_MIG_REC_DATA) {
+            /* { u8 count, count x { le64 gpa | ripas, u8 fill } } */
+            n = plen ? MIN(MIN(payload[0], (plen - 1) / 9),
+                           RMM_MIG_BATCH_MAX) : 0;
+            for (i = 0; i < n; i++) {
+                const uint8_t *u = payload + 1 + 9 * i;
+                uint8_t *out = data_pt + i * DATA_PT_UNIT;
+
+                memcpy(out, u, 8);
+                memset(out + 8, u[8], G);
+            }
+            pt = data_pt;
+            pt_len = n * DATA_PT_UNIT;
+        }
+        if (mods & FUZZ_MOD_SEQ_INC) {
+            rseq++;
+        }
+        if ((mods & FUZZ_MOD_SEQ_DEC) && rseq) {
+            rseq--;
+        }
+        len = pt_len ? rmm_mig_seal_record(&k, type, epoch +
+                                           !!(mods & FUZZ_MOD_EPOCH), rseq,
+                                           pt, pt_len, seal_buf, SEAL_CAP)
+                     : 0;
+        if (!len) {
+            continue;
+        }
+        if (import(r, seal_buf, len) != RMI_SUCCESS) {
+            break;
+        }
+        seq += n;
+        epoch += type == RMM_MIG_REC_EPOCH;
+    }
+    rmm_mig_keys_wipe(&k);
+}
+
+/* ---- Re-export of a committed realm: must round-trip exactly ---- */
+
+static void move(RmmRealm *b, size_t len)
+{
+    if (len) {
+        CHECK(import(b, rec_buf, len) == RMI_SUCCESS);
+    }
+}
+
+static void reexport(RmmRealm *a)
+{
+    uint8_t token[RMM_MIG_TOKEN_SIZE], ma[RMM_HASH_MAX], mb[RMM_HASH_MAX];
+    RmmRealm *b = realm_new(1);
+    uint64_t ipas[RMM_MIG_BATCH_MAX], ipa;
+    unsigned i, j, k, exported;
+    char *err = NULL;
+    size_t len;
+    bool more;
+
+    CHECK(rmm_mig_export_start(a, fuzz_mig_key) == RMI_SUCCESS);
+    CHECK(rmm_mig_import_start(b, fuzz_mig_key) == RMI_SUCCESS);
+    CHECK(rmm_mig_export_immutable(a, rec_buf, RMM_MIG_RECORD_MAX, &len) ==
+          RMI_SUCCESS);
+    move(b, len);
+    CHECK(rmm_mig_export_pause(a) == RMI_SUCCESS);
+    do {
+        CHECK(rmm_mig_export_ripas(a, rec_buf, RMM_MIG_RECORD_MAX, &len,
+                                   &more) == RMI_SUCCESS);
+        move(b, len);
+    } while (more);
+    for (j = 0; j < 2; j++) {
+        for (ipa = ram_base[j]; ipa < ram_base[j] + ram_size[j]; ) {
+            for (k = 0; k < RMM_MIG_BATCH_MAX &&
+                 ipa < ram_base[j] + ram_size[j]; k++, ipa += G) {
+                ipas[k] = ipa;
+            }
+            CHECK(rmm_mig_export_data(a, ipas, k, rec_buf,
+                                      RMM_MIG_RECORD_MAX, &len, &exported) ==
+                  RMI_SUCCESS);
+            move(b, len);
+        }
+    }
+    CHECK(rmm_mig_export_epoch(a, rec_buf, RMM_MIG_RECORD_MAX, &len) ==
+          RMI_SUCCESS);
+    move(b, len);
+    for (i = 0; i < rmm_realm_num_recs(a); i++) {
+        CHECK(rmm_mig_export_rec(rmm_realm_rec(a, i), "ctx", 3, rec_buf,
+                                 RMM_MIG_RECORD_MAX, &len) == RMI_SUCCESS);
+        move(b, len);
+    }
+    CHECK(rmm_mig_export_end(a, rec_buf, RMM_MIG_RECORD_MAX, &len) ==
+          RMI_SUCCESS);
+    move(b, len);
+    CHECK(rmm_mig_import_commit(b, token, &err) == RMI_SUCCESS);
+    CHECK(rmm_mig_commit_ack(a, token) == RMI_SUCCESS);
+
+    for (j = 0; j < 2; j++) {
+        CHECK(!memcmp(stores[0][j], stores[1][j], ram_size[j]));
+        for (ipa = ram_base[j]; ipa < ram_base[j] + ram_size[j]; ipa += G) {
+            RmmHipas ha, hb;
+            RmmRipas ra, rb;
+
+            CHECK(rmm_rtt_read_entry(a, ipa, &ha, &ra) == RMI_SUCCESS);
+            CHECK(rmm_rtt_read_entry(b, ipa, &hb, &rb) == RMI_SUCCESS);
+            CHECK(ha == hb && ra == rb);
+        }
+    }
+    for (i = 0; i <= RMM_NUM_REMS; i++) {
+        rmm_realm_measurement(a, i, ma);
+        rmm_realm_measurement(b, i, mb);
+        CHECK(!memcmp(ma, mb, RMM_HASH_MAX));
+    }
+    CHECK(rmm_realm_num_recs(a) == rmm_realm_num_recs(b));
+    for (i = 0; i < rmm_realm_num_recs(a); i++) {
+        RmmRec *ra = rmm_realm_rec(a, i), *rb = rmm_realm_rec(b, i);
+
+        CHECK(ra->mpidr == rb->mpidr && ra->runnable == rb->runnable &&
+              ra->pending == rb->pending &&
+              ra->psci_pending == rb->psci_pending &&
+              !ra->token == !rb->token);
+        CHECK(rmm_rec_may_enter(rb) == (ra->runnable &&
+                                        ra->pending == RMM_EXIT_NONE));
+    }
+    rmm_realm_destroy(b);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    uint8_t token[RMM_MIG_TOKEN_SIZE];
+    RmmRealm *r;
+    char *err = NULL;
+
+    if (size < 1) {
+        return 0;
+    }
+    r = realm_new(0);
+    CHECK(rmm_mig_import_start(r, fuzz_mig_key) == RMI_SUCCESS);
+    if (data[0] == FUZZ_MODE_SEALED) {
+        run_sealed(r, data + 1, size - 1);
+    } else {
+        run_raw(r, data + 1, size - 1);
+    }
+    if (rmm_mig_import_commit(r, token, &err) == RMI_SUCCESS) {
+        CHECK(!err);
+        CHECK(rmm_realm_state(r) == RMM_REALM_ACTIVE);
+        CHECK(!rmm_mig_import_abort(r, token));
+        reexport(r);
+    } else {
+        CHECK(err);
+        g_free(err);
+        rmm_mig_import_abort(r, token);
+        CHECK(rmm_mig_phase(r) == RMM_MIG_IN_ABORTED);
+    }
+    rmm_realm_destroy(r);
+    return 0;
+}

@@ -1,0 +1,3053 @@
+/*
+ * Unit tests of the emulated RMM's realm migration (rmm-mig.c)
+ *
+ * A source realm (two RAM ranges, measured and unmeasured data, three
+ * RECs) is exported while it runs: the realm changes RIPAS, writes
+ * through RSI, extends REMs, leaves exits pending; the host logs guest
+ * writes.  The stream is imported into a second realm of the same
+ * platform, and everything is compared: protected memory, stage 2 state,
+ * RIM, REMs, RECs and the host's vCPU contexts.  Then every way to break
+ * the stream (bit flips, swaps, drops, duplicates, replays, forged but
+ * well-sealed records out of order, parameter mismatches, wrong key) must
+ * be refused with a message naming the record, and the phases (abort,
+ * commit tokens, REC gate, destroy) must hold.
+ *
+ * "test-rmm-mig --write-corpus DIR" writes the seed corpus of
+ * fuzz-rmm-mig instead of running tests.
+ *
+ * Copyright (c) 2026 The QEMU CCA migration authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "rmm.h"
+#include "rmm-internal.h"       /* RmmRec fields, sealing helpers */
+#include "rmm-mig-fuzz.h"
+
+#define G           RMM_GRANULE_SIZE
+#define KIB         1024ULL
+#define IPA_WIDTH   33
+#define RAM0        0x40000000ULL
+#define RAM0_SIZE   (1024 * KIB)
+#define RAM0_RIPAS  (768 * KIB)             /* RIPAS RAM below, EMPTY above */
+#define RAM1        0x80000000ULL
+#define RAM1_SIZE   (128 * KIB)
+#define NRECS       3
+#define HDR         RMM_MIG_HEADER_SIZE
+
+/* SMCs (DEN0022, DEN0137) */
+#define PSCI_CPU_ON_64          0xC4000003ULL
+#define RSI_MEASUREMENT_EXTEND  0xC4000193ULL
+#define RSI_ATTEST_INIT         0xC4000194ULL
+#define RSI_ATTEST_CONTINUE     0xC4000195ULL
+#define RSI_REALM_CONFIG        0xC4000196ULL
+#define RSI_IPA_STATE_SET       0xC4000197ULL
+#define RSI_HOST_CALL           0xC4000199ULL
+
+static RmmPlatform *plat;
+static uint8_t *xbuf;                   /* RMM_MIG_RECORD_MAX bytes */
+
+static const uint8_t key[RMM_MIG_KEY_SIZE] = {
+    0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
+    0x10, 0x32, 0x54, 0x76, 0x98, 0xba, 0xdc, 0xfe,
+    0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
+    0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x00,
+};
+
+static const size_t ctx_len[NRECS] = { 300, 0, 5000 };
+
+/* ---- Realms ---- */
+
+typedef struct Realm {
+    RmmRealm *r;
+    uint8_t *store[2];          /* RAM0, RAM1 */
+    RmmRec *rec[NRECS];
+    unsigned nr_recs;
+} Realm;
+
+static const uint64_t ram_base[2] = { RAM0, RAM1 };
+static const uint64_t ram_size[2] = { RAM0_SIZE, RAM1_SIZE };
+
+static void params_init(RmmRealmParams *p, RmmHashAlgo algo, uint16_t vmid)
+{
+    unsigned i;
+
+    memset(p, 0, sizeof(*p));
+    p->ipa_width = IPA_WIDTH;
+    p->hash_algo = algo;
+    p->num_bps = 3;
+    p->num_wps = 2;
+    for (i = 0; i < RMM_RPV_SIZE; i++) {
+        p->rpv[i] = 0x30 + 7 * i;
+    }
+    p->vmid = vmid;
+}
+
+static void fill(uint8_t *p, uint64_t seed)
+{
+    unsigned i;
+
+    for (i = 0; i < G; i++) {
+        p[i] = (seed * 131 + i * 7 + (i >> 8)) & 0xff;
+    }
+}
+
+static uint8_t *store_at(Realm *t, uint64_t ipa)
+{
+    unsigned i;
+
+    for (i = 0; i < 2; i++) {
+        if (ipa >= ram_base[i] && ipa < ram_base[i] + ram_size[i]) {
+            return t->store[i] + (ipa - ram_base[i]);
+        }
+    }
+    g_assert_not_reached();
+}
+
+/* A NEW realm with both RAM ranges (RAM1 added first when @rev). */
+static void realm_new(Realm *t, const RmmRealmParams *p, bool rev)
+{
+    unsigned i, k;
+
+    memset(t, 0, sizeof(*t));
+    g_assert_cmpint(rmm_realm_create(plat, p, &t->r), ==, RMI_SUCCESS);
+    for (k = 0; k < 2; k++) {
+        i = rev ? 1 - k : k;
+        t->store[i] = g_malloc0(ram_size[i]);
+        g_assert_cmpint(rmm_realm_add_ram(t->r, ram_base[i], ram_size[i],
+                                          t->store[i]), ==, RMI_SUCCESS);
+    }
+}
+
+static void realm_free(Realm *t)
+{
+    rmm_realm_destroy(t->r);
+    g_free(t->store[0]);
+    g_free(t->store[1]);
+    memset(t, 0, sizeof(*t));
+}
+
+static void rec_new(Realm *t, bool runnable)
+{
+    RmmRecParams rp;
+
+    memset(&rp, 0, sizeof(rp));
+    rp.mpidr = t->nr_recs;
+    rp.flags = runnable ? RMI_REC_FLAG_RUNNABLE : 0;
+    rp.pc = RAM0 + t->nr_recs * 0x100;
+    rp.gprs[0] = 0x1000 + t->nr_recs;
+    g_assert_cmpint(rmm_rec_create(t->r, &rp, &t->rec[t->nr_recs]), ==,
+                    RMI_SUCCESS);
+    t->nr_recs++;
+}
+
+/*
+ * The source: RAM0 RIPAS RAM up to RAM0_RIPAS, granules 0..15 measured
+ * DATA_CREATE, 16..19 unmeasured, 20..63 DATA_CREATE_UNKNOWN; RAM1 all
+ * RIPAS RAM, granules 0..7 measured; REC 0 runnable, RECs 1, 2 off.
+ */
+static void source_new(Realm *t, RmmHashAlgo algo, uint16_t vmid)
+{
+    RmmRealmParams p;
+    uint8_t src[G];
+    uint64_t top;
+    unsigned i;
+
+    params_init(&p, algo, vmid);
+    realm_new(t, &p, true);
+    g_assert_cmpint(rmm_rtt_init_ripas(t->r, RAM0, RAM0 + RAM0_RIPAS, &top),
+                    ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_rtt_init_ripas(t->r, RAM1, RAM1 + RAM1_SIZE, &top),
+                    ==, RMI_SUCCESS);
+    for (i = 0; i < 20; i++) {
+        fill(src, RAM0 + i * G);
+        g_assert_cmpint(rmm_data_create(t->r, RAM0 + i * G, src, i < 16), ==,
+                        RMI_SUCCESS);
+    }
+    for (i = 20; i < 64; i++) {
+        g_assert_cmpint(rmm_data_create_unknown(t->r, RAM0 + i * G), ==,
+                        RMI_SUCCESS);
+    }
+    for (i = 0; i < 8; i++) {
+        fill(src, RAM1 + i * G);
+        g_assert_cmpint(rmm_data_create(t->r, RAM1 + i * G, src, true), ==,
+                        RMI_SUCCESS);
+    }
+    for (i = 0; i < NRECS; i++) {
+        rec_new(t, i == 0);
+    }
+    g_assert_cmpint(rmm_realm_activate(t->r), ==, RMI_SUCCESS);
+}
+
+static void dest_new(Realm *t, RmmHashAlgo algo, uint16_t vmid)
+{
+    RmmRealmParams p;
+
+    params_init(&p, algo, vmid);
+    realm_new(t, &p, false);
+}
+
+/* An SMC of @rec with x0..x4; returns the exit reason, results in regs. */
+static RmmRecExitReason smc(RmmRec *rec, uint64_t *regs, RmmRecExit *exit,
+                            uint64_t x0, uint64_t x1, uint64_t x2,
+                            uint64_t x3, uint64_t x4)
+{
+    memset(regs, 0, RMM_SMC_NREGS * sizeof(uint64_t));
+    regs[0] = x0;
+    regs[1] = x1;
+    regs[2] = x2;
+    regs[3] = x3;
+    regs[4] = x4;
+    rmm_rec_smc(rec, regs, exit);
+    return exit->reason;
+}
+
+/* RSI_IPA_STATE_SET [base, top) to @ripas, applied and accepted. */
+static void set_ripas(Realm *t, unsigned rec, uint64_t base, uint64_t top,
+                      RmmRipas ripas)
+{
+    uint64_t regs[RMM_SMC_NREGS], out;
+    RmmRecExit exit;
+
+    g_assert_cmpint(smc(t->rec[rec], regs, &exit, RSI_IPA_STATE_SET, base,
+                        top, ripas, 0), ==, RMM_EXIT_RIPAS_CHANGE);
+    g_assert_cmpint(rmm_rtt_set_ripas(t->r, t->rec[rec], base, top, &out),
+                    ==, RMI_SUCCESS);
+    g_assert_cmphex(out, ==, top);
+    g_assert_cmpint(rmm_rec_complete(t->rec[rec], RMM_RIPAS_ACCEPT, &exit,
+                                     regs), ==, RMI_SUCCESS);
+    g_assert_cmpuint(regs[0], ==, RSI_SUCCESS);
+}
+
+/* ---- Streams: arrays of GBytes records ---- */
+
+static GPtrArray *stream_new(void)
+{
+    return g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+}
+
+static void push(GPtrArray *st, size_t len)
+{
+    if (len) {
+        g_ptr_array_add(st, g_bytes_new(xbuf, len));
+    }
+}
+
+static GPtrArray *stream_copy(GPtrArray *st)
+{
+    GPtrArray *c = stream_new();
+    unsigned i;
+
+    for (i = 0; i < st->len; i++) {
+        g_ptr_array_add(c, g_bytes_ref(st->pdata[i]));
+    }
+    return c;
+}
+
+static const uint8_t *rdata(GPtrArray *st, unsigned i, size_t *len)
+{
+    return g_bytes_get_data(st->pdata[i], len);
+}
+
+static unsigned rtype(GPtrArray *st, unsigned i)
+{
+    size_t len;
+
+    return rdata(st, i, &len)[5];
+}
+
+static uint32_t repoch(GPtrArray *st, unsigned i)
+{
+    size_t len;
+    const uint8_t *p = rdata(st, i, &len);
+
+    return p[12] | p[13] << 8 | p[14] << 16 | (uint32_t)p[15] << 24;
+}
+
+static uint64_t rseq(GPtrArray *st, unsigned i)
+{
+    size_t len;
+    const uint8_t *p = rdata(st, i, &len);
+    uint64_t v = 0;
+    int k;
+
+    for (k = 7; k >= 0; k--) {
+        v = v << 8 | p[16 + k];
+    }
+    return v;
+}
+
+/* The granule count of DATA record @i. */
+static uint32_t rcount(GPtrArray *st, unsigned i)
+{
+    size_t len;
+    const uint8_t *p = rdata(st, i, &len);
+
+    return p[HDR] | p[HDR + 1] << 8 | p[HDR + 2] << 16 |
+           (uint32_t)p[HDR + 3] << 24;
+}
+
+/* Index of the @nth record of @type, or -1. */
+static int find(GPtrArray *st, unsigned type, unsigned nth)
+{
+    unsigned i;
+
+    for (i = 0; i < st->len; i++) {
+        if (rtype(st, i) == type && nth-- == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* Replace record @i by a copy of @buf. */
+static void put(GPtrArray *st, unsigned i, const uint8_t *buf, size_t len)
+{
+    g_bytes_unref(st->pdata[i]);
+    st->pdata[i] = g_bytes_new(buf, len);
+}
+
+/* Flip bit @bit of byte @off of record @i. */
+static void flip(GPtrArray *st, unsigned i, size_t off, unsigned bit)
+{
+    size_t len;
+    const uint8_t *q = rdata(st, i, &len);
+    uint8_t *p = g_memdup2(q, len);
+
+    g_assert_cmpuint(off, <, len);
+    p[off] ^= 1u << bit;
+    put(st, i, p, len);
+    g_free(p);
+}
+
+/* ---- Host side of the export ---- */
+
+/* Export the granules of the dirty log as DATA records. */
+static unsigned export_dirty(RmmRealm *r, GPtrArray *st)
+{
+    unsigned i, total = 0;
+
+    for (i = 0; i < 2; i++) {
+        uint64_t n = ram_size[i] / G, got, g;
+        uint64_t *bm = g_new0(uint64_t, (n + 63) / 64);
+        uint64_t ipas[RMM_MIG_BATCH_MAX];
+        unsigned k = 0, exp;
+        size_t len;
+
+        got = rmm_mig_dirty_log(r, ram_base[i], n, bm);
+        for (g = 0; g <= n; g++) {
+            if (k == RMM_MIG_BATCH_MAX || (g == n && k)) {
+                g_assert_cmpint(rmm_mig_export_data(r, ipas, k, xbuf,
+                                                    RMM_MIG_RECORD_MAX, &len,
+                                                    &exp), ==, RMI_SUCCESS);
+                push(st, len);
+                total += exp;
+                got -= k;
+                k = 0;
+            }
+            if (g < n && (bm[g / 64] >> (g % 64) & 1)) {
+                ipas[k++] = ram_base[i] + g * G;
+            }
+        }
+        g_assert_cmpuint(got, ==, 0);
+        g_free(bm);
+    }
+    return total;
+}
+
+/* Export every granule of RAM (unassigned ones are skipped). */
+static void export_all(RmmRealm *r, GPtrArray *st)
+{
+    uint64_t ipas[RMM_MIG_BATCH_MAX];
+    unsigned i, k, exp;
+    size_t len;
+
+    for (i = 0; i < 2; i++) {
+        uint64_t ipa = ram_base[i];
+
+        while (ipa < ram_base[i] + ram_size[i]) {
+            for (k = 0; k < RMM_MIG_BATCH_MAX &&
+                 ipa < ram_base[i] + ram_size[i]; k++, ipa += G) {
+                ipas[k] = ipa;
+            }
+            g_assert_cmpint(rmm_mig_export_data(r, ipas, k, xbuf,
+                                                RMM_MIG_RECORD_MAX, &len,
+                                                &exp), ==, RMI_SUCCESS);
+            push(st, len);
+        }
+    }
+}
+
+static void export_ripas(RmmRealm *r, GPtrArray *st)
+{
+    bool more;
+    size_t len;
+
+    do {
+        g_assert_cmpint(rmm_mig_export_ripas(r, xbuf, RMM_MIG_RECORD_MAX,
+                                             &len, &more), ==, RMI_SUCCESS);
+        push(st, len);
+    } while (more);
+}
+
+static void export_epoch(RmmRealm *r, GPtrArray *st)
+{
+    size_t len;
+
+    g_assert_cmpint(rmm_mig_export_epoch(r, xbuf, RMM_MIG_RECORD_MAX, &len),
+                    ==, RMI_SUCCESS);
+    push(st, len);
+}
+
+/* One pre-copy round: DATA of the dirty log, RIPAS changes, EPOCH. */
+static void export_round(RmmRealm *r, GPtrArray *st, bool ripas_first)
+{
+    if (ripas_first) {
+        export_ripas(r, st);
+    }
+    export_dirty(r, st);
+    if (!ripas_first) {
+        export_ripas(r, st);
+    }
+    export_epoch(r, st);
+}
+
+static void export_start(Realm *t, GPtrArray *st)
+{
+    size_t len;
+
+    g_assert_cmpint(rmm_mig_export_start(t->r, key), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_export_immutable(t->r, xbuf, RMM_MIG_RECORD_MAX,
+                                             &len), ==, RMI_SUCCESS);
+    push(st, len);
+}
+
+static uint8_t *ctx_make(unsigned i)
+{
+    uint8_t *c = g_malloc(ctx_len[i] + 1);
+    size_t k;
+
+    for (k = 0; k < ctx_len[i]; k++) {
+        c[k] = (k * 13 + i * 101) & 0xff;
+    }
+    return c;
+}
+
+/* Pause, final round, RECs with their contexts, END. */
+static void export_finish(Realm *t, GPtrArray *st)
+{
+    size_t len;
+    unsigned i;
+
+    g_assert_cmpint(rmm_mig_export_pause(t->r), ==, RMI_SUCCESS);
+    export_round(t->r, st, false);
+    for (i = 0; i < t->nr_recs; i++) {
+        uint8_t *c = ctx_make(i);
+
+        g_assert_cmpint(rmm_mig_export_rec(t->rec[i], c, ctx_len[i], xbuf,
+                                           RMM_MIG_RECORD_MAX, &len), ==,
+                        RMI_SUCCESS);
+        push(st, len);
+        g_free(c);
+    }
+    g_assert_cmpint(rmm_mig_export_end(t->r, xbuf, RMM_MIG_RECORD_MAX, &len),
+                    ==, RMI_SUCCESS);
+    push(st, len);
+    g_assert_cmpint(rmm_mig_phase(t->r), ==, RMM_MIG_OUT_ENDED);
+}
+
+/* ---- Host side of the import ---- */
+
+/* Import record @i of @st into @r. */
+static RmiStatus import_one(RmmRealm *r, GPtrArray *st, unsigned i,
+                            RmmMigImported *out, char **err)
+{
+    size_t len;
+    const uint8_t *p = rdata(st, i, &len);
+
+    return rmm_mig_import_record(r, p, len, out, err);
+}
+
+static void import_all(Realm *d, GPtrArray *st)
+{
+    RmmMigImported out;
+    unsigned i, nrec = 0;
+    char *err = NULL;
+
+    g_assert_cmpint(rmm_mig_import_start(d->r, key), ==, RMI_SUCCESS);
+    for (i = 0; i < st->len; i++) {
+        size_t len;
+        const uint8_t *p = rdata(st, i, &len);
+        RmiStatus ret = rmm_mig_import_record(d->r, p, len, &out, &err);
+
+        if (ret != RMI_SUCCESS) {
+            g_error("record %u: %s", i, err);
+        }
+        g_assert_null(err);
+        g_assert_cmpint(out.type, ==, rtype(st, i));
+        if (out.type == RMM_MIG_REC_REC) {
+            uint8_t *c = ctx_make(nrec);
+
+            g_assert_nonnull(out.rec);
+            g_assert_cmpuint(rmm_rec_index(out.rec), ==, nrec);
+            g_assert_cmpuint(out.rec_ctx_len, ==, ctx_len[nrec]);
+            g_assert_cmpmem(out.rec_ctx, out.rec_ctx_len, c, ctx_len[nrec]);
+            d->rec[nrec++] = out.rec;
+            g_free(c);
+        } else {
+            g_assert_null(out.rec);
+        }
+    }
+    d->nr_recs = nrec;
+}
+
+static void assert_same_recs(RmmRec *a, RmmRec *b)
+{
+    g_assert_cmpuint(a->index, ==, b->index);
+    g_assert_cmphex(a->mpidr, ==, b->mpidr);
+    g_assert_cmpint(a->runnable, ==, b->runnable);
+    g_assert_cmpint(a->pending, ==, b->pending);
+    g_assert_cmphex(a->ripas_base, ==, b->ripas_base);
+    g_assert_cmphex(a->ripas_top, ==, b->ripas_top);
+    g_assert_cmphex(a->ripas_next, ==, b->ripas_next);
+    g_assert_cmpint(a->ripas_value, ==, b->ripas_value);
+    g_assert_cmphex(a->host_call_ipa, ==, b->host_call_ipa);
+    g_assert_cmpint(a->psci_pending, ==, b->psci_pending);
+    g_assert_cmphex(a->psci_fid, ==, b->psci_fid);
+    g_assert_cmphex(a->psci_mpidr, ==, b->psci_mpidr);
+    g_assert_cmpint(!a->token, ==, !b->token);
+    if (a->token) {
+        g_assert_cmpmem(a->token->data, a->token->len, b->token->data,
+                        b->token->len);
+        g_assert_cmpuint(a->token_off, ==, b->token_off);
+    }
+}
+
+/* Memory, stage 2, measurements and RECs of @a and @b are the same. */
+static void assert_same(Realm *a, Realm *b)
+{
+    uint8_t ma[RMM_HASH_MAX], mb[RMM_HASH_MAX];
+    unsigned i;
+    uint64_t ipa;
+
+    for (i = 0; i < 2; i++) {
+        g_assert_cmpmem(a->store[i], ram_size[i], b->store[i], ram_size[i]);
+        for (ipa = ram_base[i]; ipa < ram_base[i] + ram_size[i]; ipa += G) {
+            RmmHipas ha, hb;
+            RmmRipas ra, rb;
+
+            g_assert_cmpint(rmm_rtt_read_entry(a->r, ipa, &ha, &ra), ==,
+                            RMI_SUCCESS);
+            g_assert_cmpint(rmm_rtt_read_entry(b->r, ipa, &hb, &rb), ==,
+                            RMI_SUCCESS);
+            if (ha != hb || ra != rb) {
+                g_error("granule 0x%" G_GINT64_MODIFIER "x: HIPAS %d/%d "
+                        "RIPAS %d/%d", ipa, ha, hb, ra, rb);
+            }
+        }
+    }
+    for (i = 0; i <= RMM_NUM_REMS; i++) {
+        g_assert_cmpuint(rmm_realm_measurement(a->r, i, ma), ==,
+                         rmm_realm_measurement(b->r, i, mb));
+        g_assert_cmpmem(ma, RMM_HASH_MAX, mb, RMM_HASH_MAX);
+    }
+    g_assert_cmpuint(rmm_realm_num_recs(a->r), ==, rmm_realm_num_recs(b->r));
+    for (i = 0; i < rmm_realm_num_recs(a->r); i++) {
+        assert_same_recs(rmm_realm_rec(a->r, i), rmm_realm_rec(b->r, i));
+    }
+}
+
+/* ---- The reference stream: a realm that works while it migrates ---- */
+
+/*
+ * Source activity during pre-copy, round @round: RIPAS changes and
+ * writes through RSI, host-reported guest writes, DATA_DESTROY and
+ * DATA_CREATE_UNKNOWN, a REM extension.
+ */
+static void workload(Realm *s, unsigned round)
+{
+    uint64_t regs[RMM_SMC_NREGS];
+    RmmRecExit exit;
+    uint8_t *p;
+
+    switch (round) {
+    case 0:
+        /* RSI_REALM_CONFIG writes granule 2 (model write). */
+        g_assert_cmpint(smc(s->rec[0], regs, &exit, RSI_REALM_CONFIG,
+                            RAM0 + 2 * G, 0, 0, 0), ==, RMM_EXIT_NONE);
+        g_assert_cmpuint(regs[0], ==, RSI_SUCCESS);
+        /* Guest writes granule 3 and RAM1 granule 1 (host-reported). */
+        p = store_at(s, RAM0 + 3 * G);
+        memset(p + 100, 0xee, 200);
+        rmm_mig_log_write(s->r, RAM0 + 3 * G + 100, 200);
+        p = store_at(s, RAM1 + G);
+        p[G - 1] ^= 0xff;
+        rmm_mig_log_write(s->r, RAM1 + G, G);
+        /* New RAM above RAM0_RIPAS, assigned and written. */
+        set_ripas(s, 0, RAM0 + RAM0_RIPAS, RAM0 + RAM0_RIPAS + 16 * G,
+                  RMM_RIPAS_RAM);
+        g_assert_cmpint(rmm_data_create_unknown(s->r, RAM0 + RAM0_RIPAS),
+                        ==, RMI_SUCCESS);
+        fill(store_at(s, RAM0 + RAM0_RIPAS), 77);
+        rmm_mig_log_write(s->r, RAM0 + RAM0_RIPAS, G);
+        /* Granules 60..63: assigned, RIPAS EMPTY (contents kept). */
+        set_ripas(s, 0, RAM0 + 60 * G, RAM0 + 64 * G, RMM_RIPAS_EMPTY);
+        /* Granule 10 given back. */
+        g_assert_cmpint(rmm_data_destroy(s->r, RAM0 + 10 * G), ==,
+                        RMI_SUCCESS);
+        /* REM 1 extended. */
+        g_assert_cmpint(smc(s->rec[0], regs, &exit, RSI_MEASUREMENT_EXTEND,
+                            1, 16, 0x1122334455667788ULL, 0), ==,
+                        RMM_EXIT_NONE);
+        g_assert_cmpuint(regs[0], ==, RSI_SUCCESS);
+        break;
+    case 1:
+        /* Granule 3 again, granule 10 back as a zero granule. */
+        p = store_at(s, RAM0 + 3 * G);
+        memset(p, 0x33, 64);
+        rmm_mig_log_write(s->r, RAM0 + 3 * G, 64);
+        g_assert_cmpint(rmm_data_create_unknown(s->r, RAM0 + 10 * G), ==,
+                        RMI_SUCCESS);
+        set_ripas(s, 0, RAM1 + 16 * G, RAM1 + 32 * G, RMM_RIPAS_EMPTY);
+        break;
+    }
+}
+
+/*
+ * REC state to migrate: REC 0 turns REC 2 on (PSCI CPU_ON completed),
+ * starts an attestation token and reads part of it, asks to turn REC 1
+ * on (left pending), then makes a host call (left pending).  REC 1 has a
+ * RIPAS change half applied.
+ */
+static void rec_states(Realm *s)
+{
+    uint64_t regs[RMM_SMC_NREGS], out;
+    RmmRecExit exit;
+
+    g_assert_cmpint(smc(s->rec[0], regs, &exit, PSCI_CPU_ON_64, 2,
+                        RAM0, 0, 0), ==, RMM_EXIT_PSCI);
+    g_assert_cmpint(rmm_psci_complete(s->rec[0], s->rec[2], 0), ==,
+                    RMI_SUCCESS);
+    g_assert_true(rmm_rec_may_enter(s->rec[2]));
+
+    g_assert_cmpint(smc(s->rec[0], regs, &exit, RSI_ATTEST_INIT, 0x1234, 0,
+                        0, 0), ==, RMM_EXIT_NONE);
+    g_assert_cmpuint(regs[0], ==, RSI_SUCCESS);
+    g_assert_cmpint(smc(s->rec[0], regs, &exit, RSI_ATTEST_CONTINUE,
+                        RAM0 + 4 * G, 0, 100, 0), ==, RMM_EXIT_NONE);
+    g_assert_cmpuint(regs[0], ==, RSI_INCOMPLETE);
+    g_assert_cmpuint(regs[1], ==, 100);
+
+    g_assert_cmpint(smc(s->rec[0], regs, &exit, PSCI_CPU_ON_64, 1,
+                        RAM0, 0, 0), ==, RMM_EXIT_PSCI);
+    g_assert_cmpint(smc(s->rec[0], regs, &exit, RSI_HOST_CALL,
+                        RAM0 + 5 * G + 256, 0, 0, 0), ==, RMM_EXIT_HOST_CALL);
+
+    g_assert_cmpint(smc(s->rec[1], regs, &exit, RSI_IPA_STATE_SET,
+                        RAM0 + RAM0_RIPAS + 16 * G,
+                        RAM0 + RAM0_RIPAS + 32 * G, RMM_RIPAS_RAM, 0), ==,
+                    RMM_EXIT_RIPAS_CHANGE);
+    g_assert_cmpint(rmm_rtt_set_ripas(s->r, s->rec[1],
+                                      RAM0 + RAM0_RIPAS + 16 * G,
+                                      RAM0 + RAM0_RIPAS + 20 * G, &out), ==,
+                    RMI_SUCCESS);
+}
+
+/*
+ * Migrate @s out into @st: IMMUTABLE, three pre-copy rounds with the
+ * workload in between, then pause and the final round, RECs, END.
+ */
+static void migrate_out(Realm *s, GPtrArray *st, bool ripas_first)
+{
+    RmmMigStats stats;
+
+    export_start(s, st);
+    g_assert_true(rmm_rec_may_enter(s->rec[0]));
+    export_round(s->r, st, ripas_first);
+    workload(s, 0);
+    export_round(s->r, st, !ripas_first);
+    workload(s, 1);
+    rec_states(s);
+    export_round(s->r, st, ripas_first);
+    g_assert_true(rmm_rec_may_enter(s->rec[2]));
+    rmm_mig_stats(s->r, &stats);
+    g_assert_cmpuint(stats.epoch, ==, 3);
+    export_finish(s, st);
+    g_assert_false(rmm_rec_may_enter(s->rec[2]));
+}
+
+static GPtrArray *ref_stream;
+
+/* The reference stream (SHA-256 source, vmid 100), built once. */
+static GPtrArray *reference(void)
+{
+    Realm s;
+
+    if (!ref_stream) {
+        ref_stream = stream_new();
+        source_new(&s, RMM_HASH_SHA256, 100);
+        migrate_out(&s, ref_stream, false);
+        realm_free(&s);
+    }
+    return ref_stream;
+}
+
+/* ---- Round trip ---- */
+
+static void test_round_trip(gconstpointer data)
+{
+    RmmHashAlgo algo = GPOINTER_TO_INT(data);
+    uint8_t token[RMM_MIG_TOKEN_SIZE], tok2[RMM_MIG_TOKEN_SIZE];
+    uint64_t regs[RMM_SMC_NREGS];
+    GPtrArray *st = stream_new();
+    RmmMigStats ss, ds;
+    RmmRecExit exit;
+    Realm s, d;
+    char *err = NULL;
+    GByteArray *src_token;
+    size_t n;
+
+    source_new(&s, algo, 1);
+    dest_new(&d, algo, 2);
+    migrate_out(&s, st, algo == RMM_HASH_SHA512);
+
+    import_all(&d, st);
+    g_assert_cmpint(rmm_mig_phase(d.r), ==, RMM_MIG_IN_IMPORTING);
+    g_assert_cmpint(rmm_realm_state(d.r), ==, RMM_REALM_NEW);
+    g_assert_false(rmm_rec_may_enter(d.rec[2]));
+    g_assert_cmpint(rmm_realm_activate(d.r), ==, RMI_ERROR_REALM);
+    assert_same(&s, &d);
+
+    rmm_mig_stats(s.r, &ss);
+    rmm_mig_stats(d.r, &ds);
+    g_assert_cmpuint(ss.epoch, ==, 4);
+    g_assert_cmpuint(ds.epoch, ==, 4);
+    g_assert_cmpuint(ss.data_granules, ==, ds.data_granules);
+    g_assert_cmpuint(ss.data_bytes, ==, ds.data_bytes);
+    g_assert_cmpuint(ss.ripas_records, ==, ds.ripas_records);
+    g_assert_cmpuint(ss.ripas_granules, ==, ds.ripas_granules);
+    g_assert_cmpuint(ss.rec_records, ==, NRECS);
+    g_assert_cmpuint(ds.rec_records, ==, NRECS);
+    g_assert_cmpuint(ss.total_bytes, ==, ds.total_bytes);
+    g_assert_cmpuint(ss.dirty_granules, ==, 0);
+    g_assert_cmpuint(ss.pending_granules, ==, 0);
+
+    g_assert_cmpint(rmm_mig_import_commit(d.r, token, &err), ==,
+                    RMI_SUCCESS);
+    g_assert_null(err);
+    g_assert_cmpint(rmm_realm_state(d.r), ==, RMM_REALM_ACTIVE);
+    g_assert_cmpint(rmm_mig_phase(d.r), ==, RMM_MIG_NONE);
+    /* Committed: no abort token any more, no second commit. */
+    g_assert_false(rmm_mig_import_abort(d.r, tok2));
+    g_assert_cmpint(rmm_mig_import_commit(d.r, tok2, &err), ==,
+                    RMI_ERROR_REALM);
+    g_assert_nonnull(err);
+    g_clear_pointer(&err, g_free);
+
+    /* The source accepts the token and never runs again. */
+    g_assert_true(rmm_rec_may_enter(d.rec[2]));
+    g_assert_false(rmm_rec_may_enter(s.rec[2]));
+    g_assert_cmpint(rmm_mig_commit_ack(s.r, token), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_phase(s.r), ==, RMM_MIG_OUT_MIGRATED);
+    g_assert_false(rmm_rec_may_enter(s.rec[2]));
+    g_assert_cmpint(rmm_mig_commit_ack(s.r, token), ==, RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_mig_export_abort(s.r, NULL), ==, RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_mig_export_start(s.r, key), ==, RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_data_destroy(s.r, RAM0), ==, RMI_ERROR_REALM);
+    g_assert_cmpint(smc(s.rec[2], regs, &exit, RSI_REALM_CONFIG, RAM0, 0, 0,
+                        0), ==, RMM_EXIT_NONE);
+    g_assert_cmpuint(regs[0], ==, RSI_ERROR_STATE);
+
+    /* The destination finishes what the source left pending. */
+    memset(&exit, 0, sizeof(exit));
+    exit.gprs[0] = 0xabcdef;
+    g_assert_cmpint(rmm_rec_complete(d.rec[0], RMM_RIPAS_ACCEPT, &exit, regs),
+                    ==, RMI_SUCCESS);
+    g_assert_cmpuint(regs[0], ==, RSI_SUCCESS);
+    g_assert_cmphex(store_at(&d, RAM0 + 5 * G + 256 + 8)[0], ==, 0xef);
+    g_assert_cmpint(rmm_psci_complete(d.rec[0], d.rec[1], 0), ==,
+                    RMI_SUCCESS);
+    g_assert_true(rmm_rec_may_enter(d.rec[0]));
+    /* The rest of the attestation token, after the 100 bytes read. */
+    src_token = s.rec[0]->token;
+    g_assert_nonnull(src_token);
+    n = MIN(G - 100, src_token->len - 100);
+    g_assert_cmpint(smc(d.rec[0], regs, &exit, RSI_ATTEST_CONTINUE,
+                        RAM0 + 4 * G, 100, G - 100, 0), ==, RMM_EXIT_NONE);
+    g_assert_cmpuint(regs[0], ==, 100 + n == src_token->len ? RSI_SUCCESS
+                                                             : RSI_INCOMPLETE);
+    g_assert_cmpuint(regs[1], ==, n);
+    g_assert_cmpmem(store_at(&d, RAM0 + 4 * G) + 100, n,
+                    src_token->data + 100, n);
+    /* REC 1 finishes its RIPAS change on the destination. */
+    {
+        uint64_t out;
+
+        g_assert_cmpint(rmm_rtt_set_ripas(d.r, d.rec[1],
+                                          RAM0 + RAM0_RIPAS + 20 * G,
+                                          RAM0 + RAM0_RIPAS + 32 * G, &out),
+                        ==, RMI_SUCCESS);
+        g_assert_cmpint(rmm_rec_complete(d.rec[1], RMM_RIPAS_ACCEPT, &exit,
+                                         regs), ==, RMI_SUCCESS);
+        g_assert_cmphex(regs[1], ==, RAM0 + RAM0_RIPAS + 32 * G);
+    }
+
+    realm_free(&s);
+    realm_free(&d);
+    g_ptr_array_unref(st);
+}
+
+/* A -> B -> C: an imported realm migrates again. */
+static void test_migrate_twice(void)
+{
+    uint8_t token[RMM_MIG_TOKEN_SIZE];
+    GPtrArray *st1 = stream_new(), *st2 = stream_new();
+    Realm a, b, c;
+    char *err = NULL;
+    unsigned i;
+
+    source_new(&a, RMM_HASH_SHA256, 11);
+    dest_new(&b, RMM_HASH_SHA256, 12);
+    dest_new(&c, RMM_HASH_SHA256, 13);
+    export_start(&a, st1);
+    export_round(a.r, st1, true);
+    export_finish(&a, st1);
+    import_all(&b, st1);
+    g_assert_cmpint(rmm_mig_import_commit(b.r, token, &err), ==,
+                    RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_commit_ack(a.r, token), ==, RMI_SUCCESS);
+
+    export_start(&b, st2);
+    workload(&b, 0);
+    export_round(b.r, st2, false);
+    export_finish(&b, st2);
+    import_all(&c, st2);
+    assert_same(&b, &c);
+    g_assert_cmpint(rmm_mig_import_commit(c.r, token, &err), ==,
+                    RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_commit_ack(b.r, token), ==, RMI_SUCCESS);
+    for (i = 0; i < NRECS; i++) {
+        g_assert_false(rmm_rec_may_enter(b.rec[i]));
+    }
+    g_assert_true(rmm_rec_may_enter(c.rec[0]));
+    realm_free(&a);
+    realm_free(&b);
+    realm_free(&c);
+    g_ptr_array_unref(st1);
+    g_ptr_array_unref(st2);
+}
+
+/* The newest copy of a granule wins; a granule goes once per epoch. */
+static void test_newest_wins(void)
+{
+    GPtrArray *st = stream_new();
+    uint64_t ipa = RAM0 + 7 * G, bm[1] = { 0 };
+    uint8_t token[RMM_MIG_TOKEN_SIZE];
+    unsigned exported;
+    RmmMigStats stats;
+    Realm s, d;
+    size_t len;
+    bool more;
+    char *err = NULL;
+
+    source_new(&s, RMM_HASH_SHA256, 21);
+    dest_new(&d, RMM_HASH_SHA256, 22);
+    export_start(&s, st);
+    export_round(s.r, st, true);
+
+    /* Version B of granule 7, exported in epoch 1. */
+    memset(store_at(&s, ipa), 0xbb, G);
+    rmm_mig_log_write(s.r, ipa, G);
+    g_assert_cmpint(rmm_mig_export_data(s.r, &ipa, 1, xbuf,
+                                        RMM_MIG_RECORD_MAX, &len, &exported),
+                    ==, RMI_SUCCESS);
+    g_assert_cmpuint(exported, ==, 1);
+    push(st, len);
+    /* Version C in the same epoch: deferred, the log keeps it. */
+    memset(store_at(&s, ipa), 0xcc, G);
+    rmm_mig_log_write(s.r, ipa, G);
+    g_assert_cmpuint(rmm_mig_dirty_log(s.r, ipa, 1, bm), ==, 1);
+    g_assert_cmpint(rmm_mig_export_data(s.r, &ipa, 1, xbuf,
+                                        RMM_MIG_RECORD_MAX, &len, &exported),
+                    ==, RMI_SUCCESS);
+    g_assert_cmpuint(exported, ==, 0);
+    g_assert_cmpuint(len, ==, 0);
+    rmm_mig_stats(s.r, &stats);
+    g_assert_cmpuint(stats.dirty_granules, ==, 1);
+    g_assert_cmpuint(stats.pending_granules, ==, 1);
+    /* Granule 8: DATA sent, then destroyed and assigned again (zero). */
+    ipa = RAM0 + 8 * G;
+    g_assert_cmpint(rmm_mig_export_data(s.r, &ipa, 1, xbuf,
+                                        RMM_MIG_RECORD_MAX, &len, &exported),
+                    ==, RMI_SUCCESS);
+    push(st, len);
+    g_assert_cmpint(rmm_data_destroy(s.r, ipa), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_data_create_unknown(s.r, ipa), ==, RMI_SUCCESS);
+    /* Its RIPAS goes in epoch 1; a second change waits for epoch 2. */
+    export_ripas(s.r, st);
+    g_assert_cmpint(rmm_data_destroy(s.r, ipa), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_data_create_unknown(s.r, ipa), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_export_ripas(s.r, xbuf, RMM_MIG_RECORD_MAX, &len,
+                                         &more), ==, RMI_SUCCESS);
+    g_assert_cmpuint(len, ==, 0);
+    g_assert_false(more);
+    rmm_mig_stats(s.r, &stats);
+    g_assert_cmpuint(stats.ripas_pending_granules, ==, 1);
+    export_round(s.r, st, false);
+    /* Epoch 2: C goes out, and granule 8's zero contents. */
+    export_round(s.r, st, true);
+    export_finish(&s, st);
+    import_all(&d, st);
+    g_assert_cmphex(store_at(&d, RAM0 + 7 * G)[0], ==, 0xcc);
+    g_assert_cmphex(store_at(&d, RAM0 + 8 * G)[0], ==, 0);
+    assert_same(&s, &d);
+    g_assert_cmpint(rmm_mig_import_commit(d.r, token, &err), ==,
+                    RMI_SUCCESS);
+    realm_free(&s);
+    realm_free(&d);
+    g_ptr_array_unref(st);
+}
+
+/*
+ * The last epoch need not be closed: RECs may follow its DATA and RIPAS
+ * records directly, and then nothing but RECs and END.
+ */
+static void test_rec_in_open_epoch(void)
+{
+    GPtrArray *st = stream_new();
+    uint8_t token[RMM_MIG_TOKEN_SIZE];
+    uint64_t ipa = RAM0 + 9 * G;
+    RmmMigStats stats;
+    unsigned i, n;
+    char *err = NULL;
+    size_t len;
+    Realm s, d;
+
+    source_new(&s, RMM_HASH_SHA256, 25);
+    dest_new(&d, RMM_HASH_SHA256, 26);
+    export_start(&s, st);
+    export_round(s.r, st, false);
+    g_assert_cmpint(rmm_mig_export_pause(s.r), ==, RMI_SUCCESS);
+    /* Epoch 1: a host-side RIPAS change and one granule written. */
+    g_assert_cmpint(rmm_data_create_unknown(s.r, RAM0 + 150 * G), ==,
+                    RMI_SUCCESS);
+    memset(store_at(&s, ipa), 0x99, G);
+    rmm_mig_log_write(s.r, ipa, G);
+    rmm_mig_stats(s.r, &stats);
+    g_assert_cmpuint(stats.pending_granules, ==, 2);
+    g_assert_cmpuint(stats.ripas_pending_granules, ==, 1);
+    export_ripas(s.r, st);
+    rmm_mig_stats(s.r, &stats);
+    g_assert_cmpuint(stats.ripas_pending_granules, ==, 0);
+    export_dirty(s.r, st);
+    for (i = 0; i < NRECS; i++) {
+        uint8_t *c = ctx_make(i);
+
+        g_assert_cmpint(rmm_mig_export_rec(s.rec[i], c, ctx_len[i], xbuf,
+                                           RMM_MIG_RECORD_MAX, &len), ==,
+                        RMI_SUCCESS);
+        push(st, len);
+        g_free(c);
+        /* Nothing but RECs from now on. */
+        g_assert_cmpint(rmm_mig_export_epoch(s.r, xbuf, RMM_MIG_RECORD_MAX,
+                                             &len), ==, RMI_ERROR_REALM);
+        g_assert_cmpint(rmm_mig_export_data(s.r, &ipa, 1, xbuf,
+                                            RMM_MIG_RECORD_MAX, &len, &n),
+                        ==, RMI_ERROR_REALM);
+    }
+    g_assert_cmpint(rmm_mig_export_end(s.r, xbuf, RMM_MIG_RECORD_MAX, &len),
+                    ==, RMI_SUCCESS);
+    push(st, len);
+    g_assert_cmpint(rtype(st, st->len - NRECS - 2), ==, RMM_MIG_REC_DATA);
+    import_all(&d, st);
+    assert_same(&s, &d);
+    g_assert_cmpint(rmm_mig_import_commit(d.r, token, &err), ==,
+                    RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_commit_ack(s.r, token), ==, RMI_SUCCESS);
+    realm_free(&s);
+    realm_free(&d);
+    g_ptr_array_unref(st);
+}
+
+/* Wire overhead of a realm whose RAM is all assigned: under 1 %. */
+static void test_overhead(void)
+{
+    GPtrArray *st = stream_new();
+    RmmMigStats stats;
+    RmmRealmParams p;
+    Realm s;
+    uint64_t top, ipa, data;
+    unsigned i;
+
+    params_init(&p, RMM_HASH_SHA256, 31);
+    realm_new(&s, &p, false);
+    for (i = 0; i < 2; i++) {
+        g_assert_cmpint(rmm_rtt_init_ripas(s.r, ram_base[i],
+                                           ram_base[i] + ram_size[i], &top),
+                        ==, RMI_SUCCESS);
+        for (ipa = ram_base[i]; ipa < ram_base[i] + ram_size[i]; ipa += G) {
+            g_assert_cmpint(rmm_data_create_unknown(s.r, ipa), ==,
+                            RMI_SUCCESS);
+        }
+    }
+    rec_new(&s, true);
+    g_assert_cmpint(rmm_realm_activate(s.r), ==, RMI_SUCCESS);
+    export_start(&s, st);
+    export_round(s.r, st, false);
+    g_assert_cmpint(rmm_mig_export_pause(s.r), ==, RMI_SUCCESS);
+    export_epoch(s.r, st);
+    {
+        size_t len;
+
+        g_assert_cmpint(rmm_mig_export_rec(s.rec[0], NULL, 0, xbuf,
+                                           RMM_MIG_RECORD_MAX, &len), ==,
+                        RMI_SUCCESS);
+        push(st, len);
+        g_assert_cmpint(rmm_mig_export_end(s.r, xbuf, RMM_MIG_RECORD_MAX,
+                                           &len), ==, RMI_SUCCESS);
+        push(st, len);
+    }
+    rmm_mig_stats(s.r, &stats);
+    data = (RAM0_SIZE + RAM1_SIZE) / G;
+    g_assert_cmpuint(stats.data_granules, ==, data);
+    g_assert_cmpuint(stats.data_bytes, <, data * G + data * G / 100);
+    g_assert_cmpuint(stats.total_bytes, <, data * G + data * G / 100);
+    g_test_message("%" G_GUINT64_FORMAT " granules: %" G_GUINT64_FORMAT
+                   " bytes of DATA, %" G_GUINT64_FORMAT " in all (%.3f %%)",
+                   data, stats.data_bytes, stats.total_bytes,
+                   100.0 * (stats.total_bytes - data * G) / (data * G));
+    realm_free(&s);
+    g_ptr_array_unref(st);
+}
+
+/* ---- Rejections ---- */
+
+/*
+ * Import @st into @r (NEW, with its RAM): records before @at are
+ * accepted, record @at is refused with an error containing @what, and
+ * from then on only abort works.  @known: whether the session is known
+ * (an abort token exists) after the error.
+ */
+static void reject_into(RmmRealm *r, const uint8_t *k, GPtrArray *st,
+                        unsigned at, const char *what, bool known)
+{
+    uint8_t token[RMM_MIG_TOKEN_SIZE];
+    RmmMigImported out;
+    char *err = NULL;
+    unsigned i;
+    size_t len;
+    const uint8_t *b;
+
+    g_assert_cmpint(rmm_mig_import_start(r, k), ==, RMI_SUCCESS);
+    for (i = 0; i < at; i++) {
+        b = rdata(st, i, &len);
+        if (rmm_mig_import_record(r, b, len, &out, &err) != RMI_SUCCESS) {
+            g_error("record %u: %s", i, err);
+        }
+    }
+    b = rdata(st, at, &len);
+    g_assert_cmpint(rmm_mig_import_record(r, b, len, &out, &err), !=,
+                    RMI_SUCCESS);
+    g_assert_nonnull(err);
+    g_test_message("record %u refused: %s", at, err);
+    if (!strstr(err, what)) {
+        g_error("record %u: \"%s\" does not contain \"%s\"", at, err, what);
+    }
+    g_assert_null(out.rec);
+    g_clear_pointer(&err, g_free);
+    /* Dead session: nothing more is imported, no commit. */
+    g_assert_cmpint(rmm_mig_import_record(r, b, len, &out, &err), ==,
+                    RMI_ERROR_REALM);
+    g_assert_nonnull(strstr(err, "failed"));
+    g_clear_pointer(&err, g_free);
+    if (at + 1 < st->len) {
+        b = rdata(st, at + 1, &len);
+        g_assert_cmpint(rmm_mig_import_record(r, b, len, &out, &err), ==,
+                        RMI_ERROR_REALM);
+        g_clear_pointer(&err, g_free);
+    }
+    g_assert_cmpint(rmm_mig_import_commit(r, token, &err), ==,
+                    RMI_ERROR_REALM);
+    g_assert_nonnull(err);
+    g_clear_pointer(&err, g_free);
+    g_assert_cmpint(rmm_realm_state(r), ==, RMM_REALM_NEW);
+    g_assert_cmpint(rmm_realm_activate(r), ==, RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_mig_import_abort(r, token), ==, known);
+    g_assert_cmpint(rmm_mig_phase(r), ==, RMM_MIG_IN_ABORTED);
+    g_assert_cmpint(rmm_mig_import_abort(r, token), ==, known);
+    g_assert_cmpint(rmm_mig_import_start(r, key), ==, RMI_ERROR_REALM);
+}
+
+/* reject_into() a fresh default destination. */
+static void expect_reject_known(GPtrArray *st, unsigned at, const char *what,
+                                bool known)
+{
+    Realm d;
+
+    dest_new(&d, RMM_HASH_SHA256, 200);
+    reject_into(d.r, key, st, at, what, known);
+    realm_free(&d);
+}
+
+static void expect_reject(GPtrArray *st, unsigned at, const char *what)
+{
+    expect_reject_known(st, at, what, at > 0);
+}
+
+static const char AUTH[] = "authentication failed (wrong migration key or "
+                           "tampered record)";
+
+static void test_reject_data_bits(void)
+{
+    GPtrArray *ref = reference(), *st;
+    int i = find(ref, RMM_MIG_REC_DATA, 1);
+    size_t unit = 8 + G + 16, u0 = HDR + 4;
+    static const struct {
+        size_t off;
+        unsigned bit;
+    } flips[] = {
+        { 0, 0 },                   /* gpa (AAD) */
+        { 0, 1 },                   /* ripas (AAD) */
+        { 1, 4 },                   /* gpa */
+        { 8, 0 },                   /* ciphertext, first byte */
+        { 8 + 2000, 7 },            /* ciphertext */
+        { 8 + G, 0 },               /* tag */
+        { 8 + G + 15, 7 },          /* tag, last byte */
+    };
+    unsigned k;
+
+    g_assert_cmpint(i, >, 0);
+    g_assert_cmpuint(rcount(ref, i), >, 1);
+    for (k = 0; k < G_N_ELEMENTS(flips); k++) {
+        st = stream_copy(ref);
+        flip(st, i, u0 + unit + flips[k].off, flips[k].bit);
+        expect_reject(st, i, AUTH);
+        g_ptr_array_unref(st);
+    }
+    /* Header fields are in every unit's associated data. */
+    st = stream_copy(ref);
+    flip(st, i, 4, 1);              /* version */
+    expect_reject(st, i, "version");
+    g_ptr_array_unref(st);
+}
+
+/* Swap units 0 and 1 of a DATA record: each is bound to its seq. */
+static void test_reject_unit_swap(void)
+{
+    GPtrArray *st = stream_copy(reference());
+    int i = find(st, RMM_MIG_REC_DATA, 0);
+    size_t unit = 8 + G + 16, len = g_bytes_get_size(st->pdata[i]);
+    uint8_t *p = g_memdup2(rdata(st, i, &len), len);
+    uint8_t *tmp = g_malloc(unit);
+
+    memcpy(tmp, p + HDR + 4, unit);
+    memcpy(p + HDR + 4, p + HDR + 4 + unit, unit);
+    memcpy(p + HDR + 4 + unit, tmp, unit);
+    put(st, i, p, len);
+    expect_reject(st, i, AUTH);
+    g_free(tmp);
+    g_free(p);
+    g_ptr_array_unref(st);
+}
+
+static void swap(GPtrArray *st, unsigned a, unsigned b)
+{
+    gpointer t = st->pdata[a];
+
+    st->pdata[a] = st->pdata[b];
+    st->pdata[b] = t;
+}
+
+static void test_reject_record_swap(void)
+{
+    GPtrArray *ref = reference(), *st;
+    int i;
+
+    /* Two DATA records */
+    i = find(ref, RMM_MIG_REC_DATA, 0);
+    g_assert_cmpint(rtype(ref, i + 1), ==, RMM_MIG_REC_DATA);
+    st = stream_copy(ref);
+    swap(st, i, i + 1);
+    expect_reject(st, i, "sequence number");
+    g_ptr_array_unref(st);
+    /* EPOCH and the record before it */
+    i = find(ref, RMM_MIG_REC_EPOCH, 1);
+    st = stream_copy(ref);
+    swap(st, i - 1, i);
+    expect_reject(st, i - 1, "sequence number");
+    g_ptr_array_unref(st);
+    /* Two RECs */
+    i = find(ref, RMM_MIG_REC_REC, 0);
+    st = stream_copy(ref);
+    swap(st, i, i + 1);
+    expect_reject(st, i, "sequence number");
+    g_ptr_array_unref(st);
+}
+
+static void test_reject_drop(void)
+{
+    GPtrArray *ref = reference(), *st;
+    uint8_t token[RMM_MIG_TOKEN_SIZE];
+    unsigned k;
+    char *err = NULL;
+    Realm d;
+    int i;
+    static const unsigned types[] = {
+        RMM_MIG_REC_DATA, RMM_MIG_REC_RIPAS, RMM_MIG_REC_EPOCH,
+        RMM_MIG_REC_IMMUTABLE,
+    };
+
+    for (k = 0; k < G_N_ELEMENTS(types); k++) {
+        i = find(ref, types[k], types[k] == RMM_MIG_REC_IMMUTABLE ? 0 : 1);
+        st = stream_copy(ref);
+        g_ptr_array_remove_index(st, i);
+        expect_reject(st, i, "sequence number");
+        g_ptr_array_unref(st);
+    }
+    /* The last REC: END is refused. */
+    i = find(ref, RMM_MIG_REC_REC, NRECS - 1);
+    st = stream_copy(ref);
+    g_ptr_array_remove_index(st, i);
+    g_assert_cmpint(rtype(st, i), ==, RMM_MIG_REC_END);
+    expect_reject(st, i, "sequence number");
+    g_ptr_array_unref(st);
+    /* END: commit is refused. */
+    st = stream_copy(ref);
+    g_ptr_array_remove_index(st, st->len - 1);
+    dest_new(&d, RMM_HASH_SHA256, 201);
+    import_all(&d, st);
+    g_assert_cmpint(rmm_mig_import_commit(d.r, token, &err), ==,
+                    RMI_ERROR_REALM);
+    g_assert_nonnull(strstr(err, "no END"));
+    g_free(err);
+    g_assert_false(rmm_rec_may_enter(d.rec[0]));
+    g_assert_true(rmm_mig_import_abort(d.r, token));
+    realm_free(&d);
+    g_ptr_array_unref(st);
+}
+
+static void test_reject_duplicate(void)
+{
+    GPtrArray *ref = reference(), *st;
+    unsigned types[] = {
+        RMM_MIG_REC_IMMUTABLE, RMM_MIG_REC_DATA, RMM_MIG_REC_RIPAS,
+        RMM_MIG_REC_EPOCH, RMM_MIG_REC_REC, RMM_MIG_REC_END,
+    };
+    unsigned k;
+    int i;
+
+    for (k = 0; k < G_N_ELEMENTS(types); k++) {
+        i = find(ref, types[k], 0);
+        st = stream_copy(ref);
+        g_ptr_array_insert(st, i + 1, g_bytes_ref(st->pdata[i]));
+        expect_reject(st, i + 1, "sequence number");
+        g_ptr_array_unref(st);
+    }
+}
+
+/* ---- Forged records: a source that knows the key plays tricks ---- */
+
+/* The session keys of stream @st (its IMMUTABLE has the session ID). */
+static void stream_keys(GPtrArray *st, RmmMigKeys *k)
+{
+    size_t len;
+    const uint8_t *p = rdata(st, 0, &len);
+
+    g_assert_true(rmm_mig_keys_init(k, key, p + HDR));
+}
+
+/* The plaintext of record @i of @st. */
+static uint8_t *open_pt(RmmMigKeys *k, GPtrArray *st, unsigned i,
+                        size_t *pt_len)
+{
+    size_t len;
+    const uint8_t *p = rdata(st, i, &len);
+    uint8_t *pt = g_malloc(len);
+
+    g_assert_true(rmm_mig_open_record(k, p, len, pt, pt_len));
+    return pt;
+}
+
+/* The sequence number and epoch a record appended to @st would have. */
+static void next_pos(GPtrArray *st, uint64_t *seq, uint32_t *epoch)
+{
+    unsigned i = st->len - 1;
+
+    *seq = rseq(st, i) + (rtype(st, i) == RMM_MIG_REC_DATA ? rcount(st, i)
+                                                           : 1);
+    *epoch = repoch(st, i) + (rtype(st, i) == RMM_MIG_REC_EPOCH);
+}
+
+/* Append a record of @type, sealed at the next position (+@dseq). */
+static void forge(GPtrArray *st, RmmMigKeys *k, unsigned type,
+                  const uint8_t *pt, size_t pt_len, int dseq, int depoch)
+{
+    uint64_t seq;
+    uint32_t epoch;
+    size_t len;
+
+    next_pos(st, &seq, &epoch);
+    len = rmm_mig_seal_record(k, type, epoch + depoch, seq + dseq, pt,
+                              pt_len, xbuf, RMM_MIG_RECORD_MAX);
+    g_assert_cmpuint(len, >, 0);
+    push(st, len);
+}
+
+/* The first @n records of @ref. */
+static GPtrArray *prefix(GPtrArray *ref, unsigned n)
+{
+    GPtrArray *st = stream_copy(ref);
+
+    g_ptr_array_set_size(st, n);
+    return st;
+}
+
+/* Forge a record of @type with plaintext @pt after the first @n of ref. */
+static void forge_reject(unsigned n, unsigned type, const uint8_t *pt,
+                         size_t pt_len, const char *what)
+{
+    GPtrArray *ref = reference(), *st = prefix(ref, n);
+    RmmMigKeys k;
+
+    stream_keys(ref, &k);
+    forge(st, &k, type, pt, pt_len, 0, 0);
+    expect_reject(st, n, what);
+    rmm_mig_keys_wipe(&k);
+    g_ptr_array_unref(st);
+}
+
+static void st32le(uint8_t *p, uint32_t v)
+{
+    unsigned i;
+
+    for (i = 0; i < 4; i++) {
+        p[i] = v >> (8 * i);
+    }
+}
+
+static void st64le(uint8_t *p, uint64_t v)
+{
+    st32le(p, v);
+    st32le(p + 4, v >> 32);
+}
+
+/* Replays and forgeries bound to an older epoch or a wrong position. */
+static void test_reject_replay(void)
+{
+    GPtrArray *ref = reference(), *st;
+    int e0 = find(ref, RMM_MIG_REC_EPOCH, 0);
+    int d0 = find(ref, RMM_MIG_REC_DATA, 0);
+    int d1 = d0;
+    uint8_t *pt;
+    size_t pt_len;
+    RmmMigKeys k;
+
+    g_assert_cmpint(repoch(ref, e0 + 1), ==, 1);
+    /* An epoch 0 DATA record replayed in epoch 1. */
+    st = prefix(ref, e0 + 1);
+    g_ptr_array_add(st, g_bytes_ref(ref->pdata[d0]));
+    expect_reject(st, e0 + 1, "sequence number");
+    g_ptr_array_unref(st);
+
+    stream_keys(ref, &k);
+    pt = open_pt(&k, ref, d1, &pt_len);
+    /* Re-sealed at the right seq but with its old epoch. */
+    st = prefix(ref, e0 + 1);
+    forge(st, &k, RMM_MIG_REC_DATA, pt, pt_len, 0, -1);
+    expect_reject(st, e0 + 1, "epoch 0, expected 1");
+    g_ptr_array_unref(st);
+    /* ...or a later epoch, or a seq off by one either way. */
+    st = prefix(ref, e0 + 1);
+    forge(st, &k, RMM_MIG_REC_DATA, pt, pt_len, 0, 1);
+    expect_reject(st, e0 + 1, "epoch 2, expected 1");
+    g_ptr_array_unref(st);
+    st = prefix(ref, e0 + 1);
+    forge(st, &k, RMM_MIG_REC_DATA, pt, pt_len, 1, 0);
+    expect_reject(st, e0 + 1, "sequence number");
+    g_ptr_array_unref(st);
+    st = prefix(ref, e0 + 1);
+    forge(st, &k, RMM_MIG_REC_DATA, pt, pt_len, -1, 0);
+    expect_reject(st, e0 + 1, "sequence number");
+    g_ptr_array_unref(st);
+    /* Well sealed in epoch 1, again in epoch 1: once per epoch. */
+    st = prefix(ref, e0 + 1);
+    forge(st, &k, RMM_MIG_REC_DATA, pt, pt_len, 0, 0);
+    forge(st, &k, RMM_MIG_REC_DATA, pt, pt_len, 0, 0);
+    expect_reject(st, e0 + 2, "already sent in epoch 1");
+    g_ptr_array_unref(st);
+    /* Twice in one record. */
+    {
+        uint8_t *two = g_malloc(2 * (8 + G));
+
+        memcpy(two, pt, 8 + G);
+        memcpy(two + 8 + G, pt, 8 + G);
+        forge_reject(e0 + 1, RMM_MIG_REC_DATA, two, 2 * (8 + G),
+                     "already sent in epoch 1");
+        /* GPA outside RAM, bad RIPAS. */
+        st64le(two, 0x20000000);
+        forge_reject(e0 + 1, RMM_MIG_REC_DATA, two, 8 + G, "outside RAM");
+        st64le(two, RAM0 + 3 * G + 2);
+        forge_reject(e0 + 1, RMM_MIG_REC_DATA, two, 8 + G, "bad RIPAS 2");
+        st64le(two, RAM0 + 3 * G + 0x100);
+        forge_reject(e0 + 1, RMM_MIG_REC_DATA, two, 8 + G, "bad RIPAS");
+        g_free(two);
+    }
+    g_free(pt);
+    rmm_mig_keys_wipe(&k);
+}
+
+/* A record of another session of the same realm (same key). */
+static void test_reject_other_session(void)
+{
+    GPtrArray *ref = reference(), *st = stream_new(), *mix;
+    Realm s;
+    int i;
+
+    source_new(&s, RMM_HASH_SHA256, 40);
+    export_start(&s, st);
+    export_round(s.r, st, false);
+    export_finish(&s, st);
+    /* A session ID is random: the sessions differ. */
+    g_assert_true(memcmp(rdata(st, 0, &(size_t){0}) + HDR,
+                         rdata(ref, 0, &(size_t){0}) + HDR,
+                         RMM_MIG_SESSION_SIZE) != 0);
+    for (i = 1; i < 4; i++) {
+        g_assert_cmpuint(rseq(st, i), ==, rseq(ref, i));
+        mix = stream_copy(ref);
+        g_bytes_unref(mix->pdata[i]);
+        mix->pdata[i] = g_bytes_ref(st->pdata[i]);
+        if (g_bytes_get_size(mix->pdata[i]) ==
+            g_bytes_get_size(ref->pdata[i])) {
+            expect_reject(mix, i, AUTH);
+        } else {
+            expect_reject(mix, i, "");
+        }
+        g_ptr_array_unref(mix);
+    }
+    realm_free(&s);
+    g_ptr_array_unref(st);
+}
+
+static void test_reject_ripas(void)
+{
+    GPtrArray *ref = reference(), *st;
+    int i = find(ref, RMM_MIG_REC_RIPAS, 0);
+    size_t len, pt_len;
+    uint8_t *pt, *q;
+    RmmMigKeys k;
+
+    st = stream_copy(ref);
+    flip(st, i, HDR + 3, 0);          /* count */
+    expect_reject(st, i, AUTH);
+    flip(st, i, HDR + 3, 0);
+    flip(st, i, HDR + 9, 2);          /* first run's base */
+    expect_reject(st, i, AUTH);
+    flip(st, i, HDR + 9, 2);
+    rdata(st, i, &len);
+    flip(st, i, len - 1, 5);          /* tag */
+    expect_reject(st, i, AUTH);
+    flip(st, i, len - 1, 5);
+    flip(st, i, 12, 0);               /* epoch in the header */
+    expect_reject(st, i, "epoch 1, expected 0");
+    g_ptr_array_unref(st);
+
+    /* Well sealed but wrong runs. */
+    stream_keys(ref, &k);
+    pt = open_pt(&k, ref, i, &pt_len);
+    g_assert_cmpuint(pt_len, >=, 8 + 2 * 16);
+    q = g_memdup2(pt, pt_len);
+    q[8 + 12] = 2;                  /* ripas DESTROYED */
+    forge_reject(i, RMM_MIG_REC_RIPAS, q, pt_len, "bad fields");
+    memcpy(q, pt, pt_len);
+    q[8 + 13] = 2;                  /* assigned */
+    forge_reject(i, RMM_MIG_REC_RIPAS, q, pt_len, "bad fields");
+    memcpy(q, pt, pt_len);
+    q[8 + 15] = 1;                  /* padding */
+    forge_reject(i, RMM_MIG_REC_RIPAS, q, pt_len, "bad fields");
+    memcpy(q, pt, pt_len);
+    st32le(q + 8 + 8, 0);           /* no granules */
+    forge_reject(i, RMM_MIG_REC_RIPAS, q, pt_len, "bad fields");
+    memcpy(q, pt, pt_len);
+    st64le(q + 8, RAM0 + 1);        /* unaligned */
+    forge_reject(i, RMM_MIG_REC_RIPAS, q, pt_len, "bad fields");
+    memcpy(q, pt, pt_len);
+    st32le(q, 1000);                /* count */
+    forge_reject(i, RMM_MIG_REC_RIPAS, q, pt_len, "runs in a record");
+    memcpy(q, pt, pt_len);
+    st32le(q + 4, 1);               /* reserved */
+    forge_reject(i, RMM_MIG_REC_RIPAS, q, pt_len, "runs in a record");
+    /* Second run before the first. */
+    memcpy(q, pt, pt_len);
+    memcpy(q + 8, pt + 8 + 16, 16);
+    memcpy(q + 8 + 16, pt + 8, 16);
+    forge_reject(i, RMM_MIG_REC_RIPAS, q, pt_len, "not in IPA order");
+    /* Overlapping: the second run starts inside the first. */
+    memcpy(q, pt, pt_len);
+    st32le(q, 2);
+    st64le(q + 8, RAM0);
+    st32le(q + 8 + 8, 2);
+    st64le(q + 8 + 16, RAM0 + G);
+    st32le(q + 8 + 16 + 8, 1);
+    forge_reject(i, RMM_MIG_REC_RIPAS, q, 8 + 2 * 16, "overlapping");
+    /* Crossing the end of RAM0, or outside RAM. */
+    memcpy(q, pt, pt_len);
+    st32le(q, 1);
+    st64le(q + 8, RAM0 + RAM0_SIZE - G);
+    st32le(q + 8 + 8, 2);
+    forge_reject(i, RMM_MIG_REC_RIPAS, q, 8 + 16, "outside RAM");
+    st64le(q + 8, 0x1000000);
+    st32le(q + 8 + 8, 1);
+    forge_reject(i, RMM_MIG_REC_RIPAS, q, 8 + 16, "outside RAM");
+    /* The same granule twice in an epoch. */
+    st = prefix(ref, i + 1);
+    memcpy(q, pt, pt_len);
+    forge(st, &k, RMM_MIG_REC_RIPAS, q, pt_len, 0, 0);
+    expect_reject(st, i + 1, "already described in epoch 0");
+    g_ptr_array_unref(st);
+    g_free(q);
+    g_free(pt);
+    rmm_mig_keys_wipe(&k);
+}
+
+static void test_reject_wrong_key(void)
+{
+    uint8_t other[RMM_MIG_KEY_SIZE];
+    Realm d;
+
+    memcpy(other, key, sizeof(other));
+    other[31] ^= 1;
+    dest_new(&d, RMM_HASH_SHA256, 202);
+    reject_into(d.r, other, reference(), 0, "IMMUTABLE record seq 0: "
+                "authentication failed (wrong migration key or tampered "
+                "record)", false);
+    realm_free(&d);
+}
+
+/* The destination realm differs from the source in one parameter. */
+static void test_reject_params(void)
+{
+    GPtrArray *ref = reference();
+    RmmRealmParams p;
+    Realm d;
+    uint8_t *s1;
+
+    params_init(&p, RMM_HASH_SHA256, 203);
+    p.ipa_width = 34;
+    realm_new(&d, &p, false);
+    reject_into(d.r, key, ref, 0, "IMMUTABLE: ipa_width mismatch: source "
+                "33, destination 34", true);
+    realm_free(&d);
+
+    params_init(&p, RMM_HASH_SHA512, 203);
+    realm_new(&d, &p, false);
+    reject_into(d.r, key, ref, 0, "IMMUTABLE: hash_algo mismatch: source 0, "
+                "destination 1", true);
+    realm_free(&d);
+
+    params_init(&p, RMM_HASH_SHA256, 203);
+    p.num_bps = 4;
+    realm_new(&d, &p, false);
+    reject_into(d.r, key, ref, 0, "IMMUTABLE: num_bps mismatch: source 3, "
+                "destination 4", true);
+    realm_free(&d);
+
+    params_init(&p, RMM_HASH_SHA256, 203);
+    p.num_wps = 15;
+    realm_new(&d, &p, false);
+    reject_into(d.r, key, ref, 0, "IMMUTABLE: num_wps mismatch: source 2, "
+                "destination 15", true);
+    realm_free(&d);
+
+    params_init(&p, RMM_HASH_SHA256, 203);
+    p.rpv[63] ^= 0x80;
+    realm_new(&d, &p, false);
+    reject_into(d.r, key, ref, 0, "IMMUTABLE: rpv mismatch: byte 63", true);
+    realm_free(&d);
+
+    /* RAM layout: one range smaller, missing, moved, or one more. */
+    params_init(&p, RMM_HASH_SHA256, 203);
+    memset(&d, 0, sizeof(d));
+    g_assert_cmpint(rmm_realm_create(plat, &p, &d.r), ==, RMI_SUCCESS);
+    d.store[0] = g_malloc0(RAM0_SIZE);
+    d.store[1] = g_malloc0(RAM1_SIZE);
+    g_assert_cmpint(rmm_realm_add_ram(d.r, RAM0, RAM0_SIZE, d.store[0]), ==,
+                    RMI_SUCCESS);
+    reject_into(d.r, key, ref, 0, "IMMUTABLE: number of RAM ranges mismatch: "
+                "source 2, destination 1", true);
+    realm_free(&d);
+
+    memset(&d, 0, sizeof(d));
+    g_assert_cmpint(rmm_realm_create(plat, &p, &d.r), ==, RMI_SUCCESS);
+    d.store[0] = g_malloc0(RAM0_SIZE);
+    d.store[1] = g_malloc0(RAM1_SIZE);
+    g_assert_cmpint(rmm_realm_add_ram(d.r, RAM0, RAM0_SIZE - G, d.store[0]),
+                    ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_realm_add_ram(d.r, RAM1, RAM1_SIZE, d.store[1]), ==,
+                    RMI_SUCCESS);
+    reject_into(d.r, key, ref, 0, "IMMUTABLE: RAM range 0 mismatch: source "
+                "[0x40000000, +0x100000), destination [0x40000000, "
+                "+0xff000)", true);
+    realm_free(&d);
+
+    memset(&d, 0, sizeof(d));
+    g_assert_cmpint(rmm_realm_create(plat, &p, &d.r), ==, RMI_SUCCESS);
+    d.store[0] = g_malloc0(RAM0_SIZE);
+    d.store[1] = g_malloc0(RAM1_SIZE);
+    g_assert_cmpint(rmm_realm_add_ram(d.r, RAM0, RAM0_SIZE, d.store[0]), ==,
+                    RMI_SUCCESS);
+    g_assert_cmpint(rmm_realm_add_ram(d.r, RAM1 + G, RAM1_SIZE, d.store[1]),
+                    ==, RMI_SUCCESS);
+    reject_into(d.r, key, ref, 0, "IMMUTABLE: RAM range 1 mismatch", true);
+    realm_free(&d);
+
+    dest_new(&d, RMM_HASH_SHA256, 203);
+    s1 = g_malloc0(G);
+    g_assert_cmpint(rmm_realm_add_ram(d.r, 0x10000000, G, s1), ==,
+                    RMI_SUCCESS);
+    reject_into(d.r, key, ref, 0, "IMMUTABLE: number of RAM ranges mismatch: "
+                "source 2, destination 3", true);
+    realm_free(&d);
+    g_free(s1);
+}
+
+/* Parameters the model cannot give a realm, forged in IMMUTABLE. */
+static void test_reject_params_forged(void)
+{
+    GPtrArray *ref = reference(), *st;
+    size_t pt_len, len;
+    uint8_t *pt, *q;
+    RmmMigKeys k;
+    static const struct {
+        size_t off;
+        unsigned bytes;
+        uint64_t value;
+        const char *what;
+    } cases[] = {
+        { MIG_IMM_FLAGS, 8, RMI_REALM_FLAGS_SVE,
+          "IMMUTABLE: flags mismatch: source 0x2, destination 0x0" },
+        { MIG_IMM_SVE_VL, 1, 3,
+          "IMMUTABLE: sve_vl mismatch: source 3, destination 0" },
+        { MIG_IMM_PMU_CTRS, 1, 8,
+          "IMMUTABLE: pmu_num_ctrs mismatch: source 8, destination 0" },
+        { MIG_IMM_IPA_WIDTH, 4, 41,
+          "IMMUTABLE: ipa_width mismatch: source 41, destination 33" },
+        { MIG_IMM_HASH_ALGO, 1, 7,
+          "IMMUTABLE: hash_algo mismatch: source 7, destination 0" },
+        { MIG_IMM_NR_RECS, 4, RMM_MAX_RECS + 1, "513 RECs, at most 512" },
+        { MIG_IMM_NR_RAM, 4, 3, "3 RAM ranges in a record" },
+        { MIG_IMM_NR_RAM, 4, 0xffffffff, "RAM ranges in a record" },
+        { MIG_IMM_PMU_CTRS + 1, 1, 1, "reserved bytes not zero" },
+        { MIG_IMM_NR_RECS + 4, 1, 1, "reserved bytes not zero" },
+        { MIG_IMM_RIM + 32, 1, 1, "RIM not zero padded" },
+        { MIG_IMM_RAM + 16 + 8, 8, RAM1_SIZE * 2,
+          "IMMUTABLE: RAM range 1 mismatch" },
+    };
+    unsigned c, b;
+
+    stream_keys(ref, &k);
+    pt = open_pt(&k, ref, 0, &pt_len);
+    g_assert_cmpuint(pt_len, ==, MIG_IMM_SIZE(2));
+    for (c = 0; c < G_N_ELEMENTS(cases); c++) {
+        q = g_memdup2(pt, pt_len);
+        for (b = 0; b < cases[c].bytes; b++) {
+            q[cases[c].off + b] = cases[c].value >> (8 * b);
+        }
+        st = stream_copy(ref);
+        len = rmm_mig_seal_record(&k, RMM_MIG_REC_IMMUTABLE, 0, 0, q, pt_len,
+                                  xbuf, RMM_MIG_RECORD_MAX);
+        put(st, 0, xbuf, len);
+        expect_reject_known(st, 0, cases[c].what, true);
+        g_ptr_array_unref(st);
+        g_free(q);
+    }
+    /* The session ID in clear is bound too. */
+    st = stream_copy(ref);
+    flip(st, 0, HDR + 5, 3);
+    expect_reject(st, 0, AUTH);
+    g_ptr_array_unref(st);
+    g_free(pt);
+    rmm_mig_keys_wipe(&k);
+}
+
+static void test_reject_truncated(void)
+{
+    GPtrArray *ref = reference(), *st;
+    size_t len;
+    const uint8_t *p;
+    unsigned types[] = {
+        RMM_MIG_REC_IMMUTABLE, RMM_MIG_REC_DATA, RMM_MIG_REC_RIPAS,
+        RMM_MIG_REC_EPOCH, RMM_MIG_REC_REC, RMM_MIG_REC_END,
+    };
+    unsigned k;
+    int i;
+
+    for (k = 0; k < G_N_ELEMENTS(types); k++) {
+        i = find(ref, types[k], 0);
+        p = rdata(ref, i, &len);
+        st = stream_copy(ref);
+        put(st, i, p, len - 1);
+        expect_reject(st, i, "length field");
+        put(st, i, p, 20);
+        expect_reject(st, i, "truncated header (20 bytes)");
+        memcpy(xbuf, p, len);
+        xbuf[len] = 0;
+        put(st, i, xbuf, len + 1);
+        expect_reject(st, i, "length field");
+        g_ptr_array_unref(st);
+    }
+}
+
+/* Bad header fields of the record at @i. */
+static void header_cases(unsigned i)
+{
+    GPtrArray *ref = reference(), *st;
+    static const struct {
+        size_t off;
+        uint8_t xor;
+        const char *what;
+    } cases[] = {
+        { 0, 0x20, "bad magic" },
+        { 3, 0x01, "bad magic" },
+        { 4, 0x02, "unsupported version 3" },
+        { 6, 0x01, "reserved header bytes" },
+        { 7, 0x80, "reserved header bytes" },
+        { 8, 0x01, "length field" },
+        { 11, 0x10, "length field" },
+        { 12, 0x04, "epoch" },
+        { 16, 0x01, "sequence number" },
+        { 23, 0x01, "sequence number" },
+    };
+    unsigned c;
+    uint8_t t = rtype(ref, i);
+    size_t len;
+
+    for (c = 0; c < G_N_ELEMENTS(cases); c++) {
+        st = stream_copy(ref);
+        flip(st, i, cases[c].off, __builtin_ctz(cases[c].xor));
+        expect_reject(st, i, cases[c].what);
+        g_ptr_array_unref(st);
+    }
+    /* Type: unknown, or another known one. */
+    memcpy(xbuf, rdata(ref, i, &len), g_bytes_get_size(ref->pdata[i]));
+    st = stream_copy(ref);
+    xbuf[5] = 0;
+    put(st, i, xbuf, len);
+    expect_reject(st, i, "unknown record type 0");
+    xbuf[5] = 7;
+    put(st, i, xbuf, len);
+    expect_reject(st, i, "unknown record type 7");
+    xbuf[5] = t == RMM_MIG_REC_EPOCH ? RMM_MIG_REC_END : RMM_MIG_REC_EPOCH;
+    put(st, i, xbuf, len);
+    expect_reject(st, i, "body of");
+    g_ptr_array_unref(st);
+}
+
+static void test_reject_header(void)
+{
+    GPtrArray *ref = reference(), *st;
+    int i = find(ref, RMM_MIG_REC_DATA, 0);
+    size_t len;
+
+    header_cases(0);
+    header_cases(i);
+    header_cases(find(ref, RMM_MIG_REC_EPOCH, 0));
+    /* DATA count in clear: out of range, or not the body's. */
+    memcpy(xbuf, rdata(ref, i, &len), g_bytes_get_size(ref->pdata[i]));
+    st = stream_copy(ref);
+    xbuf[HDR] = 0;
+    xbuf[HDR + 1] = xbuf[HDR + 2] = xbuf[HDR + 3] = 0;
+    put(st, i, xbuf, len);
+    expect_reject(st, i, "DATA count 0 out of range");
+    xbuf[HDR] = RMM_MIG_BATCH_MAX + 1;
+    put(st, i, xbuf, len);
+    expect_reject(st, i, "DATA count 65 out of range");
+    xbuf[HDR] = rcount(ref, i) - 1;
+    put(st, i, xbuf, len);
+    expect_reject(st, i, "granules");
+    g_ptr_array_unref(st);
+}
+
+/* Records in an order the source never produces, all well sealed. */
+static void test_reject_order(void)
+{
+    GPtrArray *ref = reference(), *st;
+    int e0 = find(ref, RMM_MIG_REC_EPOCH, 0);
+    int rec0 = find(ref, RMM_MIG_REC_REC, 0);
+    int d0 = find(ref, RMM_MIG_REC_DATA, 0);
+    int r0 = find(ref, RMM_MIG_REC_RIPAS, 0);
+    int end = ref->len - 1;
+    uint8_t *rec_pt, *data_pt, *ripas_pt, *epoch_pt, *end_pt, *imm_pt;
+    size_t rec_len, data_len, ripas_len, epoch_len, end_len, imm_len;
+    uint64_t seq;
+    uint32_t epoch;
+    RmmMigKeys k;
+
+    stream_keys(ref, &k);
+    rec_pt = open_pt(&k, ref, rec0, &rec_len);
+    data_pt = open_pt(&k, ref, d0, &data_len);
+    ripas_pt = open_pt(&k, ref, r0, &ripas_len);
+    epoch_pt = open_pt(&k, ref, e0, &epoch_len);
+    end_pt = open_pt(&k, ref, end, &end_len);
+    imm_pt = open_pt(&k, ref, 0, &imm_len);
+
+    /* REC or END before any EPOCH. */
+    forge_reject(1, RMM_MIG_REC_REC, rec_pt, rec_len,
+                 "out of order: before the first EPOCH record");
+    forge_reject(e0, RMM_MIG_REC_REC, rec_pt, rec_len,
+                 "out of order: before the first EPOCH record");
+    forge_reject(e0, RMM_MIG_REC_END, end_pt, end_len,
+                 "out of order: before the first EPOCH record");
+    /* DATA, RIPAS, EPOCH after a REC. */
+    forge_reject(rec0 + 1, RMM_MIG_REC_DATA, data_pt, data_len,
+                 "out of order: after a REC record");
+    forge_reject(rec0 + 1, RMM_MIG_REC_RIPAS, ripas_pt, ripas_len,
+                 "out of order: after a REC record");
+    forge_reject(rec0 + 1, RMM_MIG_REC_EPOCH, epoch_pt, epoch_len,
+                 "out of order: after a REC record");
+    /* A second IMMUTABLE; anything after END. */
+    forge_reject(3, RMM_MIG_REC_IMMUTABLE, imm_pt, imm_len,
+                 "IMMUTABLE record twice");
+    forge_reject(end + 1, RMM_MIG_REC_EPOCH, epoch_pt, epoch_len,
+                 "record after END");
+    /* A first record that is not IMMUTABLE (seq 0, epoch 0). */
+    st = stream_new();
+    g_assert_cmpuint(rmm_mig_seal_record(&k, RMM_MIG_REC_EPOCH, 0, 0,
+                                         epoch_pt, epoch_len, xbuf,
+                                         RMM_MIG_RECORD_MAX), >, 0);
+    push(st, RMM_MIG_HEADER_SIZE + 12 + 16);
+    expect_reject(st, 0, "the first record must be IMMUTABLE");
+    g_ptr_array_unref(st);
+    /* REC 1 first; an extra REC after the last. */
+    st32le(rec_pt + MIG_REC_INDEX, 1);
+    forge_reject(rec0, RMM_MIG_REC_REC, rec_pt, rec_len,
+                 "REC index 1, expected 0 of 3");
+    st32le(rec_pt + MIG_REC_INDEX, 3);
+    st64le(rec_pt + MIG_REC_MPIDR, 3);
+    forge_reject(end, RMM_MIG_REC_REC, rec_pt, rec_len,
+                 "REC index 3, expected 3 of 3");
+    /* END when a REC is missing. */
+    st = prefix(ref, rec0 + 2);
+    next_pos(st, &seq, &epoch);
+    st64le(end_pt + MIG_END_SEQ, seq);
+    forge(st, &k, RMM_MIG_REC_END, end_pt, end_len, 0, 0);
+    expect_reject(st, rec0 + 2, "2 of 3 RECs imported");
+    g_ptr_array_unref(st);
+
+    g_free(rec_pt);
+    g_free(data_pt);
+    g_free(ripas_pt);
+    g_free(epoch_pt);
+    g_free(end_pt);
+    g_free(imm_pt);
+    rmm_mig_keys_wipe(&k);
+}
+
+/* Well-sealed EPOCH, REC and END records with wrong contents. */
+static void test_reject_bodies(void)
+{
+    GPtrArray *ref = reference();
+    int e1 = find(ref, RMM_MIG_REC_EPOCH, 1);
+    int rec0 = find(ref, RMM_MIG_REC_REC, 0);
+    int end = ref->len - 1;
+    size_t len, rlen;
+    uint8_t *pt, *q;
+    RmmMigKeys k;
+    unsigned c;
+    static const struct {
+        size_t off;
+        unsigned bytes;
+        uint64_t value;
+        const char *what;
+    } rec_cases[] = {
+        { MIG_REC_MPIDR, 8, 0x100, "MPIDR 0x100 invalid for REC index 0" },
+        { MIG_REC_MPIDR, 8, 1ULL << 40, "invalid for REC index 0" },
+        { MIG_REC_RUNNABLE, 1, 2, "bad REC flags" },
+        { MIG_REC_PSCI_PENDING, 1, 3, "bad REC flags" },
+        { MIG_REC_HAS_TOKEN, 1, 2, "bad REC flags" },
+        { MIG_REC_HAS_TOKEN + 1, 1, 1, "bad REC flags" },
+        { MIG_REC_CTX_LEN + 4, 1, 1, "bad REC flags" },
+        { MIG_REC_RIPAS_VALUE, 1, 2, "bad REC flags" },
+        { MIG_REC_PENDING, 1, RMM_EXIT_PSCI, "bad pending exit" },
+        { MIG_REC_PENDING, 1, 200, "bad pending exit" },
+        { MIG_REC_TOKEN_OFF, 4, 0xffffffff, "bad attestation token state" },
+        { MIG_REC_CTX_LEN, 4, 1, "do not match the record" },
+        { MIG_REC_CTX_LEN, 4, RMM_MIG_REC_CTX_MAX + 1,
+          "do not match the record" },
+        { MIG_REC_TOKEN_LEN, 4, 101, "do not match the record" },
+        { MIG_REC_TOKEN_LEN, 4, 0, "bad attestation token state" },
+        { MIG_REC_TOKEN_LEN, 4, 0x100000, "bad attestation token state" },
+        { MIG_REC_PSCI_FID, 4, 0x84000002, "bad pending PSCI call" },
+        { MIG_REC_HOST_CALL_IPA, 8, RAM0 + 8, "bad pending host call" },
+        { MIG_REC_HOST_CALL_IPA, 8, 1ULL << 40, "bad pending host call" },
+    };
+
+    stream_keys(ref, &k);
+    /* EPOCH: wrong epoch closed, wrong granule count. */
+    pt = open_pt(&k, ref, e1, &len);
+    q = g_memdup2(pt, len);
+    st32le(q, 0);
+    forge_reject(e1, RMM_MIG_REC_EPOCH, q, len, "closes epoch 0 in epoch 1");
+    memcpy(q, pt, len);
+    q[4] ^= 1;
+    forge_reject(e1, RMM_MIG_REC_EPOCH, q, len, "granules sent in the epoch");
+    g_free(q);
+    g_free(pt);
+
+    /* REC 0 (the one with the host call and token pending). */
+    pt = open_pt(&k, ref, rec0, &rlen);
+    g_assert_cmpuint(pt[MIG_REC_PENDING], ==, RMM_EXIT_HOST_CALL);
+    g_assert_cmpuint(pt[MIG_REC_PSCI_PENDING], ==, 1);
+    g_assert_cmpuint(pt[MIG_REC_HAS_TOKEN], ==, 1);
+    for (c = 0; c < G_N_ELEMENTS(rec_cases); c++) {
+        unsigned b;
+
+        q = g_memdup2(pt, rlen);
+        for (b = 0; b < rec_cases[c].bytes; b++) {
+            q[rec_cases[c].off + b] = rec_cases[c].value >> (8 * b);
+        }
+        forge_reject(rec0, RMM_MIG_REC_REC, q, rlen, rec_cases[c].what);
+        g_free(q);
+    }
+    /* A RIPAS change request that is not one. */
+    q = g_memdup2(pt, rlen);
+    q[MIG_REC_PENDING] = RMM_EXIT_RIPAS_CHANGE;
+    st64le(q + MIG_REC_RIPAS_BASE, RAM0 + G);
+    st64le(q + MIG_REC_RIPAS_TOP, RAM0);
+    st64le(q + MIG_REC_RIPAS_NEXT, RAM0);
+    forge_reject(rec0, RMM_MIG_REC_REC, q, rlen, "bad pending RIPAS change");
+    st64le(q + MIG_REC_RIPAS_BASE, RAM0);
+    st64le(q + MIG_REC_RIPAS_TOP, RAM0 + G);
+    st64le(q + MIG_REC_RIPAS_NEXT, RAM0 + 2 * G);
+    forge_reject(rec0, RMM_MIG_REC_REC, q, rlen, "bad pending RIPAS change");
+    st64le(q + MIG_REC_RIPAS_NEXT, RAM0 + G);
+    st64le(q + MIG_REC_RIPAS_TOP, 1ULL << 33);
+    forge_reject(rec0, RMM_MIG_REC_REC, q, rlen, "bad pending RIPAS change");
+    g_free(q);
+    g_free(pt);
+
+    /* END */
+    pt = open_pt(&k, ref, end, &len);
+    q = g_memdup2(pt, len);
+    q[MIG_END_SEQ] ^= 1;
+    forge_reject(end, RMM_MIG_REC_END, q, len, "final sequence number");
+    memcpy(q, pt, len);
+    q[MIG_END_EPOCHS] ^= 1;
+    forge_reject(end, RMM_MIG_REC_END, q, len, "epochs sent");
+    memcpy(q, pt, len);
+    q[MIG_END_NR_RECS] ^= 1;
+    forge_reject(end, RMM_MIG_REC_END, q, len, "RECs imported");
+    memcpy(q, pt, len);
+    q[MIG_END_GRANULES] ^= 1;
+    forge_reject(end, RMM_MIG_REC_END, q, len, "granules sent");
+    memcpy(q, pt, len);
+    q[MIG_END_REMS + 2 * RMM_HASH_MAX + 40] = 1;
+    forge_reject(end, RMM_MIG_REC_END, q, len, "REM 2 not zero padded");
+    g_free(q);
+    g_free(pt);
+    rmm_mig_keys_wipe(&k);
+}
+
+/* rmm_mig_record_parse() and rmm_mig_record_length(), on bytes. */
+static void test_record_parse(void)
+{
+    GPtrArray *ref = reference();
+    RmmMigRecordView v;
+    uint8_t rec[400];
+    char *err = NULL;
+    unsigned i;
+    static const struct {
+        unsigned type;
+        size_t body;
+        bool ok;
+    } sizes[] = {
+        { RMM_MIG_REC_IMMUTABLE, 32 + 176 + 16, true },
+        { RMM_MIG_REC_IMMUTABLE, 32 + 160 + 16, false },
+        { RMM_MIG_REC_IMMUTABLE, 32 + 288 + 16, true },
+        { RMM_MIG_REC_IMMUTABLE, 32 + 304 + 16, false },
+        { RMM_MIG_REC_IMMUTABLE, 32 + 177 + 16, false },
+        { RMM_MIG_REC_RIPAS, 8 + 16 + 16, true },
+        { RMM_MIG_REC_RIPAS, 8 + 16, false },
+        { RMM_MIG_REC_RIPAS, 8 + 48 + 16, true },
+        { RMM_MIG_REC_RIPAS, 8 + 47 + 16, false },
+        { RMM_MIG_REC_DATA, 3, false },
+        { RMM_MIG_REC_EPOCH, 28, true },
+        { RMM_MIG_REC_EPOCH, 27, false },
+        { RMM_MIG_REC_EPOCH, 29, false },
+        { RMM_MIG_REC_REC, 96, true },
+        { RMM_MIG_REC_REC, 95, false },
+        { RMM_MIG_REC_END, 296, true },
+        { RMM_MIG_REC_END, 297, false },
+    };
+
+    for (i = 0; i < ref->len; i++) {
+        size_t len;
+        const uint8_t *p = rdata(ref, i, &len);
+
+        g_assert_true(rmm_mig_record_parse(p, len, &v, &err));
+        g_assert_null(err);
+        g_assert_cmpint(v.type, ==, rtype(ref, i));
+        g_assert_cmpuint(v.length, ==, len);
+        g_assert_cmpuint(v.epoch, ==, repoch(ref, i));
+        g_assert_cmpuint(v.seq, ==, rseq(ref, i));
+        g_assert_true(v.body == p + HDR);
+        g_assert_cmpuint(v.body_len, ==, len - HDR);
+        g_assert_cmpuint(rmm_mig_record_length(p), ==, len);
+        if (i > 0) {
+            g_assert_cmpuint(rseq(ref, i), ==, rseq(ref, i - 1) +
+                             (rtype(ref, i - 1) == RMM_MIG_REC_DATA ?
+                              rcount(ref, i - 1) : 1));
+        }
+    }
+    g_assert_cmpuint(rseq(ref, 0), ==, 0);
+
+    for (i = 0; i < G_N_ELEMENTS(sizes); i++) {
+        size_t len = HDR + sizes[i].body;
+
+        memset(rec, 0, sizeof(rec));
+        memcpy(rec, "RMIG", 4);
+        rec[4] = 1;
+        rec[5] = sizes[i].type;
+        st32le(rec + 8, len);
+        g_assert_cmpuint(rmm_mig_record_length(rec), ==, len);
+        g_assert_cmpint(rmm_mig_record_parse(rec, len, &v, &err), ==,
+                        sizes[i].ok);
+        if (!sizes[i].ok) {
+            g_assert_nonnull(strstr(err, "body of"));
+            g_clear_pointer(&err, g_free);
+        }
+    }
+    /* Lengths rmm_mig_record_length() refuses. */
+    memset(rec, 0, sizeof(rec));
+    memcpy(rec, "RMIG", 4);
+    rec[4] = 1;
+    rec[5] = RMM_MIG_REC_EPOCH;
+    st32le(rec + 8, 23);
+    g_assert_cmpuint(rmm_mig_record_length(rec), ==, 0);
+    st32le(rec + 8, RMM_MIG_RECORD_MAX + 1);
+    g_assert_cmpuint(rmm_mig_record_length(rec), ==, 0);
+    g_assert_false(rmm_mig_record_parse(rec, RMM_MIG_RECORD_MAX + 1, &v,
+                                        &err));
+    g_assert_nonnull(strstr(err, "exceeds"));
+    g_clear_pointer(&err, g_free);
+    st32le(rec + 8, RMM_MIG_RECORD_MAX);
+    g_assert_cmpuint(rmm_mig_record_length(rec), ==, RMM_MIG_RECORD_MAX);
+    rec[6] = 1;
+    g_assert_cmpuint(rmm_mig_record_length(rec), ==, 0);
+    rec[6] = 0;
+    rec[4] = 2;
+    g_assert_cmpuint(rmm_mig_record_length(rec), ==, 0);
+    rec[4] = 1;
+    rec[5] = 9;
+    g_assert_cmpuint(rmm_mig_record_length(rec), ==, 0);
+    rec[5] = RMM_MIG_REC_EPOCH;
+    rec[0] = 'r';
+    g_assert_cmpuint(rmm_mig_record_length(rec), ==, 0);
+    /* NULL err is fine. */
+    g_assert_false(rmm_mig_record_parse(rec, 10, &v, NULL));
+
+    for (i = RMM_MIG_REC_IMMUTABLE; i <= RMM_MIG_REC_END; i++) {
+        g_assert_cmpstr(rmm_mig_record_type_name(i), !=, "unknown");
+    }
+    g_assert_cmpstr(rmm_mig_record_type_name(0), ==, "unknown");
+    g_assert_cmpstr(rmm_mig_record_type_name(RMM_MIG_REC_DATA), ==, "DATA");
+    for (i = RMM_MIG_NONE; i <= RMM_MIG_IN_ABORTED; i++) {
+        g_assert_cmpstr(rmm_mig_phase_name(i), !=, "unknown");
+    }
+    g_assert_cmpstr(rmm_mig_phase_name(99), ==, "unknown");
+}
+
+/* ---- Phases, aborts and tokens ---- */
+
+static void snapshot(Realm *t, uint8_t **copy)
+{
+    copy[0] = g_memdup2(t->store[0], RAM0_SIZE);
+    copy[1] = g_memdup2(t->store[1], RAM1_SIZE);
+}
+
+static void assert_snapshot(Realm *t, uint8_t **copy)
+{
+    g_assert_cmpmem(t->store[0], RAM0_SIZE, copy[0], RAM0_SIZE);
+    g_assert_cmpmem(t->store[1], RAM1_SIZE, copy[1], RAM1_SIZE);
+    g_free(copy[0]);
+    g_free(copy[1]);
+}
+
+static void test_abort_running_paused(void)
+{
+    GPtrArray *st = stream_new();
+    uint8_t *copy[2];
+    uint64_t regs[RMM_SMC_NREGS], bm = 0;
+    RmmRecExit exit;
+    RmmMigStats stats;
+    Realm s, d;
+    uint8_t token[RMM_MIG_TOKEN_SIZE];
+    char *err = NULL;
+
+    source_new(&s, RMM_HASH_SHA256, 50);
+    snapshot(&s, copy);
+    /* Not migrating: nothing to abort, nothing logged. */
+    g_assert_cmpint(rmm_mig_export_abort(s.r, NULL), ==, RMI_ERROR_REALM);
+    g_assert_cmpuint(rmm_mig_dirty_log(s.r, RAM0, 64, &bm), ==, 0);
+
+    export_start(&s, st);
+    export_round(s.r, st, false);
+    g_assert_cmpint(rmm_mig_export_abort(s.r, NULL), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_phase(s.r), ==, RMM_MIG_NONE);
+    g_assert_cmpint(rmm_realm_state(s.r), ==, RMM_REALM_ACTIVE);
+    g_assert_true(rmm_rec_may_enter(s.rec[0]));
+    g_assert_cmpint(smc(s.rec[0], regs, &exit, RSI_MEASUREMENT_EXTEND, 2, 8,
+                        7, 0), ==, RMM_EXIT_NONE);
+    g_assert_cmpuint(regs[0], ==, RSI_SUCCESS);
+    assert_snapshot(&s, copy);
+    rmm_mig_stats(s.r, &stats);
+    g_assert_cmpuint(stats.dirty_granules, ==, 0);
+    g_assert_cmpuint(stats.data_granules, >, 0);    /* the last session's */
+    g_assert_cmpint(rmm_mig_export_epoch(s.r, xbuf, RMM_MIG_RECORD_MAX,
+                                         &(size_t){0}), ==, RMI_ERROR_REALM);
+
+    /* Again, aborted while paused. */
+    g_ptr_array_set_size(st, 0);
+    snapshot(&s, copy);
+    export_start(&s, st);
+    export_round(s.r, st, true);
+    g_assert_cmpint(rmm_mig_export_pause(s.r), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_export_pause(s.r), ==, RMI_ERROR_REALM);
+    g_assert_false(rmm_rec_may_enter(s.rec[0]));
+    g_assert_cmpint(rmm_mig_export_abort(s.r, NULL), ==, RMI_SUCCESS);
+    g_assert_true(rmm_rec_may_enter(s.rec[0]));
+    assert_snapshot(&s, copy);
+
+    /* A third session goes through. */
+    g_ptr_array_set_size(st, 0);
+    dest_new(&d, RMM_HASH_SHA256, 51);
+    export_start(&s, st);
+    export_round(s.r, st, true);
+    export_finish(&s, st);
+    import_all(&d, st);
+    assert_same(&s, &d);
+    g_assert_cmpint(rmm_mig_import_commit(d.r, token, &err), ==,
+                    RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_commit_ack(s.r, token), ==, RMI_SUCCESS);
+    realm_free(&s);
+    realm_free(&d);
+    g_ptr_array_unref(st);
+}
+
+/* Two sources X and Y, each ENDED; destinations for both. */
+static void test_abort_ended(void)
+{
+    GPtrArray *sx = stream_new(), *sy = stream_new();
+    uint8_t tx[RMM_MIG_TOKEN_SIZE], ty[RMM_MIG_TOKEN_SIZE];
+    uint8_t ax[RMM_MIG_TOKEN_SIZE], bogus[RMM_MIG_TOKEN_SIZE];
+    uint8_t *copy[2];
+    Realm x, y, dx, dy, dz;
+    char *err = NULL;
+
+    source_new(&x, RMM_HASH_SHA256, 60);
+    source_new(&y, RMM_HASH_SHA256, 61);
+    dest_new(&dx, RMM_HASH_SHA256, 62);
+    dest_new(&dy, RMM_HASH_SHA256, 63);
+    export_start(&x, sx);
+    export_round(x.r, sx, false);
+    export_finish(&x, sx);
+    export_start(&y, sy);
+    export_round(y.r, sy, false);
+    export_finish(&y, sy);
+    snapshot(&x, copy);
+
+    /* ENDED: no abort without a token, nor with a wrong one. */
+    g_assert_cmpint(rmm_mig_export_abort(x.r, NULL), ==, RMI_ERROR_INPUT);
+    memset(bogus, 0x5a, sizeof(bogus));
+    g_assert_cmpint(rmm_mig_export_abort(x.r, bogus), ==, RMI_ERROR_INPUT);
+    g_assert_cmpint(rmm_mig_commit_ack(x.r, bogus), ==, RMI_ERROR_INPUT);
+    g_assert_cmpint(rmm_mig_commit_ack(x.r, NULL), ==, RMI_ERROR_INPUT);
+    g_assert_cmpint(rmm_mig_phase(x.r), ==, RMM_MIG_OUT_ENDED);
+    g_assert_false(rmm_rec_may_enter(x.rec[0]));
+    /* ENDED is frozen. */
+    g_assert_cmpint(rmm_data_destroy(x.r, RAM0), ==, RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_data_create_unknown(x.r, RAM0 + 100 * G), ==,
+                    RMI_ERROR_REALM);
+
+    /* X's destination commits, Y's aborts. */
+    import_all(&dx, sx);
+    g_assert_cmpint(rmm_mig_import_commit(dx.r, tx, &err), ==, RMI_SUCCESS);
+    import_all(&dy, sy);
+    g_assert_true(rmm_mig_import_abort(dy.r, ty));
+    g_assert_cmpint(rmm_mig_phase(dy.r), ==, RMM_MIG_IN_ABORTED);
+    g_assert_false(rmm_rec_may_enter(dy.rec[0]));
+    g_assert_cmpint(rmm_mig_import_commit(dy.r, bogus, &err), ==,
+                    RMI_ERROR_REALM);
+    g_clear_pointer(&err, g_free);
+
+    /* Tokens of the other session are refused, either way. */
+    g_assert_cmpint(rmm_mig_commit_ack(y.r, tx), ==, RMI_ERROR_INPUT);
+    g_assert_cmpint(rmm_mig_export_abort(x.r, ty), ==, RMI_ERROR_INPUT);
+    /* A commit token is not an abort token, nor the reverse. */
+    g_assert_cmpint(rmm_mig_export_abort(x.r, tx), ==, RMI_ERROR_INPUT);
+    g_assert_cmpint(rmm_mig_commit_ack(y.r, ty), ==, RMI_ERROR_INPUT);
+
+    g_assert_cmpint(rmm_mig_export_abort(y.r, ty), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_phase(y.r), ==, RMM_MIG_NONE);
+    g_assert_true(rmm_rec_may_enter(y.rec[0]));
+    g_assert_cmpint(rmm_mig_commit_ack(x.r, tx), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_phase(x.r), ==, RMM_MIG_OUT_MIGRATED);
+    assert_snapshot(&x, copy);
+
+    /* Y migrates again in a new session; the old abort token is dead. */
+    g_ptr_array_set_size(sy, 0);
+    dest_new(&dz, RMM_HASH_SHA256, 64);
+    export_start(&y, sy);
+    export_round(y.r, sy, true);
+    export_finish(&y, sy);
+    g_assert_cmpint(rmm_mig_export_abort(y.r, ty), ==, RMI_ERROR_INPUT);
+    import_all(&dz, sy);
+    g_assert_true(rmm_mig_import_abort(dz.r, ax));
+    g_assert_true(memcmp(ax, ty, sizeof(ax)) != 0);
+    g_assert_cmpint(rmm_mig_export_abort(y.r, ax), ==, RMI_SUCCESS);
+
+    realm_free(&x);
+    realm_free(&y);
+    realm_free(&dx);
+    realm_free(&dy);
+    realm_free(&dz);
+    g_ptr_array_unref(sx);
+    g_ptr_array_unref(sy);
+}
+
+static void test_commit_before_end(void)
+{
+    GPtrArray *ref = reference();
+    uint8_t token[RMM_MIG_TOKEN_SIZE];
+    RmmMigImported out;
+    char *err = NULL;
+    size_t len;
+    Realm d;
+    unsigned i;
+
+    dest_new(&d, RMM_HASH_SHA256, 70);
+    g_assert_cmpint(rmm_mig_import_commit(d.r, token, &err), ==,
+                    RMI_ERROR_REALM);
+    g_assert_nonnull(strstr(err, "not importing"));
+    g_clear_pointer(&err, g_free);
+    g_assert_cmpint(rmm_mig_import_start(d.r, key), ==, RMI_SUCCESS);
+    for (i = 0; i < ref->len - 1; i++) {
+        const uint8_t *p = rdata(ref, i, &len);
+
+        g_assert_cmpint(rmm_mig_import_commit(d.r, token, &err), ==,
+                        RMI_ERROR_REALM);
+        g_assert_nonnull(strstr(err, "no END"));
+        g_clear_pointer(&err, g_free);
+        g_assert_cmpint(rmm_mig_import_record(d.r, p, len, &out, &err), ==,
+                        RMI_SUCCESS);
+    }
+    /* A failed commit does not hurt: END, then commit. */
+    g_assert_cmpint(import_one(d.r, ref, i, &out,
+                                          &err), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_import_commit(d.r, token, NULL), ==, RMI_SUCCESS);
+    g_assert_cmpint(import_one(d.r, ref, 0, &out,
+                                          &err), ==, RMI_ERROR_REALM);
+    g_assert_nonnull(strstr(err, "not importing"));
+    g_free(err);
+    realm_free(&d);
+}
+
+/* What import_start accepts, and what the host may do while importing. */
+static void test_import_phase(void)
+{
+    GPtrArray *ref = reference();
+    uint8_t token[RMM_MIG_TOKEN_SIZE], src[G] = { 0 };
+    RmmMigImported out;
+    RmmRecParams rp = { 0 };
+    RmmRec *rec;
+    char *err = NULL;
+    uint64_t top;
+    Realm d;
+    unsigned i;
+
+    /* No RAM; RECs; RIPAS; data; ACTIVE: refused. */
+    {
+        RmmRealmParams p;
+        RmmRealm *r;
+
+        params_init(&p, RMM_HASH_SHA256, 80);
+        g_assert_cmpint(rmm_realm_create(plat, &p, &r), ==, RMI_SUCCESS);
+        g_assert_cmpint(rmm_mig_import_start(r, key), ==, RMI_ERROR_REALM);
+        rmm_realm_destroy(r);
+    }
+    dest_new(&d, RMM_HASH_SHA256, 80);
+    g_assert_cmpint(rmm_rtt_init_ripas(d.r, RAM0, RAM0 + G, &top), ==,
+                    RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_import_start(d.r, key), ==, RMI_ERROR_REALM);
+    realm_free(&d);
+    dest_new(&d, RMM_HASH_SHA256, 80);
+    g_assert_cmpint(rmm_data_create_unknown(d.r, RAM0), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_import_start(d.r, key), ==, RMI_ERROR_REALM);
+    realm_free(&d);
+    dest_new(&d, RMM_HASH_SHA256, 80);
+    rec_new(&d, true);
+    g_assert_cmpint(rmm_mig_import_start(d.r, key), ==, RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_realm_activate(d.r), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_import_start(d.r, key), ==, RMI_ERROR_REALM);
+    realm_free(&d);
+
+    /* While importing, the realm is the import's only. */
+    dest_new(&d, RMM_HASH_SHA256, 80);
+    g_assert_cmpint(rmm_mig_import_start(d.r, key), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_import_start(d.r, key), ==, RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_mig_export_start(d.r, key), ==, RMI_ERROR_REALM);
+    for (i = 0; i < 3; i++) {
+        g_assert_cmpint(import_one(d.r, ref, i,
+                                              &out, &err), ==, RMI_SUCCESS);
+    }
+    g_assert_cmpint(rmm_realm_add_ram(d.r, 0x10000000, G, src), ==,
+                    RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_rtt_init_ripas(d.r, RAM0 + RAM0_SIZE - G,
+                                       RAM0 + RAM0_SIZE, &top), ==,
+                    RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_data_create(d.r, RAM0 + RAM0_SIZE - G, src, true), ==,
+                    RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_data_create_unknown(d.r, RAM0 + RAM0_SIZE - G), ==,
+                    RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_data_destroy(d.r, RAM0), ==, RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_rec_create(d.r, &rp, &rec), ==, RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_realm_activate(d.r), ==, RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_mig_export_pause(d.r), ==, RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_mig_export_abort(d.r, NULL), ==, RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_mig_commit_ack(d.r, token), ==, RMI_ERROR_REALM);
+    g_assert_true(rmm_mig_import_abort(d.r, NULL));
+    g_assert_cmpint(rmm_realm_activate(d.r), ==, RMI_ERROR_REALM);
+    realm_free(&d);
+
+    /* import_abort on a realm that is not importing. */
+    dest_new(&d, RMM_HASH_SHA256, 80);
+    g_assert_false(rmm_mig_import_abort(d.r, token));
+    g_assert_cmpint(rmm_mig_phase(d.r), ==, RMM_MIG_NONE);
+    /* Aborted before IMMUTABLE: no token. */
+    g_assert_cmpint(rmm_mig_import_start(d.r, key), ==, RMI_SUCCESS);
+    g_assert_false(rmm_mig_import_abort(d.r, token));
+    g_assert_cmpint(rmm_mig_phase(d.r), ==, RMM_MIG_IN_ABORTED);
+    g_assert_cmpint(import_one(d.r, ref, 0,
+                                          &out, &err), ==, RMI_ERROR_REALM);
+    g_assert_nonnull(strstr(err, "import-aborted"));
+    g_free(err);
+    realm_free(&d);
+}
+
+/* Export commands in the wrong phase or with bad arguments. */
+static void test_export_errors(void)
+{
+    GPtrArray *st = stream_new();
+    uint64_t ipa = RAM0, bad[2] = { RAM0 + 1, RAM0 + RAM0_SIZE };
+    uint64_t regs[RMM_SMC_NREGS];
+    RmmRecExit exit;
+    size_t len;
+    unsigned exported;
+    bool more;
+    Realm s;
+
+    source_new(&s, RMM_HASH_SHA256, 90);
+    /* Not migrating. */
+    g_assert_cmpint(rmm_mig_export_immutable(s.r, xbuf, RMM_MIG_RECORD_MAX,
+                                             &len), ==, RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_mig_export_ripas(s.r, xbuf, RMM_MIG_RECORD_MAX, &len,
+                                         &more), ==, RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_mig_export_data(s.r, &ipa, 1, xbuf,
+                                        RMM_MIG_RECORD_MAX, &len, &exported),
+                    ==, RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_mig_export_pause(s.r), ==, RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_mig_export_end(s.r, xbuf, RMM_MIG_RECORD_MAX, &len),
+                    ==, RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_mig_commit_ack(s.r, xbuf), ==, RMI_ERROR_REALM);
+
+    g_assert_cmpint(rmm_mig_export_start(s.r, key), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_export_start(s.r, key), ==, RMI_ERROR_REALM);
+    /* Nothing before IMMUTABLE; IMMUTABLE needs room. */
+    g_assert_cmpint(rmm_mig_export_epoch(s.r, xbuf, RMM_MIG_RECORD_MAX, &len),
+                    ==, RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_mig_export_immutable(s.r, xbuf, 100, &len), ==,
+                    RMI_ERROR_INPUT);
+    g_assert_cmpint(rmm_mig_export_immutable(s.r, xbuf, RMM_MIG_RECORD_MAX,
+                                             &len), ==, RMI_SUCCESS);
+    push(st, len);
+    g_assert_cmpint(rmm_mig_export_immutable(s.r, xbuf, RMM_MIG_RECORD_MAX,
+                                             &len), ==, RMI_ERROR_REALM);
+    /* DATA arguments. */
+    g_assert_cmpint(rmm_mig_export_data(s.r, &ipa, 0, xbuf,
+                                        RMM_MIG_RECORD_MAX, &len, &exported),
+                    ==, RMI_ERROR_INPUT);
+    g_assert_cmpint(rmm_mig_export_data(s.r, &ipa, RMM_MIG_BATCH_MAX + 1,
+                                        xbuf, RMM_MIG_RECORD_MAX, &len,
+                                        &exported), ==, RMI_ERROR_INPUT);
+    g_assert_cmpint(rmm_mig_export_data(s.r, &bad[0], 1, xbuf,
+                                        RMM_MIG_RECORD_MAX, &len, &exported),
+                    ==, RMI_ERROR_INPUT);
+    g_assert_cmpint(rmm_mig_export_data(s.r, &bad[1], 1, xbuf,
+                                        RMM_MIG_RECORD_MAX, &len, &exported),
+                    ==, RMI_ERROR_INPUT);
+    g_assert_cmpint(rmm_mig_export_data(s.r, &ipa, 1, xbuf, 4000, &len,
+                                        &exported), ==, RMI_ERROR_INPUT);
+    /* Unassigned granules are skipped: nothing to seal. */
+    ipa = RAM0 + 100 * G;
+    g_assert_cmpint(rmm_mig_export_data(s.r, &ipa, 1, xbuf,
+                                        RMM_MIG_RECORD_MAX, &len, &exported),
+                    ==, RMI_SUCCESS);
+    g_assert_cmpuint(len, ==, 0);
+    g_assert_cmpuint(exported, ==, 0);
+    /* A duplicate in one call is sealed once. */
+    {
+        uint64_t two[3] = { RAM0, RAM0 + 100 * G, RAM0 };
+
+        g_assert_cmpint(rmm_mig_export_data(s.r, two, 3, xbuf,
+                                            RMM_MIG_RECORD_MAX, &len,
+                                            &exported), ==, RMI_SUCCESS);
+        g_assert_cmpuint(exported, ==, 1);
+        g_assert_cmpuint(len, ==, HDR + 4 + 8 + G + 16);
+        push(st, len);
+    }
+    /* RIPAS: small buffers give several records; too small: error. */
+    g_assert_cmpint(rmm_mig_export_ripas(s.r, xbuf, HDR + 8 + 16 + 15, &len,
+                                         &more), ==, RMI_ERROR_INPUT);
+    g_assert_false(more);
+    g_assert_cmpint(rmm_mig_export_ripas(s.r, xbuf, HDR + 8 + 16 + 16, &len,
+                                         &more), ==, RMI_SUCCESS);
+    g_assert_true(more);
+    g_assert_cmpuint(len, ==, HDR + 8 + 16 + 16);
+    push(st, len);
+    g_assert_cmpint(rmm_mig_export_ripas(s.r, xbuf, HDR + 8 + 32 + 16, &len,
+                                         &more), ==, RMI_SUCCESS);
+    push(st, len);
+    export_ripas(s.r, st);
+    g_assert_cmpint(rmm_mig_export_ripas(s.r, xbuf, RMM_MIG_RECORD_MAX, &len,
+                                         &more), ==, RMI_SUCCESS);
+    g_assert_cmpuint(len, ==, 0);
+    g_assert_false(more);
+    /* EPOCH needs room; REC and END need PAUSED. */
+    g_assert_cmpint(rmm_mig_export_epoch(s.r, xbuf, 51, &len), ==,
+                    RMI_ERROR_INPUT);
+    g_assert_cmpint(rmm_mig_export_rec(s.rec[0], NULL, 0, xbuf,
+                                       RMM_MIG_RECORD_MAX, &len), ==,
+                    RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_mig_export_pause(s.r), ==, RMI_SUCCESS);
+    g_assert_false(rmm_rec_may_enter(s.rec[0]));
+    g_assert_cmpint(smc(s.rec[0], regs, &exit, RSI_REALM_CONFIG, RAM0, 0, 0,
+                        0), ==, RMM_EXIT_NONE);
+    g_assert_cmpuint(regs[0], ==, RSI_ERROR_STATE);
+    /* No EPOCH yet. */
+    g_assert_cmpint(rmm_mig_export_rec(s.rec[0], NULL, 0, xbuf,
+                                       RMM_MIG_RECORD_MAX, &len), ==,
+                    RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_mig_export_end(s.r, xbuf, RMM_MIG_RECORD_MAX, &len),
+                    ==, RMI_ERROR_REALM);
+    export_epoch(s.r, st);
+    /* Granules are still pending: no REC until they are out. */
+    g_assert_cmpint(rmm_mig_export_rec(s.rec[0], NULL, 0, xbuf,
+                                       RMM_MIG_RECORD_MAX, &len), ==,
+                    RMI_ERROR_REALM);
+    export_dirty(s.r, st);
+    export_epoch(s.r, st);
+    /* RECs in index order, with a context that fits. */
+    g_assert_cmpint(rmm_mig_export_rec(s.rec[1], NULL, 0, xbuf,
+                                       RMM_MIG_RECORD_MAX, &len), ==,
+                    RMI_ERROR_INPUT);
+    g_assert_cmpint(rmm_mig_export_rec(s.rec[0], NULL, 1, xbuf,
+                                       RMM_MIG_RECORD_MAX, &len), ==,
+                    RMI_ERROR_INPUT);
+    g_assert_cmpint(rmm_mig_export_rec(s.rec[0], xbuf, RMM_MIG_REC_CTX_MAX +
+                                       1, xbuf, RMM_MIG_RECORD_MAX, &len), ==,
+                    RMI_ERROR_INPUT);
+    g_assert_cmpint(rmm_mig_export_rec(s.rec[0], NULL, 0, xbuf, 119, &len),
+                    ==, RMI_ERROR_INPUT);
+    {
+        uint8_t *big = g_malloc0(RMM_MIG_REC_CTX_MAX);
+
+        g_assert_cmpint(rmm_mig_export_rec(s.rec[0], big, RMM_MIG_REC_CTX_MAX,
+                                           xbuf, RMM_MIG_RECORD_MAX, &len),
+                        ==, RMI_SUCCESS);
+        g_assert_cmpuint(len, ==, HDR + 80 + RMM_MIG_REC_CTX_MAX + 16);
+        push(st, len);
+        g_free(big);
+    }
+    g_assert_cmpint(rmm_mig_export_rec(s.rec[0], NULL, 0, xbuf,
+                                       RMM_MIG_RECORD_MAX, &len), ==,
+                    RMI_ERROR_INPUT);
+    /* Frozen once a REC is out. */
+    g_assert_cmpint(rmm_data_destroy(s.r, RAM0), ==, RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_psci_complete(s.rec[0], s.rec[1], 0), ==,
+                    RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_rec_complete(s.rec[0], RMM_RIPAS_ACCEPT, &exit,
+                                     regs), ==, RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_mig_export_epoch(s.r, xbuf, RMM_MIG_RECORD_MAX, &len),
+                    ==, RMI_ERROR_REALM);
+    ipa = RAM0;
+    g_assert_cmpint(rmm_mig_export_data(s.r, &ipa, 1, xbuf,
+                                        RMM_MIG_RECORD_MAX, &len, &exported),
+                    ==, RMI_ERROR_REALM);
+    /* END only once every REC is out. */
+    g_assert_cmpint(rmm_mig_export_end(s.r, xbuf, RMM_MIG_RECORD_MAX, &len),
+                    ==, RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_mig_export_rec(s.rec[1], NULL, 0, xbuf,
+                                       RMM_MIG_RECORD_MAX, &len), ==,
+                    RMI_SUCCESS);
+    push(st, len);
+    g_assert_cmpint(rmm_mig_export_rec(s.rec[2], NULL, 0, xbuf,
+                                       RMM_MIG_RECORD_MAX, &len), ==,
+                    RMI_SUCCESS);
+    push(st, len);
+    g_assert_cmpint(rmm_mig_export_rec(s.rec[2], NULL, 0, xbuf,
+                                       RMM_MIG_RECORD_MAX, &len), ==,
+                    RMI_ERROR_REALM);
+    /* A guest write reported now (it should not happen): END refuses. */
+    rmm_mig_log_write(s.r, RAM0, 1);
+    g_assert_cmpint(rmm_mig_export_end(s.r, xbuf, RMM_MIG_RECORD_MAX, &len),
+                    ==, RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_mig_export_end(s.r, xbuf, RMM_MIG_RECORD_MAX, &len),
+                    ==, RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_mig_export_abort(s.r, NULL), ==, RMI_SUCCESS);
+    realm_free(&s);
+    g_ptr_array_unref(st);
+
+    /* A realm that turned itself off cannot end a migration. */
+    st = stream_new();
+    source_new(&s, RMM_HASH_SHA256, 91);
+    export_start(&s, st);
+    export_round(s.r, st, false);
+    g_assert_cmpint(smc(s.rec[0], regs, &exit, 0x84000008, 0, 0, 0, 0), ==,
+                    RMM_EXIT_SYSTEM_OFF);
+    g_assert_cmpint(rmm_mig_export_pause(s.r), ==, RMI_SUCCESS);
+    export_epoch(s.r, st);
+    for (exported = 0; exported < NRECS; exported++) {
+        g_assert_cmpint(rmm_mig_export_rec(s.rec[exported], NULL, 0, xbuf,
+                                           RMM_MIG_RECORD_MAX, &len), ==,
+                        RMI_SUCCESS);
+    }
+    g_assert_cmpint(rmm_mig_export_end(s.r, xbuf, RMM_MIG_RECORD_MAX, &len),
+                    ==, RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_mig_export_start(s.r, key), ==, RMI_ERROR_REALM);
+    realm_free(&s);
+    g_ptr_array_unref(st);
+
+    /* Only an ACTIVE realm starts a migration. */
+    {
+        RmmRealmParams p;
+        Realm n;
+
+        params_init(&p, RMM_HASH_SHA256, 92);
+        realm_new(&n, &p, false);
+        g_assert_cmpint(rmm_mig_export_start(n.r, key), ==, RMI_ERROR_REALM);
+        realm_free(&n);
+    }
+}
+
+/* ---- Dirty log ---- */
+
+static void test_dirty_log(void)
+{
+    GPtrArray *st = stream_new();
+    uint64_t bm[16], regs[RMM_SMC_NREGS];
+    RmmRecExit exit;
+    RmmMigStats stats;
+    Realm s;
+
+    source_new(&s, RMM_HASH_SHA256, 95);
+    export_start(&s, st);
+    /* Every assigned granule: RAM0 0..63, RAM1 0..7. */
+    rmm_mig_stats(s.r, &stats);
+    g_assert_cmpuint(stats.dirty_granules, ==, 72);
+    g_assert_cmpuint(stats.pending_granules, ==, 72);
+    /* Read from the middle of RAM0: bits relative to the base. */
+    memset(bm, 0, sizeof(bm));
+    g_assert_cmpuint(rmm_mig_dirty_log(s.r, RAM0 + 60 * G, 8, bm), ==, 4);
+    g_assert_cmphex(bm[0], ==, 0xf);
+    g_assert_cmpuint(rmm_mig_dirty_log(s.r, RAM0 + 60 * G, 8, bm), ==, 0);
+    /* From below a range; unaligned base: nothing. */
+    memset(bm, 0, sizeof(bm));
+    g_assert_cmpuint(rmm_mig_dirty_log(s.r, RAM1 - 4 * G, 8, bm), ==, 4);
+    g_assert_cmphex(bm[0], ==, 0xf0);
+    g_assert_cmpuint(rmm_mig_dirty_log(s.r, RAM0 + 1, 8, bm), ==, 0);
+    g_assert_cmpuint(rmm_mig_dirty_log(s.r, RAM0, 0, bm), ==, 0);
+    rmm_mig_stats(s.r, &stats);
+    g_assert_cmpuint(stats.dirty_granules, ==, 72 - 8);
+    g_assert_cmpuint(stats.pending_granules, ==, 72);
+    /* Everything, with a huge count. */
+    memset(bm, 0, sizeof(bm));
+    g_assert_cmpuint(rmm_mig_dirty_log(s.r, RAM0, 64, bm), ==, 60);
+    memset(bm, 0, sizeof(bm));
+    g_assert_cmpuint(rmm_mig_dirty_log(s.r, RAM1, UINT64_MAX, bm), ==, 4);
+    g_assert_cmphex(bm[0], ==, 0xf0);
+    rmm_mig_stats(s.r, &stats);
+    g_assert_cmpuint(stats.dirty_granules, ==, 0);
+
+    /* Host-reported writes: assigned granules only, across granules. */
+    rmm_mig_log_write(s.r, RAM0 + 2 * G - 1, 2);
+    rmm_mig_log_write(s.r, RAM0 + 200 * G, G);          /* unassigned */
+    rmm_mig_log_write(s.r, 0x10000000, G);              /* not RAM */
+    rmm_mig_log_write(s.r, RAM0 + 70 * G, 0);
+    memset(bm, 0, sizeof(bm));
+    g_assert_cmpuint(rmm_mig_dirty_log(s.r, RAM0, 256, bm), ==, 2);
+    g_assert_cmphex(bm[0], ==, 0x6);
+    /* Model writes: RSI_REALM_CONFIG. */
+    g_assert_cmpint(smc(s.rec[0], regs, &exit, RSI_REALM_CONFIG,
+                        RAM0 + 30 * G, 0, 0, 0), ==, RMM_EXIT_NONE);
+    memset(bm, 0, sizeof(bm));
+    g_assert_cmpuint(rmm_mig_dirty_log(s.r, RAM0, 256, bm), ==, 1);
+    g_assert_cmphex(bm[0], ==, 1ULL << 30);
+    /* DATA_CREATE_UNKNOWN: new contents; DATA_DESTROY: none pending. */
+    g_assert_cmpint(rmm_data_create_unknown(s.r, RAM0 + 100 * G), ==,
+                    RMI_SUCCESS);
+    memset(bm, 0, sizeof(bm));
+    g_assert_cmpuint(rmm_mig_dirty_log(s.r, RAM0 + 64 * G, 64, bm), ==, 1);
+    g_assert_cmphex(bm[0], ==, 1ULL << 36);
+    rmm_mig_stats(s.r, &stats);
+    g_assert_cmpuint(stats.pending_granules, ==, 73);
+    g_assert_cmpint(rmm_data_destroy(s.r, RAM0 + 100 * G), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_data_destroy(s.r, RAM0 + 5 * G), ==, RMI_SUCCESS);
+    rmm_mig_stats(s.r, &stats);
+    g_assert_cmpuint(stats.pending_granules, ==, 71);
+    /* Exported granules are no longer pending or logged. */
+    export_all(s.r, st);
+    export_ripas(s.r, st);
+    export_epoch(s.r, st);
+    rmm_mig_stats(s.r, &stats);
+    g_assert_cmpuint(stats.pending_granules, ==, 0);
+    g_assert_cmpuint(stats.dirty_granules, ==, 0);
+    g_assert_cmpuint(stats.epoch, ==, 1);
+    /* A granule read from the log but not exported blocks the end. */
+    rmm_mig_log_write(s.r, RAM0, G);
+    g_assert_cmpuint(rmm_mig_dirty_log(s.r, RAM0, 1, bm), ==, 1);
+    g_assert_cmpint(rmm_mig_export_pause(s.r), ==, RMI_SUCCESS);
+    export_ripas(s.r, st);
+    export_epoch(s.r, st);
+    g_assert_cmpint(rmm_mig_export_rec(s.rec[0], NULL, 0, xbuf,
+                                       RMM_MIG_RECORD_MAX, &(size_t){0}), ==,
+                    RMI_ERROR_REALM);
+    rmm_mig_stats(s.r, &stats);
+    g_assert_cmpuint(stats.pending_granules, ==, 1);
+    g_assert_cmpuint(stats.dirty_granules, ==, 0);
+    /* A RIPAS change while paused (host side) blocks it too. */
+    {
+        uint64_t ipa = RAM0;
+        size_t len;
+        unsigned n;
+
+        g_assert_cmpint(rmm_mig_export_data(s.r, &ipa, 1, xbuf,
+                                            RMM_MIG_RECORD_MAX, &len, &n),
+                        ==, RMI_SUCCESS);
+        g_assert_cmpuint(n, ==, 1);
+        g_assert_cmpint(rmm_data_create_unknown(s.r, RAM0 + 200 * G), ==,
+                        RMI_SUCCESS);
+        export_epoch(s.r, st);
+        g_assert_cmpint(rmm_mig_export_rec(s.rec[0], NULL, 0, xbuf,
+                                           RMM_MIG_RECORD_MAX, &len), ==,
+                        RMI_ERROR_REALM);
+    }
+    /* No log when not migrating. */
+    g_assert_cmpint(rmm_mig_export_abort(s.r, NULL), ==, RMI_SUCCESS);
+    rmm_mig_log_write(s.r, RAM0, G);
+    g_assert_cmpuint(rmm_mig_dirty_log(s.r, RAM0, 64, bm), ==, 0);
+    rmm_mig_stats(s.r, &stats);
+    g_assert_cmpuint(stats.dirty_granules, ==, 0);
+    realm_free(&s);
+    g_ptr_array_unref(st);
+}
+
+/* ---- Destroy in every phase (valgrind checks the leaks) ---- */
+
+static void test_destroy_phases(void)
+{
+    GPtrArray *ref = reference(), *st;
+    uint8_t token[RMM_MIG_TOKEN_SIZE];
+    RmmMigImported out;
+    unsigned phase, i;
+    char *err = NULL;
+    size_t len;
+    Realm s, d;
+
+    for (phase = 0; phase < 5; phase++) {
+        st = stream_new();
+        source_new(&s, RMM_HASH_SHA256, 110);
+        export_start(&s, st);
+        if (phase >= 1) {
+            export_round(s.r, st, false);
+            g_assert_cmpint(rmm_mig_export_pause(s.r), ==, RMI_SUCCESS);
+        }
+        if (phase >= 2) {
+            export_round(s.r, st, false);
+            g_assert_cmpint(rmm_mig_export_rec(s.rec[0], "context", 7, xbuf,
+                                               RMM_MIG_RECORD_MAX, &len), ==,
+                            RMI_SUCCESS);
+        }
+        if (phase >= 3) {
+            for (i = 1; i < NRECS; i++) {
+                g_assert_cmpint(rmm_mig_export_rec(s.rec[i], NULL, 0, xbuf,
+                                                   RMM_MIG_RECORD_MAX, &len),
+                                ==, RMI_SUCCESS);
+            }
+            g_assert_cmpint(rmm_mig_export_end(s.r, xbuf, RMM_MIG_RECORD_MAX,
+                                               &len), ==, RMI_SUCCESS);
+        }
+        if (phase >= 4) {
+            dest_new(&d, RMM_HASH_SHA256, 111);
+            import_all(&d, ref);
+            g_assert_cmpint(rmm_mig_import_commit(d.r, token, &err), ==,
+                            RMI_SUCCESS);
+            realm_free(&d);
+            /* Not this session's token: still ENDED. */
+            g_assert_cmpint(rmm_mig_commit_ack(s.r, token), ==,
+                            RMI_ERROR_INPUT);
+        }
+        realm_free(&s);
+        g_ptr_array_unref(st);
+    }
+    /* MIGRATED */
+    st = stream_new();
+    source_new(&s, RMM_HASH_SHA256, 110);
+    dest_new(&d, RMM_HASH_SHA256, 111);
+    export_start(&s, st);
+    export_round(s.r, st, false);
+    export_finish(&s, st);
+    import_all(&d, st);
+    g_assert_cmpint(rmm_mig_import_commit(d.r, token, &err), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_commit_ack(s.r, token), ==, RMI_SUCCESS);
+    realm_free(&s);
+    realm_free(&d);
+    g_ptr_array_unref(st);
+
+    /* IMPORTING, at every record (REC contexts held), and ABORTED. */
+    for (i = 0; i <= ref->len; i += (i < 3 || i + 5 >= ref->len) ? 1 : 7) {
+        unsigned k;
+
+        dest_new(&d, RMM_HASH_SHA256, 112);
+        g_assert_cmpint(rmm_mig_import_start(d.r, key), ==, RMI_SUCCESS);
+        for (k = 0; k < i; k++) {
+            g_assert_cmpint(import_one(d.r, ref, k, &out, &err), ==,
+                            RMI_SUCCESS);
+        }
+        if (i & 1) {
+            rmm_mig_import_abort(d.r, token);
+        }
+        realm_free(&d);
+    }
+    /* After an error. */
+    dest_new(&d, RMM_HASH_SHA256, 112);
+    g_assert_cmpint(rmm_mig_import_start(d.r, key), ==, RMI_SUCCESS);
+    g_assert_cmpint(import_one(d.r, ref, 1, &out,
+                                          &err), ==, RMI_ERROR_INPUT);
+    g_free(err);
+    realm_free(&d);
+}
+
+/* ---- Write notifier on import ---- */
+
+typedef struct WriteLog {
+    uint64_t bytes;
+    unsigned calls;
+} WriteLog;
+
+static void on_write(void *opaque, uint64_t ipa, uint64_t len)
+{
+    WriteLog *w = opaque;
+
+    g_assert_cmpuint(len, >, 0);
+    w->bytes += len;
+    w->calls++;
+}
+
+static void test_import_notifies(void)
+{
+    GPtrArray *ref = reference();
+    RmmMigImported out;
+    RmmMigStats stats;
+    WriteLog w = { 0 };
+    char *err = NULL;
+    Realm d;
+    unsigned i;
+
+    dest_new(&d, RMM_HASH_SHA256, 120);
+    rmm_realm_set_write_notifier(d.r, on_write, &w);
+    g_assert_cmpint(rmm_mig_import_start(d.r, key), ==, RMI_SUCCESS);
+    for (i = 0; i < ref->len; i++) {
+        g_assert_cmpint(import_one(d.r, ref, i,
+                                              &out, &err), ==, RMI_SUCCESS);
+    }
+    rmm_mig_stats(d.r, &stats);
+    /* Every DATA granule written, plus the scrub of granule 10. */
+    g_assert_cmpuint(w.bytes, >=, stats.data_granules * G);
+    g_assert_cmpuint(w.bytes, <=, (stats.data_granules + 4) * G);
+    g_assert_cmpuint(stats.rec_records, ==, NRECS);
+    rmm_realm_set_write_notifier(d.r, NULL, NULL);
+    realm_free(&d);
+}
+
+/* ---- Seed corpus of fuzz-rmm-mig ---- */
+
+static void fuzz_realm(Realm *t, uint16_t vmid, bool source)
+{
+    RmmRealmParams p;
+    uint8_t src[G];
+    uint64_t top;
+    unsigned i;
+
+    fuzz_realm_params(&p, vmid);
+    memset(t, 0, sizeof(*t));
+    g_assert_cmpint(rmm_realm_create(plat, &p, &t->r), ==, RMI_SUCCESS);
+    t->store[0] = g_malloc0(FUZZ_RAM0_SIZE);
+    t->store[1] = g_malloc0(FUZZ_RAM1_SIZE);
+    g_assert_cmpint(rmm_realm_add_ram(t->r, FUZZ_RAM0, FUZZ_RAM0_SIZE,
+                                      t->store[0]), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_realm_add_ram(t->r, FUZZ_RAM1, FUZZ_RAM1_SIZE,
+                                      t->store[1]), ==, RMI_SUCCESS);
+    if (!source) {
+        return;
+    }
+    g_assert_cmpint(rmm_rtt_init_ripas(t->r, FUZZ_RAM0,
+                                       FUZZ_RAM0 + FUZZ_RAM0_SIZE / 2, &top),
+                    ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_rtt_init_ripas(t->r, FUZZ_RAM1,
+                                       FUZZ_RAM1 + FUZZ_RAM1_SIZE, &top),
+                    ==, RMI_SUCCESS);
+    for (i = 0; i < 4; i++) {
+        fill(src, i);
+        g_assert_cmpint(rmm_data_create(t->r, FUZZ_RAM0 + i * G, src, true),
+                        ==, RMI_SUCCESS);
+    }
+    g_assert_cmpint(rmm_data_create_unknown(t->r, FUZZ_RAM1), ==,
+                    RMI_SUCCESS);
+    for (i = 0; i < FUZZ_NR_RECS; i++) {
+        rec_new(t, i == 0);
+    }
+    g_assert_cmpint(rmm_realm_activate(t->r), ==, RMI_SUCCESS);
+}
+
+/* The fuzzer's source: two epochs, RIPAS changes, pending REC state. */
+static GPtrArray *fuzz_stream(void)
+{
+    GPtrArray *st = stream_new();
+    uint64_t regs[RMM_SMC_NREGS], ipas[8];
+    RmmRecExit exit;
+    unsigned i, n;
+    size_t len;
+    Realm s;
+
+    fuzz_realm(&s, 1000, true);
+    g_assert_cmpint(rmm_mig_export_start(s.r, fuzz_mig_key), ==,
+                    RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_export_immutable(s.r, xbuf, RMM_MIG_RECORD_MAX,
+                                             &len), ==, RMI_SUCCESS);
+    push(st, len);
+    /* Epoch 0: RIPAS, then DATA in two records. */
+    export_ripas(s.r, st);
+    for (i = 0; i < 4; i++) {
+        ipas[i] = FUZZ_RAM0 + i * G;
+    }
+    ipas[4] = FUZZ_RAM1;
+    g_assert_cmpint(rmm_mig_export_data(s.r, ipas, 3, xbuf,
+                                        RMM_MIG_RECORD_MAX, &len, &n), ==,
+                    RMI_SUCCESS);
+    push(st, len);
+    g_assert_cmpint(rmm_mig_export_data(s.r, ipas + 3, 2, xbuf,
+                                        RMM_MIG_RECORD_MAX, &len, &n), ==,
+                    RMI_SUCCESS);
+    push(st, len);
+    export_epoch(s.r, st);
+    /* Epoch 1: the realm changes RIPAS, writes, gets a page. */
+    set_ripas(&s, 0, FUZZ_RAM0 + FUZZ_RAM0_SIZE / 2,
+              FUZZ_RAM0 + FUZZ_RAM0_SIZE / 2 + 2 * G, RMM_RIPAS_RAM);
+    g_assert_cmpint(rmm_data_create_unknown(s.r, FUZZ_RAM0 +
+                                            FUZZ_RAM0_SIZE / 2), ==,
+                    RMI_SUCCESS);
+    g_assert_cmpint(smc(s.rec[0], regs, &exit, RSI_REALM_CONFIG,
+                        FUZZ_RAM0 + 2 * G, 0, 0, 0), ==, RMM_EXIT_NONE);
+    g_assert_cmpint(rmm_data_destroy(s.r, FUZZ_RAM0 + 3 * G), ==,
+                    RMI_SUCCESS);
+    set_ripas(&s, 0, FUZZ_RAM1 + G, FUZZ_RAM1 + 3 * G, RMM_RIPAS_EMPTY);
+    g_assert_cmpint(smc(s.rec[0], regs, &exit, RSI_MEASUREMENT_EXTEND, 3, 8,
+                        42, 0), ==, RMM_EXIT_NONE);
+    g_assert_cmpint(smc(s.rec[0], regs, &exit, RSI_ATTEST_INIT, 7, 0, 0, 0),
+                    ==, RMM_EXIT_NONE);
+    g_assert_cmpint(smc(s.rec[0], regs, &exit, PSCI_CPU_ON_64, 1, FUZZ_RAM0,
+                        0, 0), ==, RMM_EXIT_PSCI);
+    g_assert_cmpint(smc(s.rec[0], regs, &exit, RSI_HOST_CALL, FUZZ_RAM0 + G,
+                        0, 0, 0), ==, RMM_EXIT_HOST_CALL);
+    g_assert_cmpint(rmm_mig_export_pause(s.r), ==, RMI_SUCCESS);
+    export_ripas(s.r, st);
+    {
+        uint64_t bm[1] = { 0 };
+
+        n = 0;
+        g_assert_cmpuint(rmm_mig_dirty_log(s.r, FUZZ_RAM0,
+                                           FUZZ_RAM0_SIZE / G, bm), >, 0);
+        for (i = 0; i < FUZZ_RAM0_SIZE / G; i++) {
+            if (bm[0] >> i & 1) {
+                ipas[n++] = FUZZ_RAM0 + i * G;
+            }
+        }
+        g_assert_cmpint(rmm_mig_export_data(s.r, ipas, n, xbuf,
+                                            RMM_MIG_RECORD_MAX, &len, &n), ==,
+                        RMI_SUCCESS);
+        push(st, len);
+    }
+    export_epoch(s.r, st);
+    for (i = 0; i < FUZZ_NR_RECS; i++) {
+        uint8_t ctx[24];
+
+        memset(ctx, 0x10 + i, sizeof(ctx));
+        g_assert_cmpint(rmm_mig_export_rec(s.rec[i], ctx, i ? 0 : sizeof(ctx),
+                                           xbuf, RMM_MIG_RECORD_MAX, &len),
+                        ==, RMI_SUCCESS);
+        push(st, len);
+    }
+    g_assert_cmpint(rmm_mig_export_end(s.r, xbuf, RMM_MIG_RECORD_MAX, &len),
+                    ==, RMI_SUCCESS);
+    push(st, len);
+    realm_free(&s);
+    return st;
+}
+
+static void write_seed(const char *dir, const char *name, GByteArray *b)
+{
+    char *path = g_build_filename(dir, name, NULL);
+    GError *gerr = NULL;
+
+    if (!g_file_set_contents(path, (const char *)b->data, b->len, &gerr)) {
+        g_error("%s", gerr->message);
+    }
+    g_free(path);
+}
+
+/* A sealed-mode chunk for record @i of @st. */
+static void sealed_chunk(GByteArray *b, RmmMigKeys *k, GPtrArray *st,
+                         unsigned i)
+{
+    size_t pt_len, n, u;
+    uint8_t *pt = open_pt(k, st, i, &pt_len);
+    uint8_t hdr[4] = { rtype(st, i), 0 };
+
+    if (rtype(st, i) == RMM_MIG_REC_DATA) {
+        n = pt_len / (8 + G);
+        hdr[2] = (1 + n * 9) & 0xff;
+        hdr[3] = (1 + n * 9) >> 8;
+        g_byte_array_append(b, hdr, 4);
+        g_byte_array_append(b, (uint8_t[]){ n }, 1);
+        for (u = 0; u < n; u++) {
+            g_byte_array_append(b, pt + u * (8 + G), 8);
+            g_byte_array_append(b, pt + u * (8 + G) + 8, 1);
+        }
+    } else {
+        hdr[2] = pt_len & 0xff;
+        hdr[3] = pt_len >> 8;
+        g_byte_array_append(b, hdr, 4);
+        g_byte_array_append(b, pt, pt_len);
+    }
+    g_free(pt);
+}
+
+static int write_corpus(const char *dir)
+{
+    GPtrArray *st;
+    GByteArray *b;
+    RmmMigKeys k;
+    unsigned i, cut;
+    char name[64];
+    size_t len;
+
+    if (g_mkdir_with_parents(dir, 0755) < 0) {
+        g_printerr("%s: %s\n", dir, g_strerror(errno));
+        return 1;
+    }
+    st = fuzz_stream();
+    /* Raw: the whole stream, and prefixes of it. */
+    for (cut = st->len; cut > 0; cut = cut > 4 ? cut - 3 : 0) {
+        b = g_byte_array_new();
+        g_byte_array_append(b, (uint8_t[]){ FUZZ_MODE_RAW }, 1);
+        for (i = 0; i < cut; i++) {
+            const uint8_t *p = rdata(st, i, &len);
+
+            g_byte_array_append(b, p, len);
+        }
+        snprintf(name, sizeof(name), "raw-%02u", cut);
+        write_seed(dir, name, b);
+        g_byte_array_unref(b);
+    }
+    /* Sealed: the plaintexts, re-sealed by the harness. */
+    g_assert_true(rmm_mig_keys_init(&k, fuzz_mig_key, rdata(st, 0, &len) +
+                                    HDR));
+    b = g_byte_array_new();
+    g_byte_array_append(b, (uint8_t[]){ FUZZ_MODE_SEALED }, 1);
+    for (i = 0; i < st->len; i++) {
+        sealed_chunk(b, &k, st, i);
+        if (rtype(st, i) == RMM_MIG_REC_EPOCH || i + 1 == st->len) {
+            snprintf(name, sizeof(name), "sealed-%02u", i + 1);
+            write_seed(dir, name, b);
+        }
+    }
+    g_byte_array_unref(b);
+    rmm_mig_keys_wipe(&k);
+    g_print("seed corpus of %u records written to %s\n", st->len, dir);
+    g_ptr_array_unref(st);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    char *err = NULL;
+    int ret;
+
+    plat = rmm_platform_new(&err);
+    g_assert_nonnull(plat);
+    xbuf = g_malloc0(RMM_MIG_RECORD_MAX + 1);
+    if (argc == 3 && !strcmp(argv[1], "--write-corpus")) {
+        ret = write_corpus(argv[2]);
+        goto out;
+    }
+    g_test_init(&argc, &argv, NULL);
+
+    g_test_add_data_func("/rmm/mig/round-trip/sha256",
+                         GINT_TO_POINTER(RMM_HASH_SHA256), test_round_trip);
+    g_test_add_data_func("/rmm/mig/round-trip/sha512",
+                         GINT_TO_POINTER(RMM_HASH_SHA512), test_round_trip);
+    g_test_add_func("/rmm/mig/migrate-twice", test_migrate_twice);
+    g_test_add_func("/rmm/mig/newest-wins", test_newest_wins);
+    g_test_add_func("/rmm/mig/rec-in-open-epoch", test_rec_in_open_epoch);
+    g_test_add_func("/rmm/mig/overhead", test_overhead);
+    g_test_add_func("/rmm/mig/record-parse", test_record_parse);
+    g_test_add_func("/rmm/mig/reject/data-bits", test_reject_data_bits);
+    g_test_add_func("/rmm/mig/reject/unit-swap", test_reject_unit_swap);
+    g_test_add_func("/rmm/mig/reject/record-swap", test_reject_record_swap);
+    g_test_add_func("/rmm/mig/reject/drop", test_reject_drop);
+    g_test_add_func("/rmm/mig/reject/duplicate", test_reject_duplicate);
+    g_test_add_func("/rmm/mig/reject/replay", test_reject_replay);
+    g_test_add_func("/rmm/mig/reject/other-session",
+                    test_reject_other_session);
+    g_test_add_func("/rmm/mig/reject/ripas", test_reject_ripas);
+    g_test_add_func("/rmm/mig/reject/wrong-key", test_reject_wrong_key);
+    g_test_add_func("/rmm/mig/reject/params", test_reject_params);
+    g_test_add_func("/rmm/mig/reject/params-forged",
+                    test_reject_params_forged);
+    g_test_add_func("/rmm/mig/reject/truncated", test_reject_truncated);
+    g_test_add_func("/rmm/mig/reject/header", test_reject_header);
+    g_test_add_func("/rmm/mig/reject/order", test_reject_order);
+    g_test_add_func("/rmm/mig/reject/bodies", test_reject_bodies);
+    g_test_add_func("/rmm/mig/abort/running-paused",
+                    test_abort_running_paused);
+    g_test_add_func("/rmm/mig/abort/ended", test_abort_ended);
+    g_test_add_func("/rmm/mig/commit-before-end", test_commit_before_end);
+    g_test_add_func("/rmm/mig/import-phase", test_import_phase);
+    g_test_add_func("/rmm/mig/export-errors", test_export_errors);
+    g_test_add_func("/rmm/mig/dirty-log", test_dirty_log);
+    g_test_add_func("/rmm/mig/destroy", test_destroy_phases);
+    g_test_add_func("/rmm/mig/import-notifies", test_import_notifies);
+
+    ret = g_test_run();
+    if (ref_stream) {
+        g_ptr_array_unref(ref_stream);
+    }
+out:
+    g_free(xbuf);
+    rmm_platform_free(plat);
+    return ret;
+}
