@@ -47,6 +47,9 @@
 #define RME_STREAM_EOS          0x00
 #define RME_STREAM_RECORD       0x01
 
+/* With the VM stopped one pass exports everything; a few more at most. */
+#define RME_STREAM_FINAL_PASSES 8
+
 /* Token kinds on the return path: one byte, then the token. */
 #define RME_TOKEN_COMMIT        0x01
 #define RME_TOKEN_ABORT         0x02
@@ -66,7 +69,7 @@ typedef struct RmeStream {
     uint64_t todo_count;
     uint64_t next_count;
     uint64_t cursor;            /* where the scan of @todo resumes */
-    uint64_t epoch_sent;        /* granules sent in the current epoch */
+    uint64_t epoch_sent;        /* granules and RIPAS records sent in it */
     QemuMutex token_lock;
     int token_kind;             /* RME_TOKEN_*, 0: none */
     uint8_t token[RMM_MIG_TOKEN_SIZE];
@@ -146,6 +149,9 @@ static int rme_stream_send_ripas(QEMUFile *f, RmeStream *s, Error **errp)
     while (more) {
         if (!s->g->ops->mig_export_ripas(s->g, s->buf, &len, &more, errp)) {
             return -EINVAL;
+        }
+        if (len) {
+            s->epoch_sent++;
         }
         rme_stream_put(f, s, len);
     }
@@ -335,13 +341,19 @@ static int rme_stream_save_complete(QEMUFile *f, void *opaque)
     Error *err = NULL;
     CPUState *cs;
     size_t len;
-    int ret, sent;
+    int ret, sent, passes;
 
     /* The VM is stopped and we hold the BQL. */
     if (!s->g->ops->mig_export_pause(s->g, &err)) {
         goto fail;
     }
-    do {
+    /*
+     * Final passes until the RMM has nothing left to export: a granule or
+     * a RIPAS change that already went in an epoch waits for the next.
+     */
+    for (passes = 0; ; passes++) {
+        RmmMigStats st;
+
         if (rme_stream_send_ripas(f, s, &err)) {
             goto fail;
         }
@@ -352,7 +364,19 @@ static int rme_stream_save_complete(QEMUFile *f, void *opaque)
             goto fail;
         }
         rme_stream_next_epoch(s);
-    } while (s->todo_count);
+        s->g->ops->mig_stats(s->g, &st);
+        if (!s->todo_count && !st.pending_granules &&
+            !st.ripas_pending_granules) {
+            break;
+        }
+        if (passes == RME_STREAM_FINAL_PASSES) {
+            error_setg(&err, "rme-guest: the realm still has %" PRIu64
+                       " granules to export after %d final passes",
+                       st.pending_granules + st.ripas_pending_granules,
+                       passes);
+            goto fail;
+        }
+    }
 
     CPU_FOREACH(cs) {
         if (!s->g->ops->mig_export_rec(s->g, cs, s->buf, &len, &err)) {
