@@ -113,12 +113,22 @@ static void rme_stream_put(QEMUFile *f, RmeStream *s, size_t len)
     }
 }
 
+/*
+ * The realm (and its backend) may only be used under the BQL: a guest
+ * reset replaces it.  The migration thread takes the BQL around each RMM
+ * command, never while it writes to the stream, which may block.
+ */
+
 /* Read the RMM's dirty log into @next. */
 static void rme_stream_sync(RmeStream *s)
 {
     uint64_t i, n = 0;
 
-    s->g->ops->mig_dirty_log(s->g, s->next);
+    {
+        BQL_LOCK_GUARD();
+
+        s->g->ops->mig_dirty_log(s->g, s->next);
+    }
     for (i = 0; i < s->words; i++) {
         n += ctpop64(s->next[i]);
     }
@@ -147,7 +157,15 @@ static int rme_stream_send_ripas(QEMUFile *f, RmeStream *s, Error **errp)
     size_t len;
 
     while (more) {
-        if (!s->g->ops->mig_export_ripas(s->g, s->buf, &len, &more, errp)) {
+        bool ok;
+
+        {
+            BQL_LOCK_GUARD();
+
+            ok = s->g->ops->mig_export_ripas(s->g, s->buf, &len, &more,
+                                             errp);
+        }
+        if (!ok) {
             return -EINVAL;
         }
         if (len) {
@@ -161,11 +179,17 @@ static int rme_stream_send_ripas(QEMUFile *f, RmeStream *s, Error **errp)
 static int rme_stream_close_epoch(QEMUFile *f, RmeStream *s, Error **errp)
 {
     size_t len;
+    bool ok;
 
     if (!s->epoch_sent) {
         return 0;
     }
-    if (!s->g->ops->mig_export_epoch(s->g, s->buf, &len, errp)) {
+    {
+        BQL_LOCK_GUARD();
+
+        ok = s->g->ops->mig_export_epoch(s->g, s->buf, &len, errp);
+    }
+    if (!ok) {
         return -EINVAL;
     }
     rme_stream_put(f, s, len);
@@ -180,6 +204,7 @@ static int rme_stream_send_batch(QEMUFile *f, RmeStream *s, Error **errp)
     uint64_t ipas[RMM_MIG_BATCH_MAX];
     unsigned n = 0;
     size_t len;
+    bool ok;
 
     while (n < RMM_MIG_BATCH_MAX && s->todo_count) {
         uint64_t w = s->cursor / 64, bits;
@@ -202,7 +227,12 @@ static int rme_stream_send_batch(QEMUFile *f, RmeStream *s, Error **errp)
     if (!n) {
         return 0;
     }
-    if (!s->g->ops->mig_export_data(s->g, ipas, n, s->buf, &len, errp)) {
+    {
+        BQL_LOCK_GUARD();
+
+        ok = s->g->ops->mig_export_data(s->g, ipas, n, s->buf, &len, errp);
+    }
+    if (!ok) {
         return -EINVAL;
     }
     rme_stream_put(f, s, len);
@@ -296,7 +326,6 @@ static void rme_stream_state_pending_exact(void *opaque,
     RmeStream *s = opaque;
 
     if (s->out_active) {
-        BQL_LOCK_GUARD();
         rme_stream_sync(s);
     }
     rme_stream_state_pending(opaque, must_precopy, can_postcopy);
@@ -307,7 +336,6 @@ static int rme_stream_save_iterate(QEMUFile *f, void *opaque)
     RmeStream *s = opaque;
     Error *err = NULL;
     int ret = 0, sent;
-    BQL_LOCK_GUARD();
 
     ret = rme_stream_send_ripas(f, s, &err);
     while (!ret && !migration_rate_exceeded(f)) {
