@@ -136,12 +136,11 @@ static void rme_stream_sync(RmeStream *s)
     trace_rme_stream_sync(s->todo_count, n);
 }
 
-/* Start a new epoch with what the log holds. */
-static void rme_stream_next_epoch(RmeStream *s)
+/* Start a new epoch with what was read from the log. */
+static void rme_stream_merge_next(RmeStream *s)
 {
     uint64_t i;
 
-    rme_stream_sync(s);
     for (i = 0; i < s->words; i++) {
         s->todo[i] |= s->next[i];
         s->next[i] = 0;
@@ -149,6 +148,13 @@ static void rme_stream_next_epoch(RmeStream *s)
     s->todo_count += s->next_count;
     s->next_count = 0;
     s->cursor = 0;
+}
+
+/* Start a new epoch with what the log holds now. */
+static void rme_stream_next_epoch(RmeStream *s)
+{
+    rme_stream_sync(s);
+    rme_stream_merge_next(s);
 }
 
 static int rme_stream_send_ripas(QEMUFile *f, RmeStream *s, Error **errp)
@@ -343,10 +349,14 @@ static int rme_stream_save_iterate(QEMUFile *f, void *opaque)
         if (sent < 0) {
             ret = sent;
         } else if (!sent) {
-            /* A pass is done: close its epoch, start the next one. */
+            /*
+             * A pass is done: close its epoch.  As for RAM, the log is
+             * read again only when the migration thread asks for exact
+             * figures (state_pending_exact) to decide on convergence.
+             */
             ret = rme_stream_close_epoch(f, s, &err);
             if (!ret) {
-                rme_stream_next_epoch(s);
+                rme_stream_merge_next(s);
                 if (!s->todo_count) {
                     ret = 1;
                     break;

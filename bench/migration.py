@@ -1,0 +1,372 @@
+#!/usr/bin/python3
+#
+# Live migration over TCP on localhost: an Arm CCA realm and a plain VM
+# (the control), same QEMU build, same kernel, initramfs, options and
+# migration parameters, runs interleaved.  Each run boots the source,
+# starts "memstress run" (memory rewritten all the time), migrates it to
+# a fresh destination and checks memstress there.  Writes a Markdown
+# report.
+#
+#   bench/migration.py [--runs N] [--mib MiB] [--downtime MS]
+#                      [--bandwidth BYTES/S] [--name NAME | --out FILE]
+#
+# Needs scripts/build and scripts/mkinitramfs to have run (or run them
+# through scripts/run-realm first).
+#
+# Copyright (c) 2026 The QEMU CCA migration authors
+# SPDX-License-Identifier: GPL-2.0-or-later
+
+import argparse
+import json
+import os
+import platform
+import re
+import shlex
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PROMPT = b'guest# '
+REALM_APPEND = 'console=ttyAMA0 earlycon=pl011,0x10009000000 panic=-1'
+PLAIN_APPEND = 'console=ttyAMA0 earlycon=pl011,0x09000000 panic=-1'
+VERIFY_OK = re.compile(rb'MEMSTRESS: verify OK (\d+) bytes .*\(gen (\d+)')
+
+
+def guest_assets():
+    out = subprocess.run([os.path.join(TOP, 'scripts', 'mkinitramfs')],
+                         check=True, capture_output=True, text=True).stdout
+    env = dict(line.split('=', 1) for line in out.split() if '=' in line)
+    return env['CCA_GUEST_KERNEL'], env['CCA_GUEST_INITRD'], env['CCA_GUEST_KVER']
+
+
+class Qmp:
+    """A minimal QMP client on a UNIX socket."""
+
+    def __init__(self, path, timeout=30):
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.connect(path)
+                break
+            except OSError:
+                self.sock.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        self.file = self.sock.makefile('rwb', buffering=0)
+        json.loads(self.file.readline())            # greeting
+        self.cmd('qmp_capabilities')
+
+    def qmp(self, name, **args):
+        msg = {'execute': name}
+        if args:
+            msg['arguments'] = args
+        self.file.write(json.dumps(msg).encode() + b'\n')
+        while True:
+            line = self.file.readline()
+            if not line:
+                raise EOFError(f'QMP closed during {name}')
+            resp = json.loads(line)
+            if 'return' in resp or 'error' in resp:
+                return resp
+
+    def cmd(self, name, **args):
+        resp = self.qmp(name, **args)
+        if 'error' in resp:
+            raise RuntimeError(f'{name}: {resp["error"]["desc"]}')
+        return resp['return']
+
+    def close(self):
+        self.sock.close()
+
+
+class Guest:
+    """A QEMU process: console on stdin/stdout, QMP on a UNIX socket."""
+
+    def __init__(self, args, tmpdir, name):
+        self.name = name
+        self.qmp_path = os.path.join(tmpdir, f'{name}.qmp')
+        self.args = args + ['-qmp', f'unix:{self.qmp_path},server=on,wait=off']
+        self.log = open(os.path.join(tmpdir, f'{name}.log'), 'wb')
+        self.out = bytearray()
+        self.pos = 0
+        self.cond = threading.Condition()
+        self.proc = subprocess.Popen(self.args, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE,
+                                     stderr=self.log)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        self.qmp = Qmp(self.qmp_path)
+
+    def _read(self):
+        while True:
+            chunk = os.read(self.proc.stdout.fileno(), 65536)
+            with self.cond:
+                if not chunk:
+                    self.out += b'\n<EOF>'
+                    self.cond.notify_all()
+                    return
+                self.out += chunk
+                self.cond.notify_all()
+
+    def wait_for(self, pattern, timeout):
+        """Wait until @pattern (bytes regex) appears after what an earlier
+        wait_for consumed; returns the match."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                m = regex.search(self.out, self.pos)
+                if m:
+                    self.pos = m.end()
+                    return m
+                if self.out.endswith(b'<EOF>'):
+                    break
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self.cond.wait(left)
+            tail = self.out[-2000:].decode(errors='replace')
+        raise RuntimeError(f'{self.name}: no {pattern!r}; console tail:\n'
+                           f'{tail}')
+
+    def send(self, line):
+        self.proc.stdin.write(line.encode() + b'\r')
+        self.proc.stdin.flush()
+
+    def run(self, cmd, timeout=240):
+        with self.cond:
+            self.pos = len(self.out)
+        self.send(f'{cmd}; echo "__RC=$?__"')
+        m = self.wait_for(rb'__RC=(\d+)__', timeout)
+        with self.cond:
+            return int(m.group(1)), bytes(self.out[:m.end()])
+
+    def kill(self):
+        try:
+            self.qmp.close()
+        except OSError:
+            pass
+        self.proc.kill()
+        self.proc.wait()
+        self.log.close()
+
+
+def qemu_args(qemu, kernel, initrd, realm, smp, key_file, incoming=False):
+    args = [qemu, '-M', 'virt', '-cpu', 'max', '-accel', 'tcg',
+            '-smp', str(smp), '-m', '1G', '-display', 'none',
+            '-serial', 'stdio', '-monitor', 'none', '-nic', 'none',
+            '-kernel', kernel, '-initrd', initrd, '-no-reboot']
+    if realm:
+        args += ['-object', f'secret,id=mk0,file={key_file}',
+                 '-M', 'virt,confidential-guest-support=rme0',
+                 '-object', 'rme-guest,id=rme0,migration-key=mk0',
+                 '-append', REALM_APPEND]
+    else:
+        args += ['-append', PLAIN_APPEND]
+    if incoming:
+        args += ['-incoming', 'defer']
+    return args
+
+
+def migrate_once(opts, qemu, kernel, initrd, realm, key_file, tmpdir, run):
+    kind = 'realm' if realm else 'plain'
+    src = dst = None
+    try:
+        src = Guest(qemu_args(qemu, kernel, initrd, realm, opts.smp, key_file),
+                    tmpdir, f'{kind}-{run}-src')
+        src.wait_for(re.escape(PROMPT), 180)
+        src.send(f'MEMSTRESS_PROGRESS=0 memstress run {opts.mib} {run + 1} &')
+        src.wait_for(rb'MEMSTRESS: run started', 240)
+        rc, out = src.run('memstress check')
+        if rc or not VERIFY_OK.search(out):
+            raise RuntimeError(f'memstress check on the source failed:\n{out}')
+
+        dst = Guest(qemu_args(qemu, kernel, initrd, realm, opts.smp, key_file,
+                              incoming=True), tmpdir, f'{kind}-{run}-dst')
+        dst.qmp.cmd('migrate-incoming', uri='tcp:127.0.0.1:0')
+        port = int(dst.qmp.cmd('query-migrate')['socket-address'][0]['port'])
+
+        src.qmp.cmd('migrate-set-capabilities', capabilities=[
+            {'capability': 'return-path', 'state': True}])
+        src.qmp.cmd('migrate-set-parameters', **{
+            'downtime-limit': opts.downtime, 'max-bandwidth': opts.bandwidth})
+        t0 = time.monotonic()
+        src.qmp.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
+        while True:
+            info = src.qmp.cmd('query-migrate')
+            if info['status'] in ('completed', 'failed', 'cancelled'):
+                break
+            if time.monotonic() - t0 > opts.timeout:
+                raise RuntimeError(f'{kind} migration did not end within '
+                                   f'{opts.timeout} s: {info}')
+            time.sleep(0.05)
+        wall = time.monotonic() - t0
+        if info['status'] != 'completed':
+            raise RuntimeError(f'{kind} migration {info["status"]}: '
+                               f'{info.get("error-desc")}')
+        deadline = time.monotonic() + 60
+        while dst.qmp.cmd('query-status')['status'] != 'running':
+            if time.monotonic() > deadline:
+                raise RuntimeError('destination not running')
+            time.sleep(0.05)
+        rc, out = dst.run('memstress check')
+        if rc or not VERIFY_OK.search(out):
+            raise RuntimeError(f'memstress check on the destination failed:'
+                               f'\n{out}')
+
+        ram = info['ram']
+        realm_info = info.get('realm') or {}
+        total_ms = info['total-time']
+        res = {
+            'wall': wall,
+            'total_ms': total_ms,
+            'setup_ms': info.get('setup-time', 0),
+            'downtime_ms': info.get('downtime', 0),
+            'mbps': ram.get('mbps', 0.0),
+            # ram.transferred counts every byte of QEMU's stream, the
+            # realm's records included.
+            'wire': ram['transferred'],
+            'ram_pages': ram.get('normal', 0),
+            'dirty_sync': ram.get('dirty-sync-count', 0),
+            'realm_bytes': realm_info.get('bytes', 0),
+            'realm_pages': realm_info.get('pages', 0),
+            'epochs': realm_info.get('epochs', 0),
+        }
+        res['mbps_calc'] = res['wire'] * 8 / (total_ms / 1000) / 1e6
+        if res['realm_pages']:
+            payload = res['realm_pages'] * 4096
+            res['overhead'] = 100.0 * (res['realm_bytes'] - payload) / payload
+        return res
+    finally:
+        for g in (src, dst):
+            if g:
+                g.kill()
+
+
+def fmt(v, spec):
+    return format(v, spec) if v is not None else '-'
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument('--runs', type=int, default=3)
+    ap.add_argument('--smp', type=int, default=1)
+    ap.add_argument('--mib', type=int, default=256,
+                    help='memstress size (MiB), rewritten continuously')
+    ap.add_argument('--downtime', type=int, default=300,
+                    help='downtime-limit (ms)')
+    ap.add_argument('--bandwidth', type=int, default=1 << 30,
+                    help='max-bandwidth (bytes/s)')
+    ap.add_argument('--timeout', type=int, default=600,
+                    help='give up a migration after this many seconds')
+    ap.add_argument('--name', default=time.strftime('%Y%m%d-%H%M',
+                                                    time.gmtime()))
+    ap.add_argument('--out')
+    opts = ap.parse_args()
+    out_path = opts.out or os.path.join(TOP, 'bench', 'results',
+                                        f'migration-{opts.name}.md')
+
+    qemu = os.path.join(TOP, 'build', 'qemu-build', 'qemu-system-aarch64')
+    kernel, initrd, kver = guest_assets()
+    results = {'plain': [], 'realm': []}
+    with tempfile.TemporaryDirectory(prefix='cca-mig-bench-') as tmpdir:
+        key_file = os.path.join(tmpdir, 'mig.key')
+        with open(key_file, 'wb') as f:
+            f.write(os.urandom(32))
+        for i in range(opts.runs):
+            for kind in ('plain', 'realm'):
+                r = migrate_once(opts, qemu, kernel, initrd, kind == 'realm',
+                                 key_file, tmpdir, i)
+                results[kind].append(r)
+                print(f'run {i + 1}/{opts.runs} {kind}: total '
+                      f'{r["total_ms"]} ms, downtime {r["downtime_ms"]} ms, '
+                      f'{r["wire"] / 1e6:.1f} MB on the wire', flush=True)
+        cmdlines = {k: ' '.join(shlex.quote(a) for a in
+                                qemu_args(qemu, kernel, initrd, k == 'realm',
+                                          opts.smp, '<32-byte key file>'))
+                    for k in ('plain', 'realm')}
+
+    def med(kind, key):
+        vals = [r[key] for r in results[kind] if r.get(key) is not None]
+        return statistics.median(vals) if vals else None
+
+    cpu = next((line.split(':', 1)[1].strip()
+                for line in open('/proc/cpuinfo')
+                if line.startswith('model name')), platform.machine())
+    version = subprocess.run([qemu, '--version'], capture_output=True,
+                             text=True).stdout.splitlines()[0]
+    rows = [
+        ('total time (ms)', 'total_ms', '.0f'),
+        ('wall clock, migrate to completed (s)', 'wall', '.2f'),
+        ('setup time (ms)', 'setup_ms', '.0f'),
+        ('downtime (ms)', 'downtime_ms', '.0f'),
+        ('throughput, query-migrate ram.mbps (Mbit/s)', 'mbps', '.0f'),
+        ('throughput, wire bytes / total time (Mbit/s)', 'mbps_calc', '.0f'),
+        ('bytes on the wire (MB, ram.transferred)', 'wire_mb', '.1f'),
+        ('of which realm records (MB)', 'realm_mb', '.1f'),
+        ('plain RAM pages sent (ram.normal)', 'ram_pages', '.0f'),
+        ('realm pages (granules) moved', 'realm_pages', '.0f'),
+        ('realm epochs', 'epochs', '.0f'),
+        ('realm wire overhead (%)', 'overhead', '.2f'),
+    ]
+    for kind in results:
+        for r in results[kind]:
+            r['wire_mb'] = r['wire'] / 1e6
+            r['realm_mb'] = r['realm_bytes'] / 1e6
+    os.makedirs(os.path.dirname(out_path), exist_ok=True)
+    with open(out_path, 'w') as f:
+        f.write('# Live migration over TCP (localhost): realm vs plain VM\n\n')
+        f.write(f'- date: {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}\n')
+        f.write(f'- machine: {os.cpu_count()} cores, {cpu}, '
+                f'{os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") >> 30} GiB, '
+                f'{platform.system()} {platform.release()}\n')
+        f.write(f'- QEMU: {version}\n')
+        f.write(f'- guest: Debian Linux {kver} + busybox initramfs, '
+                f'-m 1G -smp {opts.smp}, TCG, -cpu max\n')
+        f.write(f'- workload: memstress run {opts.mib} MiB (rewritten '
+                f'continuously, no rate cap)\n')
+        f.write(f'- migration: tcp:127.0.0.1, return-path on, downtime-limit '
+                f'{opts.downtime} ms, max-bandwidth {opts.bandwidth} B/s\n')
+        f.write(f'- runs: {opts.runs} each, interleaved (plain, realm)\n\n')
+        f.write('Medians:\n\n| | plain | realm | realm / plain |\n'
+                '|---|---|---|---|\n')
+        for label, key, spec in rows:
+            p, r = med('plain', key), med('realm', key)
+            ratio = f'{r / p:.2f}x' if p and r is not None else '-'
+            f.write(f'| {label} | {fmt(p, spec)} | {fmt(r, spec)} | '
+                    f'{ratio} |\n')
+        f.write('\nEvery run:\n\n| run | kind | total (ms) | setup (ms) | '
+                'downtime (ms) | mbps | wire (MB) | realm (MB) | '
+                'realm pages | overhead (%) |\n'
+                '|---|---|---|---|---|---|---|---|---|---|\n')
+        for i in range(opts.runs):
+            for kind in ('plain', 'realm'):
+                r = results[kind][i]
+                f.write(f'| {i + 1} | {kind} | {r["total_ms"]} | '
+                        f'{r["setup_ms"]} | {r["downtime_ms"]} | '
+                        f'{r["mbps"]:.0f} | {r["wire_mb"]:.1f} | '
+                        f'{r["realm_mb"]:.1f} | {r["realm_pages"]} | '
+                        f'{fmt(r.get("overhead"), ".2f")} |\n')
+        f.write('\nNotes: `ram.transferred` is every byte of QEMU\'s '
+                'migration stream, the realm\'s records included, so the '
+                'bytes on the wire are that figure (adding the realm\'s '
+                'bytes to it would count them twice).  Wire overhead = '
+                '(realm record bytes - pages * 4096) / (pages * 4096).\n')
+        f.write('\nCommand lines (source, plus `-qmp unix:<socket>,server=on,'
+                'wait=off`; the destination adds `-incoming defer`, then QMP '
+                '`migrate-incoming uri=tcp:127.0.0.1:0`):\n\n')
+        for k in ('plain', 'realm'):
+            f.write(f'- {k}: `{cmdlines[k]}`\n')
+    print(f'report in {out_path}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,906 @@
+#!/usr/bin/env python3
+#
+# Functional tests of the live migration of Arm CCA realms (virt machine,
+# TCG, emulated RMM): a realm running the memstress workload migrates
+# over TCP and goes on at the destination; its memory never crosses the
+# wire in clear; a stream that was changed on the way, a destination that
+# dies, a broken connection or a cancel leave the source realm running;
+# bad configurations are refused.  A plain VM is the control.
+#
+# The guest kernel and initramfs come from the environment, as set by the
+# project's scripts/mkinitramfs (see test_cca_realm.py):
+#
+#   eval "$(bash scripts/mkinitramfs)"  # CCA_GUEST_KERNEL, CCA_GUEST_INITRD
+#
+# Run (in the build directory, after scripts/build):
+#
+#   meson test --no-rebuild --setup thorough func-aarch64-cca_migration
+#
+# Some tests put cca_mig_proxy.MigProxy, a TCP proxy, between source and
+# destination (migrate uri=tcp:<proxy>): it records the stream and finds
+# and changes the realm's records in it.
+#
+# Copyright (c) 2026 The QEMU CCA migration authors
+#
+# SPDX-License-Identifier: GPL-2.0-or-later
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+from qemu_test import QemuSystemTest
+
+import cca_mig_proxy as mp
+
+
+# Bounds for each step (seconds).  A realm boots in 6-15 s under TCG.
+BOOT_TIMEOUT = 120
+CMD_TIMEOUT = 60
+MEMSTRESS_TIMEOUT = 240
+MIGRATE_TIMEOUT = 300
+RESUME_TIMEOUT = 60
+EXIT_TIMEOUT = 60
+
+# memstress sizes: the migration tests proper, and the fault/tamper cases
+MEMSTRESS_MIB = 256
+MEMSTRESS_SMALL_MIB = 64
+SECRET_MIB = 64
+
+# Migration parameters: fast unless pre-copy has to last.
+BW_HIGH = 1 << 30               # bytes/s
+BW_LOW = 16 << 20
+DOWNTIME_MS = 500
+
+# See test_cca_realm.py: earlycon at the PL011's unprotected alias for a
+# realm, at the PL011 itself for a plain VM.
+REALM_APPEND = 'console=ttyAMA0 earlycon=pl011,0x10009000000 panic=-1'
+VM_APPEND = 'console=ttyAMA0 earlycon=pl011,0x09000000 panic=-1'
+
+BOOT_FAILURES = (b'Kernel panic', b'---[ end trace',
+                 b'Unable to handle kernel')
+
+MIG_KEY_SIZE = 32
+SECRET_LEN = 64
+SECRET_WINDOW = 32
+
+VERIFY_OK = re.compile(r'MEMSTRESS: verify OK (\d+) bytes in [\d.]+s '
+                       r'\(gen (\d+), verify #(\d+)\)')
+
+# End states of query-migrate's status.
+MIG_DONE = ('completed', 'failed', 'cancelled')
+
+
+class RawQmp:
+    """
+    A QMP client on a UNIX socket whose every wait is bounded: for
+    checking that a QEMU answers at all (QEMUMachine's client waits for
+    an answer forever).  Commands raise TimeoutError when QEMU does not
+    answer within @timeout seconds.
+    """
+
+    def __init__(self, path, timeout):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.buf = b''
+        self._read()                        # greeting
+        self.cmd('qmp_capabilities')
+
+    def _read(self):
+        while b'\n' not in self.buf:
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout as e:
+                raise TimeoutError('QMP: no answer') from e
+            if not data:
+                raise EOFError('QMP closed')
+            self.buf += data
+        line, self.buf = self.buf.split(b'\n', 1)
+        return json.loads(line)
+
+    def cmd(self, name, **args):
+        msg = {'execute': name}
+        if args:
+            msg['arguments'] = args
+        self.sock.sendall(json.dumps(msg).encode() + b'\n')
+        while True:
+            resp = self._read()
+            if 'error' in resp:
+                raise RuntimeError(f'{name}: {resp["error"]["desc"]}')
+            if 'return' in resp:
+                return resp['return']
+
+    def close(self):
+        self.sock.close()
+
+
+class CcaMigration(QemuSystemTest):
+    """Live migration of Arm CCA realms (and of a plain VM, the control)."""
+
+    def setUp(self):
+        super().setUp()
+        self.kernel = os.environ.get('CCA_GUEST_KERNEL')
+        self.initrd = os.environ.get('CCA_GUEST_INITRD')
+        # A failure, not a skip: a CI run must not pass without having
+        # migrated a realm.
+        if not self.kernel or not self.initrd:
+            self.fail('CCA_GUEST_KERNEL and CCA_GUEST_INITRD are not set: '
+                      'run  eval "$(bash scripts/mkinitramfs)"  in the '
+                      'project before this test')
+        for var, path in (('CCA_GUEST_KERNEL', self.kernel),
+                          ('CCA_GUEST_INITRD', self.initrd)):
+            if not os.path.isfile(path):
+                self.fail(f'{var}={path} is not a file: run  eval "$(bash '
+                          'scripts/mkinitramfs)"  in the project first')
+        self.set_machine('virt')
+        self.require_accelerator('tcg')
+        self._console_buf = {}
+        self._proxies = []
+        self.key_file = self.make_key('mig.key')
+        self.t_start = time.monotonic()
+
+    def tearDown(self):
+        for p in self._proxies:
+            p.close()
+        self.log.info('%s took %.1f s', self.id(),
+                      time.monotonic() - self.t_start)
+        super().tearDown()
+
+    def make_key(self, name, size=MIG_KEY_SIZE):
+        path = self.scratch_file(name)
+        with open(path, 'wb') as f:
+            f.write(os.urandom(size))
+        return path
+
+    # ---- console (as in test_cca_realm.py) --------------------------------
+
+    def _log_console(self, data):
+        log = logging.getLogger('console')
+        for line in data.decode(errors='replace').splitlines():
+            log.debug(line.strip())
+
+    def console_wait(self, vm, pattern, timeout, failures=BOOT_FAILURES):
+        """
+        Read @vm's console until the regular expression @pattern (bytes)
+        matches the text read since the call started.  Fails the test on
+        one of @failures, on EOF (QEMU gone) or after @timeout seconds.
+        Returns (match, text read up to the end of the match).
+        """
+        regex = re.compile(pattern)
+        buf = self._console_buf.pop(id(vm), b'')
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                m = regex.search(buf)
+                if m:
+                    rest = buf[m.end():]
+                    buf = buf[:m.end()]
+                    self._console_buf[id(vm)] = rest
+                    return m, buf
+                for f in failures:
+                    if f in buf:
+                        vm.console_socket.settimeout(2)
+                        try:
+                            buf += vm.console_socket.recv(65536)
+                        except OSError:
+                            pass
+                        self.fail(f'{f.decode()!r} on the console while '
+                                  f'waiting for {pattern!r}')
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self.fail(f'timeout ({timeout} s) waiting for '
+                              f'{pattern!r} on the console')
+                vm.console_socket.settimeout(left)
+                try:
+                    data = vm.console_socket.recv(4096)
+                except socket.timeout:
+                    continue
+                if not data:
+                    self.fail(f'console EOF (QEMU exited?) while waiting for '
+                              f'{pattern!r}')
+                buf += data
+        finally:
+            self._log_console(buf)
+
+    def guest_run(self, vm, cmd, timeout=CMD_TIMEOUT, check=True):
+        """
+        Run @cmd in @vm's guest shell; returns (exit status, output text).
+        With @check, a non-zero status fails the test.
+        """
+        self._log_console(self._console_buf.pop(id(vm), b''))
+        vm.console_socket.sendall(f'{cmd}; echo "__RC=$?__"\r'.encode())
+        m, out = self.console_wait(vm, rb'__RC=(\d+)__', timeout)
+        rc = int(m.group(1))
+        text = out.decode(errors='replace').replace('\r', '')
+        text = '\n'.join(text.split('\n')[1:])
+        text = text[:text.rfind('__RC=')]
+        if check:
+            self.assertEqual(rc, 0, f'guest command {cmd!r} failed:\n{text}')
+        return rc, text
+
+    @contextlib.contextmanager
+    def console_drained(self, vm):
+        """
+        Keep reading @vm's console in the background while the test only
+        talks QMP; what is read goes where console_wait() reads next.  A
+        guest that prints more than the console socket holds (e.g. after
+        being frozen) would otherwise block QEMU in the PL011's write.
+        """
+        stop = threading.Event()
+        chunks = []
+        sock = vm.console_socket
+
+        def drain():
+            sock.settimeout(0.2)
+            while not stop.is_set():
+                try:
+                    data = sock.recv(65536)
+                except socket.timeout:
+                    continue
+                except OSError:
+                    return
+                if not data:
+                    return
+                chunks.append(data)
+
+        t = threading.Thread(target=drain, daemon=True)
+        t.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            t.join()
+            self._console_buf[id(vm)] = \
+                self._console_buf.get(id(vm), b'') + b''.join(chunks)
+
+    # ---- machines ----------------------------------------------------------
+
+    def new_vm(self, name, realm=True, smp=1, key_file=None, no_key=False,
+               incoming=False, extra_args=()):
+        """
+        A QEMUMachine for the guest: a realm with the migration key in
+        @key_file (default: the test's key; none with @no_key) or a plain
+        VM; waiting for an incoming migration with @incoming.
+        """
+        vm = self.get_vm(name=name)
+        vm.set_console()
+        if realm:
+            rme = 'rme-guest,id=rme0'
+            if not no_key:
+                vm.add_args('-object', 'secret,id=mk0,file=' +
+                            (key_file or self.key_file))
+                rme += ',migration-key=mk0'
+            vm.add_args('-machine', 'confidential-guest-support=rme0',
+                        '-object', rme)
+        vm.add_args('-accel', 'tcg',
+                    '-cpu', 'max',
+                    '-m', '1G',
+                    '-smp', str(smp),
+                    '-nic', 'none',
+                    '-kernel', self.kernel,
+                    '-initrd', self.initrd,
+                    '-append', REALM_APPEND if realm else VM_APPEND,
+                    *extra_args)
+        if incoming:
+            vm.add_args('-incoming', 'defer')
+        return vm
+
+    def boot(self, name, **kwargs):
+        """Launch a guest and wait for its shell prompt."""
+        vm = self.new_vm(name, **kwargs)
+        start = time.monotonic()
+        vm.launch()
+        self.console_wait(vm, rb'CCA-GUEST: ready', BOOT_TIMEOUT)
+        self.console_wait(vm, rb'guest# ', CMD_TIMEOUT)
+        self.log.info('%s booted in %.1f s', name, time.monotonic() - start)
+        return vm
+
+    def start_dest(self, name, **kwargs):
+        """
+        Launch a destination waiting on tcp:127.0.0.1:<free port> (QEMU
+        picks the port); returns (vm, port).
+        """
+        vm = self.new_vm(name, incoming=True, **kwargs)
+        vm.launch()
+        vm.cmd('migrate-incoming', uri='tcp:127.0.0.1:0')
+        addrs = vm.cmd('query-migrate').get('socket-address', [])
+        ports = [int(a['port']) for a in addrs if a.get('type') == 'inet']
+        self.assertTrue(ports, f'{name}: no listening address: {addrs}')
+        self.log.info('%s listens on port %d', name, ports[0])
+        return vm, ports[0]
+
+    def wait_exit(self, vm, name, timeout=EXIT_TIMEOUT):
+        """Wait for @vm's QEMU to exit by itself; returns (status, log)."""
+        deadline = time.monotonic() + timeout
+        while vm.exitcode() is None:
+            if time.monotonic() > deadline:
+                self.fail(f'{name} did not exit within {timeout} s')
+            time.sleep(0.2)
+        rc = vm.exitcode()
+        vm.wait()
+        out = vm.get_log() or ''
+        self.log.info('%s exited with status %s; log:\n%s', name, rc, out)
+        return rc, out
+
+    @staticmethod
+    def stop(vm):
+        vm.shutdown(hard=True)
+
+    # ---- memstress ---------------------------------------------------------
+
+    def memstress_start(self, vm, mib, seed):
+        """Start "memstress run" in the background; returns after the fill."""
+        self._log_console(self._console_buf.pop(id(vm), b''))
+        vm.console_socket.sendall(
+            f'MEMSTRESS_PROGRESS=0 memstress run {mib} {seed} & '
+            f'echo "__BG=$!__"\r'.encode())
+        self.console_wait(vm, rb'__BG=\d+__', CMD_TIMEOUT)
+        self.console_wait(vm, rb'MEMSTRESS: run started', MEMSTRESS_TIMEOUT,
+                          failures=BOOT_FAILURES +
+                          (b'MEMSTRESS: verify FAIL',))
+        return self.memstress_check(vm)
+
+    def memstress_check(self, vm, name=''):
+        """Ask the running memstress to verify all its memory now; returns
+        the generation it is at."""
+        rc, text = self.guest_run(vm, 'memstress check 200',
+                                  timeout=MEMSTRESS_TIMEOUT, check=False)
+        self.assertNotIn('verify FAIL', text, f'{name} memstress: {text}')
+        self.assertEqual(rc, 0, f'{name} memstress check: {text}')
+        m = VERIFY_OK.search(text)
+        self.assertIsNotNone(m, f'{name} memstress check: {text}')
+        self.log.info('%s memstress: %s', name, m.group(0))
+        return int(m.group(2))
+
+    def memstress_secret(self, vm, mib, seed):
+        """Start "memstress secret"; returns the 64-byte record."""
+        self._log_console(self._console_buf.pop(id(vm), b''))
+        vm.console_socket.sendall(
+            f'memstress secret {mib} {seed} & echo "__BG=$!__"\r'.encode())
+        self.console_wait(vm, rb'__BG=\d+__', CMD_TIMEOUT)
+        m, _ = self.console_wait(vm, rb'MEMSTRESS: secret record '
+                                 rb'([0-9a-f]{128})', MEMSTRESS_TIMEOUT)
+        record = bytes.fromhex(m.group(1).decode())
+        self.console_wait(vm, rb'MEMSTRESS: secret fill done',
+                          MEMSTRESS_TIMEOUT)
+        self.assertEqual(len(record), SECRET_LEN)
+        self.assertTrue(record.startswith(b'CCA-REALM-SECRET:'), record)
+        self.assertTrue(record.endswith(b'-END-OF-SECRET'), record)
+        return record
+
+    # ---- migration ---------------------------------------------------------
+
+    def set_migration(self, vm, bandwidth=BW_HIGH, return_path=True,
+                      pause_before_switchover=False):
+        vm.cmd('migrate-set-capabilities', capabilities=[
+            {'capability': 'return-path', 'state': return_path},
+            {'capability': 'pause-before-switchover',
+             'state': pause_before_switchover}])
+        vm.cmd('migrate-set-parameters', **{'downtime-limit': DOWNTIME_MS,
+                                            'max-bandwidth': bandwidth})
+
+    def query_migrate(self, vm):
+        return vm.cmd('query-migrate')
+
+    def wait_migration(self, vm, until=MIG_DONE, timeout=MIGRATE_TIMEOUT,
+                       pred=None):
+        """Poll query-migrate until its status is in @until (and @pred
+        holds); returns the last answer."""
+        deadline = time.monotonic() + timeout
+        last_log = 0
+        while True:
+            info = self.query_migrate(vm)
+            status = info.get('status')
+            if status in until and (pred is None or pred(info)):
+                self.log.info('query-migrate: %s', info)
+                return info
+            if status in MIG_DONE and status not in until:
+                self.fail(f'migration ended {status!r} while waiting for '
+                          f'{until}: {info}')
+            now = time.monotonic()
+            if now > deadline:
+                self.fail(f'migration not {until} within {timeout} s: {info}')
+            if now - last_log > 5:
+                self.log.info('query-migrate: %s', info)
+                last_log = now
+            time.sleep(0.1)
+
+    def wait_run_state(self, vm, state, name, timeout=RESUME_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while True:
+            status = vm.cmd('query-status')['status']
+            if status == state:
+                return
+            if time.monotonic() > deadline:
+                self.fail(f'{name}: run state {status!r}, want {state!r} '
+                          f'within {timeout} s')
+            time.sleep(0.1)
+
+    def migrate(self, src, uri, **params):
+        self.set_migration(src, **params)
+        self.log.info('migrate to %s', uri)
+        src.cmd('migrate', uri=uri)
+
+    def migrate_ok(self, src, dst, uri, smp=1, realm=True, name='dst'):
+        """
+        Migrate @src to @dst (listening at @uri) and check that it
+        completed: the source realm is given up, the destination realm
+        runs.  Returns the source's query-migrate.
+        """
+        t0 = time.monotonic()
+        self.migrate(src, uri)
+        info = self.wait_migration(src)
+        self.assertEqual(info['status'], 'completed',
+                         f'migration failed: {info.get("error-desc")}')
+        self.log.info('migration completed in %.1f s (total-time %s ms, '
+                      'downtime %s ms)', time.monotonic() - t0,
+                      info.get('total-time'), info.get('downtime'))
+        self.wait_run_state(dst, 'running', name)
+        self.assertEqual(src.cmd('query-status')['status'], 'postmigrate')
+        dinfo = self.query_migrate(dst)
+        self.log.info('%s query-migrate: %s', name, dinfo)
+        self.assertEqual(dinfo.get('status'), 'completed')
+        if not realm:
+            self.assertNotIn('realm', info)
+            self.assertNotIn('realm', dinfo)
+            return info
+
+        r = info.get('realm')
+        self.assertIsNotNone(r, f'no realm in query-migrate: {info}')
+        self.assertEqual(r['state'], 'migrated')
+        self.assertGreater(r['pages'], 0)
+        self.assertGreater(r['bytes'], r['pages'] * 4096)
+        self.assertGreaterEqual(r['epochs'], 1)
+        self.assertGreaterEqual(r['ripas-records'], 1)
+        self.assertEqual(r['recs'], smp)
+        self.assertEqual(r['dirty-pages'], 0)
+        # Every record the source sealed was imported.
+        d = dinfo.get('realm')
+        self.assertIsNotNone(d, f'no realm in the destination\'s '
+                             f'query-migrate: {dinfo}')
+        self.assertEqual(d['state'], 'running')
+        for k in ('pages', 'bytes', 'epochs', 'ripas-records', 'recs'):
+            self.assertEqual(d[k], r[k], f'{k}: source {r}, destination {d}')
+
+        # The source realm never runs again.
+        res = src.qmp('cont')
+        self.assertIn('error', res, f'cont on the source: {res}')
+        self.assertIn('migrated', res['error']['desc'])
+        self.assertEqual(src.cmd('query-status')['status'], 'postmigrate')
+        self.assertEqual(self.query_migrate(src)['realm']['state'],
+                         'migrated')
+        return info
+
+    def assert_source_back(self, src, status, what, memstress=True):
+        """After a migration that did not complete: @src's migration is
+        @status, the VM runs again, its realm too, memory intact."""
+        info = self.wait_migration(src, until=(status,), timeout=120)
+        self.wait_run_state(src, 'running', f'source after {what}')
+        r = self.query_migrate(src).get('realm')
+        self.assertIsNotNone(r, f'no realm in query-migrate: {info}')
+        self.assertEqual(r['state'], 'running', f'after {what}: {r}')
+        if memstress:
+            self.memstress_check(src, f'source after {what}')
+        return info
+
+    def assert_dest_failed(self, dst, name, words):
+        """@dst's QEMU exits with an error; one of its rme-guest error
+        lines names one of @words.  Returns its log."""
+        rc, out = self.wait_exit(dst, name)
+        self.assertNotEqual(rc, 0, f'{name} exit status; log:\n{out}')
+        lines = [l for l in out.splitlines() if 'rme-guest' in l]
+        named = re.compile(r'\b(' + '|'.join(words) + r')\b')
+        self.assertTrue(any(named.search(l) for l in lines),
+                        f'{name}: no rme-guest error naming {words}; '
+                        f'log:\n{out}')
+        return out
+
+    def proxy(self, dst_port, **kwargs):
+        p = mp.MigProxy(dst_port, log=self.log, **kwargs)
+        self._proxies.append(p)
+        return p
+
+    # ---- a: 1 vCPU -------------------------------------------------------
+
+    def test_migrate_1cpu(self):
+        src = self.boot('src', smp=1)
+        gen0 = self.memstress_start(src, MEMSTRESS_MIB, 0x1c9)
+        dst, port = self.start_dest('dst', smp=1)
+        self.migrate_ok(src, dst, f'tcp:127.0.0.1:{port}', smp=1)
+        gen1 = self.memstress_check(dst, 'destination')
+        self.assertGreater(gen1, gen0)
+        # memstress goes on rewriting its memory at the destination.
+        time.sleep(5)
+        gen2 = self.memstress_check(dst, 'destination')
+        self.assertGreater(gen2, gen1)
+        self.stop(src)
+
+    # ---- b: 2 vCPUs and virtio-blk -----------------------------------------
+
+    def test_migrate_2cpu_virtio(self):
+        disk = self.scratch_file('disk.img')
+        pattern = b''.join(hashlib.sha256(i.to_bytes(4, 'little')).digest()
+                           for i in range((8 << 20) // 32))
+        with open(disk, 'wb') as f:
+            f.write(pattern)
+        md5 = hashlib.md5(pattern).hexdigest()
+        devs = ('-drive', f'file={disk},if=none,id=d0,format=raw',
+                '-device', 'virtio-blk-pci,drive=d0,disable-legacy=on')
+
+        src = self.boot('src', smp=2, extra_args=devs)
+        _, text = self.guest_run(src, 'md5sum /dev/vda')
+        self.assertIn(f'{md5}  /dev/vda', text)
+        gen0 = self.memstress_start(src, MEMSTRESS_MIB, 0x2c9)
+        dst, port = self.start_dest('dst', smp=2, extra_args=devs)
+        self.migrate_ok(src, dst, f'tcp:127.0.0.1:{port}', smp=2)
+        gen1 = self.memstress_check(dst, 'destination')
+        self.assertGreater(gen1, gen0)
+        # The disk through virtio at the destination, with the page cache
+        # dropped so that it is read again.
+        self.guest_run(dst, 'echo 3 > /proc/sys/vm/drop_caches')
+        _, text = self.guest_run(dst, 'md5sum /dev/vda')
+        self.assertIn(f'{md5}  /dev/vda', text)
+        _, text = self.guest_run(dst, "grep -c '^processor' /proc/cpuinfo")
+        self.assertEqual(text.strip().splitlines()[-1], '2')
+        self.assertGreater(self.memstress_check(dst, 'destination'), gen1)
+        self.stop(src)
+
+    # ---- c: ping-pong ------------------------------------------------------
+
+    def test_ping_pong(self):
+        src = self.boot('vm0', smp=1)
+        gen = self.memstress_start(src, MEMSTRESS_MIB, 0x9e9)
+        for i in range(1, 6):
+            t0 = time.monotonic()
+            name = f'vm{i}'
+            dst, port = self.start_dest(name, smp=1)
+            self.migrate_ok(src, dst, f'tcp:127.0.0.1:{port}', name=name)
+            g = self.memstress_check(dst, name)
+            self.assertGreater(g, gen)
+            gen = g
+            self.stop(src)
+            src = dst
+            self.log.info('migration %d of 5 done in %.1f s', i,
+                          time.monotonic() - t0)
+
+    # ---- d: confidentiality ------------------------------------------------
+
+    def migrate_captured(self, realm, seed):
+        """Boot a realm or a plain VM holding "memstress secret", migrate it
+        through a recording proxy; returns (secret record, proxy)."""
+        tag = 'realm' if realm else 'plain'
+        src = self.boot(f'{tag}-src', realm=realm)
+        record = self.memstress_secret(src, SECRET_MIB, seed)
+        dst, port = self.start_dest(f'{tag}-dst', realm=realm)
+        proxy = self.proxy(port, capture=True, name=f'{tag}-proxy')
+        self.migrate_ok(src, dst, proxy.uri, realm=realm, name=f'{tag}-dst')
+        self.assertTrue(proxy.wait_closed(30), 'proxy still forwarding')
+        # The secret is intact at the destination.
+        self.memstress_check(dst, f'{tag} destination')
+        self.stop(src)
+        self.stop(dst)
+        self.log.info('%s: captured %d bytes from the source, %d realm '
+                      'records', tag, len(proxy.captured),
+                      len(proxy.records))
+        return record, proxy
+
+    @staticmethod
+    def windows_found(data, record):
+        return [i for i in range(SECRET_LEN - SECRET_WINDOW + 1)
+                if data.find(record[i:i + SECRET_WINDOW]) >= 0]
+
+    def test_confidentiality(self):
+        # The realm: protected memory leaves only as ciphertext.
+        record, proxy = self.migrate_captured(True, 0xc0ffee)
+        data = bytes(proxy.captured)
+        recs = mp.parse_records(data)
+        data_recs = [r for r in recs if r.type == mp.DATA]
+        self.assertTrue(data_recs, 'no DATA record in the captured stream')
+        granules = sum(r.data_count() for r in data_recs)
+        # At least the secret's pages went out, as DATA.
+        self.assertGreaterEqual(granules, SECRET_MIB * 256)
+        self.assertEqual(proxy.src_bytes, len(data))
+        found = self.windows_found(data, record)
+        self.assertEqual(found, [], f'{len(found)} of the 33 32-byte windows '
+                         f'of the secret record {record!r} are in the '
+                         f'realm\'s migration stream (at offsets {found})')
+
+        # The control: a plain VM's memory is in its stream in clear.
+        record, proxy = self.migrate_captured(False, 0xc0ffee)
+        data = bytes(proxy.captured)
+        self.assertEqual(mp.parse_records(data), [])
+        self.assertGreater(data.count(record), 0,
+                           'the secret is not in the plain VM\'s stream: '
+                           'the check would prove nothing')
+        self.assertEqual(len(self.windows_found(data, record)),
+                         SECRET_LEN - SECRET_WINDOW + 1)
+
+    # ---- e: a stream changed on the way -------------------------------------
+
+    TAMPER_CASES = (
+        # name, change, words one of which the destination's error names
+        ('flip-data-bit', mp.FlipDataBit, ('DATA',)),
+        ('swap-data-entries', mp.SwapDataEntries, ('DATA',)),
+        ('drop-rec', mp.DropRec, ('REC', 'END')),
+        ('replay-data', mp.ReplayData, ('DATA',)),
+        ('flip-ripas-byte', mp.FlipRipasByte, ('RIPAS',)),
+        ('truncate', mp.Truncate, ('truncated',)),
+    )
+
+    def test_tamper(self):
+        # One source for all the cases: each must leave it running, with
+        # its memory intact, ready to migrate again.
+        src = self.boot('src', smp=1)
+        self.memstress_start(src, MEMSTRESS_SMALL_MIB, 0x7a3)
+        for name, change, words in self.TAMPER_CASES:
+            with self.subTest(case=name):
+                t0 = time.monotonic()
+                dst, port = self.start_dest(f'dst-{name}', smp=1)
+                tamper = change()
+                proxy = self.proxy(port, tamper=tamper, name=f'proxy-{name}')
+                self.migrate(src, proxy.uri)
+                info = self.wait_migration(src)
+                self.log.info('%s: %s', name, tamper.note)
+                self.assertTrue(tamper.done, f'{name}: the stream was not '
+                                f'changed (records seen: {proxy.records})')
+                self.assertEqual(info['status'], 'failed', f'{name}: {info}')
+                self.assert_dest_failed(dst, f'dst-{name}', words)
+                self.assert_source_back(src, 'failed', name)
+                proxy.close()
+                self.log.info('case %s: %.1f s', name, time.monotonic() - t0)
+        # After all that, a migration without tampering succeeds.
+        dst, port = self.start_dest('dst-retry', smp=1)
+        self.migrate_ok(src, dst, f'tcp:127.0.0.1:{port}', name='dst-retry')
+        self.memstress_check(dst, 'destination after the tamper cases')
+        self.stop(src)
+
+    # ---- f: faults -----------------------------------------------------
+
+    # Well into pre-copy: this many protected pages sent (8 MiB; at
+    # BW_LOW that takes about half a second).
+    PRECOPY_PAGES = 2048
+
+    def realm_pages_sent(self, info):
+        return info.get('status') == 'active' and \
+            info.get('realm', {}).get('pages', 0) >= self.PRECOPY_PAGES
+
+    def test_faults(self):
+        src = self.boot('src', smp=1)
+        self.memstress_start(src, MEMSTRESS_SMALL_MIB, 0xfa1)
+
+        # 1. The destination is killed during pre-copy.
+        t0 = time.monotonic()
+        dst, port = self.start_dest('dst-kill-precopy', smp=1)
+        self.migrate(src, f'tcp:127.0.0.1:{port}', bandwidth=BW_LOW)
+        self.wait_migration(src, until=('active',),
+                            pred=self.realm_pages_sent)
+        os.kill(dst.get_pid(), signal.SIGKILL)
+        dst.kill()
+        self.assert_source_back(src, 'failed', 'destination killed in '
+                                'pre-copy')
+        self.log.info('case kill-precopy: %.1f s', time.monotonic() - t0)
+
+        # 2. The destination is killed while the source waits to switch
+        # over (VM stopped, final realm records not sent yet).
+        t0 = time.monotonic()
+        dst, port = self.start_dest('dst-kill-switchover', smp=1)
+        self.migrate(src, f'tcp:127.0.0.1:{port}',
+                     pause_before_switchover=True)
+        self.wait_migration(src, until=('pre-switchover',))
+        os.kill(dst.get_pid(), signal.SIGKILL)
+        dst.kill()
+        # The migration may have failed already (the return path saw the
+        # destination go); then there is nothing to continue.
+        res = src.qmp('migrate-continue', state='pre-switchover')
+        self.log.info('migrate-continue: %s', res)
+        self.assert_source_back(src, 'failed', 'destination killed before '
+                                'switchover')
+        self.set_migration(src)     # pause-before-switchover off again
+        self.log.info('case kill-switchover: %.1f s', time.monotonic() - t0)
+
+        # 3. The connection drops in pre-copy.
+        t0 = time.monotonic()
+        dst, port = self.start_dest('dst-drop', smp=1)
+        proxy = self.proxy(port, name='proxy-drop')
+        self.migrate(src, proxy.uri, bandwidth=BW_LOW)
+        self.wait_migration(
+            src, until=('active',),
+            pred=lambda i: len(proxy.records_of(mp.DATA)) * \
+            mp.BATCH_MAX >= self.PRECOPY_PAGES)
+        proxy.drop()
+        self.assert_source_back(src, 'failed', 'connection dropped')
+        rc, _ = self.wait_exit(dst, 'dst-drop')
+        self.assertNotEqual(rc, 0)
+        self.log.info('case drop: %.1f s', time.monotonic() - t0)
+
+        # 4. migrate_cancel in pre-copy, then a migration that succeeds.
+        t0 = time.monotonic()
+        dst, port = self.start_dest('dst-cancel', smp=1)
+        self.migrate(src, f'tcp:127.0.0.1:{port}', bandwidth=BW_LOW)
+        self.wait_migration(src, until=('active',),
+                            pred=self.realm_pages_sent)
+        src.cmd('migrate_cancel')
+        self.assert_source_back(src, 'cancelled', 'migrate_cancel')
+        self.stop(dst)
+        self.log.info('case cancel: %.1f s', time.monotonic() - t0)
+
+        dst, port = self.start_dest('dst-retry', smp=1)
+        self.migrate_ok(src, dst, f'tcp:127.0.0.1:{port}', name='dst-retry')
+        self.memstress_check(dst, 'destination after the faults')
+        self.stop(src)
+
+    # ---- a connection that stalls -------------------------------------------
+
+    STALL_TIMEOUT = 10
+
+    def stall_and_cancel(self, realm):
+        """
+        Migrate through a proxy that, well into pre-copy, stops reading
+        (no error, no close: a stalled network).  QEMU must stay
+        responsive: migrate_cancel is how a management layer gets out of
+        this, and the guest must keep running meanwhile.  Returns the
+        failures seen (empty when all was well).
+        """
+        tag = 'realm' if realm else 'plain'
+        qmp_path = os.path.join(self.socket_dir().name, f'{tag}.qmp')
+        src = self.boot(f'{tag}-src', realm=realm, extra_args=(
+            '-qmp', f'unix:{qmp_path},server=on,wait=off'))
+        self.memstress_start(src, MEMSTRESS_SMALL_MIB, 0x57a)
+        dst, port = self.start_dest(f'{tag}-dst', realm=realm)
+        proxy = self.proxy(port, name=f'{tag}-proxy')
+        # Connected (and negotiated) now, while QEMU surely answers.
+        qmp = RawQmp(qmp_path, self.STALL_TIMEOUT)
+        self.migrate(src, proxy.uri)
+        deadline = time.monotonic() + 60
+        while proxy.src_bytes < 16 << 20:
+            self.assertLess(time.monotonic(), deadline,
+                            f'{tag}: the migration does not start')
+            self.assertIsNone(proxy.error)
+            time.sleep(0.01)
+        proxy.stall()
+        # Let the socket buffers fill: the source is then blocked writing.
+        time.sleep(3)
+        problems = []
+        try:
+            t0 = time.monotonic()
+            try:
+                qmp.cmd('migrate_cancel')
+                deadline = t0 + self.STALL_TIMEOUT
+                # QEMU shuts the return path down first, so a cancel of a
+                # blocked migration may also end as 'failed' (plain VMs
+                # too); what matters is that it ends, and promptly.
+                while qmp.cmd('query-migrate')['status'] not in (
+                        'cancelled', 'failed'):
+                    if time.monotonic() > deadline:
+                        raise TimeoutError('not cancelled')
+                    time.sleep(0.1)
+                self.log.info('%s: cancelled in %.1f s with the connection '
+                              'stalled', tag, time.monotonic() - t0)
+            except TimeoutError as e:
+                problems.append(
+                    f'{tag}: with the migration connection stalled, QMP '
+                    f'migrate_cancel/query-migrate did not complete within '
+                    f'{self.STALL_TIMEOUT} s ({e})')
+            # The guest runs all along.
+            self._log_console(self._console_buf.pop(id(src), b''))
+            src.console_socket.sendall(b'echo "__ALIVE=$((6*7))__"\r')
+            try:
+                self.console_wait(src, rb'__ALIVE=42__', self.STALL_TIMEOUT)
+            except AssertionError as e:
+                problems.append(f'{tag}: the guest console does not answer '
+                                f'with the migration connection stalled '
+                                f'({e})')
+        finally:
+            # Whatever happened, break the connection: QEMU gets its write
+            # error and the test can go on.
+            proxy.drop()
+            qmp.close()
+        status = ('cancelled', 'failed')
+        with self.console_drained(src):
+            info = self.wait_migration(src, until=status, timeout=120)
+            self.log.info('%s: after the stall: %s', tag, info.get('status'))
+            self.wait_run_state(src, 'running',
+                                f'{tag} source after the stall')
+        if realm:
+            self.assertEqual(self.query_migrate(src)['realm']['state'],
+                             'running')
+        self.memstress_check(src, f'{tag} source after the stall')
+        self.stop(src)
+        self.stop(dst)
+        return problems
+
+    def test_stalled_connection(self):
+        # The control first: a plain VM copes, so the test does too.
+        self.assertEqual(self.stall_and_cancel(realm=False), [])
+        problems = self.stall_and_cancel(realm=True)
+        self.assertEqual(problems, [], '\n'.join(problems))
+
+    # ---- g: configuration errors ------------------------------------------
+
+    def test_config_errors(self):
+        # A key of the wrong size: QEMU does not start.
+        short = self.make_key('short.key', 16)
+        args = [self.qemu_bin, '-display', 'none', '-serial', 'none',
+                '-monitor', 'none', '-nic', 'none',
+                '-M', 'virt,confidential-guest-support=rme0',
+                '-object', f'secret,id=mk0,file={short}',
+                '-object', 'rme-guest,id=rme0,migration-key=mk0',
+                '-accel', 'tcg', '-cpu', 'max', '-m', '1G',
+                '-kernel', self.kernel, '-initrd', self.initrd,
+                '-append', REALM_APPEND]
+        self.log.info('running: %s', ' '.join(args))
+        try:
+            res = subprocess.run(args, stdin=subprocess.DEVNULL,
+                                 capture_output=True, text=True, timeout=30,
+                                 check=False)
+        except subprocess.TimeoutExpired as e:
+            self.fail(f'QEMU with a 16-byte migration key did not exit: '
+                      f'{e.stderr!r}')
+        self.log.info('status %d, stderr: %s', res.returncode, res.stderr)
+        self.assertEqual(res.returncode, 1, res.stderr)
+        self.assertIn('migration-key', res.stderr)
+        self.assertIn('32', res.stderr)
+
+        src = self.boot('src', smp=1)
+        self.memstress_start(src, MEMSTRESS_SMALL_MIB, 0xbad)
+
+        # Without the return path: refused at once.
+        dst, port = self.start_dest('dst-no-rp', smp=1)
+        self.set_migration(src, return_path=False)
+        res = src.qmp('migrate', uri=f'tcp:127.0.0.1:{port}')
+        self.log.info('migrate without return-path: %s', res)
+        self.assertIn('error', res, 'migrate without return-path accepted')
+        self.assertIn('return-path', res['error']['desc'])
+        self.assertEqual(src.cmd('query-status')['status'], 'running')
+        self.stop(dst)
+
+        # A destination with another key: fails, the source goes on.
+        other = self.make_key('other.key')
+        dst, port = self.start_dest('dst-other-key', smp=1, key_file=other)
+        self.migrate(src, f'tcp:127.0.0.1:{port}')
+        info = self.wait_migration(src)
+        self.assertEqual(info['status'], 'failed', info)
+        rc, out = self.wait_exit(dst, 'dst-other-key')
+        self.assertNotEqual(rc, 0)
+        self.assertRegex(out, r'(?i)authenticat',
+                         'the destination does not say authentication failed')
+        self.assert_source_back(src, 'failed', 'a destination with another '
+                                'key')
+        self.stop(src)
+
+        # No migration key: migrate refused at once.
+        src = self.boot('src-no-key', smp=1, no_key=True)
+        self.set_migration(src)
+        res = src.qmp('migrate', uri='tcp:127.0.0.1:1')
+        self.log.info('migrate without migration-key: %s', res)
+        self.assertIn('error', res, 'migrate without migration-key accepted')
+        self.assertIn('migration-key', res['error']['desc'])
+        self.assertEqual(src.cmd('query-status')['status'], 'running')
+        _, text = self.guest_run(src, 'echo alive')
+        self.assertIn('alive', text)
+        self.stop(src)
+
+    # ---- h: a plain VM (the control) ---------------------------------------
+
+    def test_plain_vm_migrates(self):
+        src = self.boot('src', realm=False, smp=1)
+        gen0 = self.memstress_start(src, MEMSTRESS_MIB, 0x91a)
+        dst, port = self.start_dest('dst', realm=False, smp=1)
+        self.migrate_ok(src, dst, f'tcp:127.0.0.1:{port}', realm=False)
+        gen1 = self.memstress_check(dst, 'destination')
+        self.assertGreater(gen1, gen0)
+        time.sleep(5)
+        self.assertGreater(self.memstress_check(dst, 'destination'), gen1)
+        self.stop(src)
+
+
+if __name__ == '__main__':
+    QemuSystemTest.main()
