@@ -513,6 +513,11 @@ class CcaMigration(QemuSystemTest):
     def test_migrate_1cpu(self):
         src = self.boot('src', smp=1)
         gen0 = self.memstress_start(src, MEMSTRESS_MIB, 0x1c9)
+        # Synchronous external aborts all along the migration: a loop
+        # reading protected IPA space with no RAM behind it (SIGBUS each
+        # time) must neither disturb the migration nor change state.
+        self.guest_run(src, '(while :; do devmem 0x0c000000; done) '
+                            '>/dev/null 2>&1 & true')
         dst, port = self.start_dest('dst', smp=1)
         self.migrate_ok(src, dst, f'tcp:127.0.0.1:{port}', smp=1)
         gen1 = self.memstress_check(dst, 'destination')
@@ -521,6 +526,9 @@ class CcaMigration(QemuSystemTest):
         time.sleep(5)
         gen2 = self.memstress_check(dst, 'destination')
         self.assertGreater(gen2, gen1)
+        # The destination enforces the same RIPAS: still an abort there.
+        rc, out = self.guest_run(dst, 'devmem 0x0c000000', check=False)
+        self.assertEqual(rc, 135, f'devmem on the destination: {out}')
         self.stop(src)
 
     # ---- b: 2 vCPUs and virtio-blk -----------------------------------------
