@@ -182,7 +182,8 @@ def migrate_once(opts, qemu, kernel, initrd, realm, key_file, tmpdir, run):
         src = Guest(qemu_args(qemu, kernel, initrd, realm, opts.smp, key_file),
                     tmpdir, f'{kind}-{run}-src')
         src.wait_for(re.escape(PROMPT), 180)
-        src.send(f'MEMSTRESS_PROGRESS=0 memstress run {opts.mib} {run + 1} &')
+        src.send(f'MEMSTRESS_PROGRESS=0 memstress run {opts.mib} {run + 1} '
+                 f'0 {opts.rate} &')
         src.wait_for(rb'MEMSTRESS: run started', 240)
         rc, out = src.run('memstress check')
         if rc or not VERIFY_OK.search(out):
@@ -258,6 +259,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument('--runs', type=int, default=3)
     ap.add_argument('--smp', type=int, default=1)
+    ap.add_argument('--rate', type=int, default=0,
+                    help='memstress rewrite rate cap (MiB/s, 0: none)')
     ap.add_argument('--mib', type=int, default=256,
                     help='memstress size (MiB), rewritten continuously')
     ap.add_argument('--downtime', type=int, default=300,
@@ -330,8 +333,9 @@ def main():
         f.write(f'- QEMU: {version}\n')
         f.write(f'- guest: Debian Linux {kver} + busybox initramfs, '
                 f'-m 1G -smp {opts.smp}, TCG, -cpu max\n')
+        rate = f'at most {opts.rate} MiB/s' if opts.rate else 'no rate cap'
         f.write(f'- workload: memstress run {opts.mib} MiB (rewritten '
-                f'continuously, no rate cap)\n')
+                f'continuously, {rate})\n')
         f.write(f'- migration: tcp:127.0.0.1, return-path on, downtime-limit '
                 f'{opts.downtime} ms, max-bandwidth {opts.bandwidth} B/s\n')
         f.write(f'- runs: {opts.runs} each, interleaved (plain, realm)\n\n')
