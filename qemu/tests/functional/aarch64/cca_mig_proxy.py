@@ -1,11 +1,16 @@
 # A TCP proxy for the Arm CCA realm migration tests: it sits between the
 # source and the destination QEMU, forwards both directions (the return
-# path must work), can record what the source sends, and can find the
-# realm's records in the migration stream and change them on the way.
+# path must work), can record what the source sends, and knows where
+# each realm record is in the migration stream, so that it can change
+# records on the way or cut the stream inside one.
 #
-# Only the realm's records are parsed.  In QEMU's stream (no multifd)
-# each one is the byte 0x01 followed by the record, whose 24-byte header
-# is in clear (target/arm/rmm/rmm.h, "Record format"):
+# It parses the source's stream the way the destination reads it
+# (migration/savevm.c, migration/ram.c): the file header, the
+# configuration, commands, and the sections of the iterable handlers,
+# "ram" (page headers, zero pages, pages) and "rme-realm".  The realm's
+# section is a list of records, each the byte 0x01 followed by the
+# record, closed by 0x00; a record's 24-byte header is in clear
+# (target/arm/rmm/rmm.h, "Record format"):
 #
 #    0  4  magic "RMIG"          12  4  epoch (LE)
 #    4  1  version (1)            16  8  sequence number (LE)
@@ -14,8 +19,14 @@
 #    8  4  total record length, header included (LE)
 #
 # A DATA body is a u32 count and count entries of (u64 gpa|ripas,
-# 4096 bytes of ciphertext, 16-byte tag).  Everything else in the stream
-# is passed through untouched.
+# 4096 bytes of ciphertext, 16-byte tag).  The first full device section
+# ends what the parser follows: every iterable section, and so every
+# realm record, comes before it; the rest is passed on as it is.  A
+# stream the parser cannot follow is an error (MigProxy.parse_error), not
+# a guess.
+#
+# Run as a script, it lists the sections and realm records of a captured
+# stream:   python3 cca_mig_proxy.py dump <file>
 #
 # Copyright (c) 2026 The QEMU CCA migration authors
 #
@@ -25,10 +36,40 @@ import logging
 import select
 import socket
 import struct
+import sys
 import threading
 import time
 
+# migration/savevm.h
+VM_FILE_MAGIC = 0x5145564d
+VM_FILE_VERSION = 3
+VM_EOF = 0x00
+VM_SECTION_START = 0x01
+VM_SECTION_PART = 0x02
+VM_SECTION_END = 0x03
+VM_SECTION_FULL = 0x04
+VM_SUBSECTION = 0x05
+VM_VMDESCRIPTION = 0x06
+VM_CONFIGURATION = 0x07
+VM_COMMAND = 0x08
+VM_SECTION_FOOTER = 0x7e
+SECTION_NAMES = {VM_SECTION_START: 'START', VM_SECTION_PART: 'PART',
+                 VM_SECTION_END: 'END', VM_SECTION_FULL: 'FULL'}
+
+# migration/ram.h
+RAM_ZERO = 0x002
+RAM_MEM_SIZE = 0x004
+RAM_PAGE = 0x008
+RAM_EOS = 0x010
+RAM_CONTINUE = 0x020
+RAM_MULTIFD_FLUSH = 0x200
+TARGET_PAGE_BITS_MIN = 10       # Arm (target/arm/cpu-param.h)
+
+# migration/rme-stream.c
 MARKER = 0x01
+EOS = 0x00
+
+# target/arm/rmm/rmm.h
 MAGIC = b'RMIG'
 VERSION = 1
 HEADER_SIZE = 24
@@ -44,17 +85,6 @@ GRANULE = 4096
 TAG_SIZE = 16
 BATCH_MAX = 64                  # granules in one DATA record
 DATA_ENTRY_SIZE = DATA_ENTRY_GPA + GRANULE + TAG_SIZE
-
-# What may start a framed record: marker, magic, version.  The type and
-# the two zero bytes are checked next, then the length.
-_PREFIX = bytes([MARKER]) + MAGIC + bytes([VERSION])
-# Bytes of a framed record needed to judge whether it is one.
-_PROBE = 1 + 12
-
-# A possible record start at the end of the data is held back until more
-# data comes, but at most this long (the source may be waiting for the
-# destination: everything it sent must get there).
-_HOLD_S = 0.05
 
 _RECV = 256 * 1024
 
@@ -78,6 +108,11 @@ class Record:
     def framed(self):
         return bytes([MARKER]) + self.raw
 
+    @property
+    def end(self):
+        """Stream offset just past the record."""
+        return self.offset + 1 + self.length
+
     # DATA records
 
     def data_count(self):
@@ -99,36 +134,270 @@ class Record:
                 f'epoch={self.epoch} seq={self.seq} @{self.offset}>')
 
 
+class Section:
+    """A section header as found in the stream."""
+
+    def __init__(self, kind, section_id, idstr, offset):
+        self.kind = kind            # VM_SECTION_*
+        self.id = section_id
+        self.idstr = idstr
+        self.offset = offset        # of the section type byte
+        self.end = None             # past its footer, once parsed
+        self.records = 0            # realm records in it
+        self.pages = 0              # RAM pages (and zero pages) in it
+
+    def __repr__(self):
+        end = '?' if self.end is None else self.end
+        what = (f' {self.records} records' if self.idstr == 'rme-realm'
+                else f' {self.pages} pages' if self.idstr == 'ram' else '')
+        return (f'<{SECTION_NAMES.get(self.kind)} {self.idstr} '
+                f'(id {self.id}) @{self.offset}..{end}{what}>')
+
+
+class StreamError(Exception):
+    pass
+
+
+class StreamParser:
+    """
+    Follows a migration stream fed in pieces of any size.  feed() returns
+    what can be passed on now, in stream order: bytes objects (anything
+    but a realm record) and Record objects (one whole realm record, its
+    0x01 marker included).  Bytes of an element that has not arrived whole
+    are held back only when they may begin a realm record: all else is
+    passed on as soon as it is parsed, so the proxy never holds back what
+    the destination needs to answer the source.
+    """
+
+    def __init__(self):
+        self.buf = bytearray()
+        self.base = 0               # stream offset of buf[0]
+        self.pos = 0                # parsed up to here (index in buf)
+        self.sections = []          # Section, in stream order
+        self.records = []           # Record, in stream order
+        self.error = None           # StreamError text, once lost
+        self.followed = False       # reached the first full section
+        self.page_bits = TARGET_PAGE_BITS_MIN
+        self._ids = {}              # section id -> idstr
+        self._blocks = set()        # RAM block names
+        self._out = []
+        self._gen = self._stream()
+        self._need = next(self._gen)
+
+    @property
+    def offset(self):
+        """Stream offset parsed up to."""
+        return self.base + self.pos
+
+    def feed(self, data):
+        self.buf += data
+        while self._gen is not None and len(self.buf) - self.pos >= \
+                self._need:
+            try:
+                self._need = self._gen.send(None)
+            except StopIteration:
+                self._gen = None
+            except StreamError as e:
+                self.error = f'at stream offset {self.offset}: {e}'
+                self._gen = None
+        if self._gen is None:
+            self.pos = len(self.buf)    # not followed: pass it all on
+        self._emit_bytes()
+        out, self._out = self._out, []
+        return out
+
+    def layout(self):
+        """The sections and records found, as text lines."""
+        items = sorted(self.sections + self.records, key=lambda x: x.offset)
+        lines = [repr(x) if isinstance(x, Section) else '    ' + repr(x)
+                 for x in items]
+        if self.error:
+            lines.append(f'lost: {self.error}')
+        return lines
+
+    # ---- parsing (a generator: it yields how many bytes it needs) -------
+
+    def _emit_bytes(self):
+        if self.pos:
+            self._out.append(bytes(self.buf[:self.pos]))
+            del self.buf[:self.pos]
+            self.base += self.pos
+            self.pos = 0
+
+    def _take(self, n):
+        while len(self.buf) - self.pos < n:
+            yield n
+        data = bytes(self.buf[self.pos:self.pos + n])
+        self.pos += n
+        return data
+
+    def _peek(self, n):
+        while len(self.buf) - self.pos < n:
+            yield n
+        return bytes(self.buf[self.pos:self.pos + n])
+
+    def _u8(self):
+        return (yield from self._take(1))[0]
+
+    def _be16(self):
+        return struct.unpack('>H', (yield from self._take(2)))[0]
+
+    def _be32(self):
+        return struct.unpack('>I', (yield from self._take(4)))[0]
+
+    def _be64(self):
+        return struct.unpack('>Q', (yield from self._take(8)))[0]
+
+    def _str8(self):
+        n = yield from self._u8()
+        return (yield from self._take(n)).decode(errors='replace')
+
+    def _stream(self):
+        magic = yield from self._be32()
+        version = yield from self._be32()
+        if magic != VM_FILE_MAGIC or version != VM_FILE_VERSION:
+            raise StreamError(f'not a version {VM_FILE_VERSION} migration '
+                              f'stream (magic 0x{magic:x}, version '
+                              f'{version})')
+        while True:
+            at = self.offset
+            kind = yield from self._u8()
+            if kind == VM_CONFIGURATION:
+                yield from self._configuration()
+            elif kind == VM_COMMAND:
+                yield from self._be16()
+                n = yield from self._be16()
+                yield from self._take(n)
+            elif kind in (VM_SECTION_START, VM_SECTION_PART,
+                          VM_SECTION_END):
+                yield from self._section(kind, at)
+            elif kind == VM_SECTION_FULL:
+                # Device states follow, which only their VMState
+                # descriptions could parse; no realm record comes after.
+                sid = yield from self._be32()
+                self.sections.append(Section(kind, sid, (yield from
+                                                        self._str8()), at))
+                self.followed = True
+                return
+            elif kind == VM_EOF:
+                self.followed = True
+                return
+            else:
+                raise StreamError(f'unknown section type 0x{kind:02x}')
+
+    def _configuration(self):
+        n = yield from self._be32()
+        yield from self._take(n)                    # machine type
+        while (yield from self._peek(1))[0] == VM_SUBSECTION:
+            yield from self._take(1)
+            name = yield from self._str8()
+            yield from self._be32()                 # version
+            if name == 'configuration/target-page-bits':
+                self.page_bits = yield from self._be32()
+            elif name == 'configuration/capabilities':
+                for _ in range((yield from self._be32())):
+                    yield from self._str8()
+            elif name == 'configuration/uuid':
+                yield from self._take(16)
+            else:
+                raise StreamError(f'unknown configuration subsection '
+                                  f'{name!r}')
+
+    def _section(self, kind, at):
+        sid = yield from self._be32()
+        if kind == VM_SECTION_START:
+            idstr = yield from self._str8()
+            yield from self._be32()                 # instance
+            yield from self._be32()                 # version
+            self._ids[sid] = idstr
+        elif sid in self._ids:
+            idstr = self._ids[sid]
+        else:
+            raise StreamError(f'section id {sid} was never started')
+        sec = Section(kind, sid, idstr, at)
+        self.sections.append(sec)
+        if idstr == 'ram':
+            yield from self._ram(sec)
+        elif idstr == 'rme-realm':
+            yield from self._realm(sec)
+        else:
+            raise StreamError(f'iterable section {idstr!r} is not known')
+        if (yield from self._peek(1))[0] == VM_SECTION_FOOTER:
+            yield from self._take(1)
+            fid = yield from self._be32()
+            if fid != sid:
+                raise StreamError(f'footer of section {fid} closes '
+                                  f'section {sid} ({idstr})')
+        sec.end = self.offset
+
+    def _ram(self, sec):
+        page = 1 << self.page_bits
+        while True:
+            word = yield from self._be64()
+            flags = word & (page - 1)
+            if flags & RAM_EOS:
+                return
+            op = flags & ~RAM_CONTINUE
+            if op == RAM_MEM_SIZE:
+                total = word & ~(page - 1)
+                while total > 0:
+                    self._blocks.add((yield from self._str8()))
+                    total -= yield from self._be64()
+                if total:
+                    raise StreamError('RAM block sizes do not add up')
+            elif op in (RAM_ZERO, RAM_PAGE):
+                if not flags & RAM_CONTINUE:
+                    name = yield from self._str8()
+                    if name not in self._blocks:
+                        raise StreamError(f'page of unknown RAM block '
+                                          f'{name!r}')
+                yield from self._take(1 if op == RAM_ZERO else page)
+                sec.pages += 1
+            elif op != RAM_MULTIFD_FLUSH:
+                raise StreamError(f'RAM flags 0x{flags:x} are not known')
+
+    def _realm(self, sec):
+        while True:
+            marker = (yield from self._peek(1))[0]
+            if marker == EOS:
+                yield from self._take(1)
+                return
+            if marker != MARKER:
+                raise StreamError(f'realm stream marker 0x{marker:02x}')
+            hdr = yield from self._peek(1 + HEADER_SIZE)
+            length = struct.unpack_from('<I', hdr, 9)[0]
+            if hdr[1:5] != MAGIC or hdr[5] != VERSION or \
+                    hdr[6] not in TYPE_NAMES or \
+                    not HEADER_SIZE <= length <= RECORD_MAX:
+                raise StreamError(f'bad realm record header {hdr.hex()}')
+            self._emit_bytes()      # everything before the record
+            framed = yield from self._take(1 + length)
+            rec = Record(framed[1:], self.offset - len(framed),
+                         len(self.records))
+            self.records.append(rec)
+            sec.records += 1
+            self._out.append(rec)
+            del self.buf[:self.pos]
+            self.base += self.pos
+            self.pos = 0
+
+
+def parse_stream(data):
+    """A StreamParser that has read all of @data."""
+    p = StreamParser()
+    p.feed(data)
+    return p
+
+
 def parse_records(data):
     """Every realm record in a captured stream @data, in order."""
-    recs = []
-    pos = 0
-    while True:
-        i = data.find(_PREFIX, pos)
-        if i < 0 or i + _PROBE > len(data):
-            return recs
-        length = _check_header(data, i)
-        if length and i + 1 + length <= len(data):
-            recs.append(Record(data[i + 1:i + 1 + length], i, len(recs)))
-            pos = i + 1 + length
-        else:
-            pos = i + 1
-
-
-def _check_header(buf, i):
-    """Length of the framed record at @buf[i] if its header is plausible
-    (needs _PROBE bytes), else 0."""
-    rtype = buf[i + 6]
-    if rtype not in TYPE_NAMES or buf[i + 7] != 0 or buf[i + 8] != 0:
-        return 0
-    (length,) = struct.unpack_from('<I', buf, i + 9)
-    if length < HEADER_SIZE or length > RECORD_MAX:
-        return 0
-    return length
+    return parse_stream(data).records
 
 
 class Cut:
-    """Returned by a tamper hook: forward @data, then close both sides."""
+    """Returned by a tamper hook: forward @data, then end the stream to
+    the destination (it reads all that was forwarded, then the end) and
+    break the connection to the source."""
 
     def __init__(self, data=b''):
         self.data = bytes(data)
@@ -153,8 +422,8 @@ class MigProxy:
     """
     Listens on 127.0.0.1 (an ephemeral port, self.port), accepts one
     connection from the source and connects it to the destination at
-    127.0.0.1:@dst_port.  Source -> destination bytes go through the
-    record parser and @tamper; destination -> source bytes are forwarded
+    127.0.0.1:@dst_port.  Source -> destination bytes go through a
+    StreamParser and @tamper; destination -> source bytes are forwarded
     as they are.  With @capture, everything the source sent is kept in
     self.captured (before any change).
     """
@@ -167,11 +436,12 @@ class MigProxy:
         self.log = log or logging.getLogger('qemu-test')
         self.name = name
         self.captured = bytearray()
-        self.records = []           # Record seen (source's view), in order
+        self.parser = StreamParser()
         self.src_bytes = 0          # read from the source
         self.dst_bytes = 0          # written to the destination
         self.rp_bytes = 0           # return path: destination -> source
         self.cut = False            # closed by a Cut or drop()
+        self.cut_at = None          # stream offset of a Cut's end
         self.error = None
         self._lock = threading.Lock()
         self._src = None
@@ -179,9 +449,10 @@ class MigProxy:
         self._threads = []
         self._closed = threading.Event()
         self._closing = False
-        self._broken = False
+        self._reset = set()         # sockets to close with a reset
         self._running = threading.Event()
         self._running.set()
+        self._stalled = threading.Event()
         self._connected = threading.Event()
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -197,14 +468,24 @@ class MigProxy:
     def uri(self):
         return f'tcp:127.0.0.1:{self.port}'
 
+    @property
+    def records(self):
+        with self._lock:
+            return list(self.parser.records)
+
+    @property
+    def parse_error(self):
+        return self.parser.error
+
     # ---- public -----------------------------------------------------------
 
     def drop(self):
-        """Close both connections now (a broken network)."""
+        """Break both connections now (a broken network: what is still
+        in flight is lost)."""
         self.log.info('%s: dropping both connections after %d bytes from '
                       'the source', self.name, self.src_bytes)
         self.cut = True
-        self._shutdown_all()
+        self._shutdown_all(reset=True)
 
     def stall(self):
         """Stop reading from the source (a network that stops moving data
@@ -212,6 +493,10 @@ class MigProxy:
         self.log.info('%s: stalling after %d bytes from the source',
                       self.name, self.src_bytes)
         self._running.clear()
+
+    def wait_stalled(self, timeout):
+        """Wait until the forwarding thread has stopped reading."""
+        return self._stalled.wait(timeout)
 
     def resume(self):
         self._running.set()
@@ -229,7 +514,7 @@ class MigProxy:
     def close(self):
         """Stop forwarding and release the sockets."""
         self._closing = True
-        self._shutdown_all()
+        self._shutdown_all(reset=True)
         try:
             self._listener.close()
         except OSError:
@@ -237,8 +522,11 @@ class MigProxy:
         self.wait_closed(10)
 
     def records_of(self, rtype):
+        return [r for r in self.records if r.type == rtype]
+
+    def layout(self):
         with self._lock:
-            return [r for r in self.records if r.type == rtype]
+            return self.parser.layout()
 
     # ---- threads ----------------------------------------------------------
 
@@ -274,25 +562,26 @@ class MigProxy:
         reaper.start()
 
     def _reap(self, *threads):
-        """Close both sockets once forwarding is over: with a reset if the
-        session broke, so that the peers see an error and not a socket
-        nobody reads."""
+        """Close both sockets once forwarding is over: with a reset those
+        of a broken session, so that the peer sees an error and not a
+        socket nobody reads."""
         for t in threads:
             t.join()
         for s in (self._src, self._dst):
             try:
-                if self._broken:
+                if s in self._reset:
                     s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                  struct.pack('ii', 1, 0))
                 s.close()
             except OSError:
                 pass
 
-    def _shutdown_all(self):
-        self._broken = True
+    def _shutdown_all(self, reset):
         for s in (self._src, self._dst):
             if s is None:
                 continue
+            if reset:
+                self._reset.add(s)
             try:
                 s.shutdown(socket.SHUT_RDWR)
             except OSError:
@@ -320,48 +609,46 @@ class MigProxy:
             if not self.cut:
                 self.log.info('%s: return path: %s; closing both sides',
                               self.name, e)
-                self._shutdown_all()
+                self._shutdown_all(reset=True)
         finally:
             self.log.info('%s: return path done, %d bytes', self.name,
                           self.rp_bytes)
 
     def _forward_src(self):
-        """Source -> destination through the record parser."""
-        buf = bytearray()           # not forwarded yet
-        base = 0                    # stream offset of buf[0]
-        eof = False
+        """Source -> destination through the stream parser."""
         try:
-            while not eof:
+            while True:
                 if not self._running.is_set():
                     # Stalled: forward nothing, read nothing.
+                    self._stalled.set()
                     self._running.wait(0.1)
                     if self._closed.is_set():
                         return
                     continue
-                timeout = _HOLD_S if buf else 0.1
-                ready, _, _ = select.select([self._src], [], [], timeout)
-                if ready:
-                    data = self._src.recv(_RECV)
-                    if not data:
-                        eof = True
-                    else:
-                        self.src_bytes += len(data)
-                        if self.capture:
-                            self.captured += data
-                        buf += data
-                if not ready and not buf:
+                self._stalled.clear()
+                ready, _, _ = select.select([self._src], [], [], 0.1)
+                if not ready:
+                    if self._closed.is_set():
+                        return
                     continue
-                n, stop = self._process(buf, base, flush=not ready or eof)
-                del buf[:n]
-                base += n
-                if stop:
+                data = self._src.recv(_RECV)
+                if not data:
+                    break
+                self.src_bytes += len(data)
+                if self.capture:
+                    self.captured += data
+                if self._forward(data):
                     return
-            self._send_dst(bytes(buf))
+            with self._lock:
+                lost = self.parser.error
+            if lost:
+                self.log.error('%s: the stream parser lost track %s',
+                               self.name, lost)
         except OSError as e:
             if not self.cut:
                 self.log.info('%s: forward: %s; closing both sides',
                               self.name, e)
-                self._shutdown_all()
+                self._shutdown_all(reset=True)
         finally:
             if not self.cut:
                 try:
@@ -370,60 +657,57 @@ class MigProxy:
                     pass
             self.log.info('%s: source stream done: %d bytes in, %d out, '
                           '%d realm records', self.name, self.src_bytes,
-                          self.dst_bytes, len(self.records))
+                          self.dst_bytes, len(self.parser.records))
 
-    def _process(self, buf, base, flush):
-        """
-        Forward what can be forwarded from @buf (stream offset @base).
-        Returns (bytes consumed, stop).  A possible record start at the end
-        stays in @buf unless @flush (no more data came for a while: it was
-        not the start of a record); a record whose header parsed waits for
-        its whole body.
-        """
-        pos = 0
-        while True:
-            i = buf.find(_PREFIX, pos)
-            if i < 0:
-                # Keep a tail that could begin a prefix, unless flushing.
-                keep = 0
-                if not flush:
-                    for k in range(min(len(_PREFIX) - 1, len(buf) - pos), 0,
-                                   -1):
-                        if buf[len(buf) - k:] == _PREFIX[:k]:
-                            keep = k
-                            break
-                end = len(buf) - keep
-                self._send_dst(bytes(buf[pos:end]))
-                return end, False
-            self._send_dst(bytes(buf[pos:i]))
-            pos = i
-            if len(buf) - i < _PROBE:
-                if flush:
-                    self._send_dst(bytes(buf[i:]))
-                    return len(buf), False
-                return i, False
-            length = _check_header(buf, i)
-            if not length:
-                self._send_dst(bytes(buf[i:i + 1]))
-                pos = i + 1
+    def _forward(self, data):
+        """Pass @data on through the parser and the tamper hook; True once
+        a Cut ended the session."""
+        with self._lock:
+            items = self.parser.feed(data)
+        for item in items:
+            if not isinstance(item, Record):
+                self._send_dst(item)
                 continue
-            if len(buf) - i < 1 + length:
-                return i, False     # wait for the rest of the record
-            with self._lock:
-                rec = Record(buf[i + 1:i + 1 + length], base + i,
-                             len(self.records))
-                self.records.append(rec)
-            pos = i + 1 + length
-            out = self.tamper.record(rec) if self.tamper else rec.framed
-            if isinstance(out, Cut):
-                self._send_dst(out.data)
-                self.log.info('%s: cutting both connections after %d bytes '
-                              'to the destination (%s)', self.name,
-                              self.dst_bytes, rec)
-                self.cut = True
-                self._shutdown_all()
-                return pos, True
-            self._send_dst(out)
+            out = self.tamper.record(item) if self.tamper else item.framed
+            if not isinstance(out, Cut):
+                self._send_dst(out)
+                continue
+            self._send_dst(out.data)
+            self.cut_at = item.offset + len(out.data)
+            self.log.info('%s: stream ends after %d bytes to the '
+                          'destination, %d bytes into %s', self.name,
+                          self.dst_bytes, len(out.data), item)
+            self.cut = True
+            # The destination reads everything forwarded, then the end
+            # of the stream (a reset could discard what it has not read
+            # yet); the source's connection breaks.
+            self._dst.shutdown(socket.SHUT_WR)
+            self._reset.add(self._src)
+            try:
+                self._src.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return True
+        return False
+
+
+def main(argv):
+    if len(argv) != 3 or argv[1] != 'dump':
+        print(f'usage: {argv[0]} dump <captured stream>', file=sys.stderr)
+        return 2
+    with open(argv[2], 'rb') as f:
+        data = f.read()
+    p = parse_stream(data)
+    for line in p.layout():
+        print(line)
+    print(f'{len(data)} bytes, {len(p.sections)} sections, '
+          f'{len(p.records)} realm records, parsed up to {p.offset}'
+          + ('' if p.followed else ' (not to a device section)'))
+    return 1 if p.error else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))
 
 
 # ---- the changes the tamper tests make -----------------------------------

@@ -360,6 +360,17 @@ class CcaMigration(QemuSystemTest):
         self.log.info('%s memstress: %s', name, m.group(0))
         return int(m.group(2))
 
+    def memstress_progress(self, vm, gen, name):
+        """Wait until the running memstress has gone past generation
+        @gen (it rewrites its memory, verified each time)."""
+        deadline = time.monotonic() + MEMSTRESS_TIMEOUT
+        while True:
+            now = self.memstress_check(vm, name)
+            if now > gen:
+                return now
+            self.assertLess(time.monotonic(), deadline,
+                            f'{name}: memstress stays at generation {gen}')
+
     def memstress_secret(self, vm, mib, seed):
         """Start "memstress secret"; returns the 64-byte record."""
         self._log_console(self._console_buf.pop(id(vm), b''))
@@ -523,9 +534,7 @@ class CcaMigration(QemuSystemTest):
         gen1 = self.memstress_check(dst, 'destination')
         self.assertGreater(gen1, gen0)
         # memstress goes on rewriting its memory at the destination.
-        time.sleep(5)
-        gen2 = self.memstress_check(dst, 'destination')
-        self.assertGreater(gen2, gen1)
+        self.memstress_progress(dst, gen1, 'destination')
         # The destination enforces the same RIPAS: still an abort there.
         rc, out = self.guest_run(dst, 'devmem 0x0c000000', check=False)
         self.assertEqual(rc, 135, f'devmem on the destination: {out}')
@@ -591,6 +600,9 @@ class CcaMigration(QemuSystemTest):
         proxy = self.proxy(port, capture=True, name=f'{tag}-proxy')
         self.migrate_ok(src, dst, proxy.uri, realm=realm, name=f'{tag}-dst')
         self.assertTrue(proxy.wait_closed(30), 'proxy still forwarding')
+        self.assertIsNone(proxy.parse_error)
+        self.assertTrue(proxy.parser.followed, 'the proxy did not follow '
+                        'the stream up to the device sections')
         # The secret is intact at the destination.
         self.memstress_check(dst, f'{tag} destination')
         self.stop(src)
@@ -635,12 +647,14 @@ class CcaMigration(QemuSystemTest):
 
     TAMPER_CASES = (
         # name, change, words one of which the destination's error names
+        # (the proxy parses the stream as the destination reads it: a
+        # change lands exactly in the realm record it names)
         ('flip-data-bit', mp.FlipDataBit, ('DATA',)),
         ('swap-data-entries', mp.SwapDataEntries, ('DATA',)),
         ('drop-rec', mp.DropRec, ('REC', 'END')),
         ('replay-data', mp.ReplayData, ('DATA',)),
         ('flip-ripas-byte', mp.FlipRipasByte, ('RIPAS',)),
-        ('truncate', mp.Truncate, ('truncated',)),
+        ('truncate', mp.Truncate, ('truncated in a DATA record',)),
     )
 
     def test_tamper(self):
@@ -657,6 +671,10 @@ class CcaMigration(QemuSystemTest):
                 self.migrate(src, proxy.uri)
                 info = self.wait_migration(src)
                 self.log.info('%s: %s', name, tamper.note)
+                self.log.info('%s: the stream up to the change:\n%s', name,
+                              '\n'.join(proxy.layout()[-12:]))
+                self.assertIsNone(proxy.parse_error, f'{name}: the proxy '
+                                  f'lost track of the stream')
                 self.assertTrue(tamper.done, f'{name}: the stream was not '
                                 f'changed (records seen: {proxy.records})')
                 self.assertEqual(info['status'], 'failed', f'{name}: {info}')
@@ -760,7 +778,8 @@ class CcaMigration(QemuSystemTest):
         tag = 'realm' if realm else 'plain'
         qmp_path = os.path.join(self.socket_dir().name, f'{tag}.qmp')
         src = self.boot(f'{tag}-src', realm=realm, extra_args=(
-            '-qmp', f'unix:{qmp_path},server=on,wait=off'))
+            '-qmp', f'unix:{qmp_path},server=on,wait=off',
+            '-name', 'debug-threads=on'))
         self.memstress_start(src, MEMSTRESS_SMALL_MIB, 0x57a)
         dst, port = self.start_dest(f'{tag}-dst', realm=realm)
         proxy = self.proxy(port, name=f'{tag}-proxy')
@@ -774,8 +793,11 @@ class CcaMigration(QemuSystemTest):
             self.assertIsNone(proxy.error)
             time.sleep(0.01)
         proxy.stall()
-        # Let the socket buffers fill: the source is then blocked writing.
-        time.sleep(3)
+        self.assertTrue(proxy.wait_stalled(self.STALL_TIMEOUT),
+                        f'{tag}: the proxy does not stall')
+        # Once the socket buffers are full, the source's migration thread
+        # is blocked writing: wait for that state itself.
+        self.wait_blocked_sending(src, tag)
         problems = []
         try:
             t0 = time.monotonic()
@@ -824,6 +846,41 @@ class CcaMigration(QemuSystemTest):
         self.stop(src)
         self.stop(dst)
         return problems
+
+    # sendmsg(2), which QIOChannelSocket writes with, by host architecture
+    SENDMSG = {'x86_64': 46, 'aarch64': 211}
+
+    def wait_blocked_sending(self, vm, tag, timeout=60):
+        """
+        Wait until @vm's migration thread (named with -name
+        debug-threads=on) sleeps in sendmsg: the migration stream is
+        blocked on a full socket.
+        """
+        nr = self.SENDMSG.get(os.uname().machine)
+        self.assertIsNotNone(nr, f'sendmsg number for {os.uname().machine}')
+        task = f'/proc/{vm.get_pid()}/task'
+        deadline = time.monotonic() + timeout
+        seen = 'no mig/src/main thread'
+        while time.monotonic() < deadline:
+            for tid in os.listdir(task):
+                try:
+                    with open(f'{task}/{tid}/comm') as f:
+                        if f.read().strip() != 'mig/src/main':
+                            continue
+                    with open(f'{task}/{tid}/stat') as f:
+                        state = f.read().rsplit(')', 1)[1].split()[0]
+                    with open(f'{task}/{tid}/syscall') as f:
+                        call = f.read().split()[0]
+                except OSError:
+                    continue
+                seen = f'thread {tid}: state {state}, syscall {call}'
+                if state == 'S' and call == str(nr):
+                    self.log.info('%s: migration thread blocked sending '
+                                  '(%s)', tag, seen)
+                    return
+            time.sleep(0.05)
+        self.fail(f'{tag}: the migration thread is not blocked sending '
+                  f'within {timeout} s ({seen})')
 
     def test_stalled_connection(self):
         # The control first: a plain VM copes, so the test does too.
@@ -905,8 +962,7 @@ class CcaMigration(QemuSystemTest):
         self.migrate_ok(src, dst, f'tcp:127.0.0.1:{port}', realm=False)
         gen1 = self.memstress_check(dst, 'destination')
         self.assertGreater(gen1, gen0)
-        time.sleep(5)
-        self.assertGreater(self.memstress_check(dst, 'destination'), gen1)
+        self.memstress_progress(dst, gen1, 'destination')
         self.stop(src)
 
 
