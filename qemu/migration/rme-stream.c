@@ -6,6 +6,10 @@
  * format"), which this handler carries in its own section of QEMU's
  * migration stream; shared memory and devices take QEMU's normal paths.
  *
+ * The export loop is the host driver's (rme-mig-driver.c, shared with the
+ * model's unit tests and fuzzer); this file connects it to the backend
+ * and to QEMU's stream.
+ *
  * Source:  setup     MIG_START, IMMUTABLE, the whole RIPAS map
  *          iterate   RIPAS changes, DATA of dirty granules, EPOCH when a
  *                    pass over the dirty log is done; the dirty log is
@@ -28,6 +32,7 @@
  */
 
 #include "qemu/osdep.h"
+#include <gnutls/gnutls.h>
 #include "qapi/error.h"
 #include "qemu/error-report.h"
 #include "qemu/main-loop.h"
@@ -42,13 +47,11 @@
 #include "options.h"
 #include "qemu-file.h"
 #include "rme-stream.h"
+#include "rme-mig-driver.h"
 #include "trace.h"
 
 #define RME_STREAM_EOS          0x00
 #define RME_STREAM_RECORD       0x01
-
-/* With the VM stopped one pass exports everything; a few more at most. */
-#define RME_STREAM_FINAL_PASSES 8
 
 /* Token kinds on the return path: one byte, then the token. */
 #define RME_TOKEN_COMMIT        0x01
@@ -57,19 +60,15 @@
 typedef struct RmeStream {
     RmeGuest *g;
     Error *blocker;
-    uint8_t *buf;               /* one record */
+    uint8_t *buf;               /* one record (destination) */
     uint64_t nr_granules;       /* of protected RAM */
-    size_t words;
 
     /* Source */
     bool out_active;
     bool out_ran;               /* a migration went out (and came back) */
-    uint64_t *todo;             /* granules to send in this epoch */
-    uint64_t *next;             /* logged meanwhile, for the next epoch */
-    uint64_t todo_count;
-    uint64_t next_count;
-    uint64_t cursor;            /* where the scan of @todo resumes */
-    uint64_t epoch_sent;        /* granules and RIPAS records sent in it */
+    RmeMigDriver *drv;          /* while out_active */
+    QEMUFile *f;                /* where the driver's records go */
+    Error *err;                 /* of the operation that failed */
     QemuMutex token_lock;
     int token_kind;             /* RME_TOKEN_*, 0: none */
     uint8_t token[RMM_MIG_TOKEN_SIZE];
@@ -105,145 +104,138 @@ static const char *rme_stream_phase_name(RmeStream *s)
 
 /* ---- Source ---- */
 
-static void rme_stream_put(QEMUFile *f, RmeStream *s, size_t len)
-{
-    if (len) {
-        qemu_put_byte(f, RME_STREAM_RECORD);
-        qemu_put_buffer(f, s->buf, len);
-    }
-}
-
 /*
- * The realm (and its backend) may only be used under the BQL: a guest
- * reset replaces it.  The migration thread takes the BQL around each RMM
- * command, never while it writes to the stream, which may block.
+ * The host driver (rme-mig-driver.c) runs the export; these are its
+ * operations.  The realm (and its backend) may only be used under the
+ * BQL: a guest reset replaces it.  The migration thread takes the BQL
+ * around each RMM command, never while it writes to the stream, which
+ * may block.
  */
 
-/* Read the RMM's dirty log into @next. */
-static void rme_stream_sync(RmeStream *s)
+static bool rme_drv_dirty_log(void *opaque, uint64_t *bitmap)
 {
-    uint64_t i, n = 0;
+    RmeStream *s = opaque;
+    uint64_t n;
 
-    {
-        BQL_LOCK_GUARD();
-
-        s->g->ops->mig_dirty_log(s->g, s->next);
-    }
-    for (i = 0; i < s->words; i++) {
-        n += ctpop64(s->next[i]);
-    }
-    s->next_count = n;
-    trace_rme_stream_sync(s->todo_count, n);
+    BQL_LOCK_GUARD();
+    n = s->g->ops->mig_dirty_log(s->g, bitmap);
+    trace_rme_stream_sync(rme_mig_driver_dirty(s->drv), n);
+    return true;
 }
 
-/* Start a new epoch with what was read from the log. */
-static void rme_stream_merge_next(RmeStream *s)
+static bool rme_drv_export_immutable(void *opaque, uint8_t *buf, size_t *len)
 {
-    uint64_t i;
+    RmeStream *s = opaque;
 
-    for (i = 0; i < s->words; i++) {
-        s->todo[i] |= s->next[i];
-        s->next[i] = 0;
-    }
-    s->todo_count += s->next_count;
-    s->next_count = 0;
-    s->cursor = 0;
+    BQL_LOCK_GUARD();
+    return s->g->ops->mig_export_immutable(s->g, buf, len, &s->err);
 }
 
-/* Start a new epoch with what the log holds now. */
-static void rme_stream_next_epoch(RmeStream *s)
+static bool rme_drv_export_ripas(void *opaque, uint8_t *buf, size_t *len,
+                                 bool *more)
 {
-    rme_stream_sync(s);
-    rme_stream_merge_next(s);
+    RmeStream *s = opaque;
+
+    BQL_LOCK_GUARD();
+    return s->g->ops->mig_export_ripas(s->g, buf, len, more, &s->err);
 }
 
-static int rme_stream_send_ripas(QEMUFile *f, RmeStream *s, Error **errp)
+static bool rme_drv_export_data(void *opaque, const uint64_t *ipas,
+                                unsigned n, uint8_t *buf, size_t *len)
 {
-    bool more = true;
-    size_t len;
+    RmeStream *s = opaque;
 
-    while (more) {
-        bool ok;
-
-        {
-            BQL_LOCK_GUARD();
-
-            ok = s->g->ops->mig_export_ripas(s->g, s->buf, &len, &more,
-                                             errp);
-        }
-        if (!ok) {
-            return -EINVAL;
-        }
-        if (len) {
-            s->epoch_sent++;
-        }
-        rme_stream_put(f, s, len);
-    }
-    return 0;
+    BQL_LOCK_GUARD();
+    return s->g->ops->mig_export_data(s->g, ipas, n, buf, len, &s->err);
 }
 
-static int rme_stream_close_epoch(QEMUFile *f, RmeStream *s, Error **errp)
+static bool rme_drv_export_epoch(void *opaque, uint8_t *buf, size_t *len)
 {
-    size_t len;
-    bool ok;
+    RmeStream *s = opaque;
 
-    if (!s->epoch_sent) {
-        return 0;
-    }
-    {
-        BQL_LOCK_GUARD();
-
-        ok = s->g->ops->mig_export_epoch(s->g, s->buf, &len, errp);
-    }
-    if (!ok) {
-        return -EINVAL;
-    }
-    rme_stream_put(f, s, len);
-    trace_rme_stream_epoch(s->epoch_sent);
-    s->epoch_sent = 0;
-    return 0;
+    BQL_LOCK_GUARD();
+    trace_rme_stream_epoch(rme_mig_driver_epoch_sent(s->drv));
+    return s->g->ops->mig_export_epoch(s->g, buf, len, &s->err);
 }
 
-/* Send one batch of granules from @todo; false when @todo is empty. */
-static int rme_stream_send_batch(QEMUFile *f, RmeStream *s, Error **errp)
+/* The VM is stopped and the BQL held from here to END. */
+static bool rme_drv_pause(void *opaque)
 {
-    uint64_t ipas[RMM_MIG_BATCH_MAX];
-    unsigned n = 0;
-    size_t len;
-    bool ok;
+    RmeStream *s = opaque;
 
-    while (n < RMM_MIG_BATCH_MAX && s->todo_count) {
-        uint64_t w = s->cursor / 64, bits;
+    return s->g->ops->mig_export_pause(s->g, &s->err);
+}
 
-        if (w >= s->words) {
-            s->cursor = 0;
-            continue;
-        }
-        bits = s->todo[w] >> (s->cursor % 64);
-        if (!bits) {
-            s->cursor = (w + 1) * 64;
-            continue;
-        }
-        s->cursor += ctz64(bits);
-        s->todo[s->cursor / 64] &= ~(1ULL << (s->cursor % 64));
-        s->todo_count--;
-        ipas[n++] = s->g->ram_base + (s->cursor << RMM_GRANULE_SHIFT);
-        s->cursor++;
-    }
-    if (!n) {
-        return 0;
-    }
-    {
-        BQL_LOCK_GUARD();
+static uint64_t rme_drv_pending(void *opaque)
+{
+    RmeStream *s = opaque;
+    RmmMigStats st;
 
-        ok = s->g->ops->mig_export_data(s->g, ipas, n, s->buf, &len, errp);
+    s->g->ops->mig_stats(s->g, &st);
+    return st.pending_granules + st.ripas_pending_granules;
+}
+
+static bool rme_drv_export_rec(void *opaque, unsigned index, uint8_t *buf,
+                               size_t *len)
+{
+    RmeStream *s = opaque;
+    CPUState *cs = qemu_get_cpu(index);
+
+    if (!cs) {
+        error_setg(&s->err, "rme-guest: no vCPU %u", index);
+        return false;
     }
-    if (!ok) {
-        return -EINVAL;
+    return s->g->ops->mig_export_rec(s->g, cs, buf, len, &s->err);
+}
+
+static bool rme_drv_export_end(void *opaque, uint8_t *buf, size_t *len)
+{
+    RmeStream *s = opaque;
+
+    return s->g->ops->mig_export_end(s->g, buf, len, &s->err);
+}
+
+static bool rme_drv_emit(void *opaque, const uint8_t *buf, size_t len)
+{
+    RmeStream *s = opaque;
+
+    trace_rme_stream_record_out(
+        rmm_mig_record_type_name(buf[RMM_MIG_HDR_TYPE]), len);
+    qemu_put_byte(s->f, RME_STREAM_RECORD);
+    qemu_put_buffer(s->f, buf, len);
+    return true;        /* a stream error shows in qemu_file_get_error() */
+}
+
+static bool rme_drv_stop_iteration(void *opaque)
+{
+    RmeStream *s = opaque;
+
+    return migration_rate_exceeded(s->f);
+}
+
+static const RmeMigDriverOps rme_stream_driver_ops = {
+    .dirty_log = rme_drv_dirty_log,
+    .export_immutable = rme_drv_export_immutable,
+    .export_ripas = rme_drv_export_ripas,
+    .export_data = rme_drv_export_data,
+    .export_epoch = rme_drv_export_epoch,
+    .pause = rme_drv_pause,
+    .pending = rme_drv_pending,
+    .export_rec = rme_drv_export_rec,
+    .export_end = rme_drv_export_end,
+    .emit = rme_drv_emit,
+    .stop_iteration = rme_drv_stop_iteration,
+};
+
+/* A failed step of the driver: its error goes to the migration. */
+static int rme_stream_fail(RmeStream *s, QEMUFile *f)
+{
+    if (!s->err) {
+        error_setg(&s->err, "rme-guest: the realm's export failed");
     }
-    rme_stream_put(f, s, len);
-    s->epoch_sent += n;
-    return 1;
+    migration_file_set_error(-EINVAL, s->err);
+    s->err = NULL;
+    return -EINVAL;
 }
 
 static int rme_stream_save_prepare(void *opaque, Error **errp)
@@ -263,19 +255,11 @@ static int rme_stream_save_prepare(void *opaque, Error **errp)
     return 0;
 }
 
-static void rme_stream_free_out(RmeStream *s)
-{
-    g_clear_pointer(&s->todo, g_free);
-    g_clear_pointer(&s->next, g_free);
-    s->todo_count = s->next_count = 0;
-}
-
 static int rme_stream_save_setup(QEMUFile *f, void *opaque, Error **errp)
 {
     RmeStream *s = opaque;
     g_autofree uint8_t *key = NULL;
-    size_t len;
-    int ret;
+    bool ok;
 
     /* Also refuses savevm, which has no return path. */
     if (rme_stream_save_prepare(opaque, errp) < 0) {
@@ -285,31 +269,27 @@ static int rme_stream_save_setup(QEMUFile *f, void *opaque, Error **errp)
     if (!key) {
         return -EINVAL;
     }
-    if (!s->g->ops->mig_export_start(s->g, key, errp)) {
-        memset(key, 0, RMM_MIG_KEY_SIZE);
+    ok = s->g->ops->mig_export_start(s->g, key, errp);
+    gnutls_memset(key, 0, RMM_MIG_KEY_SIZE);
+    if (!ok) {
         return -EINVAL;
     }
-    memset(key, 0, RMM_MIG_KEY_SIZE);
     s->out_active = true;
     s->out_ran = true;
     s->migrated = false;
     qemu_mutex_lock(&s->token_lock);
     s->token_kind = 0;
     qemu_mutex_unlock(&s->token_lock);
-    s->todo = g_new0(uint64_t, s->words);
-    s->next = g_new0(uint64_t, s->words);
-    s->epoch_sent = 0;
+    s->drv = rme_mig_driver_new(&rme_stream_driver_ops, s, s->g->ram_base,
+                                s->nr_granules);
+    s->f = f;
     trace_rme_stream_save_setup(s->nr_granules);
 
-    if (!s->g->ops->mig_export_immutable(s->g, s->buf, &len, errp)) {
+    if (rme_mig_driver_setup(s->drv)) {
+        error_propagate(errp, s->err);
+        s->err = NULL;
         return -EINVAL;
     }
-    rme_stream_put(f, s, len);
-    ret = rme_stream_send_ripas(f, s, errp);
-    if (ret) {
-        return ret;
-    }
-    rme_stream_next_epoch(s);
     qemu_put_byte(f, RME_STREAM_EOS);
     return qemu_file_get_error(f);
 }
@@ -320,8 +300,7 @@ static void rme_stream_state_pending(void *opaque, uint64_t *must_precopy,
     RmeStream *s = opaque;
 
     if (s->out_active) {
-        *must_precopy += (s->todo_count + s->next_count) *
-                         (RMM_GRANULE_SIZE + 24);
+        *must_precopy += rme_mig_driver_pending_bytes(s->drv);
     }
 }
 
@@ -332,7 +311,7 @@ static void rme_stream_state_pending_exact(void *opaque,
     RmeStream *s = opaque;
 
     if (s->out_active) {
-        rme_stream_sync(s);
+        rme_mig_driver_sync(s->drv);
     }
     rme_stream_state_pending(opaque, must_precopy, can_postcopy);
 }
@@ -340,110 +319,59 @@ static void rme_stream_state_pending_exact(void *opaque,
 static int rme_stream_save_iterate(QEMUFile *f, void *opaque)
 {
     RmeStream *s = opaque;
-    Error *err = NULL;
-    int ret = 0, sent;
+    int ret = rme_mig_driver_iterate(s->drv);
 
-    ret = rme_stream_send_ripas(f, s, &err);
-    while (!ret && !migration_rate_exceeded(f)) {
-        sent = rme_stream_send_batch(f, s, &err);
-        if (sent < 0) {
-            ret = sent;
-        } else if (!sent) {
-            /*
-             * A pass is done: close its epoch.  As for RAM, the log is
-             * read again only when the migration thread asks for exact
-             * figures (state_pending_exact) to decide on convergence.
-             */
-            ret = rme_stream_close_epoch(f, s, &err);
-            if (!ret) {
-                rme_stream_merge_next(s);
-                if (!s->todo_count) {
-                    ret = 1;
-                    break;
-                }
-            }
-        }
-    }
     qemu_put_byte(f, RME_STREAM_EOS);
     if (ret < 0) {
-        error_report_err(err);
-        return ret;
+        return rme_stream_fail(s, f);
     }
     return ret ? ret : qemu_file_get_error(f);
+}
+
+static unsigned rme_stream_nr_vcpus(void)
+{
+    unsigned n = 0;
+    CPUState *cs;
+
+    CPU_FOREACH(cs) {
+        n++;
+    }
+    return n;
 }
 
 static int rme_stream_save_complete(QEMUFile *f, void *opaque)
 {
     RmeStream *s = opaque;
     MigrationState *ms = migrate_get_current();
-    Error *err = NULL;
-    CPUState *cs;
-    size_t len;
-    int ret, sent, passes;
+    uint64_t left;
+    int ret;
 
     /* The VM is stopped and we hold the BQL. */
-    if (!s->g->ops->mig_export_pause(s->g, &err)) {
-        goto fail;
+    ret = rme_mig_driver_complete(s->drv, rme_stream_nr_vcpus(), &left);
+    if (ret == RME_MIG_NOT_CONVERGED) {
+        error_setg(&s->err, "rme-guest: the realm still has %" PRIu64
+                   " granules to export after %d final passes", left,
+                   RME_MIG_FINAL_PASSES);
     }
-    /*
-     * Final passes until the RMM has nothing left to export: a granule or
-     * a RIPAS change that already went in an epoch waits for the next.
-     */
-    for (passes = 0; ; passes++) {
-        RmmMigStats st;
-
-        if (rme_stream_send_ripas(f, s, &err)) {
-            goto fail;
-        }
-        while ((sent = rme_stream_send_batch(f, s, &err)) > 0) {
-            /* drain */
-        }
-        if (sent < 0 || rme_stream_close_epoch(f, s, &err)) {
-            goto fail;
-        }
-        rme_stream_next_epoch(s);
-        s->g->ops->mig_stats(s->g, &st);
-        if (!s->todo_count && !st.pending_granules &&
-            !st.ripas_pending_granules) {
-            break;
-        }
-        if (passes == RME_STREAM_FINAL_PASSES) {
-            error_setg(&err, "rme-guest: the realm still has %" PRIu64
-                       " granules to export after %d final passes",
-                       st.pending_granules + st.ripas_pending_granules,
-                       passes);
-            goto fail;
-        }
-    }
-
-    CPU_FOREACH(cs) {
-        if (!s->g->ops->mig_export_rec(s->g, cs, s->buf, &len, &err)) {
-            goto fail;
-        }
-        rme_stream_put(f, s, len);
+    if (ret < 0) {
+        return rme_stream_fail(s, f);
     }
     /*
      * After END the destination can commit: from then on the source
      * realm only runs again with the destination's abort token.  Do not
      * hand it over on a stream that is already broken.
      */
-    ret = qemu_file_get_error(f);
-    if (ret || migrate_has_error(ms)) {
-        error_setg(&err, "rme-guest: the migration stream failed before "
+    if (qemu_file_get_error(f) || migrate_has_error(ms)) {
+        error_setg(&s->err, "rme-guest: the migration stream failed before "
                    "the realm's final record");
-        goto fail;
+        return rme_stream_fail(s, f);
     }
-    if (!s->g->ops->mig_export_end(s->g, s->buf, &len, &err)) {
-        goto fail;
+    if (rme_mig_driver_end(s->drv)) {
+        return rme_stream_fail(s, f);
     }
-    rme_stream_put(f, s, len);
     qemu_put_byte(f, RME_STREAM_EOS);
     trace_rme_stream_end();
     return qemu_file_get_error(f);
-
-fail:
-    error_report_err(err);
-    return -EINVAL;
 }
 
 /* Take the realm back, if the RMM allows it. */
@@ -496,7 +424,8 @@ static void rme_stream_save_cleanup(void *opaque)
             error_report_err(err);
         }
     }
-    rme_stream_free_out(s);
+    g_clear_pointer(&s->drv, rme_mig_driver_free);
+    s->f = NULL;
     s->out_active = false;
     trace_rme_stream_save_cleanup(rme_stream_phase_name(s));
 }
@@ -526,7 +455,6 @@ bool rme_stream_outgoing_complete(RmeGuest *g, Error **errp)
     RmeStream *s = g->stream;
     uint8_t token[RMM_MIG_TOKEN_SIZE];
     bool ok = false;
-    CPUState *cs;
     int kind;
 
     BQL_LOCK_GUARD();
@@ -543,13 +471,10 @@ bool rme_stream_outgoing_complete(RmeGuest *g, Error **errp)
                    "realm");
         return false;
     }
+    /* The backend stops the realm's vCPUs for good. */
     ok = g->ops->mig_commit_ack(g, token, errp);
     if (ok) {
         s->migrated = true;
-        /* Nothing of the realm runs here again. */
-        CPU_FOREACH(cs) {
-            cs->halted = 1;
-        }
         trace_rme_stream_migrated();
     }
     return ok;
@@ -607,7 +532,7 @@ static int rme_stream_load_setup(QEMUFile *f, void *opaque, Error **errp)
     }
     p = rme_guest_realm_params(s->g);
     ok = s->g->ops->mig_import_start(s->g, &p, key, errp);
-    memset(key, 0, RMM_MIG_KEY_SIZE);
+    gnutls_memset(key, 0, RMM_MIG_KEY_SIZE);
     if (!ok) {
         return -EINVAL;
     }
@@ -651,16 +576,18 @@ static int rme_stream_load_state(QEMUFile *f, void *opaque, int version_id)
         len = rmm_mig_record_length(s->buf);
         if (len < RMM_MIG_HEADER_SIZE || len > RMM_MIG_RECORD_MAX) {
             error_report("rme-guest: bad realm record header (type %u, "
-                         "length %u)", s->buf[5], len);
+                         "length %u)", s->buf[RMM_MIG_HDR_TYPE], len);
             return -EINVAL;
         }
         if (qemu_get_buffer(f, s->buf + RMM_MIG_HEADER_SIZE,
                             len - RMM_MIG_HEADER_SIZE) !=
             len - RMM_MIG_HEADER_SIZE) {
             error_report("rme-guest: realm stream truncated in a %s record",
-                         rmm_mig_record_type_name(s->buf[5]));
+                         rmm_mig_record_type_name(s->buf[RMM_MIG_HDR_TYPE]));
             return -EIO;
         }
+        trace_rme_stream_record_in(
+            rmm_mig_record_type_name(s->buf[RMM_MIG_HDR_TYPE]), len);
         if (!s->g->ops->mig_import_record(s->g, s->buf, len, &err)) {
             error_prepend(&err, "rme-guest: realm record rejected: ");
             error_report_err(err);
@@ -744,7 +671,7 @@ void rme_stream_fill_info(RmeGuest *g, bool incoming, MigrationInfo *info)
     r->ripas_records = st.ripas_records;
     r->ripas_granules = st.ripas_granules;
     r->recs = st.rec_records;
-    r->dirty_pages = incoming ? 0 : s->todo_count + s->next_count;
+    r->dirty_pages = !incoming && s->drv ? rme_mig_driver_dirty(s->drv) : 0;
     info->realm = r;
 }
 
@@ -774,7 +701,6 @@ bool rme_stream_init(RmeGuest *g, Error **errp)
 
     s->g = g;
     s->nr_granules = g->ram_size >> RMM_GRANULE_SHIFT;
-    s->words = DIV_ROUND_UP(s->nr_granules, 64);
     s->buf = g_malloc(RMM_MIG_RECORD_MAX);
     qemu_mutex_init(&s->token_lock);
     g->stream = s;

@@ -32,6 +32,7 @@
 #include "rmm.h"
 #include "rmm-internal.h"
 #include "rmm-mig-fuzz.h"
+#include "rmm-host.h"
 
 #define G               RMM_GRANULE_SIZE
 #define SEAL_CAP        (RMM_MIG_RECORD_MAX + 4096)
@@ -41,7 +42,6 @@ static RmmPlatform *plat;
 static uint8_t *stores[2][2];           /* [realm][range] */
 static uint8_t *seal_buf;
 static uint8_t *data_pt;                /* RMM_MIG_BATCH_MAX units */
-static uint8_t *rec_buf;
 static const uint64_t ram_base[2] = { FUZZ_RAM0, FUZZ_RAM1 };
 static const uint64_t ram_size[2] = { FUZZ_RAM0_SIZE, FUZZ_RAM1_SIZE };
 
@@ -71,7 +71,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     }
     seal_buf = g_malloc0(SEAL_CAP);
     data_pt = g_malloc0(RMM_MIG_BATCH_MAX * DATA_PT_UNIT);
-    rec_buf = g_malloc0(RMM_MIG_RECORD_MAX);
     return 0;
 }
 
@@ -205,57 +204,39 @@ static void run_sealed(RmmRealm *r, const uint8_t *p, size_t left)
 
 /* ---- Re-export of a committed realm: must round-trip exactly ---- */
 
-static void move(RmmRealm *b, size_t len)
+static size_t rec_ctx(void *opaque, unsigned index, uint8_t *ctx)
 {
-    if (len) {
-        CHECK(import(b, rec_buf, len) == RMI_SUCCESS);
-    }
+    memcpy(ctx, "ctx", 3);
+    return 3;
+}
+
+/* Each record the host driver exports goes straight into @opaque. */
+static void move(void *opaque, const uint8_t *buf, size_t len)
+{
+    CHECK(import(opaque, buf, len) == RMI_SUCCESS);
 }
 
 static void reexport(RmmRealm *a)
 {
     uint8_t token[RMM_MIG_TOKEN_SIZE], ma[RMM_HASH_MAX], mb[RMM_HASH_MAX];
     RmmRealm *b = realm_new(1);
-    uint64_t ipas[RMM_MIG_BATCH_MAX], ipa;
-    unsigned i, j, k, exported;
+    RmmHost h = {
+        .r = a, .ram_base = ram_base, .ram_size = ram_size, .nr_ram = 2,
+        .rec_ctx = rec_ctx, .emit = move, .opaque = b,
+    };
+    RmeMigDriver *d = rmm_host_driver_new(&h);
+    uint64_t ipa, left;
+    unsigned i, j;
     char *err = NULL;
-    size_t len;
-    bool more;
 
+    /* As QEMU does it, with the VM stopped from the start. */
     CHECK(rmm_mig_export_start(a, fuzz_mig_key) == RMI_SUCCESS);
     CHECK(rmm_mig_import_start(b, fuzz_mig_key) == RMI_SUCCESS);
-    CHECK(rmm_mig_export_immutable(a, rec_buf, RMM_MIG_RECORD_MAX, &len) ==
-          RMI_SUCCESS);
-    move(b, len);
-    CHECK(rmm_mig_export_pause(a) == RMI_SUCCESS);
-    do {
-        CHECK(rmm_mig_export_ripas(a, rec_buf, RMM_MIG_RECORD_MAX, &len,
-                                   &more) == RMI_SUCCESS);
-        move(b, len);
-    } while (more);
-    for (j = 0; j < 2; j++) {
-        for (ipa = ram_base[j]; ipa < ram_base[j] + ram_size[j]; ) {
-            for (k = 0; k < RMM_MIG_BATCH_MAX &&
-                 ipa < ram_base[j] + ram_size[j]; k++, ipa += G) {
-                ipas[k] = ipa;
-            }
-            CHECK(rmm_mig_export_data(a, ipas, k, rec_buf,
-                                      RMM_MIG_RECORD_MAX, &len, &exported) ==
-                  RMI_SUCCESS);
-            move(b, len);
-        }
-    }
-    CHECK(rmm_mig_export_epoch(a, rec_buf, RMM_MIG_RECORD_MAX, &len) ==
-          RMI_SUCCESS);
-    move(b, len);
-    for (i = 0; i < rmm_realm_num_recs(a); i++) {
-        CHECK(rmm_mig_export_rec(rmm_realm_rec(a, i), "ctx", 3, rec_buf,
-                                 RMM_MIG_RECORD_MAX, &len) == RMI_SUCCESS);
-        move(b, len);
-    }
-    CHECK(rmm_mig_export_end(a, rec_buf, RMM_MIG_RECORD_MAX, &len) ==
-          RMI_SUCCESS);
-    move(b, len);
+    CHECK(rme_mig_driver_setup(d) == RME_MIG_MORE);
+    CHECK(rme_mig_driver_complete(d, rmm_realm_num_recs(a), &left) ==
+          RME_MIG_MORE);
+    CHECK(rme_mig_driver_end(d) == RME_MIG_MORE);
+    rme_mig_driver_free(d);
     CHECK(rmm_mig_import_commit(b, token, &err) == RMI_SUCCESS);
     CHECK(rmm_mig_commit_ack(a, token) == RMI_SUCCESS);
 

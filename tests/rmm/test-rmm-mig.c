@@ -28,6 +28,7 @@
 #include "rmm.h"
 #include "rmm-internal.h"       /* RmmRec fields, sealing helpers */
 #include "rmm-mig-fuzz.h"
+#include "rmm-host.h"
 
 #define G           RMM_GRANULE_SIZE
 #define KIB         1024ULL
@@ -658,27 +659,62 @@ static void rec_states(Realm *s)
                     RMI_SUCCESS);
 }
 
-/*
- * Migrate @s out into @st: IMMUTABLE, three pre-copy rounds with the
- * workload in between, then pause and the final round, RECs, END.
- */
-static void migrate_out(Realm *s, GPtrArray *st, bool ripas_first)
-{
-    RmmMigStats stats;
+/* ---- The host's export driver, as QEMU runs it (rmm-host.c) ---- */
 
-    export_start(s, st);
+static size_t host_rec_ctx(void *opaque, unsigned index, uint8_t *ctx)
+{
+    g_autofree uint8_t *c = ctx_make(index);
+
+    memcpy(ctx, c, ctx_len[index]);
+    return ctx_len[index];
+}
+
+static void host_emit(void *opaque, const uint8_t *buf, size_t len)
+{
+    g_ptr_array_add(opaque, g_bytes_new(buf, len));
+}
+
+/*
+ * Migrate @s out into @st with the host driver, as QEMU does: MIG_START,
+ * setup, three pre-copy rounds with the workload in between (the log
+ * read before each), then pause, final passes, RECs, END.  With
+ * @stop_after, each iteration stops after that many records, as under
+ * a rate limit.
+ */
+static void migrate_out(Realm *s, GPtrArray *st, unsigned stop_after)
+{
+    RmmHost h = {
+        .r = s->r, .ram_base = ram_base, .ram_size = ram_size, .nr_ram = 2,
+        .rec_ctx = host_rec_ctx, .emit = host_emit, .opaque = st,
+        .stop_after = stop_after,
+    };
+    RmeMigDriver *d = rmm_host_driver_new(&h);
+    RmmMigStats stats;
+    uint64_t left;
+
+    g_assert_cmpint(rmm_mig_export_start(s->r, key), ==, RMI_SUCCESS);
+    g_assert_cmpint(rme_mig_driver_setup(d), ==, RME_MIG_MORE);
     g_assert_true(rmm_rec_may_enter(s->rec[0]));
-    export_round(s->r, st, ripas_first);
+    g_assert_cmpint(rmm_host_round(d, &h), ==, RME_MIG_DONE);
     workload(s, 0);
-    export_round(s->r, st, !ripas_first);
+    g_assert_cmpint(rme_mig_driver_sync(d), ==, RME_MIG_MORE);
+    g_assert_cmpuint(rme_mig_driver_dirty(d), >, 0);
+    g_assert_cmpint(rmm_host_round(d, &h), ==, RME_MIG_DONE);
     workload(s, 1);
     rec_states(s);
-    export_round(s->r, st, ripas_first);
+    g_assert_cmpint(rme_mig_driver_sync(d), ==, RME_MIG_MORE);
+    g_assert_cmpint(rmm_host_round(d, &h), ==, RME_MIG_DONE);
     g_assert_true(rmm_rec_may_enter(s->rec[2]));
+    /* A round that starts with RIPAS changes closes an epoch for them. */
     rmm_mig_stats(s->r, &stats);
-    g_assert_cmpuint(stats.epoch, ==, 3);
-    export_finish(s, st);
+    g_assert_cmpuint(stats.epoch, >=, 3);
+    g_assert_cmpint(rme_mig_driver_complete(d, s->nr_recs, &left), ==,
+                    RME_MIG_MORE);
+    g_assert_cmpuint(left, ==, 0);
+    g_assert_cmpint(rme_mig_driver_end(d), ==, RME_MIG_MORE);
+    g_assert_cmpint(rmm_mig_phase(s->r), ==, RMM_MIG_OUT_ENDED);
     g_assert_false(rmm_rec_may_enter(s->rec[2]));
+    rme_mig_driver_free(d);
 }
 
 static GPtrArray *ref_stream;
@@ -691,7 +727,7 @@ static GPtrArray *reference(void)
     if (!ref_stream) {
         ref_stream = stream_new();
         source_new(&s, RMM_HASH_SHA256, 100);
-        migrate_out(&s, ref_stream, false);
+        migrate_out(&s, ref_stream, 0);
         realm_free(&s);
     }
     return ref_stream;
@@ -714,7 +750,8 @@ static void test_round_trip(gconstpointer data)
 
     source_new(&s, algo, 1);
     dest_new(&d, algo, 2);
-    migrate_out(&s, st, algo == RMM_HASH_SHA512);
+    /* SHA-512: iterations cut short, as by a rate limit. */
+    migrate_out(&s, st, algo == RMM_HASH_SHA512 ? 3 : 0);
 
     import_all(&d, st);
     g_assert_cmpint(rmm_mig_phase(d.r), ==, RMM_MIG_IN_IMPORTING);
@@ -725,8 +762,8 @@ static void test_round_trip(gconstpointer data)
 
     rmm_mig_stats(s.r, &ss);
     rmm_mig_stats(d.r, &ds);
-    g_assert_cmpuint(ss.epoch, ==, 4);
-    g_assert_cmpuint(ds.epoch, ==, 4);
+    g_assert_cmpuint(ss.epoch, >=, 4);
+    g_assert_cmpuint(ds.epoch, ==, ss.epoch);
     g_assert_cmpuint(ss.data_granules, ==, ds.data_granules);
     g_assert_cmpuint(ss.data_bytes, ==, ds.data_bytes);
     g_assert_cmpuint(ss.ripas_records, ==, ds.ripas_records);
@@ -1409,9 +1446,7 @@ static void test_reject_other_session(void)
     int i;
 
     source_new(&s, RMM_HASH_SHA256, 40);
-    export_start(&s, st);
-    export_round(s.r, st, false);
-    export_finish(&s, st);
+    migrate_out(&s, st, 0);
     /* A session ID is random: the sessions differ. */
     g_assert_true(memcmp(rdata(st, 0, &(size_t){0}) + HDR,
                          rdata(ref, 0, &(size_t){0}) + HDR,

@@ -17,6 +17,7 @@
  */
 
 #include "qemu/osdep.h"
+#include <gnutls/gnutls.h>
 #include "qapi/error.h"
 #include "qapi/qapi-types-qom.h"
 #include "qemu/base64.h"
@@ -111,7 +112,7 @@ uint8_t *rme_guest_migration_key(RmeGuest *g, Error **errp)
         error_setg(errp, "rme-guest: migration-key '%s' is %zu bytes; an "
                    "AES-256 key of exactly %d bytes is required",
                    g->migration_key, len, RMM_MIG_KEY_SIZE);
-        memset(key, 0, len);
+        gnutls_memset(key, 0, len);
         g_free(key);
         return NULL;
     }
@@ -300,7 +301,7 @@ static void rme_guest_machine_done(Notifier *n, void *data)
             error_report_err(err);
             exit(1);
         }
-        memset(key, 0, RMM_MIG_KEY_SIZE);
+        gnutls_memset(key, 0, RMM_MIG_KEY_SIZE);
     }
     if (!rme_stream_init(g, &err)) {
         error_report_err(err);

@@ -92,7 +92,10 @@ typedef struct RmeBackendOps {
                            size_t *len, Error **errp);
     bool (*mig_export_end)(RmeGuest *g, uint8_t *buf, size_t *len,
                            Error **errp);
-    /* MIG_COMMIT_ACK: the realm is MIGRATED and never runs here again. */
+    /*
+     * MIG_COMMIT_ACK: the realm is MIGRATED and never runs here again;
+     * the backend stops its vCPUs for good.
+     */
     bool (*mig_commit_ack)(RmeGuest *g, const uint8_t *token, Error **errp);
     /* MIG_ABORT, with the destination's abort token or NULL. */
     bool (*mig_export_abort)(RmeGuest *g, const uint8_t *token, Error **errp);

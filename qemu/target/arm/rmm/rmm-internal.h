@@ -57,7 +57,7 @@ typedef struct RmmMigKeys {
 #define MIG_RIPAS_RUNS          8
 #define MIG_RIPAS_RUN_SIZE      16      /* u64 base, u32 granules, */
                                         /* u8 ripas, u8 assigned, 2 zero */
-#define MIG_DATA_UNIT_SIZE      (8 + RMM_GRANULE_SIZE + RMM_MIG_TAG_SIZE)
+#define MIG_DATA_UNIT_SIZE      RMM_MIG_DATA_ENTRY_SIZE
 
 #define MIG_EPOCH_EPOCH         0       /* u32 */
 #define MIG_EPOCH_GRANULES      4       /* u64 */

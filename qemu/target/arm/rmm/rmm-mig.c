@@ -113,18 +113,9 @@
 #include "rmm-internal.h"
 #include "rmm-attest.h"         /* rmm_attest_token_max_size() */
 
-#define MIG_VERSION             1
 #define MIG_NONCE_SIZE          12
 #define MIG_HMAC_SIZE           32
 
-/* Header */
-#define HDR_MAGIC               0
-#define HDR_VERSION             4
-#define HDR_TYPE                5
-#define HDR_RESERVED            6
-#define HDR_LENGTH              8
-#define HDR_EPOCH               12
-#define HDR_SEQ                 16
 
 /* Associated data: session, version, type, length, epoch, seq, word. */
 #define MIG_AAD_MAX             (RMM_MIG_SESSION_SIZE + 2 + 4 + 4 + 8 + 8)
@@ -285,26 +276,6 @@ static void mig_ram_order(RmmRealm *r, unsigned order[RMM_MAX_RAM_RANGES])
 
 /* ---- Names and record parsing ---- */
 
-const char *rmm_mig_record_type_name(RmmMigRecordType type)
-{
-    switch (type) {
-    case RMM_MIG_REC_IMMUTABLE:
-        return "IMMUTABLE";
-    case RMM_MIG_REC_RIPAS:
-        return "RIPAS";
-    case RMM_MIG_REC_DATA:
-        return "DATA";
-    case RMM_MIG_REC_EPOCH:
-        return "EPOCH";
-    case RMM_MIG_REC_REC:
-        return "REC";
-    case RMM_MIG_REC_END:
-        return "END";
-    default:
-        return "unknown";
-    }
-}
-
 const char *rmm_mig_phase_name(RmmMigPhase phase)
 {
     switch (phase) {
@@ -325,25 +296,6 @@ const char *rmm_mig_phase_name(RmmMigPhase phase)
     default:
         return "unknown";
     }
-}
-
-static bool type_valid(unsigned type)
-{
-    return type >= RMM_MIG_REC_IMMUTABLE && type <= RMM_MIG_REC_END;
-}
-
-uint32_t rmm_mig_record_length(const uint8_t hdr[RMM_MIG_HEADER_SIZE])
-{
-    uint32_t length = ld32(hdr + HDR_LENGTH);
-
-    if (memcmp(hdr + HDR_MAGIC, "RMIG", 4) ||
-        hdr[HDR_VERSION] != MIG_VERSION || !type_valid(hdr[HDR_TYPE]) ||
-        hdr[HDR_RESERVED] || hdr[HDR_RESERVED + 1] ||
-        length < RMM_MIG_HEADER_SIZE ||
-        length > RMM_MIG_RECORD_MAX) {
-        return 0;
-    }
-    return length;
 }
 
 static bool G_GNUC_PRINTF(2, 3) set_err(char **err, const char *fmt, ...)
@@ -369,23 +321,23 @@ bool rmm_mig_record_parse(const uint8_t *buf, size_t len,
     if (len < RMM_MIG_HEADER_SIZE) {
         return set_err(err, "truncated header (%zu bytes)", len);
     }
-    if (memcmp(buf + HDR_MAGIC, "RMIG", 4)) {
+    if (memcmp(buf + RMM_MIG_HDR_MAGIC, "RMIG", 4)) {
         return set_err(err, "bad magic");
     }
-    if (buf[HDR_VERSION] != MIG_VERSION) {
-        return set_err(err, "unsupported version %u", buf[HDR_VERSION]);
+    if (buf[RMM_MIG_HDR_VERSION] != RMM_MIG_VERSION) {
+        return set_err(err, "unsupported version %u", buf[RMM_MIG_HDR_VERSION]);
     }
-    type = buf[HDR_TYPE];
-    if (!type_valid(type)) {
+    type = buf[RMM_MIG_HDR_TYPE];
+    if (!rmm_mig_record_type_valid(type)) {
         return set_err(err, "unknown record type %u", type);
     }
     v->type = type;
-    v->seq = ld64(buf + HDR_SEQ);
-    if (buf[HDR_RESERVED] || buf[HDR_RESERVED + 1]) {
+    v->seq = ld64(buf + RMM_MIG_HDR_SEQ);
+    if (buf[RMM_MIG_HDR_RESERVED] || buf[RMM_MIG_HDR_RESERVED + 1]) {
         return set_err(err, "reserved header bytes not zero");
     }
-    v->length = ld32(buf + HDR_LENGTH);
-    v->epoch = ld32(buf + HDR_EPOCH);
+    v->length = ld32(buf + RMM_MIG_HDR_LENGTH);
+    v->epoch = ld32(buf + RMM_MIG_HDR_EPOCH);
     if (v->length != len) {
         return set_err(err, "length field %" PRIu32 " but %zu bytes",
                        v->length, len);
@@ -516,11 +468,11 @@ static size_t mig_aad(const RmmMigKeys *k, const uint8_t *hdr, uint64_t seq,
     size_t n = RMM_MIG_SESSION_SIZE;
 
     memcpy(aad, k->session, RMM_MIG_SESSION_SIZE);
-    aad[n++] = hdr[HDR_VERSION];
-    aad[n++] = hdr[HDR_TYPE];
-    memcpy(aad + n, hdr + HDR_LENGTH, 4);
+    aad[n++] = hdr[RMM_MIG_HDR_VERSION];
+    aad[n++] = hdr[RMM_MIG_HDR_TYPE];
+    memcpy(aad + n, hdr + RMM_MIG_HDR_LENGTH, 4);
     n += 4;
-    memcpy(aad + n, hdr + HDR_EPOCH, 4);
+    memcpy(aad + n, hdr + RMM_MIG_HDR_EPOCH, 4);
     n += 4;
     st64(aad + n, seq);
     n += 8;
@@ -575,13 +527,13 @@ static bool mig_open(const RmmMigKeys *k, const uint8_t *hdr, uint64_t seq,
 static void mig_header(uint8_t *buf, unsigned type, uint32_t length,
                        uint32_t epoch, uint64_t seq)
 {
-    memcpy(buf + HDR_MAGIC, "RMIG", 4);
-    buf[HDR_VERSION] = MIG_VERSION;
-    buf[HDR_TYPE] = type;
-    buf[HDR_RESERVED] = buf[HDR_RESERVED + 1] = 0;
-    st32(buf + HDR_LENGTH, length);
-    st32(buf + HDR_EPOCH, epoch);
-    st64(buf + HDR_SEQ, seq);
+    memcpy(buf + RMM_MIG_HDR_MAGIC, "RMIG", 4);
+    buf[RMM_MIG_HDR_VERSION] = RMM_MIG_VERSION;
+    buf[RMM_MIG_HDR_TYPE] = type;
+    buf[RMM_MIG_HDR_RESERVED] = buf[RMM_MIG_HDR_RESERVED + 1] = 0;
+    st32(buf + RMM_MIG_HDR_LENGTH, length);
+    st32(buf + RMM_MIG_HDR_EPOCH, epoch);
+    st64(buf + RMM_MIG_HDR_SEQ, seq);
 }
 
 size_t rmm_mig_seal_record(RmmMigKeys *k, unsigned type, uint32_t epoch,

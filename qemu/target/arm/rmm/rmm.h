@@ -27,8 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RMM_GRANULE_SHIFT       12
-#define RMM_GRANULE_SIZE        (1ULL << RMM_GRANULE_SHIFT)
+#include "../rmi-mig.h"        /* granule, migration record format */
+
 #define RMM_L2_BLOCK_SIZE       (1ULL << 21)
 #define RMM_HASH_MAX            64      /* SHA-512 */
 #define RMM_RPV_SIZE            64
@@ -365,35 +365,6 @@ RmiStatus rmm_psci_complete(RmmRec *caller, RmmRec *target, int32_t status);
  *          rmm_mig_import_abort.
  */
 
-#define RMM_MIG_KEY_SIZE        32      /* AES-256 migration key */
-#define RMM_MIG_SESSION_SIZE    32      /* random session ID */
-#define RMM_MIG_TOKEN_SIZE      32      /* HMAC-SHA256 commit/abort token */
-#define RMM_MIG_TAG_SIZE        16      /* AES-GCM tag */
-#define RMM_MIG_BATCH_MAX       64      /* granules in one DATA record */
-#define RMM_MIG_REC_CTX_MAX     (256 * 1024)   /* host's vCPU context */
-#define RMM_MIG_RECORD_MAX      (512 * 1024)   /* largest record */
-#define RMM_MIG_HEADER_SIZE     24
-
-/*
- * Record format (all integers little-endian), RMM_MIG_HEADER_SIZE bytes of
- * header in clear, then a type-specific body:
- *   0  4  magic "RMIG"
- *   4  1  version (1)
- *   5  1  type (RmmMigRecordType)
- *   6  2  zero
- *   8  4  total record length, header included
- *  12  4  epoch
- *  16  8  sequence number of the record's first sealed unit
- */
-typedef enum RmmMigRecordType {
-    RMM_MIG_REC_IMMUTABLE = 1,  /* session ID, sealed realm parameters */
-    RMM_MIG_REC_RIPAS = 2,      /* sealed runs of (RIPAS, HIPAS) */
-    RMM_MIG_REC_DATA = 3,       /* 1..RMM_MIG_BATCH_MAX sealed granules */
-    RMM_MIG_REC_EPOCH = 4,      /* closes the current epoch */
-    RMM_MIG_REC_REC = 5,        /* one sealed REC with the host's context */
-    RMM_MIG_REC_END = 6,        /* sealed summary; last record */
-} RmmMigRecordType;
-
 /* A record's header, as parsed (no cryptography, no realm state). */
 typedef struct RmmMigRecordView {
     RmmMigRecordType type;
@@ -412,9 +383,6 @@ typedef struct RmmMigRecordView {
  */
 bool rmm_mig_record_parse(const uint8_t *buf, size_t len,
                           RmmMigRecordView *v, char **err);
-/* Length of the record whose header is @hdr, or 0 if the header is bad. */
-uint32_t rmm_mig_record_length(const uint8_t hdr[RMM_MIG_HEADER_SIZE]);
-const char *rmm_mig_record_type_name(RmmMigRecordType type);
 
 /* Where an outgoing migration stands (rmm_mig_export_phase). */
 typedef enum RmmMigPhase {

@@ -631,6 +631,7 @@ static bool rme_tcg_mig_commit_ack(RmeGuest *g, const uint8_t *token,
                                    Error **errp)
 {
     RmmRealm *realm = rme_tcg_mig_realm(g, errp);
+    CPUState *cs;
 
     if (!realm) {
         return false;
@@ -639,6 +640,10 @@ static bool rme_tcg_mig_commit_ack(RmeGuest *g, const uint8_t *token,
         error_setg(errp, "rme-guest: the destination's commit token is not "
                    "valid for this migration");
         return false;
+    }
+    /* MIGRATED: nothing of the realm runs here again. */
+    CPU_FOREACH(cs) {
+        cs->halted = 1;
     }
     return true;
 }

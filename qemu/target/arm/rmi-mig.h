@@ -1,0 +1,109 @@
+/*
+ * The proposed RMI migration interface: what a host sees of it
+ *
+ * No RMM specification defines migration commands yet; this project
+ * proposes them (docs/system/arm/cca-migration.rst).  This header holds
+ * the facts of that interface that every host side shares, whatever RMM
+ * it drives (the emulated one in target/arm/rmm/, or one behind KVM):
+ * the granule, the sizes, and the record format, whose header is in
+ * clear while bodies are sealed by the RMM.  Plain C, no QEMU headers.
+ *
+ * Copyright (c) 2026 The QEMU CCA migration authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef TARGET_ARM_RMI_MIG_H
+#define TARGET_ARM_RMI_MIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#define RMM_GRANULE_SHIFT       12
+#define RMM_GRANULE_SIZE        (1ULL << RMM_GRANULE_SHIFT)
+
+#define RMM_MIG_KEY_SIZE        32      /* AES-256 migration key */
+#define RMM_MIG_SESSION_SIZE    32      /* random session ID */
+#define RMM_MIG_TOKEN_SIZE      32      /* HMAC-SHA256 commit/abort token */
+#define RMM_MIG_TAG_SIZE        16      /* AES-GCM tag */
+#define RMM_MIG_BATCH_MAX       64      /* granules in one DATA record */
+#define RMM_MIG_REC_CTX_MAX     (256 * 1024)   /* host's vCPU context */
+#define RMM_MIG_RECORD_MAX      (512 * 1024)   /* largest record */
+#define RMM_MIG_HEADER_SIZE     24
+
+/*
+ * Record format (all integers little-endian), RMM_MIG_HEADER_SIZE bytes of
+ * header in clear, then a type-specific body:
+ *   0  4  magic "RMIG"
+ *   4  1  version (1)
+ *   5  1  type (RmmMigRecordType)
+ *   6  2  zero
+ *   8  4  total record length, header included
+ *  12  4  epoch
+ *  16  8  sequence number of the record's first sealed unit
+ */
+#define RMM_MIG_VERSION         1
+#define RMM_MIG_HDR_MAGIC       0
+#define RMM_MIG_HDR_VERSION     4
+#define RMM_MIG_HDR_TYPE        5
+#define RMM_MIG_HDR_RESERVED    6
+#define RMM_MIG_HDR_LENGTH      8
+#define RMM_MIG_HDR_EPOCH       12
+#define RMM_MIG_HDR_SEQ         16
+
+typedef enum RmmMigRecordType {
+    RMM_MIG_REC_IMMUTABLE = 1,  /* session ID, sealed realm parameters */
+    RMM_MIG_REC_RIPAS = 2,      /* sealed runs of (RIPAS, HIPAS) */
+    RMM_MIG_REC_DATA = 3,       /* 1..RMM_MIG_BATCH_MAX sealed granules */
+    RMM_MIG_REC_EPOCH = 4,      /* closes the current epoch */
+    RMM_MIG_REC_REC = 5,        /* one sealed REC with the host's context */
+    RMM_MIG_REC_END = 6,        /* sealed summary; last record */
+} RmmMigRecordType;
+
+/*
+ * A DATA body: a u32 count, then count entries of (u64 IPA | RIPAS,
+ * RMM_GRANULE_SIZE bytes of ciphertext, RMM_MIG_TAG_SIZE bytes of tag).
+ * What one granule costs on the wire, the record header aside:
+ */
+#define RMM_MIG_DATA_ENTRY_SIZE (8 + RMM_GRANULE_SIZE + RMM_MIG_TAG_SIZE)
+
+static inline bool rmm_mig_record_type_valid(unsigned type)
+{
+    return type >= RMM_MIG_REC_IMMUTABLE && type <= RMM_MIG_REC_END;
+}
+
+static inline const char *rmm_mig_record_type_name(unsigned type)
+{
+    static const char *const names[] = {
+        [RMM_MIG_REC_IMMUTABLE] = "IMMUTABLE",
+        [RMM_MIG_REC_RIPAS] = "RIPAS",
+        [RMM_MIG_REC_DATA] = "DATA",
+        [RMM_MIG_REC_EPOCH] = "EPOCH",
+        [RMM_MIG_REC_REC] = "REC",
+        [RMM_MIG_REC_END] = "END",
+    };
+
+    return rmm_mig_record_type_valid(type) ? names[type] : "unknown";
+}
+
+/*
+ * Length of the record whose header is @hdr (RMM_MIG_HEADER_SIZE bytes),
+ * or 0 if the header is not one of a record: what a host needs to cut
+ * a stream into records.  The RMM checks everything else.
+ */
+static inline uint32_t rmm_mig_record_length(const uint8_t *hdr)
+{
+    const uint8_t *l = hdr + RMM_MIG_HDR_LENGTH;
+    uint32_t length = l[0] | l[1] << 8 | l[2] << 16 | (uint32_t)l[3] << 24;
+
+    if (memcmp(hdr + RMM_MIG_HDR_MAGIC, "RMIG", 4) ||
+        hdr[RMM_MIG_HDR_VERSION] != RMM_MIG_VERSION ||
+        !rmm_mig_record_type_valid(hdr[RMM_MIG_HDR_TYPE]) ||
+        hdr[RMM_MIG_HDR_RESERVED] || hdr[RMM_MIG_HDR_RESERVED + 1] ||
+        length < RMM_MIG_HEADER_SIZE || length > RMM_MIG_RECORD_MAX) {
+        return 0;
+    }
+    return length;
+}
+
+#endif /* TARGET_ARM_RMI_MIG_H */

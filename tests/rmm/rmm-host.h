@@ -1,0 +1,42 @@
+/*
+ * The host's export driver (qemu/migration/rme-mig-driver.c) over the
+ * emulated RMM, for the unit tests and the fuzzer: the operations QEMU's
+ * TCG backend performs, made directly on an RmmRealm.
+ *
+ * Copyright (c) 2026 The QEMU CCA migration authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef TESTS_RMM_RMM_HOST_H
+#define TESTS_RMM_RMM_HOST_H
+
+#include "rmm.h"
+#include "rme-mig-driver.h"
+
+typedef struct RmmHost {
+    RmmRealm *r;
+    /* The realm's RAM ranges; the driver's bitmap spans all of them. */
+    const uint64_t *ram_base;
+    const uint64_t *ram_size;
+    unsigned nr_ram;
+    /* The host's vCPU context of REC @index: its length, into @ctx. */
+    size_t (*rec_ctx)(void *opaque, unsigned index, uint8_t *ctx);
+    /* A record the driver emitted. */
+    void (*emit)(void *opaque, const uint8_t *buf, size_t len);
+    void *opaque;
+    /* Iterations stop after this many records (0: never), as by a rate
+     * limit. */
+    unsigned stop_after;
+    unsigned emitted;           /* in the current iteration */
+} RmmHost;
+
+/*
+ * A driver over @h (which must outlive it).  Each RAM range must start
+ * a multiple of 64 granules after the first.
+ */
+RmeMigDriver *rmm_host_driver_new(RmmHost *h);
+
+/* rme_mig_driver_iterate() until a pass ends with nothing dirty. */
+int rmm_host_round(RmeMigDriver *d, RmmHost *h);
+
+#endif /* TESTS_RMM_RMM_HOST_H */
