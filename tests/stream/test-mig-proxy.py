@@ -224,6 +224,17 @@ class StreamParserTest(unittest.TestCase):
         self.assertEqual(len(items), 1)
         self.assertEqual(items[0].framed, framed)
 
+    def test_rest_at_end(self):
+        # A stream that ends inside a record: what was held back is
+        # handed out at the end, so that nothing the source sent is lost.
+        w = realm_stream()
+        data = bytes(w.out)
+        off, framed = w.records[4]
+        p = mp.StreamParser()
+        items = p.feed(data[:off + 100])
+        self.assertEqual(joined(items) + p.rest(), data[:off + 100])
+        self.assertEqual(p.rest(), b'')
+
     def test_cut_offsets(self):
         # A Cut n bytes into record k ends the forwarded stream at
         # record.offset + n: what the truncate case relies on.

@@ -206,6 +206,15 @@ class StreamParser:
         out, self._out = self._out, []
         return out
 
+    def rest(self):
+        """At the end of the stream: the bytes held back (the start of a
+        record that never arrived whole)."""
+        rest = bytes(self.buf)
+        self.base += len(self.buf)
+        self.buf.clear()
+        self.pos = 0
+        return rest
+
     def layout(self):
         """The sections and records found, as text lines."""
         items = sorted(self.sections + self.records, key=lambda x: x.offset)
@@ -633,6 +642,10 @@ class MigProxy:
                     continue
                 data = self._src.recv(_RECV)
                 if not data:
+                    # The source's stream ended: pass on what the parser
+                    # held back too, as a plain relay would.
+                    with self._lock:
+                        self._send_dst(self.parser.rest())
                     break
                 self.src_bytes += len(data)
                 if self.capture:

@@ -528,8 +528,10 @@ class CcaMigration(QemuSystemTest):
 
     def assert_source_back(self, src, status, what, memstress=True):
         """After a migration that did not complete: @src's migration is
-        @status, the VM runs again, its realm too, memory intact."""
-        info = self.wait_migration(src, until=(status,), timeout=120)
+        @status (one of them, for a tuple), the VM runs again, its realm
+        too, memory intact."""
+        until = status if isinstance(status, tuple) else (status,)
+        info = self.wait_migration(src, until=until, timeout=120)
         self.wait_run_state(src, 'running', f'source after {what}')
         r = self.query_migrate(src).get('realm')
         self.assertIsNotNone(r, f'no realm in query-migrate: {info}')
@@ -790,7 +792,13 @@ class CcaMigration(QemuSystemTest):
         self.wait_migration(src, until=('active',),
                             pred=self.realm_pages_sent)
         src.cmd('migrate_cancel')
-        self.assert_source_back(src, 'cancelled', 'migrate_cancel')
+        # migrate_cancel shuts the return path down first, and the return
+        # path shares the migration's socket: the migration thread may see
+        # its write fail before the state becomes 'cancelling', and the
+        # migration then ends 'failed' (QEMU's own race, plain VMs too).
+        # Either way the source realm must be back.
+        self.assert_source_back(src, ('cancelled', 'failed'),
+                                'migrate_cancel')
         self.stop(dst)
         self.log.info('case cancel: %.1f s', time.monotonic() - t0)
 
