@@ -228,7 +228,7 @@ static const RmeMigDriverOps rme_stream_driver_ops = {
 };
 
 /* A failed step of the driver: its error goes to the migration. */
-static int rme_stream_fail(RmeStream *s, QEMUFile *f)
+static int rme_stream_fail(RmeStream *s)
 {
     if (!s->err) {
         error_setg(&s->err, "rme-guest: the realm's export failed");
@@ -323,7 +323,7 @@ static int rme_stream_save_iterate(QEMUFile *f, void *opaque)
 
     qemu_put_byte(f, RME_STREAM_EOS);
     if (ret < 0) {
-        return rme_stream_fail(s, f);
+        return rme_stream_fail(s);
     }
     return ret ? ret : qemu_file_get_error(f);
 }
@@ -354,7 +354,7 @@ static int rme_stream_save_complete(QEMUFile *f, void *opaque)
                    RME_MIG_FINAL_PASSES);
     }
     if (ret < 0) {
-        return rme_stream_fail(s, f);
+        return rme_stream_fail(s);
     }
     /*
      * After END the destination can commit: from then on the source
@@ -364,10 +364,10 @@ static int rme_stream_save_complete(QEMUFile *f, void *opaque)
     if (qemu_file_get_error(f) || migrate_has_error(ms)) {
         error_setg(&s->err, "rme-guest: the migration stream failed before "
                    "the realm's final record");
-        return rme_stream_fail(s, f);
+        return rme_stream_fail(s);
     }
     if (rme_mig_driver_end(s->drv)) {
-        return rme_stream_fail(s, f);
+        return rme_stream_fail(s);
     }
     qemu_put_byte(f, RME_STREAM_EOS);
     trace_rme_stream_end();
