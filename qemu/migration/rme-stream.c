@@ -2,8 +2,8 @@
  * Migration of Arm CCA realms: the realm's migration stream
  *
  * A realm's protected memory, RIPAS map and REC (vCPU) state leave the
- * source RMM only as sealed records (see target/arm/rmm/rmm.h, "Record
- * format"), which this handler carries in its own section of QEMU's
+ * source RMM only as sealed records (target/arm/rmi-mig.h has the record
+ * format), which this handler carries in its own section of QEMU's
  * migration stream; shared memory and devices take QEMU's normal paths.
  *
  * The export loop is the host driver's (rme-mig-driver.c, shared with the
@@ -32,13 +32,13 @@
  */
 
 #include "qemu/osdep.h"
-#include <gnutls/gnutls.h>
 #include "qapi/error.h"
 #include "qemu/error-report.h"
 #include "qemu/main-loop.h"
 #include "qemu/host-utils.h"
 #include "qemu/thread.h"
 #include "hw/core/cpu.h"
+#include "crypto/secret_common.h"
 #include "migration/blocker.h"
 #include "migration/register.h"
 #include "migration/misc.h"
@@ -255,6 +255,38 @@ static int rme_stream_save_prepare(void *opaque, Error **errp)
     return 0;
 }
 
+/*
+ * The migration key (RMM_MIG_KEY_SIZE bytes) from the secret object named
+ * by migration-key; rme_wipe() and g_free() it after use.
+ */
+static uint8_t *rme_stream_key(RmeGuest *g, Error **errp)
+{
+    uint8_t *key = NULL;
+    size_t len = 0;
+
+    if (!g->migration_key) {
+        error_setg(errp, "rme-guest: no migration-key: a realm migrates "
+                   "only with a key shared with the other side "
+                   "(-object secret,id=<id>,file=<32-byte key> and "
+                   "rme-guest,...,migration-key=<id>)");
+        return NULL;
+    }
+    if (qcrypto_secret_lookup(g->migration_key, &key, &len, errp) < 0) {
+        error_prepend(errp, "rme-guest: migration-key: ");
+        return NULL;
+    }
+    if (len != RMM_MIG_KEY_SIZE) {
+        error_setg(errp, "rme-guest: migration-key '%s' is %zu bytes; an "
+                   "AES-256 key of exactly %d bytes is required",
+                   g->migration_key, len, RMM_MIG_KEY_SIZE);
+        rme_wipe(key, len);
+        g_free(key);
+        return NULL;
+    }
+    return key;
+}
+
+
 static int rme_stream_save_setup(QEMUFile *f, void *opaque, Error **errp)
 {
     RmeStream *s = opaque;
@@ -265,12 +297,12 @@ static int rme_stream_save_setup(QEMUFile *f, void *opaque, Error **errp)
     if (rme_stream_save_prepare(opaque, errp) < 0) {
         return -EINVAL;
     }
-    key = rme_guest_migration_key(s->g, errp);
+    key = rme_stream_key(s->g, errp);
     if (!key) {
         return -EINVAL;
     }
     ok = s->g->ops->mig_export_start(s->g, key, errp);
-    gnutls_memset(key, 0, RMM_MIG_KEY_SIZE);
+    rme_wipe(key, RMM_MIG_KEY_SIZE);
     if (!ok) {
         return -EINVAL;
     }
@@ -523,7 +555,7 @@ bool rme_stream_migrated(RmeGuest *g)
 static int rme_stream_load_setup(QEMUFile *f, void *opaque, Error **errp)
 {
     RmeStream *s = opaque;
-    g_autofree uint8_t *key = rme_guest_migration_key(s->g, errp);
+    g_autofree uint8_t *key = rme_stream_key(s->g, errp);
     RmmRealmParams p;
     bool ok;
 
@@ -532,7 +564,7 @@ static int rme_stream_load_setup(QEMUFile *f, void *opaque, Error **errp)
     }
     p = rme_guest_realm_params(s->g);
     ok = s->g->ops->mig_import_start(s->g, &p, key, errp);
-    gnutls_memset(key, 0, RMM_MIG_KEY_SIZE);
+    rme_wipe(key, RMM_MIG_KEY_SIZE);
     if (!ok) {
         return -EINVAL;
     }
@@ -696,23 +728,25 @@ static SaveVMHandlers rme_stream_handlers = {
 
 bool rme_stream_init(RmeGuest *g, Error **errp)
 {
-    RmeStream *s = g_new0(RmeStream, 1);
-    CPUState *cs;
+    RmeStream *s;
 
+    /* A bad key is a configuration error: say so now, not mid-migration. */
+    if (g->migration_key) {
+        uint8_t *key = rme_stream_key(g, errp);
+
+        if (!key) {
+            return false;
+        }
+        rme_wipe(key, RMM_MIG_KEY_SIZE);
+        g_free(key);
+    }
+    s = g_new0(RmeStream, 1);
     s->g = g;
     s->nr_granules = g->ram_size >> RMM_GRANULE_SHIFT;
     s->buf = g_malloc(RMM_MIG_RECORD_MAX);
     qemu_mutex_init(&s->token_lock);
     g->stream = s;
 
-    /*
-     * Realm vCPU registers travel only sealed in REC records: the plain
-     * CPU sections (loaded after all iterable sections) must neither
-     * carry them nor overwrite what the import restored.
-     */
-    CPU_FOREACH(cs) {
-        cpu_vmstate_unregister(cs);
-    }
     if (register_savevm_live("rme-realm", 0, 1, &rme_stream_handlers,
                              s) < 0) {
         error_setg(errp, "rme-guest: cannot register the realm's "

@@ -12,9 +12,9 @@
 #include "target/arm/rme.h"
 
 /*
- * Once the machine is complete: register the realm's migration handler,
- * take realm vCPUs out of the plain CPU sections, and block migration
- * while the realm has no migration key.
+ * Once the machine is complete: check the migration key, register the
+ * realm's migration handler, and block migration while the realm has no
+ * migration key.
  */
 bool rme_stream_init(RmeGuest *g, Error **errp);
 

@@ -28,8 +28,6 @@
 #include "hw/arm/virt-cca.h"
 #include "hw/boards.h"
 #include "system/address-spaces.h"
-#include "system/tcg.h"
-#include "qemu/accel.h"
 #include "target/arm/rme.h"
 #include "target/arm/cpu.h"
 
@@ -66,10 +64,6 @@ int virt_cca_map_pa_bits(VirtMachineState *vms, ARMCPU *cpu, int pa_bits)
     }
     if (vms->mte) {
         virt_cca_fail("rme-guest: a realm cannot have mte=on");
-    }
-    if (!tcg_enabled()) {
-        virt_cca_fail("rme-guest: realms need -accel tcg: this QEMU has no "
-                      "realm backend for %s", current_accel_name());
     }
     if (!arm_feature(&cpu->env, ARM_FEATURE_AARCH64)) {
         virt_cca_fail("rme-guest: realm vCPUs run AArch64: -cpu %s "

@@ -17,7 +17,6 @@
  */
 
 #include "qemu/osdep.h"
-#include <gnutls/gnutls.h>
 #include "qapi/error.h"
 #include "qapi/qapi-types-qom.h"
 #include "qemu/base64.h"
@@ -31,9 +30,7 @@
 #include "system/confidential-guest-support.h"
 #include "system/reset.h"
 #include "system/runstate.h"
-#include "system/tcg.h"
 #include "qemu/accel.h"
-#include "crypto/secret_common.h"
 #include "migration/rme-stream.h"
 #include "rme.h"
 #include "trace.h"
@@ -92,33 +89,6 @@ static void rme_guest_set_key(Object *obj, const char *value, Error **errp)
     g->migration_key = g_strdup(value);
 }
 
-uint8_t *rme_guest_migration_key(RmeGuest *g, Error **errp)
-{
-    uint8_t *key = NULL;
-    size_t len = 0;
-
-    if (!g->migration_key) {
-        error_setg(errp, "rme-guest: no migration-key: a realm migrates "
-                   "only with a key shared with the other side "
-                   "(-object secret,id=<id>,file=<32-byte key> and "
-                   "rme-guest,...,migration-key=<id>)");
-        return NULL;
-    }
-    if (qcrypto_secret_lookup(g->migration_key, &key, &len, errp) < 0) {
-        error_prepend(errp, "rme-guest: migration-key: ");
-        return NULL;
-    }
-    if (len != RMM_MIG_KEY_SIZE) {
-        error_setg(errp, "rme-guest: migration-key '%s' is %zu bytes; an "
-                   "AES-256 key of exactly %d bytes is required",
-                   g->migration_key, len, RMM_MIG_KEY_SIZE);
-        gnutls_memset(key, 0, len);
-        g_free(key);
-        return NULL;
-    }
-    return key;
-}
-
 void rme_guest_add_image(RmeGuest *g, hwaddr base, hwaddr size)
 {
     RmeImage img = { .base = base, .size = size };
@@ -128,21 +98,53 @@ void rme_guest_add_image(RmeGuest *g, hwaddr base, hwaddr size)
     }
 }
 
+/*
+ * The realm backends this QEMU has.  The accelerator picks one; the
+ * emulated RMM needs TCG and GnuTLS (attestation tokens, sealed
+ * migration records).  A KVM CCA backend goes here too.
+ */
+static const RmeBackendOps *const rme_backends[] = {
+#if defined(CONFIG_TCG) && defined(CONFIG_GNUTLS)
+    &rme_tcg_backend_ops,
+#endif
+    NULL
+};
+
+static const RmeBackendOps *rme_backend_for(const char *accel, Error **errp)
+{
+    g_autoptr(GString) have = g_string_new(NULL);
+    unsigned i;
+
+    for (i = 0; rme_backends[i]; i++) {
+        if (!g_ascii_strcasecmp(rme_backends[i]->accel, accel)) {
+            return rme_backends[i];
+        }
+        g_string_append_printf(have, "%s%s (%s)", i ? ", " : "",
+                               rme_backends[i]->accel, rme_backends[i]->name);
+    }
+    if (!i) {
+#ifdef CONFIG_GNUTLS
+        error_setg(errp, "rme-guest: this QEMU has no realm backend (the "
+                   "emulated RMM needs TCG)");
+#else
+        error_setg(errp, "rme-guest: this QEMU has no realm backend (the "
+                   "emulated RMM needs GnuTLS: configure --enable-gnutls)");
+#endif
+    } else {
+        error_setg(errp, "rme-guest: no realm backend for accelerator %s; "
+                   "realms run with -accel %s", accel, have->str);
+    }
+    return NULL;
+}
+
 bool rme_guest_machine_init(RmeGuest *g, uint32_t ipa_width,
                             MemoryRegion *ram, hwaddr ram_base,
                             Error **errp)
 {
     ConfidentialGuestSupport *cgs = CONFIDENTIAL_GUEST_SUPPORT(g);
 
-#ifdef CONFIG_TCG
-    if (tcg_enabled()) {
-        g->ops = &rme_tcg_backend_ops;
-    }
-#endif
+    g->ops = rme_backend_for(current_accel_name(), errp);
     if (!g->ops) {
-        /* The KVM CCA backend is not part of this tree yet. */
-        error_setg(errp, "rme-guest: realms need -accel tcg (emulated RMM); "
-                   "no realm backend for %s", current_accel_name());
         return false;
     }
     g->ipa_width = ipa_width;
@@ -159,17 +161,6 @@ bool rme_guest_machine_init(RmeGuest *g, uint32_t ipa_width,
 MemoryRegion *rme_guest_cpu_memory(RmeGuest *g, MemoryRegion *sysmem)
 {
     return g->ops->cpu_memory(g, sysmem);
-}
-
-RmmRealmParams rme_guest_realm_params(RmeGuest *g)
-{
-    RmmRealmParams p = {
-        .ipa_width = g->ipa_width,
-        .hash_algo = g->measurement_algo,
-    };
-
-    memcpy(p.rpv, g->rpv, RMM_RPV_SIZE);
-    return p;
 }
 
 static gint rme_image_cmp(gconstpointer a, gconstpointer b)
@@ -293,17 +284,7 @@ static void rme_guest_machine_done(Notifier *n, void *data)
                      "(use -M virt)", MACHINE_GET_CLASS(ms)->name);
         exit(1);
     }
-    /* A bad key is a configuration error: say so now, not mid-migration. */
-    if (g->migration_key) {
-        g_autofree uint8_t *key = rme_guest_migration_key(g, &err);
-
-        if (!key) {
-            error_report_err(err);
-            exit(1);
-        }
-        gnutls_memset(key, 0, RMM_MIG_KEY_SIZE);
-    }
-    if (!rme_stream_init(g, &err)) {
+    if (!g->ops->machine_done(g, &err) || !rme_stream_init(g, &err)) {
         error_report_err(err);
         exit(1);
     }

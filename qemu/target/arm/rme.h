@@ -20,6 +20,9 @@
 #include "system/confidential-guest-support.h"
 #include "hw/resettable.h"
 #include "rmm/rmm.h"
+#ifdef CONFIG_GNUTLS
+#include <gnutls/gnutls.h>
+#endif
 
 #define TYPE_RME_GUEST "rme-guest"
 OBJECT_DECLARE_SIMPLE_TYPE(RmeGuest, RME_GUEST)
@@ -37,6 +40,8 @@ typedef struct RmeImage {
  * returns false with @errp set on failure.
  */
 typedef struct RmeBackendOps {
+    /* The accelerator it runs with (AccelClass name), what it is. */
+    const char *accel;
     const char *name;
     /* Once, at machine init: protected memory for g->ram_base/ram_size. */
     bool (*init)(RmeGuest *g, Error **errp);
@@ -56,10 +61,12 @@ typedef struct RmeBackendOps {
     bool (*activate)(RmeGuest *g, Error **errp);
     /* RMI_REALM_DESTROY and every REC: never fails. */
     void (*destroy)(RmeGuest *g);
-    /* Measurement @index (0 = RIM); returns its length, 0 if no realm. */
-    size_t (*measurement)(RmeGuest *g, unsigned index, uint8_t *out);
-    /* Realm state for monitors, or NULL when there is no realm. */
-    const char *(*state)(RmeGuest *g);
+    /*
+     * Once the machine is complete, with its vCPUs: whatever the backend
+     * keeps of them (TCG: realm vCPU registers travel only sealed in REC
+     * records, so they leave QEMU's plain CPU sections).
+     */
+    bool (*machine_done)(RmeGuest *g, Error **errp);
     /* The memory a realm vCPU sees, given the machine's (shared) memory. */
     MemoryRegion *(*cpu_memory)(RmeGuest *g, MemoryRegion *sysmem);
 
@@ -137,8 +144,9 @@ struct RmeGuest {
     struct RmeStream *stream;           /* migration/rme-stream.c */
 };
 
-/* The emulated RMM under TCG. */
+/* The emulated RMM under TCG (built with TCG and GnuTLS). */
 extern const RmeBackendOps rme_tcg_backend_ops;
+
 
 /*
  * Board side (hw/arm/virt-cca.c).  Called once the memory map is known;
@@ -151,13 +159,29 @@ bool rme_guest_machine_init(RmeGuest *g, uint32_t ipa_width,
 void rme_guest_add_image(RmeGuest *g, hwaddr base, hwaddr size);
 
 /* The parameters of the realm this rme-guest describes. */
-RmmRealmParams rme_guest_realm_params(RmeGuest *g);
+static inline RmmRealmParams rme_guest_realm_params(RmeGuest *g)
+{
+    RmmRealmParams p = {
+        .ipa_width = g->ipa_width,
+        .hash_algo = g->measurement_algo,
+    };
+
+    memcpy(p.rpv, g->rpv, RMM_RPV_SIZE);
+    return p;
+}
 
 /*
- * The migration key (RMM_MIG_KEY_SIZE bytes) from the secret object named
- * by migration-key; g_free() it after wiping it.
+ * Overwrite secrets (keys, plaintext) before their memory is freed, in a
+ * way the compiler may not drop.
  */
-uint8_t *rme_guest_migration_key(RmeGuest *g, Error **errp);
+static inline void rme_wipe(void *p, size_t len)
+{
+#ifdef CONFIG_GNUTLS
+    gnutls_memset(p, 0, len);
+#else
+    explicit_bzero(p, len);
+#endif
+}
 
 /* The memory the board links realm vCPUs to. */
 MemoryRegion *rme_guest_cpu_memory(RmeGuest *g, MemoryRegion *sysmem);

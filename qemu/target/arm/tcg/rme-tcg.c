@@ -312,6 +312,21 @@ static bool rme_tcg_init(RmeGuest *g, Error **errp)
     return true;
 }
 
+static bool rme_tcg_machine_done(RmeGuest *g, Error **errp)
+{
+    CPUState *cs;
+
+    /*
+     * Realm vCPU registers travel only sealed in REC records: the plain
+     * CPU sections (loaded after all iterable sections) must neither
+     * carry them nor overwrite what the import restored.
+     */
+    CPU_FOREACH(cs) {
+        cpu_vmstate_unregister(cs);
+    }
+    return true;
+}
+
 static bool rme_tcg_realm_create(RmeGuest *g, const RmmRealmParams *p,
                                  Error **errp)
 {
@@ -435,25 +450,6 @@ static void rme_tcg_destroy(RmeGuest *g)
         rme_tcg_flush_all();
         rmm_realm_destroy(realm);
     }
-}
-
-static size_t rme_tcg_measurement(RmeGuest *g, unsigned index, uint8_t *out)
-{
-    RmmRealm *realm = rme_tcg(g)->realm;
-
-    return realm ? rmm_realm_measurement(realm, index, out) : 0;
-}
-
-static const char *rme_tcg_state(RmeGuest *g)
-{
-    RmmRealm *realm = rme_tcg(g)->realm;
-    static const char *const names[] = {
-        [RMM_REALM_NEW] = "new",
-        [RMM_REALM_ACTIVE] = "active",
-        [RMM_REALM_SYSTEM_OFF] = "system-off",
-    };
-
-    return realm ? names[rmm_realm_state(realm)] : NULL;
 }
 
 /* ---- Migration ---- */
@@ -610,8 +606,8 @@ static bool rme_tcg_mig_export_rec(RmeGuest *g, CPUState *cs, uint8_t *buf,
     ok = rmi_check(rmm_mig_export_rec(rec, bioc->data, bioc->usage,
                                               buf, RMM_MIG_RECORD_MAX, len),
                            errp, "MIG_EXPORT_REC");
-    memset(bioc->data, 0, bioc->usage);
 out:
+    rme_wipe(bioc->data, bioc->usage);
     qemu_fclose(f);
     object_unref(OBJECT(bioc));
     return ok;
@@ -701,7 +697,7 @@ static bool rme_tcg_load_rec_ctx(CPUState *cs, const uint8_t *ctx,
     if (!ok && errp && !*errp) {
         error_setg(errp, "bad vCPU state");
     }
-    memset(bioc->data, 0, len);
+    rme_wipe(bioc->data, len);
     qemu_fclose(f);
     object_unref(OBJECT(bioc));
     return ok;
@@ -797,16 +793,16 @@ static void rme_tcg_mig_stats(RmeGuest *g, RmmMigStats *stats)
 }
 
 const RmeBackendOps rme_tcg_backend_ops = {
-    .name = "emulated RMM (TCG)",
+    .accel = "tcg",
+    .name = "emulated RMM",
     .init = rme_tcg_init,
+    .machine_done = rme_tcg_machine_done,
     .realm_create = rme_tcg_realm_create,
     .init_ripas = rme_tcg_init_ripas,
     .populate = rme_tcg_populate,
     .rec_create = rme_tcg_rec_create,
     .activate = rme_tcg_activate,
     .destroy = rme_tcg_destroy,
-    .measurement = rme_tcg_measurement,
-    .state = rme_tcg_state,
     .cpu_memory = rme_tcg_cpu_memory,
     .mig_export_start = rme_tcg_mig_export_start,
     .mig_dirty_log = rme_tcg_mig_dirty_log,

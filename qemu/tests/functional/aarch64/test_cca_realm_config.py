@@ -201,8 +201,8 @@ class CcaRealmConfig(QemuSystemTest):
         args[args.index('tcg')] = 'qtest'
         self.assert_config_error(
             args,
-            'rme-guest: realms need -accel tcg: '
-            'this QEMU has no realm backend for QTest')
+            'rme-guest: no realm backend for accelerator QTest; '
+            'realms run with -accel tcg (emulated RMM)')
 
     def test_accel_kvm(self):
         # KVM cannot be built into an aarch64 QEMU on a non-Arm host; then
@@ -212,7 +212,8 @@ class CcaRealmConfig(QemuSystemTest):
         args[args.index('tcg')] = 'kvm'
         line = self.assert_config_error(args, 'kvm')
         self.assertTrue('invalid accelerator kvm' in line
-                        or 'rme-guest: realms need -accel tcg' in line, line)
+                        or 'rme-guest: no realm backend for accelerator'
+                        in line, line)
 
     # ---- memory ----------------------------------------------------------
 
