@@ -79,27 +79,34 @@ typedef struct RmeStream {
     bool committed;
 } RmeStream;
 
-static const char *rme_stream_phase_name(RmeStream *s)
+/* The realm's migration state as query-migrate reports it. */
+static RealmMigrationState rme_stream_state(RmeStream *s)
 {
-    static const char *const names[] = {
-        [RMM_MIG_NONE] = "none",
-        [RMM_MIG_OUT_RUNNING] = "exporting",
-        [RMM_MIG_OUT_PAUSED] = "paused",
-        [RMM_MIG_OUT_ENDED] = "ended",
-        [RMM_MIG_OUT_MIGRATED] = "migrated",
-        [RMM_MIG_IN_IMPORTING] = "importing",
-        [RMM_MIG_IN_ABORTED] = "aborted",
-    };
-    RmmMigPhase phase = s->g->ops->mig_phase(s->g);
-
     if (s->migrated) {
-        return "migrated";
+        return REALM_MIGRATION_STATE_MIGRATED;
     }
-    if (phase == RMM_MIG_NONE && (s->committed || s->out_ran)) {
-        return "running";
+    switch (s->g->ops->mig_phase(s->g)) {
+    case RMM_MIG_OUT_RUNNING:
+        return REALM_MIGRATION_STATE_EXPORTING;
+    case RMM_MIG_OUT_PAUSED:
+        return REALM_MIGRATION_STATE_PAUSED;
+    case RMM_MIG_OUT_ENDED:
+        return REALM_MIGRATION_STATE_ENDED;
+    case RMM_MIG_OUT_MIGRATED:
+        return REALM_MIGRATION_STATE_MIGRATED;
+    case RMM_MIG_IN_IMPORTING:
+        return REALM_MIGRATION_STATE_IMPORTING;
+    case RMM_MIG_IN_ABORTED:
+        return REALM_MIGRATION_STATE_ABORTED;
+    default:
+        return s->committed || s->out_ran ? REALM_MIGRATION_STATE_RUNNING
+                                          : REALM_MIGRATION_STATE_NONE;
     }
-    return phase < ARRAY_SIZE(names) && names[phase] ? names[phase]
-                                                      : "unknown";
+}
+
+static const char *rme_stream_state_name(RmeStream *s)
+{
+    return RealmMigrationState_str(rme_stream_state(s));
 }
 
 /* ---- Source ---- */
@@ -459,7 +466,7 @@ static void rme_stream_save_cleanup(void *opaque)
     g_clear_pointer(&s->drv, rme_mig_driver_free);
     s->f = NULL;
     s->out_active = false;
-    trace_rme_stream_save_cleanup(rme_stream_phase_name(s));
+    trace_rme_stream_save_cleanup(rme_stream_state_name(s));
 }
 
 bool rme_stream_rp_token(RmeGuest *g, const uint8_t *buf, size_t len,
@@ -517,7 +524,7 @@ bool rme_stream_outgoing_resume(RmeGuest *g, Error **errp)
     RmeStream *s = g->stream;
     bool ok = rme_stream_abort_out(s, errp);
 
-    trace_rme_stream_resume(ok, rme_stream_phase_name(s));
+    trace_rme_stream_resume(ok, rme_stream_state_name(s));
     return ok;
 }
 
@@ -696,7 +703,7 @@ void rme_stream_fill_info(RmeGuest *g, bool incoming, MigrationInfo *info)
     }
     g->ops->mig_stats(g, &st);
     r = g_new0(RealmMigrationInfo, 1);
-    r->state = g_strdup(rme_stream_phase_name(s));
+    r->state = rme_stream_state(s);
     r->pages = st.data_granules;
     r->bytes = st.total_bytes;
     r->epochs = st.epoch;
