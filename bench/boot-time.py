@@ -21,14 +21,9 @@ import sys
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(TOP, 'qemu', 'tests', 'functional', 'aarch64'))
+import cca_common                                    # noqa: E402
 PROMPT = b'guest# '
-
-
-def guest_assets():
-    out = subprocess.run([os.path.join(TOP, 'scripts', 'mkinitramfs')],
-                         check=True, capture_output=True, text=True).stdout
-    env = dict(line.split('=', 1) for line in out.split() if '=' in line)
-    return env['CCA_GUEST_KERNEL'], env['CCA_GUEST_INITRD'], env['CCA_GUEST_KVER']
 
 
 def boot_once(qemu, kernel, initrd, realm, smp, timeout=120):
@@ -40,7 +35,7 @@ def boot_once(qemu, kernel, initrd, realm, smp, timeout=120):
     if realm:
         args += ['-M', 'virt,confidential-guest-support=rme0',
                  '-object', 'rme-guest,id=rme0']
-        append += ' earlycon=pl011,0x10009000000'
+        append += ' ' + cca_common.earlycon(True)
     args += ['-append', append]
     t0 = time.monotonic()
     p = subprocess.Popen(args, stdin=subprocess.DEVNULL,
@@ -70,7 +65,7 @@ def main():
     opts = ap.parse_args()
 
     qemu = os.path.join(TOP, 'build', 'qemu-build', 'qemu-system-aarch64')
-    kernel, initrd, kver = guest_assets()
+    kernel, initrd, kver = cca_common.guest_assets(TOP)
     times = {'realm': [], 'plain': []}
     for i in range(opts.runs):
         for kind in ('plain', 'realm'):

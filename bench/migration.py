@@ -17,12 +17,10 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 
 import argparse
-import json
 import os
 import platform
 import re
 import shlex
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,59 +29,10 @@ import threading
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(TOP, 'qemu', 'tests', 'functional', 'aarch64'))
+import cca_common                                    # noqa: E402
 PROMPT = b'guest# '
-REALM_APPEND = 'console=ttyAMA0 earlycon=pl011,0x10009000000 panic=-1'
-PLAIN_APPEND = 'console=ttyAMA0 earlycon=pl011,0x09000000 panic=-1'
 VERIFY_OK = re.compile(rb'MEMSTRESS: verify OK (\d+) bytes .*\(gen (\d+)')
-
-
-def guest_assets():
-    out = subprocess.run([os.path.join(TOP, 'scripts', 'mkinitramfs')],
-                         check=True, capture_output=True, text=True).stdout
-    env = dict(line.split('=', 1) for line in out.split() if '=' in line)
-    return env['CCA_GUEST_KERNEL'], env['CCA_GUEST_INITRD'], env['CCA_GUEST_KVER']
-
-
-class Qmp:
-    """A minimal QMP client on a UNIX socket."""
-
-    def __init__(self, path, timeout=30):
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                self.sock.connect(path)
-                break
-            except OSError:
-                self.sock.close()
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        self.file = self.sock.makefile('rwb', buffering=0)
-        json.loads(self.file.readline())            # greeting
-        self.cmd('qmp_capabilities')
-
-    def qmp(self, name, **args):
-        msg = {'execute': name}
-        if args:
-            msg['arguments'] = args
-        self.file.write(json.dumps(msg).encode() + b'\n')
-        while True:
-            line = self.file.readline()
-            if not line:
-                raise EOFError(f'QMP closed during {name}')
-            resp = json.loads(line)
-            if 'return' in resp or 'error' in resp:
-                return resp
-
-    def cmd(self, name, **args):
-        resp = self.qmp(name, **args)
-        if 'error' in resp:
-            raise RuntimeError(f'{name}: {resp["error"]["desc"]}')
-        return resp['return']
-
-    def close(self):
-        self.sock.close()
 
 
 class Guest:
@@ -102,7 +51,7 @@ class Guest:
                                      stderr=self.log)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
-        self.qmp = Qmp(self.qmp_path)
+        self.qmp = cca_common.RawQmp(self.qmp_path, 30)
 
     def _read(self):
         while True:
@@ -167,9 +116,9 @@ def qemu_args(qemu, kernel, initrd, realm, smp, key_file, incoming=False):
         args += ['-object', f'secret,id=mk0,file={key_file}',
                  '-M', 'virt,confidential-guest-support=rme0',
                  '-object', 'rme-guest,id=rme0,migration-key=mk0',
-                 '-append', REALM_APPEND]
+                 '-append', cca_common.kernel_append(True)]
     else:
-        args += ['-append', PLAIN_APPEND]
+        args += ['-append', cca_common.kernel_append(False)]
     if incoming:
         args += ['-incoming', 'defer']
     return args
@@ -277,7 +226,7 @@ def main():
                                         f'migration-{opts.name}.md')
 
     qemu = os.path.join(TOP, 'build', 'qemu-build', 'qemu-system-aarch64')
-    kernel, initrd, kver = guest_assets()
+    kernel, initrd, kver = cca_common.guest_assets(TOP)
     results = {'plain': [], 'realm': []}
     with tempfile.TemporaryDirectory(prefix='cca-mig-bench-') as tmpdir:
         key_file = os.path.join(tmpdir, 'mig.key')

@@ -26,7 +26,6 @@
 
 import contextlib
 import hashlib
-import json
 import logging
 import os
 import re
@@ -37,6 +36,8 @@ import threading
 import time
 
 from qemu_test import QemuSystemTest
+
+import cca_common
 
 import cca_mig_proxy as mp
 
@@ -59,10 +60,10 @@ BW_HIGH = 1 << 30               # bytes/s
 BW_LOW = 16 << 20
 DOWNTIME_MS = 500
 
-# See test_cca_realm.py: earlycon at the PL011's unprotected alias for a
-# realm, at the PL011 itself for a plain VM.
-REALM_APPEND = 'console=ttyAMA0 earlycon=pl011,0x10009000000 panic=-1'
-VM_APPEND = 'console=ttyAMA0 earlycon=pl011,0x09000000 panic=-1'
+# earlycon at the PL011's unprotected alias for a realm, at the PL011
+# itself for a plain VM (cca_common.earlycon()).
+REALM_APPEND = cca_common.kernel_append(realm=True)
+VM_APPEND = cca_common.kernel_append(realm=False)
 
 BOOT_FAILURES = (b'Kernel panic', b'---[ end trace',
                  b'Unable to handle kernel')
@@ -85,50 +86,6 @@ MIG_DONE = ('completed', 'failed', 'cancelled')
 # machine's speed.
 CONVERGE_PASSES = 8
 CONVERGE_DOWNTIME_MS = 60000
-
-
-class RawQmp:
-    """
-    A QMP client on a UNIX socket whose every wait is bounded: for
-    checking that a QEMU answers at all (QEMUMachine's client waits for
-    an answer forever).  Commands raise TimeoutError when QEMU does not
-    answer within @timeout seconds.
-    """
-
-    def __init__(self, path, timeout):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
-        self.sock.connect(path)
-        self.buf = b''
-        self._read()                        # greeting
-        self.cmd('qmp_capabilities')
-
-    def _read(self):
-        while b'\n' not in self.buf:
-            try:
-                data = self.sock.recv(65536)
-            except socket.timeout as e:
-                raise TimeoutError('QMP: no answer') from e
-            if not data:
-                raise EOFError('QMP closed')
-            self.buf += data
-        line, self.buf = self.buf.split(b'\n', 1)
-        return json.loads(line)
-
-    def cmd(self, name, **args):
-        msg = {'execute': name}
-        if args:
-            msg['arguments'] = args
-        self.sock.sendall(json.dumps(msg).encode() + b'\n')
-        while True:
-            resp = self._read()
-            if 'error' in resp:
-                raise RuntimeError(f'{name}: {resp["error"]["desc"]}')
-            if 'return' in resp:
-                return resp['return']
-
-    def close(self):
-        self.sock.close()
 
 
 class CcaMigration(QemuSystemTest):
@@ -838,7 +795,7 @@ class CcaMigration(QemuSystemTest):
         dst, port = self.start_dest(f'{tag}-dst', realm=realm)
         proxy = self.proxy(port, name=f'{tag}-proxy')
         # Connected (and negotiated) now, while QEMU surely answers.
-        qmp = RawQmp(qmp_path, self.STALL_TIMEOUT)
+        qmp = cca_common.RawQmp(qmp_path, self.STALL_TIMEOUT)
         self.migrate(src, proxy.uri)
         deadline = time.monotonic() + 60
         while proxy.src_bytes < 16 << 20:

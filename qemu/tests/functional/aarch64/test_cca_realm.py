@@ -30,6 +30,8 @@ import time
 
 from qemu_test import QemuSystemTest
 
+import cca_common
+
 
 # Bounds for each step (seconds).  A realm boots in 6-15 s under TCG.
 BOOT_TIMEOUT = 120
@@ -38,13 +40,11 @@ MEMSTRESS_TIMEOUT = 240
 
 MEMSTRESS_MIB = 256
 
-# earlycon on the PL011 (0x09000000).  A realm reaches it through the
-# unprotected alias, 0x09000000 + 2^(w-1) with w = 41 for the default
-# realm memory map: the kernel's earlycon writes before it knows it is a
-# realm.  A plain VM has nothing at that address (the kernel dies
-# silently there), so it uses the PL011's own address.
-REALM_APPEND = 'console=ttyAMA0 earlycon=pl011,0x10009000000 panic=-1'
-VM_APPEND = 'console=ttyAMA0 earlycon=pl011,0x09000000 panic=-1'
+# earlycon on the PL011: a realm's at its unprotected alias (the kernel's
+# earlycon writes before it knows it is a realm), a plain VM's at the
+# PL011 itself (it has nothing at the alias).
+REALM_APPEND = cca_common.kernel_append(realm=True)
+VM_APPEND = cca_common.kernel_append(realm=False)
 
 # Seen on the console: the test fails at once.
 BOOT_FAILURES = (b'Kernel panic', b'---[ end trace', b'Unable to handle kernel')

@@ -1,0 +1,122 @@
+# Facts and helpers that the Arm CCA realm tests, the benchmarks (bench/)
+# and scripts/run-realm share: the kernel console of a realm and of a
+# plain VM, the guest assets, and a QMP client whose every wait is
+# bounded.
+#
+#   python3 cca_common.py earlycon [plain]    prints the earlycon option
+#
+# Copyright (c) 2026 The QEMU CCA migration authors
+# SPDX-License-Identifier: GPL-2.0-or-later
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+# hw/arm/virt.c: memmap[VIRT_UART0], the PL011 the kernel's console uses.
+VIRT_UART0 = 0x09000000
+
+# The IPA width of a realm on the default virt memory map (hw/arm/virt-cca.c
+# derives it from the map: the smallest that holds it, twice over).
+REALM_IPA_WIDTH = 41
+
+
+def unprotected_alias(addr, ipa_width=REALM_IPA_WIDTH):
+    """The address of @addr in the unprotected (shared) half of IPA space."""
+    return addr | (1 << (ipa_width - 1))
+
+
+def earlycon(realm):
+    """
+    The earlycon option: earlycon runs before the kernel knows it is a
+    realm, so a realm's must name the PL011 at its unprotected alias.
+    """
+    uart = unprotected_alias(VIRT_UART0) if realm else VIRT_UART0
+    return f'earlycon=pl011,{uart:#x}'
+
+
+def kernel_append(realm, extra='panic=-1'):
+    """The kernel command line of the tests and benchmarks."""
+    return f'console=ttyAMA0 {earlycon(realm)} {extra}'.strip()
+
+
+def guest_assets(top):
+    """
+    Kernel, initramfs and kernel version from the project's
+    scripts/mkinitramfs (which fetches and builds them if needed), with
+    @top the project's top directory.
+    """
+    out = subprocess.run([os.path.join(top, 'scripts', 'mkinitramfs')],
+                         check=True, capture_output=True, text=True).stdout
+    env = dict(line.split('=', 1) for line in out.split() if '=' in line)
+    return (env['CCA_GUEST_KERNEL'], env['CCA_GUEST_INITRD'],
+            env['CCA_GUEST_KVER'])
+
+
+class RawQmp:
+    """
+    A QMP client on a UNIX socket whose every wait is bounded: for
+    benchmarks, and for checking that a QEMU answers at all (QEMUMachine's
+    client waits for an answer forever).  Commands raise TimeoutError when
+    QEMU does not answer within @timeout seconds, RuntimeError with QMP's
+    description when it answers with an error.
+    """
+
+    def __init__(self, path, timeout):
+        # A QEMU just started may not listen yet: retry until @timeout.
+        deadline = time.monotonic() + timeout
+        while True:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(timeout)
+            try:
+                self.sock.connect(path)
+                break
+            except OSError:
+                self.sock.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        self.buf = b''
+        self._read()                        # greeting
+        self.cmd('qmp_capabilities')
+
+    def _read(self):
+        while b'\n' not in self.buf:
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout as e:
+                raise TimeoutError('QMP: no answer') from e
+            if not data:
+                raise EOFError('QMP closed')
+            self.buf += data
+        line, self.buf = self.buf.split(b'\n', 1)
+        return json.loads(line)
+
+    def qmp(self, name, **args):
+        """The answer to @name as QMP gives it: 'return' or 'error'."""
+        msg = {'execute': name}
+        if args:
+            msg['arguments'] = args
+        self.sock.sendall(json.dumps(msg).encode() + b'\n')
+        while True:
+            resp = self._read()
+            if 'return' in resp or 'error' in resp:
+                return resp
+
+    def cmd(self, name, **args):
+        resp = self.qmp(name, **args)
+        if 'error' in resp:
+            raise RuntimeError(f'{name}: {resp["error"]["desc"]}')
+        return resp['return']
+
+    def close(self):
+        self.sock.close()
+
+
+if __name__ == '__main__':
+    if len(sys.argv) >= 2 and sys.argv[1] == 'earlycon':
+        print(earlycon(realm=sys.argv[2:3] != ['plain']))
+    else:
+        sys.exit(f'usage: {sys.argv[0]} earlycon [plain]')
