@@ -81,15 +81,6 @@ typedef struct RmeStream {
 
 static const char *rme_stream_phase_name(RmeStream *s)
 {
-    static const char *const names[] = {
-        [RMM_MIG_NONE] = "none",
-        [RMM_MIG_OUT_RUNNING] = "exporting",
-        [RMM_MIG_OUT_PAUSED] = "paused",
-        [RMM_MIG_OUT_ENDED] = "ended",
-        [RMM_MIG_OUT_MIGRATED] = "migrated",
-        [RMM_MIG_IN_IMPORTING] = "importing",
-        [RMM_MIG_IN_ABORTED] = "aborted",
-    };
     RmmMigPhase phase = s->g->ops->mig_phase(s->g);
 
     if (s->migrated) {
@@ -98,8 +89,7 @@ static const char *rme_stream_phase_name(RmeStream *s)
     if (phase == RMM_MIG_NONE && (s->committed || s->out_ran)) {
         return "running";
     }
-    return phase < ARRAY_SIZE(names) && names[phase] ? names[phase]
-                                                      : "unknown";
+    return rmm_mig_phase_name(phase);
 }
 
 /* ---- Source ---- */
@@ -524,7 +514,7 @@ static int rme_stream_load_setup(QEMUFile *f, void *opaque, Error **errp)
 {
     RmeStream *s = opaque;
     g_autofree uint8_t *key = rme_guest_migration_key(s->g, errp);
-    RmmRealmParams p;
+    RmiRealmParams p;
     bool ok;
 
     if (!key) {

@@ -92,7 +92,7 @@
 #define SHA512_SIZE                     64
 
 /* Algorithm of the hash of the RAK in the platform challenge. */
-#define RAK_HASH_ALGO                   RMM_HASH_SHA256
+#define RAK_HASH_ALGO                   RMI_HASH_SHA256
 
 /*
  * Size limit of the platform token.  The actual size does not depend on
@@ -153,12 +153,12 @@ static void G_GNUC_PRINTF(2, 3) set_err(char **err, const char *fmt, ...)
     va_end(ap);
 }
 
-static size_t hash_len(RmmHashAlgo algo)
+static size_t hash_len(RmiHashAlgo algo)
 {
     switch (algo) {
-    case RMM_HASH_SHA256:
+    case RMI_HASH_SHA256:
         return SHA256_SIZE;
-    case RMM_HASH_SHA512:
+    case RMI_HASH_SHA512:
         return SHA512_SIZE;
     default:
         return 0;
@@ -166,23 +166,23 @@ static size_t hash_len(RmmHashAlgo algo)
 }
 
 /* Names from the IANA "Named Information Hash Algorithm" registry. */
-static const char *hash_name(RmmHashAlgo algo)
+static const char *hash_name(RmiHashAlgo algo)
 {
     switch (algo) {
-    case RMM_HASH_SHA256:
+    case RMI_HASH_SHA256:
         return "sha-256";
-    case RMM_HASH_SHA512:
+    case RMI_HASH_SHA512:
         return "sha-512";
     default:
         return NULL;
     }
 }
 
-static bool hash_data(RmmHashAlgo algo, const void *data, size_t len,
+static bool hash_data(RmiHashAlgo algo, const void *data, size_t len,
                       uint8_t *out, char **err)
 {
     gnutls_digest_algorithm_t dig =
-        algo == RMM_HASH_SHA512 ? GNUTLS_DIG_SHA512 : GNUTLS_DIG_SHA256;
+        algo == RMI_HASH_SHA512 ? GNUTLS_DIG_SHA512 : GNUTLS_DIG_SHA256;
     int ret = gnutls_hash_fast(dig, data, len, out);
 
     if (ret < 0) {
@@ -405,11 +405,11 @@ static GByteArray *build_platform_token(RmmAttestKeys *k,
     memcpy(sec1 + 1, x, P384_COORD_SIZE);
     memcpy(sec1 + 1 + P384_COORD_SIZE, y, P384_COORD_SIZE);
     instance_id[0] = UEID_TYPE_RAND;
-    if (!hash_data(RMM_HASH_SHA256, sec1, sizeof(sec1), instance_id + 1,
+    if (!hash_data(RMI_HASH_SHA256, sec1, sizeof(sec1), instance_id + 1,
                    err) ||
-        !hash_data(RMM_HASH_SHA256, EMU_IMPLEMENTATION,
+        !hash_data(RMI_HASH_SHA256, EMU_IMPLEMENTATION,
                    strlen(EMU_IMPLEMENTATION), impl_id, err) ||
-        !hash_data(RMM_HASH_SHA256, EMU_SIGNER, strlen(EMU_SIGNER),
+        !hash_data(RMI_HASH_SHA256, EMU_SIGNER, strlen(EMU_SIGNER),
                    signer_id, err)) {
         return NULL;
     }
@@ -437,7 +437,7 @@ static GByteArray *build_platform_token(RmmAttestKeys *k,
     for (i = 0; i < G_N_ELEMENTS(emu_sw_components); i++) {
         const EmuSwComponent *c = &emu_sw_components[i];
 
-        if (!hash_data(RMM_HASH_SHA256, c->image, strlen(c->image),
+        if (!hash_data(RMI_HASH_SHA256, c->image, strlen(c->image),
                        measurement, err)) {
             return NULL;
         }
@@ -451,7 +451,7 @@ static GByteArray *build_platform_token(RmmAttestKeys *k,
         rmm_cbor_put_uint(claims, SW_COMP_SIGNER_ID);
         rmm_cbor_put_bytes(claims, signer_id, sizeof(signer_id));
         rmm_cbor_put_uint(claims, SW_COMP_MEASUREMENT_DESC);
-        rmm_cbor_put_text(claims, hash_name(RMM_HASH_SHA256));
+        rmm_cbor_put_text(claims, hash_name(RMI_HASH_SHA256));
     }
 
     rmm_cbor_put_uint(claims, CCA_PLAT_VERIFICATION_SERVICE);
@@ -462,7 +462,7 @@ static GByteArray *build_platform_token(RmmAttestKeys *k,
                        sizeof(emu_platform_config));
 
     rmm_cbor_put_uint(claims, CCA_PLAT_HASH_ALGO_ID);
-    rmm_cbor_put_text(claims, hash_name(RMM_HASH_SHA256));
+    rmm_cbor_put_text(claims, hash_name(RMI_HASH_SHA256));
 
     token = cose_sign1(k->cpak, claims, "platform token (CPAK)", err);
     if (token && token->len > PLAT_TOKEN_MAX) {
@@ -568,7 +568,7 @@ static size_t realm_token_max(size_t hlen)
     return cose_sign1_max(claims);
 }
 
-size_t rmm_attest_token_max_size(RmmHashAlgo algo)
+size_t rmm_attest_token_max_size(RmiHashAlgo algo)
 {
     size_t hlen = hash_len(algo);
 

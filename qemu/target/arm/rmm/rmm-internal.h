@@ -136,7 +136,7 @@ struct RmmRec {
     uint64_t ripas_base;
     uint64_t ripas_top;
     uint64_t ripas_next;    /* first address RTT_SET_RIPAS did not change */
-    RmmRipas ripas_value;
+    RmiRipas ripas_value;
     uint64_t host_call_ipa;
 
     /*
@@ -156,7 +156,7 @@ struct RmmRec {
 struct RmmRealm {
     GMutex lock;
     RmmPlatform *plat;
-    RmmRealmParams params;
+    RmiRealmParams params;
     RmmRealmState state;
     uint64_t prot_size;
     uint8_t rim[RMM_HASH_MAX];

@@ -276,28 +276,6 @@ static void mig_ram_order(RmmRealm *r, unsigned order[RMM_MAX_RAM_RANGES])
 
 /* ---- Names and record parsing ---- */
 
-const char *rmm_mig_phase_name(RmmMigPhase phase)
-{
-    switch (phase) {
-    case RMM_MIG_NONE:
-        return "none";
-    case RMM_MIG_OUT_RUNNING:
-        return "running";
-    case RMM_MIG_OUT_PAUSED:
-        return "paused";
-    case RMM_MIG_OUT_ENDED:
-        return "ended";
-    case RMM_MIG_OUT_MIGRATED:
-        return "migrated";
-    case RMM_MIG_IN_IMPORTING:
-        return "importing";
-    case RMM_MIG_IN_ABORTED:
-        return "import-aborted";
-    default:
-        return "unknown";
-    }
-}
-
 static bool G_GNUC_PRINTF(2, 3) set_err(char **err, const char *fmt, ...)
 {
     va_list ap;
@@ -350,19 +328,19 @@ bool rmm_mig_record_parse(const uint8_t *buf, size_t len,
     v->body_len = bl = len - RMM_MIG_HEADER_SIZE;
 
     switch (type) {
-    case RMM_MIG_REC_IMMUTABLE:
+    case RMM_MIG_RT_IMMUTABLE:
         if (bl < MIG_IMM_BODY(1) || bl > MIG_IMM_BODY(RMM_MAX_RAM_RANGES) ||
             (bl - MIG_IMM_BODY(0)) % 16) {
             return set_err(err, "IMMUTABLE body of %zu bytes", bl);
         }
         break;
-    case RMM_MIG_REC_RIPAS:
+    case RMM_MIG_RT_RIPAS:
         if (bl < MIG_RIPAS_BODY(1) ||
             (bl - MIG_RIPAS_BODY(0)) % MIG_RIPAS_RUN_SIZE) {
             return set_err(err, "RIPAS body of %zu bytes", bl);
         }
         break;
-    case RMM_MIG_REC_DATA:
+    case RMM_MIG_RT_DATA:
         if (bl < MIG_DATA_COUNT_SIZE) {
             return set_err(err, "DATA body of %zu bytes", bl);
         }
@@ -376,17 +354,17 @@ bool rmm_mig_record_parse(const uint8_t *buf, size_t len,
                            " granules", bl, count);
         }
         break;
-    case RMM_MIG_REC_EPOCH:
+    case RMM_MIG_RT_EPOCH:
         if (bl != MIG_EPOCH_BODY) {
             return set_err(err, "EPOCH body of %zu bytes", bl);
         }
         break;
-    case RMM_MIG_REC_REC:
+    case RMM_MIG_RT_REC:
         if (bl < MIG_REC_BODY_MIN) {
             return set_err(err, "REC body of %zu bytes", bl);
         }
         break;
-    case RMM_MIG_REC_END:
+    case RMM_MIG_RT_END:
         if (bl != MIG_END_BODY) {
             return set_err(err, "END body of %zu bytes", bl);
         }
@@ -546,7 +524,7 @@ size_t rmm_mig_seal_record(RmmMigKeys *k, unsigned type, uint32_t epoch,
     if (!k->valid || !pt_len) {
         return 0;
     }
-    if (type == RMM_MIG_REC_DATA) {
+    if (type == RMM_MIG_RT_DATA) {
         n = pt_len / MIG_DATA_PT_UNIT;
         if (pt_len % MIG_DATA_PT_UNIT || n > RMM_MIG_BATCH_MAX) {
             return 0;
@@ -569,7 +547,7 @@ size_t rmm_mig_seal_record(RmmMigKeys *k, unsigned type, uint32_t epoch,
         }
         return len;
     }
-    pre = type == RMM_MIG_REC_IMMUTABLE ? RMM_MIG_SESSION_SIZE : 0;
+    pre = type == RMM_MIG_RT_IMMUTABLE ? RMM_MIG_SESSION_SIZE : 0;
     if (pt_len > UINT32_MAX - RMM_MIG_HEADER_SIZE - pre - RMM_MIG_TAG_SIZE) {
         return 0;
     }
@@ -591,7 +569,7 @@ bool rmm_mig_open_record(RmmMigKeys *k, const uint8_t *buf, size_t len,
     if (!rmm_mig_record_parse(buf, len, &v, NULL)) {
         return false;
     }
-    if (v.type == RMM_MIG_REC_DATA) {
+    if (v.type == RMM_MIG_RT_DATA) {
         n = ld32(v.body);
         for (i = 0; i < n; i++) {
             const uint8_t *in = v.body + MIG_DATA_COUNT_SIZE +
@@ -608,7 +586,7 @@ bool rmm_mig_open_record(RmmMigKeys *k, const uint8_t *buf, size_t len,
         *pt_len = n * MIG_DATA_PT_UNIT;
         return true;
     }
-    pre = v.type == RMM_MIG_REC_IMMUTABLE ? RMM_MIG_SESSION_SIZE : 0;
+    pre = v.type == RMM_MIG_RT_IMMUTABLE ? RMM_MIG_SESSION_SIZE : 0;
     if (!mig_open(k, buf, v.seq, NULL, v.body + pre, v.body_len - pre, pt)) {
         return false;
     }
@@ -885,16 +863,16 @@ static bool mig_export_ok(RmmRealm *r, unsigned type)
         return false;
     }
     switch (type) {
-    case RMM_MIG_REC_IMMUTABLE:
+    case RMM_MIG_RT_IMMUTABLE:
         return mig_exporting(m) && m->last == 0;
-    case RMM_MIG_REC_RIPAS:
-    case RMM_MIG_REC_DATA:
-    case RMM_MIG_REC_EPOCH:
+    case RMM_MIG_RT_RIPAS:
+    case RMM_MIG_RT_DATA:
+    case RMM_MIG_RT_EPOCH:
         return mig_exporting(m) && m->last != 0 && m->recs_done == 0;
-    case RMM_MIG_REC_REC:
+    case RMM_MIG_RT_REC:
         return m->phase == RMM_MIG_OUT_PAUSED && epoch_closed(m) &&
                m->recs_done < r->nr_recs;
-    case RMM_MIG_REC_END:
+    case RMM_MIG_RT_END:
         return m->phase == RMM_MIG_OUT_PAUSED && epoch_closed(m) &&
                m->recs_done == r->nr_recs;
     default:
@@ -915,7 +893,7 @@ RmiStatus rmm_mig_export_immutable(RmmRealm *r, uint8_t *buf, size_t cap,
 {
     uint8_t pt[MIG_IMM_SIZE(RMM_MAX_RAM_RANGES)];
     unsigned order[RMM_MAX_RAM_RANGES];
-    const RmmRealmParams *p = &r->params;
+    const RmiRealmParams *p = &r->params;
     RmmMig *m = &r->mig;
     RmiStatus ret = RMI_SUCCESS;
     size_t pt_len;
@@ -923,7 +901,7 @@ RmiStatus rmm_mig_export_immutable(RmmRealm *r, uint8_t *buf, size_t cap,
 
     *len = 0;
     g_mutex_lock(&r->lock);
-    if (!mig_export_ok(r, RMM_MIG_REC_IMMUTABLE)) {
+    if (!mig_export_ok(r, RMM_MIG_RT_IMMUTABLE)) {
         ret = RMI_ERROR_REALM;
         goto out;
     }
@@ -949,13 +927,13 @@ RmiStatus rmm_mig_export_immutable(RmmRealm *r, uint8_t *buf, size_t cap,
         st64(pt + MIG_IMM_RAM + 16 * i, r->ram[order[i]].base);
         st64(pt + MIG_IMM_RAM + 16 * i + 8, r->ram[order[i]].size);
     }
-    *len = rmm_mig_seal_record(&m->keys, RMM_MIG_REC_IMMUTABLE, m->epoch,
+    *len = rmm_mig_seal_record(&m->keys, RMM_MIG_RT_IMMUTABLE, m->epoch,
                                m->seq, pt, pt_len, buf, cap);
     if (!*len) {
         ret = mig_seal_failed(m, buf, cap);
         goto out;
     }
-    mig_account(m, RMM_MIG_REC_IMMUTABLE, *len, 1);
+    mig_account(m, RMM_MIG_RT_IMMUTABLE, *len, 1);
 out:
     g_mutex_unlock(&r->lock);
     return ret;
@@ -981,7 +959,7 @@ RmiStatus rmm_mig_export_ripas(RmmRealm *r, uint8_t *buf, size_t cap,
     *len = 0;
     *more = false;
     g_mutex_lock(&r->lock);
-    if (!mig_export_ok(r, RMM_MIG_REC_RIPAS)) {
+    if (!mig_export_ok(r, RMM_MIG_RT_RIPAS)) {
         ret = RMI_ERROR_REALM;
         goto out;
     }
@@ -1041,7 +1019,7 @@ RmiStatus rmm_mig_export_ripas(RmmRealm *r, uint8_t *buf, size_t cap,
         p[12] = run->state & S2_RIPAS_MASK;
         p[13] = !!(run->state & S2_ASSIGNED);
     }
-    *len = rmm_mig_seal_record(&m->keys, RMM_MIG_REC_RIPAS, m->epoch, m->seq,
+    *len = rmm_mig_seal_record(&m->keys, RMM_MIG_RT_RIPAS, m->epoch, m->seq,
                                pt, pt_len, buf, cap);
     if (!*len) {
         ret = mig_seal_failed(m, buf, cap);
@@ -1062,7 +1040,7 @@ RmiStatus rmm_mig_export_ripas(RmmRealm *r, uint8_t *buf, size_t cap,
     }
     m->stats.ripas_records++;
     m->stats.ripas_granules += nr;
-    mig_account(m, RMM_MIG_REC_RIPAS, *len, 1);
+    mig_account(m, RMM_MIG_RT_RIPAS, *len, 1);
 out:
     g_free(pt);
     if (runs) {
@@ -1086,7 +1064,7 @@ RmiStatus rmm_mig_export_data(RmmRealm *r, const uint64_t *ipas, unsigned n,
     *len = 0;
     *exported = 0;
     g_mutex_lock(&r->lock);
-    if (!mig_export_ok(r, RMM_MIG_REC_DATA)) {
+    if (!mig_export_ok(r, RMM_MIG_RT_DATA)) {
         ret = RMI_ERROR_REALM;
         goto out;
     }
@@ -1121,7 +1099,7 @@ RmiStatus rmm_mig_export_data(RmmRealm *r, const uint64_t *ipas, unsigned n,
         ret = RMI_ERROR_INPUT;
         goto out;
     }
-    mig_header(buf, RMM_MIG_REC_DATA, need, m->epoch, m->seq);
+    mig_header(buf, RMM_MIG_RT_DATA, need, m->epoch, m->seq);
     st32(buf + RMM_MIG_HEADER_SIZE, k);
     for (i = 0, u = 0; i < n; i++) {
         RmmRamRange *rr = rrs[i];
@@ -1157,7 +1135,7 @@ RmiStatus rmm_mig_export_data(RmmRealm *r, const uint64_t *ipas, unsigned n,
     m->total_granules += k;
     m->stats.data_granules += k;
     m->stats.data_bytes += need;
-    mig_account(m, RMM_MIG_REC_DATA, need, k);
+    mig_account(m, RMM_MIG_RT_DATA, need, k);
 skipped:
     /*
      * Granules sent already in this epoch go in the next one: keep them
@@ -1186,7 +1164,7 @@ RmiStatus rmm_mig_export_epoch(RmmRealm *r, uint8_t *buf, size_t cap,
 
     *len = 0;
     g_mutex_lock(&r->lock);
-    if (!mig_export_ok(r, RMM_MIG_REC_EPOCH) || m->epoch >= UINT32_MAX - 1) {
+    if (!mig_export_ok(r, RMM_MIG_RT_EPOCH) || m->epoch >= UINT32_MAX - 1) {
         ret = RMI_ERROR_REALM;
         goto out;
     }
@@ -1196,13 +1174,13 @@ RmiStatus rmm_mig_export_epoch(RmmRealm *r, uint8_t *buf, size_t cap,
     }
     st32(pt + MIG_EPOCH_EPOCH, m->epoch);
     st64(pt + MIG_EPOCH_GRANULES, m->epoch_granules);
-    *len = rmm_mig_seal_record(&m->keys, RMM_MIG_REC_EPOCH, m->epoch, m->seq,
+    *len = rmm_mig_seal_record(&m->keys, RMM_MIG_RT_EPOCH, m->epoch, m->seq,
                                pt, sizeof(pt), buf, cap);
     if (!*len) {
         ret = mig_seal_failed(m, buf, cap);
         goto out;
     }
-    mig_account(m, RMM_MIG_REC_EPOCH, *len, 1);
+    mig_account(m, RMM_MIG_RT_EPOCH, *len, 1);
     m->epoch++;
     m->epoch_granules = 0;
     for (j = 0; j < r->nr_ram; j++) {
@@ -1247,7 +1225,7 @@ RmiStatus rmm_mig_export_rec(RmmRec *rec, const void *ctx, size_t ctx_len,
 
     *len = 0;
     g_mutex_lock(&r->lock);
-    if (!mig_export_ok(r, RMM_MIG_REC_REC) ||
+    if (!mig_export_ok(r, RMM_MIG_RT_REC) ||
         (m->recs_done == 0 && !mig_all_exported(r))) {
         /* After the first REC no more DATA or RIPAS can follow. */
         ret = RMI_ERROR_REALM;
@@ -1285,7 +1263,7 @@ RmiStatus rmm_mig_export_rec(RmmRec *rec, const void *ctx, size_t ctx_len,
     if (ctx_len) {
         memcpy(pt + MIG_REC_TOKEN + token_len, ctx, ctx_len);
     }
-    *len = rmm_mig_seal_record(&m->keys, RMM_MIG_REC_REC, m->epoch, m->seq,
+    *len = rmm_mig_seal_record(&m->keys, RMM_MIG_RT_REC, m->epoch, m->seq,
                                pt, pt_len, buf, cap);
     gnutls_memset(pt, 0, pt_len);
     if (!*len) {
@@ -1294,7 +1272,7 @@ RmiStatus rmm_mig_export_rec(RmmRec *rec, const void *ctx, size_t ctx_len,
     }
     m->recs_done++;
     m->stats.rec_records++;
-    mig_account(m, RMM_MIG_REC_REC, *len, 1);
+    mig_account(m, RMM_MIG_RT_REC, *len, 1);
 out:
     g_free(pt);
     g_mutex_unlock(&r->lock);
@@ -1310,7 +1288,7 @@ RmiStatus rmm_mig_export_end(RmmRealm *r, uint8_t *buf, size_t cap,
 
     *len = 0;
     g_mutex_lock(&r->lock);
-    if (!mig_export_ok(r, RMM_MIG_REC_END) || r->state != RMM_REALM_ACTIVE ||
+    if (!mig_export_ok(r, RMM_MIG_RT_END) || r->state != RMM_REALM_ACTIVE ||
         !mig_all_exported(r)) {
         ret = RMI_ERROR_REALM;
         goto out;
@@ -1324,14 +1302,14 @@ RmiStatus rmm_mig_export_end(RmmRealm *r, uint8_t *buf, size_t cap,
     st32(pt + MIG_END_NR_RECS, r->nr_recs);
     st64(pt + MIG_END_GRANULES, m->total_granules);
     memcpy(pt + MIG_END_REMS, r->rem, RMM_NUM_REMS * RMM_HASH_MAX);
-    *len = rmm_mig_seal_record(&m->keys, RMM_MIG_REC_END, m->epoch, m->seq,
+    *len = rmm_mig_seal_record(&m->keys, RMM_MIG_RT_END, m->epoch, m->seq,
                                pt, sizeof(pt), buf, cap);
     if (!*len) {
         ret = mig_seal_failed(m, buf, cap);
         goto out;
     }
     m->end_seq = m->seq;
-    mig_account(m, RMM_MIG_REC_END, *len, 1);
+    mig_account(m, RMM_MIG_RT_END, *len, 1);
     m->logging = false;
     m->phase = RMM_MIG_OUT_ENDED;
 out:
@@ -1468,7 +1446,7 @@ static RmiStatus mig_import_immutable(RmmRealm *r, const uint8_t *buf,
 {
     uint8_t pt[MIG_IMM_SIZE(RMM_MAX_RAM_RANGES)];
     unsigned order[RMM_MAX_RAM_RANGES];
-    const RmmRealmParams *p = &r->params;
+    const RmiRealmParams *p = &r->params;
     size_t hlen = rmm_hash_len(p->hash_algo);
     RmmMig *m = &r->mig;
     size_t pt_len = v->body_len - RMM_MIG_SESSION_SIZE - RMM_MIG_TAG_SIZE;
@@ -1596,7 +1574,7 @@ static RmiStatus mig_import_ripas(RmmRealm *r, const uint8_t *buf,
         uint64_t base = ld64(q), n = ld32(q + 8), i;
         RmmRamRange *rr;
 
-        if (!rmm_aligned(base) || !n || q[12] > RMM_RIPAS_RAM || q[13] > 1 ||
+        if (!rmm_aligned(base) || !n || q[12] > RMI_RIPAS_RAM || q[13] > 1 ||
             q[14] || q[15]) {
             ret = mig_reject(err, ret, v, "run %" PRIu32 ": bad fields", k);
             goto out;
@@ -1683,7 +1661,7 @@ static RmiStatus mig_import_data(RmmRealm *r, const uint8_t *buf,
         uint64_t gpa = word & ~MIG_WORD_RIPAS_MASK;
         uint64_t ripas = word & MIG_WORD_RIPAS_MASK;
 
-        if (ripas > RMM_RIPAS_RAM) {
+        if (ripas > RMI_RIPAS_RAM) {
             ret = mig_reject(err, ret, v, "unit %" PRIu32 ": bad RIPAS %"
                              PRIu64, i, ripas);
             goto out;
@@ -1806,7 +1784,7 @@ static RmiStatus mig_import_rec(RmmRealm *r, const uint8_t *buf,
                           " invalid for REC index %" PRIu32, mpidr, index);
     }
     if (pt[MIG_REC_RUNNABLE] > 1 || pt[MIG_REC_PSCI_PENDING] > 1 ||
-        has_token > 1 || pt[MIG_REC_RIPAS_VALUE] > RMM_RIPAS_RAM ||
+        has_token > 1 || pt[MIG_REC_RIPAS_VALUE] > RMI_RIPAS_RAM ||
         !all_zero(pt + MIG_REC_HAS_TOKEN + 1, 3) ||
         !all_zero(pt + MIG_REC_CTX_LEN + 4, 4)) {
         return mig_reject(err, RMI_ERROR_INPUT, v, "bad REC flags");
@@ -1924,21 +1902,21 @@ static RmiStatus mig_import_end(RmmRealm *r, const uint8_t *buf,
 /* Is a record of @type in order after the records imported so far? */
 static const char *mig_order_error(RmmMig *m, unsigned type)
 {
-    if (m->last == RMM_MIG_REC_END) {
+    if (m->last == RMM_MIG_RT_END) {
         return "record after END";
     }
     if (!m->last) {
-        return type == RMM_MIG_REC_IMMUTABLE ? NULL
+        return type == RMM_MIG_RT_IMMUTABLE ? NULL
                                              : "the first record must be "
                                                "IMMUTABLE";
     }
     switch (type) {
-    case RMM_MIG_REC_IMMUTABLE:
+    case RMM_MIG_RT_IMMUTABLE:
         return "IMMUTABLE record twice";
-    case RMM_MIG_REC_RIPAS:
-    case RMM_MIG_REC_DATA:
-    case RMM_MIG_REC_EPOCH:
-        return m->last == RMM_MIG_REC_REC ? "after a REC record" : NULL;
+    case RMM_MIG_RT_RIPAS:
+    case RMM_MIG_RT_DATA:
+    case RMM_MIG_RT_EPOCH:
+        return m->last == RMM_MIG_RT_REC ? "after a REC record" : NULL;
     default:    /* REC, END */
         return epoch_closed(m) ? NULL : "before the first EPOCH record";
     }
@@ -2001,23 +1979,23 @@ RmiStatus rmm_mig_import_record(RmmRealm *r, const uint8_t *buf, size_t len,
         goto fail;
     }
     switch (v.type) {
-    case RMM_MIG_REC_IMMUTABLE:
+    case RMM_MIG_RT_IMMUTABLE:
         ret = mig_import_immutable(r, buf, &v, err);
         break;
-    case RMM_MIG_REC_RIPAS:
+    case RMM_MIG_RT_RIPAS:
         ret = mig_import_ripas(r, buf, &v, out, err);
         break;
-    case RMM_MIG_REC_DATA:
+    case RMM_MIG_RT_DATA:
         units = ld32(v.body);
         ret = mig_import_data(r, buf, &v, out, err);
         break;
-    case RMM_MIG_REC_EPOCH:
+    case RMM_MIG_RT_EPOCH:
         ret = mig_import_epoch(r, buf, &v, err);
         break;
-    case RMM_MIG_REC_REC:
+    case RMM_MIG_RT_REC:
         ret = mig_import_rec(r, buf, &v, out, err);
         break;
-    case RMM_MIG_REC_END:
+    case RMM_MIG_RT_END:
         ret = mig_import_end(r, buf, &v, err);
         break;
     }
@@ -2054,7 +2032,7 @@ RmiStatus rmm_mig_import_commit(RmmRealm *r,
         set_err(err, "commit refused: the import failed");
         goto out;
     }
-    if (m->last != RMM_MIG_REC_END) {
+    if (m->last != RMM_MIG_RT_END) {
         set_err(err, "commit refused: import incomplete, no END record "
                 "(%u of %" PRIu32 " RECs, epoch %" PRIu32 ")",
                 m->recs_done, m->nr_recs, m->epoch);

@@ -55,7 +55,7 @@ static bool rmm_vmid_update(RmmPlatform *plat, uint16_t vmid, bool take)
     return ok;
 }
 
-RmiStatus rmm_realm_create(RmmPlatform *plat, const RmmRealmParams *params,
+RmiStatus rmm_realm_create(RmmPlatform *plat, const RmiRealmParams *params,
                            RmmRealm **out)
 {
     RmmRealm *r;
@@ -65,8 +65,8 @@ RmiStatus rmm_realm_create(RmmPlatform *plat, const RmmRealmParams *params,
         params->ipa_width > RMM_IPA_WIDTH_MAX) {
         return RMI_ERROR_INPUT;
     }
-    if (params->hash_algo != RMM_HASH_SHA256 &&
-        params->hash_algo != RMM_HASH_SHA512) {
+    if (params->hash_algo != RMI_HASH_SHA256 &&
+        params->hash_algo != RMI_HASH_SHA512) {
         return RMI_ERROR_INPUT;
     }
     if (params->flags & ~(RMI_REALM_FLAGS_LPA2 | RMI_REALM_FLAGS_SVE |
@@ -195,7 +195,7 @@ RmmRealmState rmm_realm_state(RmmRealm *r)
     return s;
 }
 
-const RmmRealmParams *rmm_realm_params(RmmRealm *r)
+const RmiRealmParams *rmm_realm_params(RmmRealm *r)
 {
     return &r->params;      /* immutable after creation */
 }
@@ -265,14 +265,14 @@ RmiStatus rmm_rtt_init_ripas(RmmRealm *r, uint64_t base, uint64_t top,
         goto out;
     }
     for (ipa = base; ipa < top; ipa += RMM_GRANULE_SIZE) {
-        if (*rmm_s2_entry(rr, ipa) != RMM_RIPAS_EMPTY) {
+        if (*rmm_s2_entry(rr, ipa) != RMI_RIPAS_EMPTY) {
             ret = RMI_ERROR_RTT;
             *out_top = ipa;
             goto out;
         }
     }
     for (ipa = base; ipa < top; ipa += RMM_GRANULE_SIZE) {
-        *rmm_s2_entry(rr, ipa) = RMM_RIPAS_RAM;
+        *rmm_s2_entry(rr, ipa) = RMI_RIPAS_RAM;
     }
     /*
      * The RIM is extended once per RTT entry the command covers.  The
@@ -330,7 +330,7 @@ RmiStatus rmm_data_create(RmmRealm *r, uint64_t ipa, const void *src,
         ret = RMI_ERROR_REALM;
     }
     if (ret == RMI_SUCCESS &&
-        (*rmm_s2_entry(rr, ipa) & S2_RIPAS_MASK) != RMM_RIPAS_RAM) {
+        (*rmm_s2_entry(rr, ipa) & S2_RIPAS_MASK) != RMI_RIPAS_RAM) {
         ret = RMI_ERROR_RTT;
     }
     if (ret == RMI_SUCCESS) {
@@ -421,7 +421,7 @@ RmiStatus rmm_rtt_set_ripas(RmmRealm *r, RmmRec *rec, uint64_t base,
         rr = rmm_ram_find(r, ipa);
         if (!rr) {
             /* Unbacked protected IPA is EMPTY and can be nothing else. */
-            if (rec->ripas_value != RMM_RIPAS_EMPTY) {
+            if (rec->ripas_value != RMI_RIPAS_EMPTY) {
                 ret = ipa == base ? RMI_ERROR_RTT : RMI_SUCCESS;
                 break;
             }
@@ -439,7 +439,7 @@ out:
 }
 
 RmiStatus rmm_rtt_read_entry(RmmRealm *r, uint64_t ipa, RmmHipas *hipas,
-                             RmmRipas *ripas)
+                             RmiRipas *ripas)
 {
     RmmRamRange *rr;
 
@@ -454,7 +454,7 @@ RmiStatus rmm_rtt_read_entry(RmmRealm *r, uint64_t ipa, RmmHipas *hipas,
         *ripas = e & S2_RIPAS_MASK;
     } else {
         *hipas = RMM_HIPAS_UNASSIGNED;
-        *ripas = RMM_RIPAS_EMPTY;
+        *ripas = RMI_RIPAS_EMPTY;
     }
     g_mutex_unlock(&r->lock);
     return RMI_SUCCESS;
@@ -468,7 +468,7 @@ static RmmS2Result rmm_s2_result(RmmRamRange *rr, uint64_t ipa)
         return RMM_S2_ABORT;
     }
     e = *rmm_s2_entry(rr, ipa);
-    if ((e & S2_RIPAS_MASK) != RMM_RIPAS_RAM) {
+    if ((e & S2_RIPAS_MASK) != RMI_RIPAS_RAM) {
         return RMM_S2_ABORT;
     }
     return (e & S2_ASSIGNED) ? RMM_S2_OK : RMM_S2_UNASSIGNED;

@@ -255,7 +255,7 @@ static void rsi_ipa_state_set(RmmRec *rec, uint64_t *regs, RmmRecExit *exit)
     RmmRealm *r = rec->realm;
     uint64_t base = regs[1], top = regs[2], ripas = regs[3], flags = regs[4];
 
-    if ((ripas != RMM_RIPAS_EMPTY && ripas != RMM_RIPAS_RAM) ||
+    if ((ripas != RMI_RIPAS_EMPTY && ripas != RMI_RIPAS_RAM) ||
         (flags & ~(uint64_t)RSI_CHANGE_DESTROYED) ||
         !rmm_aligned(base) || !rmm_aligned(top) || top <= base ||
         top > r->prot_size) {
@@ -280,7 +280,7 @@ static void rsi_ipa_state_get(RmmRealm *r, uint64_t *regs)
 {
     uint64_t base = regs[1], end = regs[2], ipa;
     RmmRamRange *rr;
-    RmmRipas ripas;
+    RmiRipas ripas;
 
     if (!rmm_aligned(base) || !rmm_aligned(end) || base >= end ||
         end > r->prot_size) {
@@ -288,17 +288,17 @@ static void rsi_ipa_state_get(RmmRealm *r, uint64_t *regs)
         return;
     }
     rr = rmm_ram_find(r, base);
-    ripas = rr ? (*rmm_s2_entry(rr, base) & S2_RIPAS_MASK) : RMM_RIPAS_EMPTY;
+    ripas = rr ? (*rmm_s2_entry(rr, base) & S2_RIPAS_MASK) : RMI_RIPAS_EMPTY;
     /* Extend the run of identical RIPAS as far as it goes, up to end. */
     for (ipa = base + RMM_GRANULE_SIZE; ipa < end; ipa += RMM_GRANULE_SIZE) {
-        RmmRipas cur;
+        RmiRipas cur;
 
         rr = rmm_ram_find(r, ipa);
-        cur = rr ? (*rmm_s2_entry(rr, ipa) & S2_RIPAS_MASK) : RMM_RIPAS_EMPTY;
+        cur = rr ? (*rmm_s2_entry(rr, ipa) & S2_RIPAS_MASK) : RMI_RIPAS_EMPTY;
         if (cur != ripas) {
             break;
         }
-        if (!rr && ripas == RMM_RIPAS_EMPTY) {
+        if (!rr && ripas == RMI_RIPAS_EMPTY) {
             /* Skip unbacked space to the next RAM range in one step. */
             uint64_t next = end;
             unsigned i;

@@ -27,11 +27,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../rmi.h"            /* RMI types of the specification */
 #include "../rmi-mig.h"        /* granule, migration record format */
 
 #define RMM_L2_BLOCK_SIZE       (1ULL << 21)
-#define RMM_HASH_MAX            64      /* SHA-512 */
-#define RMM_RPV_SIZE            64
 #define RMM_NUM_REMS            4
 #define RMM_MAX_RECS            512
 #define RMM_CHALLENGE_SIZE      64
@@ -48,15 +47,6 @@
 #define RMM_MAX_NUM_BPS         15
 #define RMM_MAX_NUM_WPS         15
 
-/* RMI status codes (RmiStatusCode). */
-typedef enum RmiStatus {
-    RMI_SUCCESS = 0,
-    RMI_ERROR_INPUT = 1,
-    RMI_ERROR_REALM = 2,
-    RMI_ERROR_REC = 3,
-    RMI_ERROR_RTT = 4,
-} RmiStatus;
-
 /* RSI status codes (RsiCommandReturnCode). */
 typedef enum RsiStatus {
     RSI_SUCCESS = 0,
@@ -65,19 +55,6 @@ typedef enum RsiStatus {
     RSI_INCOMPLETE = 3,
     RSI_ERROR_UNKNOWN = 4,
 } RsiStatus;
-
-/* Hash algorithms (RmiHashAlgorithm). */
-typedef enum RmmHashAlgo {
-    RMM_HASH_SHA256 = 0,
-    RMM_HASH_SHA512 = 1,
-} RmmHashAlgo;
-
-/* Realm IPA state (RmiRipas / RsiRipas). */
-typedef enum RmmRipas {
-    RMM_RIPAS_EMPTY = 0,
-    RMM_RIPAS_RAM = 1,
-    RMM_RIPAS_DESTROYED = 2,
-} RmmRipas;
 
 /* Host IPA state of a protected granule (HIPAS). */
 typedef enum RmmHipas {
@@ -92,23 +69,6 @@ typedef enum RmmRealmState {
     RMM_REALM_SYSTEM_OFF = 2,
 } RmmRealmState;
 
-/* RmiRealmParams: the fields the model uses. */
-typedef struct RmmRealmParams {
-    uint64_t flags;                 /* RMI_REALM_FLAGS_* (measured) */
-    uint32_t ipa_width;             /* s2sz (measured) */
-    uint8_t sve_vl;                 /* (measured) */
-    uint8_t num_bps;                /* (measured) */
-    uint8_t num_wps;                /* (measured) */
-    uint8_t pmu_num_ctrs;           /* (measured) */
-    RmmHashAlgo hash_algo;          /* (measured) */
-    uint8_t rpv[RMM_RPV_SIZE];      /* personalization value */
-    uint16_t vmid;                  /* unique among the platform's realms */
-} RmmRealmParams;
-
-#define RMI_REALM_FLAGS_LPA2    (1ULL << 0)
-#define RMI_REALM_FLAGS_SVE     (1ULL << 1)
-#define RMI_REALM_FLAGS_PMU     (1ULL << 2)
-
 /* RmiRecParams: the fields the model uses. */
 typedef struct RmmRecParams {
     uint64_t flags;                 /* RMI_REC_FLAG_RUNNABLE (measured) */
@@ -116,8 +76,6 @@ typedef struct RmmRecParams {
     uint64_t pc;                    /* (measured) */
     uint64_t gprs[8];               /* (measured) */
 } RmmRecParams;
-
-#define RMI_REC_FLAG_RUNNABLE   (1ULL << 0)
 
 typedef struct RmmPlatform RmmPlatform;
 typedef struct RmmRealm RmmRealm;
@@ -138,7 +96,7 @@ void rmm_platform_free(RmmPlatform *p);
  * for an unsupported ipa_width, hash_algo, flag, sve_vl, pmu_num_ctrs,
  * num_bps or num_wps, or a vmid another live realm of @plat uses.
  */
-RmiStatus rmm_realm_create(RmmPlatform *plat, const RmmRealmParams *params,
+RmiStatus rmm_realm_create(RmmPlatform *plat, const RmiRealmParams *params,
                            RmmRealm **out);
 
 /*
@@ -173,7 +131,7 @@ typedef void RmmWriteFn(void *opaque, uint64_t ipa, uint64_t len);
 void rmm_realm_set_write_notifier(RmmRealm *r, RmmWriteFn *fn, void *opaque);
 
 RmmRealmState rmm_realm_state(RmmRealm *r);
-const RmmRealmParams *rmm_realm_params(RmmRealm *r);
+const RmiRealmParams *rmm_realm_params(RmmRealm *r);
 
 /* Protected IPA space is [0, 2^(ipa_width - 1)). */
 uint64_t rmm_realm_prot_size(RmmRealm *r);
@@ -225,7 +183,7 @@ RmiStatus rmm_rtt_set_ripas(RmmRealm *r, RmmRec *rec, uint64_t base,
 
 /* RMI_RTT_READ_ENTRY at level 3: the state of one granule. */
 RmiStatus rmm_rtt_read_entry(RmmRealm *r, uint64_t ipa, RmmHipas *hipas,
-                             RmmRipas *ripas);
+                             RmiRipas *ripas);
 
 /*
  * Stage 2 walk for a realm access to protected @ipa (the "hardware" part
@@ -293,7 +251,7 @@ typedef struct RmmRecExit {
     /* RMM_EXIT_RIPAS_CHANGE */
     uint64_t ripas_base;
     uint64_t ripas_top;
-    RmmRipas ripas_value;
+    RmiRipas ripas_value;
     /* RMM_EXIT_HOST_CALL */
     uint16_t imm;
     uint64_t gprs[31];
@@ -384,38 +342,8 @@ typedef struct RmmMigRecordView {
 bool rmm_mig_record_parse(const uint8_t *buf, size_t len,
                           RmmMigRecordView *v, char **err);
 
-/* Where an outgoing migration stands (rmm_mig_export_phase). */
-typedef enum RmmMigPhase {
-    RMM_MIG_NONE = 0,           /* not migrating */
-    RMM_MIG_OUT_RUNNING,        /* pre-copy: RECs run, writes are logged */
-    RMM_MIG_OUT_PAUSED,         /* RECs may not enter; final export */
-    RMM_MIG_OUT_ENDED,          /* END exported: waits for commit/abort */
-    RMM_MIG_OUT_MIGRATED,       /* committed elsewhere: only destroy */
-    RMM_MIG_IN_IMPORTING,       /* destination, before commit */
-    RMM_MIG_IN_ABORTED,         /* destination, import aborted */
-} RmmMigPhase;
-
 RmmMigPhase rmm_mig_phase(RmmRealm *r);
-const char *rmm_mig_phase_name(RmmMigPhase phase);
 
-/* Statistics of the current (or last) session of a realm. */
-typedef struct RmmMigStats {
-    uint64_t epoch;             /* current epoch */
-    uint64_t data_granules;     /* granules exported / imported */
-    uint64_t data_bytes;        /* bytes of DATA records */
-    uint64_t ripas_records;
-    uint64_t ripas_granules;    /* granules described by RIPAS runs */
-    uint64_t rec_records;
-    uint64_t total_bytes;       /* every record */
-    uint64_t dirty_granules;    /* logged, not yet read by the host */
-    /*
-     * Source: granules whose current contents are not exported yet,
-     * whether or not the host read them from the log (END needs 0).
-     */
-    uint64_t pending_granules;
-    /* Source: granules whose RIPAS or HIPAS change is not exported yet. */
-    uint64_t ripas_pending_granules;
-} RmmMigStats;
 void rmm_mig_stats(RmmRealm *r, RmmMigStats *out);
 
 /*
@@ -593,6 +521,6 @@ bool rmm_mig_import_abort(RmmRealm *r, uint8_t token[RMM_MIG_TOKEN_SIZE]);
 
 /* ---- Measurement helpers (rmm-measure.c) ---- */
 
-size_t rmm_hash_len(RmmHashAlgo algo);
+size_t rmm_hash_len(RmiHashAlgo algo);
 
 #endif /* RMM_H */

@@ -55,19 +55,6 @@ static RmeTcg *rme_tcg(RmeGuest *g)
     return g->backend;
 }
 
-static const char *rmi_status_name(RmiStatus s)
-{
-    static const char *const names[] = {
-        [RMI_SUCCESS] = "success",
-        [RMI_ERROR_INPUT] = "input error",
-        [RMI_ERROR_REALM] = "realm state error",
-        [RMI_ERROR_REC] = "REC state error",
-        [RMI_ERROR_RTT] = "RTT state error",
-    };
-
-    return s < ARRAY_SIZE(names) ? names[s] : "unknown error";
-}
-
 static bool rmi_check(RmiStatus s, Error **errp, const char *what)
 {
     if (s != RMI_SUCCESS) {
@@ -204,7 +191,7 @@ static void rme_tcg_ripas_change(RmeTcg *t, ARMCPU *cpu, RmmRec *rec,
 
     s = rmm_rtt_set_ripas(t->realm, rec, exit->ripas_base, exit->ripas_top,
                           &top);
-    if (s == RMI_SUCCESS && exit->ripas_value == RMM_RIPAS_EMPTY) {
+    if (s == RMI_SUCCESS && exit->ripas_value == RMI_RIPAS_EMPTY) {
         /* Give back the memory the realm no longer wants protected. */
         for (ipa = exit->ripas_base; ipa < top; ipa += RMM_GRANULE_SIZE) {
             rmm_data_destroy(t->realm, ipa);
@@ -217,9 +204,6 @@ static void rme_tcg_ripas_change(RmeTcg *t, ARMCPU *cpu, RmmRec *rec,
     rmm_rec_complete(rec, s == RMI_SUCCESS ? RMM_RIPAS_ACCEPT
                                            : RMM_RIPAS_REJECT, exit, regs);
 }
-
-#define PSCI_FN_CPU_ON_32   0x84000003u
-#define PSCI_FN_CPU_ON_64   0xC4000003u
 
 static bool rme_tcg_smc(ARMCPU *cpu)
 {
@@ -312,7 +296,7 @@ static bool rme_tcg_init(RmeGuest *g, Error **errp)
     return true;
 }
 
-static bool rme_tcg_realm_create(RmeGuest *g, const RmmRealmParams *p,
+static bool rme_tcg_realm_create(RmeGuest *g, const RmiRealmParams *p,
                                  Error **errp)
 {
     RmeTcg *t = rme_tcg(g);
@@ -666,7 +650,7 @@ static bool rme_tcg_mig_export_abort(RmeGuest *g, const uint8_t *token,
     return rmi_check(s, errp, "MIG_ABORT");
 }
 
-static bool rme_tcg_mig_import_start(RmeGuest *g, const RmmRealmParams *p,
+static bool rme_tcg_mig_import_start(RmeGuest *g, const RmiRealmParams *p,
                                      const uint8_t *key, Error **errp)
 {
     RmeTcg *t = rme_tcg(g);
@@ -725,7 +709,7 @@ static bool rme_tcg_mig_import_record(RmeGuest *g, const uint8_t *buf,
         g_free(err);
         return false;
     }
-    if (out.type != RMM_MIG_REC_REC) {
+    if (out.type != RMM_MIG_RT_REC) {
         return true;
     }
     CPU_FOREACH(cs) {
