@@ -153,18 +153,6 @@ static void G_GNUC_PRINTF(2, 3) set_err(char **err, const char *fmt, ...)
     va_end(ap);
 }
 
-static size_t hash_len(RmiHashAlgo algo)
-{
-    switch (algo) {
-    case RMI_HASH_SHA256:
-        return SHA256_SIZE;
-    case RMI_HASH_SHA512:
-        return SHA512_SIZE;
-    default:
-        return 0;
-    }
-}
-
 /* Names from the IANA "Named Information Hash Algorithm" registry. */
 static const char *hash_name(RmiHashAlgo algo)
 {
@@ -570,7 +558,7 @@ static size_t realm_token_max(size_t hlen)
 
 size_t rmm_attest_token_max_size(RmiHashAlgo algo)
 {
-    size_t hlen = hash_len(algo);
+    size_t hlen = rmm_hash_len(algo);
 
     if (!hlen) {
         hlen = RMM_HASH_MAX;
@@ -587,7 +575,7 @@ static GByteArray *build_realm_token(const RmmAttestKeys *k,
                                      const RmmRealmClaims *c, char **err)
 {
     g_autoptr(GByteArray) claims = g_byte_array_new();
-    size_t hlen = hash_len(c->hash_algo);
+    size_t hlen = rmm_hash_len(c->hash_algo);
     unsigned i;
 
     /* Keys in deterministic order: 10, 265, 44235..44240 */
@@ -634,7 +622,7 @@ GByteArray *rmm_attest_token(const RmmAttestKeys *k, const RmmRealmClaims *c,
         set_err(err, "attestation: no %s", !k ? "keys" : "realm claims");
         return NULL;
     }
-    if (!hash_len(c->hash_algo)) {
+    if (!rmm_hash_len(c->hash_algo)) {
         set_err(err, "attestation: unknown realm hash algorithm %d",
                 (int)c->hash_algo);
         return NULL;

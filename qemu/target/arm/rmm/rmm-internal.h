@@ -12,6 +12,55 @@
 #include "rmm.h"
 #include "rmm-attest.h"
 
+/* ---- Little-endian fields of the model's byte layouts ---- */
+
+static inline void rmm_st32(uint8_t *p, uint32_t v)
+{
+    p[0] = v;
+    p[1] = v >> 8;
+    p[2] = v >> 16;
+    p[3] = v >> 24;
+}
+
+static inline void rmm_st64(uint8_t *p, uint64_t v)
+{
+    rmm_st32(p, v);
+    rmm_st32(p + 4, v >> 32);
+}
+
+static inline uint32_t rmm_ld32(const uint8_t *p)
+{
+    return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t rmm_ld64(const uint8_t *p)
+{
+    return rmm_ld32(p) | (uint64_t)rmm_ld32(p + 4) << 32;
+}
+
+static inline bool rmm_all_zero(const uint8_t *p, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (p[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* SMCCC (DEN0028) */
+#define SMCCC_VERSION               0x80000000u
+#define SMCCC_ARCH_FEATURES         0x80000001u
+#define SMCCC_SVE_HINT              (1u << 16)
+#define SMCCC_NOT_SUPPORTED         ((uint64_t)-1)
+#define SMCCC_VERSION_1_2           0x10002u
+
+/* RSI_HOST_CALL: the RsiHostCall structure. */
+#define RSI_HOST_CALL_SIZE          256
+#define RSI_HOST_CALL_NR_GPRS       31
+
 /* Per-granule stage 2 state, one byte per 4 KiB of a RAM range. */
 #define S2_RIPAS_MASK       0x03
 #define S2_ASSIGNED         0x80
@@ -170,10 +219,13 @@ struct RmmRealm {
     RmmMig mig;
 };
 
-/* Migration hooks (rmm-mig.c), with realm->lock held. */
-void rmm_mig_note_write(RmmRealm *r, uint64_t ipa, uint64_t len);
+/*
+ * Migration hooks (rmm-mig.c), with realm->lock held: the locked
+ * rmm_mig_log_write().
+ */
+void rmm_mig_log_write_locked(RmmRealm *r, uint64_t ipa, uint64_t len);
 /* The HIPAS or RIPAS of the granule at @ipa changed. */
-void rmm_mig_note_s2(RmmRealm *r, uint64_t ipa);
+void rmm_mig_log_s2_locked(RmmRealm *r, uint64_t ipa);
 /*
  * True when migration forbids changes to the realm's memory, stage 2 or
  * REC state by the host: once the source exported its first REC, after
@@ -213,11 +265,14 @@ size_t rmm_mig_seal_record(RmmMigKeys *k, unsigned type, uint32_t epoch,
 bool rmm_mig_open_record(RmmMigKeys *k, const uint8_t *buf, size_t len,
                          uint8_t *pt, size_t *pt_len);
 
-/* The model wrote [ipa, ipa + len) of protected memory. */
-static inline void rmm_notify_write(RmmRealm *r, uint64_t ipa, uint64_t len)
+/*
+ * The model wrote [ipa, ipa + len) of protected memory: log it for
+ * migration and tell the host.
+ */
+static inline void rmm_write_notify(RmmRealm *r, uint64_t ipa, uint64_t len)
 {
     if (r->mig.logging && len) {
-        rmm_mig_note_write(r, ipa, len);
+        rmm_mig_log_write_locked(r, ipa, len);
     }
     if (r->write_fn && len) {
         r->write_fn(r->write_opaque, ipa, len);
@@ -229,6 +284,21 @@ RmmRamRange *rmm_ram_find(RmmRealm *r, uint64_t ipa);
 RmmRec *rmm_rec_find(RmmRealm *r, uint64_t mpidr);
 /* REC_CREATE's MPIDR rule: valid fields, and REC index @index. */
 bool rmm_rec_mpidr_ok(uint64_t mpidr, unsigned index);
+/*
+ * A new REC of @r with REC index r->nr_recs, appended to the realm's
+ * RECs (REC_CREATE and the import of a REC record).
+ */
+RmmRec *rmm_rec_new(RmmRealm *r, uint64_t mpidr, bool runnable);
+void rmm_rec_free(RmmRec *rec);
+
+/*
+ * PSCI (rmm-psci.c).  A PSCI call @fid of @rec, with realm->lock held:
+ * answered in regs, or an exit to the host.
+ */
+void rmm_psci_call(RmmRec *rec, uint32_t fid, uint64_t *regs,
+                   RmmRecExit *exit);
+/* The PSCI calls that wait for RMI_PSCI_COMPLETE. */
+bool rmm_psci_fid_completable(uint32_t fid);
 static inline uint8_t *rmm_s2_entry(RmmRamRange *rr, uint64_t ipa)
 {
     return &rr->s2[(ipa - rr->base) >> RMM_GRANULE_SHIFT];
