@@ -367,6 +367,38 @@ static GByteArray *cose_sign1(gnutls_privkey_t key, const GByteArray *payload,
     return out;
 }
 
+/* The software components claim of the platform token, to @claims. */
+static bool put_sw_components(GByteArray *claims,
+                              const uint8_t signer_id[SHA256_SIZE],
+                              char **err)
+{
+    uint8_t measurement[SHA256_SIZE];
+    size_t i;
+
+    rmm_cbor_put_uint(claims, CCA_PLAT_SW_COMPONENTS);
+    rmm_cbor_put_array(claims, G_N_ELEMENTS(emu_sw_components));
+    for (i = 0; i < G_N_ELEMENTS(emu_sw_components); i++) {
+        const EmuSwComponent *c = &emu_sw_components[i];
+
+        if (!hash_data(RMI_HASH_SHA256, c->image, strlen(c->image),
+                       measurement, err)) {
+            return false;
+        }
+        rmm_cbor_put_map(claims, 5);
+        rmm_cbor_put_uint(claims, SW_COMP_MEASUREMENT_TYPE);
+        rmm_cbor_put_text(claims, c->type);
+        rmm_cbor_put_uint(claims, SW_COMP_MEASUREMENT_VALUE);
+        rmm_cbor_put_bytes(claims, measurement, sizeof(measurement));
+        rmm_cbor_put_uint(claims, SW_COMP_VERSION);
+        rmm_cbor_put_text(claims, c->version);
+        rmm_cbor_put_uint(claims, SW_COMP_SIGNER_ID);
+        rmm_cbor_put_bytes(claims, signer_id, SHA256_SIZE);
+        rmm_cbor_put_uint(claims, SW_COMP_MEASUREMENT_DESC);
+        rmm_cbor_put_text(claims, hash_name(RMI_HASH_SHA256));
+    }
+    return true;
+}
+
 /* The platform token of @k, whose CPAK has coordinates @x, @y. */
 static GByteArray *build_platform_token(RmmAttestKeys *k,
                                         const uint8_t x[P384_COORD_SIZE],
@@ -379,9 +411,7 @@ static GByteArray *build_platform_token(RmmAttestKeys *k,
     uint8_t instance_id[1 + SHA256_SIZE];
     uint8_t impl_id[SHA256_SIZE];
     uint8_t signer_id[SHA256_SIZE];
-    uint8_t measurement[SHA256_SIZE];
     GByteArray *token;
-    size_t i;
 
     /* Challenge: hash of the realm public key claim's COSE_Key bytes */
     if (!hash_data(RAK_HASH_ALGO, k->rak_pub->data, k->rak_pub->len,
@@ -420,26 +450,8 @@ static GByteArray *build_platform_token(RmmAttestKeys *k,
     rmm_cbor_put_uint(claims, CCA_PLAT_IMPLEMENTATION_ID);
     rmm_cbor_put_bytes(claims, impl_id, sizeof(impl_id));
 
-    rmm_cbor_put_uint(claims, CCA_PLAT_SW_COMPONENTS);
-    rmm_cbor_put_array(claims, G_N_ELEMENTS(emu_sw_components));
-    for (i = 0; i < G_N_ELEMENTS(emu_sw_components); i++) {
-        const EmuSwComponent *c = &emu_sw_components[i];
-
-        if (!hash_data(RMI_HASH_SHA256, c->image, strlen(c->image),
-                       measurement, err)) {
-            return NULL;
-        }
-        rmm_cbor_put_map(claims, 5);
-        rmm_cbor_put_uint(claims, SW_COMP_MEASUREMENT_TYPE);
-        rmm_cbor_put_text(claims, c->type);
-        rmm_cbor_put_uint(claims, SW_COMP_MEASUREMENT_VALUE);
-        rmm_cbor_put_bytes(claims, measurement, sizeof(measurement));
-        rmm_cbor_put_uint(claims, SW_COMP_VERSION);
-        rmm_cbor_put_text(claims, c->version);
-        rmm_cbor_put_uint(claims, SW_COMP_SIGNER_ID);
-        rmm_cbor_put_bytes(claims, signer_id, sizeof(signer_id));
-        rmm_cbor_put_uint(claims, SW_COMP_MEASUREMENT_DESC);
-        rmm_cbor_put_text(claims, hash_name(RMI_HASH_SHA256));
+    if (!put_sw_components(claims, signer_id, err)) {
+        return NULL;
     }
 
     rmm_cbor_put_uint(claims, CCA_PLAT_VERIFICATION_SERVICE);

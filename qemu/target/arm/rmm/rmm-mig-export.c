@@ -197,32 +197,18 @@ typedef struct MigRun {
     uint8_t state;              /* S2 entry: RIPAS | S2_ASSIGNED */
 } MigRun;
 
-RmiStatus rmm_mig_export_ripas(RmmRealm *r, uint8_t *buf, size_t cap,
-                               size_t *len, bool *more)
+/*
+ * Runs of granules to export in this epoch, in IPA order, at most
+ * @max_runs of them; *@more set when some are left.
+ */
+static void mig_ripas_runs(RmmRealm *r, size_t max_runs, GArray *runs,
+                           bool *more)
 {
     unsigned order[RMM_MAX_RAM_RANGES];
     RmmMig *m = &r->mig;
-    RmiStatus ret = RMI_SUCCESS;
-    size_t space, max_runs, nr = 0, pt_len, k;
-    GArray *runs = NULL;
-    uint8_t *pt = NULL;
     unsigned o;
 
-    *len = 0;
-    *more = false;
-    g_mutex_lock(&r->lock);
-    if (!mig_export_ok(r, RMM_MIG_RT_RIPAS)) {
-        ret = RMI_ERROR_REALM;
-        goto out;
-    }
-    space = MIN(buf ? cap : 0, RMM_MIG_RECORD_MAX);
-    max_runs = space < RMM_MIG_HEADER_SIZE + MIG_RIPAS_BODY(0) ? 0 :
-               (space - RMM_MIG_HEADER_SIZE - MIG_RIPAS_BODY(0)) /
-               MIG_RIPAS_RUN_SIZE;
-    runs = g_array_new(false, false, sizeof(MigRun));
     rmm_mig_ram_order(r, order);
-
-    /* Runs of granules to export in this epoch, in IPA order. */
     for (o = 0; o < r->nr_ram && !*more; o++) {
         unsigned j = order[o];
         RmmRamRange *rr = &r->ram[j];
@@ -252,15 +238,16 @@ RmiStatus rmm_mig_export_ripas(RmmRealm *r, uint8_t *buf, size_t cap,
             g_array_append_val(runs, run);
         }
     }
-    if (!runs->len) {
-        /* Nothing to export, or no room for a single run. */
-        ret = *more ? RMI_ERROR_INPUT : RMI_SUCCESS;
-        *more = false;
-        goto out;
-    }
+}
 
-    pt_len = MIG_RIPAS_RUNS + runs->len * MIG_RIPAS_RUN_SIZE;
-    pt = g_malloc0(pt_len);
+/* The plaintext of a RIPAS record of @runs; g_free() it. */
+static uint8_t *mig_ripas_plaintext(GArray *runs, size_t *pt_len)
+{
+    uint8_t *pt;
+    size_t k;
+
+    *pt_len = MIG_RIPAS_RUNS + runs->len * MIG_RIPAS_RUN_SIZE;
+    pt = g_malloc0(*pt_len);
     rmm_st32(pt + MIG_RIPAS_COUNT, runs->len);
     for (k = 0; k < runs->len; k++) {
         MigRun *run = &g_array_index(runs, MigRun, k);
@@ -271,13 +258,16 @@ RmiStatus rmm_mig_export_ripas(RmmRealm *r, uint8_t *buf, size_t cap,
         p[12] = run->state & S2_RIPAS_MASK;
         p[13] = !!(run->state & S2_ASSIGNED);
     }
-    *len = rmm_mig_seal_record(&m->keys, RMM_MIG_RT_RIPAS, m->epoch, m->seq,
-                               pt, pt_len, buf, cap);
-    if (!*len) {
-        ret = mig_seal_failed(m, buf, cap);
-        *more = false;
-        goto out;
-    }
+    return pt;
+}
+
+/* @runs are exported: not dirty, sent in this epoch.  Their granules. */
+static uint64_t mig_ripas_sent(RmmRealm *r, GArray *runs)
+{
+    RmmMig *m = &r->mig;
+    uint64_t nr = 0;
+    size_t k;
+
     for (k = 0; k < runs->len; k++) {
         MigRun *run = &g_array_index(runs, MigRun, k);
         RmmRamRange *rr = rmm_ram_find(r, run->base);
@@ -290,6 +280,48 @@ RmiStatus rmm_mig_export_ripas(RmmRealm *r, uint8_t *buf, size_t cap,
         }
         nr += run->granules;
     }
+    return nr;
+}
+
+RmiStatus rmm_mig_export_ripas(RmmRealm *r, uint8_t *buf, size_t cap,
+                               size_t *len, bool *more)
+{
+    RmmMig *m = &r->mig;
+    RmiStatus ret = RMI_SUCCESS;
+    size_t space, max_runs, pt_len;
+    GArray *runs = NULL;
+    uint8_t *pt = NULL;
+    uint64_t nr;
+
+    *len = 0;
+    *more = false;
+    g_mutex_lock(&r->lock);
+    if (!mig_export_ok(r, RMM_MIG_RT_RIPAS)) {
+        ret = RMI_ERROR_REALM;
+        goto out;
+    }
+    space = MIN(buf ? cap : 0, RMM_MIG_RECORD_MAX);
+    max_runs = space < RMM_MIG_HEADER_SIZE + MIG_RIPAS_BODY(0) ? 0 :
+               (space - RMM_MIG_HEADER_SIZE - MIG_RIPAS_BODY(0)) /
+               MIG_RIPAS_RUN_SIZE;
+    runs = g_array_new(false, false, sizeof(MigRun));
+    mig_ripas_runs(r, max_runs, runs, more);
+    if (!runs->len) {
+        /* Nothing to export, or no room for a single run. */
+        ret = *more ? RMI_ERROR_INPUT : RMI_SUCCESS;
+        *more = false;
+        goto out;
+    }
+
+    pt = mig_ripas_plaintext(runs, &pt_len);
+    *len = rmm_mig_seal_record(&m->keys, RMM_MIG_RT_RIPAS, m->epoch, m->seq,
+                               pt, pt_len, buf, cap);
+    if (!*len) {
+        ret = mig_seal_failed(m, buf, cap);
+        *more = false;
+        goto out;
+    }
+    nr = mig_ripas_sent(r, runs);
     m->stats.ripas_records++;
     m->stats.ripas_granules += nr;
     rmm_mig_account(m, RMM_MIG_RT_RIPAS, *len, 1);
@@ -302,6 +334,73 @@ out:
     return ret;
 }
 
+/*
+ * Which of @ipas[0..@n) go in the DATA record (@take): assigned granules
+ * not sent in this epoch yet, each once.  Returns how many.
+ */
+static unsigned mig_data_select(RmmRealm *r, const uint64_t *ipas,
+                                unsigned n, RmmRamRange **rrs, bool *take)
+{
+    RmmMig *m = &r->mig;
+    unsigned i, j, k = 0;
+
+    for (i = 0; i < n; i++) {
+        RmmRamRange *rr = rrs[i];
+        uint64_t g = rr_index(rr, ipas[i]);
+
+        take[i] = (rr->s2[g] & S2_ASSIGNED) &&
+                  !bm_test(m->data_sent[rr - r->ram], g);
+        for (j = 0; j < i && take[i]; j++) {
+            take[i] = !(take[j] && ipas[j] == ipas[i]);
+        }
+        k += take[i];
+    }
+    return k;
+}
+
+/*
+ * Seal the DATA record of the granules @take picks into @buf (@need
+ * bytes), and account them exported.  False if sealing failed.
+ */
+static bool mig_data_seal(RmmRealm *r, const uint64_t *ipas, unsigned n,
+                          RmmRamRange **rrs, const bool *take,
+                          unsigned k, uint8_t *buf, size_t need)
+{
+    RmmMig *m = &r->mig;
+    unsigned i, u;
+
+    rmm_mig_header(buf, RMM_MIG_RT_DATA, need, m->epoch, m->seq);
+    rmm_st32(buf + RMM_MIG_HEADER_SIZE, k);
+    for (i = 0, u = 0; i < n; i++) {
+        RmmRamRange *rr = rrs[i];
+        uint8_t *out;
+
+        if (!take[i]) {
+            continue;
+        }
+        out = buf + RMM_MIG_HEADER_SIZE + MIG_DATA_COUNT_SIZE +
+              u * MIG_DATA_UNIT_SIZE;
+        rmm_st64(out, ipas[i] | (*rmm_s2_entry(rr, ipas[i]) & S2_RIPAS_MASK));
+        if (!rmm_mig_seal(&m->keys, buf, m->seq + u, out,
+                          rmm_granule_ptr(rr, ipas[i]), RMM_GRANULE_SIZE,
+                          out + MIG_DATA_WORD)) {
+            return false;
+        }
+        u++;
+    }
+    for (i = 0; i < n; i++) {
+        if (take[i]) {
+            unsigned rj = rrs[i] - r->ram;
+            uint64_t g = rr_index(rrs[i], ipas[i]);
+
+            bm_clear(m->pending[rj], g);
+            bm_clear(m->log[rj], g);
+            bm_set(m->data_sent[rj], g);
+        }
+    }
+    return true;
+}
+
 RmiStatus rmm_mig_export_data(RmmRealm *r, const uint64_t *ipas, unsigned n,
                               uint8_t *buf, size_t cap, size_t *len,
                               unsigned *exported)
@@ -310,7 +409,7 @@ RmiStatus rmm_mig_export_data(RmmRealm *r, const uint64_t *ipas, unsigned n,
     bool take[RMM_MIG_BATCH_MAX];
     RmmMig *m = &r->mig;
     RmiStatus ret = RMI_SUCCESS;
-    unsigned i, j, k = 0, u;
+    unsigned i, k;
     size_t need;
 
     *len = 0;
@@ -331,18 +430,7 @@ RmiStatus rmm_mig_export_data(RmmRealm *r, const uint64_t *ipas, unsigned n,
             goto out;
         }
     }
-    /* Assigned granules not sent in this epoch yet, each once. */
-    for (i = 0; i < n; i++) {
-        RmmRamRange *rr = rrs[i];
-        uint64_t g = rr_index(rr, ipas[i]);
-
-        take[i] = (rr->s2[g] & S2_ASSIGNED) &&
-                  !bm_test(m->data_sent[rr - r->ram], g);
-        for (j = 0; j < i && take[i]; j++) {
-            take[i] = !(take[j] && ipas[j] == ipas[i]);
-        }
-        k += take[i];
-    }
+    k = mig_data_select(r, ipas, n, rrs, take);
     if (!k) {
         goto skipped;
     }
@@ -351,35 +439,9 @@ RmiStatus rmm_mig_export_data(RmmRealm *r, const uint64_t *ipas, unsigned n,
         ret = RMI_ERROR_INPUT;
         goto out;
     }
-    rmm_mig_header(buf, RMM_MIG_RT_DATA, need, m->epoch, m->seq);
-    rmm_st32(buf + RMM_MIG_HEADER_SIZE, k);
-    for (i = 0, u = 0; i < n; i++) {
-        RmmRamRange *rr = rrs[i];
-        uint8_t *out;
-
-        if (!take[i]) {
-            continue;
-        }
-        out = buf + RMM_MIG_HEADER_SIZE + MIG_DATA_COUNT_SIZE +
-              u * MIG_DATA_UNIT_SIZE;
-        rmm_st64(out, ipas[i] | (*rmm_s2_entry(rr, ipas[i]) & S2_RIPAS_MASK));
-        if (!rmm_mig_seal(&m->keys, buf, m->seq + u, out,
-                      rmm_granule_ptr(rr, ipas[i]), RMM_GRANULE_SIZE,
-                      out + MIG_DATA_WORD)) {
-            ret = mig_seal_failed(m, buf, need);
-            goto out;
-        }
-        u++;
-    }
-    for (i = 0; i < n; i++) {
-        if (take[i]) {
-            unsigned rj = rrs[i] - r->ram;
-            uint64_t g = rr_index(rrs[i], ipas[i]);
-
-            bm_clear(m->pending[rj], g);
-            bm_clear(m->log[rj], g);
-            bm_set(m->data_sent[rj], g);
-        }
+    if (!mig_data_seal(r, ipas, n, rrs, take, k, buf, need)) {
+        ret = mig_seal_failed(m, buf, need);
+        goto out;
     }
     *len = need;
     *exported = k;
@@ -463,7 +525,8 @@ RmiStatus rmm_mig_export_pause(RmmRealm *r)
 /* Nothing left to export: every granule's contents and state are out. */
 static bool mig_all_exported(RmmRealm *r)
 {
-    return !rmm_mig_count(r, r->mig.pending) && !rmm_mig_count(r, r->mig.ripas_dirty);
+    return !rmm_mig_count(r, r->mig.pending) &&
+           !rmm_mig_count(r, r->mig.ripas_dirty);
 }
 
 RmiStatus rmm_mig_export_rec(RmmRec *rec, const void *ctx, size_t ctx_len,

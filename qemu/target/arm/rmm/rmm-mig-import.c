@@ -81,50 +81,55 @@ static RmiStatus mig_mismatch(char **err, const char *name, uint64_t src,
     return RMI_ERROR_INPUT;
 }
 
-static RmiStatus mig_import_immutable(RmmRealm *r, const uint8_t *buf,
-                                      const RmmMigRecordView *v, char **err)
+/* The source's @nr_ram RAM ranges in IMMUTABLE @pt against this realm's. */
+static RmiStatus mig_check_ram(RmmRealm *r, const uint8_t *pt,
+                               uint32_t nr_ram, char **err)
 {
-    uint8_t pt[MIG_IMM_SIZE(RMM_MAX_RAM_RANGES)];
     unsigned order[RMM_MAX_RAM_RANGES];
-    const RmiRealmParams *p = &r->params;
-    size_t hlen = rmm_hash_len(p->hash_algo);
-    RmmMig *m = &r->mig;
-    size_t pt_len = v->body_len - RMM_MIG_SESSION_SIZE - RMM_MIG_TAG_SIZE;
-    uint32_t nr_ram, nr_recs;
     unsigned i;
 
-    if (!m->have_key || !rmm_mig_keys_init(&m->keys, m->key, v->body)) {
-        return mig_reject(err, RMI_ERROR_REALM, v, "key derivation failed");
+    if (nr_ram != r->nr_ram) {
+        return mig_mismatch(err, "number of RAM ranges", nr_ram, r->nr_ram,
+                            false);
     }
-    gnutls_memset(m->key, 0, sizeof(m->key));
-    m->have_key = false;
-    if (!rmm_mig_open(&m->keys, buf, v->seq, NULL,
-                  v->body + RMM_MIG_SESSION_SIZE,
-                  v->body_len - RMM_MIG_SESSION_SIZE, pt)) {
-        rmm_mig_keys_wipe(&m->keys);    /* the session is not known */
-        return mig_reject(err, RMI_ERROR_INPUT, v, "%s", rmm_mig_auth_failed);
+    rmm_mig_ram_order(r, order);
+    for (i = 0; i < nr_ram; i++) {
+        const uint8_t *q = pt + MIG_IMM_RAM + 16 * i;
+        RmmRamRange *rr = &r->ram[order[i]];
+
+        if (rmm_ld64(q) != rr->base || rmm_ld64(q + 8) != rr->size) {
+            if (err) {
+                *err = g_strdup_printf("IMMUTABLE: RAM range %u mismatch: "
+                                       "source [0x%" PRIx64 ", +0x%" PRIx64
+                                       "), destination [0x%" PRIx64 ", +0x%"
+                                       PRIx64 ")", i, rmm_ld64(q),
+                                       rmm_ld64(q + 8), rr->base, rr->size);
+            }
+            return RMI_ERROR_INPUT;
+        }
     }
-    nr_ram = rmm_ld32(pt + MIG_IMM_NR_RAM);
-    if (pt_len != MIG_IMM_SIZE((size_t)MIN(nr_ram, RMM_MAX_RAM_RANGES + 1))) {
-        return mig_reject(err, RMI_ERROR_INPUT, v,
-                          "%" PRIu32 " RAM ranges in a record of %" PRIu32
-                          " bytes", nr_ram, v->length);
-    }
-    if (!rmm_all_zero(pt + MIG_IMM_PMU_CTRS + 1, 3) ||
-        !rmm_all_zero(pt + MIG_IMM_NR_RECS + 4, 4)) {
-        return mig_reject(err, RMI_ERROR_INPUT, v, "reserved bytes not zero");
-    }
+    return RMI_SUCCESS;
+}
+
+/* The source's realm parameters in IMMUTABLE @pt against this realm's. */
+static RmiStatus mig_check_params(RmmRealm *r, const uint8_t *pt,
+                                  uint32_t nr_ram, char **err)
+{
+    const RmiRealmParams *p = &r->params;
+    unsigned i;
+
     if (rmm_ld32(pt + MIG_IMM_IPA_WIDTH) != p->ipa_width) {
-        return mig_mismatch(err, "ipa_width", rmm_ld32(pt + MIG_IMM_IPA_WIDTH),
-                            p->ipa_width, false);
+        return mig_mismatch(err, "ipa_width",
+                            rmm_ld32(pt + MIG_IMM_IPA_WIDTH), p->ipa_width,
+                            false);
     }
     if (pt[MIG_IMM_HASH_ALGO] != p->hash_algo) {
         return mig_mismatch(err, "hash_algo", pt[MIG_IMM_HASH_ALGO],
                             p->hash_algo, false);
     }
     if (rmm_ld64(pt + MIG_IMM_FLAGS) != p->flags) {
-        return mig_mismatch(err, "flags", rmm_ld64(pt + MIG_IMM_FLAGS), p->flags,
-                            true);
+        return mig_mismatch(err, "flags", rmm_ld64(pt + MIG_IMM_FLAGS),
+                            p->flags, true);
     }
     if (pt[MIG_IMM_SVE_VL] != p->sve_vl) {
         return mig_mismatch(err, "sve_vl", pt[MIG_IMM_SVE_VL], p->sve_vl,
@@ -152,25 +157,43 @@ static RmiStatus mig_import_immutable(RmmRealm *r, const uint8_t *buf,
             return RMI_ERROR_INPUT;
         }
     }
-    if (nr_ram != r->nr_ram) {
-        return mig_mismatch(err, "number of RAM ranges", nr_ram, r->nr_ram,
-                            false);
-    }
-    rmm_mig_ram_order(r, order);
-    for (i = 0; i < nr_ram; i++) {
-        const uint8_t *q = pt + MIG_IMM_RAM + 16 * i;
-        RmmRamRange *rr = &r->ram[order[i]];
+    return mig_check_ram(r, pt, nr_ram, err);
+}
 
-        if (rmm_ld64(q) != rr->base || rmm_ld64(q + 8) != rr->size) {
-            if (err) {
-                *err = g_strdup_printf("IMMUTABLE: RAM range %u mismatch: "
-                                       "source [0x%" PRIx64 ", +0x%" PRIx64
-                                       "), destination [0x%" PRIx64 ", +0x%"
-                                       PRIx64 ")", i, rmm_ld64(q), rmm_ld64(q + 8),
-                                       rr->base, rr->size);
-            }
-            return RMI_ERROR_INPUT;
-        }
+static RmiStatus mig_import_immutable(RmmRealm *r, const uint8_t *buf,
+                                      const RmmMigRecordView *v, char **err)
+{
+    uint8_t pt[MIG_IMM_SIZE(RMM_MAX_RAM_RANGES)];
+    size_t hlen = rmm_hash_len(r->params.hash_algo);
+    RmmMig *m = &r->mig;
+    size_t pt_len = v->body_len - RMM_MIG_SESSION_SIZE - RMM_MIG_TAG_SIZE;
+    uint32_t nr_ram, nr_recs;
+    RmiStatus ret;
+
+    if (!m->have_key || !rmm_mig_keys_init(&m->keys, m->key, v->body)) {
+        return mig_reject(err, RMI_ERROR_REALM, v, "key derivation failed");
+    }
+    gnutls_memset(m->key, 0, sizeof(m->key));
+    m->have_key = false;
+    if (!rmm_mig_open(&m->keys, buf, v->seq, NULL,
+                      v->body + RMM_MIG_SESSION_SIZE,
+                      v->body_len - RMM_MIG_SESSION_SIZE, pt)) {
+        rmm_mig_keys_wipe(&m->keys);    /* the session is not known */
+        return mig_reject(err, RMI_ERROR_INPUT, v, "%s", rmm_mig_auth_failed);
+    }
+    nr_ram = rmm_ld32(pt + MIG_IMM_NR_RAM);
+    if (pt_len != MIG_IMM_SIZE((size_t)MIN(nr_ram, RMM_MAX_RAM_RANGES + 1))) {
+        return mig_reject(err, RMI_ERROR_INPUT, v,
+                          "%" PRIu32 " RAM ranges in a record of %" PRIu32
+                          " bytes", nr_ram, v->length);
+    }
+    if (!rmm_all_zero(pt + MIG_IMM_PMU_CTRS + 1, 3) ||
+        !rmm_all_zero(pt + MIG_IMM_NR_RECS + 4, 4)) {
+        return mig_reject(err, RMI_ERROR_INPUT, v, "reserved bytes not zero");
+    }
+    ret = mig_check_params(r, pt, nr_ram, err);
+    if (ret != RMI_SUCCESS) {
+        return ret;
     }
     nr_recs = rmm_ld32(pt + MIG_IMM_NR_RECS);
     if (nr_recs > RMM_MAX_RECS) {
@@ -184,6 +207,38 @@ static RmiStatus mig_import_immutable(RmmRealm *r, const uint8_t *buf,
     memcpy(r->rim, pt + MIG_IMM_RIM, RMM_HASH_MAX);
     m->nr_recs = nr_recs;
     return RMI_SUCCESS;
+}
+
+/* Apply the @count checked runs of RIPAS plaintext @pt.  Their granules. */
+static uint64_t mig_ripas_apply(RmmRealm *r, const uint8_t *pt,
+                                uint32_t count)
+{
+    RmmMig *m = &r->mig;
+    uint64_t total = 0;
+    uint32_t k;
+
+    for (k = 0; k < count; k++) {
+        const uint8_t *q = pt + MIG_RIPAS_RUNS + k * MIG_RIPAS_RUN_SIZE;
+        uint64_t base = rmm_ld64(q), n = rmm_ld32(q + 8), i;
+        RmmRamRange *rr = rmm_ram_find(r, base);
+        unsigned j = rr - r->ram;
+        uint8_t state = q[12] | (q[13] ? S2_ASSIGNED : 0);
+
+        for (i = rr_index(rr, base); i < rr_index(rr, base) + n; i++) {
+            uint64_t ipa = rr->base + (i << RMM_GRANULE_SHIFT);
+
+            if ((rr->s2[i] & S2_ASSIGNED) && !(state & S2_ASSIGNED)) {
+                /* Unassigned on the source: scrub. */
+                memset(rmm_granule_ptr(rr, ipa), 0, RMM_GRANULE_SIZE);
+                rmm_write_notify(r, ipa, RMM_GRANULE_SIZE);
+            }
+            /* A newly assigned granule is zero: unassigned ones are. */
+            rr->s2[i] = state;
+            m->ripas_epoch[j][i] = m->epoch + 1;
+        }
+        total += n;
+    }
+    return total;
 }
 
 static RmiStatus mig_import_ripas(RmmRealm *r, const uint8_t *buf,
@@ -242,27 +297,7 @@ static RmiStatus mig_import_ripas(RmmRealm *r, const uint8_t *buf,
         }
         prev_end = base + (n << RMM_GRANULE_SHIFT);
     }
-    for (k = 0; k < count; k++) {
-        const uint8_t *q = pt + MIG_RIPAS_RUNS + k * MIG_RIPAS_RUN_SIZE;
-        uint64_t base = rmm_ld64(q), n = rmm_ld32(q + 8), i;
-        RmmRamRange *rr = rmm_ram_find(r, base);
-        unsigned j = rr - r->ram;
-        uint8_t state = q[12] | (q[13] ? S2_ASSIGNED : 0);
-
-        for (i = rr_index(rr, base); i < rr_index(rr, base) + n; i++) {
-            uint64_t ipa = rr->base + (i << RMM_GRANULE_SHIFT);
-
-            if ((rr->s2[i] & S2_ASSIGNED) && !(state & S2_ASSIGNED)) {
-                /* Unassigned on the source: scrub. */
-                memset(rmm_granule_ptr(rr, ipa), 0, RMM_GRANULE_SIZE);
-                rmm_write_notify(r, ipa, RMM_GRANULE_SIZE);
-            }
-            /* A newly assigned granule is zero: unassigned ones are. */
-            rr->s2[i] = state;
-            m->ripas_epoch[j][i] = m->epoch + 1;
-        }
-        total += n;
-    }
+    total = mig_ripas_apply(r, pt, count);
     out->ripas_runs = count;
     m->stats.ripas_records++;
     m->stats.ripas_granules += total;
@@ -287,17 +322,17 @@ static RmiStatus mig_import_data(RmmRealm *r, const uint8_t *buf,
                               i * MIG_DATA_UNIT_SIZE;
 
         if (!rmm_mig_open(&m->keys, buf, v->seq + i, unit, unit + MIG_DATA_WORD,
-                      RMM_GRANULE_SIZE + RMM_MIG_TAG_SIZE,
-                      pt + i * RMM_GRANULE_SIZE)) {
+                          RMM_GRANULE_SIZE + RMM_MIG_TAG_SIZE,
+                          pt + i * RMM_GRANULE_SIZE)) {
             ret = mig_reject(err, ret, v, "%s in unit %" PRIu32 " of %"
-                             PRIu32 " (seq %" PRIu64 ")", rmm_mig_auth_failed, i,
-                             count, v->seq + i);
+                             PRIu32 " (seq %" PRIu64 ")",
+                             rmm_mig_auth_failed, i, count, v->seq + i);
             goto out;
         }
     }
     for (i = 0; i < count; i++) {
         uint64_t word = rmm_ld64(v->body + MIG_DATA_COUNT_SIZE +
-                             i * MIG_DATA_UNIT_SIZE);
+                                 i * MIG_DATA_UNIT_SIZE);
         uint64_t gpa = word & ~MIG_WORD_RIPAS_MASK;
         uint64_t ripas = word & MIG_WORD_RIPAS_MASK;
 
@@ -313,7 +348,8 @@ static RmiStatus mig_import_data(RmmRealm *r, const uint8_t *buf,
             goto out;
         }
         for (j = 0; j < i; j++) {
-            if ((rmm_ld64(v->body + MIG_DATA_COUNT_SIZE + j * MIG_DATA_UNIT_SIZE) &
+            if ((rmm_ld64(v->body + MIG_DATA_COUNT_SIZE +
+                          j * MIG_DATA_UNIT_SIZE) &
                  ~MIG_WORD_RIPAS_MASK) == gpa) {
                 break;
             }
@@ -329,7 +365,7 @@ static RmiStatus mig_import_data(RmmRealm *r, const uint8_t *buf,
     }
     for (i = 0; i < count; i++) {
         uint64_t word = rmm_ld64(v->body + MIG_DATA_COUNT_SIZE +
-                             i * MIG_DATA_UNIT_SIZE);
+                                 i * MIG_DATA_UNIT_SIZE);
         uint64_t gpa = word & ~MIG_WORD_RIPAS_MASK;
         RmmRamRange *rr = rrs[i];
         uint64_t g = rr_index(rr, gpa);
@@ -379,50 +415,17 @@ static RmiStatus mig_import_epoch(RmmRealm *r, const uint8_t *buf,
     return RMI_SUCCESS;
 }
 
-static RmiStatus mig_import_rec(RmmRealm *r, const uint8_t *buf,
-                                const RmmMigRecordView *v,
-                                RmmMigImported *out, char **err)
+/* The exits a REC record @pt leaves pending: possible ones only. */
+static RmiStatus mig_rec_check_exits(RmmRealm *r, const RmmMigRecordView *v,
+                                     const uint8_t *pt, char **err)
 {
-    RmmMig *m = &r->mig;
-    size_t pt_len = v->body_len - RMM_MIG_TAG_SIZE;
-    size_t token_max = rmm_attest_token_max_size(r->params.hash_algo);
-    uint32_t index, token_len, token_off, ctx_len, psci_fid;
-    uint64_t mpidr, rbase, rtop, rnext, hc_ipa;
-    uint8_t *pt, pending, has_token;
-    RmmRec *rec;
+    uint8_t pending = pt[MIG_REC_PENDING];
+    uint64_t rbase = rmm_ld64(pt + MIG_REC_RIPAS_BASE);
+    uint64_t rtop = rmm_ld64(pt + MIG_REC_RIPAS_TOP);
+    uint64_t rnext = rmm_ld64(pt + MIG_REC_RIPAS_NEXT);
+    uint64_t hc_ipa = rmm_ld64(pt + MIG_REC_HOST_CALL_IPA);
+    uint32_t psci_fid = rmm_ld32(pt + MIG_REC_PSCI_FID);
 
-    m->rec_pt = pt = g_malloc(pt_len);
-    if (!rmm_mig_open(&m->keys, buf, v->seq, NULL, v->body, v->body_len, pt)) {
-        return mig_reject(err, RMI_ERROR_INPUT, v, "%s", rmm_mig_auth_failed);
-    }
-    index = rmm_ld32(pt + MIG_REC_INDEX);
-    mpidr = rmm_ld64(pt + MIG_REC_MPIDR);
-    pending = pt[MIG_REC_PENDING];
-    rbase = rmm_ld64(pt + MIG_REC_RIPAS_BASE);
-    rtop = rmm_ld64(pt + MIG_REC_RIPAS_TOP);
-    rnext = rmm_ld64(pt + MIG_REC_RIPAS_NEXT);
-    hc_ipa = rmm_ld64(pt + MIG_REC_HOST_CALL_IPA);
-    psci_fid = rmm_ld32(pt + MIG_REC_PSCI_FID);
-    has_token = pt[MIG_REC_HAS_TOKEN];
-    token_len = rmm_ld32(pt + MIG_REC_TOKEN_LEN);
-    token_off = rmm_ld32(pt + MIG_REC_TOKEN_OFF);
-    ctx_len = rmm_ld32(pt + MIG_REC_CTX_LEN);
-
-    if (index != m->recs_done || index >= m->nr_recs) {
-        return mig_reject(err, RMI_ERROR_INPUT, v, "REC index %" PRIu32
-                          ", expected %u of %" PRIu32, index, m->recs_done,
-                          m->nr_recs);
-    }
-    if (!rmm_rec_mpidr_ok(mpidr, index)) {
-        return mig_reject(err, RMI_ERROR_INPUT, v, "MPIDR 0x%" PRIx64
-                          " invalid for REC index %" PRIu32, mpidr, index);
-    }
-    if (pt[MIG_REC_RUNNABLE] > 1 || pt[MIG_REC_PSCI_PENDING] > 1 ||
-        has_token > 1 || pt[MIG_REC_RIPAS_VALUE] > RMI_RIPAS_RAM ||
-        !rmm_all_zero(pt + MIG_REC_HAS_TOKEN + 1, 3) ||
-        !rmm_all_zero(pt + MIG_REC_CTX_LEN + 4, 4)) {
-        return mig_reject(err, RMI_ERROR_INPUT, v, "bad REC flags");
-    }
     switch (pending) {
     case RMM_EXIT_NONE:
         break;
@@ -447,6 +450,76 @@ static RmiStatus mig_import_rec(RmmRealm *r, const uint8_t *buf,
     if (pt[MIG_REC_PSCI_PENDING] && !rmm_psci_fid_completable(psci_fid)) {
         return mig_reject(err, RMI_ERROR_INPUT, v, "bad pending PSCI call");
     }
+    return RMI_SUCCESS;
+}
+
+/* The REC of the checked REC record @pt, with its RMM state. */
+static RmmRec *mig_rec_restore(RmmRealm *r, const uint8_t *pt)
+{
+    uint32_t token_len = rmm_ld32(pt + MIG_REC_TOKEN_LEN);
+    RmmRec *rec;
+
+    rec = rmm_rec_new(r, rmm_ld64(pt + MIG_REC_MPIDR), pt[MIG_REC_RUNNABLE]);
+    rec->pending = pt[MIG_REC_PENDING];
+    rec->ripas_base = rmm_ld64(pt + MIG_REC_RIPAS_BASE);
+    rec->ripas_top = rmm_ld64(pt + MIG_REC_RIPAS_TOP);
+    rec->ripas_next = rmm_ld64(pt + MIG_REC_RIPAS_NEXT);
+    rec->ripas_value = pt[MIG_REC_RIPAS_VALUE];
+    rec->host_call_ipa = rmm_ld64(pt + MIG_REC_HOST_CALL_IPA);
+    rec->psci_pending = pt[MIG_REC_PSCI_PENDING];
+    rec->psci_fid = rmm_ld32(pt + MIG_REC_PSCI_FID);
+    rec->psci_mpidr = rmm_ld64(pt + MIG_REC_PSCI_MPIDR);
+    if (pt[MIG_REC_HAS_TOKEN]) {
+        rec->token = g_byte_array_sized_new(token_len);
+        g_byte_array_append(rec->token, pt + MIG_REC_TOKEN, token_len);
+        rec->token_off = rmm_ld32(pt + MIG_REC_TOKEN_OFF);
+    }
+    return rec;
+}
+
+static RmiStatus mig_import_rec(RmmRealm *r, const uint8_t *buf,
+                                const RmmMigRecordView *v,
+                                RmmMigImported *out, char **err)
+{
+    RmmMig *m = &r->mig;
+    size_t pt_len = v->body_len - RMM_MIG_TAG_SIZE;
+    size_t token_max = rmm_attest_token_max_size(r->params.hash_algo);
+    uint32_t index, token_len, token_off, ctx_len;
+    uint64_t mpidr;
+    uint8_t *pt, has_token;
+    RmiStatus ret;
+    RmmRec *rec;
+
+    m->rec_pt = pt = g_malloc(pt_len);
+    if (!rmm_mig_open(&m->keys, buf, v->seq, NULL, v->body, v->body_len, pt)) {
+        return mig_reject(err, RMI_ERROR_INPUT, v, "%s", rmm_mig_auth_failed);
+    }
+    index = rmm_ld32(pt + MIG_REC_INDEX);
+    mpidr = rmm_ld64(pt + MIG_REC_MPIDR);
+    has_token = pt[MIG_REC_HAS_TOKEN];
+    token_len = rmm_ld32(pt + MIG_REC_TOKEN_LEN);
+    token_off = rmm_ld32(pt + MIG_REC_TOKEN_OFF);
+    ctx_len = rmm_ld32(pt + MIG_REC_CTX_LEN);
+
+    if (index != m->recs_done || index >= m->nr_recs) {
+        return mig_reject(err, RMI_ERROR_INPUT, v, "REC index %" PRIu32
+                          ", expected %u of %" PRIu32, index, m->recs_done,
+                          m->nr_recs);
+    }
+    if (!rmm_rec_mpidr_ok(mpidr, index)) {
+        return mig_reject(err, RMI_ERROR_INPUT, v, "MPIDR 0x%" PRIx64
+                          " invalid for REC index %" PRIu32, mpidr, index);
+    }
+    if (pt[MIG_REC_RUNNABLE] > 1 || pt[MIG_REC_PSCI_PENDING] > 1 ||
+        has_token > 1 || pt[MIG_REC_RIPAS_VALUE] > RMI_RIPAS_RAM ||
+        !rmm_all_zero(pt + MIG_REC_HAS_TOKEN + 1, 3) ||
+        !rmm_all_zero(pt + MIG_REC_CTX_LEN + 4, 4)) {
+        return mig_reject(err, RMI_ERROR_INPUT, v, "bad REC flags");
+    }
+    ret = mig_rec_check_exits(r, v, pt, err);
+    if (ret != RMI_SUCCESS) {
+        return ret;
+    }
     if (has_token ? (!token_len || token_len > token_max ||
                      token_off >= token_len)
                   : (token_len || token_off)) {
@@ -460,21 +533,7 @@ static RmiStatus mig_import_rec(RmmRealm *r, const uint8_t *buf,
                           token_len, ctx_len);
     }
 
-    rec = rmm_rec_new(r, mpidr, pt[MIG_REC_RUNNABLE]);
-    rec->pending = pending;
-    rec->ripas_base = rbase;
-    rec->ripas_top = rtop;
-    rec->ripas_next = rnext;
-    rec->ripas_value = pt[MIG_REC_RIPAS_VALUE];
-    rec->host_call_ipa = hc_ipa;
-    rec->psci_pending = pt[MIG_REC_PSCI_PENDING];
-    rec->psci_fid = psci_fid;
-    rec->psci_mpidr = rmm_ld64(pt + MIG_REC_PSCI_MPIDR);
-    if (has_token) {
-        rec->token = g_byte_array_sized_new(token_len);
-        g_byte_array_append(rec->token, pt + MIG_REC_TOKEN, token_len);
-        rec->token_off = token_off;
-    }
+    rec = mig_rec_restore(r, pt);
     m->recs_done++;
     m->stats.rec_records++;
     out->rec = rec;
@@ -550,6 +609,36 @@ static const char *mig_order_error(RmmMig *m, unsigned type)
     }
 }
 
+/* Open and apply the record @v of @buf, checked up to its order. */
+static RmiStatus mig_import_body(RmmRealm *r, const uint8_t *buf,
+                                 const RmmMigRecordView *v,
+                                 RmmMigImported *out, char **err)
+{
+    RmiStatus ret = RMI_ERROR_INPUT;
+
+    switch (v->type) {
+    case RMM_MIG_RT_IMMUTABLE:
+        ret = mig_import_immutable(r, buf, v, err);
+        break;
+    case RMM_MIG_RT_RIPAS:
+        ret = mig_import_ripas(r, buf, v, out, err);
+        break;
+    case RMM_MIG_RT_DATA:
+        ret = mig_import_data(r, buf, v, out, err);
+        break;
+    case RMM_MIG_RT_EPOCH:
+        ret = mig_import_epoch(r, buf, v, err);
+        break;
+    case RMM_MIG_RT_REC:
+        ret = mig_import_rec(r, buf, v, out, err);
+        break;
+    case RMM_MIG_RT_END:
+        ret = mig_import_end(r, buf, v, err);
+        break;
+    }
+    return ret;
+}
+
 RmiStatus rmm_mig_import_record(RmmRealm *r, const uint8_t *buf, size_t len,
                                 RmmMigImported *out, char **err)
 {
@@ -558,7 +647,6 @@ RmiStatus rmm_mig_import_record(RmmRealm *r, const uint8_t *buf, size_t len,
     RmiStatus ret;
     const char *why;
     char *perr = NULL;
-    uint64_t units = 1;
 
     memset(out, 0, sizeof(*out));
     memset(&v, 0, sizeof(v));
@@ -570,13 +658,13 @@ RmiStatus rmm_mig_import_record(RmmRealm *r, const uint8_t *buf, size_t len,
     if (m->phase != RMM_MIG_IN_IMPORTING) {
         ret = RMI_ERROR_REALM;
         rmm_mig_set_err(err, "record refused: the realm is not importing (%s)",
-                rmm_mig_phase_name(m->phase));
+                        rmm_mig_phase_name(m->phase));
         goto out;
     }
     if (m->failed) {
         ret = RMI_ERROR_REALM;
-        rmm_mig_set_err(err, "record refused: the import failed, it can only be "
-                "aborted");
+        rmm_mig_set_err(err, "record refused: the import failed, it can "
+                        "only be aborted");
         goto out;
     }
     ret = RMI_ERROR_INPUT;
@@ -606,29 +694,10 @@ RmiStatus rmm_mig_import_record(RmmRealm *r, const uint8_t *buf, size_t len,
         mig_reject(err, ret, &v, "out of order: %s", why);
         goto fail;
     }
-    switch (v.type) {
-    case RMM_MIG_RT_IMMUTABLE:
-        ret = mig_import_immutable(r, buf, &v, err);
-        break;
-    case RMM_MIG_RT_RIPAS:
-        ret = mig_import_ripas(r, buf, &v, out, err);
-        break;
-    case RMM_MIG_RT_DATA:
-        units = rmm_ld32(v.body);
-        ret = mig_import_data(r, buf, &v, out, err);
-        break;
-    case RMM_MIG_RT_EPOCH:
-        ret = mig_import_epoch(r, buf, &v, err);
-        break;
-    case RMM_MIG_RT_REC:
-        ret = mig_import_rec(r, buf, &v, out, err);
-        break;
-    case RMM_MIG_RT_END:
-        ret = mig_import_end(r, buf, &v, err);
-        break;
-    }
+    ret = mig_import_body(r, buf, &v, out, err);
     if (ret == RMI_SUCCESS) {
-        rmm_mig_account(m, v.type, len, units);
+        rmm_mig_account(m, v.type, len,
+                        v.type == RMM_MIG_RT_DATA ? rmm_ld32(v.body) : 1);
         goto out;
     }
 fail:
@@ -653,7 +722,7 @@ RmiStatus rmm_mig_import_commit(RmmRealm *r,
     g_mutex_lock(&r->lock);
     if (m->phase != RMM_MIG_IN_IMPORTING) {
         rmm_mig_set_err(err, "commit refused: the realm is not importing (%s)",
-                rmm_mig_phase_name(m->phase));
+                        rmm_mig_phase_name(m->phase));
         goto out;
     }
     if (m->failed) {
@@ -662,8 +731,8 @@ RmiStatus rmm_mig_import_commit(RmmRealm *r,
     }
     if (m->last != RMM_MIG_RT_END) {
         rmm_mig_set_err(err, "commit refused: import incomplete, no END record "
-                "(%u of %" PRIu32 " RECs, epoch %" PRIu32 ")",
-                m->recs_done, m->nr_recs, m->epoch);
+                        "(%u of %" PRIu32 " RECs, epoch %" PRIu32 ")",
+                        m->recs_done, m->nr_recs, m->epoch);
         goto out;
     }
     if (!rmm_mig_token(&m->keys, true, m->end_seq, token)) {
@@ -688,7 +757,7 @@ bool rmm_mig_import_abort(RmmRealm *r, uint8_t token[RMM_MIG_TOKEN_SIZE])
     if (m->phase == RMM_MIG_IN_IMPORTING) {
         if (m->keys.valid) {
             m->have_abort_token = rmm_mig_token(&m->keys, false, 0,
-                                            m->abort_token);
+                                                m->abort_token);
         }
         rmm_mig_end_session(m);
         m->phase = RMM_MIG_IN_ABORTED;

@@ -115,46 +115,13 @@ bool G_GNUC_PRINTF(2, 3) rmm_mig_set_err(char **err, const char *fmt, ...)
     return false;
 }
 
-bool rmm_mig_record_parse(const uint8_t *buf, size_t len,
-                          RmmMigRecordView *v, char **err)
+/* Bounds of the body of the record @v for its type. */
+static bool mig_body_ok(const RmmMigRecordView *v, char **err)
 {
-    size_t bl;
+    size_t bl = v->body_len;
     uint32_t count;
-    unsigned type;
 
-    memset(v, 0, sizeof(*v));
-    if (len < RMM_MIG_HEADER_SIZE) {
-        return rmm_mig_set_err(err, "truncated header (%zu bytes)", len);
-    }
-    if (memcmp(buf + RMM_MIG_HDR_MAGIC, "RMIG", 4)) {
-        return rmm_mig_set_err(err, "bad magic");
-    }
-    if (buf[RMM_MIG_HDR_VERSION] != RMM_MIG_VERSION) {
-        return rmm_mig_set_err(err, "unsupported version %u", buf[RMM_MIG_HDR_VERSION]);
-    }
-    type = buf[RMM_MIG_HDR_TYPE];
-    if (!rmm_mig_record_type_valid(type)) {
-        return rmm_mig_set_err(err, "unknown record type %u", type);
-    }
-    v->type = type;
-    v->seq = rmm_ld64(buf + RMM_MIG_HDR_SEQ);
-    if (buf[RMM_MIG_HDR_RESERVED] || buf[RMM_MIG_HDR_RESERVED + 1]) {
-        return rmm_mig_set_err(err, "reserved header bytes not zero");
-    }
-    v->length = rmm_ld32(buf + RMM_MIG_HDR_LENGTH);
-    v->epoch = rmm_ld32(buf + RMM_MIG_HDR_EPOCH);
-    if (v->length != len) {
-        return rmm_mig_set_err(err, "length field %" PRIu32 " but %zu bytes",
-                       v->length, len);
-    }
-    if (len > RMM_MIG_RECORD_MAX) {
-        return rmm_mig_set_err(err, "length %zu exceeds %u", len,
-                       RMM_MIG_RECORD_MAX);
-    }
-    v->body = buf + RMM_MIG_HEADER_SIZE;
-    v->body_len = bl = len - RMM_MIG_HEADER_SIZE;
-
-    switch (type) {
+    switch (v->type) {
     case RMM_MIG_RT_IMMUTABLE:
         if (bl < MIG_IMM_BODY(1) || bl > MIG_IMM_BODY(RMM_MAX_RAM_RANGES) ||
             (bl - MIG_IMM_BODY(0)) % 16) {
@@ -174,11 +141,11 @@ bool rmm_mig_record_parse(const uint8_t *buf, size_t len,
         count = rmm_ld32(v->body);
         if (count < 1 || count > RMM_MIG_BATCH_MAX) {
             return rmm_mig_set_err(err, "DATA count %" PRIu32 " out of range",
-                           count);
+                                   count);
         }
         if (bl != MIG_DATA_BODY((size_t)count)) {
             return rmm_mig_set_err(err, "DATA body of %zu bytes for %" PRIu32
-                           " granules", bl, count);
+                                   " granules", bl, count);
         }
         break;
     case RMM_MIG_RT_EPOCH:
@@ -198,6 +165,47 @@ bool rmm_mig_record_parse(const uint8_t *buf, size_t len,
         break;
     }
     return true;
+}
+
+bool rmm_mig_record_parse(const uint8_t *buf, size_t len,
+                          RmmMigRecordView *v, char **err)
+{
+    unsigned type;
+
+    memset(v, 0, sizeof(*v));
+    if (len < RMM_MIG_HEADER_SIZE) {
+        return rmm_mig_set_err(err, "truncated header (%zu bytes)", len);
+    }
+    if (memcmp(buf + RMM_MIG_HDR_MAGIC, "RMIG", 4)) {
+        return rmm_mig_set_err(err, "bad magic");
+    }
+    if (buf[RMM_MIG_HDR_VERSION] != RMM_MIG_VERSION) {
+        return rmm_mig_set_err(err, "unsupported version %u",
+                               buf[RMM_MIG_HDR_VERSION]);
+    }
+    type = buf[RMM_MIG_HDR_TYPE];
+    if (!rmm_mig_record_type_valid(type)) {
+        return rmm_mig_set_err(err, "unknown record type %u", type);
+    }
+    v->type = type;
+    v->seq = rmm_ld64(buf + RMM_MIG_HDR_SEQ);
+    if (buf[RMM_MIG_HDR_RESERVED] || buf[RMM_MIG_HDR_RESERVED + 1]) {
+        return rmm_mig_set_err(err, "reserved header bytes not zero");
+    }
+    v->length = rmm_ld32(buf + RMM_MIG_HDR_LENGTH);
+    v->epoch = rmm_ld32(buf + RMM_MIG_HDR_EPOCH);
+    if (v->length != len) {
+        return rmm_mig_set_err(err, "length field %" PRIu32 " but %zu bytes",
+                               v->length, len);
+    }
+    if (len > RMM_MIG_RECORD_MAX) {
+        return rmm_mig_set_err(err, "length %zu exceeds %u", len,
+                               RMM_MIG_RECORD_MAX);
+    }
+    v->body = buf + RMM_MIG_HEADER_SIZE;
+    v->body_len = len - RMM_MIG_HEADER_SIZE;
+
+    return mig_body_ok(v, err);
 }
 
 static bool mig_hmac(const uint8_t key[MIG_HMAC_SIZE], const char *label,
@@ -255,7 +263,7 @@ void rmm_mig_keys_wipe(RmmMigKeys *k)
 
 /* Commit token (@commit) or abort token of the session. */
 bool rmm_mig_token(const RmmMigKeys *k, bool commit, uint64_t end_seq,
-                      uint8_t out[RMM_MIG_TOKEN_SIZE])
+                   uint8_t out[RMM_MIG_TOKEN_SIZE])
 {
     uint8_t seq[8];
 
@@ -294,8 +302,8 @@ static void mig_nonce(uint64_t seq, uint8_t nonce[MIG_NONCE_SIZE])
 
 /* Seal @pt[0..@len) to @out (@len + tag bytes). */
 bool rmm_mig_seal(const RmmMigKeys *k, const uint8_t *hdr, uint64_t seq,
-                     const uint8_t *word, const uint8_t *pt, size_t len,
-                     uint8_t *out)
+                  const uint8_t *word, const uint8_t *pt, size_t len,
+                  uint8_t *out)
 {
     uint8_t nonce[MIG_NONCE_SIZE], aad[MIG_AAD_MAX];
     size_t aad_len = mig_aad(k, hdr, seq, word, aad);
@@ -310,8 +318,8 @@ bool rmm_mig_seal(const RmmMigKeys *k, const uint8_t *hdr, uint64_t seq,
 
 /* Open @ct[0..@len) (tag included) to @pt (@len - tag bytes). */
 bool rmm_mig_open(const RmmMigKeys *k, const uint8_t *hdr, uint64_t seq,
-                     const uint8_t *word, const uint8_t *ct, size_t len,
-                     uint8_t *pt)
+                  const uint8_t *word, const uint8_t *ct, size_t len,
+                  uint8_t *pt)
 {
     uint8_t nonce[MIG_NONCE_SIZE], aad[MIG_AAD_MAX];
     size_t aad_len = mig_aad(k, hdr, seq, word, aad);
@@ -328,7 +336,7 @@ bool rmm_mig_open(const RmmMigKeys *k, const uint8_t *hdr, uint64_t seq,
 }
 
 void rmm_mig_header(uint8_t *buf, unsigned type, uint32_t length,
-                       uint32_t epoch, uint64_t seq)
+                    uint32_t epoch, uint64_t seq)
 {
     memcpy(buf + RMM_MIG_HDR_MAGIC, "RMIG", 4);
     buf[RMM_MIG_HDR_VERSION] = RMM_MIG_VERSION;
@@ -366,7 +374,7 @@ size_t rmm_mig_seal_record(RmmMigKeys *k, unsigned type, uint32_t epoch,
 
             memcpy(out, in, MIG_DATA_WORD);
             if (!rmm_mig_seal(k, buf, seq + i, in, in + MIG_DATA_WORD,
-                          RMM_GRANULE_SIZE, out + MIG_DATA_WORD)) {
+                              RMM_GRANULE_SIZE, out + MIG_DATA_WORD)) {
                 return 0;
             }
         }
@@ -403,8 +411,8 @@ bool rmm_mig_open_record(RmmMigKeys *k, const uint8_t *buf, size_t len,
 
             memcpy(out, in, MIG_DATA_WORD);
             if (!rmm_mig_open(k, buf, v.seq + i, in, in + MIG_DATA_WORD,
-                          RMM_GRANULE_SIZE + RMM_MIG_TAG_SIZE,
-                          out + MIG_DATA_WORD)) {
+                              RMM_GRANULE_SIZE + RMM_MIG_TAG_SIZE,
+                              out + MIG_DATA_WORD)) {
                 return false;
             }
         }
@@ -412,7 +420,8 @@ bool rmm_mig_open_record(RmmMigKeys *k, const uint8_t *buf, size_t len,
         return true;
     }
     pre = v.type == RMM_MIG_RT_IMMUTABLE ? RMM_MIG_SESSION_SIZE : 0;
-    if (!rmm_mig_open(k, buf, v.seq, NULL, v.body + pre, v.body_len - pre, pt)) {
+    if (!rmm_mig_open(k, buf, v.seq, NULL, v.body + pre, v.body_len - pre,
+                      pt)) {
         return false;
     }
     *pt_len = v.body_len - pre - RMM_MIG_TAG_SIZE;

@@ -40,7 +40,7 @@ static bool psci_fid_supported(uint32_t fid)
 }
 
 void rmm_psci_call(RmmRec *rec, uint32_t fid, uint64_t *regs,
-                      RmmRecExit *exit)
+                   RmmRecExit *exit)
 {
     RmmRealm *r = rec->realm;
     bool is64 = fid & 0x40000000u;
