@@ -265,7 +265,7 @@ static void reexport(RmmRealm *a)
               ra->psci_pending == rb->psci_pending &&
               !ra->token == !rb->token);
         CHECK(rmm_rec_may_enter(rb) == (ra->runnable &&
-                                        ra->pending == RMM_EXIT_NONE));
+                                        ra->pending == RMM_REC_PENDING_NONE));
     }
     rmm_realm_destroy(b);
 }

@@ -194,9 +194,9 @@ static void dest_new(Realm *t, RmiHashAlgo algo, uint16_t vmid)
 }
 
 /* An SMC of @rec with x0..x4; returns the exit reason, results in regs. */
-static RmmRecExitReason smc(RmmRec *rec, uint64_t *regs, RmmRecExit *exit,
-                            uint64_t x0, uint64_t x1, uint64_t x2,
-                            uint64_t x3, uint64_t x4)
+static int smc(RmmRec *rec, uint64_t *regs, RmmRecExit *exit,
+               uint64_t x0, uint64_t x1, uint64_t x2,
+               uint64_t x3, uint64_t x4)
 {
     memset(regs, 0, RMM_SMC_NREGS * sizeof(uint64_t));
     regs[0] = x0;
@@ -216,7 +216,7 @@ static void set_ripas(Realm *t, unsigned rec, uint64_t base, uint64_t top,
     RmmRecExit exit;
 
     g_assert_cmpint(smc(t->rec[rec], regs, &exit, RSI_IPA_STATE_SET, base,
-                        top, ripas, 0), ==, RMM_EXIT_RIPAS_CHANGE);
+                        top, ripas, 0), ==, RMI_EXIT_RIPAS_CHANGE);
     g_assert_cmpint(rmm_rtt_set_ripas(t->r, t->rec[rec], base, top, &out),
                     ==, RMI_SUCCESS);
     g_assert_cmphex(out, ==, top);
@@ -631,7 +631,7 @@ static void rec_states(Realm *s)
     RmmRecExit exit;
 
     g_assert_cmpint(smc(s->rec[0], regs, &exit, PSCI_CPU_ON_64, 2,
-                        RAM0, 0, 0), ==, RMM_EXIT_PSCI);
+                        RAM0, 0, 0), ==, RMI_EXIT_PSCI);
     g_assert_cmpint(rmm_psci_complete(s->rec[0], s->rec[2], 0), ==,
                     RMI_SUCCESS);
     g_assert_true(rmm_rec_may_enter(s->rec[2]));
@@ -645,14 +645,14 @@ static void rec_states(Realm *s)
     g_assert_cmpuint(regs[1], ==, 100);
 
     g_assert_cmpint(smc(s->rec[0], regs, &exit, PSCI_CPU_ON_64, 1,
-                        RAM0, 0, 0), ==, RMM_EXIT_PSCI);
+                        RAM0, 0, 0), ==, RMI_EXIT_PSCI);
     g_assert_cmpint(smc(s->rec[0], regs, &exit, RSI_HOST_CALL,
-                        RAM0 + 5 * G + 256, 0, 0, 0), ==, RMM_EXIT_HOST_CALL);
+                        RAM0 + 5 * G + 256, 0, 0, 0), ==, RMI_EXIT_HOST_CALL);
 
     g_assert_cmpint(smc(s->rec[1], regs, &exit, RSI_IPA_STATE_SET,
                         RAM0 + RAM0_RIPAS + 16 * G,
                         RAM0 + RAM0_RIPAS + 32 * G, RMI_RIPAS_RAM, 0), ==,
-                    RMM_EXIT_RIPAS_CHANGE);
+                    RMI_EXIT_RIPAS_CHANGE);
     g_assert_cmpint(rmm_rtt_set_ripas(s->r, s->rec[1],
                                       RAM0 + RAM0_RIPAS + 16 * G,
                                       RAM0 + RAM0_RIPAS + 20 * G, &out), ==,
@@ -1907,7 +1907,7 @@ static void test_reject_bodies(void)
         { MIG_REC_HAS_TOKEN + 1, 1, 1, "bad REC flags" },
         { MIG_REC_CTX_LEN + 4, 1, 1, "bad REC flags" },
         { MIG_REC_RIPAS_VALUE, 1, 2, "bad REC flags" },
-        { MIG_REC_PENDING, 1, RMM_EXIT_PSCI, "bad pending exit" },
+        { MIG_REC_PENDING, 1, 3 /* none such */, "bad pending exit" },
         { MIG_REC_PENDING, 1, 200, "bad pending exit" },
         { MIG_REC_TOKEN_OFF, 4, 0xffffffff, "bad attestation token state" },
         { MIG_REC_CTX_LEN, 4, 1, "do not match the record" },
@@ -1935,7 +1935,7 @@ static void test_reject_bodies(void)
 
     /* REC 0 (the one with the host call and token pending). */
     pt = open_pt(&k, ref, rec0, &rlen);
-    g_assert_cmpuint(pt[MIG_REC_PENDING], ==, RMM_EXIT_HOST_CALL);
+    g_assert_cmpuint(pt[MIG_REC_PENDING], ==, RMM_REC_PENDING_HOST_CALL);
     g_assert_cmpuint(pt[MIG_REC_PSCI_PENDING], ==, 1);
     g_assert_cmpuint(pt[MIG_REC_HAS_TOKEN], ==, 1);
     for (c = 0; c < G_N_ELEMENTS(rec_cases); c++) {
@@ -1950,7 +1950,7 @@ static void test_reject_bodies(void)
     }
     /* A RIPAS change request that is not one. */
     q = g_memdup2(pt, rlen);
-    q[MIG_REC_PENDING] = RMM_EXIT_RIPAS_CHANGE;
+    q[MIG_REC_PENDING] = RMM_REC_PENDING_RIPAS;
     st64le(q + MIG_REC_RIPAS_BASE, RAM0 + G);
     st64le(q + MIG_REC_RIPAS_TOP, RAM0);
     st64le(q + MIG_REC_RIPAS_NEXT, RAM0);
@@ -2552,7 +2552,7 @@ static void test_export_errors(void)
     export_start(&s, st);
     export_round(s.r, st, false);
     g_assert_cmpint(smc(s.rec[0], regs, &exit, 0x84000008, 0, 0, 0, 0), ==,
-                    RMM_EXIT_SYSTEM_OFF);
+                    RMI_EXIT_PSCI);
     g_assert_cmpint(rmm_mig_export_pause(s.r), ==, RMI_SUCCESS);
     export_epoch(s.r, st);
     for (exported = 0; exported < NRECS; exported++) {
@@ -2905,9 +2905,9 @@ static GPtrArray *fuzz_stream(void)
     g_assert_cmpint(smc(s.rec[0], regs, &exit, RSI_ATTEST_INIT, 7, 0, 0, 0),
                     ==, RMM_EXIT_NONE);
     g_assert_cmpint(smc(s.rec[0], regs, &exit, PSCI_CPU_ON_64, 1, FUZZ_RAM0,
-                        0, 0), ==, RMM_EXIT_PSCI);
+                        0, 0), ==, RMI_EXIT_PSCI);
     g_assert_cmpint(smc(s.rec[0], regs, &exit, RSI_HOST_CALL, FUZZ_RAM0 + G,
-                        0, 0, 0), ==, RMM_EXIT_HOST_CALL);
+                        0, 0, 0), ==, RMI_EXIT_HOST_CALL);
     g_assert_cmpint(rmm_mig_export_pause(s.r), ==, RMI_SUCCESS);
     export_ripas(s.r, st);
     {

@@ -136,9 +136,9 @@ static RmmRec *rec_new(RmmRealm *r, uint64_t mpidr, bool runnable)
 }
 
 /* An SMC from @rec with up to four arguments; returns the exit reason. */
-static RmmRecExitReason smc(RmmRec *rec, uint64_t fid, uint64_t a1,
-                            uint64_t a2, uint64_t a3, uint64_t regs[],
-                            RmmRecExit *exit)
+static int smc(RmmRec *rec, uint64_t fid, uint64_t a1,
+               uint64_t a2, uint64_t a3, uint64_t regs[],
+               RmmRecExit *exit)
 {
     memset(regs, 0, RMM_SMC_NREGS * sizeof(uint64_t));
     regs[0] = fid;
@@ -413,7 +413,7 @@ static void test_activate(void)
     g_assert_cmpint(rmm_realm_state(r), ==, RMM_REALM_ACTIVE);
 
     g_assert_cmpint(smc(rec, PSCI_SYSTEM_OFF, 0, 0, 0, regs, &exit), ==,
-                    RMM_EXIT_SYSTEM_OFF);
+                    RMI_EXIT_PSCI);
     g_assert_cmpint(rmm_realm_state(r), ==, RMM_REALM_SYSTEM_OFF);
     g_assert_cmpint(rmm_realm_activate(r), ==, RMI_ERROR_REALM);
     g_assert_cmpint(rmm_realm_state(r), ==, RMM_REALM_SYSTEM_OFF);
@@ -691,7 +691,7 @@ static void test_data_create_unknown(void)
 
     /* Not once the realm is SYSTEM_OFF */
     g_assert_cmpint(smc(rec, PSCI_SYSTEM_OFF, 0, 0, 0, regs, &exit), ==,
-                    RMM_EXIT_SYSTEM_OFF);
+                    RMI_EXIT_PSCI);
     g_assert_cmpint(rmm_data_create_unknown(r, BASE + 2 * G), ==,
                     RMI_ERROR_REALM);
     assert_entry(r, BASE + 2 * G, RMM_HIPAS_UNASSIGNED, RMI_RIPAS_RAM);
@@ -951,7 +951,7 @@ static void test_rec_may_enter(void)
     /* A pending exit holds the REC until it is complete. */
     g_assert_cmpint(smc(on, RSI_IPA_STATE_SET, BASE, BASE + G,
                         RMI_RIPAS_EMPTY, regs, &exit), ==,
-                    RMM_EXIT_RIPAS_CHANGE);
+                    RMI_EXIT_RIPAS_CHANGE);
     g_assert_false(rmm_rec_may_enter(on));
     g_assert_cmpint(rmm_rec_complete(on, RMM_RIPAS_REJECT, &exit, regs), ==,
                     RMI_SUCCESS);
@@ -959,7 +959,7 @@ static void test_rec_may_enter(void)
 
     /* SYSTEM_OFF: nothing runs any more */
     g_assert_cmpint(smc(on, PSCI_SYSTEM_OFF, 0, 0, 0, regs, &exit), ==,
-                    RMM_EXIT_SYSTEM_OFF);
+                    RMI_EXIT_PSCI);
     g_assert_false(rmm_rec_may_enter(on));
     g_assert_false(rmm_rec_may_enter(off));
 
@@ -1019,7 +1019,7 @@ static void test_destroy(void)
     r = busy_realm(store1, store2);
     g_assert_cmpint(smc(rmm_realm_rec(r, 0), RSI_IPA_STATE_SET, BASE,
                         BASE + G, RMI_RIPAS_EMPTY, regs, &exit), ==,
-                    RMM_EXIT_RIPAS_CHANGE);
+                    RMI_EXIT_RIPAS_CHANGE);
     rmm_realm_destroy(r);
     g_assert_true(all_zero(store1, 2 * MIB));
     g_assert_true(all_zero(store2, MIB));
@@ -1027,7 +1027,7 @@ static void test_destroy(void)
     /* SYSTEM_OFF */
     r = busy_realm(store1, store2);
     g_assert_cmpint(smc(rmm_realm_rec(r, 0), PSCI_SYSTEM_OFF, 0, 0, 0, regs,
-                        &exit), ==, RMM_EXIT_SYSTEM_OFF);
+                        &exit), ==, RMI_EXIT_PSCI);
     rmm_realm_destroy(r);
     g_assert_true(all_zero(store1, 2 * MIB));
     g_assert_true(all_zero(store2, MIB));
@@ -1074,7 +1074,7 @@ static void test_psci_complete(void)
 
     /* CPU_ON pending for c */
     g_assert_cmpint(smc(a, PSCI_CPU_ON_64, 2, BASE, 0, regs, &exit), ==,
-                    RMM_EXIT_PSCI);
+                    RMI_EXIT_PSCI);
     g_assert_cmpint(rmm_psci_complete(a, a, 0), ==, RMI_ERROR_INPUT);
     g_assert_cmpint(rmm_psci_complete(a, d, 0), ==, RMI_ERROR_INPUT);
     g_assert_cmpint(rmm_psci_complete(a, other, 0), ==, RMI_ERROR_INPUT);
@@ -1093,7 +1093,7 @@ static void test_psci_complete(void)
 
     /* Again, accepted: c runs */
     g_assert_cmpint(smc(a, PSCI_CPU_ON_64, 2, BASE, 0, regs, &exit), ==,
-                    RMM_EXIT_PSCI);
+                    RMI_EXIT_PSCI);
     g_assert_cmpint(rmm_psci_complete(a, c, 0), ==, RMI_SUCCESS);
     g_assert_true(rmm_rec_may_enter(c));
     g_assert_cmpint(rmm_psci_complete(a, c, 0), ==, RMI_ERROR_INPUT);
@@ -1103,9 +1103,9 @@ static void test_psci_complete(void)
      * not be denied (d is on), only completed.
      */
     g_assert_cmpint(smc(a, PSCI_CPU_ON_64, 3, BASE, 0, regs, &exit), ==,
-                    RMM_EXIT_PSCI);
+                    RMI_EXIT_PSCI);
     g_assert_cmpint(smc(b, PSCI_CPU_ON_64, 3, BASE, 0, regs, &exit), ==,
-                    RMM_EXIT_PSCI);
+                    RMI_EXIT_PSCI);
     g_assert_cmpint(rmm_psci_complete(b, d, 0), ==, RMI_SUCCESS);
     g_assert_true(rmm_rec_may_enter(d));
     g_assert_cmpint(rmm_psci_complete(a, d, PSCI_DENIED), ==,
@@ -1115,7 +1115,7 @@ static void test_psci_complete(void)
 
     /* AFFINITY_INFO: SUCCESS only, runnable state unchanged */
     g_assert_cmpint(smc(a, PSCI_AFFINITY_INFO_64, 2, 0, 0, regs, &exit), ==,
-                    RMM_EXIT_PSCI);
+                    RMI_EXIT_PSCI);
     g_assert_cmpint(rmm_psci_complete(a, b, 0), ==, RMI_ERROR_INPUT);
     g_assert_cmpint(rmm_psci_complete(a, c, PSCI_DENIED), ==,
                     RMI_ERROR_INPUT);
@@ -1125,10 +1125,10 @@ static void test_psci_complete(void)
     g_assert_cmpint(rmm_psci_complete(a, c, 0), ==, RMI_ERROR_INPUT);
 
     g_assert_cmpint(smc(d, PSCI_CPU_OFF, 0, 0, 0, regs, &exit), ==,
-                    RMM_EXIT_PSCI);
+                    RMI_EXIT_PSCI);
     g_assert_false(rmm_rec_may_enter(d));
     g_assert_cmpint(smc(a, PSCI_AFFINITY_INFO_64, 3, 0, 0, regs, &exit), ==,
-                    RMM_EXIT_PSCI);
+                    RMI_EXIT_PSCI);
     g_assert_cmpint(rmm_psci_complete(a, d, 0), ==, RMI_SUCCESS);
     g_assert_false(rmm_rec_may_enter(d));
 

@@ -138,8 +138,8 @@ static void env_teardown(Env *e, gconstpointer data)
  * An SMC from REC @rec: x0 = args[0] (the function ID), x1.. = args[1..],
  * every other register a recognisable value.  Returns the exit reason.
  */
-static RmmRecExitReason call(Env *e, unsigned rec, const uint64_t *args,
-                             size_t n)
+static int call(Env *e, unsigned rec, const uint64_t *args,
+                size_t n)
 {
     unsigned i;
 
@@ -216,7 +216,7 @@ static void put_le64(uint8_t *p, uint64_t v)
 static void start_rec1(Env *e)
 {
     g_assert_cmpint(CALL(e, 0, PSCI_CPU_ON_64, 1, BASE, 0), ==,
-                    RMM_EXIT_PSCI);
+                    RMI_EXIT_PSCI);
     g_assert_cmpint(rmm_psci_complete(e->rec[0], e->rec[1], 0), ==,
                     RMI_SUCCESS);
     g_assert_true(rmm_rec_may_enter(e->rec[1]));
@@ -346,7 +346,7 @@ static void assert_psci_exit(Env *e, uint64_t fid)
 {
     unsigned i;
 
-    g_assert_cmpint(e->exit.reason, ==, RMM_EXIT_PSCI);
+    g_assert_cmpint(e->exit.reason, ==, RMI_EXIT_PSCI);
     g_assert_cmphex(e->exit.psci_fid, ==, fid);
     for (i = 0; i < 3; i++) {
         g_assert_cmphex(e->exit.psci_args[i], ==, e->in[i + 1]);
@@ -373,7 +373,7 @@ static void test_psci_cpu_on(Env *e, gconstpointer data)
 
     /* Valid: exits to the host, which completes it */
     g_assert_cmpint(CALL(e, 0, PSCI_CPU_ON_64, 1, PROT_SIZE - 4, 0x1234),
-                    ==, RMM_EXIT_PSCI);
+                    ==, RMI_EXIT_PSCI);
     assert_psci_exit(e, PSCI_CPU_ON_64);
     g_assert_true(rmm_rec_may_enter(e->rec[0]));
     g_assert_false(rmm_rec_may_enter(e->rec[1]));
@@ -392,7 +392,7 @@ static void test_psci_cpu_on_32(Env *e, gconstpointer data)
 {
     /* SMC32: only w1 and w2 count. */
     CALL(e, 0, PSCI_CPU_ON_32, 1, 1ULL << 32, 0);
-    g_assert_cmpint(e->exit.reason, ==, RMM_EXIT_PSCI);
+    g_assert_cmpint(e->exit.reason, ==, RMI_EXIT_PSCI);
     g_assert_cmpint(rmm_psci_complete(e->rec[0], e->rec[1], PSCI_DENIED),
                     ==, RMI_SUCCESS);
     g_assert_false(rmm_rec_may_enter(e->rec[1]));
@@ -409,7 +409,7 @@ static void test_psci_cpu_on_32(Env *e, gconstpointer data)
 static void test_psci_cpu_off(Env *e, gconstpointer data)
 {
     start_rec1(e);
-    g_assert_cmpint(CALL(e, 0, PSCI_CPU_OFF), ==, RMM_EXIT_PSCI);
+    g_assert_cmpint(CALL(e, 0, PSCI_CPU_OFF), ==, RMI_EXIT_PSCI);
     assert_psci_exit(e, PSCI_CPU_OFF);
     g_assert_false(rmm_rec_may_enter(e->rec[0]));
     g_assert_true(rmm_rec_may_enter(e->rec[1]));
@@ -417,7 +417,7 @@ static void test_psci_cpu_off(Env *e, gconstpointer data)
 
     /* REC 1 turns it on again. */
     g_assert_cmpint(CALL(e, 1, PSCI_CPU_ON_64, 0, BASE, 0), ==,
-                    RMM_EXIT_PSCI);
+                    RMI_EXIT_PSCI);
     g_assert_cmpint(rmm_psci_complete(e->rec[1], e->rec[0], 0), ==,
                     RMI_SUCCESS);
     g_assert_true(rmm_rec_may_enter(e->rec[0]));
@@ -426,11 +426,11 @@ static void test_psci_cpu_off(Env *e, gconstpointer data)
 static void test_psci_cpu_suspend(Env *e, gconstpointer data)
 {
     g_assert_cmpint(CALL(e, 0, PSCI_CPU_SUSPEND_64, 0, BASE, 5), ==,
-                    RMM_EXIT_PSCI);
+                    RMI_EXIT_PSCI);
     assert_psci_exit(e, PSCI_CPU_SUSPEND_64);
     g_assert_true(rmm_rec_may_enter(e->rec[0]));
     g_assert_cmpint(CALL(e, 0, PSCI_CPU_SUSPEND_32, 1, 2, 3), ==,
-                    RMM_EXIT_PSCI);
+                    RMI_EXIT_PSCI);
     assert_psci_exit(e, PSCI_CPU_SUSPEND_32);
     g_assert_true(rmm_rec_may_enter(e->rec[0]));
     /* Nothing for PSCI_COMPLETE */
@@ -452,7 +452,7 @@ static void test_psci_affinity_info(Env *e, gconstpointer data)
 
     /* Another REC: the host answers */
     g_assert_cmpint(CALL(e, 0, PSCI_AFFINITY_INFO_64, 1, 0), ==,
-                    RMM_EXIT_PSCI);
+                    RMI_EXIT_PSCI);
     assert_psci_exit(e, PSCI_AFFINITY_INFO_64);
     g_assert_cmpint(rmm_psci_complete(e->rec[0], e->rec[1], 0), ==,
                     RMI_SUCCESS);
@@ -460,7 +460,7 @@ static void test_psci_affinity_info(Env *e, gconstpointer data)
 
     /* SMC32: upper halves ignored */
     g_assert_cmpint(CALL(e, 0, PSCI_AFFINITY_INFO_32, 1ULL << 32 | 1,
-                         1ULL << 32), ==, RMM_EXIT_PSCI);
+                         1ULL << 32), ==, RMI_EXIT_PSCI);
     assert_psci_exit(e, PSCI_AFFINITY_INFO_32);
     g_assert_cmpint(rmm_psci_complete(e->rec[0], e->rec[1], 0), ==,
                     RMI_SUCCESS);
@@ -468,7 +468,7 @@ static void test_psci_affinity_info(Env *e, gconstpointer data)
 
 static void check_system_off(Env *e, uint64_t fid)
 {
-    g_assert_cmpint(CALL(e, 0, fid), ==, RMM_EXIT_SYSTEM_OFF);
+    g_assert_cmpint(CALL(e, 0, fid), ==, RMI_EXIT_PSCI);
     g_assert_cmphex(e->exit.psci_fid, ==, fid);
     assert_kept(e, 0);
     g_assert_cmpint(rmm_realm_state(e->r), ==, RMM_REALM_SYSTEM_OFF);
@@ -701,7 +701,7 @@ static void test_realm_config(Env *e, gconstpointer data)
     /* RIPAS RAM, not assigned yet: the host assigns, the realm retries */
     ipa = ASSIGNED + 5 * G;
     g_assert_cmpint(CALL(e, 0, RSI_REALM_CONFIG, ipa), ==,
-                    RMM_EXIT_S2_FAULT);
+                    RMI_EXIT_SYNC);
     g_assert_cmphex(e->exit.fault_ipa, ==, ipa);
     assert_kept(e, 0);
     g_assert_true(rmm_rec_may_enter(e->rec[0]));
@@ -742,14 +742,14 @@ static void test_ipa_state_set_input(Env *e, gconstpointer data)
     /* Both flags values, up to the end of protected space, are fine. */
     CALL(e, 0, RSI_IPA_STATE_SET, PROT_SIZE - G, PROT_SIZE, RMI_RIPAS_EMPTY,
          RSI_CHANGE_DESTROYED);
-    g_assert_cmpint(e->exit.reason, ==, RMM_EXIT_RIPAS_CHANGE);
+    g_assert_cmpint(e->exit.reason, ==, RMI_EXIT_RIPAS_CHANGE);
 }
 
 /* RIPAS change request: the exit, and the REC held until it completes. */
 static void request(Env *e, uint64_t base, uint64_t top, RmiRipas ripas)
 {
     g_assert_cmpint(CALL(e, 0, RSI_IPA_STATE_SET, base, top, ripas, 0), ==,
-                    RMM_EXIT_RIPAS_CHANGE);
+                    RMI_EXIT_RIPAS_CHANGE);
     g_assert_cmphex(e->exit.ripas_base, ==, base);
     g_assert_cmphex(e->exit.ripas_top, ==, top);
     g_assert_cmpint(e->exit.ripas_value, ==, ripas);
@@ -924,7 +924,7 @@ static void test_ipa_state_set_realm_off(Env *e, gconstpointer data)
 {
     start_rec1(e);
     request(e, BASE, BASE + G, RMI_RIPAS_EMPTY);
-    g_assert_cmpint(CALL(e, 1, PSCI_SYSTEM_OFF), ==, RMM_EXIT_SYSTEM_OFF);
+    g_assert_cmpint(CALL(e, 1, PSCI_SYSTEM_OFF), ==, RMI_EXIT_PSCI);
     e->in[0] = e->regs[0] = RSI_IPA_STATE_SET;
     set_ripas(e, BASE, BASE + G, RMI_ERROR_REALM, BASE);
     assert_ripas(e, BASE, RMM_HIPAS_ASSIGNED, RMI_RIPAS_RAM);
@@ -1009,7 +1009,7 @@ static void test_host_call(Env *e, gconstpointer data)
         put_le64(buf + 8 + 8 * i, 0x1000 + i);
     }
 
-    g_assert_cmpint(CALL(e, 0, RSI_HOST_CALL, ipa), ==, RMM_EXIT_HOST_CALL);
+    g_assert_cmpint(CALL(e, 0, RSI_HOST_CALL, ipa), ==, RMI_EXIT_HOST_CALL);
     g_assert_cmphex(e->exit.imm, ==, 0xbeef);
     for (i = 0; i < 31; i++) {
         g_assert_cmphex(e->exit.gprs[i], ==, 0x1000 + i);
@@ -1026,7 +1026,7 @@ static void test_host_call(Env *e, gconstpointer data)
     e->in[0] = e->regs[0] = RSI_HOST_CALL;
     e->in[1] = e->regs[1] = ipa;
     memset(&answer, 0, sizeof(answer));
-    answer.reason = RMM_EXIT_HOST_CALL;
+    answer.reason = RMI_EXIT_HOST_CALL;
     for (i = 0; i < 31; i++) {
         answer.gprs[i] = 0xa0a0a0a000000000ULL + i;
     }
@@ -1050,7 +1050,7 @@ static void test_host_call(Env *e, gconstpointer data)
 
     /* The last 256 bytes of a granule */
     g_assert_cmpint(CALL(e, 0, RSI_HOST_CALL, BASE + 0x3f00), ==,
-                    RMM_EXIT_HOST_CALL);
+                    RMI_EXIT_HOST_CALL);
     g_assert_cmphex(e->exit.imm, ==, 0x3333);
     g_assert_cmphex(e->exit.gprs[30], ==, 0x3333333333333333ULL);
     g_assert_cmpint(rmm_rec_complete(e->rec[0], RMM_RIPAS_ACCEPT, &answer,
@@ -1083,12 +1083,12 @@ static void test_host_call_errors(Env *e, gconstpointer data)
     g_assert_cmphex(e->regs[0], ==, 0x1111111111111111ULL);
 
     /* RIPAS RAM, unassigned: exit so the host assigns, then retry */
-    g_assert_cmpint(CALL(e, 0, RSI_HOST_CALL, ipa), ==, RMM_EXIT_S2_FAULT);
+    g_assert_cmpint(CALL(e, 0, RSI_HOST_CALL, ipa), ==, RMI_EXIT_SYNC);
     g_assert_cmphex(e->exit.fault_ipa, ==, ASSIGNED);
     assert_kept(e, 0);
     g_assert_true(rmm_rec_may_enter(e->rec[0]));
     g_assert_cmpint(rmm_data_create_unknown(e->r, ASSIGNED), ==, RMI_SUCCESS);
-    g_assert_cmpint(CALL(e, 0, RSI_HOST_CALL, ipa), ==, RMM_EXIT_HOST_CALL);
+    g_assert_cmpint(CALL(e, 0, RSI_HOST_CALL, ipa), ==, RMI_EXIT_HOST_CALL);
     g_assert_cmphex(e->exit.imm, ==, 0);
     g_assert_cmphex(e->exit.gprs[0], ==, 0);
 
@@ -1255,7 +1255,7 @@ static void test_attest_errors(Env *e, gconstpointer data)
     /* Unassigned RAM buffer: exit so the host assigns it, then retry */
     attest_init(e, 0, c);
     g_assert_cmpint(CALL(e, 0, RSI_ATTEST_CONTINUE, ipa, 0, G), ==,
-                    RMM_EXIT_S2_FAULT);
+                    RMI_EXIT_SYNC);
     g_assert_cmphex(e->exit.fault_ipa, ==, ipa);
     assert_kept(e, 0);
     g_assert_true(rmm_rec_may_enter(e->rec[0]));

@@ -114,7 +114,7 @@ typedef struct RmmMigKeys {
 
 #define MIG_REC_INDEX           0       /* u32 */
 #define MIG_REC_RUNNABLE        4       /* u8 */
-#define MIG_REC_PENDING         5       /* u8, RmmRecExitReason */
+#define MIG_REC_PENDING         5       /* u8, RmmRecPending */
 #define MIG_REC_RIPAS_VALUE     6       /* u8 */
 #define MIG_REC_PSCI_PENDING    7       /* u8 */
 #define MIG_REC_MPIDR           8       /* u64 */
@@ -174,6 +174,16 @@ struct RmmPlatform {
     uint8_t vmid_used[(UINT16_MAX + 1) / 8];   /* VMIDs of live realms */
 };
 
+/*
+ * The RSI call a REC exited to the host with and that waits for
+ * rmm_rec_complete() (values as in the REC record of a migration).
+ */
+typedef enum RmmRecPending {
+    RMM_REC_PENDING_NONE = 0,
+    RMM_REC_PENDING_RIPAS = 1,          /* RSI_IPA_STATE_SET */
+    RMM_REC_PENDING_HOST_CALL = 2,      /* RSI_HOST_CALL */
+} RmmRecPending;
+
 struct RmmRec {
     RmmRealm *realm;
     unsigned index;
@@ -181,7 +191,7 @@ struct RmmRec {
     bool runnable;
 
     /* The RSI call that exited to the host and is not complete yet. */
-    RmmRecExitReason pending;
+    RmmRecPending pending;
     uint64_t ripas_base;
     uint64_t ripas_top;
     uint64_t ripas_next;    /* first address RTT_SET_RIPAS did not change */

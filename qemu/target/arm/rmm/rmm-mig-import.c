@@ -427,9 +427,9 @@ static RmiStatus mig_rec_check_exits(RmmRealm *r, const RmmMigRecordView *v,
     uint32_t psci_fid = rmm_ld32(pt + MIG_REC_PSCI_FID);
 
     switch (pending) {
-    case RMM_EXIT_NONE:
+    case RMM_REC_PENDING_NONE:
         break;
-    case RMM_EXIT_RIPAS_CHANGE:
+    case RMM_REC_PENDING_RIPAS:
         if (!rmm_aligned(rbase) || !rmm_aligned(rtop) ||
             !rmm_aligned(rnext) || rbase >= rtop || rnext < rbase ||
             rnext > rtop || rtop > r->prot_size) {
@@ -437,7 +437,7 @@ static RmiStatus mig_rec_check_exits(RmmRealm *r, const RmmMigRecordView *v,
                               "bad pending RIPAS change");
         }
         break;
-    case RMM_EXIT_HOST_CALL:
+    case RMM_REC_PENDING_HOST_CALL:
         if (hc_ipa % RSI_HOST_CALL_SIZE || hc_ipa >= r->prot_size) {
             return mig_reject(err, RMI_ERROR_INPUT, v,
                               "bad pending host call");

@@ -83,7 +83,7 @@ void rmm_psci_call(RmmRec *rec, uint32_t fid, uint64_t *regs,
     case PSCI_FN_SYSTEM_OFF:
     case PSCI_FN_SYSTEM_RESET:
         r->state = RMM_REALM_SYSTEM_OFF;
-        exit->reason = RMM_EXIT_SYSTEM_OFF;
+        exit->reason = RMI_EXIT_PSCI;
         exit->psci_fid = fid;
         return;
     case PSCI_FN_AFFINITY_INFO_32:
@@ -112,7 +112,7 @@ void rmm_psci_call(RmmRec *rec, uint32_t fid, uint64_t *regs,
         rec->psci_fid = fid;
         rec->psci_mpidr = target_mpidr;
     }
-    exit->reason = RMM_EXIT_PSCI;
+    exit->reason = RMI_EXIT_PSCI;
     exit->psci_fid = fid;
     for (i = 0; i < 3; i++) {
         exit->psci_args[i] = regs[i + 1];

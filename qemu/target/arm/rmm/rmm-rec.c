@@ -129,7 +129,7 @@ bool rmm_rec_may_enter(RmmRec *rec)
 
     g_mutex_lock(&r->lock);
     ok = r->state == RMM_REALM_ACTIVE && rec->runnable &&
-         rec->pending == RMM_EXIT_NONE && rmm_mig_may_run(r);
+         rec->pending == RMM_REC_PENDING_NONE && rmm_mig_may_run(r);
     g_mutex_unlock(&r->lock);
     return ok;
 }
@@ -150,7 +150,7 @@ RmiStatus rmm_rec_complete(RmmRec *rec, RmmRipasResponse response,
         goto out;
     }
     switch (rec->pending) {
-    case RMM_EXIT_RIPAS_CHANGE:
+    case RMM_REC_PENDING_RIPAS:
         /*
          * x1 is the first address not changed, whatever the response.
          * An ACCEPT that changed nothing would make the realm loop.
@@ -164,7 +164,7 @@ RmiStatus rmm_rec_complete(RmmRec *rec, RmmRipasResponse response,
         }
         regs[0] = RSI_SUCCESS;
         break;
-    case RMM_EXIT_HOST_CALL:
+    case RMM_REC_PENDING_HOST_CALL:
         buf = rmm_realm_granule_for_rsi(r, rec->host_call_ipa, &fault);
         if (!buf) {
             /* The realm changed the RIPAS under the call meanwhile. */
@@ -182,7 +182,7 @@ RmiStatus rmm_rec_complete(RmmRec *rec, RmmRipasResponse response,
         ret = RMI_ERROR_REC;
         goto out;
     }
-    rec->pending = RMM_EXIT_NONE;
+    rec->pending = RMM_REC_PENDING_NONE;
 out:
     g_mutex_unlock(&r->lock);
     return ret;

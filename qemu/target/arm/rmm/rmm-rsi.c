@@ -66,7 +66,7 @@ static uint8_t *rsi_buffer(RmmRealm *r, uint64_t ipa, uint64_t *regs,
     uint8_t *p = rmm_realm_granule_for_rsi(r, ipa, &fault);
 
     if (fault) {
-        exit->reason = RMM_EXIT_S2_FAULT;
+        exit->reason = RMI_EXIT_SYNC;
         exit->fault_ipa = ipa & ~(RMM_GRANULE_SIZE - 1);
     } else if (!p) {
         regs[0] = RSI_ERROR_INPUT;
@@ -215,11 +215,11 @@ static void rsi_ipa_state_set(RmmRec *rec, uint64_t *regs, RmmRecExit *exit)
      * The model never creates DESTROYED granules, so the flag changes
      * nothing; the host applies the change (RTT_SET_RIPAS).
      */
-    rec->pending = RMM_EXIT_RIPAS_CHANGE;
+    rec->pending = RMM_REC_PENDING_RIPAS;
     rec->ripas_base = rec->ripas_next = base;
     rec->ripas_top = top;
     rec->ripas_value = ripas;
-    exit->reason = RMM_EXIT_RIPAS_CHANGE;
+    exit->reason = RMI_EXIT_RIPAS_CHANGE;
     exit->ripas_base = base;
     exit->ripas_top = top;
     exit->ripas_value = ripas;
@@ -280,9 +280,9 @@ static void rsi_host_call(RmmRec *rec, uint64_t *regs, RmmRecExit *exit)
         return;
     }
     buf += ipa & (RMM_GRANULE_SIZE - 1);
-    rec->pending = RMM_EXIT_HOST_CALL;
+    rec->pending = RMM_REC_PENDING_HOST_CALL;
     rec->host_call_ipa = ipa;
-    exit->reason = RMM_EXIT_HOST_CALL;
+    exit->reason = RMI_EXIT_HOST_CALL;
     exit->imm = buf[0] | (buf[1] << 8);
     for (i = 0; i < RSI_HOST_CALL_NR_GPRS; i++) {
         exit->gprs[i] = rmm_ld64(buf + 8 + 8 * i);
@@ -302,7 +302,7 @@ void rmm_rec_smc(RmmRec *rec, uint64_t regs[RMM_SMC_NREGS], RmmRecExit *exit)
     }
 
     g_mutex_lock(&r->lock);
-    if (rec->pending != RMM_EXIT_NONE || !rmm_mig_may_run(r)) {
+    if (rec->pending != RMM_REC_PENDING_NONE || !rmm_mig_may_run(r)) {
         /*
          * The host re-entered the REC without completing its exit, or
          * while migration keeps RECs from entering.

@@ -85,7 +85,7 @@ RmiStatus rmm_rtt_set_ripas(RmmRealm *r, RmmRec *rec, uint64_t base,
 
     *out_top = base;
     g_mutex_lock(&r->lock);
-    if (rec->realm != r || rec->pending != RMM_EXIT_RIPAS_CHANGE) {
+    if (rec->realm != r || rec->pending != RMM_REC_PENDING_RIPAS) {
         ret = RMI_ERROR_REC;
         goto out;
     }

@@ -174,7 +174,7 @@ RmiStatus rmm_data_destroy(RmmRealm *r, uint64_t ipa);
 
 /*
  * RMI_RTT_SET_RIPAS: apply the RIPAS change that @rec asked for with
- * RSI_IPA_STATE_SET (see RMM_EXIT_RIPAS_CHANGE) to [@base, @top).  @base
+ * RSI_IPA_STATE_SET (see RMI_EXIT_RIPAS_CHANGE) to [@base, @top).  @base
  * must equal the request's next address and @top not exceed its top.
  * *out_top is the first address not changed.
  */
@@ -224,41 +224,36 @@ bool rmm_rec_may_enter(RmmRec *rec);
 
 /* ---- RSI: SMC calls from the realm, and REC exits to the host ---- */
 
-typedef enum RmmRecExitReason {
-    /* Handled: results are in regs, the realm resumes. */
-    RMM_EXIT_NONE = 0,
-    /* The host calls rmm_rtt_set_ripas(), then rmm_rec_complete(). */
-    RMM_EXIT_RIPAS_CHANGE,
-    /* The host fills gprs, then calls rmm_rec_complete(). */
-    RMM_EXIT_HOST_CALL,
-    /*
-     * The host does the PSCI work and writes the caller's result to x0;
-     * for CPU_ON and AFFINITY_INFO it calls rmm_psci_complete() with the
-     * target REC.
-     */
-    RMM_EXIT_PSCI,
-    /* PSCI SYSTEM_OFF/RESET: the realm is SYSTEM_OFF. */
-    RMM_EXIT_SYSTEM_OFF,
-    /*
-     * The call touched RIPAS RAM that is not assigned: the host assigns
-     * fault_ipa (DATA_CREATE_UNKNOWN) and issues the same call again.
-     */
-    RMM_EXIT_S2_FAULT,
-} RmmRecExitReason;
+/*
+ * The exit of rmm_rec_smc(): RMM_EXIT_NONE when the model answered the
+ * call itself (results in regs, the realm resumes), else the REC exit's
+ * RmiRecExitReason:
+ * RMI_EXIT_RIPAS_CHANGE: the host calls rmm_rtt_set_ripas(), then
+ *   rmm_rec_complete().
+ * RMI_EXIT_HOST_CALL: the host fills gprs, then calls rmm_rec_complete().
+ * RMI_EXIT_PSCI: the host does the PSCI work and writes the caller's
+ *   result to x0; for CPU_ON and AFFINITY_INFO it calls
+ *   rmm_psci_complete() with the target REC.  After SYSTEM_OFF and
+ *   SYSTEM_RESET the realm is SYSTEM_OFF.
+ * RMI_EXIT_SYNC: a stage 2 data abort of the RMM's own access for the
+ *   call: it touched RIPAS RAM that is not assigned.  The host assigns
+ *   fault_ipa (DATA_CREATE_UNKNOWN) and issues the same call again.
+ */
+#define RMM_EXIT_NONE   (-1)
 
 typedef struct RmmRecExit {
-    RmmRecExitReason reason;
-    /* RMM_EXIT_RIPAS_CHANGE */
+    int reason;                 /* RMM_EXIT_NONE or RmiRecExitReason */
+    /* RMI_EXIT_RIPAS_CHANGE */
     uint64_t ripas_base;
     uint64_t ripas_top;
     RmiRipas ripas_value;
-    /* RMM_EXIT_HOST_CALL */
+    /* RMI_EXIT_HOST_CALL */
     uint16_t imm;
     uint64_t gprs[31];
-    /* RMM_EXIT_PSCI, RMM_EXIT_SYSTEM_OFF */
+    /* RMI_EXIT_PSCI */
     uint64_t psci_fid;
     uint64_t psci_args[3];
-    /* RMM_EXIT_S2_FAULT */
+    /* RMI_EXIT_SYNC (the IPA HPFAR_EL2 reports) */
     uint64_t fault_ipa;
 } RmmRecExit;
 
@@ -269,7 +264,7 @@ typedef struct RmmRecExit {
  * traps to the RMM: RSI and SMCCC architecture calls are answered here,
  * PSCI calls that need the host exit to it, and any other function ID is
  * answered SMCCC NOT_SUPPORTED (-1).  On RMM_EXIT_NONE regs[0..17] hold
- * the results.  RMM_EXIT_RIPAS_CHANGE and RMM_EXIT_HOST_CALL leave the
+ * the results.  RMI_EXIT_RIPAS_CHANGE and RMI_EXIT_HOST_CALL leave the
  * call pending: the REC may not enter until rmm_rec_complete().
  */
 void rmm_rec_smc(RmmRec *rec, uint64_t regs[RMM_SMC_NREGS], RmmRecExit *exit);
@@ -281,10 +276,10 @@ typedef enum RmmRipasResponse {
 
 /*
  * Finish the pending REC exit: write the call's results to regs[0..17].
- * @response matters for RMM_EXIT_RIPAS_CHANGE (x1 is the first address
+ * @response matters for RMI_EXIT_RIPAS_CHANGE (x1 is the first address
  * RTT_SET_RIPAS did not change, whatever the response; an ACCEPT that
  * changed nothing is answered as REJECT, so the realm never loops); @exit
- * carries the host's results for RMM_EXIT_HOST_CALL (gprs).
+ * carries the host's results for RMI_EXIT_HOST_CALL (gprs).
  */
 RmiStatus rmm_rec_complete(RmmRec *rec, RmmRipasResponse response,
                            const RmmRecExit *exit,

@@ -223,7 +223,7 @@ static bool rme_tcg_smc(ARMCPU *cpu)
     memcpy(regs, env->xregs, sizeof(regs));
     for (tries = 0; tries < 2; tries++) {
         rmm_rec_smc(rec, regs, &exit);
-        if (exit.reason != RMM_EXIT_S2_FAULT) {
+        if (exit.reason != RMI_EXIT_SYNC) {
             break;
         }
         /* The call touched RIPAS RAM not assigned yet: assign, retry. */
@@ -234,18 +234,18 @@ static bool rme_tcg_smc(ARMCPU *cpu)
     switch (exit.reason) {
     case RMM_EXIT_NONE:
         break;
-    case RMM_EXIT_S2_FAULT:
+    case RMI_EXIT_SYNC:
         /* Could not assign: the call cannot make progress. */
         regs[0] = RSI_ERROR_INPUT;
         break;
-    case RMM_EXIT_RIPAS_CHANGE:
+    case RMI_EXIT_RIPAS_CHANGE:
         rme_tcg_ripas_change(t, cpu, rec, &exit, regs);
         break;
-    case RMM_EXIT_HOST_CALL:
+    case RMI_EXIT_HOST_CALL:
         /* This host offers no host call services: results unchanged. */
         rmm_rec_complete(rec, RMM_RIPAS_ACCEPT, &exit, regs);
         break;
-    case RMM_EXIT_PSCI:
+    case RMI_EXIT_PSCI:
         if (exit.psci_fid == PSCI_FN_CPU_ON_32 ||
             exit.psci_fid == PSCI_FN_CPU_ON_64) {
             RmmRec *target = rmm_realm_rec_by_mpidr(t->realm,
@@ -255,8 +255,6 @@ static bool rme_tcg_smc(ARMCPU *cpu)
             }
         }
         /* QEMU's PSCI implementation does the vCPU work. */
-        return false;
-    case RMM_EXIT_SYSTEM_OFF:
         return false;
     }
     for (i = 0; i < RMM_SMC_NREGS; i++) {
