@@ -88,6 +88,7 @@ static RmmRealm *realm_new(unsigned which)
         CHECK(stores[which][j][0] == 0);
         CHECK(rmm_realm_add_ram(r, ram_base[j], ram_size[j],
                                 stores[which][j]) == RMI_SUCCESS);
+        CHECK(host_map(r, ram_base[j], ram_size[j], 3));
     }
     return r;
 }

@@ -122,6 +122,7 @@ static void realm_new(Realm *t, const RmiRealmParams *p, bool rev)
         t->store[i] = g_malloc0(ram_size[i]);
         g_assert_cmpint(rmm_realm_add_ram(t->r, ram_base[i], ram_size[i],
                                           t->store[i]), ==, RMI_SUCCESS);
+        g_assert_true(host_map(t->r, ram_base[i], ram_size[i], 3));
     }
 }
 

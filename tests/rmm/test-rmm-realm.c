@@ -19,6 +19,7 @@
 
 #include "rmm.h"
 #include "rmm-internal.h"       /* RMM_MAX_RAM_RANGES */
+#include "rmm-host.h"
 #include "rmm-measure.h"
 
 #define G           RMM_GRANULE_SIZE
@@ -149,16 +150,28 @@ static int smc(RmmRec *rec, uint64_t fid, uint64_t a1,
     return exit->reason;
 }
 
-/* A NEW realm with RAM [BASE, BASE + size) backed by a fresh store. */
-static RmmRealm *realm_with_ram(RmiHashAlgo algo, uint64_t size,
-                                uint8_t **store)
+/*
+ * A NEW realm with RAM [BASE, BASE + size) backed by a fresh store, its
+ * granules delegated and RTTs down to @level (2: level 3 only at the
+ * edges of the RAM).
+ */
+static RmmRealm *realm_with_rtts(RmiHashAlgo algo, uint64_t size,
+                                 uint8_t **store, unsigned level)
 {
     RmmRealm *r = realm_new(algo, 1);
 
     *store = g_malloc0(size);
     g_assert_cmpint(rmm_realm_add_ram(r, BASE, size, *store), ==,
                     RMI_SUCCESS);
+    g_assert_true(host_map(r, BASE, size, level));
     return r;
+}
+
+/* The same, mapped with level 3 RTTs everywhere. */
+static RmmRealm *realm_with_ram(RmiHashAlgo algo, uint64_t size,
+                                uint8_t **store)
+{
+    return realm_with_rtts(algo, size, store, 3);
 }
 
 /* ---- Platform and REALM_CREATE ---- */
@@ -425,7 +438,7 @@ static void test_activate(void)
 static void test_init_ripas_errors(void)
 {
     uint8_t *store, before[RMM_HASH_MAX];
-    RmmRealm *r = realm_with_ram(RMI_HASH_SHA256, 4 * MIB, &store);
+    RmmRealm *r = realm_with_rtts(RMI_HASH_SHA256, 4 * MIB, &store, 2);
     uint64_t top;
 
     get_rim(r, before);
@@ -448,27 +461,31 @@ static void test_init_ripas_errors(void)
                     ==, RMI_ERROR_INPUT);
 
     /* Unbacked: before the RAM, running past its end */
-    g_assert_cmpint(rmm_rtt_init_ripas(r, 0, G, &top), ==, RMI_ERROR_RTT);
+    g_assert_cmpint(rmm_rtt_init_ripas(r, 0, G, &top), ==,
+                    rmi_return(RMI_ERROR_RTT, 1));
     g_assert_cmphex(top, ==, 0);
     g_assert_cmpint(rmm_rtt_init_ripas(r, BASE - G, BASE + G, &top), ==,
-                    RMI_ERROR_RTT);
+                    rmi_return(RMI_ERROR_RTT, 1));
+    /* A level 2 block entry the range covers in part */
     g_assert_cmpint(rmm_rtt_init_ripas(r, BASE + 4 * MIB - G,
                                        BASE + 4 * MIB + G, &top), ==,
-                    RMI_ERROR_RTT);
+                    rmi_return(RMI_ERROR_RTT, 2));
     g_assert_cmphex(top, ==, BASE + 4 * MIB - G);
 
     /* Already RAM: stops at the first RAM granule, changes nothing */
+    g_assert_cmpint(rmm_rtt_create_range(r, BASE, BASE + 2 * MIB, 3), ==,
+                    RMI_SUCCESS);
     g_assert_cmpint(rmm_rtt_init_ripas(r, BASE + 8 * G, BASE + 9 * G, &top),
                     ==, RMI_SUCCESS);
     get_rim(r, before);
     g_assert_cmpint(rmm_rtt_init_ripas(r, BASE, BASE + 16 * G, &top), ==,
-                    RMI_ERROR_RTT);
+                    rmi_return(RMI_ERROR_RTT, 3));
     g_assert_cmphex(top, ==, BASE + 8 * G);
     assert_entry(r, BASE, RMM_HIPAS_UNASSIGNED, RMI_RIPAS_EMPTY);
     assert_entry(r, BASE + 7 * G, RMM_HIPAS_UNASSIGNED, RMI_RIPAS_EMPTY);
     assert_entry(r, BASE + 9 * G, RMM_HIPAS_UNASSIGNED, RMI_RIPAS_EMPTY);
     g_assert_cmpint(rmm_rtt_init_ripas(r, BASE + 8 * G, BASE + 9 * G, &top),
-                    ==, RMI_ERROR_RTT);
+                    ==, rmi_return(RMI_ERROR_RTT, 3));
     assert_rim(r, before);
 
     /* Only while the realm is NEW */
@@ -510,9 +527,11 @@ static void check_init_ripas(RmiHashAlgo algo, uint64_t base, uint64_t top,
                              unsigned nr_entries)
 {
     uint8_t *store, expect[RMM_HASH_MAX], whole[RMM_HASH_MAX];
-    RmmRealm *r = realm_with_ram(algo, 8 * MIB, &store);
+    RmmRealm *r = realm_with_rtts(algo, 8 * MIB, &store, 2);
     uint64_t out = 0, ipa;
 
+    /* Level 3 tables where [base, top) covers 2 MiB blocks in part */
+    g_assert_cmpint(rmm_rtt_create_range(r, base, top, 2), ==, RMI_SUCCESS);
     get_rim(r, expect);
     memcpy(whole, expect, sizeof(whole));
     g_assert_cmpuint(expect_init_ripas(algo, expect, base, top), ==,
@@ -587,6 +606,9 @@ static void test_data_create(void)
         g_assert_cmpint(rmm_rtt_init_ripas(r, BASE, BASE + 2 * MIB, &top),
                         ==, RMI_SUCCESS);
         get_rim(r, expect);
+        /* DATA granules are level 3 entries; unfolding is not measured. */
+        g_assert_cmpint(rmm_rtt_create_range(r, BASE, BASE + 4 * MIB, 3),
+                        ==, RMI_SUCCESS);
 
         /* Measured: content copied, RIM extended with its hash */
         fill(src, 1);
@@ -613,19 +635,19 @@ static void test_data_create(void)
         /* Failures change neither the RIM nor the store. */
         fill(src, 3);
         g_assert_cmpint(rmm_data_create(r, BASE + 5 * G, src, true), ==,
-                        RMI_ERROR_RTT);                 /* assigned */
+                        RMI_ERROR_INPUT);               /* DATA already */
         g_assert_cmpint(rmm_data_create(r, BASE + 6 * G, src, false), ==,
-                        RMI_ERROR_RTT);                 /* assigned */
+                        RMI_ERROR_INPUT);               /* DATA already */
         g_assert_cmpint(rmm_data_create(r, BASE + 2 * MIB, src, true), ==,
-                        RMI_ERROR_RTT);                 /* RIPAS EMPTY */
+                        rmi_return(RMI_ERROR_RTT, 3));  /* RIPAS EMPTY */
         g_assert_cmpint(rmm_data_create(r, BASE + 7 * G + 8, src, true), ==,
                         RMI_ERROR_INPUT);               /* unaligned */
         g_assert_cmpint(rmm_data_create(r, PROT_SIZE, src, true), ==,
                         RMI_ERROR_INPUT);               /* not protected */
         g_assert_cmpint(rmm_data_create(r, BASE - G, src, true), ==,
-                        RMI_ERROR_RTT);                 /* outside RAM */
+                        RMI_ERROR_INPUT);               /* outside RAM */
         g_assert_cmpint(rmm_data_create(r, BASE + 4 * MIB, src, true), ==,
-                        RMI_ERROR_RTT);                 /* outside RAM */
+                        RMI_ERROR_INPUT);               /* outside RAM */
         assert_rim(r, expect);
         fill(src, 1);
         g_assert_cmpmem(store + 5 * G, G, src, G);
@@ -655,6 +677,8 @@ static void test_data_create_unknown(void)
     RmmRecExit exit;
     uint64_t top;
 
+    g_assert_cmpint(rmm_rtt_create_range(r, BASE, BASE + 4 * MIB, 3), ==,
+                    RMI_SUCCESS);
     g_assert_cmpint(rmm_rtt_init_ripas(r, BASE, BASE + MIB, &top), ==,
                     RMI_SUCCESS);
     get_rim(r, rim);
@@ -670,16 +694,16 @@ static void test_data_create_unknown(void)
     assert_rim(r, rim);
 
     /* Failures */
-    g_assert_cmpint(rmm_data_create_unknown(r, BASE), ==, RMI_ERROR_RTT);
+    g_assert_cmpint(rmm_data_create_unknown(r, BASE), ==, RMI_ERROR_INPUT);
     g_assert_cmpint(rmm_data_create_unknown(r, BASE + G + 1), ==,
                     RMI_ERROR_INPUT);
     g_assert_cmpint(rmm_data_create_unknown(r, PROT_SIZE), ==,
                     RMI_ERROR_INPUT);
     g_assert_cmpint(rmm_data_create_unknown(r, ~(G - 1)), ==,
                     RMI_ERROR_INPUT);
-    g_assert_cmpint(rmm_data_create_unknown(r, 0), ==, RMI_ERROR_RTT);
+    g_assert_cmpint(rmm_data_create_unknown(r, 0), ==, RMI_ERROR_INPUT);
     g_assert_cmpint(rmm_data_create_unknown(r, BASE + 4 * MIB), ==,
-                    RMI_ERROR_RTT);
+                    RMI_ERROR_INPUT);
     assert_entry(r, BASE + G, RMM_HIPAS_UNASSIGNED, RMI_RIPAS_RAM);
 
     /* ACTIVE realm */
@@ -707,6 +731,8 @@ static void test_data_destroy(void)
     RmmRealm *r = realm_with_ram(RMI_HASH_SHA256, 4 * MIB, &store);
     uint64_t top;
 
+    g_assert_cmpint(rmm_rtt_create_range(r, BASE, BASE + 4 * MIB, 3), ==,
+                    RMI_SUCCESS);
     g_assert_cmpint(rmm_rtt_init_ripas(r, BASE, BASE + MIB, &top), ==,
                     RMI_SUCCESS);
     fill(src, 9);
@@ -719,10 +745,12 @@ static void test_data_destroy(void)
     g_assert_cmpint(rmm_realm_activate(r), ==, RMI_SUCCESS);
 
     /* Failures */
-    g_assert_cmpint(rmm_data_destroy(r, BASE), ==, RMI_ERROR_RTT);
+    g_assert_cmpint(rmm_data_destroy(r, BASE), ==,
+                    rmi_return(RMI_ERROR_RTT, 3));
     g_assert_cmpint(rmm_data_destroy(r, BASE + G + 8), ==, RMI_ERROR_INPUT);
     g_assert_cmpint(rmm_data_destroy(r, PROT_SIZE + G), ==, RMI_ERROR_INPUT);
-    g_assert_cmpint(rmm_data_destroy(r, BASE - G), ==, RMI_ERROR_RTT);
+    g_assert_cmpint(rmm_data_destroy(r, BASE - G), ==,
+                    rmi_return(RMI_ERROR_RTT, 1));
     g_assert_cmpmem(store + G, G, src, G);
 
     /* Scrubs the granule, and only it; RIPAS stays */
@@ -731,7 +759,8 @@ static void test_data_destroy(void)
     g_assert_cmpmem(store + 2 * G, G, src, G);
     assert_entry(r, BASE + G, RMM_HIPAS_UNASSIGNED, RMI_RIPAS_RAM);
     g_assert_cmpint(rmm_realm_s2_lookup(r, BASE + G), ==, RMM_S2_UNASSIGNED);
-    g_assert_cmpint(rmm_data_destroy(r, BASE + G), ==, RMI_ERROR_RTT);
+    g_assert_cmpint(rmm_data_destroy(r, BASE + G), ==,
+                    rmi_return(RMI_ERROR_RTT, 3));
 
     /* RIPAS EMPTY granule */
     g_assert_cmpint(rmm_data_destroy(r, BASE + 3 * MIB), ==, RMI_SUCCESS);
@@ -982,6 +1011,8 @@ static RmmRealm *busy_realm(uint8_t *store1, uint8_t *store2)
                     RMI_SUCCESS);
     g_assert_cmpint(rmm_realm_add_ram(r, 0x10000000, MIB, store2), ==,
                     RMI_SUCCESS);
+    g_assert_true(host_map(r, BASE, 2 * MIB, 3));
+    g_assert_true(host_map(r, 0x10000000, MIB, 3));
     g_assert_cmpint(rmm_rtt_init_ripas(r, BASE, BASE + 2 * MIB, &top), ==,
                     RMI_SUCCESS);
     g_assert_cmpint(rmm_rtt_init_ripas(r, 0x10000000, 0x10000000 + MIB,
@@ -1186,7 +1217,7 @@ static void test_write_notifier(void)
                     ==, RMI_SUCCESS);
     assert_logged(&log, BASE + RMM_GRANULE_SIZE, RMM_GRANULE_SIZE);
     g_assert_cmpint(rmm_data_create(r, BASE + RMM_GRANULE_SIZE, src, true),
-                    ==, RMI_ERROR_RTT);
+                    ==, RMI_ERROR_INPUT);       /* DATA already */
     g_assert_cmpuint(log.n, ==, 0);
 
     /* Assigning an unknown granule writes nothing: it is already zero. */

@@ -26,6 +26,7 @@
 #include "rmm.h"
 #include "rmm-attest.h"         /* rmm_attest_token_max_size() */
 #include "rmm-measure.h"
+#include "rmm-host.h"
 
 #define G           RMM_GRANULE_SIZE
 #define MIB         (1ULL << 20)
@@ -110,6 +111,7 @@ static void env_setup(Env *e, gconstpointer data)
     e->store = g_malloc0(RAM_SIZE);
     g_assert_cmpint(rmm_realm_add_ram(e->r, BASE, RAM_SIZE, e->store), ==,
                     RMI_SUCCESS);
+    g_assert_true(host_map(e->r, BASE, RAM_SIZE, 3));
     g_assert_cmpint(rmm_rtt_init_ripas(e->r, BASE, RAM_TOP, &top), ==,
                     RMI_SUCCESS);
     for (ipa = BASE; ipa < ASSIGNED; ipa += G) {
@@ -757,7 +759,8 @@ static void request(Env *e, uint64_t base, uint64_t top, RmiRipas ripas)
     g_assert_false(rmm_rec_may_enter(e->rec[0]));
 }
 
-static void set_ripas(Env *e, uint64_t base, uint64_t top, RmiStatus status,
+static void set_ripas(Env *e, uint64_t base, uint64_t top,
+                      RmiCommandReturnCode status,
                       uint64_t out_top)
 {
     uint64_t out = 0;
@@ -893,7 +896,8 @@ static void test_ipa_state_set_ram_end(Env *e, gconstpointer data)
 
     /* ... and the next call cannot make progress at all */
     request(e, RAM_END, RAM_END + 2 * G, RMI_RIPAS_RAM);
-    set_ripas(e, RAM_END, RAM_END + 2 * G, RMI_ERROR_RTT, RAM_END);
+    set_ripas(e, RAM_END, RAM_END + 2 * G, rmi_return(RMI_ERROR_RTT, 2),
+              RAM_END);
     complete(e, RMM_RIPAS_ACCEPT, RAM_END, RMM_RIPAS_REJECT);
     assert_ripas(e, RAM_END, RMM_HIPAS_UNASSIGNED, RMI_RIPAS_EMPTY);
 
@@ -915,7 +919,8 @@ static void test_ipa_state_set_ram_end(Env *e, gconstpointer data)
 
     /* RAM from unbacked space: no progress */
     request(e, BASE - G, BASE + G, RMI_RIPAS_RAM);
-    set_ripas(e, BASE - G, BASE + G, RMI_ERROR_RTT, BASE - G);
+    set_ripas(e, BASE - G, BASE + G, rmi_return(RMI_ERROR_RTT, 1),
+              BASE - G);
     complete(e, RMM_RIPAS_ACCEPT, BASE - G, RMM_RIPAS_REJECT);
     assert_ripas(e, BASE, RMM_HIPAS_ASSIGNED, RMI_RIPAS_EMPTY);
 }

@@ -64,6 +64,10 @@ static inline const char *rmi_status_name(RmiCommandReturnCode rc)
     return s <= RMI_ERROR_RTT ? names[s] : "unknown error";
 }
 
+/* Bytes an RTT entry of @level maps (4 KiB granules, levels 0..3). */
+#define RMI_RTT_ENTRY_SIZE(level)   (1ULL << (12 + 9 * (3 - (level))))
+#define RMI_RTT_LEVEL_MAX           3
+
 /* Hash algorithms (RmiHashAlgorithm). */
 typedef enum RmiHashAlgo {
     RMI_HASH_SHA256 = 0,

@@ -9,48 +9,57 @@
 #include "rmm-internal.h"
 #include "rmm-measure.h"
 
-/* Common checks of DATA_CREATE and DATA_CREATE_UNKNOWN. */
-static RmiStatus rmm_data_create_check(RmmRealm *r, uint64_t ipa,
-                                       RmmRamRange **rrp)
+/*
+ * The checks of DATA_CREATE and DATA_CREATE_UNKNOWN, in DEN0137's order:
+ * the granule at @ipa (its PA) is DELEGATED, the realm may take it
+ * (@realm_ok), the IPA is protected, the walk reaches level 3 and the
+ * entry is UNASSIGNED.
+ */
+static RmiCommandReturnCode rmm_data_create_check(RmmRealm *r, uint64_t ipa,
+                                                  bool realm_ok,
+                                                  RmmRamRange **rrp)
 {
-    RmmRamRange *rr;
+    RmmRamRange *rr = rmm_aligned(ipa) ? rmm_ram_find(r, ipa) : NULL;
+    unsigned walk;
 
-    if (!rmm_aligned(ipa) || ipa >= r->prot_size) {
+    if (!rr || (*rmm_s2_entry(rr, ipa) & (S2_DELEGATED | S2_ASSIGNED)) !=
+               S2_DELEGATED) {
         return RMI_ERROR_INPUT;
     }
-    rr = rmm_ram_find(r, ipa);
-    if (!rr) {
-        return RMI_ERROR_RTT;       /* no stage 2 backing for this IPA */
+    if (!realm_ok) {
+        return RMI_ERROR_REALM;
+    }
+    if (ipa >= r->prot_size) {
+        return RMI_ERROR_INPUT;
+    }
+    walk = rmm_rtt_walk(r, ipa, RMI_RTT_LEVEL_MAX);
+    if (walk < RMI_RTT_LEVEL_MAX) {
+        return rmi_return(RMI_ERROR_RTT, walk);
     }
     if (*rmm_s2_entry(rr, ipa) & S2_ASSIGNED) {
-        return RMI_ERROR_RTT;
+        return rmi_return(RMI_ERROR_RTT, RMI_RTT_LEVEL_MAX);
     }
     *rrp = rr;
     return RMI_SUCCESS;
 }
 
-RmiStatus rmm_data_create(RmmRealm *r, uint64_t ipa, const void *src,
-                          bool measure)
+RmiCommandReturnCode rmm_data_create(RmmRealm *r, uint64_t ipa,
+                                     const void *src, bool measure)
 {
     RmmRamRange *rr = NULL;
-    RmiStatus ret;
-    uint8_t *e;
+    RmiCommandReturnCode ret;
 
     g_mutex_lock(&r->lock);
-    ret = rmm_data_create_check(r, ipa, &rr);
-    if (ret == RMI_SUCCESS &&
-        (r->state != RMM_REALM_NEW || r->mig.phase != RMM_MIG_NONE)) {
-        ret = RMI_ERROR_REALM;
-    }
+    ret = rmm_data_create_check(r, ipa, r->state == RMM_REALM_NEW &&
+                                        r->mig.phase == RMM_MIG_NONE, &rr);
     if (ret == RMI_SUCCESS &&
         (*rmm_s2_entry(rr, ipa) & S2_RIPAS_MASK) != RMI_RIPAS_RAM) {
-        ret = RMI_ERROR_RTT;
+        ret = rmi_return(RMI_ERROR_RTT, RMI_RTT_LEVEL_MAX);
     }
     if (ret == RMI_SUCCESS) {
-        e = rmm_s2_entry(rr, ipa);
         memcpy(rmm_granule_ptr(rr, ipa), src, RMM_GRANULE_SIZE);
         rmm_write_notify(r, ipa, RMM_GRANULE_SIZE);
-        *e |= S2_ASSIGNED;
+        *rmm_s2_entry(rr, ipa) |= S2_ASSIGNED;
         rmm_measure_data_create(r->params.hash_algo, r->rim, ipa,
                                 measure ? rmm_granule_ptr(rr, ipa) : NULL);
     }
@@ -58,17 +67,14 @@ RmiStatus rmm_data_create(RmmRealm *r, uint64_t ipa, const void *src,
     return ret;
 }
 
-RmiStatus rmm_data_create_unknown(RmmRealm *r, uint64_t ipa)
+RmiCommandReturnCode rmm_data_create_unknown(RmmRealm *r, uint64_t ipa)
 {
     RmmRamRange *rr = NULL;
-    RmiStatus ret;
+    RmiCommandReturnCode ret;
 
     g_mutex_lock(&r->lock);
-    ret = rmm_data_create_check(r, ipa, &rr);
-    if (ret == RMI_SUCCESS &&
-        (r->state == RMM_REALM_SYSTEM_OFF || rmm_mig_frozen(r))) {
-        ret = RMI_ERROR_REALM;
-    }
+    ret = rmm_data_create_check(r, ipa, r->state != RMM_REALM_SYSTEM_OFF &&
+                                        !rmm_mig_frozen(r), &rr);
     if (ret == RMI_SUCCESS) {
         /* Granules are scrubbed when they are given back (DATA_DESTROY). */
         *rmm_s2_entry(rr, ipa) |= S2_ASSIGNED;
@@ -80,19 +86,25 @@ RmiStatus rmm_data_create_unknown(RmmRealm *r, uint64_t ipa)
     return ret;
 }
 
-RmiStatus rmm_data_destroy(RmmRealm *r, uint64_t ipa)
+RmiCommandReturnCode rmm_data_destroy(RmmRealm *r, uint64_t ipa)
 {
+    RmiCommandReturnCode ret = RMI_SUCCESS;
     RmmRamRange *rr;
-    RmiStatus ret = RMI_SUCCESS;
+    unsigned walk;
 
     g_mutex_lock(&r->lock);
     if (!rmm_aligned(ipa) || ipa >= r->prot_size) {
         ret = RMI_ERROR_INPUT;
         goto out;
     }
+    walk = rmm_rtt_walk(r, ipa, RMI_RTT_LEVEL_MAX);
+    if (walk < RMI_RTT_LEVEL_MAX) {
+        ret = rmi_return(RMI_ERROR_RTT, walk);
+        goto out;
+    }
     rr = rmm_ram_find(r, ipa);
     if (!rr || !(*rmm_s2_entry(rr, ipa) & S2_ASSIGNED)) {
-        ret = RMI_ERROR_RTT;
+        ret = rmi_return(RMI_ERROR_RTT, RMI_RTT_LEVEL_MAX);
         goto out;
     }
     if (rmm_mig_frozen(r)) {
@@ -101,7 +113,7 @@ RmiStatus rmm_data_destroy(RmmRealm *r, uint64_t ipa)
     }
     memset(rmm_granule_ptr(rr, ipa), 0, RMM_GRANULE_SIZE);
     rmm_write_notify(r, ipa, RMM_GRANULE_SIZE);
-    *rmm_s2_entry(rr, ipa) &= ~S2_ASSIGNED;
+    *rmm_s2_entry(rr, ipa) &= ~S2_ASSIGNED;     /* DELEGATED again */
     rmm_mig_log_s2_locked(r, ipa);
 out:
     g_mutex_unlock(&r->lock);

@@ -1,13 +1,15 @@
 /*
  * Emulated RMM: granules of protected memory
-
+ *
  * The physical memory the host hands over to a realm (rmm_realm_add_ram)
- * and the lookup of the RAM range that backs an IPA.
+ * and the lookup of the RAM range that backs an IPA; the granule state
+ * machine (RMI_GRANULE_DELEGATE / UNDELEGATE).
  *
  * Copyright (c) 2026 The QEMU CCA migration authors
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
+#include <string.h>
 #include "rmm-internal.h"
 
 RmiStatus rmm_realm_add_ram(RmmRealm *r, uint64_t base, uint64_t size,
@@ -55,4 +57,80 @@ RmmRamRange *rmm_ram_find(RmmRealm *r, uint64_t ipa)
         }
     }
     return NULL;
+}
+
+/* The RAM range of the granule at @pa, or NULL if @pa is not usable. */
+static RmmRamRange *rmm_granule_range(RmmRealm *r, uint64_t pa)
+{
+    return rmm_aligned(pa) ? rmm_ram_find(r, pa) : NULL;
+}
+
+static RmmGranuleState rmm_granule_state_of(uint8_t e)
+{
+    if (e & S2_ASSIGNED) {
+        return RMM_GRANULE_DATA;
+    }
+    return (e & S2_DELEGATED) ? RMM_GRANULE_DELEGATED
+                              : RMM_GRANULE_UNDELEGATED;
+}
+
+RmiStatus rmm_granule_delegate(RmmRealm *r, uint64_t pa)
+{
+    RmiStatus ret = RMI_ERROR_INPUT;
+    RmmRamRange *rr;
+
+    g_mutex_lock(&r->lock);
+    rr = rmm_granule_range(r, pa);
+    if (rr && rmm_granule_state_of(*rmm_s2_entry(rr, pa)) ==
+              RMM_GRANULE_UNDELEGATED) {
+        *rmm_s2_entry(rr, pa) |= S2_DELEGATED;
+        ret = RMI_SUCCESS;
+    }
+    g_mutex_unlock(&r->lock);
+    return ret;
+}
+
+RmiStatus rmm_granule_undelegate(RmmRealm *r, uint64_t pa)
+{
+    RmiStatus ret = RMI_ERROR_INPUT;
+    RmmRamRange *rr;
+
+    g_mutex_lock(&r->lock);
+    rr = rmm_granule_range(r, pa);
+    if (rr && rmm_granule_state_of(*rmm_s2_entry(rr, pa)) ==
+              RMM_GRANULE_DELEGATED) {
+        /* DATA_DESTROY scrubbed it; scrub again for the host anyway. */
+        memset(rmm_granule_ptr(rr, pa), 0, RMM_GRANULE_SIZE);
+        *rmm_s2_entry(rr, pa) &= ~S2_DELEGATED;
+        ret = RMI_SUCCESS;
+    }
+    g_mutex_unlock(&r->lock);
+    return ret;
+}
+
+RmmGranuleState rmm_granule_state(RmmRealm *r, uint64_t pa)
+{
+    RmmGranuleState s = RMM_GRANULE_UNDELEGATED;
+    RmmRamRange *rr;
+
+    g_mutex_lock(&r->lock);
+    rr = rmm_granule_range(r, pa);
+    if (rr) {
+        s = rmm_granule_state_of(*rmm_s2_entry(rr, pa));
+    }
+    g_mutex_unlock(&r->lock);
+    return s;
+}
+
+RmiStatus rmm_granule_delegate_range(RmmRealm *r, uint64_t base,
+                                     uint64_t top)
+{
+    RmiStatus ret = RMI_SUCCESS;
+    uint64_t pa;
+
+    for (pa = base; pa < top && ret == RMI_SUCCESS;
+         pa += RMM_GRANULE_SIZE) {
+        ret = rmm_granule_delegate(r, pa);
+    }
+    return ret;
 }

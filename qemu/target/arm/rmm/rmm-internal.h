@@ -61,9 +61,18 @@ static inline bool rmm_all_zero(const uint8_t *p, size_t n)
 #define RSI_HOST_CALL_SIZE          256
 #define RSI_HOST_CALL_NR_GPRS       31
 
-/* Per-granule stage 2 state, one byte per 4 KiB of a RAM range. */
+/*
+ * Per-granule state, one byte per 4 KiB of a RAM range: the stage 2
+ * state of the IPA (RIPAS, HIPAS ASSIGNED) and whether the granule of
+ * memory at that PA is delegated.  The granule state follows: ASSIGNED
+ * (always delegated too) is DATA, else S2_DELEGATED is DELEGATED, else
+ * UNDELEGATED.
+ */
 #define S2_RIPAS_MASK       0x03
+#define S2_DELEGATED        0x40
 #define S2_ASSIGNED         0x80
+/* The stage 2 state of the IPA: what migration exports. */
+#define S2_STATE_MASK       (S2_RIPAS_MASK | S2_ASSIGNED)
 
 #define RMM_MAX_RAM_RANGES  8
 
@@ -226,6 +235,10 @@ struct RmmRealm {
     unsigned nr_recs;
     RmmWriteFn *write_fn;
     void *write_opaque;
+    /* RTTs below the root: keys table base IPA | level (rmm-rtt.c) */
+    GHashTable *rtts;
+    /* Unprotected level 3 mappings: IPA -> RmiRttEntry descriptor */
+    GHashTable *ns;
     RmmMig mig;
 };
 
@@ -288,6 +301,14 @@ static inline void rmm_write_notify(RmmRealm *r, uint64_t ipa, uint64_t len)
         r->write_fn(r->write_opaque, ipa, len);
     }
 }
+
+/* RTTs (rmm-rtt.c), with realm->lock held. */
+void rmm_rtt_init(RmmRealm *r);
+void rmm_rtt_free(RmmRealm *r);
+/* The level of the deepest table on the walk of @ipa, at most @level. */
+unsigned rmm_rtt_walk(RmmRealm *r, uint64_t ipa, unsigned level);
+/* Create the missing tables on the walk of @ipa down to level 3. */
+void rmm_rtt_ensure(RmmRealm *r, uint64_t ipa);
 
 /* Lookups, with realm->lock held. */
 RmmRamRange *rmm_ram_find(RmmRealm *r, uint64_t ipa);

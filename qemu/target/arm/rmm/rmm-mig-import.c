@@ -15,6 +15,19 @@
 #include "rmm-mig-internal.h"
 #include "rmm-attest.h"         /* rmm_attest_token_max_size() */
 
+/* No granule of @rr has a RIPAS or is assigned. */
+static bool mig_s2_clear(const RmmRamRange *rr)
+{
+    uint64_t i;
+
+    for (i = 0; i < rr_granules(rr); i++) {
+        if (rr->s2[i] & S2_STATE_MASK) {
+            return false;
+        }
+    }
+    return true;
+}
+
 RmiStatus rmm_mig_import_start(RmmRealm *r,
                                const uint8_t key[RMM_MIG_KEY_SIZE])
 {
@@ -29,7 +42,7 @@ RmiStatus rmm_mig_import_start(RmmRealm *r,
         goto out;
     }
     for (j = 0; j < r->nr_ram; j++) {
-        if (!rmm_all_zero(r->ram[j].s2, rr_granules(&r->ram[j]))) {
+        if (!mig_s2_clear(&r->ram[j])) {
             ret = RMI_ERROR_REALM;      /* RIPAS or data already set */
             goto out;
         }
@@ -233,7 +246,10 @@ static uint64_t mig_ripas_apply(RmmRealm *r, const uint8_t *pt,
                 rmm_write_notify(r, ipa, RMM_GRANULE_SIZE);
             }
             /* A newly assigned granule is zero: unassigned ones are. */
-            rr->s2[i] = state;
+            rr->s2[i] = (rr->s2[i] & S2_DELEGATED) | state;
+            if (state & S2_ASSIGNED) {
+                rmm_rtt_ensure(r, ipa);
+            }
             m->ripas_epoch[j][i] = m->epoch + 1;
         }
         total += n;
@@ -287,6 +303,12 @@ static RmiStatus mig_import_ripas(RmmRealm *r, const uint8_t *buf,
             goto out;
         }
         for (i = rr_index(rr, base); i < rr_index(rr, base) + n; i++) {
+            if (q[13] && !(rr->s2[i] & S2_DELEGATED)) {
+                ret = mig_reject(err, ret, v, "run %" PRIu32 ": granule 0x%"
+                                 PRIx64 " not delegated", k, rr->base +
+                                 (i << RMM_GRANULE_SHIFT));
+                goto out;
+            }
             if (m->ripas_epoch[rr - r->ram][i] == m->epoch + 1) {
                 ret = mig_reject(err, ret, v, "run %" PRIu32 ": granule 0x%"
                                  PRIx64 " already described in epoch %"
@@ -305,6 +327,30 @@ static RmiStatus mig_import_ripas(RmmRealm *r, const uint8_t *buf,
 out:
     g_free(pt);
     return ret;
+}
+
+/* Write the @count checked granules @pt of DATA record @v, mapped. */
+static void mig_data_apply(RmmRealm *r, const RmmMigRecordView *v,
+                           RmmRamRange **rrs, const uint8_t *pt,
+                           uint32_t count)
+{
+    RmmMig *m = &r->mig;
+    uint32_t i;
+
+    for (i = 0; i < count; i++) {
+        uint64_t word = rmm_ld64(v->body + MIG_DATA_COUNT_SIZE +
+                                 i * MIG_DATA_UNIT_SIZE);
+        uint64_t gpa = word & ~MIG_WORD_RIPAS_MASK;
+        RmmRamRange *rr = rrs[i];
+        uint64_t g = rr_index(rr, gpa);
+
+        memcpy(rmm_granule_ptr(rr, gpa), pt + i * RMM_GRANULE_SIZE,
+               RMM_GRANULE_SIZE);
+        rmm_write_notify(r, gpa, RMM_GRANULE_SIZE);
+        rr->s2[g] = S2_DELEGATED | S2_ASSIGNED | (word & S2_RIPAS_MASK);
+        rmm_rtt_ensure(r, gpa);
+        m->data_epoch[rr - r->ram][g] = m->epoch + 1;
+    }
 }
 
 static RmiStatus mig_import_data(RmmRealm *r, const uint8_t *buf,
@@ -342,9 +388,10 @@ static RmiStatus mig_import_data(RmmRealm *r, const uint8_t *buf,
             goto out;
         }
         rrs[i] = rmm_ram_find(r, gpa);
-        if (!rrs[i]) {
+        if (!rrs[i] || !(*rmm_s2_entry(rrs[i], gpa) & S2_DELEGATED)) {
             ret = mig_reject(err, ret, v, "unit %" PRIu32 ": GPA 0x%" PRIx64
-                             " outside RAM", i, gpa);
+                             " %s", i, gpa, rrs[i] ? "not delegated"
+                                                   : "outside RAM");
             goto out;
         }
         for (j = 0; j < i; j++) {
@@ -363,19 +410,7 @@ static RmiStatus mig_import_data(RmmRealm *r, const uint8_t *buf,
             goto out;
         }
     }
-    for (i = 0; i < count; i++) {
-        uint64_t word = rmm_ld64(v->body + MIG_DATA_COUNT_SIZE +
-                                 i * MIG_DATA_UNIT_SIZE);
-        uint64_t gpa = word & ~MIG_WORD_RIPAS_MASK;
-        RmmRamRange *rr = rrs[i];
-        uint64_t g = rr_index(rr, gpa);
-
-        memcpy(rmm_granule_ptr(rr, gpa), pt + i * RMM_GRANULE_SIZE,
-               RMM_GRANULE_SIZE);
-        rmm_write_notify(r, gpa, RMM_GRANULE_SIZE);
-        rr->s2[g] = S2_ASSIGNED | (word & S2_RIPAS_MASK);
-        m->data_epoch[rr - r->ram][g] = m->epoch + 1;
-    }
+    mig_data_apply(r, v, rrs, pt, count);
     out->granules = count;
     m->epoch_granules += count;
     m->total_granules += count;

@@ -33,8 +33,6 @@
 #define MIG_REC_BODY_MIN        (MIG_REC_TOKEN + RMM_MIG_TAG_SIZE)
 #define MIG_END_BODY            (MIG_END_SIZE + RMM_MIG_TAG_SIZE)
 
-#define S2_STATE_MASK           (S2_RIPAS_MASK | S2_ASSIGNED)
-
 extern const char rmm_mig_auth_failed[];
 
 /* ---- Bitmaps: one bit per granule of a RAM range ---- */

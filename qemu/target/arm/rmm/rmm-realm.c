@@ -1,6 +1,6 @@
 /*
  * Emulated RMM: realms (RMI_REALM_CREATE / ACTIVATE / DESTROY)
-
+ *
  * The host side of the model, shaped after the RMI of DEN0137 1.0.  Each
  * command checks its failure conditions before it changes anything, so a
  * failed command leaves the realm as it was.
@@ -90,6 +90,7 @@ RmiStatus rmm_realm_create(RmmPlatform *plat, const RmiRealmParams *params,
     r->plat = plat;
     r->params = *params;
     r->state = RMM_REALM_NEW;
+    rmm_rtt_init(r);
     r->prot_size = 1ULL << (params->ipa_width - 1);
     rmm_measure_realm_create(params, r->rim);
     *out = r;
@@ -119,6 +120,7 @@ void rmm_realm_destroy(RmmRealm *r)
         return;
     }
     rmm_mig_free(r);
+    rmm_rtt_free(r);
     for (i = 0; i < r->nr_recs; i++) {
         rmm_rec_free(r->recs[i]);
     }

@@ -101,14 +101,55 @@ RmiStatus rmm_realm_create(RmmPlatform *plat, const RmiRealmParams *params,
 
 /*
  * Hand the realm a private store for protected RAM at IPA
- * [@base, @base + @size): the host's equivalent of delegating granules.
- * Both must be granule aligned and inside protected IPA space; ranges
- * may not overlap.  Only allowed while the realm is NEW.  The store must
- * outlive the realm and be zero-filled; the host never touches it again
- * except through this interface.
+ * [@base, @base + @size): the realm's share of the platform's delegable
+ * physical memory.  Both must be granule aligned and inside protected
+ * IPA space; ranges may not overlap.  Only allowed while the realm is
+ * NEW.  The store must outlive the realm and be zero-filled; the host
+ * never touches it again except through this interface.
+ *
+ * Physical addresses in the emulation: the granule of the store that
+ * backs IPA x has physical address x (a realm's memory is identity
+ * mapped, the one constraint of the emulation: a DATA granule is mapped
+ * at the IPA equal to its PA, so the DATA commands take one address for
+ * both).  Its granules start UNDELEGATED; the host delegates them
+ * (rmm_granule_delegate) before DATA_CREATE.  The model keeps its RDs,
+ * RECs and RTTs in memory of its own, not in delegated granules.
  */
 RmiStatus rmm_realm_add_ram(RmmRealm *r, uint64_t base, uint64_t size,
                             void *store);
+
+/* ---- Granules (RMI_GRANULE_DELEGATE / UNDELEGATE) ---- */
+
+/* RmmGranuleState of DEN0137 (RD, REC and RTT: see rmm_realm_add_ram). */
+typedef enum RmmGranuleState {
+    RMM_GRANULE_UNDELEGATED = 0,
+    RMM_GRANULE_DELEGATED,
+    RMM_GRANULE_RD,
+    RMM_GRANULE_REC,
+    RMM_GRANULE_RTT,
+    RMM_GRANULE_DATA,
+} RmmGranuleState;
+
+/*
+ * RMI_GRANULE_DELEGATE of the granule at physical address @pa of @r's
+ * memory: UNDELEGATED -> DELEGATED.  RMI_ERROR_INPUT if @pa is not
+ * aligned, not memory of @r, or the granule is not UNDELEGATED.
+ */
+RmiStatus rmm_granule_delegate(RmmRealm *r, uint64_t pa);
+
+/*
+ * RMI_GRANULE_UNDELEGATE: DELEGATED -> UNDELEGATED, contents scrubbed.
+ * RMI_ERROR_INPUT as for DELEGATE, or if the granule is not DELEGATED
+ * (a DATA granule is in use).
+ */
+RmiStatus rmm_granule_undelegate(RmmRealm *r, uint64_t pa);
+
+/* The state of the granule at @pa (UNDELEGATED outside @r's memory). */
+RmmGranuleState rmm_granule_state(RmmRealm *r, uint64_t pa);
+
+/* Host convenience: DELEGATE every granule of [@base, @top). */
+RmiStatus rmm_granule_delegate_range(RmmRealm *r, uint64_t base,
+                                     uint64_t top);
 
 /* RMI_REALM_ACTIVATE: NEW -> ACTIVE; RECs may be entered from now on. */
 RmiStatus rmm_realm_activate(RmmRealm *r);
@@ -143,45 +184,129 @@ uint64_t rmm_realm_prot_size(RmmRealm *r);
 size_t rmm_realm_measurement(RmmRealm *r, unsigned index,
                              uint8_t out[RMM_HASH_MAX]);
 
-/* ---- Stage 2 / RTT (RMI_RTT_INIT_RIPAS, RTT_SET_RIPAS, DATA_*) ---- */
+/* ---- Stage 2 / RTT (RMI_RTT_*, DATA_*) ---- */
 
 /*
- * RMI_RTT_INIT_RIPAS: RIPAS RAM for [@base, @top) of a NEW realm, measured
- * once per RTT entry (2 MiB blocks where aligned, 4 KiB granules
- * elsewhere).  *out_top is where it stopped (the model always completes
- * the range).
+ * The realm's stage 2 translation tables (RTTs), 4 KiB granules: a table
+ * of level L has 512 entries of RMI_RTT_ENTRY_SIZE(L) bytes.  The root
+ * (start level 1 for an IPA width up to 39, 0 above, concatenated as
+ * needed) exists with the realm; the host creates the others.  Levels
+ * are tracked for real: a walk stops at the deepest table that exists,
+ * and a command that needs a deeper one fails with RMI_ERROR_RTT and the
+ * level it stopped at as index (rmi_return_index()).  DATA granules and
+ * unprotected mappings are level 3 entries; RIPAS of unassigned memory
+ * may also be held by level 2 (2 MiB) block entries.
+ *
+ * The commands below that walk RTTs return an RmiCommandReturnCode.
  */
-RmiStatus rmm_rtt_init_ripas(RmmRealm *r, uint64_t base, uint64_t top,
-                             uint64_t *out_top);
+unsigned rmm_realm_rtt_start_level(RmmRealm *r);
+
+/* The level of the deepest table on the walk of @ipa (3 at most). */
+unsigned rmm_rtt_walk_level(RmmRealm *r, uint64_t ipa);
+
+/*
+ * RMI_RTT_CREATE of the table of @level (start level + 1 .. 3) that maps
+ * @ipa (aligned to RMI_RTT_ENTRY_SIZE(@level - 1)).  RMI_ERROR_INPUT for
+ * a bad level or IPA; RMI_ERROR_RTT(walk level) when the parent table is
+ * missing; RMI_ERROR_RTT(@level - 1) when the table exists already.  A
+ * table created under an unassigned block entry takes its RIPAS.
+ */
+RmiCommandReturnCode rmm_rtt_create(RmmRealm *r, uint64_t ipa,
+                                    unsigned level);
+
+/*
+ * RMI_RTT_DESTROY of the table of @level that maps @ipa.  As for
+ * RTT_CREATE, and RMI_ERROR_RTT(@level - 1) when it does not exist,
+ * RMI_ERROR_RTT(@level) when it is live: it has child tables, ASSIGNED
+ * or ASSIGNED_NS entries, or (the model keeps RIPAS, where DEN0137 makes
+ * it DESTROYED) entries whose RIPAS differ, so that no block entry could
+ * hold them.
+ */
+RmiCommandReturnCode rmm_rtt_destroy(RmmRealm *r, uint64_t ipa,
+                                     unsigned level);
+
+/*
+ * Host convenience: RTT_CREATE of every table of the levels below the
+ * root down to @level that maps a part of [@base, @top), tables that
+ * exist already being fine.  For @level 2, also the level 3 tables of
+ * the 2 MiB blocks the range covers in part: the RTTs of a host that
+ * maps RAM with blocks where it can (RTT_INIT_RIPAS then measures one
+ * entry per block, and per granule at the edges).
+ */
+RmiCommandReturnCode rmm_rtt_create_range(RmmRealm *r, uint64_t base,
+                                          uint64_t top, unsigned level);
+
+/*
+ * RMI_RTT_MAP_UNPROTECTED: map unprotected @ipa (level 3 only in the
+ * model) to the host's @desc (RmiRttEntry: output address and
+ * attributes).  The entry must be UNASSIGNED_NS.
+ */
+RmiCommandReturnCode rmm_rtt_map_unprotected(RmmRealm *r, uint64_t ipa,
+                                             unsigned level, uint64_t desc);
+
+/* RMI_RTT_UNMAP_UNPROTECTED: ASSIGNED_NS -> UNASSIGNED_NS. */
+RmiCommandReturnCode rmm_rtt_unmap_unprotected(RmmRealm *r, uint64_t ipa,
+                                               unsigned level);
+
+/*
+ * RMI_RTT_READ_ENTRY of unprotected @ipa at level 3: whether it is
+ * mapped (ASSIGNED_NS) and its descriptor.
+ */
+RmiCommandReturnCode rmm_rtt_read_unprotected(RmmRealm *r, uint64_t ipa,
+                                              bool *mapped, uint64_t *desc);
+
+/*
+ * RMI_RTT_INIT_RIPAS: RIPAS RAM for [@base, @top) of a NEW realm, one
+ * RTT entry at a time: a level 2 block entry where the range covers it,
+ * level 3 entries elsewhere (their tables must exist: RMI_ERROR_RTT(2)
+ * otherwise), each entry measured once.  Every entry must be backed by
+ * RAM and UNASSIGNED EMPTY.  Nothing changes unless the whole range can
+ * be; *out_top is @top, or where the check failed.
+ */
+RmiCommandReturnCode rmm_rtt_init_ripas(RmmRealm *r, uint64_t base,
+                                        uint64_t top, uint64_t *out_top);
 
 /*
  * RMI_DATA_CREATE: copy one granule from @src (a host buffer of
- * RMM_GRANULE_SIZE bytes, the "non-secure source granule") into protected
- * memory at @ipa, measured when @measure.  Realm NEW only, RIPAS RAM,
- * HIPAS UNASSIGNED.
+ * RMM_GRANULE_SIZE bytes, the "non-secure source granule") into the
+ * DELEGATED granule at @ipa (its PA), measured when @measure, and map it
+ * there.  Checked in DEN0137's order: the granule (DELEGATED, else
+ * RMI_ERROR_INPUT), the realm (NEW, else RMI_ERROR_REALM), the IPA
+ * (protected, else RMI_ERROR_INPUT), the walk (level 3, else
+ * RMI_ERROR_RTT(level)), the entry (UNASSIGNED and RIPAS RAM, else
+ * RMI_ERROR_RTT(3)).
  */
-RmiStatus rmm_data_create(RmmRealm *r, uint64_t ipa, const void *src,
-                          bool measure);
+RmiCommandReturnCode rmm_data_create(RmmRealm *r, uint64_t ipa,
+                                     const void *src, bool measure);
 
 /*
- * RMI_DATA_CREATE_UNKNOWN: assign a zeroed granule at @ipa (any realm
- * state but SYSTEM_OFF, HIPAS UNASSIGNED, inside a RAM range).
+ * RMI_DATA_CREATE_UNKNOWN: map the DELEGATED granule at @ipa, zero, in
+ * any realm state but SYSTEM_OFF; checks as DATA_CREATE's but RIPAS.
  */
-RmiStatus rmm_data_create_unknown(RmmRealm *r, uint64_t ipa);
+RmiCommandReturnCode rmm_data_create_unknown(RmmRealm *r, uint64_t ipa);
 
-/* RMI_DATA_DESTROY: scrub and unassign the granule at @ipa. */
-RmiStatus rmm_data_destroy(RmmRealm *r, uint64_t ipa);
+/*
+ * RMI_DATA_DESTROY: unmap the granule at @ipa, scrubbed; it is DELEGATED
+ * again.
+ */
+RmiCommandReturnCode rmm_data_destroy(RmmRealm *r, uint64_t ipa);
 
 /*
  * RMI_RTT_SET_RIPAS: apply the RIPAS change that @rec asked for with
  * RSI_IPA_STATE_SET (see RMI_EXIT_RIPAS_CHANGE) to [@base, @top).  @base
  * must equal the request's next address and @top not exceed its top.
- * *out_top is the first address not changed.
+ * Entry by entry as RTT_INIT_RIPAS; it stops at the first entry it
+ * cannot change (RMI_ERROR_RTT(level) if that is the first).  *out_top
+ * is the first address not changed.
  */
-RmiStatus rmm_rtt_set_ripas(RmmRealm *r, RmmRec *rec, uint64_t base,
-                            uint64_t top, uint64_t *out_top);
+RmiCommandReturnCode rmm_rtt_set_ripas(RmmRealm *r, RmmRec *rec,
+                                       uint64_t base, uint64_t top,
+                                       uint64_t *out_top);
 
-/* RMI_RTT_READ_ENTRY at level 3: the state of one granule. */
+/*
+ * The state of the protected granule at @ipa, whatever the level of the
+ * entry that holds it (RMI_RTT_READ_ENTRY down to its level).
+ */
 RmiStatus rmm_rtt_read_entry(RmmRealm *r, uint64_t ipa, RmmHipas *hipas,
                              RmiRipas *ripas);
 

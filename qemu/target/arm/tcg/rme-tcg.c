@@ -55,7 +55,8 @@ static RmeTcg *rme_tcg(RmeGuest *g)
     return g->backend;
 }
 
-static bool rmi_check(RmiStatus s, Error **errp, const char *what)
+static bool rmi_check(RmiCommandReturnCode s, Error **errp,
+                      const char *what)
 {
     if (s != RMI_SUCCESS) {
         error_setg(errp, "emulated RMM: %s failed: %s", what,
@@ -187,7 +188,7 @@ static void rme_tcg_ripas_change(RmeTcg *t, ARMCPU *cpu, RmmRec *rec,
                                  RmmRecExit *exit, uint64_t *regs)
 {
     uint64_t top = exit->ripas_base, ipa;
-    RmiStatus s;
+    RmiCommandReturnCode s;
 
     s = rmm_rtt_set_ripas(t->realm, rec, exit->ripas_base, exit->ripas_top,
                           &top);
@@ -306,13 +307,31 @@ static bool rme_tcg_realm_create(RmeGuest *g, const RmiRealmParams *p,
     }
     if (!rmi_check(rmm_realm_add_ram(realm, g->ram_base, g->ram_size,
                                      memory_region_get_ram_ptr(&t->store)),
-                   errp, "adding protected RAM")) {
+                   errp, "adding protected RAM") ||
+        !rmi_check(rmm_granule_delegate_range(realm, g->ram_base,
+                                              g->ram_base + g->ram_size),
+                   errp, "GRANULE_DELEGATE") ||
+        !rmi_check(rmm_rtt_create_range(realm, g->ram_base,
+                                        g->ram_base + g->ram_size, 2),
+                   errp, "RTT_CREATE")) {
         rmm_realm_destroy(realm);
         return false;
     }
     rmm_realm_set_write_notifier(realm, rme_tcg_protected_written, t);
     qatomic_set(&t->realm, realm);
     return true;
+}
+
+/*
+ * Level 3 RTTs for all of protected RAM, once the realm is measured: the
+ * realm's stage 2 faults (DATA_CREATE_UNKNOWN) and RIPAS changes need
+ * them at any granule.
+ */
+static bool rme_tcg_map_ram_l3(RmeGuest *g, Error **errp)
+{
+    return rmi_check(rmm_rtt_create_range(rme_tcg(g)->realm, g->ram_base,
+                                          g->ram_base + g->ram_size, 3),
+                     errp, "RTT_CREATE");
 }
 
 static bool rme_tcg_init_ripas(RmeGuest *g, hwaddr base, hwaddr top,
@@ -334,6 +353,10 @@ static bool rme_tcg_populate(RmeGuest *g, hwaddr base, hwaddr size,
     if (base < g->ram_base || base + size > g->ram_base + g->ram_size) {
         error_setg(errp, "rme-guest: image at 0x%" HWADDR_PRIx
                    " is outside RAM", base);
+        return false;
+    }
+    if (!rmi_check(rmm_rtt_create_range(t->realm, base, base + size, 3),
+                   errp, "RTT_CREATE")) {
         return false;
     }
     for (ipa = base; ipa < base + size; ipa += RMM_GRANULE_SIZE) {
@@ -381,7 +404,8 @@ static bool rme_tcg_activate(RmeGuest *g, Error **errp)
     CPUState *cs;
 
     if (!rmi_check(rmm_realm_activate(rme_tcg(g)->realm), errp,
-                   "REALM_ACTIVATE")) {
+                   "REALM_ACTIVATE") ||
+        !rme_tcg_map_ram_l3(g, errp)) {
         return false;
     }
     /* REC enter: only RECs the model lets run leave the halted state. */
@@ -657,7 +681,8 @@ static bool rme_tcg_mig_import_start(RmeGuest *g, const RmiRealmParams *p,
     if (!rme_tcg_realm_create(g, p, errp)) {
         return false;
     }
-    if (!rmi_check(rmm_mig_import_start(t->realm, key), errp,
+    if (!rme_tcg_map_ram_l3(g, errp) ||
+        !rmi_check(rmm_mig_import_start(t->realm, key), errp,
                            "MIG_IMPORT_START")) {
         rme_tcg_destroy(g);
         return false;
