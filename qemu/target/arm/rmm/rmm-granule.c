@@ -74,38 +74,40 @@ static RmmGranuleState rmm_granule_state_of(uint8_t e)
                               : RMM_GRANULE_UNDELEGATED;
 }
 
-RmiStatus rmm_granule_delegate(RmmRealm *r, uint64_t pa)
+/*
+ * Move the granule at @pa from state @from to DELEGATED (@delegate) or
+ * to UNDELEGATED (scrubbed); RMI_ERROR_INPUT if it is not in @from.
+ */
+static RmiStatus rmm_granule_move(RmmRealm *r, uint64_t pa,
+                                  RmmGranuleState from, bool delegate)
 {
     RmiStatus ret = RMI_ERROR_INPUT;
     RmmRamRange *rr;
 
     g_mutex_lock(&r->lock);
     rr = rmm_granule_range(r, pa);
-    if (rr && rmm_granule_state_of(*rmm_s2_entry(rr, pa)) ==
-              RMM_GRANULE_UNDELEGATED) {
-        *rmm_s2_entry(rr, pa) |= S2_DELEGATED;
+    if (rr && rmm_granule_state_of(*rmm_s2_entry(rr, pa)) == from) {
+        if (delegate) {
+            *rmm_s2_entry(rr, pa) |= S2_DELEGATED;
+        } else {
+            /* DATA_DESTROY scrubbed it; scrub again for the host anyway. */
+            memset(rmm_granule_ptr(rr, pa), 0, RMM_GRANULE_SIZE);
+            *rmm_s2_entry(rr, pa) &= ~S2_DELEGATED;
+        }
         ret = RMI_SUCCESS;
     }
     g_mutex_unlock(&r->lock);
     return ret;
 }
 
+RmiStatus rmm_granule_delegate(RmmRealm *r, uint64_t pa)
+{
+    return rmm_granule_move(r, pa, RMM_GRANULE_UNDELEGATED, true);
+}
+
 RmiStatus rmm_granule_undelegate(RmmRealm *r, uint64_t pa)
 {
-    RmiStatus ret = RMI_ERROR_INPUT;
-    RmmRamRange *rr;
-
-    g_mutex_lock(&r->lock);
-    rr = rmm_granule_range(r, pa);
-    if (rr && rmm_granule_state_of(*rmm_s2_entry(rr, pa)) ==
-              RMM_GRANULE_DELEGATED) {
-        /* DATA_DESTROY scrubbed it; scrub again for the host anyway. */
-        memset(rmm_granule_ptr(rr, pa), 0, RMM_GRANULE_SIZE);
-        *rmm_s2_entry(rr, pa) &= ~S2_DELEGATED;
-        ret = RMI_SUCCESS;
-    }
-    g_mutex_unlock(&r->lock);
-    return ret;
+    return rmm_granule_move(r, pa, RMM_GRANULE_DELEGATED, false);
 }
 
 RmmGranuleState rmm_granule_state(RmmRealm *r, uint64_t pa)
