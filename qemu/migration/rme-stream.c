@@ -563,7 +563,7 @@ static int rme_stream_load_setup(QEMUFile *f, void *opaque, Error **errp)
 {
     RmeStream *s = opaque;
     g_autofree uint8_t *key = rme_stream_key(s->g, errp);
-    RmmRealmParams p;
+    RmiRealmParams p;
     bool ok;
 
     if (!key) {

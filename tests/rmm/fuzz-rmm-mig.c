@@ -77,7 +77,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 /* A NEW realm with the fuzz layout, over stores[@which]. */
 static RmmRealm *realm_new(unsigned which)
 {
-    RmmRealmParams p;
+    RmiRealmParams p;
     RmmRealm *r;
     unsigned j;
 
@@ -88,6 +88,7 @@ static RmmRealm *realm_new(unsigned which)
         CHECK(stores[which][j][0] == 0);
         CHECK(rmm_realm_add_ram(r, ram_base[j], ram_size[j],
                                 stores[which][j]) == RMI_SUCCESS);
+        CHECK(host_map(r, ram_base[j], ram_size[j], 3));
     }
     return r;
 }
@@ -166,7 +167,7 @@ static void run_sealed(RmmRealm *r, const uint8_t *p, size_t left)
         left -= plen;
         n = 1;
         pt_len = plen;
-        if (type == RMM_MIG_REC_DATA) {
+        if (type == RMM_MIG_RT_DATA) {
             /* { u8 count, count x { le64 gpa | ripas, u8 fill } } */
             n = plen ? MIN(MIN(payload[0], (plen - 1) / 9),
                            RMM_MIG_BATCH_MAX) : 0;
@@ -197,7 +198,7 @@ static void run_sealed(RmmRealm *r, const uint8_t *p, size_t left)
             break;
         }
         seq += n;
-        epoch += type == RMM_MIG_REC_EPOCH;
+        epoch += type == RMM_MIG_RT_EPOCH;
     }
     rmm_mig_keys_wipe(&k);
 }
@@ -244,7 +245,7 @@ static void reexport(RmmRealm *a)
         CHECK(!memcmp(stores[0][j], stores[1][j], ram_size[j]));
         for (ipa = ram_base[j]; ipa < ram_base[j] + ram_size[j]; ipa += G) {
             RmmHipas ha, hb;
-            RmmRipas ra, rb;
+            RmiRipas ra, rb;
 
             CHECK(rmm_rtt_read_entry(a, ipa, &ha, &ra) == RMI_SUCCESS);
             CHECK(rmm_rtt_read_entry(b, ipa, &hb, &rb) == RMI_SUCCESS);
@@ -265,7 +266,7 @@ static void reexport(RmmRealm *a)
               ra->psci_pending == rb->psci_pending &&
               !ra->token == !rb->token);
         CHECK(rmm_rec_may_enter(rb) == (ra->runnable &&
-                                        ra->pending == RMM_EXIT_NONE));
+                                        ra->pending == RMM_REC_PENDING_NONE));
     }
     rmm_realm_destroy(b);
 }

@@ -150,3 +150,9 @@ int rmm_host_round(RmeMigDriver *d, RmmHost *h)
     } while (ret == RME_MIG_MORE);
     return ret;
 }
+
+bool host_map(RmmRealm *r, uint64_t base, uint64_t size, unsigned level)
+{
+    return rmm_granule_delegate_range(r, base, base + size) == RMI_SUCCESS &&
+           rmm_rtt_create_range(r, base, base + size, level) == RMI_SUCCESS;
+}

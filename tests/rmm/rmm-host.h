@@ -31,6 +31,13 @@ typedef struct RmmHost {
 } RmmHost;
 
 /*
+ * What a host does with RAM it gives a realm: delegate every granule of
+ * [@base, @base + @size) and create the RTTs down to @level
+ * (rmm_rtt_create_range()).  False if a command failed.
+ */
+bool host_map(RmmRealm *r, uint64_t base, uint64_t size, unsigned level);
+
+/*
  * A driver over @h (which must outlive it).  Each RAM range must start
  * a multiple of 64 granules after the first.
  */

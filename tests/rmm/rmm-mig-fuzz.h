@@ -50,13 +50,13 @@ static const uint8_t fuzz_mig_key[RMM_MIG_KEY_SIZE] = {
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static inline void fuzz_realm_params(RmmRealmParams *p, uint16_t vmid)
+static inline void fuzz_realm_params(RmiRealmParams *p, uint16_t vmid)
 {
     unsigned i;
 
     memset(p, 0, sizeof(*p));
     p->ipa_width = FUZZ_IPA_WIDTH;
-    p->hash_algo = RMM_HASH_SHA256;
+    p->hash_algo = RMI_HASH_SHA256;
     p->num_bps = 1;
     p->num_wps = 1;
     for (i = 0; i < RMM_RPV_SIZE; i++) {

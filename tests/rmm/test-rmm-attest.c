@@ -444,7 +444,7 @@ static gnutls_pubkey_t keys_cpak(const RmmAttestKeys *k,
     return import_cose_key(b->data, b->len, sec1);
 }
 
-static void fill_claims(RmmRealmClaims *c, RmmHashAlgo algo)
+static void fill_claims(RmmRealmClaims *c, RmiHashAlgo algo)
 {
     unsigned i, j;
 
@@ -476,7 +476,7 @@ static GByteArray *make_token(const RmmAttestKeys *k, const RmmRealmClaims *c)
 
 static void check_realm_claims(const CborItem *m, const RmmRealmClaims *c)
 {
-    size_t hlen = c->hash_algo == RMM_HASH_SHA512 ? 64 : 32;
+    size_t hlen = c->hash_algo == RMI_HASH_SHA512 ? 64 : 32;
     const CborItem *v, *rems;
     unsigned i;
 
@@ -491,7 +491,7 @@ static void check_realm_claims(const CborItem *m, const RmmRealmClaims *c)
     g_assert_true(memcmp(v->str, c->rpv, RMM_RPV_SIZE) == 0);
 
     check_text(m, REALM_HASH_ALGO_ID,
-               c->hash_algo == RMM_HASH_SHA512 ? "sha-512" : "sha-256");
+               c->hash_algo == RMI_HASH_SHA512 ? "sha-512" : "sha-256");
 
     /* The RAK, a COSE_Key in a bstr: checked by import_cose_key() */
     v = map_get(m, REALM_PUB_KEY);
@@ -698,7 +698,7 @@ static void test_cbor_decoder_strict(void)
     g_assert_null(cbor_decode(truncated, sizeof(truncated)));
 }
 
-static void check_token(RmmHashAlgo algo)
+static void check_token(RmiHashAlgo algo)
 {
     char *err = NULL;
     RmmAttestKeys *k = rmm_attest_keys_new(&err);
@@ -743,12 +743,12 @@ static void check_token(RmmHashAlgo algo)
 
 static void test_token_sha256(void)
 {
-    check_token(RMM_HASH_SHA256);
+    check_token(RMI_HASH_SHA256);
 }
 
 static void test_token_sha512(void)
 {
-    check_token(RMM_HASH_SHA512);
+    check_token(RMI_HASH_SHA512);
 }
 
 #define NO_TAMPER SIZE_MAX
@@ -804,7 +804,7 @@ static void test_tamper(void)
     size_t plat_off;
 
     g_assert_nonnull(k);
-    fill_claims(&c, RMM_HASH_SHA256);
+    fill_claims(&c, RMI_HASH_SHA256);
     b = make_token(k, &c);
 
     /* Untouched: both verify */
@@ -857,7 +857,7 @@ static void test_fresh_keys(void)
     g_assert_true(c1->len != c2->len ||
                   memcmp(c1->data, c2->data, c1->len) != 0);
 
-    fill_claims(&c, RMM_HASH_SHA256);
+    fill_claims(&c, RMI_HASH_SHA256);
     b1 = make_token(k1, &c);
     b2 = make_token(k2, &c);
     b3 = make_token(k1, &c);
@@ -891,24 +891,24 @@ static void test_max_size(void)
 {
     char *err = NULL;
     RmmAttestKeys *k = rmm_attest_keys_new(&err);
-    size_t max256 = rmm_attest_token_max_size(RMM_HASH_SHA256);
-    size_t max512 = rmm_attest_token_max_size(RMM_HASH_SHA512);
+    size_t max256 = rmm_attest_token_max_size(RMI_HASH_SHA256);
+    size_t max512 = rmm_attest_token_max_size(RMI_HASH_SHA512);
     RmmRealmClaims c;
     int i;
 
     g_assert_nonnull(k);
     g_assert_cmpuint(max256, >, 0);
     g_assert_cmpuint(max512, >=, max256);
-    g_assert_cmpuint(rmm_attest_token_max_size((RmmHashAlgo)7), >, 0);
+    g_assert_cmpuint(rmm_attest_token_max_size((RmiHashAlgo)7), >, 0);
 
     /* Signatures are randomised: try a few */
     for (i = 0; i < 8; i++) {
         g_autoptr(GByteArray) b256 = NULL;
         g_autoptr(GByteArray) b512 = NULL;
 
-        fill_claims(&c, RMM_HASH_SHA256);
+        fill_claims(&c, RMI_HASH_SHA256);
         b256 = make_token(k, &c);
-        fill_claims(&c, RMM_HASH_SHA512);
+        fill_claims(&c, RMI_HASH_SHA512);
         b512 = make_token(k, &c);
         g_assert_cmpuint(b256->len, <=, max256);
         g_assert_cmpuint(b512->len, <=, max512);
@@ -929,8 +929,8 @@ static void test_bad_input(void)
     RmmRealmClaims c;
 
     g_assert_nonnull(k);
-    fill_claims(&c, RMM_HASH_SHA256);
-    c.hash_algo = (RmmHashAlgo)5;
+    fill_claims(&c, RMI_HASH_SHA256);
+    c.hash_algo = (RmiHashAlgo)5;
     g_assert_null(rmm_attest_token(k, &c, &err));
     g_assert_nonnull(err);
     g_assert_nonnull(strstr(err, "hash algorithm"));

@@ -27,9 +27,9 @@
 
 /* ---- Helpers ---- */
 
-static size_t model_hlen(RmmHashAlgo algo)
+static size_t model_hlen(RmiHashAlgo algo)
 {
-    return algo == RMM_HASH_SHA256 ? 32 : 64;
+    return algo == RMI_HASH_SHA256 ? 32 : 64;
 }
 
 static void hex_to_bytes(const char *hex, uint8_t *out, size_t n)
@@ -61,7 +61,7 @@ static void assert_meas(const uint8_t meas[RMM_HASH_MAX], const char *hex)
     g_assert_cmpmem(meas, RMM_HASH_MAX, expect, RMM_HASH_MAX);
 }
 
-static void assert_upper_zero(RmmHashAlgo algo, const uint8_t *meas)
+static void assert_upper_zero(RmiHashAlgo algo, const uint8_t *meas)
 {
     static const uint8_t zero[RMM_HASH_MAX];
     size_t hlen = model_hlen(algo);
@@ -81,7 +81,7 @@ static void fill_kat_page(uint8_t *page)
 }
 
 /* Realm parameters of the known-answer tests. */
-static void kat_realm_params(RmmRealmParams *p, RmmHashAlgo algo)
+static void kat_realm_params(RmiRealmParams *p, RmiHashAlgo algo)
 {
     memset(p, 0, sizeof(*p));
     p->flags = RMI_REALM_FLAGS_SVE | RMI_REALM_FLAGS_PMU;
@@ -95,10 +95,10 @@ static void kat_realm_params(RmmRealmParams *p, RmmHashAlgo algo)
 
 /* ---- An independent model: GByteArray images, GChecksum hashes ---- */
 
-static void model_hash(RmmHashAlgo algo, const uint8_t *buf, size_t len,
+static void model_hash(RmiHashAlgo algo, const uint8_t *buf, size_t len,
                        uint8_t out[RMM_HASH_MAX])
 {
-    GChecksum *cs = g_checksum_new(algo == RMM_HASH_SHA256 ?
+    GChecksum *cs = g_checksum_new(algo == RMI_HASH_SHA256 ?
                                    G_CHECKSUM_SHA256 : G_CHECKSUM_SHA512);
     gsize dlen = RMM_HASH_MAX;
 
@@ -135,7 +135,7 @@ static void pad_to(GByteArray *a, size_t off)
 }
 
 /* 512-bit RmmRealmMeasurement member: the hash, zero extended. */
-static void put_meas(GByteArray *a, RmmHashAlgo algo, const uint8_t *m)
+static void put_meas(GByteArray *a, RmiHashAlgo algo, const uint8_t *m)
 {
     size_t start = a->len;
 
@@ -144,7 +144,7 @@ static void put_meas(GByteArray *a, RmmHashAlgo algo, const uint8_t *m)
 }
 
 /* Hash the image, which must be exactly @size bytes, and free it. */
-static void model_finish(GByteArray *a, size_t size, RmmHashAlgo algo,
+static void model_finish(GByteArray *a, size_t size, RmiHashAlgo algo,
                          uint8_t out[RMM_HASH_MAX])
 {
     pad_to(a, size);
@@ -154,7 +154,7 @@ static void model_finish(GByteArray *a, size_t size, RmmHashAlgo algo,
 }
 
 /* desc_type, len = 256, rim: the head of every measurement descriptor. */
-static GByteArray *model_desc_head(uint8_t type, RmmHashAlgo algo,
+static GByteArray *model_desc_head(uint8_t type, RmiHashAlgo algo,
                                    const uint8_t *rim)
 {
     GByteArray *a = g_byte_array_new();
@@ -166,7 +166,7 @@ static GByteArray *model_desc_head(uint8_t type, RmmHashAlgo algo,
     return a;
 }
 
-static void model_realm(const RmmRealmParams *p, uint8_t rim[RMM_HASH_MAX])
+static void model_realm(const RmiRealmParams *p, uint8_t rim[RMM_HASH_MAX])
 {
     GByteArray *a = g_byte_array_new();
 
@@ -185,7 +185,7 @@ static void model_realm(const RmmRealmParams *p, uint8_t rim[RMM_HASH_MAX])
     model_finish(a, 4096, p->hash_algo, rim);
 }
 
-static void model_ripas(RmmHashAlgo algo, uint8_t rim[RMM_HASH_MAX],
+static void model_ripas(RmiHashAlgo algo, uint8_t rim[RMM_HASH_MAX],
                         uint64_t base, uint64_t top)
 {
     GByteArray *a = model_desc_head(2, algo, rim);
@@ -195,7 +195,7 @@ static void model_ripas(RmmHashAlgo algo, uint8_t rim[RMM_HASH_MAX],
     model_finish(a, 256, algo, rim);
 }
 
-static void model_data(RmmHashAlgo algo, uint8_t rim[RMM_HASH_MAX],
+static void model_data(RmiHashAlgo algo, uint8_t rim[RMM_HASH_MAX],
                        uint64_t ipa, const uint8_t *page)
 {
     GByteArray *a = model_desc_head(0, algo, rim);
@@ -211,7 +211,7 @@ static void model_data(RmmHashAlgo algo, uint8_t rim[RMM_HASH_MAX],
     model_finish(a, 256, algo, rim);
 }
 
-static void model_rec(RmmHashAlgo algo, uint8_t rim[RMM_HASH_MAX],
+static void model_rec(RmiHashAlgo algo, uint8_t rim[RMM_HASH_MAX],
                       const RmmRecParams *p)
 {
     GByteArray *params = g_byte_array_new();
@@ -236,7 +236,7 @@ static void model_rec(RmmHashAlgo algo, uint8_t rim[RMM_HASH_MAX],
     model_finish(a, 256, algo, rim);
 }
 
-static void model_extend(RmmHashAlgo algo, uint8_t rem[RMM_HASH_MAX],
+static void model_extend(RmiHashAlgo algo, uint8_t rem[RMM_HASH_MAX],
                          const uint8_t *data, size_t len)
 {
     GByteArray *a = g_byte_array_new();
@@ -283,11 +283,11 @@ static const char *const kat_sha512[] = {
     "f2225826b8fb006032340ae3fc17a6215aeeb346eb45e314fa1b459a3f90babe",
 };
 
-static void run_kat(RmmHashAlgo algo, const char *const *kat)
+static void run_kat(RmiHashAlgo algo, const char *const *kat)
 {
     uint8_t page[RMM_GRANULE_SIZE];
     uint8_t rim[RMM_HASH_MAX], rem[RMM_HASH_MAX], data[64];
-    RmmRealmParams rp;
+    RmiRealmParams rp;
     RmmRecParams rec;
     int i;
 
@@ -328,31 +328,31 @@ static void run_kat(RmmHashAlgo algo, const char *const *kat)
 
 static void test_kat_sha256(void)
 {
-    run_kat(RMM_HASH_SHA256, kat_sha256);
+    run_kat(RMI_HASH_SHA256, kat_sha256);
 }
 
 static void test_kat_sha512(void)
 {
-    run_kat(RMM_HASH_SHA512, kat_sha512);
+    run_kat(RMI_HASH_SHA512, kat_sha512);
 }
 
 /* ---- Properties ---- */
 
 static void test_hash_len(void)
 {
-    g_assert_cmpuint(rmm_hash_len(RMM_HASH_SHA256), ==, 32);
-    g_assert_cmpuint(rmm_hash_len(RMM_HASH_SHA512), ==, 64);
-    g_assert_cmpuint(rmm_hash_len((RmmHashAlgo)2), ==, 0);
+    g_assert_cmpuint(rmm_hash_len(RMI_HASH_SHA256), ==, 32);
+    g_assert_cmpuint(rmm_hash_len(RMI_HASH_SHA512), ==, 64);
+    g_assert_cmpuint(rmm_hash_len((RmiHashAlgo)2), ==, 0);
 }
 
 /* Only the measured fields of RmiRealmParams change the initial RIM. */
 static void test_realm_measured_fields(void)
 {
     uint8_t base[RMM_HASH_MAX], rim[RMM_HASH_MAX];
-    RmmRealmParams p;
+    RmiRealmParams p;
     int field;
 
-    kat_realm_params(&p, RMM_HASH_SHA256);
+    kat_realm_params(&p, RMI_HASH_SHA256);
     rmm_measure_realm_create(&p, base);
 
     /* rpv and vmid are not measured */
@@ -362,7 +362,7 @@ static void test_realm_measured_fields(void)
     g_assert_cmpmem(rim, RMM_HASH_MAX, base, RMM_HASH_MAX);
 
     for (field = 0; field < 7; field++) {
-        kat_realm_params(&p, RMM_HASH_SHA256);
+        kat_realm_params(&p, RMI_HASH_SHA256);
         switch (field) {
         case 0:
             p.flags |= RMI_REALM_FLAGS_LPA2;
@@ -383,7 +383,7 @@ static void test_realm_measured_fields(void)
             p.pmu_num_ctrs = 12;
             break;
         default:
-            p.hash_algo = RMM_HASH_SHA512;
+            p.hash_algo = RMI_HASH_SHA512;
             break;
         }
         rmm_measure_realm_create(&p, rim);
@@ -396,34 +396,34 @@ static void test_sha256_zero_fill(void)
 {
     uint8_t rim[RMM_HASH_MAX], ref[RMM_HASH_MAX];
     uint8_t page[RMM_GRANULE_SIZE];
-    RmmRealmParams p;
+    RmiRealmParams p;
     RmmRecParams rec;
 
-    kat_realm_params(&p, RMM_HASH_SHA256);
+    kat_realm_params(&p, RMI_HASH_SHA256);
     rmm_measure_realm_create(&p, rim);
-    assert_upper_zero(RMM_HASH_SHA256, rim);
+    assert_upper_zero(RMI_HASH_SHA256, rim);
     memcpy(ref, rim, sizeof(ref));
 
     /* Garbage above the hash is not part of the descriptor's rim field. */
     memset(rim + 32, 0xee, 32);
-    rmm_measure_init_ripas(RMM_HASH_SHA256, rim, 0x1000, 0x3000);
-    rmm_measure_init_ripas(RMM_HASH_SHA256, ref, 0x1000, 0x3000);
+    rmm_measure_init_ripas(RMI_HASH_SHA256, rim, 0x1000, 0x3000);
+    rmm_measure_init_ripas(RMI_HASH_SHA256, ref, 0x1000, 0x3000);
     g_assert_cmpmem(rim, RMM_HASH_MAX, ref, RMM_HASH_MAX);
-    assert_upper_zero(RMM_HASH_SHA256, rim);
+    assert_upper_zero(RMI_HASH_SHA256, rim);
 
     memset(page, 0x11, sizeof(page));
-    rmm_measure_data_create(RMM_HASH_SHA256, rim, 0x1000, page);
-    assert_upper_zero(RMM_HASH_SHA256, rim);
-    rmm_measure_data_create(RMM_HASH_SHA256, rim, 0x2000, NULL);
-    assert_upper_zero(RMM_HASH_SHA256, rim);
+    rmm_measure_data_create(RMI_HASH_SHA256, rim, 0x1000, page);
+    assert_upper_zero(RMI_HASH_SHA256, rim);
+    rmm_measure_data_create(RMI_HASH_SHA256, rim, 0x2000, NULL);
+    assert_upper_zero(RMI_HASH_SHA256, rim);
 
     memset(&rec, 0, sizeof(rec));
     rec.flags = RMI_REC_FLAG_RUNNABLE;
-    rmm_measure_rec_create(RMM_HASH_SHA256, rim, &rec);
-    assert_upper_zero(RMM_HASH_SHA256, rim);
+    rmm_measure_rec_create(RMI_HASH_SHA256, rim, &rec);
+    assert_upper_zero(RMI_HASH_SHA256, rim);
 
-    rmm_measure_extend(RMM_HASH_SHA256, rim, page, 64);
-    assert_upper_zero(RMM_HASH_SHA256, rim);
+    rmm_measure_extend(RMI_HASH_SHA256, rim, page, 64);
+    assert_upper_zero(RMI_HASH_SHA256, rim);
 }
 
 /* Unmeasured DATA_CREATE extends the RIM, independently of the content. */
@@ -431,28 +431,28 @@ static void test_data_unmeasured(void)
 {
     uint8_t start[RMM_HASH_MAX], a[RMM_HASH_MAX], b[RMM_HASH_MAX];
     uint8_t page[RMM_GRANULE_SIZE];
-    RmmRealmParams p;
+    RmiRealmParams p;
 
-    kat_realm_params(&p, RMM_HASH_SHA512);
+    kat_realm_params(&p, RMI_HASH_SHA512);
     rmm_measure_realm_create(&p, start);
 
     memcpy(a, start, sizeof(a));
-    rmm_measure_data_create(RMM_HASH_SHA512, a, 0x4000, NULL);
+    rmm_measure_data_create(RMI_HASH_SHA512, a, 0x4000, NULL);
     g_assert_true(memcmp(a, start, RMM_HASH_MAX) != 0);
 
     /* A measured all-zero page is not the same as an unmeasured one. */
     memset(page, 0, sizeof(page));
     memcpy(b, start, sizeof(b));
-    rmm_measure_data_create(RMM_HASH_SHA512, b, 0x4000, page);
+    rmm_measure_data_create(RMI_HASH_SHA512, b, 0x4000, page);
     g_assert_true(memcmp(a, b, RMM_HASH_MAX) != 0);
 
     /* The IPA is measured */
     memcpy(b, start, sizeof(b));
-    rmm_measure_data_create(RMM_HASH_SHA512, b, 0x5000, NULL);
+    rmm_measure_data_create(RMI_HASH_SHA512, b, 0x5000, NULL);
     g_assert_true(memcmp(a, b, RMM_HASH_MAX) != 0);
 
     memcpy(b, start, sizeof(b));
-    model_data(RMM_HASH_SHA512, b, 0x4000, NULL);
+    model_data(RMI_HASH_SHA512, b, 0x4000, NULL);
     g_assert_cmpmem(a, RMM_HASH_MAX, b, RMM_HASH_MAX);
 }
 
@@ -460,39 +460,39 @@ static void test_data_unmeasured(void)
 static void test_rec_measured_fields(void)
 {
     uint8_t start[RMM_HASH_MAX], a[RMM_HASH_MAX], b[RMM_HASH_MAX];
-    RmmRealmParams p;
+    RmiRealmParams p;
     RmmRecParams rec;
     int i;
 
-    kat_realm_params(&p, RMM_HASH_SHA256);
+    kat_realm_params(&p, RMI_HASH_SHA256);
     rmm_measure_realm_create(&p, start);
 
     memset(&rec, 0, sizeof(rec));
     rec.pc = 0x1234;
     rec.gprs[3] = 42;
     memcpy(a, start, sizeof(a));
-    rmm_measure_rec_create(RMM_HASH_SHA256, a, &rec);
+    rmm_measure_rec_create(RMI_HASH_SHA256, a, &rec);
     g_assert_cmpmem(a, RMM_HASH_MAX, start, RMM_HASH_MAX);
 
     rec.flags = RMI_REC_FLAG_RUNNABLE;
-    rmm_measure_rec_create(RMM_HASH_SHA256, a, &rec);
+    rmm_measure_rec_create(RMI_HASH_SHA256, a, &rec);
     g_assert_true(memcmp(a, start, RMM_HASH_MAX) != 0);
 
     rec.mpidr = 0x0f0f;
     memcpy(b, start, sizeof(b));
-    rmm_measure_rec_create(RMM_HASH_SHA256, b, &rec);
+    rmm_measure_rec_create(RMI_HASH_SHA256, b, &rec);
     g_assert_cmpmem(a, RMM_HASH_MAX, b, RMM_HASH_MAX);
 
     rec.pc++;
     memcpy(b, start, sizeof(b));
-    rmm_measure_rec_create(RMM_HASH_SHA256, b, &rec);
+    rmm_measure_rec_create(RMI_HASH_SHA256, b, &rec);
     g_assert_true(memcmp(a, b, RMM_HASH_MAX) != 0);
     rec.pc--;
 
     for (i = 0; i < 8; i++) {
         rec.gprs[i] ^= 1ULL << 63;
         memcpy(b, start, sizeof(b));
-        rmm_measure_rec_create(RMM_HASH_SHA256, b, &rec);
+        rmm_measure_rec_create(RMI_HASH_SHA256, b, &rec);
         g_assert_true(memcmp(a, b, RMM_HASH_MAX) != 0);
         rec.gprs[i] ^= 1ULL << 63;
     }
@@ -502,13 +502,13 @@ static void test_rec_measured_fields(void)
 static void test_extend_lengths(void)
 {
     uint8_t data[64], rem[RMM_HASH_MAX], ref[RMM_HASH_MAX];
-    RmmHashAlgo algo;
+    RmiHashAlgo algo;
     size_t len;
 
     for (len = 0; len < sizeof(data); len++) {
         data[len] = (uint8_t)(0xc3 ^ len);
     }
-    for (algo = RMM_HASH_SHA256; algo <= RMM_HASH_SHA512; algo++) {
+    for (algo = RMI_HASH_SHA256; algo <= RMI_HASH_SHA512; algo++) {
         memset(rem, 0, sizeof(rem));
         memset(ref, 0, sizeof(ref));
         for (len = 0; len <= sizeof(data); len++) {
@@ -536,9 +536,9 @@ static void test_random_vs_model(void)
     int iter;
 
     for (iter = 0; iter < 64; iter++) {
-        RmmHashAlgo algo = iter & 1 ? RMM_HASH_SHA512 : RMM_HASH_SHA256;
+        RmiHashAlgo algo = iter & 1 ? RMI_HASH_SHA512 : RMI_HASH_SHA256;
         uint8_t rim[RMM_HASH_MAX], ref[RMM_HASH_MAX];
-        RmmRealmParams p;
+        RmiRealmParams p;
         RmmRecParams rec;
         int step, i;
 
@@ -623,12 +623,12 @@ static void fill_text_page(uint8_t *page, const char *name)
 }
 
 typedef struct VecState {
-    RmmHashAlgo algo;
+    RmiHashAlgo algo;
     uint8_t rim[RMM_HASH_MAX];
     uint8_t rem[RMM_NUM_REMS][RMM_HASH_MAX];
 } VecState;
 
-static void vec_realm(VecState *s, const RmmRealmParams *p)
+static void vec_realm(VecState *s, const RmiRealmParams *p)
 {
     s->algo = p->hash_algo;
     memset(s->rem, 0, sizeof(s->rem));
@@ -690,19 +690,19 @@ static void vec_extend(VecState *s, unsigned index, const uint8_t *data,
 static void print_vectors(void)
 {
     uint8_t page[RMM_GRANULE_SIZE], data[64];
-    RmmHashAlgo algo;
+    RmiHashAlgo algo;
     int i;
 
-    for (algo = RMM_HASH_SHA256; algo <= RMM_HASH_SHA512; algo++) {
+    for (algo = RMI_HASH_SHA256; algo <= RMI_HASH_SHA512; algo++) {
         VecState s;
-        RmmRealmParams p;
+        RmiRealmParams p;
         RmmRecParams rec;
         char *name;
 
         memset(&p, 0, sizeof(p));
         p.flags = RMI_REALM_FLAGS_LPA2 | RMI_REALM_FLAGS_SVE |
                   RMI_REALM_FLAGS_PMU;
-        p.ipa_width = algo == RMM_HASH_SHA256 ? 48 : 52;
+        p.ipa_width = algo == RMI_HASH_SHA256 ? 48 : 52;
         p.sve_vl = 15;
         p.num_bps = 5;
         p.num_wps = 3;

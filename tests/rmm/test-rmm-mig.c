@@ -74,7 +74,7 @@ typedef struct Realm {
 static const uint64_t ram_base[2] = { RAM0, RAM1 };
 static const uint64_t ram_size[2] = { RAM0_SIZE, RAM1_SIZE };
 
-static void params_init(RmmRealmParams *p, RmmHashAlgo algo, uint16_t vmid)
+static void params_init(RmiRealmParams *p, RmiHashAlgo algo, uint16_t vmid)
 {
     unsigned i;
 
@@ -111,7 +111,7 @@ static uint8_t *store_at(Realm *t, uint64_t ipa)
 }
 
 /* A NEW realm with both RAM ranges (RAM1 added first when @rev). */
-static void realm_new(Realm *t, const RmmRealmParams *p, bool rev)
+static void realm_new(Realm *t, const RmiRealmParams *p, bool rev)
 {
     unsigned i, k;
 
@@ -122,6 +122,7 @@ static void realm_new(Realm *t, const RmmRealmParams *p, bool rev)
         t->store[i] = g_malloc0(ram_size[i]);
         g_assert_cmpint(rmm_realm_add_ram(t->r, ram_base[i], ram_size[i],
                                           t->store[i]), ==, RMI_SUCCESS);
+        g_assert_true(host_map(t->r, ram_base[i], ram_size[i], 3));
     }
 }
 
@@ -152,9 +153,9 @@ static void rec_new(Realm *t, bool runnable)
  * DATA_CREATE, 16..19 unmeasured, 20..63 DATA_CREATE_UNKNOWN; RAM1 all
  * RIPAS RAM, granules 0..7 measured; REC 0 runnable, RECs 1, 2 off.
  */
-static void source_new(Realm *t, RmmHashAlgo algo, uint16_t vmid)
+static void source_new(Realm *t, RmiHashAlgo algo, uint16_t vmid)
 {
-    RmmRealmParams p;
+    RmiRealmParams p;
     uint8_t src[G];
     uint64_t top;
     unsigned i;
@@ -185,18 +186,18 @@ static void source_new(Realm *t, RmmHashAlgo algo, uint16_t vmid)
     g_assert_cmpint(rmm_realm_activate(t->r), ==, RMI_SUCCESS);
 }
 
-static void dest_new(Realm *t, RmmHashAlgo algo, uint16_t vmid)
+static void dest_new(Realm *t, RmiHashAlgo algo, uint16_t vmid)
 {
-    RmmRealmParams p;
+    RmiRealmParams p;
 
     params_init(&p, algo, vmid);
     realm_new(t, &p, false);
 }
 
 /* An SMC of @rec with x0..x4; returns the exit reason, results in regs. */
-static RmmRecExitReason smc(RmmRec *rec, uint64_t *regs, RmmRecExit *exit,
-                            uint64_t x0, uint64_t x1, uint64_t x2,
-                            uint64_t x3, uint64_t x4)
+static int smc(RmmRec *rec, uint64_t *regs, RmmRecExit *exit,
+               uint64_t x0, uint64_t x1, uint64_t x2,
+               uint64_t x3, uint64_t x4)
 {
     memset(regs, 0, RMM_SMC_NREGS * sizeof(uint64_t));
     regs[0] = x0;
@@ -210,13 +211,13 @@ static RmmRecExitReason smc(RmmRec *rec, uint64_t *regs, RmmRecExit *exit,
 
 /* RSI_IPA_STATE_SET [base, top) to @ripas, applied and accepted. */
 static void set_ripas(Realm *t, unsigned rec, uint64_t base, uint64_t top,
-                      RmmRipas ripas)
+                      RmiRipas ripas)
 {
     uint64_t regs[RMM_SMC_NREGS], out;
     RmmRecExit exit;
 
     g_assert_cmpint(smc(t->rec[rec], regs, &exit, RSI_IPA_STATE_SET, base,
-                        top, ripas, 0), ==, RMM_EXIT_RIPAS_CHANGE);
+                        top, ripas, 0), ==, RMI_EXIT_RIPAS_CHANGE);
     g_assert_cmpint(rmm_rtt_set_ripas(t->r, t->rec[rec], base, top, &out),
                     ==, RMI_SUCCESS);
     g_assert_cmphex(out, ==, top);
@@ -491,7 +492,7 @@ static void import_all(Realm *d, GPtrArray *st)
         }
         g_assert_null(err);
         g_assert_cmpint(out.type, ==, rtype(st, i));
-        if (out.type == RMM_MIG_REC_REC) {
+        if (out.type == RMM_MIG_RT_REC) {
             uint8_t *c = ctx_make(nrec);
 
             g_assert_nonnull(out.rec);
@@ -540,7 +541,7 @@ static void assert_same(Realm *a, Realm *b)
         g_assert_cmpmem(a->store[i], ram_size[i], b->store[i], ram_size[i]);
         for (ipa = ram_base[i]; ipa < ram_base[i] + ram_size[i]; ipa += G) {
             RmmHipas ha, hb;
-            RmmRipas ra, rb;
+            RmiRipas ra, rb;
 
             g_assert_cmpint(rmm_rtt_read_entry(a->r, ipa, &ha, &ra), ==,
                             RMI_SUCCESS);
@@ -591,13 +592,13 @@ static void workload(Realm *s, unsigned round)
         rmm_mig_log_write(s->r, RAM1 + G, G);
         /* New RAM above RAM0_RIPAS, assigned and written. */
         set_ripas(s, 0, RAM0 + RAM0_RIPAS, RAM0 + RAM0_RIPAS + 16 * G,
-                  RMM_RIPAS_RAM);
+                  RMI_RIPAS_RAM);
         g_assert_cmpint(rmm_data_create_unknown(s->r, RAM0 + RAM0_RIPAS),
                         ==, RMI_SUCCESS);
         fill(store_at(s, RAM0 + RAM0_RIPAS), 77);
         rmm_mig_log_write(s->r, RAM0 + RAM0_RIPAS, G);
         /* Granules 60..63: assigned, RIPAS EMPTY (contents kept). */
-        set_ripas(s, 0, RAM0 + 60 * G, RAM0 + 64 * G, RMM_RIPAS_EMPTY);
+        set_ripas(s, 0, RAM0 + 60 * G, RAM0 + 64 * G, RMI_RIPAS_EMPTY);
         /* Granule 10 given back. */
         g_assert_cmpint(rmm_data_destroy(s->r, RAM0 + 10 * G), ==,
                         RMI_SUCCESS);
@@ -614,7 +615,7 @@ static void workload(Realm *s, unsigned round)
         rmm_mig_log_write(s->r, RAM0 + 3 * G, 64);
         g_assert_cmpint(rmm_data_create_unknown(s->r, RAM0 + 10 * G), ==,
                         RMI_SUCCESS);
-        set_ripas(s, 0, RAM1 + 16 * G, RAM1 + 32 * G, RMM_RIPAS_EMPTY);
+        set_ripas(s, 0, RAM1 + 16 * G, RAM1 + 32 * G, RMI_RIPAS_EMPTY);
         break;
     }
 }
@@ -631,7 +632,7 @@ static void rec_states(Realm *s)
     RmmRecExit exit;
 
     g_assert_cmpint(smc(s->rec[0], regs, &exit, PSCI_CPU_ON_64, 2,
-                        RAM0, 0, 0), ==, RMM_EXIT_PSCI);
+                        RAM0, 0, 0), ==, RMI_EXIT_PSCI);
     g_assert_cmpint(rmm_psci_complete(s->rec[0], s->rec[2], 0), ==,
                     RMI_SUCCESS);
     g_assert_true(rmm_rec_may_enter(s->rec[2]));
@@ -645,14 +646,14 @@ static void rec_states(Realm *s)
     g_assert_cmpuint(regs[1], ==, 100);
 
     g_assert_cmpint(smc(s->rec[0], regs, &exit, PSCI_CPU_ON_64, 1,
-                        RAM0, 0, 0), ==, RMM_EXIT_PSCI);
+                        RAM0, 0, 0), ==, RMI_EXIT_PSCI);
     g_assert_cmpint(smc(s->rec[0], regs, &exit, RSI_HOST_CALL,
-                        RAM0 + 5 * G + 256, 0, 0, 0), ==, RMM_EXIT_HOST_CALL);
+                        RAM0 + 5 * G + 256, 0, 0, 0), ==, RMI_EXIT_HOST_CALL);
 
     g_assert_cmpint(smc(s->rec[1], regs, &exit, RSI_IPA_STATE_SET,
                         RAM0 + RAM0_RIPAS + 16 * G,
-                        RAM0 + RAM0_RIPAS + 32 * G, RMM_RIPAS_RAM, 0), ==,
-                    RMM_EXIT_RIPAS_CHANGE);
+                        RAM0 + RAM0_RIPAS + 32 * G, RMI_RIPAS_RAM, 0), ==,
+                    RMI_EXIT_RIPAS_CHANGE);
     g_assert_cmpint(rmm_rtt_set_ripas(s->r, s->rec[1],
                                       RAM0 + RAM0_RIPAS + 16 * G,
                                       RAM0 + RAM0_RIPAS + 20 * G, &out), ==,
@@ -726,7 +727,7 @@ static GPtrArray *reference(void)
 
     if (!ref_stream) {
         ref_stream = stream_new();
-        source_new(&s, RMM_HASH_SHA256, 100);
+        source_new(&s, RMI_HASH_SHA256, 100);
         migrate_out(&s, ref_stream, 0);
         realm_free(&s);
     }
@@ -737,7 +738,7 @@ static GPtrArray *reference(void)
 
 static void test_round_trip(gconstpointer data)
 {
-    RmmHashAlgo algo = GPOINTER_TO_INT(data);
+    RmiHashAlgo algo = GPOINTER_TO_INT(data);
     uint8_t token[RMM_MIG_TOKEN_SIZE], tok2[RMM_MIG_TOKEN_SIZE];
     uint64_t regs[RMM_SMC_NREGS];
     GPtrArray *st = stream_new();
@@ -751,7 +752,7 @@ static void test_round_trip(gconstpointer data)
     source_new(&s, algo, 1);
     dest_new(&d, algo, 2);
     /* SHA-512: iterations cut short, as by a rate limit. */
-    migrate_out(&s, st, algo == RMM_HASH_SHA512 ? 3 : 0);
+    migrate_out(&s, st, algo == RMI_HASH_SHA512 ? 3 : 0);
 
     import_all(&d, st);
     g_assert_cmpint(rmm_mig_phase(d.r), ==, RMM_MIG_IN_IMPORTING);
@@ -848,9 +849,9 @@ static void test_migrate_twice(void)
     char *err = NULL;
     unsigned i;
 
-    source_new(&a, RMM_HASH_SHA256, 11);
-    dest_new(&b, RMM_HASH_SHA256, 12);
-    dest_new(&c, RMM_HASH_SHA256, 13);
+    source_new(&a, RMI_HASH_SHA256, 11);
+    dest_new(&b, RMI_HASH_SHA256, 12);
+    dest_new(&c, RMI_HASH_SHA256, 13);
     export_start(&a, st1);
     export_round(a.r, st1, true);
     export_finish(&a, st1);
@@ -892,8 +893,8 @@ static void test_newest_wins(void)
     bool more;
     char *err = NULL;
 
-    source_new(&s, RMM_HASH_SHA256, 21);
-    dest_new(&d, RMM_HASH_SHA256, 22);
+    source_new(&s, RMI_HASH_SHA256, 21);
+    dest_new(&d, RMI_HASH_SHA256, 22);
     export_start(&s, st);
     export_round(s.r, st, true);
 
@@ -965,8 +966,8 @@ static void test_rec_in_open_epoch(void)
     size_t len;
     Realm s, d;
 
-    source_new(&s, RMM_HASH_SHA256, 25);
-    dest_new(&d, RMM_HASH_SHA256, 26);
+    source_new(&s, RMI_HASH_SHA256, 25);
+    dest_new(&d, RMI_HASH_SHA256, 26);
     export_start(&s, st);
     export_round(s.r, st, false);
     g_assert_cmpint(rmm_mig_export_pause(s.r), ==, RMI_SUCCESS);
@@ -1000,7 +1001,7 @@ static void test_rec_in_open_epoch(void)
     g_assert_cmpint(rmm_mig_export_end(s.r, xbuf, RMM_MIG_RECORD_MAX, &len),
                     ==, RMI_SUCCESS);
     push(st, len);
-    g_assert_cmpint(rtype(st, st->len - NRECS - 2), ==, RMM_MIG_REC_DATA);
+    g_assert_cmpint(rtype(st, st->len - NRECS - 2), ==, RMM_MIG_RT_DATA);
     import_all(&d, st);
     assert_same(&s, &d);
     g_assert_cmpint(rmm_mig_import_commit(d.r, token, &err), ==,
@@ -1016,12 +1017,12 @@ static void test_overhead(void)
 {
     GPtrArray *st = stream_new();
     RmmMigStats stats;
-    RmmRealmParams p;
+    RmiRealmParams p;
     Realm s;
     uint64_t top, ipa, data;
     unsigned i;
 
-    params_init(&p, RMM_HASH_SHA256, 31);
+    params_init(&p, RMI_HASH_SHA256, 31);
     realm_new(&s, &p, false);
     for (i = 0; i < 2; i++) {
         g_assert_cmpint(rmm_rtt_init_ripas(s.r, ram_base[i],
@@ -1126,7 +1127,7 @@ static void expect_reject_known(GPtrArray *st, unsigned at, const char *what,
 {
     Realm d;
 
-    dest_new(&d, RMM_HASH_SHA256, 200);
+    dest_new(&d, RMI_HASH_SHA256, 200);
     reject_into(d.r, key, st, at, what, known);
     realm_free(&d);
 }
@@ -1142,7 +1143,7 @@ static const char AUTH[] = "authentication failed (wrong migration key or "
 static void test_reject_data_bits(void)
 {
     GPtrArray *ref = reference(), *st;
-    int i = find(ref, RMM_MIG_REC_DATA, 1);
+    int i = find(ref, RMM_MIG_RT_DATA, 1);
     size_t unit = 8 + G + 16, u0 = HDR + 4;
     static const struct {
         size_t off;
@@ -1177,7 +1178,7 @@ static void test_reject_data_bits(void)
 static void test_reject_unit_swap(void)
 {
     GPtrArray *st = stream_copy(reference());
-    int i = find(st, RMM_MIG_REC_DATA, 0);
+    int i = find(st, RMM_MIG_RT_DATA, 0);
     size_t unit = 8 + G + 16, len = g_bytes_get_size(st->pdata[i]);
     uint8_t *p = g_memdup2(rdata(st, i, &len), len);
     uint8_t *tmp = g_malloc(unit);
@@ -1206,20 +1207,20 @@ static void test_reject_record_swap(void)
     int i;
 
     /* Two DATA records */
-    i = find(ref, RMM_MIG_REC_DATA, 0);
-    g_assert_cmpint(rtype(ref, i + 1), ==, RMM_MIG_REC_DATA);
+    i = find(ref, RMM_MIG_RT_DATA, 0);
+    g_assert_cmpint(rtype(ref, i + 1), ==, RMM_MIG_RT_DATA);
     st = stream_copy(ref);
     swap(st, i, i + 1);
     expect_reject(st, i, "sequence number");
     g_ptr_array_unref(st);
     /* EPOCH and the record before it */
-    i = find(ref, RMM_MIG_REC_EPOCH, 1);
+    i = find(ref, RMM_MIG_RT_EPOCH, 1);
     st = stream_copy(ref);
     swap(st, i - 1, i);
     expect_reject(st, i - 1, "sequence number");
     g_ptr_array_unref(st);
     /* Two RECs */
-    i = find(ref, RMM_MIG_REC_REC, 0);
+    i = find(ref, RMM_MIG_RT_REC, 0);
     st = stream_copy(ref);
     swap(st, i, i + 1);
     expect_reject(st, i, "sequence number");
@@ -1235,28 +1236,28 @@ static void test_reject_drop(void)
     Realm d;
     int i;
     static const unsigned types[] = {
-        RMM_MIG_REC_DATA, RMM_MIG_REC_RIPAS, RMM_MIG_REC_EPOCH,
-        RMM_MIG_REC_IMMUTABLE,
+        RMM_MIG_RT_DATA, RMM_MIG_RT_RIPAS, RMM_MIG_RT_EPOCH,
+        RMM_MIG_RT_IMMUTABLE,
     };
 
     for (k = 0; k < G_N_ELEMENTS(types); k++) {
-        i = find(ref, types[k], types[k] == RMM_MIG_REC_IMMUTABLE ? 0 : 1);
+        i = find(ref, types[k], types[k] == RMM_MIG_RT_IMMUTABLE ? 0 : 1);
         st = stream_copy(ref);
         g_ptr_array_remove_index(st, i);
         expect_reject(st, i, "sequence number");
         g_ptr_array_unref(st);
     }
     /* The last REC: END is refused. */
-    i = find(ref, RMM_MIG_REC_REC, NRECS - 1);
+    i = find(ref, RMM_MIG_RT_REC, NRECS - 1);
     st = stream_copy(ref);
     g_ptr_array_remove_index(st, i);
-    g_assert_cmpint(rtype(st, i), ==, RMM_MIG_REC_END);
+    g_assert_cmpint(rtype(st, i), ==, RMM_MIG_RT_END);
     expect_reject(st, i, "sequence number");
     g_ptr_array_unref(st);
     /* END: commit is refused. */
     st = stream_copy(ref);
     g_ptr_array_remove_index(st, st->len - 1);
-    dest_new(&d, RMM_HASH_SHA256, 201);
+    dest_new(&d, RMI_HASH_SHA256, 201);
     import_all(&d, st);
     g_assert_cmpint(rmm_mig_import_commit(d.r, token, &err), ==,
                     RMI_ERROR_REALM);
@@ -1272,8 +1273,8 @@ static void test_reject_duplicate(void)
 {
     GPtrArray *ref = reference(), *st;
     unsigned types[] = {
-        RMM_MIG_REC_IMMUTABLE, RMM_MIG_REC_DATA, RMM_MIG_REC_RIPAS,
-        RMM_MIG_REC_EPOCH, RMM_MIG_REC_REC, RMM_MIG_REC_END,
+        RMM_MIG_RT_IMMUTABLE, RMM_MIG_RT_DATA, RMM_MIG_RT_RIPAS,
+        RMM_MIG_RT_EPOCH, RMM_MIG_RT_REC, RMM_MIG_RT_END,
     };
     unsigned k;
     int i;
@@ -1315,9 +1316,9 @@ static void next_pos(GPtrArray *st, uint64_t *seq, uint32_t *epoch)
 {
     unsigned i = st->len - 1;
 
-    *seq = rseq(st, i) + (rtype(st, i) == RMM_MIG_REC_DATA ? rcount(st, i)
+    *seq = rseq(st, i) + (rtype(st, i) == RMM_MIG_RT_DATA ? rcount(st, i)
                                                            : 1);
-    *epoch = repoch(st, i) + (rtype(st, i) == RMM_MIG_REC_EPOCH);
+    *epoch = repoch(st, i) + (rtype(st, i) == RMM_MIG_RT_EPOCH);
 }
 
 /* Append a record of @type, sealed at the next position (+@dseq). */
@@ -1377,8 +1378,8 @@ static void st64le(uint8_t *p, uint64_t v)
 static void test_reject_replay(void)
 {
     GPtrArray *ref = reference(), *st;
-    int e0 = find(ref, RMM_MIG_REC_EPOCH, 0);
-    int d0 = find(ref, RMM_MIG_REC_DATA, 0);
+    int e0 = find(ref, RMM_MIG_RT_EPOCH, 0);
+    int d0 = find(ref, RMM_MIG_RT_DATA, 0);
     int d1 = d0;
     uint8_t *pt;
     size_t pt_len;
@@ -1395,26 +1396,26 @@ static void test_reject_replay(void)
     pt = open_pt(&k, ref, d1, &pt_len);
     /* Re-sealed at the right seq but with its old epoch. */
     st = prefix(ref, e0 + 1);
-    forge(st, &k, RMM_MIG_REC_DATA, pt, pt_len, 0, -1);
+    forge(st, &k, RMM_MIG_RT_DATA, pt, pt_len, 0, -1);
     expect_reject(st, e0 + 1, "epoch 0, expected 1");
     g_ptr_array_unref(st);
     /* ...or a later epoch, or a seq off by one either way. */
     st = prefix(ref, e0 + 1);
-    forge(st, &k, RMM_MIG_REC_DATA, pt, pt_len, 0, 1);
+    forge(st, &k, RMM_MIG_RT_DATA, pt, pt_len, 0, 1);
     expect_reject(st, e0 + 1, "epoch 2, expected 1");
     g_ptr_array_unref(st);
     st = prefix(ref, e0 + 1);
-    forge(st, &k, RMM_MIG_REC_DATA, pt, pt_len, 1, 0);
+    forge(st, &k, RMM_MIG_RT_DATA, pt, pt_len, 1, 0);
     expect_reject(st, e0 + 1, "sequence number");
     g_ptr_array_unref(st);
     st = prefix(ref, e0 + 1);
-    forge(st, &k, RMM_MIG_REC_DATA, pt, pt_len, -1, 0);
+    forge(st, &k, RMM_MIG_RT_DATA, pt, pt_len, -1, 0);
     expect_reject(st, e0 + 1, "sequence number");
     g_ptr_array_unref(st);
     /* Well sealed in epoch 1, again in epoch 1: once per epoch. */
     st = prefix(ref, e0 + 1);
-    forge(st, &k, RMM_MIG_REC_DATA, pt, pt_len, 0, 0);
-    forge(st, &k, RMM_MIG_REC_DATA, pt, pt_len, 0, 0);
+    forge(st, &k, RMM_MIG_RT_DATA, pt, pt_len, 0, 0);
+    forge(st, &k, RMM_MIG_RT_DATA, pt, pt_len, 0, 0);
     expect_reject(st, e0 + 2, "already sent in epoch 1");
     g_ptr_array_unref(st);
     /* Twice in one record. */
@@ -1423,15 +1424,15 @@ static void test_reject_replay(void)
 
         memcpy(two, pt, 8 + G);
         memcpy(two + 8 + G, pt, 8 + G);
-        forge_reject(e0 + 1, RMM_MIG_REC_DATA, two, 2 * (8 + G),
+        forge_reject(e0 + 1, RMM_MIG_RT_DATA, two, 2 * (8 + G),
                      "already sent in epoch 1");
         /* GPA outside RAM, bad RIPAS. */
         st64le(two, 0x20000000);
-        forge_reject(e0 + 1, RMM_MIG_REC_DATA, two, 8 + G, "outside RAM");
+        forge_reject(e0 + 1, RMM_MIG_RT_DATA, two, 8 + G, "outside RAM");
         st64le(two, RAM0 + 3 * G + 2);
-        forge_reject(e0 + 1, RMM_MIG_REC_DATA, two, 8 + G, "bad RIPAS 2");
+        forge_reject(e0 + 1, RMM_MIG_RT_DATA, two, 8 + G, "bad RIPAS 2");
         st64le(two, RAM0 + 3 * G + 0x100);
-        forge_reject(e0 + 1, RMM_MIG_REC_DATA, two, 8 + G, "bad RIPAS");
+        forge_reject(e0 + 1, RMM_MIG_RT_DATA, two, 8 + G, "bad RIPAS");
         g_free(two);
     }
     g_free(pt);
@@ -1445,7 +1446,7 @@ static void test_reject_other_session(void)
     Realm s;
     int i;
 
-    source_new(&s, RMM_HASH_SHA256, 40);
+    source_new(&s, RMI_HASH_SHA256, 40);
     migrate_out(&s, st, 0);
     /* A session ID is random: the sessions differ. */
     g_assert_true(memcmp(rdata(st, 0, &(size_t){0}) + HDR,
@@ -1471,7 +1472,7 @@ static void test_reject_other_session(void)
 static void test_reject_ripas(void)
 {
     GPtrArray *ref = reference(), *st;
-    int i = find(ref, RMM_MIG_REC_RIPAS, 0);
+    int i = find(ref, RMM_MIG_RT_RIPAS, 0);
     size_t len, pt_len;
     uint8_t *pt, *q;
     RmmMigKeys k;
@@ -1497,30 +1498,30 @@ static void test_reject_ripas(void)
     g_assert_cmpuint(pt_len, >=, 8 + 2 * 16);
     q = g_memdup2(pt, pt_len);
     q[8 + 12] = 2;                  /* ripas DESTROYED */
-    forge_reject(i, RMM_MIG_REC_RIPAS, q, pt_len, "bad fields");
+    forge_reject(i, RMM_MIG_RT_RIPAS, q, pt_len, "bad fields");
     memcpy(q, pt, pt_len);
     q[8 + 13] = 2;                  /* assigned */
-    forge_reject(i, RMM_MIG_REC_RIPAS, q, pt_len, "bad fields");
+    forge_reject(i, RMM_MIG_RT_RIPAS, q, pt_len, "bad fields");
     memcpy(q, pt, pt_len);
     q[8 + 15] = 1;                  /* padding */
-    forge_reject(i, RMM_MIG_REC_RIPAS, q, pt_len, "bad fields");
+    forge_reject(i, RMM_MIG_RT_RIPAS, q, pt_len, "bad fields");
     memcpy(q, pt, pt_len);
     st32le(q + 8 + 8, 0);           /* no granules */
-    forge_reject(i, RMM_MIG_REC_RIPAS, q, pt_len, "bad fields");
+    forge_reject(i, RMM_MIG_RT_RIPAS, q, pt_len, "bad fields");
     memcpy(q, pt, pt_len);
     st64le(q + 8, RAM0 + 1);        /* unaligned */
-    forge_reject(i, RMM_MIG_REC_RIPAS, q, pt_len, "bad fields");
+    forge_reject(i, RMM_MIG_RT_RIPAS, q, pt_len, "bad fields");
     memcpy(q, pt, pt_len);
     st32le(q, 1000);                /* count */
-    forge_reject(i, RMM_MIG_REC_RIPAS, q, pt_len, "runs in a record");
+    forge_reject(i, RMM_MIG_RT_RIPAS, q, pt_len, "runs in a record");
     memcpy(q, pt, pt_len);
     st32le(q + 4, 1);               /* reserved */
-    forge_reject(i, RMM_MIG_REC_RIPAS, q, pt_len, "runs in a record");
+    forge_reject(i, RMM_MIG_RT_RIPAS, q, pt_len, "runs in a record");
     /* Second run before the first. */
     memcpy(q, pt, pt_len);
     memcpy(q + 8, pt + 8 + 16, 16);
     memcpy(q + 8 + 16, pt + 8, 16);
-    forge_reject(i, RMM_MIG_REC_RIPAS, q, pt_len, "not in IPA order");
+    forge_reject(i, RMM_MIG_RT_RIPAS, q, pt_len, "not in IPA order");
     /* Overlapping: the second run starts inside the first. */
     memcpy(q, pt, pt_len);
     st32le(q, 2);
@@ -1528,20 +1529,20 @@ static void test_reject_ripas(void)
     st32le(q + 8 + 8, 2);
     st64le(q + 8 + 16, RAM0 + G);
     st32le(q + 8 + 16 + 8, 1);
-    forge_reject(i, RMM_MIG_REC_RIPAS, q, 8 + 2 * 16, "overlapping");
+    forge_reject(i, RMM_MIG_RT_RIPAS, q, 8 + 2 * 16, "overlapping");
     /* Crossing the end of RAM0, or outside RAM. */
     memcpy(q, pt, pt_len);
     st32le(q, 1);
     st64le(q + 8, RAM0 + RAM0_SIZE - G);
     st32le(q + 8 + 8, 2);
-    forge_reject(i, RMM_MIG_REC_RIPAS, q, 8 + 16, "outside RAM");
+    forge_reject(i, RMM_MIG_RT_RIPAS, q, 8 + 16, "outside RAM");
     st64le(q + 8, 0x1000000);
     st32le(q + 8 + 8, 1);
-    forge_reject(i, RMM_MIG_REC_RIPAS, q, 8 + 16, "outside RAM");
+    forge_reject(i, RMM_MIG_RT_RIPAS, q, 8 + 16, "outside RAM");
     /* The same granule twice in an epoch. */
     st = prefix(ref, i + 1);
     memcpy(q, pt, pt_len);
-    forge(st, &k, RMM_MIG_REC_RIPAS, q, pt_len, 0, 0);
+    forge(st, &k, RMM_MIG_RT_RIPAS, q, pt_len, 0, 0);
     expect_reject(st, i + 1, "already described in epoch 0");
     g_ptr_array_unref(st);
     g_free(q);
@@ -1556,7 +1557,7 @@ static void test_reject_wrong_key(void)
 
     memcpy(other, key, sizeof(other));
     other[31] ^= 1;
-    dest_new(&d, RMM_HASH_SHA256, 202);
+    dest_new(&d, RMI_HASH_SHA256, 202);
     reject_into(d.r, other, reference(), 0, "IMMUTABLE record seq 0: "
                 "authentication failed (wrong migration key or tampered "
                 "record)", false);
@@ -1567,45 +1568,45 @@ static void test_reject_wrong_key(void)
 static void test_reject_params(void)
 {
     GPtrArray *ref = reference();
-    RmmRealmParams p;
+    RmiRealmParams p;
     Realm d;
     uint8_t *s1;
 
-    params_init(&p, RMM_HASH_SHA256, 203);
+    params_init(&p, RMI_HASH_SHA256, 203);
     p.ipa_width = 34;
     realm_new(&d, &p, false);
     reject_into(d.r, key, ref, 0, "IMMUTABLE: ipa_width mismatch: source "
                 "33, destination 34", true);
     realm_free(&d);
 
-    params_init(&p, RMM_HASH_SHA512, 203);
+    params_init(&p, RMI_HASH_SHA512, 203);
     realm_new(&d, &p, false);
     reject_into(d.r, key, ref, 0, "IMMUTABLE: hash_algo mismatch: source 0, "
                 "destination 1", true);
     realm_free(&d);
 
-    params_init(&p, RMM_HASH_SHA256, 203);
+    params_init(&p, RMI_HASH_SHA256, 203);
     p.num_bps = 4;
     realm_new(&d, &p, false);
     reject_into(d.r, key, ref, 0, "IMMUTABLE: num_bps mismatch: source 3, "
                 "destination 4", true);
     realm_free(&d);
 
-    params_init(&p, RMM_HASH_SHA256, 203);
+    params_init(&p, RMI_HASH_SHA256, 203);
     p.num_wps = 15;
     realm_new(&d, &p, false);
     reject_into(d.r, key, ref, 0, "IMMUTABLE: num_wps mismatch: source 2, "
                 "destination 15", true);
     realm_free(&d);
 
-    params_init(&p, RMM_HASH_SHA256, 203);
+    params_init(&p, RMI_HASH_SHA256, 203);
     p.rpv[63] ^= 0x80;
     realm_new(&d, &p, false);
     reject_into(d.r, key, ref, 0, "IMMUTABLE: rpv mismatch: byte 63", true);
     realm_free(&d);
 
     /* RAM layout: one range smaller, missing, moved, or one more. */
-    params_init(&p, RMM_HASH_SHA256, 203);
+    params_init(&p, RMI_HASH_SHA256, 203);
     memset(&d, 0, sizeof(d));
     g_assert_cmpint(rmm_realm_create(plat, &p, &d.r), ==, RMI_SUCCESS);
     d.store[0] = g_malloc0(RAM0_SIZE);
@@ -1640,7 +1641,7 @@ static void test_reject_params(void)
     reject_into(d.r, key, ref, 0, "IMMUTABLE: RAM range 1 mismatch", true);
     realm_free(&d);
 
-    dest_new(&d, RMM_HASH_SHA256, 203);
+    dest_new(&d, RMI_HASH_SHA256, 203);
     s1 = g_malloc0(G);
     g_assert_cmpint(rmm_realm_add_ram(d.r, 0x10000000, G, s1), ==,
                     RMI_SUCCESS);
@@ -1693,7 +1694,7 @@ static void test_reject_params_forged(void)
             q[cases[c].off + b] = cases[c].value >> (8 * b);
         }
         st = stream_copy(ref);
-        len = rmm_mig_seal_record(&k, RMM_MIG_REC_IMMUTABLE, 0, 0, q, pt_len,
+        len = rmm_mig_seal_record(&k, RMM_MIG_RT_IMMUTABLE, 0, 0, q, pt_len,
                                   xbuf, RMM_MIG_RECORD_MAX);
         put(st, 0, xbuf, len);
         expect_reject_known(st, 0, cases[c].what, true);
@@ -1715,8 +1716,8 @@ static void test_reject_truncated(void)
     size_t len;
     const uint8_t *p;
     unsigned types[] = {
-        RMM_MIG_REC_IMMUTABLE, RMM_MIG_REC_DATA, RMM_MIG_REC_RIPAS,
-        RMM_MIG_REC_EPOCH, RMM_MIG_REC_REC, RMM_MIG_REC_END,
+        RMM_MIG_RT_IMMUTABLE, RMM_MIG_RT_DATA, RMM_MIG_RT_RIPAS,
+        RMM_MIG_RT_EPOCH, RMM_MIG_RT_REC, RMM_MIG_RT_END,
     };
     unsigned k;
     int i;
@@ -1776,7 +1777,7 @@ static void header_cases(unsigned i)
     xbuf[5] = 7;
     put(st, i, xbuf, len);
     expect_reject(st, i, "unknown record type 7");
-    xbuf[5] = t == RMM_MIG_REC_EPOCH ? RMM_MIG_REC_END : RMM_MIG_REC_EPOCH;
+    xbuf[5] = t == RMM_MIG_RT_EPOCH ? RMM_MIG_RT_END : RMM_MIG_RT_EPOCH;
     put(st, i, xbuf, len);
     expect_reject(st, i, "body of");
     g_ptr_array_unref(st);
@@ -1785,12 +1786,12 @@ static void header_cases(unsigned i)
 static void test_reject_header(void)
 {
     GPtrArray *ref = reference(), *st;
-    int i = find(ref, RMM_MIG_REC_DATA, 0);
+    int i = find(ref, RMM_MIG_RT_DATA, 0);
     size_t len;
 
     header_cases(0);
     header_cases(i);
-    header_cases(find(ref, RMM_MIG_REC_EPOCH, 0));
+    header_cases(find(ref, RMM_MIG_RT_EPOCH, 0));
     /* DATA count in clear: out of range, or not the body's. */
     memcpy(xbuf, rdata(ref, i, &len), g_bytes_get_size(ref->pdata[i]));
     st = stream_copy(ref);
@@ -1811,10 +1812,10 @@ static void test_reject_header(void)
 static void test_reject_order(void)
 {
     GPtrArray *ref = reference(), *st;
-    int e0 = find(ref, RMM_MIG_REC_EPOCH, 0);
-    int rec0 = find(ref, RMM_MIG_REC_REC, 0);
-    int d0 = find(ref, RMM_MIG_REC_DATA, 0);
-    int r0 = find(ref, RMM_MIG_REC_RIPAS, 0);
+    int e0 = find(ref, RMM_MIG_RT_EPOCH, 0);
+    int rec0 = find(ref, RMM_MIG_RT_REC, 0);
+    int d0 = find(ref, RMM_MIG_RT_DATA, 0);
+    int r0 = find(ref, RMM_MIG_RT_RIPAS, 0);
     int end = ref->len - 1;
     uint8_t *rec_pt, *data_pt, *ripas_pt, *epoch_pt, *end_pt, *imm_pt;
     size_t rec_len, data_len, ripas_len, epoch_len, end_len, imm_len;
@@ -1831,27 +1832,27 @@ static void test_reject_order(void)
     imm_pt = open_pt(&k, ref, 0, &imm_len);
 
     /* REC or END before any EPOCH. */
-    forge_reject(1, RMM_MIG_REC_REC, rec_pt, rec_len,
+    forge_reject(1, RMM_MIG_RT_REC, rec_pt, rec_len,
                  "out of order: before the first EPOCH record");
-    forge_reject(e0, RMM_MIG_REC_REC, rec_pt, rec_len,
+    forge_reject(e0, RMM_MIG_RT_REC, rec_pt, rec_len,
                  "out of order: before the first EPOCH record");
-    forge_reject(e0, RMM_MIG_REC_END, end_pt, end_len,
+    forge_reject(e0, RMM_MIG_RT_END, end_pt, end_len,
                  "out of order: before the first EPOCH record");
     /* DATA, RIPAS, EPOCH after a REC. */
-    forge_reject(rec0 + 1, RMM_MIG_REC_DATA, data_pt, data_len,
+    forge_reject(rec0 + 1, RMM_MIG_RT_DATA, data_pt, data_len,
                  "out of order: after a REC record");
-    forge_reject(rec0 + 1, RMM_MIG_REC_RIPAS, ripas_pt, ripas_len,
+    forge_reject(rec0 + 1, RMM_MIG_RT_RIPAS, ripas_pt, ripas_len,
                  "out of order: after a REC record");
-    forge_reject(rec0 + 1, RMM_MIG_REC_EPOCH, epoch_pt, epoch_len,
+    forge_reject(rec0 + 1, RMM_MIG_RT_EPOCH, epoch_pt, epoch_len,
                  "out of order: after a REC record");
     /* A second IMMUTABLE; anything after END. */
-    forge_reject(3, RMM_MIG_REC_IMMUTABLE, imm_pt, imm_len,
+    forge_reject(3, RMM_MIG_RT_IMMUTABLE, imm_pt, imm_len,
                  "IMMUTABLE record twice");
-    forge_reject(end + 1, RMM_MIG_REC_EPOCH, epoch_pt, epoch_len,
+    forge_reject(end + 1, RMM_MIG_RT_EPOCH, epoch_pt, epoch_len,
                  "record after END");
     /* A first record that is not IMMUTABLE (seq 0, epoch 0). */
     st = stream_new();
-    g_assert_cmpuint(rmm_mig_seal_record(&k, RMM_MIG_REC_EPOCH, 0, 0,
+    g_assert_cmpuint(rmm_mig_seal_record(&k, RMM_MIG_RT_EPOCH, 0, 0,
                                          epoch_pt, epoch_len, xbuf,
                                          RMM_MIG_RECORD_MAX), >, 0);
     push(st, RMM_MIG_HEADER_SIZE + 12 + 16);
@@ -1859,17 +1860,17 @@ static void test_reject_order(void)
     g_ptr_array_unref(st);
     /* REC 1 first; an extra REC after the last. */
     st32le(rec_pt + MIG_REC_INDEX, 1);
-    forge_reject(rec0, RMM_MIG_REC_REC, rec_pt, rec_len,
+    forge_reject(rec0, RMM_MIG_RT_REC, rec_pt, rec_len,
                  "REC index 1, expected 0 of 3");
     st32le(rec_pt + MIG_REC_INDEX, 3);
     st64le(rec_pt + MIG_REC_MPIDR, 3);
-    forge_reject(end, RMM_MIG_REC_REC, rec_pt, rec_len,
+    forge_reject(end, RMM_MIG_RT_REC, rec_pt, rec_len,
                  "REC index 3, expected 3 of 3");
     /* END when a REC is missing. */
     st = prefix(ref, rec0 + 2);
     next_pos(st, &seq, &epoch);
     st64le(end_pt + MIG_END_SEQ, seq);
-    forge(st, &k, RMM_MIG_REC_END, end_pt, end_len, 0, 0);
+    forge(st, &k, RMM_MIG_RT_END, end_pt, end_len, 0, 0);
     expect_reject(st, rec0 + 2, "2 of 3 RECs imported");
     g_ptr_array_unref(st);
 
@@ -1886,8 +1887,8 @@ static void test_reject_order(void)
 static void test_reject_bodies(void)
 {
     GPtrArray *ref = reference();
-    int e1 = find(ref, RMM_MIG_REC_EPOCH, 1);
-    int rec0 = find(ref, RMM_MIG_REC_REC, 0);
+    int e1 = find(ref, RMM_MIG_RT_EPOCH, 1);
+    int rec0 = find(ref, RMM_MIG_RT_REC, 0);
     int end = ref->len - 1;
     size_t len, rlen;
     uint8_t *pt, *q;
@@ -1907,7 +1908,7 @@ static void test_reject_bodies(void)
         { MIG_REC_HAS_TOKEN + 1, 1, 1, "bad REC flags" },
         { MIG_REC_CTX_LEN + 4, 1, 1, "bad REC flags" },
         { MIG_REC_RIPAS_VALUE, 1, 2, "bad REC flags" },
-        { MIG_REC_PENDING, 1, RMM_EXIT_PSCI, "bad pending exit" },
+        { MIG_REC_PENDING, 1, 3 /* none such */, "bad pending exit" },
         { MIG_REC_PENDING, 1, 200, "bad pending exit" },
         { MIG_REC_TOKEN_OFF, 4, 0xffffffff, "bad attestation token state" },
         { MIG_REC_CTX_LEN, 4, 1, "do not match the record" },
@@ -1926,16 +1927,16 @@ static void test_reject_bodies(void)
     pt = open_pt(&k, ref, e1, &len);
     q = g_memdup2(pt, len);
     st32le(q, 0);
-    forge_reject(e1, RMM_MIG_REC_EPOCH, q, len, "closes epoch 0 in epoch 1");
+    forge_reject(e1, RMM_MIG_RT_EPOCH, q, len, "closes epoch 0 in epoch 1");
     memcpy(q, pt, len);
     q[4] ^= 1;
-    forge_reject(e1, RMM_MIG_REC_EPOCH, q, len, "granules sent in the epoch");
+    forge_reject(e1, RMM_MIG_RT_EPOCH, q, len, "granules sent in the epoch");
     g_free(q);
     g_free(pt);
 
     /* REC 0 (the one with the host call and token pending). */
     pt = open_pt(&k, ref, rec0, &rlen);
-    g_assert_cmpuint(pt[MIG_REC_PENDING], ==, RMM_EXIT_HOST_CALL);
+    g_assert_cmpuint(pt[MIG_REC_PENDING], ==, RMM_REC_PENDING_HOST_CALL);
     g_assert_cmpuint(pt[MIG_REC_PSCI_PENDING], ==, 1);
     g_assert_cmpuint(pt[MIG_REC_HAS_TOKEN], ==, 1);
     for (c = 0; c < G_N_ELEMENTS(rec_cases); c++) {
@@ -1945,23 +1946,23 @@ static void test_reject_bodies(void)
         for (b = 0; b < rec_cases[c].bytes; b++) {
             q[rec_cases[c].off + b] = rec_cases[c].value >> (8 * b);
         }
-        forge_reject(rec0, RMM_MIG_REC_REC, q, rlen, rec_cases[c].what);
+        forge_reject(rec0, RMM_MIG_RT_REC, q, rlen, rec_cases[c].what);
         g_free(q);
     }
     /* A RIPAS change request that is not one. */
     q = g_memdup2(pt, rlen);
-    q[MIG_REC_PENDING] = RMM_EXIT_RIPAS_CHANGE;
+    q[MIG_REC_PENDING] = RMM_REC_PENDING_RIPAS;
     st64le(q + MIG_REC_RIPAS_BASE, RAM0 + G);
     st64le(q + MIG_REC_RIPAS_TOP, RAM0);
     st64le(q + MIG_REC_RIPAS_NEXT, RAM0);
-    forge_reject(rec0, RMM_MIG_REC_REC, q, rlen, "bad pending RIPAS change");
+    forge_reject(rec0, RMM_MIG_RT_REC, q, rlen, "bad pending RIPAS change");
     st64le(q + MIG_REC_RIPAS_BASE, RAM0);
     st64le(q + MIG_REC_RIPAS_TOP, RAM0 + G);
     st64le(q + MIG_REC_RIPAS_NEXT, RAM0 + 2 * G);
-    forge_reject(rec0, RMM_MIG_REC_REC, q, rlen, "bad pending RIPAS change");
+    forge_reject(rec0, RMM_MIG_RT_REC, q, rlen, "bad pending RIPAS change");
     st64le(q + MIG_REC_RIPAS_NEXT, RAM0 + G);
     st64le(q + MIG_REC_RIPAS_TOP, 1ULL << 33);
-    forge_reject(rec0, RMM_MIG_REC_REC, q, rlen, "bad pending RIPAS change");
+    forge_reject(rec0, RMM_MIG_RT_REC, q, rlen, "bad pending RIPAS change");
     g_free(q);
     g_free(pt);
 
@@ -1969,19 +1970,19 @@ static void test_reject_bodies(void)
     pt = open_pt(&k, ref, end, &len);
     q = g_memdup2(pt, len);
     q[MIG_END_SEQ] ^= 1;
-    forge_reject(end, RMM_MIG_REC_END, q, len, "final sequence number");
+    forge_reject(end, RMM_MIG_RT_END, q, len, "final sequence number");
     memcpy(q, pt, len);
     q[MIG_END_EPOCHS] ^= 1;
-    forge_reject(end, RMM_MIG_REC_END, q, len, "epochs sent");
+    forge_reject(end, RMM_MIG_RT_END, q, len, "epochs sent");
     memcpy(q, pt, len);
     q[MIG_END_NR_RECS] ^= 1;
-    forge_reject(end, RMM_MIG_REC_END, q, len, "RECs imported");
+    forge_reject(end, RMM_MIG_RT_END, q, len, "RECs imported");
     memcpy(q, pt, len);
     q[MIG_END_GRANULES] ^= 1;
-    forge_reject(end, RMM_MIG_REC_END, q, len, "granules sent");
+    forge_reject(end, RMM_MIG_RT_END, q, len, "granules sent");
     memcpy(q, pt, len);
     q[MIG_END_REMS + 2 * RMM_HASH_MAX + 40] = 1;
-    forge_reject(end, RMM_MIG_REC_END, q, len, "REM 2 not zero padded");
+    forge_reject(end, RMM_MIG_RT_END, q, len, "REM 2 not zero padded");
     g_free(q);
     g_free(pt);
     rmm_mig_keys_wipe(&k);
@@ -2000,23 +2001,23 @@ static void test_record_parse(void)
         size_t body;
         bool ok;
     } sizes[] = {
-        { RMM_MIG_REC_IMMUTABLE, 32 + 176 + 16, true },
-        { RMM_MIG_REC_IMMUTABLE, 32 + 160 + 16, false },
-        { RMM_MIG_REC_IMMUTABLE, 32 + 288 + 16, true },
-        { RMM_MIG_REC_IMMUTABLE, 32 + 304 + 16, false },
-        { RMM_MIG_REC_IMMUTABLE, 32 + 177 + 16, false },
-        { RMM_MIG_REC_RIPAS, 8 + 16 + 16, true },
-        { RMM_MIG_REC_RIPAS, 8 + 16, false },
-        { RMM_MIG_REC_RIPAS, 8 + 48 + 16, true },
-        { RMM_MIG_REC_RIPAS, 8 + 47 + 16, false },
-        { RMM_MIG_REC_DATA, 3, false },
-        { RMM_MIG_REC_EPOCH, 28, true },
-        { RMM_MIG_REC_EPOCH, 27, false },
-        { RMM_MIG_REC_EPOCH, 29, false },
-        { RMM_MIG_REC_REC, 96, true },
-        { RMM_MIG_REC_REC, 95, false },
-        { RMM_MIG_REC_END, 296, true },
-        { RMM_MIG_REC_END, 297, false },
+        { RMM_MIG_RT_IMMUTABLE, 32 + 176 + 16, true },
+        { RMM_MIG_RT_IMMUTABLE, 32 + 160 + 16, false },
+        { RMM_MIG_RT_IMMUTABLE, 32 + 288 + 16, true },
+        { RMM_MIG_RT_IMMUTABLE, 32 + 304 + 16, false },
+        { RMM_MIG_RT_IMMUTABLE, 32 + 177 + 16, false },
+        { RMM_MIG_RT_RIPAS, 8 + 16 + 16, true },
+        { RMM_MIG_RT_RIPAS, 8 + 16, false },
+        { RMM_MIG_RT_RIPAS, 8 + 48 + 16, true },
+        { RMM_MIG_RT_RIPAS, 8 + 47 + 16, false },
+        { RMM_MIG_RT_DATA, 3, false },
+        { RMM_MIG_RT_EPOCH, 28, true },
+        { RMM_MIG_RT_EPOCH, 27, false },
+        { RMM_MIG_RT_EPOCH, 29, false },
+        { RMM_MIG_RT_REC, 96, true },
+        { RMM_MIG_RT_REC, 95, false },
+        { RMM_MIG_RT_END, 296, true },
+        { RMM_MIG_RT_END, 297, false },
     };
 
     for (i = 0; i < ref->len; i++) {
@@ -2034,7 +2035,7 @@ static void test_record_parse(void)
         g_assert_cmpuint(rmm_mig_record_length(p), ==, len);
         if (i > 0) {
             g_assert_cmpuint(rseq(ref, i), ==, rseq(ref, i - 1) +
-                             (rtype(ref, i - 1) == RMM_MIG_REC_DATA ?
+                             (rtype(ref, i - 1) == RMM_MIG_RT_DATA ?
                               rcount(ref, i - 1) : 1));
         }
     }
@@ -2060,7 +2061,7 @@ static void test_record_parse(void)
     memset(rec, 0, sizeof(rec));
     memcpy(rec, "RMIG", 4);
     rec[4] = 1;
-    rec[5] = RMM_MIG_REC_EPOCH;
+    rec[5] = RMM_MIG_RT_EPOCH;
     st32le(rec + 8, 23);
     g_assert_cmpuint(rmm_mig_record_length(rec), ==, 0);
     st32le(rec + 8, RMM_MIG_RECORD_MAX + 1);
@@ -2079,17 +2080,17 @@ static void test_record_parse(void)
     rec[4] = 1;
     rec[5] = 9;
     g_assert_cmpuint(rmm_mig_record_length(rec), ==, 0);
-    rec[5] = RMM_MIG_REC_EPOCH;
+    rec[5] = RMM_MIG_RT_EPOCH;
     rec[0] = 'r';
     g_assert_cmpuint(rmm_mig_record_length(rec), ==, 0);
     /* NULL err is fine. */
     g_assert_false(rmm_mig_record_parse(rec, 10, &v, NULL));
 
-    for (i = RMM_MIG_REC_IMMUTABLE; i <= RMM_MIG_REC_END; i++) {
+    for (i = RMM_MIG_RT_IMMUTABLE; i <= RMM_MIG_RT_END; i++) {
         g_assert_cmpstr(rmm_mig_record_type_name(i), !=, "unknown");
     }
     g_assert_cmpstr(rmm_mig_record_type_name(0), ==, "unknown");
-    g_assert_cmpstr(rmm_mig_record_type_name(RMM_MIG_REC_DATA), ==, "DATA");
+    g_assert_cmpstr(rmm_mig_record_type_name(RMM_MIG_RT_DATA), ==, "DATA");
     for (i = RMM_MIG_NONE; i <= RMM_MIG_IN_ABORTED; i++) {
         g_assert_cmpstr(rmm_mig_phase_name(i), !=, "unknown");
     }
@@ -2123,7 +2124,7 @@ static void test_abort_running_paused(void)
     uint8_t token[RMM_MIG_TOKEN_SIZE];
     char *err = NULL;
 
-    source_new(&s, RMM_HASH_SHA256, 50);
+    source_new(&s, RMI_HASH_SHA256, 50);
     snapshot(&s, copy);
     /* Not migrating: nothing to abort, nothing logged. */
     g_assert_cmpint(rmm_mig_export_abort(s.r, NULL), ==, RMI_ERROR_REALM);
@@ -2159,7 +2160,7 @@ static void test_abort_running_paused(void)
 
     /* A third session goes through. */
     g_ptr_array_set_size(st, 0);
-    dest_new(&d, RMM_HASH_SHA256, 51);
+    dest_new(&d, RMI_HASH_SHA256, 51);
     export_start(&s, st);
     export_round(s.r, st, true);
     export_finish(&s, st);
@@ -2183,10 +2184,10 @@ static void test_abort_ended(void)
     Realm x, y, dx, dy, dz;
     char *err = NULL;
 
-    source_new(&x, RMM_HASH_SHA256, 60);
-    source_new(&y, RMM_HASH_SHA256, 61);
-    dest_new(&dx, RMM_HASH_SHA256, 62);
-    dest_new(&dy, RMM_HASH_SHA256, 63);
+    source_new(&x, RMI_HASH_SHA256, 60);
+    source_new(&y, RMI_HASH_SHA256, 61);
+    dest_new(&dx, RMI_HASH_SHA256, 62);
+    dest_new(&dy, RMI_HASH_SHA256, 63);
     export_start(&x, sx);
     export_round(x.r, sx, false);
     export_finish(&x, sx);
@@ -2235,7 +2236,7 @@ static void test_abort_ended(void)
 
     /* Y migrates again in a new session; the old abort token is dead. */
     g_ptr_array_set_size(sy, 0);
-    dest_new(&dz, RMM_HASH_SHA256, 64);
+    dest_new(&dz, RMI_HASH_SHA256, 64);
     export_start(&y, sy);
     export_round(y.r, sy, true);
     export_finish(&y, sy);
@@ -2264,7 +2265,7 @@ static void test_commit_before_end(void)
     Realm d;
     unsigned i;
 
-    dest_new(&d, RMM_HASH_SHA256, 70);
+    dest_new(&d, RMI_HASH_SHA256, 70);
     g_assert_cmpint(rmm_mig_import_commit(d.r, token, &err), ==,
                     RMI_ERROR_REALM);
     g_assert_nonnull(strstr(err, "not importing"));
@@ -2306,24 +2307,24 @@ static void test_import_phase(void)
 
     /* No RAM; RECs; RIPAS; data; ACTIVE: refused. */
     {
-        RmmRealmParams p;
+        RmiRealmParams p;
         RmmRealm *r;
 
-        params_init(&p, RMM_HASH_SHA256, 80);
+        params_init(&p, RMI_HASH_SHA256, 80);
         g_assert_cmpint(rmm_realm_create(plat, &p, &r), ==, RMI_SUCCESS);
         g_assert_cmpint(rmm_mig_import_start(r, key), ==, RMI_ERROR_REALM);
         rmm_realm_destroy(r);
     }
-    dest_new(&d, RMM_HASH_SHA256, 80);
+    dest_new(&d, RMI_HASH_SHA256, 80);
     g_assert_cmpint(rmm_rtt_init_ripas(d.r, RAM0, RAM0 + G, &top), ==,
                     RMI_SUCCESS);
     g_assert_cmpint(rmm_mig_import_start(d.r, key), ==, RMI_ERROR_REALM);
     realm_free(&d);
-    dest_new(&d, RMM_HASH_SHA256, 80);
+    dest_new(&d, RMI_HASH_SHA256, 80);
     g_assert_cmpint(rmm_data_create_unknown(d.r, RAM0), ==, RMI_SUCCESS);
     g_assert_cmpint(rmm_mig_import_start(d.r, key), ==, RMI_ERROR_REALM);
     realm_free(&d);
-    dest_new(&d, RMM_HASH_SHA256, 80);
+    dest_new(&d, RMI_HASH_SHA256, 80);
     rec_new(&d, true);
     g_assert_cmpint(rmm_mig_import_start(d.r, key), ==, RMI_ERROR_REALM);
     g_assert_cmpint(rmm_realm_activate(d.r), ==, RMI_SUCCESS);
@@ -2331,7 +2332,7 @@ static void test_import_phase(void)
     realm_free(&d);
 
     /* While importing, the realm is the import's only. */
-    dest_new(&d, RMM_HASH_SHA256, 80);
+    dest_new(&d, RMI_HASH_SHA256, 80);
     g_assert_cmpint(rmm_mig_import_start(d.r, key), ==, RMI_SUCCESS);
     g_assert_cmpint(rmm_mig_import_start(d.r, key), ==, RMI_ERROR_REALM);
     g_assert_cmpint(rmm_mig_export_start(d.r, key), ==, RMI_ERROR_REALM);
@@ -2359,7 +2360,7 @@ static void test_import_phase(void)
     realm_free(&d);
 
     /* import_abort on a realm that is not importing. */
-    dest_new(&d, RMM_HASH_SHA256, 80);
+    dest_new(&d, RMI_HASH_SHA256, 80);
     g_assert_false(rmm_mig_import_abort(d.r, token));
     g_assert_cmpint(rmm_mig_phase(d.r), ==, RMM_MIG_NONE);
     /* Aborted before IMMUTABLE: no token. */
@@ -2385,7 +2386,7 @@ static void test_export_errors(void)
     bool more;
     Realm s;
 
-    source_new(&s, RMM_HASH_SHA256, 90);
+    source_new(&s, RMI_HASH_SHA256, 90);
     /* Not migrating. */
     g_assert_cmpint(rmm_mig_export_immutable(s.r, xbuf, RMM_MIG_RECORD_MAX,
                                              &len), ==, RMI_ERROR_REALM);
@@ -2548,11 +2549,11 @@ static void test_export_errors(void)
 
     /* A realm that turned itself off cannot end a migration. */
     st = stream_new();
-    source_new(&s, RMM_HASH_SHA256, 91);
+    source_new(&s, RMI_HASH_SHA256, 91);
     export_start(&s, st);
     export_round(s.r, st, false);
     g_assert_cmpint(smc(s.rec[0], regs, &exit, 0x84000008, 0, 0, 0, 0), ==,
-                    RMM_EXIT_SYSTEM_OFF);
+                    RMI_EXIT_PSCI);
     g_assert_cmpint(rmm_mig_export_pause(s.r), ==, RMI_SUCCESS);
     export_epoch(s.r, st);
     for (exported = 0; exported < NRECS; exported++) {
@@ -2568,10 +2569,10 @@ static void test_export_errors(void)
 
     /* Only an ACTIVE realm starts a migration. */
     {
-        RmmRealmParams p;
+        RmiRealmParams p;
         Realm n;
 
-        params_init(&p, RMM_HASH_SHA256, 92);
+        params_init(&p, RMI_HASH_SHA256, 92);
         realm_new(&n, &p, false);
         g_assert_cmpint(rmm_mig_export_start(n.r, key), ==, RMI_ERROR_REALM);
         realm_free(&n);
@@ -2588,7 +2589,7 @@ static void test_dirty_log(void)
     RmmMigStats stats;
     Realm s;
 
-    source_new(&s, RMM_HASH_SHA256, 95);
+    source_new(&s, RMI_HASH_SHA256, 95);
     export_start(&s, st);
     /* Every assigned granule: RAM0 0..63, RAM1 0..7. */
     rmm_mig_stats(s.r, &stats);
@@ -2704,7 +2705,7 @@ static void test_destroy_phases(void)
 
     for (phase = 0; phase < 5; phase++) {
         st = stream_new();
-        source_new(&s, RMM_HASH_SHA256, 110);
+        source_new(&s, RMI_HASH_SHA256, 110);
         export_start(&s, st);
         if (phase >= 1) {
             export_round(s.r, st, false);
@@ -2726,7 +2727,7 @@ static void test_destroy_phases(void)
                                                &len), ==, RMI_SUCCESS);
         }
         if (phase >= 4) {
-            dest_new(&d, RMM_HASH_SHA256, 111);
+            dest_new(&d, RMI_HASH_SHA256, 111);
             import_all(&d, ref);
             g_assert_cmpint(rmm_mig_import_commit(d.r, token, &err), ==,
                             RMI_SUCCESS);
@@ -2740,8 +2741,8 @@ static void test_destroy_phases(void)
     }
     /* MIGRATED */
     st = stream_new();
-    source_new(&s, RMM_HASH_SHA256, 110);
-    dest_new(&d, RMM_HASH_SHA256, 111);
+    source_new(&s, RMI_HASH_SHA256, 110);
+    dest_new(&d, RMI_HASH_SHA256, 111);
     export_start(&s, st);
     export_round(s.r, st, false);
     export_finish(&s, st);
@@ -2756,7 +2757,7 @@ static void test_destroy_phases(void)
     for (i = 0; i <= ref->len; i += (i < 3 || i + 5 >= ref->len) ? 1 : 7) {
         unsigned k;
 
-        dest_new(&d, RMM_HASH_SHA256, 112);
+        dest_new(&d, RMI_HASH_SHA256, 112);
         g_assert_cmpint(rmm_mig_import_start(d.r, key), ==, RMI_SUCCESS);
         for (k = 0; k < i; k++) {
             g_assert_cmpint(import_one(d.r, ref, k, &out, &err), ==,
@@ -2768,7 +2769,7 @@ static void test_destroy_phases(void)
         realm_free(&d);
     }
     /* After an error. */
-    dest_new(&d, RMM_HASH_SHA256, 112);
+    dest_new(&d, RMI_HASH_SHA256, 112);
     g_assert_cmpint(rmm_mig_import_start(d.r, key), ==, RMI_SUCCESS);
     g_assert_cmpint(import_one(d.r, ref, 1, &out,
                                           &err), ==, RMI_ERROR_INPUT);
@@ -2802,7 +2803,7 @@ static void test_import_notifies(void)
     Realm d;
     unsigned i;
 
-    dest_new(&d, RMM_HASH_SHA256, 120);
+    dest_new(&d, RMI_HASH_SHA256, 120);
     rmm_realm_set_write_notifier(d.r, on_write, &w);
     g_assert_cmpint(rmm_mig_import_start(d.r, key), ==, RMI_SUCCESS);
     for (i = 0; i < ref->len; i++) {
@@ -2822,7 +2823,7 @@ static void test_import_notifies(void)
 
 static void fuzz_realm(Realm *t, uint16_t vmid, bool source)
 {
-    RmmRealmParams p;
+    RmiRealmParams p;
     uint8_t src[G];
     uint64_t top;
     unsigned i;
@@ -2891,7 +2892,7 @@ static GPtrArray *fuzz_stream(void)
     export_epoch(s.r, st);
     /* Epoch 1: the realm changes RIPAS, writes, gets a page. */
     set_ripas(&s, 0, FUZZ_RAM0 + FUZZ_RAM0_SIZE / 2,
-              FUZZ_RAM0 + FUZZ_RAM0_SIZE / 2 + 2 * G, RMM_RIPAS_RAM);
+              FUZZ_RAM0 + FUZZ_RAM0_SIZE / 2 + 2 * G, RMI_RIPAS_RAM);
     g_assert_cmpint(rmm_data_create_unknown(s.r, FUZZ_RAM0 +
                                             FUZZ_RAM0_SIZE / 2), ==,
                     RMI_SUCCESS);
@@ -2899,15 +2900,15 @@ static GPtrArray *fuzz_stream(void)
                         FUZZ_RAM0 + 2 * G, 0, 0, 0), ==, RMM_EXIT_NONE);
     g_assert_cmpint(rmm_data_destroy(s.r, FUZZ_RAM0 + 3 * G), ==,
                     RMI_SUCCESS);
-    set_ripas(&s, 0, FUZZ_RAM1 + G, FUZZ_RAM1 + 3 * G, RMM_RIPAS_EMPTY);
+    set_ripas(&s, 0, FUZZ_RAM1 + G, FUZZ_RAM1 + 3 * G, RMI_RIPAS_EMPTY);
     g_assert_cmpint(smc(s.rec[0], regs, &exit, RSI_MEASUREMENT_EXTEND, 3, 8,
                         42, 0), ==, RMM_EXIT_NONE);
     g_assert_cmpint(smc(s.rec[0], regs, &exit, RSI_ATTEST_INIT, 7, 0, 0, 0),
                     ==, RMM_EXIT_NONE);
     g_assert_cmpint(smc(s.rec[0], regs, &exit, PSCI_CPU_ON_64, 1, FUZZ_RAM0,
-                        0, 0), ==, RMM_EXIT_PSCI);
+                        0, 0), ==, RMI_EXIT_PSCI);
     g_assert_cmpint(smc(s.rec[0], regs, &exit, RSI_HOST_CALL, FUZZ_RAM0 + G,
-                        0, 0, 0), ==, RMM_EXIT_HOST_CALL);
+                        0, 0, 0), ==, RMI_EXIT_HOST_CALL);
     g_assert_cmpint(rmm_mig_export_pause(s.r), ==, RMI_SUCCESS);
     export_ripas(s.r, st);
     {
@@ -2962,7 +2963,7 @@ static void sealed_chunk(GByteArray *b, RmmMigKeys *k, GPtrArray *st,
     uint8_t *pt = open_pt(k, st, i, &pt_len);
     uint8_t hdr[4] = { rtype(st, i), 0 };
 
-    if (rtype(st, i) == RMM_MIG_REC_DATA) {
+    if (rtype(st, i) == RMM_MIG_RT_DATA) {
         n = pt_len / (8 + G);
         hdr[2] = (1 + n * 9) & 0xff;
         hdr[3] = (1 + n * 9) >> 8;
@@ -3015,7 +3016,7 @@ static int write_corpus(const char *dir)
     g_byte_array_append(b, (uint8_t[]){ FUZZ_MODE_SEALED }, 1);
     for (i = 0; i < st->len; i++) {
         sealed_chunk(b, &k, st, i);
-        if (rtype(st, i) == RMM_MIG_REC_EPOCH || i + 1 == st->len) {
+        if (rtype(st, i) == RMM_MIG_RT_EPOCH || i + 1 == st->len) {
             snprintf(name, sizeof(name), "sealed-%02u", i + 1);
             write_seed(dir, name, b);
         }
@@ -3042,9 +3043,9 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
 
     g_test_add_data_func("/rmm/mig/round-trip/sha256",
-                         GINT_TO_POINTER(RMM_HASH_SHA256), test_round_trip);
+                         GINT_TO_POINTER(RMI_HASH_SHA256), test_round_trip);
     g_test_add_data_func("/rmm/mig/round-trip/sha512",
-                         GINT_TO_POINTER(RMM_HASH_SHA512), test_round_trip);
+                         GINT_TO_POINTER(RMI_HASH_SHA512), test_round_trip);
     g_test_add_func("/rmm/mig/migrate-twice", test_migrate_twice);
     g_test_add_func("/rmm/mig/newest-wins", test_newest_wins);
     g_test_add_func("/rmm/mig/rec-in-open-epoch", test_rec_in_open_epoch);

@@ -19,6 +19,7 @@
 
 #include "rmm.h"
 #include "rmm-internal.h"       /* RMM_MAX_RAM_RANGES */
+#include "rmm-host.h"
 #include "rmm-measure.h"
 
 #define G           RMM_GRANULE_SIZE
@@ -40,7 +41,7 @@ static RmmPlatform *plat;
 
 /* ---- Helpers ---- */
 
-static void default_params(RmmRealmParams *p, RmmHashAlgo algo,
+static void default_params(RmiRealmParams *p, RmiHashAlgo algo,
                            uint16_t vmid)
 {
     unsigned i;
@@ -56,9 +57,9 @@ static void default_params(RmmRealmParams *p, RmmHashAlgo algo,
     p->vmid = vmid;
 }
 
-static RmmRealm *realm_new(RmmHashAlgo algo, uint16_t vmid)
+static RmmRealm *realm_new(RmiHashAlgo algo, uint16_t vmid)
 {
-    RmmRealmParams p;
+    RmiRealmParams p;
     RmmRealm *r = NULL;
 
     default_params(&p, algo, vmid);
@@ -94,10 +95,10 @@ static bool all_zero(const uint8_t *p, size_t n)
 }
 
 static void assert_entry(RmmRealm *r, uint64_t ipa, RmmHipas hipas,
-                         RmmRipas ripas)
+                         RmiRipas ripas)
 {
     RmmHipas h = 0xff;
-    RmmRipas s = 0xff;
+    RmiRipas s = 0xff;
 
     g_assert_cmpint(rmm_rtt_read_entry(r, ipa, &h, &s), ==, RMI_SUCCESS);
     g_assert_cmpint(h, ==, hipas);
@@ -136,9 +137,9 @@ static RmmRec *rec_new(RmmRealm *r, uint64_t mpidr, bool runnable)
 }
 
 /* An SMC from @rec with up to four arguments; returns the exit reason. */
-static RmmRecExitReason smc(RmmRec *rec, uint64_t fid, uint64_t a1,
-                            uint64_t a2, uint64_t a3, uint64_t regs[],
-                            RmmRecExit *exit)
+static int smc(RmmRec *rec, uint64_t fid, uint64_t a1,
+               uint64_t a2, uint64_t a3, uint64_t regs[],
+               RmmRecExit *exit)
 {
     memset(regs, 0, RMM_SMC_NREGS * sizeof(uint64_t));
     regs[0] = fid;
@@ -149,16 +150,28 @@ static RmmRecExitReason smc(RmmRec *rec, uint64_t fid, uint64_t a1,
     return exit->reason;
 }
 
-/* A NEW realm with RAM [BASE, BASE + size) backed by a fresh store. */
-static RmmRealm *realm_with_ram(RmmHashAlgo algo, uint64_t size,
-                                uint8_t **store)
+/*
+ * A NEW realm with RAM [BASE, BASE + size) backed by a fresh store, its
+ * granules delegated and RTTs down to @level (2: level 3 only at the
+ * edges of the RAM).
+ */
+static RmmRealm *realm_with_rtts(RmiHashAlgo algo, uint64_t size,
+                                 uint8_t **store, unsigned level)
 {
     RmmRealm *r = realm_new(algo, 1);
 
     *store = g_malloc0(size);
     g_assert_cmpint(rmm_realm_add_ram(r, BASE, size, *store), ==,
                     RMI_SUCCESS);
+    g_assert_true(host_map(r, BASE, size, level));
     return r;
+}
+
+/* The same, mapped with level 3 RTTs everywhere. */
+static RmmRealm *realm_with_ram(RmiHashAlgo algo, uint64_t size,
+                                uint8_t **store)
+{
+    return realm_with_rtts(algo, size, store, 3);
 }
 
 /* ---- Platform and REALM_CREATE ---- */
@@ -179,13 +192,13 @@ static void test_create_ok(void)
     static const uint32_t widths[] = {
         RMM_IPA_WIDTH_MIN, IPA_WIDTH, 48, RMM_IPA_WIDTH_MAX,
     };
-    static const RmmHashAlgo algos[] = { RMM_HASH_SHA256, RMM_HASH_SHA512 };
+    static const RmiHashAlgo algos[] = { RMI_HASH_SHA256, RMI_HASH_SHA512 };
     unsigned i, j, k;
 
     for (i = 0; i < G_N_ELEMENTS(widths); i++) {
         for (j = 0; j < G_N_ELEMENTS(algos); j++) {
-            const RmmRealmParams *q;
-            RmmRealmParams p;
+            const RmiRealmParams *q;
+            RmiRealmParams p;
             RmmRealm *r = NULL;
             uint8_t expect[RMM_HASH_MAX], m[RMM_HASH_MAX];
 
@@ -215,7 +228,7 @@ static void test_create_ok(void)
             assert_rim(r, expect);
             for (k = 1; k <= RMM_NUM_REMS; k++) {
                 g_assert_cmpuint(rmm_realm_measurement(r, k, m), ==,
-                                 algos[j] == RMM_HASH_SHA256 ? 32 : 64);
+                                 algos[j] == RMI_HASH_SHA256 ? 32 : 64);
                 g_assert_true(all_zero(m, RMM_HASH_MAX));
             }
             /* Bad measurement index: 0, @out untouched. */
@@ -230,7 +243,7 @@ static void test_create_ok(void)
     }
 }
 
-static void create_expect_input(const RmmRealmParams *p)
+static void create_expect_input(const RmiRealmParams *p)
 {
     RmmRealm *r = (RmmRealm *)&r;      /* not NULL: must be cleared */
 
@@ -240,11 +253,11 @@ static void create_expect_input(const RmmRealmParams *p)
 
 static void test_create_bad_params(void)
 {
-    RmmRealmParams p;
+    RmiRealmParams p;
     RmmRealm *r;
 
     /* ipa_width below and above the supported range */
-    default_params(&p, RMM_HASH_SHA256, 3);
+    default_params(&p, RMI_HASH_SHA256, 3);
     p.ipa_width = RMM_IPA_WIDTH_MIN - 1;
     create_expect_input(&p);
     p.ipa_width = 0;
@@ -255,21 +268,21 @@ static void test_create_bad_params(void)
     create_expect_input(&p);
 
     /* Hash algorithm: reserved encodings */
-    default_params(&p, RMM_HASH_SHA256, 3);
+    default_params(&p, RMI_HASH_SHA256, 3);
     p.hash_algo = 2;
     create_expect_input(&p);
     p.hash_algo = 0xff;
     create_expect_input(&p);
 
     /* Reserved flags */
-    default_params(&p, RMM_HASH_SHA256, 3);
+    default_params(&p, RMI_HASH_SHA256, 3);
     p.flags = 1ULL << 3;
     create_expect_input(&p);
     p.flags = 1ULL << 63;
     create_expect_input(&p);
 
     /* Features the emulated PE does not offer realms */
-    default_params(&p, RMM_HASH_SHA256, 3);
+    default_params(&p, RMI_HASH_SHA256, 3);
     p.flags = RMI_REALM_FLAGS_LPA2;
     create_expect_input(&p);
     p.flags = RMI_REALM_FLAGS_SVE;
@@ -290,19 +303,19 @@ static void test_create_bad_params(void)
     create_expect_input(&p);
 
     /* None of the failures reserved VMID 3. */
-    default_params(&p, RMM_HASH_SHA256, 3);
+    default_params(&p, RMI_HASH_SHA256, 3);
     g_assert_cmpint(rmm_realm_create(plat, &p, &r), ==, RMI_SUCCESS);
     rmm_realm_destroy(r);
 }
 
 static void test_create_vmid(void)
 {
-    RmmRealmParams p;
+    RmiRealmParams p;
     RmmRealm *a, *b, *c, *d;
     RmmPlatform *other;
     char *err = NULL;
 
-    default_params(&p, RMM_HASH_SHA512, 7);
+    default_params(&p, RMI_HASH_SHA512, 7);
     g_assert_cmpint(rmm_realm_create(plat, &p, &a), ==, RMI_SUCCESS);
     /* VMID 7 is in use by a live realm of this platform. */
     create_expect_input(&p);
@@ -332,7 +345,7 @@ static void test_create_vmid(void)
 
 static void test_add_ram(void)
 {
-    RmmRealm *r = realm_new(RMM_HASH_SHA256, 1);
+    RmmRealm *r = realm_new(RMI_HASH_SHA256, 1);
     uint8_t *store = g_malloc0(16 * MIB);
     uint8_t junk[G];
     unsigned i;
@@ -360,7 +373,7 @@ static void test_add_ram(void)
                     RMI_ERROR_INPUT);
     /* None of them was added: the realm has no RAM at all. */
     g_assert_cmpint(rmm_realm_s2_lookup(r, BASE), ==, RMM_S2_ABORT);
-    assert_entry(r, PROT_SIZE - G, RMM_HIPAS_UNASSIGNED, RMM_RIPAS_EMPTY);
+    assert_entry(r, PROT_SIZE - G, RMM_HIPAS_UNASSIGNED, RMI_RIPAS_EMPTY);
 
     /* The last granule of protected space is fine. */
     g_assert_cmpint(rmm_realm_add_ram(r, PROT_SIZE - G, G, junk), ==,
@@ -391,7 +404,7 @@ static void test_add_ram(void)
 
     /* Only while the realm is NEW */
     rmm_realm_destroy(r);
-    r = realm_new(RMM_HASH_SHA256, 1);
+    r = realm_new(RMI_HASH_SHA256, 1);
     g_assert_cmpint(rmm_realm_activate(r), ==, RMI_SUCCESS);
     g_assert_cmpint(rmm_realm_add_ram(r, BASE, G, store), ==,
                     RMI_ERROR_REALM);
@@ -402,7 +415,7 @@ static void test_add_ram(void)
 
 static void test_activate(void)
 {
-    RmmRealm *r = realm_new(RMM_HASH_SHA256, 1);
+    RmmRealm *r = realm_new(RMI_HASH_SHA256, 1);
     RmmRec *rec = rec_new(r, 0, true);
     uint64_t regs[RMM_SMC_NREGS];
     RmmRecExit exit;
@@ -413,7 +426,7 @@ static void test_activate(void)
     g_assert_cmpint(rmm_realm_state(r), ==, RMM_REALM_ACTIVE);
 
     g_assert_cmpint(smc(rec, PSCI_SYSTEM_OFF, 0, 0, 0, regs, &exit), ==,
-                    RMM_EXIT_SYSTEM_OFF);
+                    RMI_EXIT_PSCI);
     g_assert_cmpint(rmm_realm_state(r), ==, RMM_REALM_SYSTEM_OFF);
     g_assert_cmpint(rmm_realm_activate(r), ==, RMI_ERROR_REALM);
     g_assert_cmpint(rmm_realm_state(r), ==, RMM_REALM_SYSTEM_OFF);
@@ -425,7 +438,7 @@ static void test_activate(void)
 static void test_init_ripas_errors(void)
 {
     uint8_t *store, before[RMM_HASH_MAX];
-    RmmRealm *r = realm_with_ram(RMM_HASH_SHA256, 4 * MIB, &store);
+    RmmRealm *r = realm_with_rtts(RMI_HASH_SHA256, 4 * MIB, &store, 2);
     uint64_t top;
 
     get_rim(r, before);
@@ -448,27 +461,31 @@ static void test_init_ripas_errors(void)
                     ==, RMI_ERROR_INPUT);
 
     /* Unbacked: before the RAM, running past its end */
-    g_assert_cmpint(rmm_rtt_init_ripas(r, 0, G, &top), ==, RMI_ERROR_RTT);
+    g_assert_cmpint(rmm_rtt_init_ripas(r, 0, G, &top), ==,
+                    rmi_return(RMI_ERROR_RTT, 1));
     g_assert_cmphex(top, ==, 0);
     g_assert_cmpint(rmm_rtt_init_ripas(r, BASE - G, BASE + G, &top), ==,
-                    RMI_ERROR_RTT);
+                    rmi_return(RMI_ERROR_RTT, 1));
+    /* A level 2 block entry the range covers in part */
     g_assert_cmpint(rmm_rtt_init_ripas(r, BASE + 4 * MIB - G,
                                        BASE + 4 * MIB + G, &top), ==,
-                    RMI_ERROR_RTT);
+                    rmi_return(RMI_ERROR_RTT, 2));
     g_assert_cmphex(top, ==, BASE + 4 * MIB - G);
 
     /* Already RAM: stops at the first RAM granule, changes nothing */
+    g_assert_cmpint(rmm_rtt_create_range(r, BASE, BASE + 2 * MIB, 3), ==,
+                    RMI_SUCCESS);
     g_assert_cmpint(rmm_rtt_init_ripas(r, BASE + 8 * G, BASE + 9 * G, &top),
                     ==, RMI_SUCCESS);
     get_rim(r, before);
     g_assert_cmpint(rmm_rtt_init_ripas(r, BASE, BASE + 16 * G, &top), ==,
-                    RMI_ERROR_RTT);
+                    rmi_return(RMI_ERROR_RTT, 3));
     g_assert_cmphex(top, ==, BASE + 8 * G);
-    assert_entry(r, BASE, RMM_HIPAS_UNASSIGNED, RMM_RIPAS_EMPTY);
-    assert_entry(r, BASE + 7 * G, RMM_HIPAS_UNASSIGNED, RMM_RIPAS_EMPTY);
-    assert_entry(r, BASE + 9 * G, RMM_HIPAS_UNASSIGNED, RMM_RIPAS_EMPTY);
+    assert_entry(r, BASE, RMM_HIPAS_UNASSIGNED, RMI_RIPAS_EMPTY);
+    assert_entry(r, BASE + 7 * G, RMM_HIPAS_UNASSIGNED, RMI_RIPAS_EMPTY);
+    assert_entry(r, BASE + 9 * G, RMM_HIPAS_UNASSIGNED, RMI_RIPAS_EMPTY);
     g_assert_cmpint(rmm_rtt_init_ripas(r, BASE + 8 * G, BASE + 9 * G, &top),
-                    ==, RMI_ERROR_RTT);
+                    ==, rmi_return(RMI_ERROR_RTT, 3));
     assert_rim(r, before);
 
     /* Only while the realm is NEW */
@@ -476,7 +493,7 @@ static void test_init_ripas_errors(void)
     g_assert_cmpint(rmm_rtt_init_ripas(r, BASE, BASE + G, &top), ==,
                     RMI_ERROR_REALM);
     g_assert_cmphex(top, ==, BASE);
-    assert_entry(r, BASE, RMM_HIPAS_UNASSIGNED, RMM_RIPAS_EMPTY);
+    assert_entry(r, BASE, RMM_HIPAS_UNASSIGNED, RMI_RIPAS_EMPTY);
     assert_rim(r, before);
 
     rmm_realm_destroy(r);
@@ -488,7 +505,7 @@ static void test_init_ripas_errors(void)
  * descriptor per RTT entry, 2 MiB blocks where the range covers an aligned
  * block, 4 KiB granules elsewhere.
  */
-static unsigned expect_init_ripas(RmmHashAlgo algo, uint8_t rim[RMM_HASH_MAX],
+static unsigned expect_init_ripas(RmiHashAlgo algo, uint8_t rim[RMM_HASH_MAX],
                                   uint64_t base, uint64_t top)
 {
     unsigned entries = 0;
@@ -506,13 +523,15 @@ static unsigned expect_init_ripas(RmmHashAlgo algo, uint8_t rim[RMM_HASH_MAX],
     return entries;
 }
 
-static void check_init_ripas(RmmHashAlgo algo, uint64_t base, uint64_t top,
+static void check_init_ripas(RmiHashAlgo algo, uint64_t base, uint64_t top,
                              unsigned nr_entries)
 {
     uint8_t *store, expect[RMM_HASH_MAX], whole[RMM_HASH_MAX];
-    RmmRealm *r = realm_with_ram(algo, 8 * MIB, &store);
+    RmmRealm *r = realm_with_rtts(algo, 8 * MIB, &store, 2);
     uint64_t out = 0, ipa;
 
+    /* Level 3 tables where [base, top) covers 2 MiB blocks in part */
+    g_assert_cmpint(rmm_rtt_create_range(r, base, top, 2), ==, RMI_SUCCESS);
     get_rim(r, expect);
     memcpy(whole, expect, sizeof(whole));
     g_assert_cmpuint(expect_init_ripas(algo, expect, base, top), ==,
@@ -527,8 +546,8 @@ static void check_init_ripas(RmmHashAlgo algo, uint64_t base, uint64_t top,
     }
 
     for (ipa = BASE; ipa < BASE + 8 * MIB; ipa += G) {
-        RmmRipas ripas = ipa >= base && ipa < top ? RMM_RIPAS_RAM
-                                                  : RMM_RIPAS_EMPTY;
+        RmiRipas ripas = ipa >= base && ipa < top ? RMI_RIPAS_RAM
+                                                  : RMI_RIPAS_EMPTY;
 
         assert_entry(r, ipa, RMM_HIPAS_UNASSIGNED, ripas);
     }
@@ -540,7 +559,7 @@ static void check_init_ripas(RmmHashAlgo algo, uint64_t base, uint64_t top,
 
 static void test_init_ripas_measure(void)
 {
-    static const RmmHashAlgo algos[] = { RMM_HASH_SHA256, RMM_HASH_SHA512 };
+    static const RmiHashAlgo algos[] = { RMI_HASH_SHA256, RMI_HASH_SHA512 };
     unsigned i;
 
     for (i = 0; i < G_N_ELEMENTS(algos); i++) {
@@ -575,11 +594,11 @@ static void fill(uint8_t *buf, uint8_t seed)
 
 static void test_data_create(void)
 {
-    static const RmmHashAlgo algos[] = { RMM_HASH_SHA256, RMM_HASH_SHA512 };
+    static const RmiHashAlgo algos[] = { RMI_HASH_SHA256, RMI_HASH_SHA512 };
     unsigned i;
 
     for (i = 0; i < G_N_ELEMENTS(algos); i++) {
-        RmmHashAlgo algo = algos[i];
+        RmiHashAlgo algo = algos[i];
         uint8_t *store, src[G], expect[RMM_HASH_MAX];
         RmmRealm *r = realm_with_ram(algo, 4 * MIB, &store);
         uint64_t top;
@@ -587,6 +606,9 @@ static void test_data_create(void)
         g_assert_cmpint(rmm_rtt_init_ripas(r, BASE, BASE + 2 * MIB, &top),
                         ==, RMI_SUCCESS);
         get_rim(r, expect);
+        /* DATA granules are level 3 entries; unfolding is not measured. */
+        g_assert_cmpint(rmm_rtt_create_range(r, BASE, BASE + 4 * MIB, 3),
+                        ==, RMI_SUCCESS);
 
         /* Measured: content copied, RIM extended with its hash */
         fill(src, 1);
@@ -597,7 +619,7 @@ static void test_data_create(void)
         g_assert_cmpmem(store + 5 * G, G, src, G);
         g_assert_true(all_zero(store, 5 * G));
         g_assert_true(all_zero(store + 6 * G, 4 * MIB - 6 * G));
-        assert_entry(r, BASE + 5 * G, RMM_HIPAS_ASSIGNED, RMM_RIPAS_RAM);
+        assert_entry(r, BASE + 5 * G, RMM_HIPAS_ASSIGNED, RMI_RIPAS_RAM);
         g_assert_cmpint(rmm_realm_s2_lookup(r, BASE + 5 * G), ==,
                         RMM_S2_OK);
 
@@ -608,36 +630,36 @@ static void test_data_create(void)
         rmm_measure_data_create(algo, expect, BASE + 6 * G, NULL);
         assert_rim(r, expect);
         g_assert_cmpmem(store + 6 * G, G, src, G);
-        assert_entry(r, BASE + 6 * G, RMM_HIPAS_ASSIGNED, RMM_RIPAS_RAM);
+        assert_entry(r, BASE + 6 * G, RMM_HIPAS_ASSIGNED, RMI_RIPAS_RAM);
 
         /* Failures change neither the RIM nor the store. */
         fill(src, 3);
         g_assert_cmpint(rmm_data_create(r, BASE + 5 * G, src, true), ==,
-                        RMI_ERROR_RTT);                 /* assigned */
+                        RMI_ERROR_INPUT);               /* DATA already */
         g_assert_cmpint(rmm_data_create(r, BASE + 6 * G, src, false), ==,
-                        RMI_ERROR_RTT);                 /* assigned */
+                        RMI_ERROR_INPUT);               /* DATA already */
         g_assert_cmpint(rmm_data_create(r, BASE + 2 * MIB, src, true), ==,
-                        RMI_ERROR_RTT);                 /* RIPAS EMPTY */
+                        rmi_return(RMI_ERROR_RTT, 3));  /* RIPAS EMPTY */
         g_assert_cmpint(rmm_data_create(r, BASE + 7 * G + 8, src, true), ==,
                         RMI_ERROR_INPUT);               /* unaligned */
         g_assert_cmpint(rmm_data_create(r, PROT_SIZE, src, true), ==,
                         RMI_ERROR_INPUT);               /* not protected */
         g_assert_cmpint(rmm_data_create(r, BASE - G, src, true), ==,
-                        RMI_ERROR_RTT);                 /* outside RAM */
+                        RMI_ERROR_INPUT);               /* outside RAM */
         g_assert_cmpint(rmm_data_create(r, BASE + 4 * MIB, src, true), ==,
-                        RMI_ERROR_RTT);                 /* outside RAM */
+                        RMI_ERROR_INPUT);               /* outside RAM */
         assert_rim(r, expect);
         fill(src, 1);
         g_assert_cmpmem(store + 5 * G, G, src, G);
         g_assert_true(all_zero(store + 2 * MIB, G));
         assert_entry(r, BASE + 2 * MIB, RMM_HIPAS_UNASSIGNED,
-                     RMM_RIPAS_EMPTY);
+                     RMI_RIPAS_EMPTY);
 
         /* Only while the realm is NEW */
         g_assert_cmpint(rmm_realm_activate(r), ==, RMI_SUCCESS);
         g_assert_cmpint(rmm_data_create(r, BASE + 7 * G, src, true), ==,
                         RMI_ERROR_REALM);
-        assert_entry(r, BASE + 7 * G, RMM_HIPAS_UNASSIGNED, RMM_RIPAS_RAM);
+        assert_entry(r, BASE + 7 * G, RMM_HIPAS_UNASSIGNED, RMI_RIPAS_RAM);
         g_assert_true(all_zero(store + 7 * G, G));
         assert_rim(r, expect);
 
@@ -649,52 +671,54 @@ static void test_data_create(void)
 static void test_data_create_unknown(void)
 {
     uint8_t *store, rim[RMM_HASH_MAX];
-    RmmRealm *r = realm_with_ram(RMM_HASH_SHA256, 4 * MIB, &store);
+    RmmRealm *r = realm_with_ram(RMI_HASH_SHA256, 4 * MIB, &store);
     RmmRec *rec = rec_new(r, 0, true);
     uint64_t regs[RMM_SMC_NREGS];
     RmmRecExit exit;
     uint64_t top;
 
+    g_assert_cmpint(rmm_rtt_create_range(r, BASE, BASE + 4 * MIB, 3), ==,
+                    RMI_SUCCESS);
     g_assert_cmpint(rmm_rtt_init_ripas(r, BASE, BASE + MIB, &top), ==,
                     RMI_SUCCESS);
     get_rim(r, rim);
 
     /* NEW realm, RIPAS RAM and RIPAS EMPTY: not measured */
     g_assert_cmpint(rmm_data_create_unknown(r, BASE), ==, RMI_SUCCESS);
-    assert_entry(r, BASE, RMM_HIPAS_ASSIGNED, RMM_RIPAS_RAM);
+    assert_entry(r, BASE, RMM_HIPAS_ASSIGNED, RMI_RIPAS_RAM);
     g_assert_cmpint(rmm_data_create_unknown(r, BASE + 2 * MIB), ==,
                     RMI_SUCCESS);
-    assert_entry(r, BASE + 2 * MIB, RMM_HIPAS_ASSIGNED, RMM_RIPAS_EMPTY);
+    assert_entry(r, BASE + 2 * MIB, RMM_HIPAS_ASSIGNED, RMI_RIPAS_EMPTY);
     g_assert_cmpint(rmm_realm_s2_lookup(r, BASE + 2 * MIB), ==,
                     RMM_S2_ABORT);
     assert_rim(r, rim);
 
     /* Failures */
-    g_assert_cmpint(rmm_data_create_unknown(r, BASE), ==, RMI_ERROR_RTT);
+    g_assert_cmpint(rmm_data_create_unknown(r, BASE), ==, RMI_ERROR_INPUT);
     g_assert_cmpint(rmm_data_create_unknown(r, BASE + G + 1), ==,
                     RMI_ERROR_INPUT);
     g_assert_cmpint(rmm_data_create_unknown(r, PROT_SIZE), ==,
                     RMI_ERROR_INPUT);
     g_assert_cmpint(rmm_data_create_unknown(r, ~(G - 1)), ==,
                     RMI_ERROR_INPUT);
-    g_assert_cmpint(rmm_data_create_unknown(r, 0), ==, RMI_ERROR_RTT);
+    g_assert_cmpint(rmm_data_create_unknown(r, 0), ==, RMI_ERROR_INPUT);
     g_assert_cmpint(rmm_data_create_unknown(r, BASE + 4 * MIB), ==,
-                    RMI_ERROR_RTT);
-    assert_entry(r, BASE + G, RMM_HIPAS_UNASSIGNED, RMM_RIPAS_RAM);
+                    RMI_ERROR_INPUT);
+    assert_entry(r, BASE + G, RMM_HIPAS_UNASSIGNED, RMI_RIPAS_RAM);
 
     /* ACTIVE realm */
     g_assert_cmpint(rmm_realm_activate(r), ==, RMI_SUCCESS);
     g_assert_cmpint(rmm_data_create_unknown(r, BASE + G), ==, RMI_SUCCESS);
-    assert_entry(r, BASE + G, RMM_HIPAS_ASSIGNED, RMM_RIPAS_RAM);
+    assert_entry(r, BASE + G, RMM_HIPAS_ASSIGNED, RMI_RIPAS_RAM);
     g_assert_cmpint(rmm_realm_s2_lookup(r, BASE + G), ==, RMM_S2_OK);
     assert_rim(r, rim);
 
     /* Not once the realm is SYSTEM_OFF */
     g_assert_cmpint(smc(rec, PSCI_SYSTEM_OFF, 0, 0, 0, regs, &exit), ==,
-                    RMM_EXIT_SYSTEM_OFF);
+                    RMI_EXIT_PSCI);
     g_assert_cmpint(rmm_data_create_unknown(r, BASE + 2 * G), ==,
                     RMI_ERROR_REALM);
-    assert_entry(r, BASE + 2 * G, RMM_HIPAS_UNASSIGNED, RMM_RIPAS_RAM);
+    assert_entry(r, BASE + 2 * G, RMM_HIPAS_UNASSIGNED, RMI_RIPAS_RAM);
     g_assert_true(all_zero(store, 4 * MIB));
 
     rmm_realm_destroy(r);
@@ -704,9 +728,11 @@ static void test_data_create_unknown(void)
 static void test_data_destroy(void)
 {
     uint8_t *store, src[G];
-    RmmRealm *r = realm_with_ram(RMM_HASH_SHA256, 4 * MIB, &store);
+    RmmRealm *r = realm_with_ram(RMI_HASH_SHA256, 4 * MIB, &store);
     uint64_t top;
 
+    g_assert_cmpint(rmm_rtt_create_range(r, BASE, BASE + 4 * MIB, 3), ==,
+                    RMI_SUCCESS);
     g_assert_cmpint(rmm_rtt_init_ripas(r, BASE, BASE + MIB, &top), ==,
                     RMI_SUCCESS);
     fill(src, 9);
@@ -719,23 +745,26 @@ static void test_data_destroy(void)
     g_assert_cmpint(rmm_realm_activate(r), ==, RMI_SUCCESS);
 
     /* Failures */
-    g_assert_cmpint(rmm_data_destroy(r, BASE), ==, RMI_ERROR_RTT);
+    g_assert_cmpint(rmm_data_destroy(r, BASE), ==,
+                    rmi_return(RMI_ERROR_RTT, 3));
     g_assert_cmpint(rmm_data_destroy(r, BASE + G + 8), ==, RMI_ERROR_INPUT);
     g_assert_cmpint(rmm_data_destroy(r, PROT_SIZE + G), ==, RMI_ERROR_INPUT);
-    g_assert_cmpint(rmm_data_destroy(r, BASE - G), ==, RMI_ERROR_RTT);
+    g_assert_cmpint(rmm_data_destroy(r, BASE - G), ==,
+                    rmi_return(RMI_ERROR_RTT, 1));
     g_assert_cmpmem(store + G, G, src, G);
 
     /* Scrubs the granule, and only it; RIPAS stays */
     g_assert_cmpint(rmm_data_destroy(r, BASE + G), ==, RMI_SUCCESS);
     g_assert_true(all_zero(store + G, G));
     g_assert_cmpmem(store + 2 * G, G, src, G);
-    assert_entry(r, BASE + G, RMM_HIPAS_UNASSIGNED, RMM_RIPAS_RAM);
+    assert_entry(r, BASE + G, RMM_HIPAS_UNASSIGNED, RMI_RIPAS_RAM);
     g_assert_cmpint(rmm_realm_s2_lookup(r, BASE + G), ==, RMM_S2_UNASSIGNED);
-    g_assert_cmpint(rmm_data_destroy(r, BASE + G), ==, RMI_ERROR_RTT);
+    g_assert_cmpint(rmm_data_destroy(r, BASE + G), ==,
+                    rmi_return(RMI_ERROR_RTT, 3));
 
     /* RIPAS EMPTY granule */
     g_assert_cmpint(rmm_data_destroy(r, BASE + 3 * MIB), ==, RMI_SUCCESS);
-    assert_entry(r, BASE + 3 * MIB, RMM_HIPAS_UNASSIGNED, RMM_RIPAS_EMPTY);
+    assert_entry(r, BASE + 3 * MIB, RMM_HIPAS_UNASSIGNED, RMI_RIPAS_EMPTY);
 
     /* The granule can be assigned again, zero. */
     g_assert_cmpint(rmm_data_create_unknown(r, BASE + G), ==, RMI_SUCCESS);
@@ -750,7 +779,7 @@ static void test_data_destroy(void)
 static void test_s2_lookup(void)
 {
     uint8_t *store;
-    RmmRealm *r = realm_with_ram(RMM_HASH_SHA512, 4 * MIB, &store);
+    RmmRealm *r = realm_with_ram(RMI_HASH_SHA512, 4 * MIB, &store);
     uint64_t top;
 
     g_assert_cmpint(rmm_rtt_init_ripas(r, BASE, BASE + 2 * MIB, &top), ==,
@@ -790,9 +819,9 @@ static void test_s2_lookup(void)
 static void test_read_entry(void)
 {
     uint8_t *store;
-    RmmRealm *r = realm_with_ram(RMM_HASH_SHA256, 4 * MIB, &store);
+    RmmRealm *r = realm_with_ram(RMI_HASH_SHA256, 4 * MIB, &store);
     RmmHipas h = 0x55;
-    RmmRipas s = 0x55;
+    RmiRipas s = 0x55;
     uint64_t top;
 
     g_assert_cmpint(rmm_rtt_init_ripas(r, BASE, BASE + 2 * G, &top), ==,
@@ -810,12 +839,12 @@ static void test_read_entry(void)
     g_assert_cmpint(h, ==, 0x55);
     g_assert_cmpint(s, ==, 0x55);
 
-    assert_entry(r, 0, RMM_HIPAS_UNASSIGNED, RMM_RIPAS_EMPTY);
-    assert_entry(r, PROT_SIZE - G, RMM_HIPAS_UNASSIGNED, RMM_RIPAS_EMPTY);
-    assert_entry(r, BASE, RMM_HIPAS_UNASSIGNED, RMM_RIPAS_RAM);
-    assert_entry(r, BASE + G, RMM_HIPAS_ASSIGNED, RMM_RIPAS_RAM);
-    assert_entry(r, BASE + 2 * G, RMM_HIPAS_ASSIGNED, RMM_RIPAS_EMPTY);
-    assert_entry(r, BASE + 3 * G, RMM_HIPAS_UNASSIGNED, RMM_RIPAS_EMPTY);
+    assert_entry(r, 0, RMM_HIPAS_UNASSIGNED, RMI_RIPAS_EMPTY);
+    assert_entry(r, PROT_SIZE - G, RMM_HIPAS_UNASSIGNED, RMI_RIPAS_EMPTY);
+    assert_entry(r, BASE, RMM_HIPAS_UNASSIGNED, RMI_RIPAS_RAM);
+    assert_entry(r, BASE + G, RMM_HIPAS_ASSIGNED, RMI_RIPAS_RAM);
+    assert_entry(r, BASE + 2 * G, RMM_HIPAS_ASSIGNED, RMI_RIPAS_EMPTY);
+    assert_entry(r, BASE + 3 * G, RMM_HIPAS_UNASSIGNED, RMI_RIPAS_EMPTY);
 
     rmm_realm_destroy(r);
     g_free(store);
@@ -833,7 +862,7 @@ static void rec_expect_input(RmmRealm *r, const RmmRecParams *p)
 
 static void test_rec_create(void)
 {
-    static const RmmHashAlgo algos[] = { RMM_HASH_SHA256, RMM_HASH_SHA512 };
+    static const RmiHashAlgo algos[] = { RMI_HASH_SHA256, RMI_HASH_SHA512 };
     unsigned i;
 
     for (i = 0; i < G_N_ELEMENTS(algos); i++) {
@@ -913,7 +942,7 @@ static void test_rec_create(void)
 
 static void test_rec_create_max(void)
 {
-    RmmRealm *r = realm_new(RMM_HASH_SHA256, 1);
+    RmmRealm *r = realm_new(RMI_HASH_SHA256, 1);
     RmmRecParams p;
     unsigned i;
 
@@ -934,7 +963,7 @@ static void test_rec_create_max(void)
 static void test_rec_may_enter(void)
 {
     uint8_t *store;
-    RmmRealm *r = realm_with_ram(RMM_HASH_SHA256, 4 * MIB, &store);
+    RmmRealm *r = realm_with_ram(RMI_HASH_SHA256, 4 * MIB, &store);
     RmmRec *on = rec_new(r, 0, true), *off = rec_new(r, 1, false);
     uint64_t regs[RMM_SMC_NREGS];
     RmmRecExit exit;
@@ -950,8 +979,8 @@ static void test_rec_may_enter(void)
 
     /* A pending exit holds the REC until it is complete. */
     g_assert_cmpint(smc(on, RSI_IPA_STATE_SET, BASE, BASE + G,
-                        RMM_RIPAS_EMPTY, regs, &exit), ==,
-                    RMM_EXIT_RIPAS_CHANGE);
+                        RMI_RIPAS_EMPTY, regs, &exit), ==,
+                    RMI_EXIT_RIPAS_CHANGE);
     g_assert_false(rmm_rec_may_enter(on));
     g_assert_cmpint(rmm_rec_complete(on, RMM_RIPAS_REJECT, &exit, regs), ==,
                     RMI_SUCCESS);
@@ -959,7 +988,7 @@ static void test_rec_may_enter(void)
 
     /* SYSTEM_OFF: nothing runs any more */
     g_assert_cmpint(smc(on, PSCI_SYSTEM_OFF, 0, 0, 0, regs, &exit), ==,
-                    RMM_EXIT_SYSTEM_OFF);
+                    RMI_EXIT_PSCI);
     g_assert_false(rmm_rec_may_enter(on));
     g_assert_false(rmm_rec_may_enter(off));
 
@@ -972,7 +1001,7 @@ static void test_rec_may_enter(void)
 /* A realm with two RAM ranges full of data, RECs and an attestation. */
 static RmmRealm *busy_realm(uint8_t *store1, uint8_t *store2)
 {
-    RmmRealm *r = realm_new(RMM_HASH_SHA512, 1);
+    RmmRealm *r = realm_new(RMI_HASH_SHA512, 1);
     uint64_t regs[RMM_SMC_NREGS], top, ipa;
     RmmRecExit exit;
     uint8_t src[G];
@@ -982,6 +1011,8 @@ static RmmRealm *busy_realm(uint8_t *store1, uint8_t *store2)
                     RMI_SUCCESS);
     g_assert_cmpint(rmm_realm_add_ram(r, 0x10000000, MIB, store2), ==,
                     RMI_SUCCESS);
+    g_assert_true(host_map(r, BASE, 2 * MIB, 3));
+    g_assert_true(host_map(r, 0x10000000, MIB, 3));
     g_assert_cmpint(rmm_rtt_init_ripas(r, BASE, BASE + 2 * MIB, &top), ==,
                     RMI_SUCCESS);
     g_assert_cmpint(rmm_rtt_init_ripas(r, 0x10000000, 0x10000000 + MIB,
@@ -1018,8 +1049,8 @@ static void test_destroy(void)
     /* ACTIVE, with a pending exit */
     r = busy_realm(store1, store2);
     g_assert_cmpint(smc(rmm_realm_rec(r, 0), RSI_IPA_STATE_SET, BASE,
-                        BASE + G, RMM_RIPAS_EMPTY, regs, &exit), ==,
-                    RMM_EXIT_RIPAS_CHANGE);
+                        BASE + G, RMI_RIPAS_EMPTY, regs, &exit), ==,
+                    RMI_EXIT_RIPAS_CHANGE);
     rmm_realm_destroy(r);
     g_assert_true(all_zero(store1, 2 * MIB));
     g_assert_true(all_zero(store2, MIB));
@@ -1027,13 +1058,13 @@ static void test_destroy(void)
     /* SYSTEM_OFF */
     r = busy_realm(store1, store2);
     g_assert_cmpint(smc(rmm_realm_rec(r, 0), PSCI_SYSTEM_OFF, 0, 0, 0, regs,
-                        &exit), ==, RMM_EXIT_SYSTEM_OFF);
+                        &exit), ==, RMI_EXIT_PSCI);
     rmm_realm_destroy(r);
     g_assert_true(all_zero(store1, 2 * MIB));
     g_assert_true(all_zero(store2, MIB));
 
     /* NEW, with data and RECs */
-    r = realm_new(RMM_HASH_SHA256, 1);
+    r = realm_new(RMI_HASH_SHA256, 1);
     g_assert_cmpint(rmm_realm_add_ram(r, BASE, 2 * MIB, store1), ==,
                     RMI_SUCCESS);
     memset(store1, 0x77, 2 * MIB);      /* whatever the realm left there */
@@ -1042,7 +1073,7 @@ static void test_destroy(void)
     g_assert_true(all_zero(store1, 2 * MIB));
 
     /* Empty NEW realm, and NULL */
-    rmm_realm_destroy(realm_new(RMM_HASH_SHA256, 1));
+    rmm_realm_destroy(realm_new(RMI_HASH_SHA256, 1));
     rmm_realm_destroy(NULL);
 
     g_free(store1);
@@ -1054,8 +1085,8 @@ static void test_destroy(void)
 static void test_psci_complete(void)
 {
     uint8_t *store;
-    RmmRealm *r = realm_with_ram(RMM_HASH_SHA256, 4 * MIB, &store);
-    RmmRealm *r2 = realm_new(RMM_HASH_SHA256, 2);
+    RmmRealm *r = realm_with_ram(RMI_HASH_SHA256, 4 * MIB, &store);
+    RmmRealm *r2 = realm_new(RMI_HASH_SHA256, 2);
     RmmRec *a = rec_new(r, 0, true), *b = rec_new(r, 1, true);
     RmmRec *c = rec_new(r, 2, false), *d = rec_new(r, 3, false);
     RmmRec *other;
@@ -1074,7 +1105,7 @@ static void test_psci_complete(void)
 
     /* CPU_ON pending for c */
     g_assert_cmpint(smc(a, PSCI_CPU_ON_64, 2, BASE, 0, regs, &exit), ==,
-                    RMM_EXIT_PSCI);
+                    RMI_EXIT_PSCI);
     g_assert_cmpint(rmm_psci_complete(a, a, 0), ==, RMI_ERROR_INPUT);
     g_assert_cmpint(rmm_psci_complete(a, d, 0), ==, RMI_ERROR_INPUT);
     g_assert_cmpint(rmm_psci_complete(a, other, 0), ==, RMI_ERROR_INPUT);
@@ -1093,7 +1124,7 @@ static void test_psci_complete(void)
 
     /* Again, accepted: c runs */
     g_assert_cmpint(smc(a, PSCI_CPU_ON_64, 2, BASE, 0, regs, &exit), ==,
-                    RMM_EXIT_PSCI);
+                    RMI_EXIT_PSCI);
     g_assert_cmpint(rmm_psci_complete(a, c, 0), ==, RMI_SUCCESS);
     g_assert_true(rmm_rec_may_enter(c));
     g_assert_cmpint(rmm_psci_complete(a, c, 0), ==, RMI_ERROR_INPUT);
@@ -1103,9 +1134,9 @@ static void test_psci_complete(void)
      * not be denied (d is on), only completed.
      */
     g_assert_cmpint(smc(a, PSCI_CPU_ON_64, 3, BASE, 0, regs, &exit), ==,
-                    RMM_EXIT_PSCI);
+                    RMI_EXIT_PSCI);
     g_assert_cmpint(smc(b, PSCI_CPU_ON_64, 3, BASE, 0, regs, &exit), ==,
-                    RMM_EXIT_PSCI);
+                    RMI_EXIT_PSCI);
     g_assert_cmpint(rmm_psci_complete(b, d, 0), ==, RMI_SUCCESS);
     g_assert_true(rmm_rec_may_enter(d));
     g_assert_cmpint(rmm_psci_complete(a, d, PSCI_DENIED), ==,
@@ -1115,7 +1146,7 @@ static void test_psci_complete(void)
 
     /* AFFINITY_INFO: SUCCESS only, runnable state unchanged */
     g_assert_cmpint(smc(a, PSCI_AFFINITY_INFO_64, 2, 0, 0, regs, &exit), ==,
-                    RMM_EXIT_PSCI);
+                    RMI_EXIT_PSCI);
     g_assert_cmpint(rmm_psci_complete(a, b, 0), ==, RMI_ERROR_INPUT);
     g_assert_cmpint(rmm_psci_complete(a, c, PSCI_DENIED), ==,
                     RMI_ERROR_INPUT);
@@ -1125,10 +1156,10 @@ static void test_psci_complete(void)
     g_assert_cmpint(rmm_psci_complete(a, c, 0), ==, RMI_ERROR_INPUT);
 
     g_assert_cmpint(smc(d, PSCI_CPU_OFF, 0, 0, 0, regs, &exit), ==,
-                    RMM_EXIT_PSCI);
+                    RMI_EXIT_PSCI);
     g_assert_false(rmm_rec_may_enter(d));
     g_assert_cmpint(smc(a, PSCI_AFFINITY_INFO_64, 3, 0, 0, regs, &exit), ==,
-                    RMM_EXIT_PSCI);
+                    RMI_EXIT_PSCI);
     g_assert_cmpint(rmm_psci_complete(a, d, 0), ==, RMI_SUCCESS);
     g_assert_false(rmm_rec_may_enter(d));
 
@@ -1169,7 +1200,7 @@ static void assert_logged(WriteLog *log, uint64_t ipa, uint64_t len)
 static void test_write_notifier(void)
 {
     uint8_t src[RMM_GRANULE_SIZE], *store;
-    RmmRealm *r = realm_with_ram(RMM_HASH_SHA256, 4 * RMM_GRANULE_SIZE,
+    RmmRealm *r = realm_with_ram(RMI_HASH_SHA256, 4 * RMM_GRANULE_SIZE,
                                  &store);
     uint64_t top, regs[RMM_SMC_NREGS];
     WriteLog log = { 0 };
@@ -1186,7 +1217,7 @@ static void test_write_notifier(void)
                     ==, RMI_SUCCESS);
     assert_logged(&log, BASE + RMM_GRANULE_SIZE, RMM_GRANULE_SIZE);
     g_assert_cmpint(rmm_data_create(r, BASE + RMM_GRANULE_SIZE, src, true),
-                    ==, RMI_ERROR_RTT);
+                    ==, RMI_ERROR_INPUT);       /* DATA already */
     g_assert_cmpuint(log.n, ==, 0);
 
     /* Assigning an unknown granule writes nothing: it is already zero. */

@@ -26,6 +26,7 @@
 #include "rmm.h"
 #include "rmm-attest.h"         /* rmm_attest_token_max_size() */
 #include "rmm-measure.h"
+#include "rmm-host.h"
 
 #define G           RMM_GRANULE_SIZE
 #define MIB         (1ULL << 20)
@@ -82,8 +83,8 @@
 static RmmPlatform *plat;
 
 typedef struct Env {
-    RmmHashAlgo algo;
-    RmmRealmParams params;
+    RmiHashAlgo algo;
+    RmiRealmParams params;
     RmmRealm *r;
     uint8_t *store;
     RmmRec *rec[2];
@@ -110,6 +111,7 @@ static void env_setup(Env *e, gconstpointer data)
     e->store = g_malloc0(RAM_SIZE);
     g_assert_cmpint(rmm_realm_add_ram(e->r, BASE, RAM_SIZE, e->store), ==,
                     RMI_SUCCESS);
+    g_assert_true(host_map(e->r, BASE, RAM_SIZE, 3));
     g_assert_cmpint(rmm_rtt_init_ripas(e->r, BASE, RAM_TOP, &top), ==,
                     RMI_SUCCESS);
     for (ipa = BASE; ipa < ASSIGNED; ipa += G) {
@@ -138,8 +140,8 @@ static void env_teardown(Env *e, gconstpointer data)
  * An SMC from REC @rec: x0 = args[0] (the function ID), x1.. = args[1..],
  * every other register a recognisable value.  Returns the exit reason.
  */
-static RmmRecExitReason call(Env *e, unsigned rec, const uint64_t *args,
-                             size_t n)
+static int call(Env *e, unsigned rec, const uint64_t *args,
+                size_t n)
 {
     unsigned i;
 
@@ -182,10 +184,10 @@ static uint8_t *store_at(Env *e, uint64_t ipa)
     return e->store + (ipa - BASE);
 }
 
-static void assert_ripas(Env *e, uint64_t ipa, RmmHipas hipas, RmmRipas ripas)
+static void assert_ripas(Env *e, uint64_t ipa, RmmHipas hipas, RmiRipas ripas)
 {
     RmmHipas h;
-    RmmRipas s;
+    RmiRipas s;
 
     g_assert_cmpint(rmm_rtt_read_entry(e->r, ipa, &h, &s), ==, RMI_SUCCESS);
     g_assert_cmpint(h, ==, hipas);
@@ -216,7 +218,7 @@ static void put_le64(uint8_t *p, uint64_t v)
 static void start_rec1(Env *e)
 {
     g_assert_cmpint(CALL(e, 0, PSCI_CPU_ON_64, 1, BASE, 0), ==,
-                    RMM_EXIT_PSCI);
+                    RMI_EXIT_PSCI);
     g_assert_cmpint(rmm_psci_complete(e->rec[0], e->rec[1], 0), ==,
                     RMI_SUCCESS);
     g_assert_true(rmm_rec_may_enter(e->rec[1]));
@@ -275,7 +277,7 @@ static void test_smccc_high_bits(Env *e, gconstpointer data)
     assert_answer(e, NOT_SUPPORTED);
     g_assert_cmpint(rmm_realm_state(e->r), ==, RMM_REALM_ACTIVE);
     CALL(e, 0, 1ULL << 40 | RSI_IPA_STATE_SET, BASE, BASE + G,
-         RMM_RIPAS_EMPTY, 0);
+         RMI_RIPAS_EMPTY, 0);
     assert_answer(e, NOT_SUPPORTED);
     g_assert_true(rmm_rec_may_enter(e->rec[0]));
 }
@@ -346,7 +348,7 @@ static void assert_psci_exit(Env *e, uint64_t fid)
 {
     unsigned i;
 
-    g_assert_cmpint(e->exit.reason, ==, RMM_EXIT_PSCI);
+    g_assert_cmpint(e->exit.reason, ==, RMI_EXIT_PSCI);
     g_assert_cmphex(e->exit.psci_fid, ==, fid);
     for (i = 0; i < 3; i++) {
         g_assert_cmphex(e->exit.psci_args[i], ==, e->in[i + 1]);
@@ -373,7 +375,7 @@ static void test_psci_cpu_on(Env *e, gconstpointer data)
 
     /* Valid: exits to the host, which completes it */
     g_assert_cmpint(CALL(e, 0, PSCI_CPU_ON_64, 1, PROT_SIZE - 4, 0x1234),
-                    ==, RMM_EXIT_PSCI);
+                    ==, RMI_EXIT_PSCI);
     assert_psci_exit(e, PSCI_CPU_ON_64);
     g_assert_true(rmm_rec_may_enter(e->rec[0]));
     g_assert_false(rmm_rec_may_enter(e->rec[1]));
@@ -392,7 +394,7 @@ static void test_psci_cpu_on_32(Env *e, gconstpointer data)
 {
     /* SMC32: only w1 and w2 count. */
     CALL(e, 0, PSCI_CPU_ON_32, 1, 1ULL << 32, 0);
-    g_assert_cmpint(e->exit.reason, ==, RMM_EXIT_PSCI);
+    g_assert_cmpint(e->exit.reason, ==, RMI_EXIT_PSCI);
     g_assert_cmpint(rmm_psci_complete(e->rec[0], e->rec[1], PSCI_DENIED),
                     ==, RMI_SUCCESS);
     g_assert_false(rmm_rec_may_enter(e->rec[1]));
@@ -409,7 +411,7 @@ static void test_psci_cpu_on_32(Env *e, gconstpointer data)
 static void test_psci_cpu_off(Env *e, gconstpointer data)
 {
     start_rec1(e);
-    g_assert_cmpint(CALL(e, 0, PSCI_CPU_OFF), ==, RMM_EXIT_PSCI);
+    g_assert_cmpint(CALL(e, 0, PSCI_CPU_OFF), ==, RMI_EXIT_PSCI);
     assert_psci_exit(e, PSCI_CPU_OFF);
     g_assert_false(rmm_rec_may_enter(e->rec[0]));
     g_assert_true(rmm_rec_may_enter(e->rec[1]));
@@ -417,7 +419,7 @@ static void test_psci_cpu_off(Env *e, gconstpointer data)
 
     /* REC 1 turns it on again. */
     g_assert_cmpint(CALL(e, 1, PSCI_CPU_ON_64, 0, BASE, 0), ==,
-                    RMM_EXIT_PSCI);
+                    RMI_EXIT_PSCI);
     g_assert_cmpint(rmm_psci_complete(e->rec[1], e->rec[0], 0), ==,
                     RMI_SUCCESS);
     g_assert_true(rmm_rec_may_enter(e->rec[0]));
@@ -426,11 +428,11 @@ static void test_psci_cpu_off(Env *e, gconstpointer data)
 static void test_psci_cpu_suspend(Env *e, gconstpointer data)
 {
     g_assert_cmpint(CALL(e, 0, PSCI_CPU_SUSPEND_64, 0, BASE, 5), ==,
-                    RMM_EXIT_PSCI);
+                    RMI_EXIT_PSCI);
     assert_psci_exit(e, PSCI_CPU_SUSPEND_64);
     g_assert_true(rmm_rec_may_enter(e->rec[0]));
     g_assert_cmpint(CALL(e, 0, PSCI_CPU_SUSPEND_32, 1, 2, 3), ==,
-                    RMM_EXIT_PSCI);
+                    RMI_EXIT_PSCI);
     assert_psci_exit(e, PSCI_CPU_SUSPEND_32);
     g_assert_true(rmm_rec_may_enter(e->rec[0]));
     /* Nothing for PSCI_COMPLETE */
@@ -452,7 +454,7 @@ static void test_psci_affinity_info(Env *e, gconstpointer data)
 
     /* Another REC: the host answers */
     g_assert_cmpint(CALL(e, 0, PSCI_AFFINITY_INFO_64, 1, 0), ==,
-                    RMM_EXIT_PSCI);
+                    RMI_EXIT_PSCI);
     assert_psci_exit(e, PSCI_AFFINITY_INFO_64);
     g_assert_cmpint(rmm_psci_complete(e->rec[0], e->rec[1], 0), ==,
                     RMI_SUCCESS);
@@ -460,7 +462,7 @@ static void test_psci_affinity_info(Env *e, gconstpointer data)
 
     /* SMC32: upper halves ignored */
     g_assert_cmpint(CALL(e, 0, PSCI_AFFINITY_INFO_32, 1ULL << 32 | 1,
-                         1ULL << 32), ==, RMM_EXIT_PSCI);
+                         1ULL << 32), ==, RMI_EXIT_PSCI);
     assert_psci_exit(e, PSCI_AFFINITY_INFO_32);
     g_assert_cmpint(rmm_psci_complete(e->rec[0], e->rec[1], 0), ==,
                     RMI_SUCCESS);
@@ -468,7 +470,7 @@ static void test_psci_affinity_info(Env *e, gconstpointer data)
 
 static void check_system_off(Env *e, uint64_t fid)
 {
-    g_assert_cmpint(CALL(e, 0, fid), ==, RMM_EXIT_SYSTEM_OFF);
+    g_assert_cmpint(CALL(e, 0, fid), ==, RMI_EXIT_PSCI);
     g_assert_cmphex(e->exit.psci_fid, ==, fid);
     assert_kept(e, 0);
     g_assert_cmpint(rmm_realm_state(e->r), ==, RMM_REALM_SYSTEM_OFF);
@@ -557,7 +559,7 @@ static void test_measurement_read(Env *e, gconstpointer data)
                          rmm_hash_len(e->algo));
         read_meas(e, i, m);
         g_assert_cmpmem(m, RMM_HASH_MAX, expect, RMM_HASH_MAX);
-        if (e->algo == RMM_HASH_SHA256) {
+        if (e->algo == RMI_HASH_SHA256) {
             /* x5..x8 are zero for a 32-byte hash */
             g_assert_cmphex(e->regs[5] | e->regs[6] | e->regs[7] |
                             e->regs[8], ==, 0);
@@ -701,7 +703,7 @@ static void test_realm_config(Env *e, gconstpointer data)
     /* RIPAS RAM, not assigned yet: the host assigns, the realm retries */
     ipa = ASSIGNED + 5 * G;
     g_assert_cmpint(CALL(e, 0, RSI_REALM_CONFIG, ipa), ==,
-                    RMM_EXIT_S2_FAULT);
+                    RMI_EXIT_SYNC);
     g_assert_cmphex(e->exit.fault_ipa, ==, ipa);
     assert_kept(e, 0);
     g_assert_true(rmm_rec_may_enter(e->rec[0]));
@@ -717,19 +719,19 @@ static void test_ipa_state_set_input(Env *e, gconstpointer data)
 {
     static const uint64_t bad[][4] = {
         /* base, top, ripas, flags */
-        { BASE, BASE + G, RMM_RIPAS_DESTROYED, 0 },
+        { BASE, BASE + G, RMI_RIPAS_DESTROYED, 0 },
         { BASE, BASE + G, 3, 0 },
-        { BASE, BASE + G, 1ULL << 32 | RMM_RIPAS_RAM, 0 },
-        { BASE, BASE + G, RMM_RIPAS_EMPTY, 2 },
-        { BASE, BASE + G, RMM_RIPAS_EMPTY, 1ULL << 63 },
-        { BASE + 8, BASE + G, RMM_RIPAS_EMPTY, 0 },
-        { BASE, BASE + G + 8, RMM_RIPAS_EMPTY, 0 },
-        { BASE, BASE, RMM_RIPAS_EMPTY, 0 },
-        { BASE + G, BASE, RMM_RIPAS_EMPTY, 0 },
-        { ~(G - 1), G, RMM_RIPAS_EMPTY, 0 },
-        { PROT_SIZE - G, PROT_SIZE + G, RMM_RIPAS_EMPTY, 0 },
-        { PROT_SIZE, PROT_SIZE + G, RMM_RIPAS_EMPTY, 0 },
-        { BASE, ~(G - 1), RMM_RIPAS_RAM, 0 },
+        { BASE, BASE + G, 1ULL << 32 | RMI_RIPAS_RAM, 0 },
+        { BASE, BASE + G, RMI_RIPAS_EMPTY, 2 },
+        { BASE, BASE + G, RMI_RIPAS_EMPTY, 1ULL << 63 },
+        { BASE + 8, BASE + G, RMI_RIPAS_EMPTY, 0 },
+        { BASE, BASE + G + 8, RMI_RIPAS_EMPTY, 0 },
+        { BASE, BASE, RMI_RIPAS_EMPTY, 0 },
+        { BASE + G, BASE, RMI_RIPAS_EMPTY, 0 },
+        { ~(G - 1), G, RMI_RIPAS_EMPTY, 0 },
+        { PROT_SIZE - G, PROT_SIZE + G, RMI_RIPAS_EMPTY, 0 },
+        { PROT_SIZE, PROT_SIZE + G, RMI_RIPAS_EMPTY, 0 },
+        { BASE, ~(G - 1), RMI_RIPAS_RAM, 0 },
     };
     unsigned i;
 
@@ -740,16 +742,16 @@ static void test_ipa_state_set_input(Env *e, gconstpointer data)
         g_assert_true(rmm_rec_may_enter(e->rec[0]));
     }
     /* Both flags values, up to the end of protected space, are fine. */
-    CALL(e, 0, RSI_IPA_STATE_SET, PROT_SIZE - G, PROT_SIZE, RMM_RIPAS_EMPTY,
+    CALL(e, 0, RSI_IPA_STATE_SET, PROT_SIZE - G, PROT_SIZE, RMI_RIPAS_EMPTY,
          RSI_CHANGE_DESTROYED);
-    g_assert_cmpint(e->exit.reason, ==, RMM_EXIT_RIPAS_CHANGE);
+    g_assert_cmpint(e->exit.reason, ==, RMI_EXIT_RIPAS_CHANGE);
 }
 
 /* RIPAS change request: the exit, and the REC held until it completes. */
-static void request(Env *e, uint64_t base, uint64_t top, RmmRipas ripas)
+static void request(Env *e, uint64_t base, uint64_t top, RmiRipas ripas)
 {
     g_assert_cmpint(CALL(e, 0, RSI_IPA_STATE_SET, base, top, ripas, 0), ==,
-                    RMM_EXIT_RIPAS_CHANGE);
+                    RMI_EXIT_RIPAS_CHANGE);
     g_assert_cmphex(e->exit.ripas_base, ==, base);
     g_assert_cmphex(e->exit.ripas_top, ==, top);
     g_assert_cmpint(e->exit.ripas_value, ==, ripas);
@@ -757,7 +759,8 @@ static void request(Env *e, uint64_t base, uint64_t top, RmmRipas ripas)
     g_assert_false(rmm_rec_may_enter(e->rec[0]));
 }
 
-static void set_ripas(Env *e, uint64_t base, uint64_t top, RmiStatus status,
+static void set_ripas(Env *e, uint64_t base, uint64_t top,
+                      RmiCommandReturnCode status,
                       uint64_t out_top)
 {
     uint64_t out = 0;
@@ -782,16 +785,16 @@ static void complete(Env *e, RmmRipasResponse response, uint64_t next,
 
 static void test_ipa_state_set_empty(Env *e, gconstpointer data)
 {
-    RmmRealmParams p = e->params;
+    RmiRealmParams p = e->params;
     RmmRealm *r2;
     uint64_t out;
 
-    request(e, BASE, BASE + 4 * G, RMM_RIPAS_EMPTY);
+    request(e, BASE, BASE + 4 * G, RMI_RIPAS_EMPTY);
 
     /* Any SMC of the REC while the exit is pending: ERROR_STATE */
     CALL(e, 0, RSI_VERSION, RSI_ABI_1_0);
     assert_answer(e, RSI_ERROR_STATE);
-    CALL(e, 0, RSI_IPA_STATE_SET, BASE, BASE + G, RMM_RIPAS_RAM, 0);
+    CALL(e, 0, RSI_IPA_STATE_SET, BASE, BASE + G, RMI_RIPAS_RAM, 0);
     assert_answer(e, RSI_ERROR_STATE);
     g_assert_false(rmm_rec_may_enter(e->rec[0]));
 
@@ -810,17 +813,17 @@ static void test_ipa_state_set_empty(Env *e, gconstpointer data)
     g_assert_cmpint(rmm_rtt_set_ripas(r2, e->rec[0], BASE, BASE + G, &out),
                     ==, RMI_ERROR_REC);
     rmm_realm_destroy(r2);
-    assert_ripas(e, BASE, RMM_HIPAS_ASSIGNED, RMM_RIPAS_RAM);
+    assert_ripas(e, BASE, RMM_HIPAS_ASSIGNED, RMI_RIPAS_RAM);
 
     /* Partial progress, from where the last call stopped */
     set_ripas(e, BASE, BASE + 2 * G, RMI_SUCCESS, BASE + 2 * G);
-    assert_ripas(e, BASE, RMM_HIPAS_ASSIGNED, RMM_RIPAS_EMPTY);
-    assert_ripas(e, BASE + G, RMM_HIPAS_ASSIGNED, RMM_RIPAS_EMPTY);
-    assert_ripas(e, BASE + 2 * G, RMM_HIPAS_ASSIGNED, RMM_RIPAS_RAM);
+    assert_ripas(e, BASE, RMM_HIPAS_ASSIGNED, RMI_RIPAS_EMPTY);
+    assert_ripas(e, BASE + G, RMM_HIPAS_ASSIGNED, RMI_RIPAS_EMPTY);
+    assert_ripas(e, BASE + 2 * G, RMM_HIPAS_ASSIGNED, RMI_RIPAS_RAM);
     g_assert_cmpint(rmm_realm_s2_lookup(e->r, BASE), ==, RMM_S2_ABORT);
     set_ripas(e, BASE, BASE + 3 * G, RMI_ERROR_INPUT, BASE);
     set_ripas(e, BASE + 2 * G, BASE + 3 * G, RMI_SUCCESS, BASE + 3 * G);
-    assert_ripas(e, BASE + 3 * G, RMM_HIPAS_ASSIGNED, RMM_RIPAS_RAM);
+    assert_ripas(e, BASE + 3 * G, RMM_HIPAS_ASSIGNED, RMI_RIPAS_RAM);
 
     /* ACCEPT: x1 is the first address not changed */
     e->in[0] = e->regs[0] = RSI_IPA_STATE_SET;
@@ -830,104 +833,106 @@ static void test_ipa_state_set_empty(Env *e, gconstpointer data)
     set_ripas(e, BASE + 3 * G, BASE + 4 * G, RMI_ERROR_REC, BASE + 3 * G);
 
     /* The realm goes on from there. */
-    request(e, BASE + 3 * G, BASE + 4 * G, RMM_RIPAS_EMPTY);
+    request(e, BASE + 3 * G, BASE + 4 * G, RMI_RIPAS_EMPTY);
     set_ripas(e, BASE + 3 * G, BASE + 4 * G, RMI_SUCCESS, BASE + 4 * G);
     complete(e, RMM_RIPAS_ACCEPT, BASE + 4 * G, RMM_RIPAS_ACCEPT);
-    assert_ripas(e, BASE + 3 * G, RMM_HIPAS_ASSIGNED, RMM_RIPAS_EMPTY);
-    assert_ripas(e, BASE + 4 * G, RMM_HIPAS_ASSIGNED, RMM_RIPAS_RAM);
+    assert_ripas(e, BASE + 3 * G, RMM_HIPAS_ASSIGNED, RMI_RIPAS_EMPTY);
+    assert_ripas(e, BASE + 4 * G, RMM_HIPAS_ASSIGNED, RMI_RIPAS_RAM);
 }
 
 static void test_ipa_state_set_no_progress(Env *e, gconstpointer data)
 {
     /* ACCEPT of nothing is REJECT: the realm must never loop. */
-    request(e, BASE, BASE + 4 * G, RMM_RIPAS_EMPTY);
+    request(e, BASE, BASE + 4 * G, RMI_RIPAS_EMPTY);
     complete(e, RMM_RIPAS_ACCEPT, BASE, RMM_RIPAS_REJECT);
-    assert_ripas(e, BASE, RMM_HIPAS_ASSIGNED, RMM_RIPAS_RAM);
+    assert_ripas(e, BASE, RMM_HIPAS_ASSIGNED, RMI_RIPAS_RAM);
 
     /* Same after a failed RTT_SET_RIPAS */
-    request(e, BASE, BASE + 4 * G, RMM_RIPAS_EMPTY);
+    request(e, BASE, BASE + 4 * G, RMI_RIPAS_EMPTY);
     set_ripas(e, BASE + G, BASE + 4 * G, RMI_ERROR_INPUT, BASE + G);
     complete(e, RMM_RIPAS_ACCEPT, BASE, RMM_RIPAS_REJECT);
 }
 
 static void test_ipa_state_set_reject(Env *e, gconstpointer data)
 {
-    request(e, BASE, BASE + 4 * G, RMM_RIPAS_EMPTY);
+    request(e, BASE, BASE + 4 * G, RMI_RIPAS_EMPTY);
     complete(e, RMM_RIPAS_REJECT, BASE, RMM_RIPAS_REJECT);
-    assert_ripas(e, BASE, RMM_HIPAS_ASSIGNED, RMM_RIPAS_RAM);
+    assert_ripas(e, BASE, RMM_HIPAS_ASSIGNED, RMI_RIPAS_RAM);
 
     /* Rejected after some progress: x1 still says what changed */
-    request(e, BASE, BASE + 4 * G, RMM_RIPAS_EMPTY);
+    request(e, BASE, BASE + 4 * G, RMI_RIPAS_EMPTY);
     set_ripas(e, BASE, BASE + G, RMI_SUCCESS, BASE + G);
     complete(e, RMM_RIPAS_REJECT, BASE + G, RMM_RIPAS_REJECT);
-    assert_ripas(e, BASE, RMM_HIPAS_ASSIGNED, RMM_RIPAS_EMPTY);
-    assert_ripas(e, BASE + G, RMM_HIPAS_ASSIGNED, RMM_RIPAS_RAM);
+    assert_ripas(e, BASE, RMM_HIPAS_ASSIGNED, RMI_RIPAS_EMPTY);
+    assert_ripas(e, BASE + G, RMM_HIPAS_ASSIGNED, RMI_RIPAS_RAM);
 }
 
 static void test_ipa_state_set_ram(Env *e, gconstpointer data)
 {
     /* EMPTY -> RAM: unassigned until the host assigns on first touch */
-    request(e, RAM_TOP, RAM_TOP + 2 * G, RMM_RIPAS_RAM);
+    request(e, RAM_TOP, RAM_TOP + 2 * G, RMI_RIPAS_RAM);
     set_ripas(e, RAM_TOP, RAM_TOP + 2 * G, RMI_SUCCESS, RAM_TOP + 2 * G);
     complete(e, RMM_RIPAS_ACCEPT, RAM_TOP + 2 * G, RMM_RIPAS_ACCEPT);
-    assert_ripas(e, RAM_TOP, RMM_HIPAS_UNASSIGNED, RMM_RIPAS_RAM);
-    assert_ripas(e, RAM_TOP + G, RMM_HIPAS_UNASSIGNED, RMM_RIPAS_RAM);
-    assert_ripas(e, RAM_TOP + 2 * G, RMM_HIPAS_UNASSIGNED, RMM_RIPAS_EMPTY);
+    assert_ripas(e, RAM_TOP, RMM_HIPAS_UNASSIGNED, RMI_RIPAS_RAM);
+    assert_ripas(e, RAM_TOP + G, RMM_HIPAS_UNASSIGNED, RMI_RIPAS_RAM);
+    assert_ripas(e, RAM_TOP + 2 * G, RMM_HIPAS_UNASSIGNED, RMI_RIPAS_EMPTY);
     g_assert_cmpint(rmm_realm_s2_lookup(e->r, RAM_TOP), ==,
                     RMM_S2_UNASSIGNED);
 
     /* RAM -> RAM changes nothing but is fine */
-    request(e, BASE, BASE + G, RMM_RIPAS_RAM);
+    request(e, BASE, BASE + G, RMI_RIPAS_RAM);
     set_ripas(e, BASE, BASE + G, RMI_SUCCESS, BASE + G);
     complete(e, RMM_RIPAS_ACCEPT, BASE + G, RMM_RIPAS_ACCEPT);
-    assert_ripas(e, BASE, RMM_HIPAS_ASSIGNED, RMM_RIPAS_RAM);
+    assert_ripas(e, BASE, RMM_HIPAS_ASSIGNED, RMI_RIPAS_RAM);
 }
 
 static void test_ipa_state_set_ram_end(Env *e, gconstpointer data)
 {
     /* RAM past the end of the RAM range: stops there */
-    request(e, RAM_END - 2 * G, RAM_END + 2 * G, RMM_RIPAS_RAM);
+    request(e, RAM_END - 2 * G, RAM_END + 2 * G, RMI_RIPAS_RAM);
     set_ripas(e, RAM_END - 2 * G, RAM_END + 2 * G, RMI_SUCCESS, RAM_END);
-    assert_ripas(e, RAM_END - G, RMM_HIPAS_UNASSIGNED, RMM_RIPAS_RAM);
+    assert_ripas(e, RAM_END - G, RMM_HIPAS_UNASSIGNED, RMI_RIPAS_RAM);
     complete(e, RMM_RIPAS_ACCEPT, RAM_END, RMM_RIPAS_ACCEPT);
 
     /* ... and the next call cannot make progress at all */
-    request(e, RAM_END, RAM_END + 2 * G, RMM_RIPAS_RAM);
-    set_ripas(e, RAM_END, RAM_END + 2 * G, RMI_ERROR_RTT, RAM_END);
+    request(e, RAM_END, RAM_END + 2 * G, RMI_RIPAS_RAM);
+    set_ripas(e, RAM_END, RAM_END + 2 * G, rmi_return(RMI_ERROR_RTT, 2),
+              RAM_END);
     complete(e, RMM_RIPAS_ACCEPT, RAM_END, RMM_RIPAS_REJECT);
-    assert_ripas(e, RAM_END, RMM_HIPAS_UNASSIGNED, RMM_RIPAS_EMPTY);
+    assert_ripas(e, RAM_END, RMM_HIPAS_UNASSIGNED, RMI_RIPAS_EMPTY);
 
     /* Unbacked space is EMPTY already: EMPTY goes through it */
-    request(e, RAM_END - G, RAM_END + 2 * G, RMM_RIPAS_EMPTY);
+    request(e, RAM_END - G, RAM_END + 2 * G, RMI_RIPAS_EMPTY);
     set_ripas(e, RAM_END - G, RAM_END + 2 * G, RMI_SUCCESS, RAM_END + 2 * G);
     complete(e, RMM_RIPAS_ACCEPT, RAM_END + 2 * G, RMM_RIPAS_ACCEPT);
-    assert_ripas(e, RAM_END - G, RMM_HIPAS_UNASSIGNED, RMM_RIPAS_EMPTY);
-    assert_ripas(e, RAM_END - 2 * G, RMM_HIPAS_UNASSIGNED, RMM_RIPAS_RAM);
+    assert_ripas(e, RAM_END - G, RMM_HIPAS_UNASSIGNED, RMI_RIPAS_EMPTY);
+    assert_ripas(e, RAM_END - 2 * G, RMM_HIPAS_UNASSIGNED, RMI_RIPAS_RAM);
 
-    request(e, BASE - 2 * G, BASE + G, RMM_RIPAS_EMPTY);
+    request(e, BASE - 2 * G, BASE + G, RMI_RIPAS_EMPTY);
     set_ripas(e, BASE - 2 * G, BASE + G, RMI_SUCCESS, BASE + G);
     complete(e, RMM_RIPAS_ACCEPT, BASE + G, RMM_RIPAS_ACCEPT);
-    assert_ripas(e, BASE, RMM_HIPAS_ASSIGNED, RMM_RIPAS_EMPTY);
+    assert_ripas(e, BASE, RMM_HIPAS_ASSIGNED, RMI_RIPAS_EMPTY);
 
-    request(e, 0, 4 * G, RMM_RIPAS_EMPTY);
+    request(e, 0, 4 * G, RMI_RIPAS_EMPTY);
     set_ripas(e, 0, 4 * G, RMI_SUCCESS, 4 * G);
     complete(e, RMM_RIPAS_ACCEPT, 4 * G, RMM_RIPAS_ACCEPT);
 
     /* RAM from unbacked space: no progress */
-    request(e, BASE - G, BASE + G, RMM_RIPAS_RAM);
-    set_ripas(e, BASE - G, BASE + G, RMI_ERROR_RTT, BASE - G);
+    request(e, BASE - G, BASE + G, RMI_RIPAS_RAM);
+    set_ripas(e, BASE - G, BASE + G, rmi_return(RMI_ERROR_RTT, 1),
+              BASE - G);
     complete(e, RMM_RIPAS_ACCEPT, BASE - G, RMM_RIPAS_REJECT);
-    assert_ripas(e, BASE, RMM_HIPAS_ASSIGNED, RMM_RIPAS_EMPTY);
+    assert_ripas(e, BASE, RMM_HIPAS_ASSIGNED, RMI_RIPAS_EMPTY);
 }
 
 static void test_ipa_state_set_realm_off(Env *e, gconstpointer data)
 {
     start_rec1(e);
-    request(e, BASE, BASE + G, RMM_RIPAS_EMPTY);
-    g_assert_cmpint(CALL(e, 1, PSCI_SYSTEM_OFF), ==, RMM_EXIT_SYSTEM_OFF);
+    request(e, BASE, BASE + G, RMI_RIPAS_EMPTY);
+    g_assert_cmpint(CALL(e, 1, PSCI_SYSTEM_OFF), ==, RMI_EXIT_PSCI);
     e->in[0] = e->regs[0] = RSI_IPA_STATE_SET;
     set_ripas(e, BASE, BASE + G, RMI_ERROR_REALM, BASE);
-    assert_ripas(e, BASE, RMM_HIPAS_ASSIGNED, RMM_RIPAS_RAM);
+    assert_ripas(e, BASE, RMM_HIPAS_ASSIGNED, RMI_RIPAS_RAM);
     g_assert_cmpint(rmm_rec_complete(e->rec[0], RMM_RIPAS_ACCEPT, &e->exit,
                                      e->regs), ==, RMI_SUCCESS);
     g_assert_cmphex(e->regs[1], ==, BASE);
@@ -938,7 +943,7 @@ static void test_ipa_state_set_realm_off(Env *e, gconstpointer data)
 /* ---- IPA_STATE_GET ---- */
 
 static void state_get(Env *e, uint64_t base, uint64_t end, uint64_t top,
-                      RmmRipas ripas)
+                      RmiRipas ripas)
 {
     CALL(e, 0, RSI_IPA_STATE_GET, base, end);
     g_assert_cmpint(e->exit.reason, ==, RMM_EXIT_NONE);
@@ -958,33 +963,33 @@ static void test_ipa_state_get(Env *e, gconstpointer data)
     unsigned i;
 
     /* RAM, assigned or not, up to the EMPTY part */
-    state_get(e, BASE, RAM_END, RAM_TOP, RMM_RIPAS_RAM);
-    state_get(e, BASE, PROT_SIZE, RAM_TOP, RMM_RIPAS_RAM);
-    state_get(e, ASSIGNED - G, RAM_TOP + G, RAM_TOP, RMM_RIPAS_RAM);
+    state_get(e, BASE, RAM_END, RAM_TOP, RMI_RIPAS_RAM);
+    state_get(e, BASE, PROT_SIZE, RAM_TOP, RMI_RIPAS_RAM);
+    state_get(e, ASSIGNED - G, RAM_TOP + G, RAM_TOP, RMI_RIPAS_RAM);
     /* Capped at end */
-    state_get(e, BASE, BASE + 2 * G, BASE + 2 * G, RMM_RIPAS_RAM);
-    state_get(e, RAM_TOP - G, RAM_TOP, RAM_TOP, RMM_RIPAS_RAM);
+    state_get(e, BASE, BASE + 2 * G, BASE + 2 * G, RMI_RIPAS_RAM);
+    state_get(e, RAM_TOP - G, RAM_TOP, RAM_TOP, RMI_RIPAS_RAM);
     /* EMPTY RAM, then unbacked space: all EMPTY */
-    state_get(e, RAM_TOP, RAM_END, RAM_END, RMM_RIPAS_EMPTY);
+    state_get(e, RAM_TOP, RAM_END, RAM_END, RMI_RIPAS_EMPTY);
     state_get(e, RAM_TOP, RAM_END + 1024 * MIB, RAM_END + 1024 * MIB,
-              RMM_RIPAS_EMPTY);
-    state_get(e, RAM_TOP, PROT_SIZE, PROT_SIZE, RMM_RIPAS_EMPTY);
-    state_get(e, RAM_END - G, RAM_END + G, RAM_END + G, RMM_RIPAS_EMPTY);
+              RMI_RIPAS_EMPTY);
+    state_get(e, RAM_TOP, PROT_SIZE, PROT_SIZE, RMI_RIPAS_EMPTY);
+    state_get(e, RAM_END - G, RAM_END + G, RAM_END + G, RMI_RIPAS_EMPTY);
     /* Unbacked space up to the RAM */
-    state_get(e, 0, BASE + G, BASE, RMM_RIPAS_EMPTY);
-    state_get(e, 0, PROT_SIZE, BASE, RMM_RIPAS_EMPTY);
-    state_get(e, BASE - G, RAM_END, BASE, RMM_RIPAS_EMPTY);
-    state_get(e, 0, G, G, RMM_RIPAS_EMPTY);
-    state_get(e, PROT_SIZE - G, PROT_SIZE, PROT_SIZE, RMM_RIPAS_EMPTY);
+    state_get(e, 0, BASE + G, BASE, RMI_RIPAS_EMPTY);
+    state_get(e, 0, PROT_SIZE, BASE, RMI_RIPAS_EMPTY);
+    state_get(e, BASE - G, RAM_END, BASE, RMI_RIPAS_EMPTY);
+    state_get(e, 0, G, G, RMI_RIPAS_EMPTY);
+    state_get(e, PROT_SIZE - G, PROT_SIZE, PROT_SIZE, RMI_RIPAS_EMPTY);
 
     /* After a change in the middle of the RAM */
-    request(e, BASE + 4 * G, BASE + 6 * G, RMM_RIPAS_EMPTY);
+    request(e, BASE + 4 * G, BASE + 6 * G, RMI_RIPAS_EMPTY);
     set_ripas(e, BASE + 4 * G, BASE + 6 * G, RMI_SUCCESS, BASE + 6 * G);
     complete(e, RMM_RIPAS_ACCEPT, BASE + 6 * G, RMM_RIPAS_ACCEPT);
-    state_get(e, BASE, RAM_END, BASE + 4 * G, RMM_RIPAS_RAM);
-    state_get(e, BASE + 4 * G, RAM_END, BASE + 6 * G, RMM_RIPAS_EMPTY);
-    state_get(e, BASE + 5 * G, RAM_END, BASE + 6 * G, RMM_RIPAS_EMPTY);
-    state_get(e, BASE + 6 * G, RAM_END, RAM_TOP, RMM_RIPAS_RAM);
+    state_get(e, BASE, RAM_END, BASE + 4 * G, RMI_RIPAS_RAM);
+    state_get(e, BASE + 4 * G, RAM_END, BASE + 6 * G, RMI_RIPAS_EMPTY);
+    state_get(e, BASE + 5 * G, RAM_END, BASE + 6 * G, RMI_RIPAS_EMPTY);
+    state_get(e, BASE + 6 * G, RAM_END, RAM_TOP, RMI_RIPAS_RAM);
 
     for (i = 0; i < G_N_ELEMENTS(bad); i++) {
         CALL(e, 0, RSI_IPA_STATE_GET, bad[i][0], bad[i][1]);
@@ -1009,7 +1014,7 @@ static void test_host_call(Env *e, gconstpointer data)
         put_le64(buf + 8 + 8 * i, 0x1000 + i);
     }
 
-    g_assert_cmpint(CALL(e, 0, RSI_HOST_CALL, ipa), ==, RMM_EXIT_HOST_CALL);
+    g_assert_cmpint(CALL(e, 0, RSI_HOST_CALL, ipa), ==, RMI_EXIT_HOST_CALL);
     g_assert_cmphex(e->exit.imm, ==, 0xbeef);
     for (i = 0; i < 31; i++) {
         g_assert_cmphex(e->exit.gprs[i], ==, 0x1000 + i);
@@ -1026,7 +1031,7 @@ static void test_host_call(Env *e, gconstpointer data)
     e->in[0] = e->regs[0] = RSI_HOST_CALL;
     e->in[1] = e->regs[1] = ipa;
     memset(&answer, 0, sizeof(answer));
-    answer.reason = RMM_EXIT_HOST_CALL;
+    answer.reason = RMI_EXIT_HOST_CALL;
     for (i = 0; i < 31; i++) {
         answer.gprs[i] = 0xa0a0a0a000000000ULL + i;
     }
@@ -1050,7 +1055,7 @@ static void test_host_call(Env *e, gconstpointer data)
 
     /* The last 256 bytes of a granule */
     g_assert_cmpint(CALL(e, 0, RSI_HOST_CALL, BASE + 0x3f00), ==,
-                    RMM_EXIT_HOST_CALL);
+                    RMI_EXIT_HOST_CALL);
     g_assert_cmphex(e->exit.imm, ==, 0x3333);
     g_assert_cmphex(e->exit.gprs[30], ==, 0x3333333333333333ULL);
     g_assert_cmpint(rmm_rec_complete(e->rec[0], RMM_RIPAS_ACCEPT, &answer,
@@ -1083,12 +1088,12 @@ static void test_host_call_errors(Env *e, gconstpointer data)
     g_assert_cmphex(e->regs[0], ==, 0x1111111111111111ULL);
 
     /* RIPAS RAM, unassigned: exit so the host assigns, then retry */
-    g_assert_cmpint(CALL(e, 0, RSI_HOST_CALL, ipa), ==, RMM_EXIT_S2_FAULT);
+    g_assert_cmpint(CALL(e, 0, RSI_HOST_CALL, ipa), ==, RMI_EXIT_SYNC);
     g_assert_cmphex(e->exit.fault_ipa, ==, ASSIGNED);
     assert_kept(e, 0);
     g_assert_true(rmm_rec_may_enter(e->rec[0]));
     g_assert_cmpint(rmm_data_create_unknown(e->r, ASSIGNED), ==, RMI_SUCCESS);
-    g_assert_cmpint(CALL(e, 0, RSI_HOST_CALL, ipa), ==, RMM_EXIT_HOST_CALL);
+    g_assert_cmpint(CALL(e, 0, RSI_HOST_CALL, ipa), ==, RMI_EXIT_HOST_CALL);
     g_assert_cmphex(e->exit.imm, ==, 0);
     g_assert_cmphex(e->exit.gprs[0], ==, 0);
 
@@ -1255,7 +1260,7 @@ static void test_attest_errors(Env *e, gconstpointer data)
     /* Unassigned RAM buffer: exit so the host assigns it, then retry */
     attest_init(e, 0, c);
     g_assert_cmpint(CALL(e, 0, RSI_ATTEST_CONTINUE, ipa, 0, G), ==,
-                    RMM_EXIT_S2_FAULT);
+                    RMI_EXIT_SYNC);
     g_assert_cmphex(e->exit.fault_ipa, ==, ipa);
     assert_kept(e, 0);
     g_assert_true(rmm_rec_may_enter(e->rec[0]));
@@ -1305,11 +1310,11 @@ static void test_regs_preserved(Env *e, gconstpointer data)
     }
 }
 
-static void add(const char *name, RmmHashAlgo algo,
+static void add(const char *name, RmiHashAlgo algo,
                 void (*fn)(Env *, gconstpointer))
 {
     char *path = g_strdup_printf("/rmm/rsi/%s/%s", name,
-                                 algo == RMM_HASH_SHA256 ? "sha256"
+                                 algo == RMI_HASH_SHA256 ? "sha256"
                                                          : "sha512");
 
     g_test_add(path, Env, GINT_TO_POINTER(algo), env_setup, fn,
@@ -1367,9 +1372,9 @@ int main(int argc, char **argv)
     g_assert_nonnull(plat);
 
     for (i = 0; i < G_N_ELEMENTS(tests); i++) {
-        add(tests[i].name, RMM_HASH_SHA512, tests[i].fn);
+        add(tests[i].name, RMI_HASH_SHA512, tests[i].fn);
         if (tests[i].both_algos) {
-            add(tests[i].name, RMM_HASH_SHA256, tests[i].fn);
+            add(tests[i].name, RMI_HASH_SHA256, tests[i].fn);
         }
     }
 

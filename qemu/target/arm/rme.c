@@ -36,9 +36,9 @@
 #include "trace.h"
 
 QEMU_BUILD_BUG_ON((int)RME_GUEST_MEASUREMENT_ALGORITHM_SHA256 !=
-                  (int)RMM_HASH_SHA256);
+                  (int)RMI_HASH_SHA256);
 QEMU_BUILD_BUG_ON((int)RME_GUEST_MEASUREMENT_ALGORITHM_SHA512 !=
-                  (int)RMM_HASH_SHA512);
+                  (int)RMI_HASH_SHA512);
 
 static int rme_guest_get_algo(Object *obj, Error **errp)
 {
@@ -208,7 +208,7 @@ static GArray *rme_guest_image_ranges(RmeGuest *g)
 /* Build and activate the realm the machine starts with. */
 static bool rme_guest_build(RmeGuest *g, Error **errp)
 {
-    RmmRealmParams p = rme_guest_realm_params(g);
+    RmiRealmParams p = rme_guest_realm_params(g);
     g_autoptr(GArray) ranges = rme_guest_image_ranges(g);
     CPUState *cs;
     unsigned i;
@@ -343,7 +343,7 @@ static void rme_guest_init(Object *obj)
 {
     RmeGuest *g = RME_GUEST(obj);
 
-    g->measurement_algo = RMM_HASH_SHA512;
+    g->measurement_algo = RMI_HASH_SHA512;
     g->images = g_array_new(false, true, sizeof(RmeImage));
 }
 

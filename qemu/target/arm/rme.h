@@ -46,7 +46,7 @@ typedef struct RmeBackendOps {
     /* Once, at machine init: protected memory for g->ram_base/ram_size. */
     bool (*init)(RmeGuest *g, Error **errp);
     /* RMI_REALM_CREATE + RAM; the realm is NEW afterwards. */
-    bool (*realm_create)(RmeGuest *g, const RmmRealmParams *p, Error **errp);
+    bool (*realm_create)(RmeGuest *g, const RmiRealmParams *p, Error **errp);
     /* RMI_RTT_INIT_RIPAS */
     bool (*init_ripas)(RmeGuest *g, hwaddr base, hwaddr top, Error **errp);
     /*
@@ -107,7 +107,7 @@ typedef struct RmeBackendOps {
     /* MIG_ABORT, with the destination's abort token or NULL. */
     bool (*mig_export_abort)(RmeGuest *g, const uint8_t *token, Error **errp);
     /* Destination: create the realm from @p and start importing. */
-    bool (*mig_import_start)(RmeGuest *g, const RmmRealmParams *p,
+    bool (*mig_import_start)(RmeGuest *g, const RmiRealmParams *p,
                              const uint8_t *key, Error **errp);
     /* Import one record; a REC record also restores its vCPU. */
     bool (*mig_import_record)(RmeGuest *g, const uint8_t *buf, size_t len,
@@ -125,7 +125,7 @@ struct RmeGuest {
     ConfidentialGuestSupport parent_obj;
 
     /* Properties */
-    int measurement_algo;               /* RmmHashAlgo */
+    int measurement_algo;               /* RmiHashAlgo */
     char *personalization_value;        /* base64 of 64 bytes */
     char *migration_key;                /* id of a secret object */
 
@@ -159,9 +159,9 @@ bool rme_guest_machine_init(RmeGuest *g, uint32_t ipa_width,
 void rme_guest_add_image(RmeGuest *g, hwaddr base, hwaddr size);
 
 /* The parameters of the realm this rme-guest describes. */
-static inline RmmRealmParams rme_guest_realm_params(RmeGuest *g)
+static inline RmiRealmParams rme_guest_realm_params(RmeGuest *g)
 {
-    RmmRealmParams p = {
+    RmiRealmParams p = {
         .ipa_width = g->ipa_width,
         .hash_algo = g->measurement_algo,
     };

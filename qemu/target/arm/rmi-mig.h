@@ -52,12 +52,12 @@
 #define RMM_MIG_HDR_SEQ         16
 
 typedef enum RmmMigRecordType {
-    RMM_MIG_REC_IMMUTABLE = 1,  /* session ID, sealed realm parameters */
-    RMM_MIG_REC_RIPAS = 2,      /* sealed runs of (RIPAS, HIPAS) */
-    RMM_MIG_REC_DATA = 3,       /* 1..RMM_MIG_BATCH_MAX sealed granules */
-    RMM_MIG_REC_EPOCH = 4,      /* closes the current epoch */
-    RMM_MIG_REC_REC = 5,        /* one sealed REC with the host's context */
-    RMM_MIG_REC_END = 6,        /* sealed summary; last record */
+    RMM_MIG_RT_IMMUTABLE = 1,   /* session ID, sealed realm parameters */
+    RMM_MIG_RT_RIPAS = 2,       /* sealed runs of (RIPAS, HIPAS) */
+    RMM_MIG_RT_DATA = 3,        /* 1..RMM_MIG_BATCH_MAX sealed granules */
+    RMM_MIG_RT_EPOCH = 4,       /* closes the current epoch */
+    RMM_MIG_RT_REC = 5,         /* one sealed REC with the host's context */
+    RMM_MIG_RT_END = 6,         /* sealed summary; last record */
 } RmmMigRecordType;
 
 /*
@@ -69,18 +69,18 @@ typedef enum RmmMigRecordType {
 
 static inline bool rmm_mig_record_type_valid(unsigned type)
 {
-    return type >= RMM_MIG_REC_IMMUTABLE && type <= RMM_MIG_REC_END;
+    return type >= RMM_MIG_RT_IMMUTABLE && type <= RMM_MIG_RT_END;
 }
 
 static inline const char *rmm_mig_record_type_name(unsigned type)
 {
     static const char *const names[] = {
-        [RMM_MIG_REC_IMMUTABLE] = "IMMUTABLE",
-        [RMM_MIG_REC_RIPAS] = "RIPAS",
-        [RMM_MIG_REC_DATA] = "DATA",
-        [RMM_MIG_REC_EPOCH] = "EPOCH",
-        [RMM_MIG_REC_REC] = "REC",
-        [RMM_MIG_REC_END] = "END",
+        [RMM_MIG_RT_IMMUTABLE] = "IMMUTABLE",
+        [RMM_MIG_RT_RIPAS] = "RIPAS",
+        [RMM_MIG_RT_DATA] = "DATA",
+        [RMM_MIG_RT_EPOCH] = "EPOCH",
+        [RMM_MIG_RT_REC] = "REC",
+        [RMM_MIG_RT_END] = "END",
     };
 
     return rmm_mig_record_type_valid(type) ? names[type] : "unknown";
@@ -105,5 +105,50 @@ static inline uint32_t rmm_mig_record_length(const uint8_t *hdr)
     }
     return length;
 }
+
+/* Where an outgoing migration stands (rmm_mig_export_phase). */
+typedef enum RmmMigPhase {
+    RMM_MIG_NONE = 0,           /* not migrating */
+    RMM_MIG_OUT_RUNNING,        /* pre-copy: RECs run, writes are logged */
+    RMM_MIG_OUT_PAUSED,         /* RECs may not enter; final export */
+    RMM_MIG_OUT_ENDED,          /* END exported: waits for commit/abort */
+    RMM_MIG_OUT_MIGRATED,       /* committed elsewhere: only destroy */
+    RMM_MIG_IN_IMPORTING,       /* destination, before commit */
+    RMM_MIG_IN_ABORTED,         /* destination, import aborted */
+} RmmMigPhase;
+
+static inline const char *rmm_mig_phase_name(RmmMigPhase phase)
+{
+    static const char *const names[] = {
+        [RMM_MIG_NONE] = "none",
+        [RMM_MIG_OUT_RUNNING] = "running",
+        [RMM_MIG_OUT_PAUSED] = "paused",
+        [RMM_MIG_OUT_ENDED] = "ended",
+        [RMM_MIG_OUT_MIGRATED] = "migrated",
+        [RMM_MIG_IN_IMPORTING] = "importing",
+        [RMM_MIG_IN_ABORTED] = "import-aborted",
+    };
+
+    return (unsigned)phase <= RMM_MIG_IN_ABORTED ? names[phase] : "unknown";
+}
+
+/* Statistics of the current (or last) session of a realm. */
+typedef struct RmmMigStats {
+    uint64_t epoch;             /* current epoch */
+    uint64_t data_granules;     /* granules exported / imported */
+    uint64_t data_bytes;        /* bytes of DATA records */
+    uint64_t ripas_records;
+    uint64_t ripas_granules;    /* granules described by RIPAS runs */
+    uint64_t rec_records;
+    uint64_t total_bytes;       /* every record */
+    uint64_t dirty_granules;    /* logged, not yet read by the host */
+    /*
+     * Source: granules whose current contents are not exported yet,
+     * whether or not the host read them from the log (END needs 0).
+     */
+    uint64_t pending_granules;
+    /* Source: granules whose RIPAS or HIPAS change is not exported yet. */
+    uint64_t ripas_pending_granules;
+} RmmMigStats;
 
 #endif /* TARGET_ARM_RMI_MIG_H */

@@ -92,7 +92,7 @@
 #define SHA512_SIZE                     64
 
 /* Algorithm of the hash of the RAK in the platform challenge. */
-#define RAK_HASH_ALGO                   RMM_HASH_SHA256
+#define RAK_HASH_ALGO                   RMI_HASH_SHA256
 
 /*
  * Size limit of the platform token.  The actual size does not depend on
@@ -153,36 +153,24 @@ static void G_GNUC_PRINTF(2, 3) set_err(char **err, const char *fmt, ...)
     va_end(ap);
 }
 
-static size_t hash_len(RmmHashAlgo algo)
-{
-    switch (algo) {
-    case RMM_HASH_SHA256:
-        return SHA256_SIZE;
-    case RMM_HASH_SHA512:
-        return SHA512_SIZE;
-    default:
-        return 0;
-    }
-}
-
 /* Names from the IANA "Named Information Hash Algorithm" registry. */
-static const char *hash_name(RmmHashAlgo algo)
+static const char *hash_name(RmiHashAlgo algo)
 {
     switch (algo) {
-    case RMM_HASH_SHA256:
+    case RMI_HASH_SHA256:
         return "sha-256";
-    case RMM_HASH_SHA512:
+    case RMI_HASH_SHA512:
         return "sha-512";
     default:
         return NULL;
     }
 }
 
-static bool hash_data(RmmHashAlgo algo, const void *data, size_t len,
+static bool hash_data(RmiHashAlgo algo, const void *data, size_t len,
                       uint8_t *out, char **err)
 {
     gnutls_digest_algorithm_t dig =
-        algo == RMM_HASH_SHA512 ? GNUTLS_DIG_SHA512 : GNUTLS_DIG_SHA256;
+        algo == RMI_HASH_SHA512 ? GNUTLS_DIG_SHA512 : GNUTLS_DIG_SHA256;
     int ret = gnutls_hash_fast(dig, data, len, out);
 
     if (ret < 0) {
@@ -379,6 +367,38 @@ static GByteArray *cose_sign1(gnutls_privkey_t key, const GByteArray *payload,
     return out;
 }
 
+/* The software components claim of the platform token, to @claims. */
+static bool put_sw_components(GByteArray *claims,
+                              const uint8_t signer_id[SHA256_SIZE],
+                              char **err)
+{
+    uint8_t measurement[SHA256_SIZE];
+    size_t i;
+
+    rmm_cbor_put_uint(claims, CCA_PLAT_SW_COMPONENTS);
+    rmm_cbor_put_array(claims, G_N_ELEMENTS(emu_sw_components));
+    for (i = 0; i < G_N_ELEMENTS(emu_sw_components); i++) {
+        const EmuSwComponent *c = &emu_sw_components[i];
+
+        if (!hash_data(RMI_HASH_SHA256, c->image, strlen(c->image),
+                       measurement, err)) {
+            return false;
+        }
+        rmm_cbor_put_map(claims, 5);
+        rmm_cbor_put_uint(claims, SW_COMP_MEASUREMENT_TYPE);
+        rmm_cbor_put_text(claims, c->type);
+        rmm_cbor_put_uint(claims, SW_COMP_MEASUREMENT_VALUE);
+        rmm_cbor_put_bytes(claims, measurement, sizeof(measurement));
+        rmm_cbor_put_uint(claims, SW_COMP_VERSION);
+        rmm_cbor_put_text(claims, c->version);
+        rmm_cbor_put_uint(claims, SW_COMP_SIGNER_ID);
+        rmm_cbor_put_bytes(claims, signer_id, SHA256_SIZE);
+        rmm_cbor_put_uint(claims, SW_COMP_MEASUREMENT_DESC);
+        rmm_cbor_put_text(claims, hash_name(RMI_HASH_SHA256));
+    }
+    return true;
+}
+
 /* The platform token of @k, whose CPAK has coordinates @x, @y. */
 static GByteArray *build_platform_token(RmmAttestKeys *k,
                                         const uint8_t x[P384_COORD_SIZE],
@@ -391,9 +411,7 @@ static GByteArray *build_platform_token(RmmAttestKeys *k,
     uint8_t instance_id[1 + SHA256_SIZE];
     uint8_t impl_id[SHA256_SIZE];
     uint8_t signer_id[SHA256_SIZE];
-    uint8_t measurement[SHA256_SIZE];
     GByteArray *token;
-    size_t i;
 
     /* Challenge: hash of the realm public key claim's COSE_Key bytes */
     if (!hash_data(RAK_HASH_ALGO, k->rak_pub->data, k->rak_pub->len,
@@ -405,11 +423,11 @@ static GByteArray *build_platform_token(RmmAttestKeys *k,
     memcpy(sec1 + 1, x, P384_COORD_SIZE);
     memcpy(sec1 + 1 + P384_COORD_SIZE, y, P384_COORD_SIZE);
     instance_id[0] = UEID_TYPE_RAND;
-    if (!hash_data(RMM_HASH_SHA256, sec1, sizeof(sec1), instance_id + 1,
+    if (!hash_data(RMI_HASH_SHA256, sec1, sizeof(sec1), instance_id + 1,
                    err) ||
-        !hash_data(RMM_HASH_SHA256, EMU_IMPLEMENTATION,
+        !hash_data(RMI_HASH_SHA256, EMU_IMPLEMENTATION,
                    strlen(EMU_IMPLEMENTATION), impl_id, err) ||
-        !hash_data(RMM_HASH_SHA256, EMU_SIGNER, strlen(EMU_SIGNER),
+        !hash_data(RMI_HASH_SHA256, EMU_SIGNER, strlen(EMU_SIGNER),
                    signer_id, err)) {
         return NULL;
     }
@@ -432,26 +450,8 @@ static GByteArray *build_platform_token(RmmAttestKeys *k,
     rmm_cbor_put_uint(claims, CCA_PLAT_IMPLEMENTATION_ID);
     rmm_cbor_put_bytes(claims, impl_id, sizeof(impl_id));
 
-    rmm_cbor_put_uint(claims, CCA_PLAT_SW_COMPONENTS);
-    rmm_cbor_put_array(claims, G_N_ELEMENTS(emu_sw_components));
-    for (i = 0; i < G_N_ELEMENTS(emu_sw_components); i++) {
-        const EmuSwComponent *c = &emu_sw_components[i];
-
-        if (!hash_data(RMM_HASH_SHA256, c->image, strlen(c->image),
-                       measurement, err)) {
-            return NULL;
-        }
-        rmm_cbor_put_map(claims, 5);
-        rmm_cbor_put_uint(claims, SW_COMP_MEASUREMENT_TYPE);
-        rmm_cbor_put_text(claims, c->type);
-        rmm_cbor_put_uint(claims, SW_COMP_MEASUREMENT_VALUE);
-        rmm_cbor_put_bytes(claims, measurement, sizeof(measurement));
-        rmm_cbor_put_uint(claims, SW_COMP_VERSION);
-        rmm_cbor_put_text(claims, c->version);
-        rmm_cbor_put_uint(claims, SW_COMP_SIGNER_ID);
-        rmm_cbor_put_bytes(claims, signer_id, sizeof(signer_id));
-        rmm_cbor_put_uint(claims, SW_COMP_MEASUREMENT_DESC);
-        rmm_cbor_put_text(claims, hash_name(RMM_HASH_SHA256));
+    if (!put_sw_components(claims, signer_id, err)) {
+        return NULL;
     }
 
     rmm_cbor_put_uint(claims, CCA_PLAT_VERIFICATION_SERVICE);
@@ -462,7 +462,7 @@ static GByteArray *build_platform_token(RmmAttestKeys *k,
                        sizeof(emu_platform_config));
 
     rmm_cbor_put_uint(claims, CCA_PLAT_HASH_ALGO_ID);
-    rmm_cbor_put_text(claims, hash_name(RMM_HASH_SHA256));
+    rmm_cbor_put_text(claims, hash_name(RMI_HASH_SHA256));
 
     token = cose_sign1(k->cpak, claims, "platform token (CPAK)", err);
     if (token && token->len > PLAT_TOKEN_MAX) {
@@ -568,9 +568,9 @@ static size_t realm_token_max(size_t hlen)
     return cose_sign1_max(claims);
 }
 
-size_t rmm_attest_token_max_size(RmmHashAlgo algo)
+size_t rmm_attest_token_max_size(RmiHashAlgo algo)
 {
-    size_t hlen = hash_len(algo);
+    size_t hlen = rmm_hash_len(algo);
 
     if (!hlen) {
         hlen = RMM_HASH_MAX;
@@ -587,7 +587,7 @@ static GByteArray *build_realm_token(const RmmAttestKeys *k,
                                      const RmmRealmClaims *c, char **err)
 {
     g_autoptr(GByteArray) claims = g_byte_array_new();
-    size_t hlen = hash_len(c->hash_algo);
+    size_t hlen = rmm_hash_len(c->hash_algo);
     unsigned i;
 
     /* Keys in deterministic order: 10, 265, 44235..44240 */
@@ -634,7 +634,7 @@ GByteArray *rmm_attest_token(const RmmAttestKeys *k, const RmmRealmClaims *c,
         set_err(err, "attestation: no %s", !k ? "keys" : "realm claims");
         return NULL;
     }
-    if (!hash_len(c->hash_algo)) {
+    if (!rmm_hash_len(c->hash_algo)) {
         set_err(err, "attestation: unknown realm hash algorithm %d",
                 (int)c->hash_algo);
         return NULL;

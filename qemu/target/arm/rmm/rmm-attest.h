@@ -33,13 +33,13 @@ GByteArray *rmm_attest_keys_export_cpak_pub(const RmmAttestKeys *k);
 typedef struct RmmRealmClaims {
     uint8_t challenge[RMM_CHALLENGE_SIZE];
     uint8_t rpv[RMM_RPV_SIZE];
-    RmmHashAlgo hash_algo;
+    RmiHashAlgo hash_algo;
     uint8_t rim[RMM_HASH_MAX];
     uint8_t rem[RMM_NUM_REMS][RMM_HASH_MAX];
 } RmmRealmClaims;
 
 /* Upper bound of rmm_attest_token()'s output for @algo (> 0). */
-size_t rmm_attest_token_max_size(RmmHashAlgo algo);
+size_t rmm_attest_token_max_size(RmiHashAlgo algo);
 
 /* The whole CCA token.  NULL and *err set on failure. */
 GByteArray *rmm_attest_token(const RmmAttestKeys *k, const RmmRealmClaims *c,

@@ -12,9 +12,67 @@
 #include "rmm.h"
 #include "rmm-attest.h"
 
-/* Per-granule stage 2 state, one byte per 4 KiB of a RAM range. */
+/* ---- Little-endian fields of the model's byte layouts ---- */
+
+static inline void rmm_st32(uint8_t *p, uint32_t v)
+{
+    p[0] = v;
+    p[1] = v >> 8;
+    p[2] = v >> 16;
+    p[3] = v >> 24;
+}
+
+static inline void rmm_st64(uint8_t *p, uint64_t v)
+{
+    rmm_st32(p, v);
+    rmm_st32(p + 4, v >> 32);
+}
+
+static inline uint32_t rmm_ld32(const uint8_t *p)
+{
+    return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t rmm_ld64(const uint8_t *p)
+{
+    return rmm_ld32(p) | (uint64_t)rmm_ld32(p + 4) << 32;
+}
+
+static inline bool rmm_all_zero(const uint8_t *p, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (p[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* SMCCC (DEN0028) */
+#define SMCCC_VERSION               0x80000000u
+#define SMCCC_ARCH_FEATURES         0x80000001u
+#define SMCCC_SVE_HINT              (1u << 16)
+#define SMCCC_NOT_SUPPORTED         ((uint64_t)-1)
+#define SMCCC_VERSION_1_2           0x10002u
+
+/* RSI_HOST_CALL: the RsiHostCall structure. */
+#define RSI_HOST_CALL_SIZE          256
+#define RSI_HOST_CALL_NR_GPRS       31
+
+/*
+ * Per-granule state, one byte per 4 KiB of a RAM range: the stage 2
+ * state of the IPA (RIPAS, HIPAS ASSIGNED) and whether the granule of
+ * memory at that PA is delegated.  The granule state follows: ASSIGNED
+ * (always delegated too) is DATA, else S2_DELEGATED is DELEGATED, else
+ * UNDELEGATED.
+ */
 #define S2_RIPAS_MASK       0x03
+#define S2_DELEGATED        0x40
 #define S2_ASSIGNED         0x80
+/* The stage 2 state of the IPA: what migration exports. */
+#define S2_STATE_MASK       (S2_RIPAS_MASK | S2_ASSIGNED)
 
 #define RMM_MAX_RAM_RANGES  8
 
@@ -65,7 +123,7 @@ typedef struct RmmMigKeys {
 
 #define MIG_REC_INDEX           0       /* u32 */
 #define MIG_REC_RUNNABLE        4       /* u8 */
-#define MIG_REC_PENDING         5       /* u8, RmmRecExitReason */
+#define MIG_REC_PENDING         5       /* u8, RmmRecPending */
 #define MIG_REC_RIPAS_VALUE     6       /* u8 */
 #define MIG_REC_PSCI_PENDING    7       /* u8 */
 #define MIG_REC_MPIDR           8       /* u64 */
@@ -125,6 +183,16 @@ struct RmmPlatform {
     uint8_t vmid_used[(UINT16_MAX + 1) / 8];   /* VMIDs of live realms */
 };
 
+/*
+ * The RSI call a REC exited to the host with and that waits for
+ * rmm_rec_complete() (values as in the REC record of a migration).
+ */
+typedef enum RmmRecPending {
+    RMM_REC_PENDING_NONE = 0,
+    RMM_REC_PENDING_RIPAS = 1,          /* RSI_IPA_STATE_SET */
+    RMM_REC_PENDING_HOST_CALL = 2,      /* RSI_HOST_CALL */
+} RmmRecPending;
+
 struct RmmRec {
     RmmRealm *realm;
     unsigned index;
@@ -132,11 +200,11 @@ struct RmmRec {
     bool runnable;
 
     /* The RSI call that exited to the host and is not complete yet. */
-    RmmRecExitReason pending;
+    RmmRecPending pending;
     uint64_t ripas_base;
     uint64_t ripas_top;
     uint64_t ripas_next;    /* first address RTT_SET_RIPAS did not change */
-    RmmRipas ripas_value;
+    RmiRipas ripas_value;
     uint64_t host_call_ipa;
 
     /*
@@ -156,7 +224,7 @@ struct RmmRec {
 struct RmmRealm {
     GMutex lock;
     RmmPlatform *plat;
-    RmmRealmParams params;
+    RmiRealmParams params;
     RmmRealmState state;
     uint64_t prot_size;
     uint8_t rim[RMM_HASH_MAX];
@@ -167,13 +235,20 @@ struct RmmRealm {
     unsigned nr_recs;
     RmmWriteFn *write_fn;
     void *write_opaque;
+    /* RTTs below the root: keys table base IPA | level (rmm-rtt.c) */
+    GHashTable *rtts;
+    /* Unprotected level 3 mappings: IPA -> RmiRttEntry descriptor */
+    GHashTable *ns;
     RmmMig mig;
 };
 
-/* Migration hooks (rmm-mig.c), with realm->lock held. */
-void rmm_mig_note_write(RmmRealm *r, uint64_t ipa, uint64_t len);
+/*
+ * Migration hooks (rmm-mig.c), with realm->lock held: the locked
+ * rmm_mig_log_write().
+ */
+void rmm_mig_log_write_locked(RmmRealm *r, uint64_t ipa, uint64_t len);
 /* The HIPAS or RIPAS of the granule at @ipa changed. */
-void rmm_mig_note_s2(RmmRealm *r, uint64_t ipa);
+void rmm_mig_log_s2_locked(RmmRealm *r, uint64_t ipa);
 /*
  * True when migration forbids changes to the realm's memory, stage 2 or
  * REC state by the host: once the source exported its first REC, after
@@ -213,22 +288,48 @@ size_t rmm_mig_seal_record(RmmMigKeys *k, unsigned type, uint32_t epoch,
 bool rmm_mig_open_record(RmmMigKeys *k, const uint8_t *buf, size_t len,
                          uint8_t *pt, size_t *pt_len);
 
-/* The model wrote [ipa, ipa + len) of protected memory. */
-static inline void rmm_notify_write(RmmRealm *r, uint64_t ipa, uint64_t len)
+/*
+ * The model wrote [ipa, ipa + len) of protected memory: log it for
+ * migration and tell the host.
+ */
+static inline void rmm_write_notify(RmmRealm *r, uint64_t ipa, uint64_t len)
 {
     if (r->mig.logging && len) {
-        rmm_mig_note_write(r, ipa, len);
+        rmm_mig_log_write_locked(r, ipa, len);
     }
     if (r->write_fn && len) {
         r->write_fn(r->write_opaque, ipa, len);
     }
 }
 
+/* RTTs (rmm-rtt.c), with realm->lock held. */
+void rmm_rtt_init(RmmRealm *r);
+void rmm_rtt_free(RmmRealm *r);
+/* The level of the deepest table on the walk of @ipa, at most @level. */
+unsigned rmm_rtt_walk(RmmRealm *r, uint64_t ipa, unsigned level);
+/* Create the missing tables on the walk of @ipa down to level 3. */
+void rmm_rtt_ensure(RmmRealm *r, uint64_t ipa);
+
 /* Lookups, with realm->lock held. */
 RmmRamRange *rmm_ram_find(RmmRealm *r, uint64_t ipa);
 RmmRec *rmm_rec_find(RmmRealm *r, uint64_t mpidr);
 /* REC_CREATE's MPIDR rule: valid fields, and REC index @index. */
 bool rmm_rec_mpidr_ok(uint64_t mpidr, unsigned index);
+/*
+ * A new REC of @r with REC index r->nr_recs, appended to the realm's
+ * RECs (REC_CREATE and the import of a REC record).
+ */
+RmmRec *rmm_rec_new(RmmRealm *r, uint64_t mpidr, bool runnable);
+void rmm_rec_free(RmmRec *rec);
+
+/*
+ * PSCI (rmm-psci.c).  A PSCI call @fid of @rec, with realm->lock held:
+ * answered in regs, or an exit to the host.
+ */
+void rmm_psci_call(RmmRec *rec, uint32_t fid, uint64_t *regs,
+                   RmmRecExit *exit);
+/* The PSCI calls that wait for RMI_PSCI_COMPLETE. */
+bool rmm_psci_fid_completable(uint32_t fid);
 static inline uint8_t *rmm_s2_entry(RmmRamRange *rr, uint64_t ipa)
 {
     return &rr->s2[(ipa - rr->base) >> RMM_GRANULE_SHIFT];

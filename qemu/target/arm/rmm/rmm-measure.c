@@ -22,6 +22,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
 
+#include "rmm-internal.h"
 #include "rmm-measure.h"
 
 /* Size of the output of each RmiHashAlgorithm, in bytes. */
@@ -74,12 +75,12 @@
 #define REC_PARAMS_OFF_GPRS         0x300   /* Bits64[8] */
 #define REC_PARAMS_NUM_GPRS         8
 
-size_t rmm_hash_len(RmmHashAlgo algo)
+size_t rmm_hash_len(RmiHashAlgo algo)
 {
     switch (algo) {
-    case RMM_HASH_SHA256:
+    case RMI_HASH_SHA256:
         return RMM_SHA256_SIZE;
-    case RMM_HASH_SHA512:
+    case RMI_HASH_SHA512:
         return RMM_SHA512_SIZE;
     default:
         return 0;
@@ -91,20 +92,11 @@ static void st8(uint8_t *buf, size_t off, uint8_t val)
     buf[off] = val;
 }
 
-static void st64_le(uint8_t *buf, size_t off, uint64_t val)
-{
-    unsigned i;
-
-    for (i = 0; i < 8; i++) {
-        buf[off + i] = (uint8_t)(val >> (8 * i));
-    }
-}
-
 /*
  * out = RHA(buf[0..len)), zero filled to RMM_HASH_MAX bytes.  @out may
  * not overlap @buf.
  */
-static void rmm_hash(RmmHashAlgo algo, const void *buf, size_t len,
+static void rmm_hash(RmiHashAlgo algo, const void *buf, size_t len,
                      uint8_t out[RMM_HASH_MAX])
 {
     gnutls_digest_algorithm_t dig = GNUTLS_DIG_UNKNOWN;
@@ -112,10 +104,10 @@ static void rmm_hash(RmmHashAlgo algo, const void *buf, size_t len,
     int ret;
 
     switch (algo) {
-    case RMM_HASH_SHA256:
+    case RMI_HASH_SHA256:
         dig = GNUTLS_DIG_SHA256;
         break;
-    case RMM_HASH_SHA512:
+    case RMI_HASH_SHA512:
         dig = GNUTLS_DIG_SHA512;
         break;
     default:
@@ -140,11 +132,11 @@ static void rmm_hash(RmmHashAlgo algo, const void *buf, size_t len,
  * so the upper bytes of a SHA-256 RIM are zero in the image.
  */
 static void meas_desc_init(uint8_t desc[MEAS_DESC_SIZE], uint8_t desc_type,
-                           RmmHashAlgo algo, const uint8_t rim[RMM_HASH_MAX])
+                           RmiHashAlgo algo, const uint8_t rim[RMM_HASH_MAX])
 {
     memset(desc, 0, MEAS_DESC_SIZE);
     st8(desc, MEAS_DESC_OFF_DESC_TYPE, desc_type);
-    st64_le(desc, MEAS_DESC_OFF_LEN, MEAS_DESC_SIZE);
+    rmm_st64(desc + MEAS_DESC_OFF_LEN, MEAS_DESC_SIZE);
     memcpy(desc + MEAS_DESC_OFF_RIM, rim, rmm_hash_len(algo));
 }
 
@@ -157,10 +149,10 @@ static void meas_desc_init(uint8_t desc[MEAS_DESC_SIZE], uint8_t desc_type,
  * (0x800) and the RTT fields (0x808..0x81b) are not measured.
  */
 static void realm_params_image(uint8_t buf[REALM_PARAMS_SIZE],
-                               const RmmRealmParams *p)
+                               const RmiRealmParams *p)
 {
     memset(buf, 0, REALM_PARAMS_SIZE);
-    st64_le(buf, REALM_PARAMS_OFF_FLAGS, p->flags);
+    rmm_st64(buf + REALM_PARAMS_OFF_FLAGS, p->flags);
     st8(buf, REALM_PARAMS_OFF_S2SZ, (uint8_t)p->ipa_width);
     st8(buf, REALM_PARAMS_OFF_SVE_VL, p->sve_vl);
     st8(buf, REALM_PARAMS_OFF_NUM_BPS, p->num_bps);
@@ -169,7 +161,7 @@ static void realm_params_image(uint8_t buf[REALM_PARAMS_SIZE],
     st8(buf, REALM_PARAMS_OFF_HASH_ALGO, (uint8_t)p->hash_algo);
 }
 
-void rmm_measure_realm_create(const RmmRealmParams *p,
+void rmm_measure_realm_create(const RmiRealmParams *p,
                               uint8_t rim[RMM_HASH_MAX])
 {
     uint8_t buf[REALM_PARAMS_SIZE];
@@ -183,16 +175,16 @@ void rmm_measure_realm_create(const RmmRealmParams *p,
  * "RmmMeasurementDescriptorRipas type": desc_type 0x2, len 0x100, rim,
  * base at 0x50 (Address), top at 0x58 (Address); the rest is zero.
  */
-static void ripas_desc(uint8_t desc[MEAS_DESC_SIZE], RmmHashAlgo algo,
+static void ripas_desc(uint8_t desc[MEAS_DESC_SIZE], RmiHashAlgo algo,
                        const uint8_t rim[RMM_HASH_MAX],
                        uint64_t base, uint64_t top)
 {
     meas_desc_init(desc, MEAS_DESC_TYPE_RIPAS, algo, rim);
-    st64_le(desc, MEAS_RIPAS_OFF_BASE, base);
-    st64_le(desc, MEAS_RIPAS_OFF_TOP, top);
+    rmm_st64(desc + MEAS_RIPAS_OFF_BASE, base);
+    rmm_st64(desc + MEAS_RIPAS_OFF_TOP, top);
 }
 
-void rmm_measure_init_ripas(RmmHashAlgo algo, uint8_t rim[RMM_HASH_MAX],
+void rmm_measure_init_ripas(RmiHashAlgo algo, uint8_t rim[RMM_HASH_MAX],
                             uint64_t base, uint64_t top)
 {
     uint8_t desc[MEAS_DESC_SIZE];
@@ -208,17 +200,17 @@ void rmm_measure_init_ripas(RmmHashAlgo algo, uint8_t rim[RMM_HASH_MAX],
  * = RMI_MEASURE_CONTENT), content at 0x60 (RmmRealmMeasurement: the RHA
  * of the 4 KiB granule, or zero when the content is not measured).
  */
-static void data_desc(uint8_t desc[MEAS_DESC_SIZE], RmmHashAlgo algo,
+static void data_desc(uint8_t desc[MEAS_DESC_SIZE], RmiHashAlgo algo,
                       const uint8_t rim[RMM_HASH_MAX], uint64_t ipa,
                       uint64_t flags, const uint8_t content[RMM_HASH_MAX])
 {
     meas_desc_init(desc, MEAS_DESC_TYPE_DATA, algo, rim);
-    st64_le(desc, MEAS_DATA_OFF_IPA, ipa);
-    st64_le(desc, MEAS_DATA_OFF_FLAGS, flags);
+    rmm_st64(desc + MEAS_DATA_OFF_IPA, ipa);
+    rmm_st64(desc + MEAS_DATA_OFF_FLAGS, flags);
     memcpy(desc + MEAS_DATA_OFF_CONTENT, content, rmm_hash_len(algo));
 }
 
-void rmm_measure_data_create(RmmHashAlgo algo, uint8_t rim[RMM_HASH_MAX],
+void rmm_measure_data_create(RmiHashAlgo algo, uint8_t rim[RMM_HASH_MAX],
                              uint64_t ipa, const uint8_t *data)
 {
     uint8_t desc[MEAS_DESC_SIZE];
@@ -249,10 +241,10 @@ static void rec_params_image(uint8_t buf[REC_PARAMS_SIZE],
     unsigned i;
 
     memset(buf, 0, REC_PARAMS_SIZE);
-    st64_le(buf, REC_PARAMS_OFF_FLAGS, p->flags);
-    st64_le(buf, REC_PARAMS_OFF_PC, p->pc);
+    rmm_st64(buf + REC_PARAMS_OFF_FLAGS, p->flags);
+    rmm_st64(buf + REC_PARAMS_OFF_PC, p->pc);
     for (i = 0; i < REC_PARAMS_NUM_GPRS; i++) {
-        st64_le(buf, REC_PARAMS_OFF_GPRS + 8 * i, p->gprs[i]);
+        rmm_st64(buf + REC_PARAMS_OFF_GPRS + 8 * i, p->gprs[i]);
     }
 }
 
@@ -261,7 +253,7 @@ static void rec_params_image(uint8_t buf[REC_PARAMS_SIZE],
  * desc_type 0x1, len 0x100, rim, content at 0x50 (RmmRealmMeasurement:
  * the RHA of the measured RmiRecParams image); the rest is zero.
  */
-static void rec_desc(uint8_t desc[MEAS_DESC_SIZE], RmmHashAlgo algo,
+static void rec_desc(uint8_t desc[MEAS_DESC_SIZE], RmiHashAlgo algo,
                      const uint8_t rim[RMM_HASH_MAX],
                      const uint8_t content[RMM_HASH_MAX])
 {
@@ -269,7 +261,7 @@ static void rec_desc(uint8_t desc[MEAS_DESC_SIZE], RmmHashAlgo algo,
     memcpy(desc + MEAS_REC_OFF_CONTENT, content, rmm_hash_len(algo));
 }
 
-void rmm_measure_rec_create(RmmHashAlgo algo, uint8_t rim[RMM_HASH_MAX],
+void rmm_measure_rec_create(RmiHashAlgo algo, uint8_t rim[RMM_HASH_MAX],
                             const RmmRecParams *p)
 {
     uint8_t params[REC_PARAMS_SIZE];
@@ -296,7 +288,7 @@ void rmm_measure_rec_create(RmmHashAlgo algo, uint8_t rim[RMM_HASH_MAX],
  * to 64 bytes; we follow the reference implementation so that event log
  * replays written against real RMMs match.
  */
-void rmm_measure_extend(RmmHashAlgo algo, uint8_t rem[RMM_HASH_MAX],
+void rmm_measure_extend(RmiHashAlgo algo, uint8_t rem[RMM_HASH_MAX],
                         const uint8_t *data, size_t len)
 {
     size_t hlen = rmm_hash_len(algo);

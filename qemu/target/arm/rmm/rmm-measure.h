@@ -25,7 +25,7 @@
  * The fields are taken in their RmiRealmParams encodings (e.g. num_bps is
  * the number of breakpoints minus one); rpv and vmid are not measured.
  */
-void rmm_measure_realm_create(const RmmRealmParams *p,
+void rmm_measure_realm_create(const RmiRealmParams *p,
                               uint8_t rim[RMM_HASH_MAX]);
 
 /*
@@ -35,7 +35,7 @@ void rmm_measure_realm_create(const RmmRealmParams *p,
  * entry's IPA and top = Min(entry IPA + entry size, top): a caller that
  * wants RIMs identical to a real RMM calls this once per RTT entry.
  */
-void rmm_measure_init_ripas(RmmHashAlgo algo, uint8_t rim[RMM_HASH_MAX],
+void rmm_measure_init_ripas(RmiHashAlgo algo, uint8_t rim[RMM_HASH_MAX],
                             uint64_t base, uint64_t top);
 
 /*
@@ -45,7 +45,7 @@ void rmm_measure_init_ripas(RmmHashAlgo algo, uint8_t rim[RMM_HASH_MAX],
  * (RMI_NO_MEASURE_CONTENT), which still extends the RIM, with flags 0 and
  * a zero content hash.
  */
-void rmm_measure_data_create(RmmHashAlgo algo, uint8_t rim[RMM_HASH_MAX],
+void rmm_measure_data_create(RmiHashAlgo algo, uint8_t rim[RMM_HASH_MAX],
                              uint64_t ipa, const uint8_t *data);
 
 /*
@@ -53,7 +53,7 @@ void rmm_measure_data_create(RmmHashAlgo algo, uint8_t rim[RMM_HASH_MAX],
  * (RMI_REC_FLAG_RUNNABLE in @p->flags) is measured; for any other REC
  * @rim is left unchanged.  Measured: flags, pc and gprs[0..7] (not mpidr).
  */
-void rmm_measure_rec_create(RmmHashAlgo algo, uint8_t rim[RMM_HASH_MAX],
+void rmm_measure_rec_create(RmiHashAlgo algo, uint8_t rim[RMM_HASH_MAX],
                             const RmmRecParams *p);
 
 /*
@@ -61,7 +61,7 @@ void rmm_measure_rec_create(RmmHashAlgo algo, uint8_t rim[RMM_HASH_MAX],
  * len <= 64 (the caller rejects larger sizes with RSI_ERROR_INPUT).  This
  * is what TF-RMM computes; see rmm-measure.c.
  */
-void rmm_measure_extend(RmmHashAlgo algo, uint8_t rem[RMM_HASH_MAX],
+void rmm_measure_extend(RmiHashAlgo algo, uint8_t rem[RMM_HASH_MAX],
                         const uint8_t *data, size_t len);
 
 #endif /* RMM_MEASURE_H */

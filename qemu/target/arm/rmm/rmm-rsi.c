@@ -14,35 +14,6 @@
 #include "rmm-internal.h"
 #include "rmm-measure.h"
 
-/* SMCCC (DEN0028) */
-#define SMCCC_VERSION               0x80000000u
-#define SMCCC_ARCH_FEATURES         0x80000001u
-#define SMCCC_SVE_HINT              (1u << 16)
-#define SMCCC_NOT_SUPPORTED         ((uint64_t)-1)
-#define SMCCC_VERSION_1_2           0x10002u
-
-/* PSCI (DEN0022) */
-#define PSCI_VERSION                0x84000000u
-#define PSCI_CPU_SUSPEND_32         0x84000001u
-#define PSCI_CPU_SUSPEND_64         0xC4000001u
-#define PSCI_CPU_OFF                0x84000002u
-#define PSCI_CPU_ON_32              0x84000003u
-#define PSCI_CPU_ON_64              0xC4000003u
-#define PSCI_AFFINITY_INFO_32       0x84000004u
-#define PSCI_AFFINITY_INFO_64       0xC4000004u
-#define PSCI_MIGRATE_INFO_TYPE      0x84000006u
-#define PSCI_SYSTEM_OFF             0x84000008u
-#define PSCI_SYSTEM_RESET           0x84000009u
-#define PSCI_FEATURES               0x8400000Au
-#define PSCI_VERSION_1_1            0x10001u
-#define PSCI_RET_SUCCESS            0
-#define PSCI_RET_NOT_SUPPORTED      ((uint64_t)-1)
-#define PSCI_RET_INVALID_PARAMS     ((uint64_t)-2)
-#define PSCI_RET_ALREADY_ON         ((uint64_t)-4)
-#define PSCI_RET_INVALID_ADDRESS    ((uint64_t)-9)
-#define PSCI_AFFINITY_INFO_ON       0
-#define PSCI_MIGRATE_TOS_NOT_PRESENT 2
-
 /* RSI (DEN0137 1.0) */
 #define RSI_FID_FIRST               0xC4000190u
 #define RSI_VERSION                 0xC4000190u
@@ -58,33 +29,11 @@
 
 #define RSI_ABI_VERSION             0x10000u    /* 1.0 */
 #define RSI_CHANGE_DESTROYED        (1u << 0)
-#define RSI_HOST_CALL_SIZE          256
-#define RSI_HOST_CALL_NR_GPRS       31
 
 /* RsiRealmConfig layout */
 #define REALM_CONFIG_IPA_WIDTH      0x000
 #define REALM_CONFIG_HASH_ALGO      0x008
 #define REALM_CONFIG_RPV            0x200
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-    unsigned i;
-
-    for (i = 0; i < 8; i++) {
-        p[i] = v >> (8 * i);
-    }
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    unsigned i;
-
-    for (i = 0; i < 8; i++) {
-        v |= (uint64_t)p[i] << (8 * i);
-    }
-    return v;
-}
 
 /* Pack @len bytes into consecutive registers, little endian. */
 static void bytes_to_regs(uint64_t *regs, const uint8_t *b, size_t len)
@@ -92,7 +41,7 @@ static void bytes_to_regs(uint64_t *regs, const uint8_t *b, size_t len)
     size_t i;
 
     for (i = 0; i < len / 8; i++) {
-        regs[i] = get_le64(b + 8 * i);
+        regs[i] = rmm_ld64(b + 8 * i);
     }
 }
 
@@ -101,7 +50,7 @@ static void regs_to_bytes(uint8_t *b, const uint64_t *regs, size_t len)
     size_t i;
 
     for (i = 0; i < len / 8; i++) {
-        put_le64(b + 8 * i, regs[i]);
+        rmm_st64(b + 8 * i, regs[i]);
     }
 }
 
@@ -117,7 +66,7 @@ static uint8_t *rsi_buffer(RmmRealm *r, uint64_t ipa, uint64_t *regs,
     uint8_t *p = rmm_realm_granule_for_rsi(r, ipa, &fault);
 
     if (fault) {
-        exit->reason = RMM_EXIT_S2_FAULT;
+        exit->reason = RMI_EXIT_SYNC;
         exit->fault_ipa = ipa & ~(RMM_GRANULE_SIZE - 1);
     } else if (!p) {
         regs[0] = RSI_ERROR_INPUT;
@@ -217,7 +166,7 @@ static void rsi_attest_continue(RmmRec *rec, uint64_t *regs,
     }
     n = MIN(size, rec->token->len - rec->token_off);
     memcpy(buf + off, rec->token->data + rec->token_off, n);
-    rmm_notify_write(rec->realm, ipa + off, n);
+    rmm_write_notify(rec->realm, ipa + off, n);
     rec->token_off += n;
     regs[1] = n;
     if (rec->token_off == rec->token->len) {
@@ -243,10 +192,10 @@ static void rsi_realm_config(RmmRealm *r, uint64_t *regs, RmmRecExit *exit)
         return;
     }
     memset(buf, 0, RMM_GRANULE_SIZE);
-    put_le64(buf + REALM_CONFIG_IPA_WIDTH, r->params.ipa_width);
+    rmm_st64(buf + REALM_CONFIG_IPA_WIDTH, r->params.ipa_width);
     buf[REALM_CONFIG_HASH_ALGO] = r->params.hash_algo;
     memcpy(buf + REALM_CONFIG_RPV, r->params.rpv, RMM_RPV_SIZE);
-    rmm_notify_write(r, ipa, RMM_GRANULE_SIZE);
+    rmm_write_notify(r, ipa, RMM_GRANULE_SIZE);
     regs[0] = RSI_SUCCESS;
 }
 
@@ -255,7 +204,7 @@ static void rsi_ipa_state_set(RmmRec *rec, uint64_t *regs, RmmRecExit *exit)
     RmmRealm *r = rec->realm;
     uint64_t base = regs[1], top = regs[2], ripas = regs[3], flags = regs[4];
 
-    if ((ripas != RMM_RIPAS_EMPTY && ripas != RMM_RIPAS_RAM) ||
+    if ((ripas != RMI_RIPAS_EMPTY && ripas != RMI_RIPAS_RAM) ||
         (flags & ~(uint64_t)RSI_CHANGE_DESTROYED) ||
         !rmm_aligned(base) || !rmm_aligned(top) || top <= base ||
         top > r->prot_size) {
@@ -266,11 +215,11 @@ static void rsi_ipa_state_set(RmmRec *rec, uint64_t *regs, RmmRecExit *exit)
      * The model never creates DESTROYED granules, so the flag changes
      * nothing; the host applies the change (RTT_SET_RIPAS).
      */
-    rec->pending = RMM_EXIT_RIPAS_CHANGE;
+    rec->pending = RMM_REC_PENDING_RIPAS;
     rec->ripas_base = rec->ripas_next = base;
     rec->ripas_top = top;
     rec->ripas_value = ripas;
-    exit->reason = RMM_EXIT_RIPAS_CHANGE;
+    exit->reason = RMI_EXIT_RIPAS_CHANGE;
     exit->ripas_base = base;
     exit->ripas_top = top;
     exit->ripas_value = ripas;
@@ -280,7 +229,7 @@ static void rsi_ipa_state_get(RmmRealm *r, uint64_t *regs)
 {
     uint64_t base = regs[1], end = regs[2], ipa;
     RmmRamRange *rr;
-    RmmRipas ripas;
+    RmiRipas ripas;
 
     if (!rmm_aligned(base) || !rmm_aligned(end) || base >= end ||
         end > r->prot_size) {
@@ -288,17 +237,17 @@ static void rsi_ipa_state_get(RmmRealm *r, uint64_t *regs)
         return;
     }
     rr = rmm_ram_find(r, base);
-    ripas = rr ? (*rmm_s2_entry(rr, base) & S2_RIPAS_MASK) : RMM_RIPAS_EMPTY;
+    ripas = rr ? (*rmm_s2_entry(rr, base) & S2_RIPAS_MASK) : RMI_RIPAS_EMPTY;
     /* Extend the run of identical RIPAS as far as it goes, up to end. */
     for (ipa = base + RMM_GRANULE_SIZE; ipa < end; ipa += RMM_GRANULE_SIZE) {
-        RmmRipas cur;
+        RmiRipas cur;
 
         rr = rmm_ram_find(r, ipa);
-        cur = rr ? (*rmm_s2_entry(rr, ipa) & S2_RIPAS_MASK) : RMM_RIPAS_EMPTY;
+        cur = rr ? (*rmm_s2_entry(rr, ipa) & S2_RIPAS_MASK) : RMI_RIPAS_EMPTY;
         if (cur != ripas) {
             break;
         }
-        if (!rr && ripas == RMM_RIPAS_EMPTY) {
+        if (!rr && ripas == RMI_RIPAS_EMPTY) {
             /* Skip unbacked space to the next RAM range in one step. */
             uint64_t next = end;
             unsigned i;
@@ -331,114 +280,12 @@ static void rsi_host_call(RmmRec *rec, uint64_t *regs, RmmRecExit *exit)
         return;
     }
     buf += ipa & (RMM_GRANULE_SIZE - 1);
-    rec->pending = RMM_EXIT_HOST_CALL;
+    rec->pending = RMM_REC_PENDING_HOST_CALL;
     rec->host_call_ipa = ipa;
-    exit->reason = RMM_EXIT_HOST_CALL;
+    exit->reason = RMI_EXIT_HOST_CALL;
     exit->imm = buf[0] | (buf[1] << 8);
     for (i = 0; i < RSI_HOST_CALL_NR_GPRS; i++) {
-        exit->gprs[i] = get_le64(buf + 8 + 8 * i);
-    }
-}
-
-static bool psci_fid_supported(uint32_t fid)
-{
-    switch (fid) {
-    case SMCCC_VERSION:
-    case PSCI_VERSION:
-    case PSCI_CPU_SUSPEND_32:
-    case PSCI_CPU_SUSPEND_64:
-    case PSCI_CPU_OFF:
-    case PSCI_CPU_ON_32:
-    case PSCI_CPU_ON_64:
-    case PSCI_AFFINITY_INFO_32:
-    case PSCI_AFFINITY_INFO_64:
-    case PSCI_MIGRATE_INFO_TYPE:
-    case PSCI_SYSTEM_OFF:
-    case PSCI_SYSTEM_RESET:
-    case PSCI_FEATURES:
-        return true;
-    default:
-        return false;
-    }
-}
-
-static void psci_call(RmmRec *rec, uint32_t fid, uint64_t *regs,
-                      RmmRecExit *exit)
-{
-    RmmRealm *r = rec->realm;
-    bool is64 = fid & 0x40000000u;
-    uint64_t target_mpidr = is64 ? regs[1] : (uint32_t)regs[1];
-    uint64_t arg2 = is64 ? regs[2] : (uint32_t)regs[2];
-    RmmRec *target = NULL;
-    unsigned i;
-
-    switch (fid) {
-    case PSCI_VERSION:
-        regs[0] = PSCI_VERSION_1_1;
-        return;
-    case PSCI_FEATURES:
-        regs[0] = psci_fid_supported(regs[1]) ? PSCI_RET_SUCCESS
-                                              : PSCI_RET_NOT_SUPPORTED;
-        return;
-    case PSCI_MIGRATE_INFO_TYPE:
-        regs[0] = PSCI_MIGRATE_TOS_NOT_PRESENT;
-        return;
-    case PSCI_CPU_ON_32:
-    case PSCI_CPU_ON_64:
-        /* The entry point must be a protected address. */
-        if (arg2 >= r->prot_size) {
-            regs[0] = PSCI_RET_INVALID_ADDRESS;
-            return;
-        }
-        target = rmm_rec_find(r, target_mpidr);
-        if (!target) {
-            regs[0] = PSCI_RET_INVALID_PARAMS;
-            return;
-        }
-        if (target->runnable) {
-            regs[0] = PSCI_RET_ALREADY_ON;
-            return;
-        }
-        break;
-    case PSCI_CPU_OFF:
-        rec->runnable = false;
-        break;
-    case PSCI_SYSTEM_OFF:
-    case PSCI_SYSTEM_RESET:
-        r->state = RMM_REALM_SYSTEM_OFF;
-        exit->reason = RMM_EXIT_SYSTEM_OFF;
-        exit->psci_fid = fid;
-        return;
-    case PSCI_AFFINITY_INFO_32:
-    case PSCI_AFFINITY_INFO_64:
-        /* lowest_affinity_level must be 0, the target one of our RECs. */
-        target = rmm_rec_find(r, target_mpidr);
-        if (arg2 != 0 || !target) {
-            regs[0] = PSCI_RET_INVALID_PARAMS;
-            return;
-        }
-        if (target == rec) {
-            regs[0] = PSCI_AFFINITY_INFO_ON;
-            return;
-        }
-        break;
-    case PSCI_CPU_SUSPEND_32:
-    case PSCI_CPU_SUSPEND_64:
-        break;
-    default:
-        regs[0] = PSCI_RET_NOT_SUPPORTED;
-        return;
-    }
-    if (target) {
-        /* CPU_ON / AFFINITY_INFO: the host completes it for @target. */
-        rec->psci_pending = true;
-        rec->psci_fid = fid;
-        rec->psci_mpidr = target_mpidr;
-    }
-    exit->reason = RMM_EXIT_PSCI;
-    exit->psci_fid = fid;
-    for (i = 0; i < 3; i++) {
-        exit->psci_args[i] = regs[i + 1];
+        exit->gprs[i] = rmm_ld64(buf + 8 + 8 * i);
     }
 }
 
@@ -455,7 +302,7 @@ void rmm_rec_smc(RmmRec *rec, uint64_t regs[RMM_SMC_NREGS], RmmRecExit *exit)
     }
 
     g_mutex_lock(&r->lock);
-    if (rec->pending != RMM_EXIT_NONE || !rmm_mig_may_run(r)) {
+    if (rec->pending != RMM_REC_PENDING_NONE || !rmm_mig_may_run(r)) {
         /*
          * The host re-entered the REC without completing its exit, or
          * while migration keeps RECs from entering.
@@ -505,7 +352,7 @@ void rmm_rec_smc(RmmRec *rec, uint64_t regs[RMM_SMC_NREGS], RmmRecExit *exit)
         break;
     default:
         if ((fid & 0xbf000000u) == 0x84000000u) {
-            psci_call(rec, fid, regs, exit);
+            rmm_psci_call(rec, fid, regs, exit);
         } else {
             regs[0] = SMCCC_NOT_SUPPORTED;
         }
@@ -513,58 +360,4 @@ void rmm_rec_smc(RmmRec *rec, uint64_t regs[RMM_SMC_NREGS], RmmRecExit *exit)
     }
 out:
     g_mutex_unlock(&r->lock);
-}
-
-RmiStatus rmm_rec_complete(RmmRec *rec, RmmRipasResponse response,
-                           const RmmRecExit *exit,
-                           uint64_t regs[RMM_SMC_NREGS])
-{
-    RmmRealm *r = rec->realm;
-    RmiStatus ret = RMI_SUCCESS;
-    uint8_t *buf;
-    bool fault;
-    unsigned i;
-
-    g_mutex_lock(&r->lock);
-    if (rmm_mig_frozen(r)) {
-        ret = RMI_ERROR_REALM;
-        goto out;
-    }
-    switch (rec->pending) {
-    case RMM_EXIT_RIPAS_CHANGE:
-        /*
-         * x1 is the first address not changed, whatever the response.
-         * An ACCEPT that changed nothing would make the realm loop.
-         */
-        regs[1] = rec->ripas_next;
-        if (response == RMM_RIPAS_ACCEPT &&
-            rec->ripas_next != rec->ripas_base) {
-            regs[2] = RMM_RIPAS_ACCEPT;
-        } else {
-            regs[2] = RMM_RIPAS_REJECT;
-        }
-        regs[0] = RSI_SUCCESS;
-        break;
-    case RMM_EXIT_HOST_CALL:
-        buf = rmm_realm_granule_for_rsi(r, rec->host_call_ipa, &fault);
-        if (!buf) {
-            /* The realm changed the RIPAS under the call meanwhile. */
-            regs[0] = RSI_ERROR_INPUT;
-            break;
-        }
-        buf += rec->host_call_ipa & (RMM_GRANULE_SIZE - 1);
-        for (i = 0; i < RSI_HOST_CALL_NR_GPRS; i++) {
-            put_le64(buf + 8 + 8 * i, exit->gprs[i]);
-        }
-        rmm_notify_write(r, rec->host_call_ipa, RSI_HOST_CALL_SIZE);
-        regs[0] = RSI_SUCCESS;
-        break;
-    default:
-        ret = RMI_ERROR_REC;
-        goto out;
-    }
-    rec->pending = RMM_EXIT_NONE;
-out:
-    g_mutex_unlock(&r->lock);
-    return ret;
 }

@@ -27,11 +27,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../rmi.h"            /* RMI types of the specification */
 #include "../rmi-mig.h"        /* granule, migration record format */
 
 #define RMM_L2_BLOCK_SIZE       (1ULL << 21)
-#define RMM_HASH_MAX            64      /* SHA-512 */
-#define RMM_RPV_SIZE            64
 #define RMM_NUM_REMS            4
 #define RMM_MAX_RECS            512
 #define RMM_CHALLENGE_SIZE      64
@@ -48,15 +47,6 @@
 #define RMM_MAX_NUM_BPS         15
 #define RMM_MAX_NUM_WPS         15
 
-/* RMI status codes (RmiStatusCode). */
-typedef enum RmiStatus {
-    RMI_SUCCESS = 0,
-    RMI_ERROR_INPUT = 1,
-    RMI_ERROR_REALM = 2,
-    RMI_ERROR_REC = 3,
-    RMI_ERROR_RTT = 4,
-} RmiStatus;
-
 /* RSI status codes (RsiCommandReturnCode). */
 typedef enum RsiStatus {
     RSI_SUCCESS = 0,
@@ -65,19 +55,6 @@ typedef enum RsiStatus {
     RSI_INCOMPLETE = 3,
     RSI_ERROR_UNKNOWN = 4,
 } RsiStatus;
-
-/* Hash algorithms (RmiHashAlgorithm). */
-typedef enum RmmHashAlgo {
-    RMM_HASH_SHA256 = 0,
-    RMM_HASH_SHA512 = 1,
-} RmmHashAlgo;
-
-/* Realm IPA state (RmiRipas / RsiRipas). */
-typedef enum RmmRipas {
-    RMM_RIPAS_EMPTY = 0,
-    RMM_RIPAS_RAM = 1,
-    RMM_RIPAS_DESTROYED = 2,
-} RmmRipas;
 
 /* Host IPA state of a protected granule (HIPAS). */
 typedef enum RmmHipas {
@@ -92,23 +69,6 @@ typedef enum RmmRealmState {
     RMM_REALM_SYSTEM_OFF = 2,
 } RmmRealmState;
 
-/* RmiRealmParams: the fields the model uses. */
-typedef struct RmmRealmParams {
-    uint64_t flags;                 /* RMI_REALM_FLAGS_* (measured) */
-    uint32_t ipa_width;             /* s2sz (measured) */
-    uint8_t sve_vl;                 /* (measured) */
-    uint8_t num_bps;                /* (measured) */
-    uint8_t num_wps;                /* (measured) */
-    uint8_t pmu_num_ctrs;           /* (measured) */
-    RmmHashAlgo hash_algo;          /* (measured) */
-    uint8_t rpv[RMM_RPV_SIZE];      /* personalization value */
-    uint16_t vmid;                  /* unique among the platform's realms */
-} RmmRealmParams;
-
-#define RMI_REALM_FLAGS_LPA2    (1ULL << 0)
-#define RMI_REALM_FLAGS_SVE     (1ULL << 1)
-#define RMI_REALM_FLAGS_PMU     (1ULL << 2)
-
 /* RmiRecParams: the fields the model uses. */
 typedef struct RmmRecParams {
     uint64_t flags;                 /* RMI_REC_FLAG_RUNNABLE (measured) */
@@ -116,8 +76,6 @@ typedef struct RmmRecParams {
     uint64_t pc;                    /* (measured) */
     uint64_t gprs[8];               /* (measured) */
 } RmmRecParams;
-
-#define RMI_REC_FLAG_RUNNABLE   (1ULL << 0)
 
 typedef struct RmmPlatform RmmPlatform;
 typedef struct RmmRealm RmmRealm;
@@ -138,19 +96,60 @@ void rmm_platform_free(RmmPlatform *p);
  * for an unsupported ipa_width, hash_algo, flag, sve_vl, pmu_num_ctrs,
  * num_bps or num_wps, or a vmid another live realm of @plat uses.
  */
-RmiStatus rmm_realm_create(RmmPlatform *plat, const RmmRealmParams *params,
+RmiStatus rmm_realm_create(RmmPlatform *plat, const RmiRealmParams *params,
                            RmmRealm **out);
 
 /*
  * Hand the realm a private store for protected RAM at IPA
- * [@base, @base + @size): the host's equivalent of delegating granules.
- * Both must be granule aligned and inside protected IPA space; ranges
- * may not overlap.  Only allowed while the realm is NEW.  The store must
- * outlive the realm and be zero-filled; the host never touches it again
- * except through this interface.
+ * [@base, @base + @size): the realm's share of the platform's delegable
+ * physical memory.  Both must be granule aligned and inside protected
+ * IPA space; ranges may not overlap.  Only allowed while the realm is
+ * NEW.  The store must outlive the realm and be zero-filled; the host
+ * never touches it again except through this interface.
+ *
+ * Physical addresses in the emulation: the granule of the store that
+ * backs IPA x has physical address x (a realm's memory is identity
+ * mapped, the one constraint of the emulation: a DATA granule is mapped
+ * at the IPA equal to its PA, so the DATA commands take one address for
+ * both).  Its granules start UNDELEGATED; the host delegates them
+ * (rmm_granule_delegate) before DATA_CREATE.  The model keeps its RDs,
+ * RECs and RTTs in memory of its own, not in delegated granules.
  */
 RmiStatus rmm_realm_add_ram(RmmRealm *r, uint64_t base, uint64_t size,
                             void *store);
+
+/* ---- Granules (RMI_GRANULE_DELEGATE / UNDELEGATE) ---- */
+
+/* RmmGranuleState of DEN0137 (RD, REC and RTT: see rmm_realm_add_ram). */
+typedef enum RmmGranuleState {
+    RMM_GRANULE_UNDELEGATED = 0,
+    RMM_GRANULE_DELEGATED,
+    RMM_GRANULE_RD,
+    RMM_GRANULE_REC,
+    RMM_GRANULE_RTT,
+    RMM_GRANULE_DATA,
+} RmmGranuleState;
+
+/*
+ * RMI_GRANULE_DELEGATE of the granule at physical address @pa of @r's
+ * memory: UNDELEGATED -> DELEGATED.  RMI_ERROR_INPUT if @pa is not
+ * aligned, not memory of @r, or the granule is not UNDELEGATED.
+ */
+RmiStatus rmm_granule_delegate(RmmRealm *r, uint64_t pa);
+
+/*
+ * RMI_GRANULE_UNDELEGATE: DELEGATED -> UNDELEGATED, contents scrubbed.
+ * RMI_ERROR_INPUT as for DELEGATE, or if the granule is not DELEGATED
+ * (a DATA granule is in use).
+ */
+RmiStatus rmm_granule_undelegate(RmmRealm *r, uint64_t pa);
+
+/* The state of the granule at @pa (UNDELEGATED outside @r's memory). */
+RmmGranuleState rmm_granule_state(RmmRealm *r, uint64_t pa);
+
+/* Host convenience: DELEGATE every granule of [@base, @top). */
+RmiStatus rmm_granule_delegate_range(RmmRealm *r, uint64_t base,
+                                     uint64_t top);
 
 /* RMI_REALM_ACTIVATE: NEW -> ACTIVE; RECs may be entered from now on. */
 RmiStatus rmm_realm_activate(RmmRealm *r);
@@ -173,7 +172,7 @@ typedef void RmmWriteFn(void *opaque, uint64_t ipa, uint64_t len);
 void rmm_realm_set_write_notifier(RmmRealm *r, RmmWriteFn *fn, void *opaque);
 
 RmmRealmState rmm_realm_state(RmmRealm *r);
-const RmmRealmParams *rmm_realm_params(RmmRealm *r);
+const RmiRealmParams *rmm_realm_params(RmmRealm *r);
 
 /* Protected IPA space is [0, 2^(ipa_width - 1)). */
 uint64_t rmm_realm_prot_size(RmmRealm *r);
@@ -185,47 +184,131 @@ uint64_t rmm_realm_prot_size(RmmRealm *r);
 size_t rmm_realm_measurement(RmmRealm *r, unsigned index,
                              uint8_t out[RMM_HASH_MAX]);
 
-/* ---- Stage 2 / RTT (RMI_RTT_INIT_RIPAS, RTT_SET_RIPAS, DATA_*) ---- */
+/* ---- Stage 2 / RTT (RMI_RTT_*, DATA_*) ---- */
 
 /*
- * RMI_RTT_INIT_RIPAS: RIPAS RAM for [@base, @top) of a NEW realm, measured
- * once per RTT entry (2 MiB blocks where aligned, 4 KiB granules
- * elsewhere).  *out_top is where it stopped (the model always completes
- * the range).
+ * The realm's stage 2 translation tables (RTTs), 4 KiB granules: a table
+ * of level L has 512 entries of RMI_RTT_ENTRY_SIZE(L) bytes.  The root
+ * (start level 1 for an IPA width up to 39, 0 above, concatenated as
+ * needed) exists with the realm; the host creates the others.  Levels
+ * are tracked for real: a walk stops at the deepest table that exists,
+ * and a command that needs a deeper one fails with RMI_ERROR_RTT and the
+ * level it stopped at as index (rmi_return_index()).  DATA granules and
+ * unprotected mappings are level 3 entries; RIPAS of unassigned memory
+ * may also be held by level 2 (2 MiB) block entries.
+ *
+ * The commands below that walk RTTs return an RmiCommandReturnCode.
  */
-RmiStatus rmm_rtt_init_ripas(RmmRealm *r, uint64_t base, uint64_t top,
-                             uint64_t *out_top);
+unsigned rmm_realm_rtt_start_level(RmmRealm *r);
+
+/* The level of the deepest table on the walk of @ipa (3 at most). */
+unsigned rmm_rtt_walk_level(RmmRealm *r, uint64_t ipa);
+
+/*
+ * RMI_RTT_CREATE of the table of @level (start level + 1 .. 3) that maps
+ * @ipa (aligned to RMI_RTT_ENTRY_SIZE(@level - 1)).  RMI_ERROR_INPUT for
+ * a bad level or IPA; RMI_ERROR_RTT(walk level) when the parent table is
+ * missing; RMI_ERROR_RTT(@level - 1) when the table exists already.  A
+ * table created under an unassigned block entry takes its RIPAS.
+ */
+RmiCommandReturnCode rmm_rtt_create(RmmRealm *r, uint64_t ipa,
+                                    unsigned level);
+
+/*
+ * RMI_RTT_DESTROY of the table of @level that maps @ipa.  As for
+ * RTT_CREATE, and RMI_ERROR_RTT(@level - 1) when it does not exist,
+ * RMI_ERROR_RTT(@level) when it is live: it has child tables, ASSIGNED
+ * or ASSIGNED_NS entries, or (the model keeps RIPAS, where DEN0137 makes
+ * it DESTROYED) entries whose RIPAS differ, so that no block entry could
+ * hold them.
+ */
+RmiCommandReturnCode rmm_rtt_destroy(RmmRealm *r, uint64_t ipa,
+                                     unsigned level);
+
+/*
+ * Host convenience: RTT_CREATE of every table of the levels below the
+ * root down to @level that maps a part of [@base, @top), tables that
+ * exist already being fine.  For @level 2, also the level 3 tables of
+ * the 2 MiB blocks the range covers in part: the RTTs of a host that
+ * maps RAM with blocks where it can (RTT_INIT_RIPAS then measures one
+ * entry per block, and per granule at the edges).
+ */
+RmiCommandReturnCode rmm_rtt_create_range(RmmRealm *r, uint64_t base,
+                                          uint64_t top, unsigned level);
+
+/*
+ * RMI_RTT_MAP_UNPROTECTED: map unprotected @ipa (level 3 only in the
+ * model) to the host's @desc (RmiRttEntry: output address and
+ * attributes).  The entry must be UNASSIGNED_NS.
+ */
+RmiCommandReturnCode rmm_rtt_map_unprotected(RmmRealm *r, uint64_t ipa,
+                                             unsigned level, uint64_t desc);
+
+/* RMI_RTT_UNMAP_UNPROTECTED: ASSIGNED_NS -> UNASSIGNED_NS. */
+RmiCommandReturnCode rmm_rtt_unmap_unprotected(RmmRealm *r, uint64_t ipa,
+                                               unsigned level);
+
+/*
+ * RMI_RTT_READ_ENTRY of unprotected @ipa at level 3: whether it is
+ * mapped (ASSIGNED_NS) and its descriptor.
+ */
+RmiCommandReturnCode rmm_rtt_read_unprotected(RmmRealm *r, uint64_t ipa,
+                                              bool *mapped, uint64_t *desc);
+
+/*
+ * RMI_RTT_INIT_RIPAS: RIPAS RAM for [@base, @top) of a NEW realm, one
+ * RTT entry at a time: a level 2 block entry where the range covers it,
+ * level 3 entries elsewhere (their tables must exist: RMI_ERROR_RTT(2)
+ * otherwise), each entry measured once.  Every entry must be backed by
+ * RAM and UNASSIGNED EMPTY.  Nothing changes unless the whole range can
+ * be; *out_top is @top, or where the check failed.
+ */
+RmiCommandReturnCode rmm_rtt_init_ripas(RmmRealm *r, uint64_t base,
+                                        uint64_t top, uint64_t *out_top);
 
 /*
  * RMI_DATA_CREATE: copy one granule from @src (a host buffer of
- * RMM_GRANULE_SIZE bytes, the "non-secure source granule") into protected
- * memory at @ipa, measured when @measure.  Realm NEW only, RIPAS RAM,
- * HIPAS UNASSIGNED.
+ * RMM_GRANULE_SIZE bytes, the "non-secure source granule") into the
+ * DELEGATED granule at @ipa (its PA), measured when @measure, and map it
+ * there.  Checked in DEN0137's order: the granule (DELEGATED, else
+ * RMI_ERROR_INPUT), the realm (NEW, else RMI_ERROR_REALM), the IPA
+ * (protected, else RMI_ERROR_INPUT), the walk (level 3, else
+ * RMI_ERROR_RTT(level)), the entry (UNASSIGNED and RIPAS RAM, else
+ * RMI_ERROR_RTT(3)).
  */
-RmiStatus rmm_data_create(RmmRealm *r, uint64_t ipa, const void *src,
-                          bool measure);
+RmiCommandReturnCode rmm_data_create(RmmRealm *r, uint64_t ipa,
+                                     const void *src, bool measure);
 
 /*
- * RMI_DATA_CREATE_UNKNOWN: assign a zeroed granule at @ipa (any realm
- * state but SYSTEM_OFF, HIPAS UNASSIGNED, inside a RAM range).
+ * RMI_DATA_CREATE_UNKNOWN: map the DELEGATED granule at @ipa, zero, in
+ * any realm state but SYSTEM_OFF; checks as DATA_CREATE's but RIPAS.
  */
-RmiStatus rmm_data_create_unknown(RmmRealm *r, uint64_t ipa);
+RmiCommandReturnCode rmm_data_create_unknown(RmmRealm *r, uint64_t ipa);
 
-/* RMI_DATA_DESTROY: scrub and unassign the granule at @ipa. */
-RmiStatus rmm_data_destroy(RmmRealm *r, uint64_t ipa);
+/*
+ * RMI_DATA_DESTROY: unmap the granule at @ipa, scrubbed; it is DELEGATED
+ * again.
+ */
+RmiCommandReturnCode rmm_data_destroy(RmmRealm *r, uint64_t ipa);
 
 /*
  * RMI_RTT_SET_RIPAS: apply the RIPAS change that @rec asked for with
- * RSI_IPA_STATE_SET (see RMM_EXIT_RIPAS_CHANGE) to [@base, @top).  @base
+ * RSI_IPA_STATE_SET (see RMI_EXIT_RIPAS_CHANGE) to [@base, @top).  @base
  * must equal the request's next address and @top not exceed its top.
- * *out_top is the first address not changed.
+ * Entry by entry as RTT_INIT_RIPAS; it stops at the first entry it
+ * cannot change (RMI_ERROR_RTT(level) if that is the first).  *out_top
+ * is the first address not changed.
  */
-RmiStatus rmm_rtt_set_ripas(RmmRealm *r, RmmRec *rec, uint64_t base,
-                            uint64_t top, uint64_t *out_top);
+RmiCommandReturnCode rmm_rtt_set_ripas(RmmRealm *r, RmmRec *rec,
+                                       uint64_t base, uint64_t top,
+                                       uint64_t *out_top);
 
-/* RMI_RTT_READ_ENTRY at level 3: the state of one granule. */
+/*
+ * The state of the protected granule at @ipa, whatever the level of the
+ * entry that holds it (RMI_RTT_READ_ENTRY down to its level).
+ */
 RmiStatus rmm_rtt_read_entry(RmmRealm *r, uint64_t ipa, RmmHipas *hipas,
-                             RmmRipas *ripas);
+                             RmiRipas *ripas);
 
 /*
  * Stage 2 walk for a realm access to protected @ipa (the "hardware" part
@@ -266,41 +349,36 @@ bool rmm_rec_may_enter(RmmRec *rec);
 
 /* ---- RSI: SMC calls from the realm, and REC exits to the host ---- */
 
-typedef enum RmmRecExitReason {
-    /* Handled: results are in regs, the realm resumes. */
-    RMM_EXIT_NONE = 0,
-    /* The host calls rmm_rtt_set_ripas(), then rmm_rec_complete(). */
-    RMM_EXIT_RIPAS_CHANGE,
-    /* The host fills gprs, then calls rmm_rec_complete(). */
-    RMM_EXIT_HOST_CALL,
-    /*
-     * The host does the PSCI work and writes the caller's result to x0;
-     * for CPU_ON and AFFINITY_INFO it calls rmm_psci_complete() with the
-     * target REC.
-     */
-    RMM_EXIT_PSCI,
-    /* PSCI SYSTEM_OFF/RESET: the realm is SYSTEM_OFF. */
-    RMM_EXIT_SYSTEM_OFF,
-    /*
-     * The call touched RIPAS RAM that is not assigned: the host assigns
-     * fault_ipa (DATA_CREATE_UNKNOWN) and issues the same call again.
-     */
-    RMM_EXIT_S2_FAULT,
-} RmmRecExitReason;
+/*
+ * The exit of rmm_rec_smc(): RMM_EXIT_NONE when the model answered the
+ * call itself (results in regs, the realm resumes), else the REC exit's
+ * RmiRecExitReason:
+ * RMI_EXIT_RIPAS_CHANGE: the host calls rmm_rtt_set_ripas(), then
+ *   rmm_rec_complete().
+ * RMI_EXIT_HOST_CALL: the host fills gprs, then calls rmm_rec_complete().
+ * RMI_EXIT_PSCI: the host does the PSCI work and writes the caller's
+ *   result to x0; for CPU_ON and AFFINITY_INFO it calls
+ *   rmm_psci_complete() with the target REC.  After SYSTEM_OFF and
+ *   SYSTEM_RESET the realm is SYSTEM_OFF.
+ * RMI_EXIT_SYNC: a stage 2 data abort of the RMM's own access for the
+ *   call: it touched RIPAS RAM that is not assigned.  The host assigns
+ *   fault_ipa (DATA_CREATE_UNKNOWN) and issues the same call again.
+ */
+#define RMM_EXIT_NONE   (-1)
 
 typedef struct RmmRecExit {
-    RmmRecExitReason reason;
-    /* RMM_EXIT_RIPAS_CHANGE */
+    int reason;                 /* RMM_EXIT_NONE or RmiRecExitReason */
+    /* RMI_EXIT_RIPAS_CHANGE */
     uint64_t ripas_base;
     uint64_t ripas_top;
-    RmmRipas ripas_value;
-    /* RMM_EXIT_HOST_CALL */
+    RmiRipas ripas_value;
+    /* RMI_EXIT_HOST_CALL */
     uint16_t imm;
     uint64_t gprs[31];
-    /* RMM_EXIT_PSCI, RMM_EXIT_SYSTEM_OFF */
+    /* RMI_EXIT_PSCI */
     uint64_t psci_fid;
     uint64_t psci_args[3];
-    /* RMM_EXIT_S2_FAULT */
+    /* RMI_EXIT_SYNC (the IPA HPFAR_EL2 reports) */
     uint64_t fault_ipa;
 } RmmRecExit;
 
@@ -311,7 +389,7 @@ typedef struct RmmRecExit {
  * traps to the RMM: RSI and SMCCC architecture calls are answered here,
  * PSCI calls that need the host exit to it, and any other function ID is
  * answered SMCCC NOT_SUPPORTED (-1).  On RMM_EXIT_NONE regs[0..17] hold
- * the results.  RMM_EXIT_RIPAS_CHANGE and RMM_EXIT_HOST_CALL leave the
+ * the results.  RMI_EXIT_RIPAS_CHANGE and RMI_EXIT_HOST_CALL leave the
  * call pending: the REC may not enter until rmm_rec_complete().
  */
 void rmm_rec_smc(RmmRec *rec, uint64_t regs[RMM_SMC_NREGS], RmmRecExit *exit);
@@ -323,10 +401,10 @@ typedef enum RmmRipasResponse {
 
 /*
  * Finish the pending REC exit: write the call's results to regs[0..17].
- * @response matters for RMM_EXIT_RIPAS_CHANGE (x1 is the first address
+ * @response matters for RMI_EXIT_RIPAS_CHANGE (x1 is the first address
  * RTT_SET_RIPAS did not change, whatever the response; an ACCEPT that
  * changed nothing is answered as REJECT, so the realm never loops); @exit
- * carries the host's results for RMM_EXIT_HOST_CALL (gprs).
+ * carries the host's results for RMI_EXIT_HOST_CALL (gprs).
  */
 RmiStatus rmm_rec_complete(RmmRec *rec, RmmRipasResponse response,
                            const RmmRecExit *exit,
@@ -384,38 +462,8 @@ typedef struct RmmMigRecordView {
 bool rmm_mig_record_parse(const uint8_t *buf, size_t len,
                           RmmMigRecordView *v, char **err);
 
-/* Where an outgoing migration stands (rmm_mig_export_phase). */
-typedef enum RmmMigPhase {
-    RMM_MIG_NONE = 0,           /* not migrating */
-    RMM_MIG_OUT_RUNNING,        /* pre-copy: RECs run, writes are logged */
-    RMM_MIG_OUT_PAUSED,         /* RECs may not enter; final export */
-    RMM_MIG_OUT_ENDED,          /* END exported: waits for commit/abort */
-    RMM_MIG_OUT_MIGRATED,       /* committed elsewhere: only destroy */
-    RMM_MIG_IN_IMPORTING,       /* destination, before commit */
-    RMM_MIG_IN_ABORTED,         /* destination, import aborted */
-} RmmMigPhase;
-
 RmmMigPhase rmm_mig_phase(RmmRealm *r);
-const char *rmm_mig_phase_name(RmmMigPhase phase);
 
-/* Statistics of the current (or last) session of a realm. */
-typedef struct RmmMigStats {
-    uint64_t epoch;             /* current epoch */
-    uint64_t data_granules;     /* granules exported / imported */
-    uint64_t data_bytes;        /* bytes of DATA records */
-    uint64_t ripas_records;
-    uint64_t ripas_granules;    /* granules described by RIPAS runs */
-    uint64_t rec_records;
-    uint64_t total_bytes;       /* every record */
-    uint64_t dirty_granules;    /* logged, not yet read by the host */
-    /*
-     * Source: granules whose current contents are not exported yet,
-     * whether or not the host read them from the log (END needs 0).
-     */
-    uint64_t pending_granules;
-    /* Source: granules whose RIPAS or HIPAS change is not exported yet. */
-    uint64_t ripas_pending_granules;
-} RmmMigStats;
 void rmm_mig_stats(RmmRealm *r, RmmMigStats *out);
 
 /*
@@ -593,6 +641,6 @@ bool rmm_mig_import_abort(RmmRealm *r, uint8_t token[RMM_MIG_TOKEN_SIZE]);
 
 /* ---- Measurement helpers (rmm-measure.c) ---- */
 
-size_t rmm_hash_len(RmmHashAlgo algo);
+size_t rmm_hash_len(RmiHashAlgo algo);
 
 #endif /* RMM_H */

@@ -55,20 +55,8 @@ static RmeTcg *rme_tcg(RmeGuest *g)
     return g->backend;
 }
 
-static const char *rmi_status_name(RmiStatus s)
-{
-    static const char *const names[] = {
-        [RMI_SUCCESS] = "success",
-        [RMI_ERROR_INPUT] = "input error",
-        [RMI_ERROR_REALM] = "realm state error",
-        [RMI_ERROR_REC] = "REC state error",
-        [RMI_ERROR_RTT] = "RTT state error",
-    };
-
-    return s < ARRAY_SIZE(names) ? names[s] : "unknown error";
-}
-
-static bool rmi_check(RmiStatus s, Error **errp, const char *what)
+static bool rmi_check(RmiCommandReturnCode s, Error **errp,
+                      const char *what)
 {
     if (s != RMI_SUCCESS) {
         error_setg(errp, "emulated RMM: %s failed: %s", what,
@@ -200,11 +188,11 @@ static void rme_tcg_ripas_change(RmeTcg *t, ARMCPU *cpu, RmmRec *rec,
                                  RmmRecExit *exit, uint64_t *regs)
 {
     uint64_t top = exit->ripas_base, ipa;
-    RmiStatus s;
+    RmiCommandReturnCode s;
 
     s = rmm_rtt_set_ripas(t->realm, rec, exit->ripas_base, exit->ripas_top,
                           &top);
-    if (s == RMI_SUCCESS && exit->ripas_value == RMM_RIPAS_EMPTY) {
+    if (s == RMI_SUCCESS && exit->ripas_value == RMI_RIPAS_EMPTY) {
         /* Give back the memory the realm no longer wants protected. */
         for (ipa = exit->ripas_base; ipa < top; ipa += RMM_GRANULE_SIZE) {
             rmm_data_destroy(t->realm, ipa);
@@ -217,9 +205,6 @@ static void rme_tcg_ripas_change(RmeTcg *t, ARMCPU *cpu, RmmRec *rec,
     rmm_rec_complete(rec, s == RMI_SUCCESS ? RMM_RIPAS_ACCEPT
                                            : RMM_RIPAS_REJECT, exit, regs);
 }
-
-#define PSCI_FN_CPU_ON_32   0x84000003u
-#define PSCI_FN_CPU_ON_64   0xC4000003u
 
 static bool rme_tcg_smc(ARMCPU *cpu)
 {
@@ -239,7 +224,7 @@ static bool rme_tcg_smc(ARMCPU *cpu)
     memcpy(regs, env->xregs, sizeof(regs));
     for (tries = 0; tries < 2; tries++) {
         rmm_rec_smc(rec, regs, &exit);
-        if (exit.reason != RMM_EXIT_S2_FAULT) {
+        if (exit.reason != RMI_EXIT_SYNC) {
             break;
         }
         /* The call touched RIPAS RAM not assigned yet: assign, retry. */
@@ -250,18 +235,18 @@ static bool rme_tcg_smc(ARMCPU *cpu)
     switch (exit.reason) {
     case RMM_EXIT_NONE:
         break;
-    case RMM_EXIT_S2_FAULT:
+    case RMI_EXIT_SYNC:
         /* Could not assign: the call cannot make progress. */
         regs[0] = RSI_ERROR_INPUT;
         break;
-    case RMM_EXIT_RIPAS_CHANGE:
+    case RMI_EXIT_RIPAS_CHANGE:
         rme_tcg_ripas_change(t, cpu, rec, &exit, regs);
         break;
-    case RMM_EXIT_HOST_CALL:
+    case RMI_EXIT_HOST_CALL:
         /* This host offers no host call services: results unchanged. */
         rmm_rec_complete(rec, RMM_RIPAS_ACCEPT, &exit, regs);
         break;
-    case RMM_EXIT_PSCI:
+    case RMI_EXIT_PSCI:
         if (exit.psci_fid == PSCI_FN_CPU_ON_32 ||
             exit.psci_fid == PSCI_FN_CPU_ON_64) {
             RmmRec *target = rmm_realm_rec_by_mpidr(t->realm,
@@ -271,8 +256,6 @@ static bool rme_tcg_smc(ARMCPU *cpu)
             }
         }
         /* QEMU's PSCI implementation does the vCPU work. */
-        return false;
-    case RMM_EXIT_SYSTEM_OFF:
         return false;
     }
     for (i = 0; i < RMM_SMC_NREGS; i++) {
@@ -327,7 +310,7 @@ static bool rme_tcg_machine_done(RmeGuest *g, Error **errp)
     return true;
 }
 
-static bool rme_tcg_realm_create(RmeGuest *g, const RmmRealmParams *p,
+static bool rme_tcg_realm_create(RmeGuest *g, const RmiRealmParams *p,
                                  Error **errp)
 {
     RmeTcg *t = rme_tcg(g);
@@ -339,13 +322,31 @@ static bool rme_tcg_realm_create(RmeGuest *g, const RmmRealmParams *p,
     }
     if (!rmi_check(rmm_realm_add_ram(realm, g->ram_base, g->ram_size,
                                      memory_region_get_ram_ptr(&t->store)),
-                   errp, "adding protected RAM")) {
+                   errp, "adding protected RAM") ||
+        !rmi_check(rmm_granule_delegate_range(realm, g->ram_base,
+                                              g->ram_base + g->ram_size),
+                   errp, "GRANULE_DELEGATE") ||
+        !rmi_check(rmm_rtt_create_range(realm, g->ram_base,
+                                        g->ram_base + g->ram_size, 2),
+                   errp, "RTT_CREATE")) {
         rmm_realm_destroy(realm);
         return false;
     }
     rmm_realm_set_write_notifier(realm, rme_tcg_protected_written, t);
     qatomic_set(&t->realm, realm);
     return true;
+}
+
+/*
+ * Level 3 RTTs for all of protected RAM, once the realm is measured: the
+ * realm's stage 2 faults (DATA_CREATE_UNKNOWN) and RIPAS changes need
+ * them at any granule.
+ */
+static bool rme_tcg_map_ram_l3(RmeGuest *g, Error **errp)
+{
+    return rmi_check(rmm_rtt_create_range(rme_tcg(g)->realm, g->ram_base,
+                                          g->ram_base + g->ram_size, 3),
+                     errp, "RTT_CREATE");
 }
 
 static bool rme_tcg_init_ripas(RmeGuest *g, hwaddr base, hwaddr top,
@@ -367,6 +368,10 @@ static bool rme_tcg_populate(RmeGuest *g, hwaddr base, hwaddr size,
     if (base < g->ram_base || base + size > g->ram_base + g->ram_size) {
         error_setg(errp, "rme-guest: image at 0x%" HWADDR_PRIx
                    " is outside RAM", base);
+        return false;
+    }
+    if (!rmi_check(rmm_rtt_create_range(t->realm, base, base + size, 3),
+                   errp, "RTT_CREATE")) {
         return false;
     }
     for (ipa = base; ipa < base + size; ipa += RMM_GRANULE_SIZE) {
@@ -414,7 +419,8 @@ static bool rme_tcg_activate(RmeGuest *g, Error **errp)
     CPUState *cs;
 
     if (!rmi_check(rmm_realm_activate(rme_tcg(g)->realm), errp,
-                   "REALM_ACTIVATE")) {
+                   "REALM_ACTIVATE") ||
+        !rme_tcg_map_ram_l3(g, errp)) {
         return false;
     }
     /* REC enter: only RECs the model lets run leave the halted state. */
@@ -662,7 +668,7 @@ static bool rme_tcg_mig_export_abort(RmeGuest *g, const uint8_t *token,
     return rmi_check(s, errp, "MIG_ABORT");
 }
 
-static bool rme_tcg_mig_import_start(RmeGuest *g, const RmmRealmParams *p,
+static bool rme_tcg_mig_import_start(RmeGuest *g, const RmiRealmParams *p,
                                      const uint8_t *key, Error **errp)
 {
     RmeTcg *t = rme_tcg(g);
@@ -671,7 +677,8 @@ static bool rme_tcg_mig_import_start(RmeGuest *g, const RmmRealmParams *p,
     if (!rme_tcg_realm_create(g, p, errp)) {
         return false;
     }
-    if (!rmi_check(rmm_mig_import_start(t->realm, key), errp,
+    if (!rme_tcg_map_ram_l3(g, errp) ||
+        !rmi_check(rmm_mig_import_start(t->realm, key), errp,
                            "MIG_IMPORT_START")) {
         rme_tcg_destroy(g);
         return false;
@@ -721,7 +728,7 @@ static bool rme_tcg_mig_import_record(RmeGuest *g, const uint8_t *buf,
         g_free(err);
         return false;
     }
-    if (out.type != RMM_MIG_REC_REC) {
+    if (out.type != RMM_MIG_RT_REC) {
         return true;
     }
     CPU_FOREACH(cs) {

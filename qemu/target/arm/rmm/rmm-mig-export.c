@@ -1,0 +1,689 @@
+/*
+ * Emulated RMM migration: the source (MIG_START, MIG_EXPORT_*, commit, abort)
+ *
+ * Copyright (c) 2026 The QEMU CCA migration authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include <inttypes.h>
+#include <string.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/crypto.h>
+
+#include "rmm-mig-internal.h"
+
+RmiStatus rmm_mig_export_start(RmmRealm *r,
+                               const uint8_t key[RMM_MIG_KEY_SIZE])
+{
+    uint8_t session[RMM_MIG_SESSION_SIZE];
+    RmmMig *m = &r->mig;
+    RmiStatus ret = RMI_SUCCESS;
+    uint64_t i, n;
+    unsigned j;
+
+    g_mutex_lock(&r->lock);
+    if (r->state != RMM_REALM_ACTIVE || m->phase != RMM_MIG_NONE) {
+        ret = RMI_ERROR_REALM;
+        goto out;
+    }
+    rmm_mig_reset(m);
+    if (gnutls_rnd(GNUTLS_RND_RANDOM, session, sizeof(session)) < 0 ||
+        !rmm_mig_keys_init(&m->keys, key, session)) {
+        ret = RMI_ERROR_REALM;
+        goto out;
+    }
+    for (j = 0; j < r->nr_ram; j++) {
+        RmmRamRange *rr = &r->ram[j];
+
+        n = rr_granules(rr);
+        m->log[j] = g_new0(uint64_t, bm_words(n));
+        m->pending[j] = g_new0(uint64_t, bm_words(n));
+        m->ripas_dirty[j] = g_new0(uint64_t, bm_words(n));
+        m->data_sent[j] = g_new0(uint64_t, bm_words(n));
+        m->ripas_sent[j] = g_new0(uint64_t, bm_words(n));
+        for (i = 0; i < n; i++) {
+            if (rr->s2[i] & S2_ASSIGNED) {
+                bm_set(m->log[j], i);
+                bm_set(m->pending[j], i);
+            }
+            bm_set(m->ripas_dirty[j], i);
+        }
+    }
+    m->logging = true;
+    m->phase = RMM_MIG_OUT_RUNNING;
+out:
+    g_mutex_unlock(&r->lock);
+    return ret;
+}
+
+uint64_t rmm_mig_dirty_log(RmmRealm *r, uint64_t base, uint64_t n,
+                           uint64_t *bitmap)
+{
+    RmmMig *m = &r->mig;
+    uint64_t end, count = 0;
+    unsigned j;
+
+    g_mutex_lock(&r->lock);
+    if (!m->logging || !n || !rmm_aligned(base)) {
+        goto out;
+    }
+    if (n > (UINT64_MAX - base) >> RMM_GRANULE_SHIFT) {
+        n = (UINT64_MAX - base) >> RMM_GRANULE_SHIFT;
+    }
+    end = base + (n << RMM_GRANULE_SHIFT);
+    for (j = 0; j < r->nr_ram; j++) {
+        RmmRamRange *rr = &r->ram[j];
+        uint64_t lo = MAX(base, rr->base);
+        uint64_t hi = MIN(end, rr->base + rr->size);
+        uint64_t i, last;
+
+        if (lo >= hi) {
+            continue;
+        }
+        last = rr_index(rr, hi);
+        for (i = bm_next(m->log[j], rr_index(rr, lo), last); i < last;
+             i = bm_next(m->log[j], i + 1, last)) {
+            uint64_t bit = (rr->base + (i << RMM_GRANULE_SHIFT) - base) >>
+                           RMM_GRANULE_SHIFT;
+
+            bm_set(bitmap, bit);
+            bm_clear(m->log[j], i);
+            count++;
+        }
+    }
+out:
+    g_mutex_unlock(&r->lock);
+    return count;
+}
+
+static bool mig_exporting(RmmMig *m)
+{
+    return m->phase == RMM_MIG_OUT_RUNNING || m->phase == RMM_MIG_OUT_PAUSED;
+}
+
+/*
+ * Sealing failed (GnuTLS): sequence numbers may have been used for units
+ * the host now holds, so the session must never seal again.  Nothing more
+ * is exported; the host can only abort.
+ */
+static RmiStatus mig_seal_failed(RmmMig *m, uint8_t *buf, size_t len)
+{
+    m->failed = true;
+    gnutls_memset(buf, 0, len);
+    return RMI_ERROR_REALM;
+}
+
+/* May a record of @type be exported now (phase and order)? */
+static bool mig_export_ok(RmmRealm *r, unsigned type)
+{
+    RmmMig *m = &r->mig;
+
+    if (m->failed) {
+        return false;
+    }
+    switch (type) {
+    case RMM_MIG_RT_IMMUTABLE:
+        return mig_exporting(m) && m->last == 0;
+    case RMM_MIG_RT_RIPAS:
+    case RMM_MIG_RT_DATA:
+    case RMM_MIG_RT_EPOCH:
+        return mig_exporting(m) && m->last != 0 && m->recs_done == 0;
+    case RMM_MIG_RT_REC:
+        return m->phase == RMM_MIG_OUT_PAUSED && rmm_mig_epoch_closed(m) &&
+               m->recs_done < r->nr_recs;
+    case RMM_MIG_RT_END:
+        return m->phase == RMM_MIG_OUT_PAUSED && rmm_mig_epoch_closed(m) &&
+               m->recs_done == r->nr_recs;
+    default:
+        return false;
+    }
+}
+
+RmiStatus rmm_mig_export_immutable(RmmRealm *r, uint8_t *buf, size_t cap,
+                                   size_t *len)
+{
+    uint8_t pt[MIG_IMM_SIZE(RMM_MAX_RAM_RANGES)];
+    unsigned order[RMM_MAX_RAM_RANGES];
+    const RmiRealmParams *p = &r->params;
+    RmmMig *m = &r->mig;
+    RmiStatus ret = RMI_SUCCESS;
+    size_t pt_len;
+    unsigned i;
+
+    *len = 0;
+    g_mutex_lock(&r->lock);
+    if (!mig_export_ok(r, RMM_MIG_RT_IMMUTABLE)) {
+        ret = RMI_ERROR_REALM;
+        goto out;
+    }
+    pt_len = MIG_IMM_SIZE(r->nr_ram);
+    if (!buf || cap < RMM_MIG_HEADER_SIZE + MIG_IMM_BODY(r->nr_ram)) {
+        ret = RMI_ERROR_INPUT;
+        goto out;
+    }
+    memset(pt, 0, sizeof(pt));
+    rmm_st32(pt + MIG_IMM_IPA_WIDTH, p->ipa_width);
+    pt[MIG_IMM_HASH_ALGO] = p->hash_algo;
+    pt[MIG_IMM_SVE_VL] = p->sve_vl;
+    pt[MIG_IMM_NUM_BPS] = p->num_bps;
+    pt[MIG_IMM_NUM_WPS] = p->num_wps;
+    pt[MIG_IMM_PMU_CTRS] = p->pmu_num_ctrs;
+    rmm_st32(pt + MIG_IMM_NR_RAM, r->nr_ram);
+    rmm_st64(pt + MIG_IMM_FLAGS, p->flags);
+    memcpy(pt + MIG_IMM_RPV, p->rpv, RMM_RPV_SIZE);
+    memcpy(pt + MIG_IMM_RIM, r->rim, RMM_HASH_MAX);
+    rmm_st32(pt + MIG_IMM_NR_RECS, r->nr_recs);
+    rmm_mig_ram_order(r, order);
+    for (i = 0; i < r->nr_ram; i++) {
+        rmm_st64(pt + MIG_IMM_RAM + 16 * i, r->ram[order[i]].base);
+        rmm_st64(pt + MIG_IMM_RAM + 16 * i + 8, r->ram[order[i]].size);
+    }
+    *len = rmm_mig_seal_record(&m->keys, RMM_MIG_RT_IMMUTABLE, m->epoch,
+                               m->seq, pt, pt_len, buf, cap);
+    if (!*len) {
+        ret = mig_seal_failed(m, buf, cap);
+        goto out;
+    }
+    rmm_mig_account(m, RMM_MIG_RT_IMMUTABLE, *len, 1);
+out:
+    g_mutex_unlock(&r->lock);
+    return ret;
+}
+
+typedef struct MigRun {
+    uint64_t base;
+    uint32_t granules;
+    uint8_t state;              /* S2 entry: RIPAS | S2_ASSIGNED */
+} MigRun;
+
+/*
+ * Runs of granules to export in this epoch, in IPA order, at most
+ * @max_runs of them; *@more set when some are left.
+ */
+static void mig_ripas_runs(RmmRealm *r, size_t max_runs, GArray *runs,
+                           bool *more)
+{
+    unsigned order[RMM_MAX_RAM_RANGES];
+    RmmMig *m = &r->mig;
+    unsigned o;
+
+    rmm_mig_ram_order(r, order);
+    for (o = 0; o < r->nr_ram && !*more; o++) {
+        unsigned j = order[o];
+        RmmRamRange *rr = &r->ram[j];
+        uint64_t n = rr_granules(rr), i, e = 0;
+
+        for (i = bm_next(m->ripas_dirty[j], 0, n); i < n;
+             i = bm_next(m->ripas_dirty[j], e, n)) {
+            MigRun run;
+
+            e = i + 1;
+            if (bm_test(m->ripas_sent[j], i)) {
+                continue;
+            }
+            if (runs->len == max_runs) {
+                *more = true;
+                break;
+            }
+            run.state = rr->s2[i] & S2_STATE_MASK;
+            while (e < n && e - i < UINT32_MAX &&
+                   bm_test(m->ripas_dirty[j], e) &&
+                   !bm_test(m->ripas_sent[j], e) &&
+                   (rr->s2[e] & S2_STATE_MASK) == run.state) {
+                e++;
+            }
+            run.base = rr->base + (i << RMM_GRANULE_SHIFT);
+            run.granules = e - i;
+            g_array_append_val(runs, run);
+        }
+    }
+}
+
+/* The plaintext of a RIPAS record of @runs; g_free() it. */
+static uint8_t *mig_ripas_plaintext(GArray *runs, size_t *pt_len)
+{
+    uint8_t *pt;
+    size_t k;
+
+    *pt_len = MIG_RIPAS_RUNS + runs->len * MIG_RIPAS_RUN_SIZE;
+    pt = g_malloc0(*pt_len);
+    rmm_st32(pt + MIG_RIPAS_COUNT, runs->len);
+    for (k = 0; k < runs->len; k++) {
+        MigRun *run = &g_array_index(runs, MigRun, k);
+        uint8_t *p = pt + MIG_RIPAS_RUNS + k * MIG_RIPAS_RUN_SIZE;
+
+        rmm_st64(p, run->base);
+        rmm_st32(p + 8, run->granules);
+        p[12] = run->state & S2_RIPAS_MASK;
+        p[13] = !!(run->state & S2_ASSIGNED);
+    }
+    return pt;
+}
+
+/* @runs are exported: not dirty, sent in this epoch.  Their granules. */
+static uint64_t mig_ripas_sent(RmmRealm *r, GArray *runs)
+{
+    RmmMig *m = &r->mig;
+    uint64_t nr = 0;
+    size_t k;
+
+    for (k = 0; k < runs->len; k++) {
+        MigRun *run = &g_array_index(runs, MigRun, k);
+        RmmRamRange *rr = rmm_ram_find(r, run->base);
+        unsigned j = rr - r->ram;
+        uint64_t i = rr_index(rr, run->base), e = i + run->granules;
+
+        for (; i < e; i++) {
+            bm_clear(m->ripas_dirty[j], i);
+            bm_set(m->ripas_sent[j], i);
+        }
+        nr += run->granules;
+    }
+    return nr;
+}
+
+RmiStatus rmm_mig_export_ripas(RmmRealm *r, uint8_t *buf, size_t cap,
+                               size_t *len, bool *more)
+{
+    RmmMig *m = &r->mig;
+    RmiStatus ret = RMI_SUCCESS;
+    size_t space, max_runs, pt_len;
+    GArray *runs = NULL;
+    uint8_t *pt = NULL;
+    uint64_t nr;
+
+    *len = 0;
+    *more = false;
+    g_mutex_lock(&r->lock);
+    if (!mig_export_ok(r, RMM_MIG_RT_RIPAS)) {
+        ret = RMI_ERROR_REALM;
+        goto out;
+    }
+    space = MIN(buf ? cap : 0, RMM_MIG_RECORD_MAX);
+    max_runs = space < RMM_MIG_HEADER_SIZE + MIG_RIPAS_BODY(0) ? 0 :
+               (space - RMM_MIG_HEADER_SIZE - MIG_RIPAS_BODY(0)) /
+               MIG_RIPAS_RUN_SIZE;
+    runs = g_array_new(false, false, sizeof(MigRun));
+    mig_ripas_runs(r, max_runs, runs, more);
+    if (!runs->len) {
+        /* Nothing to export, or no room for a single run. */
+        ret = *more ? RMI_ERROR_INPUT : RMI_SUCCESS;
+        *more = false;
+        goto out;
+    }
+
+    pt = mig_ripas_plaintext(runs, &pt_len);
+    *len = rmm_mig_seal_record(&m->keys, RMM_MIG_RT_RIPAS, m->epoch, m->seq,
+                               pt, pt_len, buf, cap);
+    if (!*len) {
+        ret = mig_seal_failed(m, buf, cap);
+        *more = false;
+        goto out;
+    }
+    nr = mig_ripas_sent(r, runs);
+    m->stats.ripas_records++;
+    m->stats.ripas_granules += nr;
+    rmm_mig_account(m, RMM_MIG_RT_RIPAS, *len, 1);
+out:
+    g_free(pt);
+    if (runs) {
+        g_array_free(runs, true);
+    }
+    g_mutex_unlock(&r->lock);
+    return ret;
+}
+
+/*
+ * Which of @ipas[0..@n) go in the DATA record (@take): assigned granules
+ * not sent in this epoch yet, each once.  Returns how many.
+ */
+static unsigned mig_data_select(RmmRealm *r, const uint64_t *ipas,
+                                unsigned n, RmmRamRange **rrs, bool *take)
+{
+    RmmMig *m = &r->mig;
+    unsigned i, j, k = 0;
+
+    for (i = 0; i < n; i++) {
+        RmmRamRange *rr = rrs[i];
+        uint64_t g = rr_index(rr, ipas[i]);
+
+        take[i] = (rr->s2[g] & S2_ASSIGNED) &&
+                  !bm_test(m->data_sent[rr - r->ram], g);
+        for (j = 0; j < i && take[i]; j++) {
+            take[i] = !(take[j] && ipas[j] == ipas[i]);
+        }
+        k += take[i];
+    }
+    return k;
+}
+
+/*
+ * Seal the DATA record of the granules @take picks into @buf (@need
+ * bytes), and account them exported.  False if sealing failed.
+ */
+static bool mig_data_seal(RmmRealm *r, const uint64_t *ipas, unsigned n,
+                          RmmRamRange **rrs, const bool *take,
+                          unsigned k, uint8_t *buf, size_t need)
+{
+    RmmMig *m = &r->mig;
+    unsigned i, u;
+
+    rmm_mig_header(buf, RMM_MIG_RT_DATA, need, m->epoch, m->seq);
+    rmm_st32(buf + RMM_MIG_HEADER_SIZE, k);
+    for (i = 0, u = 0; i < n; i++) {
+        RmmRamRange *rr = rrs[i];
+        uint8_t *out;
+
+        if (!take[i]) {
+            continue;
+        }
+        out = buf + RMM_MIG_HEADER_SIZE + MIG_DATA_COUNT_SIZE +
+              u * MIG_DATA_UNIT_SIZE;
+        rmm_st64(out, ipas[i] | (*rmm_s2_entry(rr, ipas[i]) & S2_RIPAS_MASK));
+        if (!rmm_mig_seal(&m->keys, buf, m->seq + u, out,
+                          rmm_granule_ptr(rr, ipas[i]), RMM_GRANULE_SIZE,
+                          out + MIG_DATA_WORD)) {
+            return false;
+        }
+        u++;
+    }
+    for (i = 0; i < n; i++) {
+        if (take[i]) {
+            unsigned rj = rrs[i] - r->ram;
+            uint64_t g = rr_index(rrs[i], ipas[i]);
+
+            bm_clear(m->pending[rj], g);
+            bm_clear(m->log[rj], g);
+            bm_set(m->data_sent[rj], g);
+        }
+    }
+    return true;
+}
+
+RmiStatus rmm_mig_export_data(RmmRealm *r, const uint64_t *ipas, unsigned n,
+                              uint8_t *buf, size_t cap, size_t *len,
+                              unsigned *exported)
+{
+    RmmRamRange *rrs[RMM_MIG_BATCH_MAX];
+    bool take[RMM_MIG_BATCH_MAX];
+    RmmMig *m = &r->mig;
+    RmiStatus ret = RMI_SUCCESS;
+    unsigned i, k;
+    size_t need;
+
+    *len = 0;
+    *exported = 0;
+    g_mutex_lock(&r->lock);
+    if (!mig_export_ok(r, RMM_MIG_RT_DATA)) {
+        ret = RMI_ERROR_REALM;
+        goto out;
+    }
+    if (!ipas || n < 1 || n > RMM_MIG_BATCH_MAX) {
+        ret = RMI_ERROR_INPUT;
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        rrs[i] = rmm_aligned(ipas[i]) ? rmm_ram_find(r, ipas[i]) : NULL;
+        if (!rrs[i]) {
+            ret = RMI_ERROR_INPUT;
+            goto out;
+        }
+    }
+    k = mig_data_select(r, ipas, n, rrs, take);
+    if (!k) {
+        goto skipped;
+    }
+    need = RMM_MIG_HEADER_SIZE + MIG_DATA_BODY(k);
+    if (!buf || cap < need) {
+        ret = RMI_ERROR_INPUT;
+        goto out;
+    }
+    if (!mig_data_seal(r, ipas, n, rrs, take, k, buf, need)) {
+        ret = mig_seal_failed(m, buf, need);
+        goto out;
+    }
+    *len = need;
+    *exported = k;
+    m->epoch_granules += k;
+    m->total_granules += k;
+    m->stats.data_granules += k;
+    m->stats.data_bytes += need;
+    rmm_mig_account(m, RMM_MIG_RT_DATA, need, k);
+skipped:
+    /*
+     * Granules sent already in this epoch go in the next one: keep them
+     * in the host's log so that it asks for them again.
+     */
+    for (i = 0; i < n; i++) {
+        unsigned rj = rrs[i] - r->ram;
+        uint64_t g = rr_index(rrs[i], ipas[i]);
+
+        if (!take[i] && bm_test(m->pending[rj], g)) {
+            bm_set(m->log[rj], g);
+        }
+    }
+out:
+    g_mutex_unlock(&r->lock);
+    return ret;
+}
+
+RmiStatus rmm_mig_export_epoch(RmmRealm *r, uint8_t *buf, size_t cap,
+                               size_t *len)
+{
+    uint8_t pt[MIG_EPOCH_SIZE];
+    RmmMig *m = &r->mig;
+    RmiStatus ret = RMI_SUCCESS;
+    unsigned j;
+
+    *len = 0;
+    g_mutex_lock(&r->lock);
+    if (!mig_export_ok(r, RMM_MIG_RT_EPOCH) || m->epoch >= UINT32_MAX - 1) {
+        ret = RMI_ERROR_REALM;
+        goto out;
+    }
+    if (!buf || cap < RMM_MIG_HEADER_SIZE + MIG_EPOCH_BODY) {
+        ret = RMI_ERROR_INPUT;
+        goto out;
+    }
+    rmm_st32(pt + MIG_EPOCH_EPOCH, m->epoch);
+    rmm_st64(pt + MIG_EPOCH_GRANULES, m->epoch_granules);
+    *len = rmm_mig_seal_record(&m->keys, RMM_MIG_RT_EPOCH, m->epoch, m->seq,
+                               pt, sizeof(pt), buf, cap);
+    if (!*len) {
+        ret = mig_seal_failed(m, buf, cap);
+        goto out;
+    }
+    rmm_mig_account(m, RMM_MIG_RT_EPOCH, *len, 1);
+    m->epoch++;
+    m->epoch_granules = 0;
+    for (j = 0; j < r->nr_ram; j++) {
+        size_t words = bm_words(rr_granules(&r->ram[j]));
+
+        memset(m->data_sent[j], 0, words * sizeof(uint64_t));
+        memset(m->ripas_sent[j], 0, words * sizeof(uint64_t));
+    }
+out:
+    g_mutex_unlock(&r->lock);
+    return ret;
+}
+
+RmiStatus rmm_mig_export_pause(RmmRealm *r)
+{
+    RmiStatus ret = RMI_SUCCESS;
+
+    g_mutex_lock(&r->lock);
+    if (r->mig.phase != RMM_MIG_OUT_RUNNING) {
+        ret = RMI_ERROR_REALM;
+    } else {
+        r->mig.phase = RMM_MIG_OUT_PAUSED;
+    }
+    g_mutex_unlock(&r->lock);
+    return ret;
+}
+
+/* Nothing left to export: every granule's contents and state are out. */
+static bool mig_all_exported(RmmRealm *r)
+{
+    return !rmm_mig_count(r, r->mig.pending) &&
+           !rmm_mig_count(r, r->mig.ripas_dirty);
+}
+
+RmiStatus rmm_mig_export_rec(RmmRec *rec, const void *ctx, size_t ctx_len,
+                             uint8_t *buf, size_t cap, size_t *len)
+{
+    RmmRealm *r = rec->realm;
+    RmmMig *m = &r->mig;
+    RmiStatus ret = RMI_SUCCESS;
+    size_t token_len, pt_len, need;
+    uint8_t *pt = NULL;
+
+    *len = 0;
+    g_mutex_lock(&r->lock);
+    if (!mig_export_ok(r, RMM_MIG_RT_REC) ||
+        (m->recs_done == 0 && !mig_all_exported(r))) {
+        /* After the first REC no more DATA or RIPAS can follow. */
+        ret = RMI_ERROR_REALM;
+        goto out;
+    }
+    token_len = rec->token ? rec->token->len : 0;
+    pt_len = MIG_REC_TOKEN + token_len + ctx_len;
+    need = RMM_MIG_HEADER_SIZE + pt_len + RMM_MIG_TAG_SIZE;
+    if (rec->index != m->recs_done || ctx_len > RMM_MIG_REC_CTX_MAX ||
+        (ctx_len && !ctx) || !buf || need > cap ||
+        need > RMM_MIG_RECORD_MAX) {
+        ret = RMI_ERROR_INPUT;
+        goto out;
+    }
+    pt = g_malloc0(pt_len);
+    rmm_st32(pt + MIG_REC_INDEX, rec->index);
+    pt[MIG_REC_RUNNABLE] = rec->runnable;
+    pt[MIG_REC_PENDING] = rec->pending;
+    pt[MIG_REC_RIPAS_VALUE] = rec->ripas_value;
+    pt[MIG_REC_PSCI_PENDING] = rec->psci_pending;
+    rmm_st64(pt + MIG_REC_MPIDR, rec->mpidr);
+    rmm_st64(pt + MIG_REC_RIPAS_BASE, rec->ripas_base);
+    rmm_st64(pt + MIG_REC_RIPAS_TOP, rec->ripas_top);
+    rmm_st64(pt + MIG_REC_RIPAS_NEXT, rec->ripas_next);
+    rmm_st64(pt + MIG_REC_HOST_CALL_IPA, rec->host_call_ipa);
+    rmm_st32(pt + MIG_REC_PSCI_FID, rec->psci_fid);
+    pt[MIG_REC_HAS_TOKEN] = rec->token != NULL;
+    rmm_st64(pt + MIG_REC_PSCI_MPIDR, rec->psci_mpidr);
+    rmm_st32(pt + MIG_REC_TOKEN_LEN, token_len);
+    rmm_st32(pt + MIG_REC_TOKEN_OFF, rec->token ? rec->token_off : 0);
+    rmm_st32(pt + MIG_REC_CTX_LEN, ctx_len);
+    if (token_len) {
+        memcpy(pt + MIG_REC_TOKEN, rec->token->data, token_len);
+    }
+    if (ctx_len) {
+        memcpy(pt + MIG_REC_TOKEN + token_len, ctx, ctx_len);
+    }
+    *len = rmm_mig_seal_record(&m->keys, RMM_MIG_RT_REC, m->epoch, m->seq,
+                               pt, pt_len, buf, cap);
+    gnutls_memset(pt, 0, pt_len);
+    if (!*len) {
+        ret = mig_seal_failed(m, buf, cap);
+        goto out;
+    }
+    m->recs_done++;
+    m->stats.rec_records++;
+    rmm_mig_account(m, RMM_MIG_RT_REC, *len, 1);
+out:
+    g_free(pt);
+    g_mutex_unlock(&r->lock);
+    return ret;
+}
+
+RmiStatus rmm_mig_export_end(RmmRealm *r, uint8_t *buf, size_t cap,
+                             size_t *len)
+{
+    uint8_t pt[MIG_END_SIZE];
+    RmmMig *m = &r->mig;
+    RmiStatus ret = RMI_SUCCESS;
+
+    *len = 0;
+    g_mutex_lock(&r->lock);
+    if (!mig_export_ok(r, RMM_MIG_RT_END) || r->state != RMM_REALM_ACTIVE ||
+        !mig_all_exported(r)) {
+        ret = RMI_ERROR_REALM;
+        goto out;
+    }
+    if (!buf || cap < RMM_MIG_HEADER_SIZE + MIG_END_BODY) {
+        ret = RMI_ERROR_INPUT;
+        goto out;
+    }
+    rmm_st64(pt + MIG_END_SEQ, m->seq);
+    rmm_st32(pt + MIG_END_EPOCHS, m->epoch);
+    rmm_st32(pt + MIG_END_NR_RECS, r->nr_recs);
+    rmm_st64(pt + MIG_END_GRANULES, m->total_granules);
+    memcpy(pt + MIG_END_REMS, r->rem, RMM_NUM_REMS * RMM_HASH_MAX);
+    *len = rmm_mig_seal_record(&m->keys, RMM_MIG_RT_END, m->epoch, m->seq,
+                               pt, sizeof(pt), buf, cap);
+    if (!*len) {
+        ret = mig_seal_failed(m, buf, cap);
+        goto out;
+    }
+    m->end_seq = m->seq;
+    rmm_mig_account(m, RMM_MIG_RT_END, *len, 1);
+    m->logging = false;
+    m->phase = RMM_MIG_OUT_ENDED;
+out:
+    g_mutex_unlock(&r->lock);
+    return ret;
+}
+
+RmiStatus rmm_mig_commit_ack(RmmRealm *r,
+                             const uint8_t token[RMM_MIG_TOKEN_SIZE])
+{
+    uint8_t want[RMM_MIG_TOKEN_SIZE];
+    RmmMig *m = &r->mig;
+    RmiStatus ret = RMI_SUCCESS;
+
+    g_mutex_lock(&r->lock);
+    if (m->phase != RMM_MIG_OUT_ENDED) {
+        ret = RMI_ERROR_REALM;
+        goto out;
+    }
+    if (!token || !rmm_mig_token(&m->keys, true, m->end_seq, want) ||
+        gnutls_memcmp(want, token, sizeof(want))) {
+        ret = RMI_ERROR_INPUT;
+        goto out;
+    }
+    rmm_mig_end_session(m);
+    m->phase = RMM_MIG_OUT_MIGRATED;
+out:
+    gnutls_memset(want, 0, sizeof(want));
+    g_mutex_unlock(&r->lock);
+    return ret;
+}
+
+RmiStatus rmm_mig_export_abort(RmmRealm *r, const uint8_t *token)
+{
+    uint8_t want[RMM_MIG_TOKEN_SIZE];
+    RmmMig *m = &r->mig;
+    RmiStatus ret = RMI_SUCCESS;
+
+    g_mutex_lock(&r->lock);
+    switch (m->phase) {
+    case RMM_MIG_OUT_RUNNING:
+    case RMM_MIG_OUT_PAUSED:
+        break;
+    case RMM_MIG_OUT_ENDED:
+        /* The destination has END: only its word that it aborted counts. */
+        if (!token || !rmm_mig_token(&m->keys, false, 0, want) ||
+            gnutls_memcmp(want, token, sizeof(want))) {
+            ret = RMI_ERROR_INPUT;
+            goto out;
+        }
+        break;
+    default:
+        ret = RMI_ERROR_REALM;
+        goto out;
+    }
+    rmm_mig_end_session(m);
+    m->phase = RMM_MIG_NONE;
+out:
+    gnutls_memset(want, 0, sizeof(want));
+    g_mutex_unlock(&r->lock);
+    return ret;
+}

@@ -1,0 +1,808 @@
+/*
+ * Emulated RMM migration: the destination (MIG_IMPORT_*)
+ *
+ * Copyright (c) 2026 The QEMU CCA migration authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/crypto.h>
+
+#include "rmm-mig-internal.h"
+#include "rmm-attest.h"         /* rmm_attest_token_max_size() */
+
+/* No granule of @rr has a RIPAS or is assigned. */
+static bool mig_s2_clear(const RmmRamRange *rr)
+{
+    uint64_t i;
+
+    for (i = 0; i < rr_granules(rr); i++) {
+        if (rr->s2[i] & S2_STATE_MASK) {
+            return false;
+        }
+    }
+    return true;
+}
+
+RmiStatus rmm_mig_import_start(RmmRealm *r,
+                               const uint8_t key[RMM_MIG_KEY_SIZE])
+{
+    RmmMig *m = &r->mig;
+    RmiStatus ret = RMI_SUCCESS;
+    unsigned j;
+
+    g_mutex_lock(&r->lock);
+    if (r->state != RMM_REALM_NEW || m->phase != RMM_MIG_NONE ||
+        !r->nr_ram || r->nr_recs) {
+        ret = RMI_ERROR_REALM;
+        goto out;
+    }
+    for (j = 0; j < r->nr_ram; j++) {
+        if (!mig_s2_clear(&r->ram[j])) {
+            ret = RMI_ERROR_REALM;      /* RIPAS or data already set */
+            goto out;
+        }
+    }
+    rmm_mig_reset(m);
+    memcpy(m->key, key, RMM_MIG_KEY_SIZE);
+    m->have_key = true;
+    for (j = 0; j < r->nr_ram; j++) {
+        m->data_epoch[j] = g_new0(uint32_t, rr_granules(&r->ram[j]));
+        m->ripas_epoch[j] = g_new0(uint32_t, rr_granules(&r->ram[j]));
+    }
+    m->phase = RMM_MIG_IN_IMPORTING;
+out:
+    g_mutex_unlock(&r->lock);
+    return ret;
+}
+
+/* Fail the record @v: "<TYPE> record seq <n>: <reason>". */
+static RmiStatus G_GNUC_PRINTF(4, 5)
+mig_reject(char **err, RmiStatus st, const RmmMigRecordView *v,
+           const char *fmt, ...)
+{
+    va_list ap;
+    char *why;
+
+    if (err) {
+        va_start(ap, fmt);
+        why = g_strdup_vprintf(fmt, ap);
+        va_end(ap);
+        *err = g_strdup_printf("%s record seq %" PRIu64 ": %s",
+                               rmm_mig_record_type_name(v->type), v->seq,
+                               why);
+        g_free(why);
+    }
+    return st;
+}
+
+/* An IMMUTABLE parameter differs: "IMMUTABLE: <name> mismatch: ...". */
+static RmiStatus mig_mismatch(char **err, const char *name, uint64_t src,
+                              uint64_t dst, bool hex)
+{
+    if (err) {
+        *err = g_strdup_printf(hex ? "IMMUTABLE: %s mismatch: source 0x%"
+                                     PRIx64 ", destination 0x%" PRIx64
+                                   : "IMMUTABLE: %s mismatch: source %"
+                                     PRIu64 ", destination %" PRIu64,
+                               name, src, dst);
+    }
+    return RMI_ERROR_INPUT;
+}
+
+/* The source's @nr_ram RAM ranges in IMMUTABLE @pt against this realm's. */
+static RmiStatus mig_check_ram(RmmRealm *r, const uint8_t *pt,
+                               uint32_t nr_ram, char **err)
+{
+    unsigned order[RMM_MAX_RAM_RANGES];
+    unsigned i;
+
+    if (nr_ram != r->nr_ram) {
+        return mig_mismatch(err, "number of RAM ranges", nr_ram, r->nr_ram,
+                            false);
+    }
+    rmm_mig_ram_order(r, order);
+    for (i = 0; i < nr_ram; i++) {
+        const uint8_t *q = pt + MIG_IMM_RAM + 16 * i;
+        RmmRamRange *rr = &r->ram[order[i]];
+
+        if (rmm_ld64(q) != rr->base || rmm_ld64(q + 8) != rr->size) {
+            if (err) {
+                *err = g_strdup_printf("IMMUTABLE: RAM range %u mismatch: "
+                                       "source [0x%" PRIx64 ", +0x%" PRIx64
+                                       "), destination [0x%" PRIx64 ", +0x%"
+                                       PRIx64 ")", i, rmm_ld64(q),
+                                       rmm_ld64(q + 8), rr->base, rr->size);
+            }
+            return RMI_ERROR_INPUT;
+        }
+    }
+    return RMI_SUCCESS;
+}
+
+/* The source's realm parameters in IMMUTABLE @pt against this realm's. */
+static RmiStatus mig_check_params(RmmRealm *r, const uint8_t *pt,
+                                  uint32_t nr_ram, char **err)
+{
+    const RmiRealmParams *p = &r->params;
+    unsigned i;
+
+    if (rmm_ld32(pt + MIG_IMM_IPA_WIDTH) != p->ipa_width) {
+        return mig_mismatch(err, "ipa_width",
+                            rmm_ld32(pt + MIG_IMM_IPA_WIDTH), p->ipa_width,
+                            false);
+    }
+    if (pt[MIG_IMM_HASH_ALGO] != p->hash_algo) {
+        return mig_mismatch(err, "hash_algo", pt[MIG_IMM_HASH_ALGO],
+                            p->hash_algo, false);
+    }
+    if (rmm_ld64(pt + MIG_IMM_FLAGS) != p->flags) {
+        return mig_mismatch(err, "flags", rmm_ld64(pt + MIG_IMM_FLAGS),
+                            p->flags, true);
+    }
+    if (pt[MIG_IMM_SVE_VL] != p->sve_vl) {
+        return mig_mismatch(err, "sve_vl", pt[MIG_IMM_SVE_VL], p->sve_vl,
+                            false);
+    }
+    if (pt[MIG_IMM_NUM_BPS] != p->num_bps) {
+        return mig_mismatch(err, "num_bps", pt[MIG_IMM_NUM_BPS], p->num_bps,
+                            false);
+    }
+    if (pt[MIG_IMM_NUM_WPS] != p->num_wps) {
+        return mig_mismatch(err, "num_wps", pt[MIG_IMM_NUM_WPS], p->num_wps,
+                            false);
+    }
+    if (pt[MIG_IMM_PMU_CTRS] != p->pmu_num_ctrs) {
+        return mig_mismatch(err, "pmu_num_ctrs", pt[MIG_IMM_PMU_CTRS],
+                            p->pmu_num_ctrs, false);
+    }
+    for (i = 0; i < RMM_RPV_SIZE; i++) {
+        if (pt[MIG_IMM_RPV + i] != p->rpv[i]) {
+            if (err) {
+                *err = g_strdup_printf("IMMUTABLE: rpv mismatch: byte %u: "
+                                       "source 0x%02x, destination 0x%02x",
+                                       i, pt[MIG_IMM_RPV + i], p->rpv[i]);
+            }
+            return RMI_ERROR_INPUT;
+        }
+    }
+    return mig_check_ram(r, pt, nr_ram, err);
+}
+
+static RmiStatus mig_import_immutable(RmmRealm *r, const uint8_t *buf,
+                                      const RmmMigRecordView *v, char **err)
+{
+    uint8_t pt[MIG_IMM_SIZE(RMM_MAX_RAM_RANGES)];
+    size_t hlen = rmm_hash_len(r->params.hash_algo);
+    RmmMig *m = &r->mig;
+    size_t pt_len = v->body_len - RMM_MIG_SESSION_SIZE - RMM_MIG_TAG_SIZE;
+    uint32_t nr_ram, nr_recs;
+    RmiStatus ret;
+
+    if (!m->have_key || !rmm_mig_keys_init(&m->keys, m->key, v->body)) {
+        return mig_reject(err, RMI_ERROR_REALM, v, "key derivation failed");
+    }
+    gnutls_memset(m->key, 0, sizeof(m->key));
+    m->have_key = false;
+    if (!rmm_mig_open(&m->keys, buf, v->seq, NULL,
+                      v->body + RMM_MIG_SESSION_SIZE,
+                      v->body_len - RMM_MIG_SESSION_SIZE, pt)) {
+        rmm_mig_keys_wipe(&m->keys);    /* the session is not known */
+        return mig_reject(err, RMI_ERROR_INPUT, v, "%s", rmm_mig_auth_failed);
+    }
+    nr_ram = rmm_ld32(pt + MIG_IMM_NR_RAM);
+    if (pt_len != MIG_IMM_SIZE((size_t)MIN(nr_ram, RMM_MAX_RAM_RANGES + 1))) {
+        return mig_reject(err, RMI_ERROR_INPUT, v,
+                          "%" PRIu32 " RAM ranges in a record of %" PRIu32
+                          " bytes", nr_ram, v->length);
+    }
+    if (!rmm_all_zero(pt + MIG_IMM_PMU_CTRS + 1, 3) ||
+        !rmm_all_zero(pt + MIG_IMM_NR_RECS + 4, 4)) {
+        return mig_reject(err, RMI_ERROR_INPUT, v, "reserved bytes not zero");
+    }
+    ret = mig_check_params(r, pt, nr_ram, err);
+    if (ret != RMI_SUCCESS) {
+        return ret;
+    }
+    nr_recs = rmm_ld32(pt + MIG_IMM_NR_RECS);
+    if (nr_recs > RMM_MAX_RECS) {
+        return mig_reject(err, RMI_ERROR_INPUT, v,
+                          "%" PRIu32 " RECs, at most %u", nr_recs,
+                          RMM_MAX_RECS);
+    }
+    if (!rmm_all_zero(pt + MIG_IMM_RIM + hlen, RMM_HASH_MAX - hlen)) {
+        return mig_reject(err, RMI_ERROR_INPUT, v, "RIM not zero padded");
+    }
+    memcpy(r->rim, pt + MIG_IMM_RIM, RMM_HASH_MAX);
+    m->nr_recs = nr_recs;
+    return RMI_SUCCESS;
+}
+
+/* Apply the @count checked runs of RIPAS plaintext @pt.  Their granules. */
+static uint64_t mig_ripas_apply(RmmRealm *r, const uint8_t *pt,
+                                uint32_t count)
+{
+    RmmMig *m = &r->mig;
+    uint64_t total = 0;
+    uint32_t k;
+
+    for (k = 0; k < count; k++) {
+        const uint8_t *q = pt + MIG_RIPAS_RUNS + k * MIG_RIPAS_RUN_SIZE;
+        uint64_t base = rmm_ld64(q), n = rmm_ld32(q + 8), i;
+        RmmRamRange *rr = rmm_ram_find(r, base);
+        unsigned j = rr - r->ram;
+        uint8_t state = q[12] | (q[13] ? S2_ASSIGNED : 0);
+
+        for (i = rr_index(rr, base); i < rr_index(rr, base) + n; i++) {
+            uint64_t ipa = rr->base + (i << RMM_GRANULE_SHIFT);
+
+            if ((rr->s2[i] & S2_ASSIGNED) && !(state & S2_ASSIGNED)) {
+                /* Unassigned on the source: scrub. */
+                memset(rmm_granule_ptr(rr, ipa), 0, RMM_GRANULE_SIZE);
+                rmm_write_notify(r, ipa, RMM_GRANULE_SIZE);
+            }
+            /* A newly assigned granule is zero: unassigned ones are. */
+            rr->s2[i] = (rr->s2[i] & S2_DELEGATED) | state;
+            if (state & S2_ASSIGNED) {
+                rmm_rtt_ensure(r, ipa);
+            }
+            m->ripas_epoch[j][i] = m->epoch + 1;
+        }
+        total += n;
+    }
+    return total;
+}
+
+static RmiStatus mig_import_ripas(RmmRealm *r, const uint8_t *buf,
+                                  const RmmMigRecordView *v,
+                                  RmmMigImported *out, char **err)
+{
+    RmmMig *m = &r->mig;
+    size_t pt_len = v->body_len - RMM_MIG_TAG_SIZE;
+    uint8_t *pt = g_malloc(pt_len);
+    RmiStatus ret = RMI_ERROR_INPUT;
+    uint64_t prev_end = 0, total = 0;
+    uint32_t count, k;
+
+    if (!rmm_mig_open(&m->keys, buf, v->seq, NULL, v->body, v->body_len, pt)) {
+        ret = mig_reject(err, ret, v, "%s", rmm_mig_auth_failed);
+        goto out;
+    }
+    count = rmm_ld32(pt + MIG_RIPAS_COUNT);
+    if (rmm_ld32(pt + MIG_RIPAS_COUNT + 4) || !count ||
+        pt_len != MIG_RIPAS_RUNS + (uint64_t)count * MIG_RIPAS_RUN_SIZE) {
+        ret = mig_reject(err, ret, v, "%" PRIu32 " runs in a record of %"
+                         PRIu32 " bytes", count, v->length);
+        goto out;
+    }
+    /* Check every run before changing anything. */
+    for (k = 0; k < count; k++) {
+        const uint8_t *q = pt + MIG_RIPAS_RUNS + k * MIG_RIPAS_RUN_SIZE;
+        uint64_t base = rmm_ld64(q), n = rmm_ld32(q + 8), i;
+        RmmRamRange *rr;
+
+        if (!rmm_aligned(base) || !n || q[12] > RMI_RIPAS_RAM || q[13] > 1 ||
+            q[14] || q[15]) {
+            ret = mig_reject(err, ret, v, "run %" PRIu32 ": bad fields", k);
+            goto out;
+        }
+        if (k && base < prev_end) {
+            ret = mig_reject(err, ret, v, "run %" PRIu32 " at 0x%" PRIx64
+                             ": not in IPA order or overlapping", k, base);
+            goto out;
+        }
+        rr = rmm_ram_find(r, base);
+        if (!rr || n > rr_granules(rr) - rr_index(rr, base)) {
+            ret = mig_reject(err, ret, v, "run %" PRIu32 " [0x%" PRIx64
+                             ", +%" PRIu64 " granules) outside RAM", k,
+                             base, n);
+            goto out;
+        }
+        for (i = rr_index(rr, base); i < rr_index(rr, base) + n; i++) {
+            if (q[13] && !(rr->s2[i] & S2_DELEGATED)) {
+                ret = mig_reject(err, ret, v, "run %" PRIu32 ": granule 0x%"
+                                 PRIx64 " not delegated", k, rr->base +
+                                 (i << RMM_GRANULE_SHIFT));
+                goto out;
+            }
+            if (m->ripas_epoch[rr - r->ram][i] == m->epoch + 1) {
+                ret = mig_reject(err, ret, v, "run %" PRIu32 ": granule 0x%"
+                                 PRIx64 " already described in epoch %"
+                                 PRIu32, k, rr->base +
+                                 (i << RMM_GRANULE_SHIFT), m->epoch);
+                goto out;
+            }
+        }
+        prev_end = base + (n << RMM_GRANULE_SHIFT);
+    }
+    total = mig_ripas_apply(r, pt, count);
+    out->ripas_runs = count;
+    m->stats.ripas_records++;
+    m->stats.ripas_granules += total;
+    ret = RMI_SUCCESS;
+out:
+    g_free(pt);
+    return ret;
+}
+
+/* Write the @count checked granules @pt of DATA record @v, mapped. */
+static void mig_data_apply(RmmRealm *r, const RmmMigRecordView *v,
+                           RmmRamRange **rrs, const uint8_t *pt,
+                           uint32_t count)
+{
+    RmmMig *m = &r->mig;
+    uint32_t i;
+
+    for (i = 0; i < count; i++) {
+        uint64_t word = rmm_ld64(v->body + MIG_DATA_COUNT_SIZE +
+                                 i * MIG_DATA_UNIT_SIZE);
+        uint64_t gpa = word & ~MIG_WORD_RIPAS_MASK;
+        RmmRamRange *rr = rrs[i];
+        uint64_t g = rr_index(rr, gpa);
+
+        memcpy(rmm_granule_ptr(rr, gpa), pt + i * RMM_GRANULE_SIZE,
+               RMM_GRANULE_SIZE);
+        rmm_write_notify(r, gpa, RMM_GRANULE_SIZE);
+        rr->s2[g] = S2_DELEGATED | S2_ASSIGNED | (word & S2_RIPAS_MASK);
+        rmm_rtt_ensure(r, gpa);
+        m->data_epoch[rr - r->ram][g] = m->epoch + 1;
+    }
+}
+
+static RmiStatus mig_import_data(RmmRealm *r, const uint8_t *buf,
+                                 const RmmMigRecordView *v,
+                                 RmmMigImported *out, char **err)
+{
+    RmmRamRange *rrs[RMM_MIG_BATCH_MAX];
+    RmmMig *m = &r->mig;
+    uint32_t count = rmm_ld32(v->body), i, j;
+    uint8_t *pt = g_malloc((size_t)count * RMM_GRANULE_SIZE);
+    RmiStatus ret = RMI_ERROR_INPUT;
+
+    for (i = 0; i < count; i++) {
+        const uint8_t *unit = v->body + MIG_DATA_COUNT_SIZE +
+                              i * MIG_DATA_UNIT_SIZE;
+
+        if (!rmm_mig_open(&m->keys, buf, v->seq + i, unit, unit + MIG_DATA_WORD,
+                          RMM_GRANULE_SIZE + RMM_MIG_TAG_SIZE,
+                          pt + i * RMM_GRANULE_SIZE)) {
+            ret = mig_reject(err, ret, v, "%s in unit %" PRIu32 " of %"
+                             PRIu32 " (seq %" PRIu64 ")",
+                             rmm_mig_auth_failed, i, count, v->seq + i);
+            goto out;
+        }
+    }
+    for (i = 0; i < count; i++) {
+        uint64_t word = rmm_ld64(v->body + MIG_DATA_COUNT_SIZE +
+                                 i * MIG_DATA_UNIT_SIZE);
+        uint64_t gpa = word & ~MIG_WORD_RIPAS_MASK;
+        uint64_t ripas = word & MIG_WORD_RIPAS_MASK;
+
+        if (ripas > RMI_RIPAS_RAM) {
+            ret = mig_reject(err, ret, v, "unit %" PRIu32 ": bad RIPAS %"
+                             PRIu64, i, ripas);
+            goto out;
+        }
+        rrs[i] = rmm_ram_find(r, gpa);
+        if (!rrs[i] || !(*rmm_s2_entry(rrs[i], gpa) & S2_DELEGATED)) {
+            ret = mig_reject(err, ret, v, "unit %" PRIu32 ": GPA 0x%" PRIx64
+                             " %s", i, gpa, rrs[i] ? "not delegated"
+                                                   : "outside RAM");
+            goto out;
+        }
+        for (j = 0; j < i; j++) {
+            if ((rmm_ld64(v->body + MIG_DATA_COUNT_SIZE +
+                          j * MIG_DATA_UNIT_SIZE) &
+                 ~MIG_WORD_RIPAS_MASK) == gpa) {
+                break;
+            }
+        }
+        if (j < i ||
+            m->data_epoch[rrs[i] - r->ram][rr_index(rrs[i], gpa)] ==
+            m->epoch + 1) {
+            ret = mig_reject(err, ret, v, "unit %" PRIu32 ": granule 0x%"
+                             PRIx64 " already sent in epoch %" PRIu32,
+                             i, gpa, m->epoch);
+            goto out;
+        }
+    }
+    mig_data_apply(r, v, rrs, pt, count);
+    out->granules = count;
+    m->epoch_granules += count;
+    m->total_granules += count;
+    m->stats.data_granules += count;
+    m->stats.data_bytes += v->length;
+    ret = RMI_SUCCESS;
+out:
+    gnutls_memset(pt, 0, (size_t)count * RMM_GRANULE_SIZE);
+    g_free(pt);
+    return ret;
+}
+
+static RmiStatus mig_import_epoch(RmmRealm *r, const uint8_t *buf,
+                                  const RmmMigRecordView *v, char **err)
+{
+    uint8_t pt[MIG_EPOCH_SIZE];
+    RmmMig *m = &r->mig;
+
+    if (!rmm_mig_open(&m->keys, buf, v->seq, NULL, v->body, v->body_len, pt)) {
+        return mig_reject(err, RMI_ERROR_INPUT, v, "%s", rmm_mig_auth_failed);
+    }
+    if (rmm_ld32(pt + MIG_EPOCH_EPOCH) != m->epoch) {
+        return mig_reject(err, RMI_ERROR_INPUT, v, "closes epoch %" PRIu32
+                          " in epoch %" PRIu32,
+                          rmm_ld32(pt + MIG_EPOCH_EPOCH), m->epoch);
+    }
+    if (rmm_ld64(pt + MIG_EPOCH_GRANULES) != m->epoch_granules) {
+        return mig_reject(err, RMI_ERROR_INPUT, v, "%" PRIu64 " granules "
+                          "sent in the epoch, %" PRIu64 " imported",
+                          rmm_ld64(pt + MIG_EPOCH_GRANULES), m->epoch_granules);
+    }
+    if (m->epoch >= UINT32_MAX - 1) {
+        return mig_reject(err, RMI_ERROR_INPUT, v, "too many epochs");
+    }
+    m->epoch++;
+    m->epoch_granules = 0;
+    return RMI_SUCCESS;
+}
+
+/* The exits a REC record @pt leaves pending: possible ones only. */
+static RmiStatus mig_rec_check_exits(RmmRealm *r, const RmmMigRecordView *v,
+                                     const uint8_t *pt, char **err)
+{
+    uint8_t pending = pt[MIG_REC_PENDING];
+    uint64_t rbase = rmm_ld64(pt + MIG_REC_RIPAS_BASE);
+    uint64_t rtop = rmm_ld64(pt + MIG_REC_RIPAS_TOP);
+    uint64_t rnext = rmm_ld64(pt + MIG_REC_RIPAS_NEXT);
+    uint64_t hc_ipa = rmm_ld64(pt + MIG_REC_HOST_CALL_IPA);
+    uint32_t psci_fid = rmm_ld32(pt + MIG_REC_PSCI_FID);
+
+    switch (pending) {
+    case RMM_REC_PENDING_NONE:
+        break;
+    case RMM_REC_PENDING_RIPAS:
+        if (!rmm_aligned(rbase) || !rmm_aligned(rtop) ||
+            !rmm_aligned(rnext) || rbase >= rtop || rnext < rbase ||
+            rnext > rtop || rtop > r->prot_size) {
+            return mig_reject(err, RMI_ERROR_INPUT, v,
+                              "bad pending RIPAS change");
+        }
+        break;
+    case RMM_REC_PENDING_HOST_CALL:
+        if (hc_ipa % RSI_HOST_CALL_SIZE || hc_ipa >= r->prot_size) {
+            return mig_reject(err, RMI_ERROR_INPUT, v,
+                              "bad pending host call");
+        }
+        break;
+    default:
+        return mig_reject(err, RMI_ERROR_INPUT, v, "bad pending exit %u",
+                          pending);
+    }
+    if (pt[MIG_REC_PSCI_PENDING] && !rmm_psci_fid_completable(psci_fid)) {
+        return mig_reject(err, RMI_ERROR_INPUT, v, "bad pending PSCI call");
+    }
+    return RMI_SUCCESS;
+}
+
+/* The REC of the checked REC record @pt, with its RMM state. */
+static RmmRec *mig_rec_restore(RmmRealm *r, const uint8_t *pt)
+{
+    uint32_t token_len = rmm_ld32(pt + MIG_REC_TOKEN_LEN);
+    RmmRec *rec;
+
+    rec = rmm_rec_new(r, rmm_ld64(pt + MIG_REC_MPIDR), pt[MIG_REC_RUNNABLE]);
+    rec->pending = pt[MIG_REC_PENDING];
+    rec->ripas_base = rmm_ld64(pt + MIG_REC_RIPAS_BASE);
+    rec->ripas_top = rmm_ld64(pt + MIG_REC_RIPAS_TOP);
+    rec->ripas_next = rmm_ld64(pt + MIG_REC_RIPAS_NEXT);
+    rec->ripas_value = pt[MIG_REC_RIPAS_VALUE];
+    rec->host_call_ipa = rmm_ld64(pt + MIG_REC_HOST_CALL_IPA);
+    rec->psci_pending = pt[MIG_REC_PSCI_PENDING];
+    rec->psci_fid = rmm_ld32(pt + MIG_REC_PSCI_FID);
+    rec->psci_mpidr = rmm_ld64(pt + MIG_REC_PSCI_MPIDR);
+    if (pt[MIG_REC_HAS_TOKEN]) {
+        rec->token = g_byte_array_sized_new(token_len);
+        g_byte_array_append(rec->token, pt + MIG_REC_TOKEN, token_len);
+        rec->token_off = rmm_ld32(pt + MIG_REC_TOKEN_OFF);
+    }
+    return rec;
+}
+
+static RmiStatus mig_import_rec(RmmRealm *r, const uint8_t *buf,
+                                const RmmMigRecordView *v,
+                                RmmMigImported *out, char **err)
+{
+    RmmMig *m = &r->mig;
+    size_t pt_len = v->body_len - RMM_MIG_TAG_SIZE;
+    size_t token_max = rmm_attest_token_max_size(r->params.hash_algo);
+    uint32_t index, token_len, token_off, ctx_len;
+    uint64_t mpidr;
+    uint8_t *pt, has_token;
+    RmiStatus ret;
+    RmmRec *rec;
+
+    m->rec_pt = pt = g_malloc(pt_len);
+    if (!rmm_mig_open(&m->keys, buf, v->seq, NULL, v->body, v->body_len, pt)) {
+        return mig_reject(err, RMI_ERROR_INPUT, v, "%s", rmm_mig_auth_failed);
+    }
+    index = rmm_ld32(pt + MIG_REC_INDEX);
+    mpidr = rmm_ld64(pt + MIG_REC_MPIDR);
+    has_token = pt[MIG_REC_HAS_TOKEN];
+    token_len = rmm_ld32(pt + MIG_REC_TOKEN_LEN);
+    token_off = rmm_ld32(pt + MIG_REC_TOKEN_OFF);
+    ctx_len = rmm_ld32(pt + MIG_REC_CTX_LEN);
+
+    if (index != m->recs_done || index >= m->nr_recs) {
+        return mig_reject(err, RMI_ERROR_INPUT, v, "REC index %" PRIu32
+                          ", expected %u of %" PRIu32, index, m->recs_done,
+                          m->nr_recs);
+    }
+    if (!rmm_rec_mpidr_ok(mpidr, index)) {
+        return mig_reject(err, RMI_ERROR_INPUT, v, "MPIDR 0x%" PRIx64
+                          " invalid for REC index %" PRIu32, mpidr, index);
+    }
+    if (pt[MIG_REC_RUNNABLE] > 1 || pt[MIG_REC_PSCI_PENDING] > 1 ||
+        has_token > 1 || pt[MIG_REC_RIPAS_VALUE] > RMI_RIPAS_RAM ||
+        !rmm_all_zero(pt + MIG_REC_HAS_TOKEN + 1, 3) ||
+        !rmm_all_zero(pt + MIG_REC_CTX_LEN + 4, 4)) {
+        return mig_reject(err, RMI_ERROR_INPUT, v, "bad REC flags");
+    }
+    ret = mig_rec_check_exits(r, v, pt, err);
+    if (ret != RMI_SUCCESS) {
+        return ret;
+    }
+    if (has_token ? (!token_len || token_len > token_max ||
+                     token_off >= token_len)
+                  : (token_len || token_off)) {
+        return mig_reject(err, RMI_ERROR_INPUT, v,
+                          "bad attestation token state");
+    }
+    if (ctx_len > RMM_MIG_REC_CTX_MAX ||
+        pt_len != MIG_REC_TOKEN + (uint64_t)token_len + ctx_len) {
+        return mig_reject(err, RMI_ERROR_INPUT, v, "sizes (token %" PRIu32
+                          ", context %" PRIu32 ") do not match the record",
+                          token_len, ctx_len);
+    }
+
+    rec = mig_rec_restore(r, pt);
+    m->recs_done++;
+    m->stats.rec_records++;
+    out->rec = rec;
+    out->rec_ctx = pt + MIG_REC_TOKEN + token_len;
+    out->rec_ctx_len = ctx_len;
+    return RMI_SUCCESS;
+}
+
+static RmiStatus mig_import_end(RmmRealm *r, const uint8_t *buf,
+                                const RmmMigRecordView *v, char **err)
+{
+    uint8_t pt[MIG_END_SIZE];
+    size_t hlen = rmm_hash_len(r->params.hash_algo);
+    RmmMig *m = &r->mig;
+    unsigned i;
+
+    if (!rmm_mig_open(&m->keys, buf, v->seq, NULL, v->body, v->body_len, pt)) {
+        return mig_reject(err, RMI_ERROR_INPUT, v, "%s", rmm_mig_auth_failed);
+    }
+    if (rmm_ld64(pt + MIG_END_SEQ) != v->seq) {
+        return mig_reject(err, RMI_ERROR_INPUT, v, "final sequence number %"
+                          PRIu64, rmm_ld64(pt + MIG_END_SEQ));
+    }
+    if (rmm_ld32(pt + MIG_END_EPOCHS) != m->epoch) {
+        return mig_reject(err, RMI_ERROR_INPUT, v, "%" PRIu32 " epochs sent, %"
+                          PRIu32 " imported", rmm_ld32(pt + MIG_END_EPOCHS),
+                          m->epoch);
+    }
+    if (rmm_ld32(pt + MIG_END_NR_RECS) != m->nr_recs ||
+        m->recs_done != m->nr_recs) {
+        return mig_reject(err, RMI_ERROR_INPUT, v, "%" PRIu32 " RECs sent, "
+                          "%u of %" PRIu32 " RECs imported",
+                          rmm_ld32(pt + MIG_END_NR_RECS), m->recs_done,
+                          m->nr_recs);
+    }
+    if (rmm_ld64(pt + MIG_END_GRANULES) != m->total_granules) {
+        return mig_reject(err, RMI_ERROR_INPUT, v, "%" PRIu64 " granules "
+                          "sent, %" PRIu64 " imported",
+                          rmm_ld64(pt + MIG_END_GRANULES), m->total_granules);
+    }
+    for (i = 0; i < RMM_NUM_REMS; i++) {
+        if (!rmm_all_zero(pt + MIG_END_REMS + i * RMM_HASH_MAX + hlen,
+                      RMM_HASH_MAX - hlen)) {
+            return mig_reject(err, RMI_ERROR_INPUT, v,
+                              "REM %u not zero padded", i);
+        }
+    }
+    memcpy(r->rem, pt + MIG_END_REMS, RMM_NUM_REMS * RMM_HASH_MAX);
+    m->end_seq = v->seq;
+    return RMI_SUCCESS;
+}
+
+/* Is a record of @type in order after the records imported so far? */
+static const char *mig_order_error(RmmMig *m, unsigned type)
+{
+    if (m->last == RMM_MIG_RT_END) {
+        return "record after END";
+    }
+    if (!m->last) {
+        return type == RMM_MIG_RT_IMMUTABLE ? NULL
+                                             : "the first record must be "
+                                               "IMMUTABLE";
+    }
+    switch (type) {
+    case RMM_MIG_RT_IMMUTABLE:
+        return "IMMUTABLE record twice";
+    case RMM_MIG_RT_RIPAS:
+    case RMM_MIG_RT_DATA:
+    case RMM_MIG_RT_EPOCH:
+        return m->last == RMM_MIG_RT_REC ? "after a REC record" : NULL;
+    default:    /* REC, END */
+        return rmm_mig_epoch_closed(m) ? NULL : "before the first EPOCH record";
+    }
+}
+
+/* Open and apply the record @v of @buf, checked up to its order. */
+static RmiStatus mig_import_body(RmmRealm *r, const uint8_t *buf,
+                                 const RmmMigRecordView *v,
+                                 RmmMigImported *out, char **err)
+{
+    RmiStatus ret = RMI_ERROR_INPUT;
+
+    switch (v->type) {
+    case RMM_MIG_RT_IMMUTABLE:
+        ret = mig_import_immutable(r, buf, v, err);
+        break;
+    case RMM_MIG_RT_RIPAS:
+        ret = mig_import_ripas(r, buf, v, out, err);
+        break;
+    case RMM_MIG_RT_DATA:
+        ret = mig_import_data(r, buf, v, out, err);
+        break;
+    case RMM_MIG_RT_EPOCH:
+        ret = mig_import_epoch(r, buf, v, err);
+        break;
+    case RMM_MIG_RT_REC:
+        ret = mig_import_rec(r, buf, v, out, err);
+        break;
+    case RMM_MIG_RT_END:
+        ret = mig_import_end(r, buf, v, err);
+        break;
+    }
+    return ret;
+}
+
+RmiStatus rmm_mig_import_record(RmmRealm *r, const uint8_t *buf, size_t len,
+                                RmmMigImported *out, char **err)
+{
+    RmmMig *m = &r->mig;
+    RmmMigRecordView v;
+    RmiStatus ret;
+    const char *why;
+    char *perr = NULL;
+
+    memset(out, 0, sizeof(*out));
+    memset(&v, 0, sizeof(v));
+    if (err) {
+        *err = NULL;
+    }
+    g_mutex_lock(&r->lock);
+    g_clear_pointer(&m->rec_pt, g_free);
+    if (m->phase != RMM_MIG_IN_IMPORTING) {
+        ret = RMI_ERROR_REALM;
+        rmm_mig_set_err(err, "record refused: the realm is not importing (%s)",
+                        rmm_mig_phase_name(m->phase));
+        goto out;
+    }
+    if (m->failed) {
+        ret = RMI_ERROR_REALM;
+        rmm_mig_set_err(err, "record refused: the import failed, it can "
+                        "only be aborted");
+        goto out;
+    }
+    ret = RMI_ERROR_INPUT;
+    if (!buf || !rmm_mig_record_parse(buf, len, &v, &perr)) {
+        if (v.type) {
+            mig_reject(err, ret, &v, "%s", perr ? perr : "no buffer");
+        } else {
+            rmm_mig_set_err(err, "record: %s", perr ? perr : "no buffer");
+        }
+        g_free(perr);
+        goto fail;
+    }
+    out->type = v.type;
+    if (v.seq != m->seq) {
+        mig_reject(err, ret, &v, "sequence number %" PRIu64 " expected "
+                   "(record dropped, duplicated, reordered or replayed)",
+                   m->seq);
+        goto fail;
+    }
+    if (v.epoch != m->epoch) {
+        mig_reject(err, ret, &v, "epoch %" PRIu32 ", expected %" PRIu32,
+                   v.epoch, m->epoch);
+        goto fail;
+    }
+    why = mig_order_error(m, v.type);
+    if (why) {
+        mig_reject(err, ret, &v, "out of order: %s", why);
+        goto fail;
+    }
+    ret = mig_import_body(r, buf, &v, out, err);
+    if (ret == RMI_SUCCESS) {
+        rmm_mig_account(m, v.type, len,
+                        v.type == RMM_MIG_RT_DATA ? rmm_ld32(v.body) : 1);
+        goto out;
+    }
+fail:
+    m->failed = true;
+    memset(out, 0, sizeof(*out));
+    g_clear_pointer(&m->rec_pt, g_free);
+out:
+    g_mutex_unlock(&r->lock);
+    return ret;
+}
+
+RmiStatus rmm_mig_import_commit(RmmRealm *r,
+                                uint8_t token[RMM_MIG_TOKEN_SIZE],
+                                char **err)
+{
+    RmmMig *m = &r->mig;
+    RmiStatus ret = RMI_ERROR_REALM;
+
+    if (err) {
+        *err = NULL;
+    }
+    g_mutex_lock(&r->lock);
+    if (m->phase != RMM_MIG_IN_IMPORTING) {
+        rmm_mig_set_err(err, "commit refused: the realm is not importing (%s)",
+                        rmm_mig_phase_name(m->phase));
+        goto out;
+    }
+    if (m->failed) {
+        rmm_mig_set_err(err, "commit refused: the import failed");
+        goto out;
+    }
+    if (m->last != RMM_MIG_RT_END) {
+        rmm_mig_set_err(err, "commit refused: import incomplete, no END record "
+                        "(%u of %" PRIu32 " RECs, epoch %" PRIu32 ")",
+                        m->recs_done, m->nr_recs, m->epoch);
+        goto out;
+    }
+    if (!rmm_mig_token(&m->keys, true, m->end_seq, token)) {
+        rmm_mig_set_err(err, "commit refused: token computation failed");
+        goto out;
+    }
+    rmm_mig_end_session(m);
+    m->phase = RMM_MIG_NONE;
+    r->state = RMM_REALM_ACTIVE;
+    ret = RMI_SUCCESS;
+out:
+    g_mutex_unlock(&r->lock);
+    return ret;
+}
+
+bool rmm_mig_import_abort(RmmRealm *r, uint8_t token[RMM_MIG_TOKEN_SIZE])
+{
+    RmmMig *m = &r->mig;
+    bool ok = false;
+
+    g_mutex_lock(&r->lock);
+    if (m->phase == RMM_MIG_IN_IMPORTING) {
+        if (m->keys.valid) {
+            m->have_abort_token = rmm_mig_token(&m->keys, false, 0,
+                                                m->abort_token);
+        }
+        rmm_mig_end_session(m);
+        m->phase = RMM_MIG_IN_ABORTED;
+    }
+    if (m->phase == RMM_MIG_IN_ABORTED && m->have_abort_token) {
+        if (token) {
+            memcpy(token, m->abort_token, RMM_MIG_TOKEN_SIZE);
+        }
+        ok = true;
+    }
+    g_mutex_unlock(&r->lock);
+    return ok;
+}

@@ -1,0 +1,140 @@
+/*
+ * Emulated RMM migration: what rmm-mig*.c share
+ *
+ * Copyright (c) 2026 The QEMU CCA migration authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef RMM_MIG_INTERNAL_H
+#define RMM_MIG_INTERNAL_H
+
+#include "rmm-internal.h"
+
+#define MIG_NONCE_SIZE          12
+#define MIG_HMAC_SIZE           32
+
+/* Associated data: session, version, type, length, epoch, seq, word. */
+#define MIG_AAD_MAX             (RMM_MIG_SESSION_SIZE + 2 + 4 + 4 + 8 + 8)
+
+#define MIG_DATA_WORD           8
+#define MIG_DATA_PT_UNIT        (MIG_DATA_WORD + RMM_GRANULE_SIZE)
+#define MIG_DATA_COUNT_SIZE     4
+#define MIG_WORD_RIPAS_MASK     (RMM_GRANULE_SIZE - 1)
+
+/* Body sizes, tag included. */
+#define MIG_IMM_BODY(nr_ram)    (RMM_MIG_SESSION_SIZE + MIG_IMM_SIZE(nr_ram) + \
+                                 RMM_MIG_TAG_SIZE)
+#define MIG_RIPAS_BODY(count)   (MIG_RIPAS_RUNS + \
+                                 (count) * MIG_RIPAS_RUN_SIZE + \
+                                 RMM_MIG_TAG_SIZE)
+#define MIG_DATA_BODY(count)    (MIG_DATA_COUNT_SIZE + \
+                                 (count) * MIG_DATA_UNIT_SIZE)
+#define MIG_EPOCH_BODY          (MIG_EPOCH_SIZE + RMM_MIG_TAG_SIZE)
+#define MIG_REC_BODY_MIN        (MIG_REC_TOKEN + RMM_MIG_TAG_SIZE)
+#define MIG_END_BODY            (MIG_END_SIZE + RMM_MIG_TAG_SIZE)
+
+extern const char rmm_mig_auth_failed[];
+
+/* ---- Bitmaps: one bit per granule of a RAM range ---- */
+
+static inline uint64_t rr_granules(const RmmRamRange *rr)
+{
+    return rr->size >> RMM_GRANULE_SHIFT;
+}
+
+static inline uint64_t rr_index(const RmmRamRange *rr, uint64_t ipa)
+{
+    return (ipa - rr->base) >> RMM_GRANULE_SHIFT;
+}
+
+static inline size_t bm_words(uint64_t nbits)
+{
+    return (nbits + 63) / 64;
+}
+
+static inline bool bm_test(const uint64_t *bm, uint64_t i)
+{
+    return (bm[i / 64] >> (i % 64)) & 1;
+}
+
+static inline void bm_set(uint64_t *bm, uint64_t i)
+{
+    bm[i / 64] |= 1ULL << (i % 64);
+}
+
+static inline void bm_clear(uint64_t *bm, uint64_t i)
+{
+    bm[i / 64] &= ~(1ULL << (i % 64));
+}
+
+/* The first set bit of @bm in [@i, @end), or @end. */
+static inline uint64_t bm_next(const uint64_t *bm, uint64_t i, uint64_t end)
+{
+    while (i < end) {
+        uint64_t w = bm[i / 64] >> (i % 64);
+
+        if (w) {
+            i += __builtin_ctzll(w);
+            return i < end ? i : end;
+        }
+        i = (i | 63) + 1;
+    }
+    return end;
+}
+
+static inline uint64_t bm_count(const uint64_t *bm, uint64_t nbits)
+{
+    uint64_t n = 0;
+    size_t i;
+
+    for (i = 0; bm && i < bm_words(nbits); i++) {
+        n += __builtin_popcountll(bm[i]);
+    }
+    return n;
+}
+
+/*
+ * RECs and END come once an epoch was closed; after the first REC no
+ * DATA, RIPAS or EPOCH can follow, so the last (open) epoch has all the
+ * DATA and RIPAS records there will be.
+ */
+static inline bool rmm_mig_epoch_closed(RmmMig *m)
+{
+    return m->epoch > 0;
+}
+
+/* ---- Records (rmm-mig-record.c) ---- */
+
+/* Set *@err (if @err) to the message; returns false. */
+bool G_GNUC_PRINTF(2, 3) rmm_mig_set_err(char **err, const char *fmt, ...);
+/* Commit token (@commit) or abort token of the session. */
+bool rmm_mig_token(const RmmMigKeys *k, bool commit, uint64_t end_seq,
+                   uint8_t out[RMM_MIG_TOKEN_SIZE]);
+/* Seal @pt[0..@len) to @out (@len + tag bytes). */
+bool rmm_mig_seal(const RmmMigKeys *k, const uint8_t *hdr, uint64_t seq,
+                  const uint8_t *word, const uint8_t *pt, size_t len,
+                  uint8_t *out);
+/* Open @ct[0..@len) (tag included) to @pt (@len - tag bytes). */
+bool rmm_mig_open(const RmmMigKeys *k, const uint8_t *hdr, uint64_t seq,
+                  const uint8_t *word, const uint8_t *ct, size_t len,
+                  uint8_t *pt);
+void rmm_mig_header(uint8_t *buf, unsigned type, uint32_t length,
+                    uint32_t epoch, uint64_t seq);
+
+/* ---- Session (rmm-mig.c), with realm->lock held ---- */
+
+/* Bits of every RAM range set in @bms (NULL bitmaps count 0). */
+uint64_t rmm_mig_count(RmmRealm *r, uint64_t *const *bms);
+/* The RAM ranges of @r in IPA order: their indexes in @order. */
+void rmm_mig_ram_order(RmmRealm *r, unsigned order[RMM_MAX_RAM_RANGES]);
+/*
+ * End the session's cryptography and tracking: keys wiped, logging off,
+ * bitmaps freed.  Phase, statistics and the abort token stay.
+ */
+void rmm_mig_end_session(RmmMig *m);
+/* A new session: everything but the phase cleared. */
+void rmm_mig_reset(RmmMig *m);
+/* Bookkeeping of a record exported or imported. */
+void rmm_mig_account(RmmMig *m, unsigned type, size_t len, uint64_t units);
+
+#endif /* RMM_MIG_INTERNAL_H */

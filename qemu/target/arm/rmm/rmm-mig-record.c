@@ -1,0 +1,429 @@
+/*
+ * Emulated RMM migration: records (format, parse, seal, open)
+ *
+ * The source RMM exports a realm as a stream of records that only the
+ * destination RMM can open; the host carries them.  See rmm.h for the
+ * commands and docs/system/arm/cca-migration.rst for the protocol.
+ *
+ * Cryptography (GnuTLS only)
+ * --------------------------
+ * The host gives both RMMs the same 32-byte migration key K.  At
+ * rmm_mig_export_start() the source draws a random 32-byte session ID S
+ * and derives
+ *     enc key   = HMAC-SHA256(K, "CCA-MIG-v1 enc" || S)
+ *     token key = HMAC-SHA256(K, "CCA-MIG-v1 token" || S)
+ * The destination derives the same keys from the S it finds in clear in
+ * the IMMUTABLE record.  Every record body is made of sealed units:
+ * AES-256-GCM under the enc key with a 16-byte tag, nonce = 4 zero bytes
+ * || le64(seq), where seq is the unit's sequence number.  One counter per
+ * session numbers the units: IMMUTABLE is seq 0, every later record takes
+ * the next number, and a DATA record of n granules takes n numbers (its
+ * header carries the first).  A nonce is therefore never used twice
+ * under one key.  The associated data of a unit is
+ *     S (32) || version (1) || type (1) || le32 record length ||
+ *     le32 epoch || le64 unit seq [|| le64 (gpa | ripas), DATA only]
+ * so a unit cannot be moved to another session, record, position, epoch
+ * or GPA, and the record length (hence a DATA record's count) is bound.
+ * The destination accepts a record only if its header seq is the next
+ * expected number and its epoch the current epoch: a dropped, duplicated,
+ * swapped, reordered or replayed record fails one of these checks or
+ * authentication.
+ *     commit token = HMAC-SHA256(token key, "commit" || S || le64(END seq))
+ *     abort token  = HMAC-SHA256(token key, "abort" || S)
+ * are compared in constant time.  Keys are wiped (gnutls_memset) when a
+ * session ends, is aborted or the realm is destroyed.
+ *
+ * Record layouts
+ * --------------
+ * Offsets from the start of the record, integers little-endian.  Every
+ * record starts with the 24-byte header of rmm.h ("RMIG", version 1,
+ * type, 2 zero bytes, le32 length, le32 epoch, le64 seq).  "sealed(n)" is
+ * n bytes of ciphertext followed by the 16-byte tag; offsets inside it
+ * are those of the plaintext (MIG_* in rmm-internal.h).
+ *
+ * IMMUTABLE (type 1; seq 0, epoch 0), 232 + 16 * nr_ram bytes:
+ *    24  32  session ID S, in clear
+ *    56      sealed(160 + 16 * nr_ram):
+ *             0  u32 ipa_width        4  u8 hash_algo
+ *             5  u8 sve_vl            6  u8 num_bps
+ *             7  u8 num_wps           8  u8 pmu_num_ctrs, 3 zero bytes
+ *            12  u32 nr_ram (1..8)   16  u64 flags
+ *            24  rpv (64 bytes)      88  RIM (64 bytes, zero padded)
+ *           152  u32 nr_recs, 4 zero bytes
+ *           160  nr_ram x { u64 base, u64 size }, in IPA order
+ * RIPAS (type 2), 48 + 16 * count bytes:
+ *    24      sealed(8 + 16 * count):
+ *             0  u32 count (>= 1), 4 zero bytes
+ *             8  count x { u64 base, u32 granules, u8 ripas,
+ *                          u8 assigned (HIPAS), 2 zero bytes }
+ *            runs lie inside one RAM range each, in IPA order, disjoint.
+ * DATA (type 3), 28 + 4120 * count bytes (24 bytes of overhead a granule):
+ *    24   4  u32 count (1..RMM_MIG_BATCH_MAX), in clear
+ *    28      count x { u64 gpa | ripas (in clear, in the AAD),
+ *                      sealed(4096) granule contents }
+ *            unit i has seq = header seq + i.
+ * EPOCH (type 4), 52 bytes:
+ *    24      sealed(12): 0 u32 epoch closed, 4 u64 DATA granules in it
+ * REC (type 5), 120 + token_len + ctx_len bytes:
+ *    24      sealed(80 + token_len + ctx_len):
+ *             0  u32 index            4  u8 runnable
+ *             5  u8 pending exit      6  u8 ripas_value
+ *             7  u8 psci_pending      8  u64 mpidr
+ *            16  u64 ripas_base      24  u64 ripas_top
+ *            32  u64 ripas_next      40  u64 host_call_ipa
+ *            48  u32 psci_fid        52  u8 has_token, 3 zero bytes
+ *            56  u64 psci_mpidr      64  u32 token_len
+ *            68  u32 token_off       72  u32 ctx_len, 4 zero bytes
+ *            80  token bytes, then the host's vCPU context
+ * END (type 6), 320 bytes:
+ *    24      sealed(280):
+ *             0  u64 final seq (the END's own)
+ *             8  u32 epochs          12  u32 nr_recs
+ *            16  u64 DATA granules of the session
+ *            24  REM[0..3], 64 bytes each, zero padded
+ *
+ * Order: IMMUTABLE first (seq 0, epoch 0); then RIPAS, DATA and EPOCH
+ * records in any mix, a granule at most once per epoch in RIPAS records
+ * and once in DATA records; REC records once an EPOCH was closed, in REC
+ * index order, after which nothing but RECs and END; END last.
+ *
+ *
+ * Copyright (c) 2026 The QEMU CCA migration authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include <inttypes.h>
+#include <string.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/crypto.h>
+
+#include "rmm-mig-internal.h"
+
+const char rmm_mig_auth_failed[] =
+    "authentication failed (wrong migration key or tampered record)";
+
+bool G_GNUC_PRINTF(2, 3) rmm_mig_set_err(char **err, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err) {
+        va_start(ap, fmt);
+        *err = g_strdup_vprintf(fmt, ap);
+        va_end(ap);
+    }
+    return false;
+}
+
+/* Bounds of the body of the record @v for its type. */
+static bool mig_body_ok(const RmmMigRecordView *v, char **err)
+{
+    size_t bl = v->body_len;
+    uint32_t count;
+
+    switch (v->type) {
+    case RMM_MIG_RT_IMMUTABLE:
+        if (bl < MIG_IMM_BODY(1) || bl > MIG_IMM_BODY(RMM_MAX_RAM_RANGES) ||
+            (bl - MIG_IMM_BODY(0)) % 16) {
+            return rmm_mig_set_err(err, "IMMUTABLE body of %zu bytes", bl);
+        }
+        break;
+    case RMM_MIG_RT_RIPAS:
+        if (bl < MIG_RIPAS_BODY(1) ||
+            (bl - MIG_RIPAS_BODY(0)) % MIG_RIPAS_RUN_SIZE) {
+            return rmm_mig_set_err(err, "RIPAS body of %zu bytes", bl);
+        }
+        break;
+    case RMM_MIG_RT_DATA:
+        if (bl < MIG_DATA_COUNT_SIZE) {
+            return rmm_mig_set_err(err, "DATA body of %zu bytes", bl);
+        }
+        count = rmm_ld32(v->body);
+        if (count < 1 || count > RMM_MIG_BATCH_MAX) {
+            return rmm_mig_set_err(err, "DATA count %" PRIu32 " out of range",
+                                   count);
+        }
+        if (bl != MIG_DATA_BODY((size_t)count)) {
+            return rmm_mig_set_err(err, "DATA body of %zu bytes for %" PRIu32
+                                   " granules", bl, count);
+        }
+        break;
+    case RMM_MIG_RT_EPOCH:
+        if (bl != MIG_EPOCH_BODY) {
+            return rmm_mig_set_err(err, "EPOCH body of %zu bytes", bl);
+        }
+        break;
+    case RMM_MIG_RT_REC:
+        if (bl < MIG_REC_BODY_MIN) {
+            return rmm_mig_set_err(err, "REC body of %zu bytes", bl);
+        }
+        break;
+    case RMM_MIG_RT_END:
+        if (bl != MIG_END_BODY) {
+            return rmm_mig_set_err(err, "END body of %zu bytes", bl);
+        }
+        break;
+    }
+    return true;
+}
+
+bool rmm_mig_record_parse(const uint8_t *buf, size_t len,
+                          RmmMigRecordView *v, char **err)
+{
+    unsigned type;
+
+    memset(v, 0, sizeof(*v));
+    if (len < RMM_MIG_HEADER_SIZE) {
+        return rmm_mig_set_err(err, "truncated header (%zu bytes)", len);
+    }
+    if (memcmp(buf + RMM_MIG_HDR_MAGIC, "RMIG", 4)) {
+        return rmm_mig_set_err(err, "bad magic");
+    }
+    if (buf[RMM_MIG_HDR_VERSION] != RMM_MIG_VERSION) {
+        return rmm_mig_set_err(err, "unsupported version %u",
+                               buf[RMM_MIG_HDR_VERSION]);
+    }
+    type = buf[RMM_MIG_HDR_TYPE];
+    if (!rmm_mig_record_type_valid(type)) {
+        return rmm_mig_set_err(err, "unknown record type %u", type);
+    }
+    v->type = type;
+    v->seq = rmm_ld64(buf + RMM_MIG_HDR_SEQ);
+    if (buf[RMM_MIG_HDR_RESERVED] || buf[RMM_MIG_HDR_RESERVED + 1]) {
+        return rmm_mig_set_err(err, "reserved header bytes not zero");
+    }
+    v->length = rmm_ld32(buf + RMM_MIG_HDR_LENGTH);
+    v->epoch = rmm_ld32(buf + RMM_MIG_HDR_EPOCH);
+    if (v->length != len) {
+        return rmm_mig_set_err(err, "length field %" PRIu32 " but %zu bytes",
+                               v->length, len);
+    }
+    if (len > RMM_MIG_RECORD_MAX) {
+        return rmm_mig_set_err(err, "length %zu exceeds %u", len,
+                               RMM_MIG_RECORD_MAX);
+    }
+    v->body = buf + RMM_MIG_HEADER_SIZE;
+    v->body_len = len - RMM_MIG_HEADER_SIZE;
+
+    return mig_body_ok(v, err);
+}
+
+static bool mig_hmac(const uint8_t key[MIG_HMAC_SIZE], const char *label,
+                     const uint8_t session[RMM_MIG_SESSION_SIZE],
+                     const uint8_t *extra, size_t extra_len,
+                     uint8_t out[MIG_HMAC_SIZE])
+{
+    uint8_t msg[32 + RMM_MIG_SESSION_SIZE + 8];
+    size_t n = strlen(label);
+
+    g_assert(n <= 32 && extra_len <= 8);
+    memcpy(msg, label, n);
+    memcpy(msg + n, session, RMM_MIG_SESSION_SIZE);
+    n += RMM_MIG_SESSION_SIZE;
+    if (extra_len) {
+        memcpy(msg + n, extra, extra_len);
+        n += extra_len;
+    }
+    return gnutls_hmac_fast(GNUTLS_MAC_SHA256, key, MIG_HMAC_SIZE, msg, n,
+                            out) == 0;
+}
+
+bool rmm_mig_keys_init(RmmMigKeys *k, const uint8_t key[RMM_MIG_KEY_SIZE],
+                       const uint8_t session[RMM_MIG_SESSION_SIZE])
+{
+    gnutls_aead_cipher_hd_t h;
+    gnutls_datum_t d;
+
+    memset(k, 0, sizeof(*k));
+    memcpy(k->session, session, RMM_MIG_SESSION_SIZE);
+    if (!mig_hmac(key, "CCA-MIG-v1 enc", session, NULL, 0, k->enc_key) ||
+        !mig_hmac(key, "CCA-MIG-v1 token", session, NULL, 0, k->tok_key)) {
+        goto fail;
+    }
+    d.data = k->enc_key;
+    d.size = sizeof(k->enc_key);
+    if (gnutls_aead_cipher_init(&h, GNUTLS_CIPHER_AES_256_GCM, &d) < 0) {
+        goto fail;
+    }
+    k->aead = h;
+    k->valid = true;
+    return true;
+fail:
+    rmm_mig_keys_wipe(k);
+    return false;
+}
+
+void rmm_mig_keys_wipe(RmmMigKeys *k)
+{
+    if (k->aead) {
+        gnutls_aead_cipher_deinit(k->aead);
+    }
+    gnutls_memset(k, 0, sizeof(*k));
+}
+
+/* Commit token (@commit) or abort token of the session. */
+bool rmm_mig_token(const RmmMigKeys *k, bool commit, uint64_t end_seq,
+                   uint8_t out[RMM_MIG_TOKEN_SIZE])
+{
+    uint8_t seq[8];
+
+    rmm_st64(seq, end_seq);
+    return mig_hmac(k->tok_key, commit ? "commit" : "abort", k->session,
+                    seq, commit ? 8 : 0, out);
+}
+
+/* The associated data of the unit @seq of the record whose header is @hdr. */
+static size_t mig_aad(const RmmMigKeys *k, const uint8_t *hdr, uint64_t seq,
+                      const uint8_t *word, uint8_t aad[MIG_AAD_MAX])
+{
+    size_t n = RMM_MIG_SESSION_SIZE;
+
+    memcpy(aad, k->session, RMM_MIG_SESSION_SIZE);
+    aad[n++] = hdr[RMM_MIG_HDR_VERSION];
+    aad[n++] = hdr[RMM_MIG_HDR_TYPE];
+    memcpy(aad + n, hdr + RMM_MIG_HDR_LENGTH, 4);
+    n += 4;
+    memcpy(aad + n, hdr + RMM_MIG_HDR_EPOCH, 4);
+    n += 4;
+    rmm_st64(aad + n, seq);
+    n += 8;
+    if (word) {
+        memcpy(aad + n, word, MIG_DATA_WORD);
+        n += MIG_DATA_WORD;
+    }
+    return n;
+}
+
+static void mig_nonce(uint64_t seq, uint8_t nonce[MIG_NONCE_SIZE])
+{
+    memset(nonce, 0, 4);
+    rmm_st64(nonce + 4, seq);
+}
+
+/* Seal @pt[0..@len) to @out (@len + tag bytes). */
+bool rmm_mig_seal(const RmmMigKeys *k, const uint8_t *hdr, uint64_t seq,
+                  const uint8_t *word, const uint8_t *pt, size_t len,
+                  uint8_t *out)
+{
+    uint8_t nonce[MIG_NONCE_SIZE], aad[MIG_AAD_MAX];
+    size_t aad_len = mig_aad(k, hdr, seq, word, aad);
+    size_t out_len = len + RMM_MIG_TAG_SIZE;
+
+    mig_nonce(seq, nonce);
+    return gnutls_aead_cipher_encrypt(k->aead, nonce, sizeof(nonce), aad,
+                                      aad_len, RMM_MIG_TAG_SIZE, pt, len,
+                                      out, &out_len) == 0 &&
+           out_len == len + RMM_MIG_TAG_SIZE;
+}
+
+/* Open @ct[0..@len) (tag included) to @pt (@len - tag bytes). */
+bool rmm_mig_open(const RmmMigKeys *k, const uint8_t *hdr, uint64_t seq,
+                  const uint8_t *word, const uint8_t *ct, size_t len,
+                  uint8_t *pt)
+{
+    uint8_t nonce[MIG_NONCE_SIZE], aad[MIG_AAD_MAX];
+    size_t aad_len = mig_aad(k, hdr, seq, word, aad);
+    size_t pt_len = len - RMM_MIG_TAG_SIZE;
+
+    if (!k->valid || len < RMM_MIG_TAG_SIZE) {
+        return false;
+    }
+    mig_nonce(seq, nonce);
+    return gnutls_aead_cipher_decrypt(k->aead, nonce, sizeof(nonce), aad,
+                                      aad_len, RMM_MIG_TAG_SIZE, ct, len,
+                                      pt, &pt_len) == 0 &&
+           pt_len == len - RMM_MIG_TAG_SIZE;
+}
+
+void rmm_mig_header(uint8_t *buf, unsigned type, uint32_t length,
+                    uint32_t epoch, uint64_t seq)
+{
+    memcpy(buf + RMM_MIG_HDR_MAGIC, "RMIG", 4);
+    buf[RMM_MIG_HDR_VERSION] = RMM_MIG_VERSION;
+    buf[RMM_MIG_HDR_TYPE] = type;
+    buf[RMM_MIG_HDR_RESERVED] = buf[RMM_MIG_HDR_RESERVED + 1] = 0;
+    rmm_st32(buf + RMM_MIG_HDR_LENGTH, length);
+    rmm_st32(buf + RMM_MIG_HDR_EPOCH, epoch);
+    rmm_st64(buf + RMM_MIG_HDR_SEQ, seq);
+}
+
+size_t rmm_mig_seal_record(RmmMigKeys *k, unsigned type, uint32_t epoch,
+                           uint64_t seq, const uint8_t *pt, size_t pt_len,
+                           uint8_t *buf, size_t cap)
+{
+    size_t len, pre, n, i;
+    uint8_t *body = buf + RMM_MIG_HEADER_SIZE;
+
+    if (!k->valid || !pt_len) {
+        return 0;
+    }
+    if (type == RMM_MIG_RT_DATA) {
+        n = pt_len / MIG_DATA_PT_UNIT;
+        if (pt_len % MIG_DATA_PT_UNIT || n > RMM_MIG_BATCH_MAX) {
+            return 0;
+        }
+        len = RMM_MIG_HEADER_SIZE + MIG_DATA_BODY(n);
+        if (len > cap) {
+            return 0;
+        }
+        rmm_mig_header(buf, type, len, epoch, seq);
+        rmm_st32(body, n);
+        for (i = 0; i < n; i++) {
+            const uint8_t *in = pt + i * MIG_DATA_PT_UNIT;
+            uint8_t *out = body + MIG_DATA_COUNT_SIZE + i * MIG_DATA_UNIT_SIZE;
+
+            memcpy(out, in, MIG_DATA_WORD);
+            if (!rmm_mig_seal(k, buf, seq + i, in, in + MIG_DATA_WORD,
+                              RMM_GRANULE_SIZE, out + MIG_DATA_WORD)) {
+                return 0;
+            }
+        }
+        return len;
+    }
+    pre = type == RMM_MIG_RT_IMMUTABLE ? RMM_MIG_SESSION_SIZE : 0;
+    if (pt_len > UINT32_MAX - RMM_MIG_HEADER_SIZE - pre - RMM_MIG_TAG_SIZE) {
+        return 0;
+    }
+    len = RMM_MIG_HEADER_SIZE + pre + pt_len + RMM_MIG_TAG_SIZE;
+    if (len > cap) {
+        return 0;
+    }
+    rmm_mig_header(buf, type, len, epoch, seq);
+    memcpy(body, k->session, pre);
+    return rmm_mig_seal(k, buf, seq, NULL, pt, pt_len, body + pre) ? len : 0;
+}
+
+bool rmm_mig_open_record(RmmMigKeys *k, const uint8_t *buf, size_t len,
+                         uint8_t *pt, size_t *pt_len)
+{
+    RmmMigRecordView v;
+    size_t n, i, pre;
+
+    if (!rmm_mig_record_parse(buf, len, &v, NULL)) {
+        return false;
+    }
+    if (v.type == RMM_MIG_RT_DATA) {
+        n = rmm_ld32(v.body);
+        for (i = 0; i < n; i++) {
+            const uint8_t *in = v.body + MIG_DATA_COUNT_SIZE +
+                                i * MIG_DATA_UNIT_SIZE;
+            uint8_t *out = pt + i * MIG_DATA_PT_UNIT;
+
+            memcpy(out, in, MIG_DATA_WORD);
+            if (!rmm_mig_open(k, buf, v.seq + i, in, in + MIG_DATA_WORD,
+                              RMM_GRANULE_SIZE + RMM_MIG_TAG_SIZE,
+                              out + MIG_DATA_WORD)) {
+                return false;
+            }
+        }
+        *pt_len = n * MIG_DATA_PT_UNIT;
+        return true;
+    }
+    pre = v.type == RMM_MIG_RT_IMMUTABLE ? RMM_MIG_SESSION_SIZE : 0;
+    if (!rmm_mig_open(k, buf, v.seq, NULL, v.body + pre, v.body_len - pre,
+                      pt)) {
+        return false;
+    }
+    *pt_len = v.body_len - pre - RMM_MIG_TAG_SIZE;
+    return true;
+}
