@@ -86,7 +86,7 @@ static RealmMigrationState rme_stream_state(RmeStream *s)
         return REALM_MIGRATION_STATE_MIGRATED;
     }
     switch (s->g->ops->mig_phase(s->g)) {
-    case RMM_MIG_OUT_RUNNING:
+    case RMM_MIG_OUT_EXPORTING:
         return REALM_MIGRATION_STATE_EXPORTING;
     case RMM_MIG_OUT_PAUSED:
         return REALM_MIGRATION_STATE_PAUSED;
@@ -421,7 +421,7 @@ static bool rme_stream_abort_out(RmeStream *s, Error **errp)
     bool have_token;
 
     switch (phase) {
-    case RMM_MIG_OUT_RUNNING:
+    case RMM_MIG_OUT_EXPORTING:
     case RMM_MIG_OUT_PAUSED:
         return s->g->ops->mig_export_abort(s->g, NULL, errp);
     case RMM_MIG_OUT_ENDED:
@@ -456,7 +456,7 @@ static void rme_stream_save_cleanup(void *opaque)
     }
     /* A migration that stopped before completion gives the realm back. */
     phase = s->g->ops->mig_phase(s->g);
-    if (phase == RMM_MIG_OUT_RUNNING || phase == RMM_MIG_OUT_PAUSED) {
+    if (phase == RMM_MIG_OUT_EXPORTING || phase == RMM_MIG_OUT_PAUSED) {
         Error *err = NULL;
 
         if (!rme_stream_abort_out(s, &err)) {

@@ -1,5 +1,6 @@
 /*
- * Unit tests of the emulated RMM's host interface (rmm-realm.c)
+ * Unit tests of the emulated RMM's host interface: realm, granule, RTT,
+ * data and REC commands
  *
  * Realm lifecycle, protected RAM ranges, RTT_INIT_RIPAS, DATA_CREATE,
  * DATA_CREATE_UNKNOWN, DATA_DESTROY, RTT_READ_ENTRY, the stage 2 walk,

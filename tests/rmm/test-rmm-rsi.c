@@ -1,5 +1,5 @@
 /*
- * Unit tests of the emulated RMM's realm side (rmm-rsi.c)
+ * Unit tests of the emulated RMM's realm side (rmm-rsi.c, rmm-psci.c)
  *
  * Every SMC a realm can make, through rmm_rec_smc(), rmm_rec_complete(),
  * rmm_rtt_set_ripas() and rmm_psci_complete(): SMCCC architecture calls,

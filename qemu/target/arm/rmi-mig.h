@@ -109,7 +109,7 @@ static inline uint32_t rmm_mig_record_length(const uint8_t *hdr)
 /* Where an outgoing migration stands (rmm_mig_export_phase). */
 typedef enum RmmMigPhase {
     RMM_MIG_NONE = 0,           /* not migrating */
-    RMM_MIG_OUT_RUNNING,        /* pre-copy: RECs run, writes are logged */
+    RMM_MIG_OUT_EXPORTING,        /* pre-copy: RECs run, writes are logged */
     RMM_MIG_OUT_PAUSED,         /* RECs may not enter; final export */
     RMM_MIG_OUT_ENDED,          /* END exported: waits for commit/abort */
     RMM_MIG_OUT_MIGRATED,       /* committed elsewhere: only destroy */
@@ -121,12 +121,12 @@ static inline const char *rmm_mig_phase_name(RmmMigPhase phase)
 {
     static const char *const names[] = {
         [RMM_MIG_NONE] = "none",
-        [RMM_MIG_OUT_RUNNING] = "running",
+        [RMM_MIG_OUT_EXPORTING] = "exporting",
         [RMM_MIG_OUT_PAUSED] = "paused",
         [RMM_MIG_OUT_ENDED] = "ended",
         [RMM_MIG_OUT_MIGRATED] = "migrated",
         [RMM_MIG_IN_IMPORTING] = "importing",
-        [RMM_MIG_IN_ABORTED] = "import-aborted",
+        [RMM_MIG_IN_ABORTED] = "aborted",
     };
 
     return (unsigned)phase <= RMM_MIG_IN_ABORTED ? names[phase] : "unknown";

@@ -235,6 +235,8 @@ struct RmmRealm {
     unsigned nr_recs;
     RmmWriteFn *write_fn;
     void *write_opaque;
+    RmmMigPhaseFn *phase_fn;
+    void *phase_opaque;
     /* RTTs below the root: keys table base IPA | level (rmm-rtt.c) */
     GHashTable *rtts;
     /* Unprotected level 3 mappings: IPA -> RmiRttEntry descriptor */

@@ -51,7 +51,7 @@ RmiStatus rmm_mig_export_start(RmmRealm *r,
         }
     }
     m->logging = true;
-    m->phase = RMM_MIG_OUT_RUNNING;
+    rmm_mig_set_phase(r, RMM_MIG_OUT_EXPORTING);
 out:
     g_mutex_unlock(&r->lock);
     return ret;
@@ -99,7 +99,7 @@ out:
 
 static bool mig_exporting(RmmMig *m)
 {
-    return m->phase == RMM_MIG_OUT_RUNNING || m->phase == RMM_MIG_OUT_PAUSED;
+    return m->phase == RMM_MIG_OUT_EXPORTING || m->phase == RMM_MIG_OUT_PAUSED;
 }
 
 /*
@@ -513,10 +513,10 @@ RmiStatus rmm_mig_export_pause(RmmRealm *r)
     RmiStatus ret = RMI_SUCCESS;
 
     g_mutex_lock(&r->lock);
-    if (r->mig.phase != RMM_MIG_OUT_RUNNING) {
+    if (r->mig.phase != RMM_MIG_OUT_EXPORTING) {
         ret = RMI_ERROR_REALM;
     } else {
-        r->mig.phase = RMM_MIG_OUT_PAUSED;
+        rmm_mig_set_phase(r, RMM_MIG_OUT_PAUSED);
     }
     g_mutex_unlock(&r->lock);
     return ret;
@@ -626,7 +626,7 @@ RmiStatus rmm_mig_export_end(RmmRealm *r, uint8_t *buf, size_t cap,
     m->end_seq = m->seq;
     rmm_mig_account(m, RMM_MIG_RT_END, *len, 1);
     m->logging = false;
-    m->phase = RMM_MIG_OUT_ENDED;
+    rmm_mig_set_phase(r, RMM_MIG_OUT_ENDED);
 out:
     g_mutex_unlock(&r->lock);
     return ret;
@@ -650,7 +650,7 @@ RmiStatus rmm_mig_commit_ack(RmmRealm *r,
         goto out;
     }
     rmm_mig_end_session(m);
-    m->phase = RMM_MIG_OUT_MIGRATED;
+    rmm_mig_set_phase(r, RMM_MIG_OUT_MIGRATED);
 out:
     gnutls_memset(want, 0, sizeof(want));
     g_mutex_unlock(&r->lock);
@@ -665,7 +665,7 @@ RmiStatus rmm_mig_export_abort(RmmRealm *r, const uint8_t *token)
 
     g_mutex_lock(&r->lock);
     switch (m->phase) {
-    case RMM_MIG_OUT_RUNNING:
+    case RMM_MIG_OUT_EXPORTING:
     case RMM_MIG_OUT_PAUSED:
         break;
     case RMM_MIG_OUT_ENDED:
@@ -681,7 +681,7 @@ RmiStatus rmm_mig_export_abort(RmmRealm *r, const uint8_t *token)
         goto out;
     }
     rmm_mig_end_session(m);
-    m->phase = RMM_MIG_NONE;
+    rmm_mig_set_phase(r, RMM_MIG_NONE);
 out:
     gnutls_memset(want, 0, sizeof(want));
     g_mutex_unlock(&r->lock);

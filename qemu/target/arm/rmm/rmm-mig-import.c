@@ -54,7 +54,7 @@ RmiStatus rmm_mig_import_start(RmmRealm *r,
         m->data_epoch[j] = g_new0(uint32_t, rr_granules(&r->ram[j]));
         m->ripas_epoch[j] = g_new0(uint32_t, rr_granules(&r->ram[j]));
     }
-    m->phase = RMM_MIG_IN_IMPORTING;
+    rmm_mig_set_phase(r, RMM_MIG_IN_IMPORTING);
 out:
     g_mutex_unlock(&r->lock);
     return ret;
@@ -775,7 +775,7 @@ RmiStatus rmm_mig_import_commit(RmmRealm *r,
         goto out;
     }
     rmm_mig_end_session(m);
-    m->phase = RMM_MIG_NONE;
+    rmm_mig_set_phase(r, RMM_MIG_NONE);
     r->state = RMM_REALM_ACTIVE;
     ret = RMI_SUCCESS;
 out:
@@ -795,7 +795,7 @@ bool rmm_mig_import_abort(RmmRealm *r, uint8_t token[RMM_MIG_TOKEN_SIZE])
                                                 m->abort_token);
         }
         rmm_mig_end_session(m);
-        m->phase = RMM_MIG_IN_ABORTED;
+        rmm_mig_set_phase(r, RMM_MIG_IN_ABORTED);
     }
     if (m->phase == RMM_MIG_IN_ABORTED && m->have_abort_token) {
         if (token) {

@@ -134,6 +134,8 @@ void rmm_mig_ram_order(RmmRealm *r, unsigned order[RMM_MAX_RAM_RANGES]);
 void rmm_mig_end_session(RmmMig *m);
 /* A new session: everything but the phase cleared. */
 void rmm_mig_reset(RmmMig *m);
+/* The only way the phase changes (realm locked): tells the host. */
+void rmm_mig_set_phase(RmmRealm *r, RmmMigPhase phase);
 /* Bookkeeping of a record exported or imported. */
 void rmm_mig_account(RmmMig *m, unsigned type, size_t len, uint64_t units);
 

@@ -79,6 +79,20 @@ void rmm_mig_end_session(RmmMig *m)
     g_clear_pointer(&m->rec_pt, g_free);
 }
 
+/*
+ * The one place the migration phase changes, with the realm locked; the
+ * host's phase notifier hears of every transition.
+ */
+void rmm_mig_set_phase(RmmRealm *r, RmmMigPhase phase)
+{
+    RmmMigPhase from = r->mig.phase;
+
+    r->mig.phase = phase;
+    if (from != phase && r->phase_fn) {
+        r->phase_fn(r->phase_opaque, from, phase);
+    }
+}
+
 /* A new session: everything but the phase cleared. */
 void rmm_mig_reset(RmmMig *m)
 {
@@ -113,7 +127,7 @@ bool rmm_mig_frozen(RmmRealm *r)
 bool rmm_mig_may_run(RmmRealm *r)
 {
     return r->mig.phase == RMM_MIG_NONE ||
-           r->mig.phase == RMM_MIG_OUT_RUNNING;
+           r->mig.phase == RMM_MIG_OUT_EXPORTING;
 }
 
 void rmm_mig_log_write_locked(RmmRealm *r, uint64_t ipa, uint64_t len)

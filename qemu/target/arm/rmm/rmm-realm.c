@@ -144,6 +144,15 @@ void rmm_realm_set_write_notifier(RmmRealm *r, RmmWriteFn *fn, void *opaque)
     g_mutex_unlock(&r->lock);
 }
 
+void rmm_realm_set_phase_notifier(RmmRealm *r, RmmMigPhaseFn *fn,
+                                  void *opaque)
+{
+    g_mutex_lock(&r->lock);
+    r->phase_fn = fn;
+    r->phase_opaque = opaque;
+    g_mutex_unlock(&r->lock);
+}
+
 RmmRealmState rmm_realm_state(RmmRealm *r)
 {
     RmmRealmState s;

@@ -120,13 +120,15 @@ RmiStatus rmm_realm_add_ram(RmmRealm *r, uint64_t base, uint64_t size,
 
 /* ---- Granules (RMI_GRANULE_DELEGATE / UNDELEGATE) ---- */
 
-/* RmmGranuleState of DEN0137 (RD, REC and RTT: see rmm_realm_add_ram). */
+/*
+ * RmmGranuleState of DEN0137, the states a granule of a realm's memory
+ * takes here.  The specification's RD, REC and RTT states never occur:
+ * the model keeps its RDs, RECs and RTTs in memory of its own (see
+ * rmm_realm_add_ram).
+ */
 typedef enum RmmGranuleState {
     RMM_GRANULE_UNDELEGATED = 0,
     RMM_GRANULE_DELEGATED,
-    RMM_GRANULE_RD,
-    RMM_GRANULE_REC,
-    RMM_GRANULE_RTT,
     RMM_GRANULE_DATA,
 } RmmGranuleState;
 
@@ -170,6 +172,15 @@ void rmm_realm_destroy(RmmRealm *r);
  */
 typedef void RmmWriteFn(void *opaque, uint64_t ipa, uint64_t len);
 void rmm_realm_set_write_notifier(RmmRealm *r, RmmWriteFn *fn, void *opaque);
+
+/*
+ * Every change of the realm's migration phase (rmm_mig_phase()): @fn is
+ * called with the old and the new phase, with the realm locked; it must
+ * not call back into the model.  For the host's traces.
+ */
+typedef void RmmMigPhaseFn(void *opaque, RmmMigPhase from, RmmMigPhase to);
+void rmm_realm_set_phase_notifier(RmmRealm *r, RmmMigPhaseFn *fn,
+                                  void *opaque);
 
 RmmRealmState rmm_realm_state(RmmRealm *r);
 const RmiRealmParams *rmm_realm_params(RmmRealm *r);

@@ -55,16 +55,55 @@ static RmeTcg *rme_tcg(RmeGuest *g)
     return g->backend;
 }
 
-static bool rmi_check(RmiCommandReturnCode s, Error **errp,
-                      const char *what)
+/* Every RMI command the backend issues goes through here: traced. */
+static RmiCommandReturnCode rmi_traced(RmiCommandReturnCode s,
+                                       const char *what)
+{
+    trace_rme_rmi(what, rmi_status_name(s), rmi_return_index(s));
+    return s;
+}
+
+/* False with @errp set if RMI command @what failed. */
+static bool rmi_ok(RmiCommandReturnCode s, Error **errp, const char *what)
 {
     if (s != RMI_SUCCESS) {
-        error_setg(errp, "emulated RMM: %s failed: %s", what,
-                   rmi_status_name(s));
+        error_setg(errp, "emulated RMM: %s failed: %s (index %u)", what,
+                   rmi_status_name(s), rmi_return_index(s));
         return false;
     }
     return true;
 }
+
+/* Trace and check RMI command @what. */
+static bool rmi_check(RmiCommandReturnCode s, Error **errp,
+                      const char *what)
+{
+    return rmi_ok(rmi_traced(s, what), errp, what);
+}
+
+/*
+ * The realm of @g: NULL and @errp set when there is none (never built on
+ * a destination, or torn down by a reset or an aborted import).
+ */
+static RmmRealm *rme_tcg_realm(RmeGuest *g, Error **errp)
+{
+    RmmRealm *realm = rme_tcg(g)->realm;
+
+    if (!realm) {
+        error_setg(errp, "rme-guest: there is no realm (not built yet, "
+                   "reset or torn down)");
+    }
+    return realm;
+}
+
+/*
+ * RMI command @call, named @what, on the realm of @g, which @call names
+ * @realm: fails when there is no realm; traced and checked.
+ */
+#define RME_TCG_RMI(g, errp, what, realm, call) ({                      \
+            RmmRealm *realm = rme_tcg_realm(g, errp);                   \
+            realm && rmi_check(call, errp, what);                       \
+        })
 
 /* ---- Stage 2: protected IPA space as seen by realm vCPUs ---- */
 
@@ -169,6 +208,13 @@ static void rme_tcg_protected_written(void *opaque, uint64_t ipa,
     physical_memory_set_dirty_range(addr, len, DIRTY_CLIENTS_NOCODE);
 }
 
+/* The realm's migration phase changed (the model's realm lock held). */
+static void rme_tcg_mig_phase_changed(void *opaque, RmmMigPhase from,
+                                      RmmMigPhase to)
+{
+    trace_rme_mig_phase(rmm_mig_phase_name(from), rmm_mig_phase_name(to));
+}
+
 /* ---- SMCs and REC exits ---- */
 
 static RmmRec *rme_tcg_rec(ARMCPU *cpu)
@@ -190,20 +236,22 @@ static void rme_tcg_ripas_change(RmeTcg *t, ARMCPU *cpu, RmmRec *rec,
     uint64_t top = exit->ripas_base, ipa;
     RmiCommandReturnCode s;
 
-    s = rmm_rtt_set_ripas(t->realm, rec, exit->ripas_base, exit->ripas_top,
-                          &top);
+    s = rmi_traced(rmm_rtt_set_ripas(t->realm, rec, exit->ripas_base,
+                                      exit->ripas_top, &top),
+                   "RTT_SET_RIPAS");
     if (s == RMI_SUCCESS && exit->ripas_value == RMI_RIPAS_EMPTY) {
         /* Give back the memory the realm no longer wants protected. */
         for (ipa = exit->ripas_base; ipa < top; ipa += RMM_GRANULE_SIZE) {
-            rmm_data_destroy(t->realm, ipa);
+            rmi_traced(rmm_data_destroy(t->realm, ipa), "DATA_DESTROY");
         }
     }
     trace_rme_ripas_change(exit->ripas_base, exit->ripas_top,
                            exit->ripas_value, top, s);
     /* Every vCPU sees the change before this one runs again. */
     tlb_flush_all_cpus_synced(CPU(cpu));
-    rmm_rec_complete(rec, s == RMI_SUCCESS ? RMM_RIPAS_ACCEPT
-                                           : RMM_RIPAS_REJECT, exit, regs);
+    rmi_traced(rmm_rec_complete(rec, s == RMI_SUCCESS ? RMM_RIPAS_ACCEPT
+                                                      : RMM_RIPAS_REJECT,
+                                exit, regs), "REC_ENTER (RIPAS response)");
 }
 
 static bool rme_tcg_smc(ARMCPU *cpu)
@@ -228,7 +276,8 @@ static bool rme_tcg_smc(ARMCPU *cpu)
             break;
         }
         /* The call touched RIPAS RAM not assigned yet: assign, retry. */
-        rmm_data_create_unknown(t->realm, exit.fault_ipa);
+        rmi_traced(rmm_data_create_unknown(t->realm, exit.fault_ipa),
+                   "DATA_CREATE_UNKNOWN");
     }
     trace_rme_smc(rmm_rec_index(rec), fid, exit.reason);
 
@@ -244,7 +293,8 @@ static bool rme_tcg_smc(ARMCPU *cpu)
         break;
     case RMI_EXIT_HOST_CALL:
         /* This host offers no host call services: results unchanged. */
-        rmm_rec_complete(rec, RMM_RIPAS_ACCEPT, &exit, regs);
+        rmi_traced(rmm_rec_complete(rec, RMM_RIPAS_ACCEPT, &exit, regs),
+                   "REC_ENTER (host call)");
         break;
     case RMI_EXIT_PSCI:
         if (exit.psci_fid == PSCI_FN_CPU_ON_32 ||
@@ -252,7 +302,8 @@ static bool rme_tcg_smc(ARMCPU *cpu)
             RmmRec *target = rmm_realm_rec_by_mpidr(t->realm,
                                                     exit.psci_args[0]);
             if (target) {
-                rmm_psci_complete(rec, target, 0);
+                rmi_traced(rmm_psci_complete(rec, target, 0),
+                           "PSCI_COMPLETE");
             }
         }
         /* QEMU's PSCI implementation does the vCPU work. */
@@ -295,16 +346,23 @@ static bool rme_tcg_init(RmeGuest *g, Error **errp)
     return true;
 }
 
+/*
+ * Every vCPU is a realm vCPU: its SMCs go to the realm's RMM and it runs
+ * only while the RMM lets its REC enter (it has none until a realm is
+ * built).  Its registers travel only sealed in REC records: the plain
+ * CPU sections (loaded after all iterable sections) must neither carry
+ * them nor overwrite what the import restored.
+ */
 static bool rme_tcg_machine_done(RmeGuest *g, Error **errp)
 {
     CPUState *cs;
 
-    /*
-     * Realm vCPU registers travel only sealed in REC records: the plain
-     * CPU sections (loaded after all iterable sections) must neither
-     * carry them nor overwrite what the import restored.
-     */
     CPU_FOREACH(cs) {
+        ARMCPU *cpu = ARM_CPU(cs);
+
+        cpu->realm_guest = OBJECT(g);
+        cpu->realm_smc = rme_tcg_smc;
+        cpu->realm_may_run = rme_tcg_may_run;
         cpu_vmstate_unregister(cs);
     }
     return true;
@@ -333,6 +391,7 @@ static bool rme_tcg_realm_create(RmeGuest *g, const RmiRealmParams *p,
         return false;
     }
     rmm_realm_set_write_notifier(realm, rme_tcg_protected_written, t);
+    rmm_realm_set_phase_notifier(realm, rme_tcg_mig_phase_changed, t);
     qatomic_set(&t->realm, realm);
     return true;
 }
@@ -432,9 +491,8 @@ static bool rme_tcg_activate(RmeGuest *g, Error **errp)
 
 /*
  * Tear the realm down.  Until the next realm is active no vCPU may run:
- * each one is attached to the realm's SMC handler and REC enter gate, has
- * no REC and halts.  (An incoming migration stops here until the realm
- * arrives.)
+ * none has a REC, each halts.  (An incoming migration stops here until
+ * the realm arrives.)
  */
 static void rme_tcg_destroy(RmeGuest *g)
 {
@@ -443,12 +501,7 @@ static void rme_tcg_destroy(RmeGuest *g)
     CPUState *cs;
 
     CPU_FOREACH(cs) {
-        ARMCPU *cpu = ARM_CPU(cs);
-
-        cpu->realm_guest = OBJECT(g);
-        cpu->realm_smc = rme_tcg_smc;
-        cpu->realm_may_run = rme_tcg_may_run;
-        cpu->realm_rec = NULL;
+        ARM_CPU(cs)->realm_rec = NULL;
         cs->halted = 1;
     }
     if (realm) {
@@ -460,24 +513,11 @@ static void rme_tcg_destroy(RmeGuest *g)
 
 /* ---- Migration ---- */
 
-static RmmRealm *rme_tcg_mig_realm(RmeGuest *g, Error **errp)
-{
-    RmmRealm *realm = rme_tcg(g)->realm;
-
-    if (!realm) {
-        error_setg(errp, "rme-guest: there is no realm (it was reset or "
-                   "torn down)");
-    }
-    return realm;
-}
-
 static bool rme_tcg_mig_export_start(RmeGuest *g, const uint8_t *key,
                                      Error **errp)
 {
-    RmmRealm *realm = rme_tcg_mig_realm(g, errp);
-
-    return realm && rmi_check(rmm_mig_export_start(realm, key), errp,
-                                      "MIG_START");
+    return RME_TCG_RMI(g, errp, "MIG_START", realm,
+                       rmm_mig_export_start(realm, key));
 }
 
 /*
@@ -516,52 +556,43 @@ static uint64_t rme_tcg_mig_dirty_log(RmeGuest *g, uint64_t *bitmap)
 static bool rme_tcg_mig_export_immutable(RmeGuest *g, uint8_t *buf,
                                          size_t *len, Error **errp)
 {
-    RmmRealm *realm = rme_tcg_mig_realm(g, errp);
-
-    return realm && rmi_check(
-        rmm_mig_export_immutable(realm, buf, RMM_MIG_RECORD_MAX, len),
-        errp, "MIG_EXPORT_IMMUTABLE");
+    return RME_TCG_RMI(g, errp, "MIG_EXPORT_IMMUTABLE", realm,
+                       rmm_mig_export_immutable(realm, buf,
+                                                RMM_MIG_RECORD_MAX, len));
 }
 
 static bool rme_tcg_mig_export_ripas(RmeGuest *g, uint8_t *buf, size_t *len,
                                      bool *more, Error **errp)
 {
-    RmmRealm *realm = rme_tcg_mig_realm(g, errp);
-
-    return realm && rmi_check(
-        rmm_mig_export_ripas(realm, buf, RMM_MIG_RECORD_MAX, len, more),
-        errp, "MIG_EXPORT_RIPAS");
+    return RME_TCG_RMI(g, errp, "MIG_EXPORT_RIPAS", realm,
+                       rmm_mig_export_ripas(realm, buf, RMM_MIG_RECORD_MAX,
+                                            len, more));
 }
 
 static bool rme_tcg_mig_export_data(RmeGuest *g, const uint64_t *ipas,
                                     unsigned n, uint8_t *buf, size_t *len,
                                     Error **errp)
 {
-    RmmRealm *realm = rme_tcg_mig_realm(g, errp);
     unsigned exported;
 
-    return realm && rmi_check(
-        rmm_mig_export_data(realm, ipas, n, buf, RMM_MIG_RECORD_MAX, len,
-                            &exported),
-        errp, "MIG_EXPORT_DATA");
+    return RME_TCG_RMI(g, errp, "MIG_EXPORT_DATA", realm,
+                       rmm_mig_export_data(realm, ipas, n, buf,
+                                           RMM_MIG_RECORD_MAX, len,
+                                           &exported));
 }
 
 static bool rme_tcg_mig_export_epoch(RmeGuest *g, uint8_t *buf, size_t *len,
                                      Error **errp)
 {
-    RmmRealm *realm = rme_tcg_mig_realm(g, errp);
-
-    return realm && rmi_check(
-        rmm_mig_export_epoch(realm, buf, RMM_MIG_RECORD_MAX, len),
-        errp, "MIG_EPOCH");
+    return RME_TCG_RMI(g, errp, "MIG_EPOCH", realm,
+                       rmm_mig_export_epoch(realm, buf, RMM_MIG_RECORD_MAX,
+                                            len));
 }
 
 static bool rme_tcg_mig_export_pause(RmeGuest *g, Error **errp)
 {
-    RmmRealm *realm = rme_tcg_mig_realm(g, errp);
-
-    return realm && rmi_check(rmm_mig_export_pause(realm), errp,
-                                      "MIG_PAUSE");
+    return RME_TCG_RMI(g, errp, "MIG_PAUSE", realm,
+                       rmm_mig_export_pause(realm));
 }
 
 /*
@@ -622,23 +653,21 @@ out:
 static bool rme_tcg_mig_export_end(RmeGuest *g, uint8_t *buf, size_t *len,
                                    Error **errp)
 {
-    RmmRealm *realm = rme_tcg_mig_realm(g, errp);
-
-    return realm && rmi_check(
-        rmm_mig_export_end(realm, buf, RMM_MIG_RECORD_MAX, len),
-        errp, "MIG_END");
+    return RME_TCG_RMI(g, errp, "MIG_END", realm,
+                       rmm_mig_export_end(realm, buf, RMM_MIG_RECORD_MAX, len));
 }
 
 static bool rme_tcg_mig_commit_ack(RmeGuest *g, const uint8_t *token,
                                    Error **errp)
 {
-    RmmRealm *realm = rme_tcg_mig_realm(g, errp);
+    RmmRealm *realm = rme_tcg_realm(g, errp);
     CPUState *cs;
 
     if (!realm) {
         return false;
     }
-    if (rmm_mig_commit_ack(realm, token) != RMI_SUCCESS) {
+    if (rmi_traced(rmm_mig_commit_ack(realm, token), "MIG_COMMIT_ACK") !=
+        RMI_SUCCESS) {
         error_setg(errp, "rme-guest: the destination's commit token is not "
                    "valid for this migration");
         return false;
@@ -653,19 +682,19 @@ static bool rme_tcg_mig_commit_ack(RmeGuest *g, const uint8_t *token,
 static bool rme_tcg_mig_export_abort(RmeGuest *g, const uint8_t *token,
                                      Error **errp)
 {
-    RmmRealm *realm = rme_tcg_mig_realm(g, errp);
-    RmiStatus s;
+    RmmRealm *realm = rme_tcg_realm(g, errp);
+    RmiCommandReturnCode s;
 
     if (!realm) {
         return false;
     }
-    s = rmm_mig_export_abort(realm, token);
-    if (s == RMI_ERROR_INPUT) {
+    s = rmi_traced(rmm_mig_export_abort(realm, token), "MIG_ABORT");
+    if (rmi_return_status(s) == RMI_ERROR_INPUT) {
         error_setg(errp, "rme-guest: the destination's abort token is not "
                    "valid for this migration: the realm cannot run here");
         return false;
     }
-    return rmi_check(s, errp, "MIG_ABORT");
+    return rmi_ok(s, errp, "MIG_ABORT");
 }
 
 static bool rme_tcg_mig_import_start(RmeGuest *g, const RmiRealmParams *p,
@@ -713,17 +742,16 @@ static bool rme_tcg_load_rec_ctx(CPUState *cs, const uint8_t *ctx,
 static bool rme_tcg_mig_import_record(RmeGuest *g, const uint8_t *buf,
                                       size_t len, Error **errp)
 {
-    RmeTcg *t = rme_tcg(g);
+    RmmRealm *realm = rme_tcg_realm(g, errp);
     RmmMigImported out;
     CPUState *cs;
     char *err = NULL;
 
-    if (!t->realm) {
-        error_setg(errp, "no realm is being imported");
+    if (!realm) {
         return false;
     }
-    if (rmm_mig_import_record(t->realm, buf, len, &out, &err) !=
-        RMI_SUCCESS) {
+    if (rmi_traced(rmm_mig_import_record(realm, buf, len, &out, &err),
+                   "MIG_IMPORT_RECORD") != RMI_SUCCESS) {
         error_setg(errp, "%s", err ? err : "rejected by the RMM");
         g_free(err);
         return false;
@@ -734,7 +762,7 @@ static bool rme_tcg_mig_import_record(RmeGuest *g, const uint8_t *buf,
     CPU_FOREACH(cs) {
         ARMCPU *cpu = ARM_CPU(cs);
 
-        if (rmm_realm_rec_by_mpidr(t->realm, cpu->mp_affinity) != out.rec) {
+        if (rmm_realm_rec_by_mpidr(realm, cpu->mp_affinity) != out.rec) {
             continue;
         }
         if (!rme_tcg_load_rec_ctx(cs, out.rec_ctx, out.rec_ctx_len, errp)) {
@@ -752,14 +780,14 @@ static bool rme_tcg_mig_import_record(RmeGuest *g, const uint8_t *buf,
 static bool rme_tcg_mig_import_commit(RmeGuest *g, uint8_t *token,
                                       Error **errp)
 {
-    RmeTcg *t = rme_tcg(g);
+    RmmRealm *realm = rme_tcg_realm(g, errp);
     char *err = NULL;
 
-    if (!t->realm) {
-        error_setg(errp, "rme-guest: no realm is being imported");
+    if (!realm) {
         return false;
     }
-    if (rmm_mig_import_commit(t->realm, token, &err) != RMI_SUCCESS) {
+    if (rmi_traced(rmm_mig_import_commit(realm, token, &err),
+                   "MIG_IMPORT_COMMIT") != RMI_SUCCESS) {
         error_setg(errp, "rme-guest: the realm cannot be committed: %s",
                    err ? err : "refused by the RMM");
         g_free(err);
@@ -777,6 +805,7 @@ static bool rme_tcg_mig_import_abort(RmeGuest *g, uint8_t *token)
         return false;
     }
     ret = rmm_mig_import_abort(t->realm, token);
+    trace_rme_rmi("MIG_IMPORT_ABORT", ret ? "token" : "no token", 0);
     /* Nothing of it may run: park every vCPU again. */
     rme_tcg_destroy(g);
     return ret;
