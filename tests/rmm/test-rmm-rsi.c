@@ -194,26 +194,6 @@ static void assert_ripas(Env *e, uint64_t ipa, RmmHipas hipas, RmiRipas ripas)
     g_assert_cmpint(s, ==, ripas);
 }
 
-static uint64_t le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    unsigned i;
-
-    for (i = 0; i < 8; i++) {
-        v |= (uint64_t)p[i] << (8 * i);
-    }
-    return v;
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-    unsigned i;
-
-    for (i = 0; i < 8; i++) {
-        p[i] = v >> (8 * i);
-    }
-}
-
 /* Make REC 1 runnable the way the realm does: CPU_ON from REC 0. */
 static void start_rec1(Env *e)
 {
@@ -541,7 +521,7 @@ static void read_meas(Env *e, unsigned index, uint8_t out[RMM_HASH_MAX])
     g_assert_cmphex(e->regs[0], ==, RSI_SUCCESS);
     assert_kept(e, 9);
     for (i = 0; i < 8; i++) {
-        put_le64(out + 8 * i, e->regs[1 + i]);
+        rmi_st64(out + 8 * i, e->regs[1 + i]);
     }
 }
 
@@ -611,7 +591,7 @@ static void test_measurement_extend(Env *e, gconstpointer data)
     args[2] = 37;
     for (i = 0; i < 8; i++) {
         args[3 + i] = 0x0807060504030201ULL * (i + 1) ^ 0xf0f0f0f0f0f0f0f0;
-        put_le64(bytes + 8 * i, args[3 + i]);
+        rmi_st64(bytes + 8 * i, args[3 + i]);
     }
     call(e, 0, args, 11);
     assert_answer(e, RSI_SUCCESS);
@@ -660,7 +640,7 @@ static void check_config(Env *e, uint64_t ipa)
     uint8_t *buf = store_at(e, ipa);
     unsigned i;
 
-    g_assert_cmphex(le64(buf), ==, IPA_WIDTH);
+    g_assert_cmphex(rmi_ld64(buf), ==, IPA_WIDTH);
     g_assert_cmphex(buf[8], ==, e->algo);
     for (i = 9; i < 0x200; i++) {
         g_assert_cmphex(buf[i], ==, 0);
@@ -1011,7 +991,7 @@ static void test_host_call(Env *e, gconstpointer data)
     buf[1] = 0xbe;
     memset(buf + 2, 0x77, 6);
     for (i = 0; i < 31; i++) {
-        put_le64(buf + 8 + 8 * i, 0x1000 + i);
+        rmi_st64(buf + 8 + 8 * i, 0x1000 + i);
     }
 
     g_assert_cmpint(CALL(e, 0, RSI_HOST_CALL, ipa), ==, RMI_EXIT_HOST_CALL);
@@ -1046,7 +1026,7 @@ static void test_host_call(Env *e, gconstpointer data)
         g_assert_cmphex(buf[i], ==, 0x77);
     }
     for (i = 0; i < 31; i++) {
-        g_assert_cmphex(le64(buf + 8 + 8 * i), ==, 0xa0a0a0a000000000ULL + i);
+        g_assert_cmphex(rmi_ld64(buf + 8 + 8 * i), ==, 0xa0a0a0a000000000ULL + i);
     }
     g_assert_cmphex(buf[-1], ==, 0x33);
     g_assert_cmphex(buf[256], ==, 0x33);
@@ -1060,7 +1040,7 @@ static void test_host_call(Env *e, gconstpointer data)
     g_assert_cmphex(e->exit.gprs[30], ==, 0x3333333333333333ULL);
     g_assert_cmpint(rmm_rec_complete(e->rec[0], RMM_RIPAS_ACCEPT, &answer,
                                      e->regs), ==, RMI_SUCCESS);
-    g_assert_cmphex(le64(store_at(e, BASE + 0x3ff8)), ==,
+    g_assert_cmphex(rmi_ld64(store_at(e, BASE + 0x3ff8)), ==,
                     0xa0a0a0a000000000ULL + 30);
 }
 
@@ -1177,7 +1157,7 @@ static bool has_bytes(GByteArray *tok, const uint64_t words[8])
     unsigned i;
 
     for (i = 0; i < 8; i++) {
-        put_le64(b + 8 * i, words[i]);
+        rmi_st64(b + 8 * i, words[i]);
     }
     return memmem(tok->data, tok->len, b, sizeof(b)) != NULL;
 }

@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "rmi.h"
+
 #define RMM_GRANULE_SHIFT       12
 #define RMM_GRANULE_SIZE        (1ULL << RMM_GRANULE_SHIFT)
 
@@ -93,8 +95,7 @@ static inline const char *rmm_mig_record_type_name(unsigned type)
  */
 static inline uint32_t rmm_mig_record_length(const uint8_t *hdr)
 {
-    const uint8_t *l = hdr + RMM_MIG_HDR_LENGTH;
-    uint32_t length = l[0] | l[1] << 8 | l[2] << 16 | (uint32_t)l[3] << 24;
+    uint32_t length = rmi_ld32(hdr + RMM_MIG_HDR_LENGTH);
 
     if (memcmp(hdr + RMM_MIG_HDR_MAGIC, "RMIG", 4) ||
         hdr[RMM_MIG_HDR_VERSION] != RMM_MIG_VERSION ||

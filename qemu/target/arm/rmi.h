@@ -15,6 +15,35 @@
 
 #include <stdint.h>
 
+/*
+ * Little-endian fields: every RMI and RSI structure, measurement
+ * descriptor and migration record is little-endian.
+ */
+
+static inline void rmi_st32(uint8_t *p, uint32_t v)
+{
+    p[0] = v;
+    p[1] = v >> 8;
+    p[2] = v >> 16;
+    p[3] = v >> 24;
+}
+
+static inline void rmi_st64(uint8_t *p, uint64_t v)
+{
+    rmi_st32(p, v);
+    rmi_st32(p + 4, v >> 32);
+}
+
+static inline uint32_t rmi_ld32(const uint8_t *p)
+{
+    return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t rmi_ld64(const uint8_t *p)
+{
+    return rmi_ld32(p) | (uint64_t)rmi_ld32(p + 4) << 32;
+}
+
 #define RMM_HASH_MAX            64      /* SHA-512 */
 #define RMM_RPV_SIZE            64
 

@@ -12,32 +12,6 @@
 #include "rmm.h"
 #include "rmm-attest.h"
 
-/* ---- Little-endian fields of the model's byte layouts ---- */
-
-static inline void rmm_st32(uint8_t *p, uint32_t v)
-{
-    p[0] = v;
-    p[1] = v >> 8;
-    p[2] = v >> 16;
-    p[3] = v >> 24;
-}
-
-static inline void rmm_st64(uint8_t *p, uint64_t v)
-{
-    rmm_st32(p, v);
-    rmm_st32(p + 4, v >> 32);
-}
-
-static inline uint32_t rmm_ld32(const uint8_t *p)
-{
-    return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static inline uint64_t rmm_ld64(const uint8_t *p)
-{
-    return rmm_ld32(p) | (uint64_t)rmm_ld32(p + 4) << 32;
-}
-
 static inline bool rmm_all_zero(const uint8_t *p, size_t n)
 {
     size_t i;

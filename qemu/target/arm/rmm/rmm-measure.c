@@ -136,7 +136,7 @@ static void meas_desc_init(uint8_t desc[MEAS_DESC_SIZE], uint8_t desc_type,
 {
     memset(desc, 0, MEAS_DESC_SIZE);
     st8(desc, MEAS_DESC_OFF_DESC_TYPE, desc_type);
-    rmm_st64(desc + MEAS_DESC_OFF_LEN, MEAS_DESC_SIZE);
+    rmi_st64(desc + MEAS_DESC_OFF_LEN, MEAS_DESC_SIZE);
     memcpy(desc + MEAS_DESC_OFF_RIM, rim, rmm_hash_len(algo));
 }
 
@@ -152,7 +152,7 @@ static void realm_params_image(uint8_t buf[REALM_PARAMS_SIZE],
                                const RmiRealmParams *p)
 {
     memset(buf, 0, REALM_PARAMS_SIZE);
-    rmm_st64(buf + REALM_PARAMS_OFF_FLAGS, p->flags);
+    rmi_st64(buf + REALM_PARAMS_OFF_FLAGS, p->flags);
     st8(buf, REALM_PARAMS_OFF_S2SZ, (uint8_t)p->ipa_width);
     st8(buf, REALM_PARAMS_OFF_SVE_VL, p->sve_vl);
     st8(buf, REALM_PARAMS_OFF_NUM_BPS, p->num_bps);
@@ -180,8 +180,8 @@ static void ripas_desc(uint8_t desc[MEAS_DESC_SIZE], RmiHashAlgo algo,
                        uint64_t base, uint64_t top)
 {
     meas_desc_init(desc, MEAS_DESC_TYPE_RIPAS, algo, rim);
-    rmm_st64(desc + MEAS_RIPAS_OFF_BASE, base);
-    rmm_st64(desc + MEAS_RIPAS_OFF_TOP, top);
+    rmi_st64(desc + MEAS_RIPAS_OFF_BASE, base);
+    rmi_st64(desc + MEAS_RIPAS_OFF_TOP, top);
 }
 
 void rmm_measure_init_ripas(RmiHashAlgo algo, uint8_t rim[RMM_HASH_MAX],
@@ -205,8 +205,8 @@ static void data_desc(uint8_t desc[MEAS_DESC_SIZE], RmiHashAlgo algo,
                       uint64_t flags, const uint8_t content[RMM_HASH_MAX])
 {
     meas_desc_init(desc, MEAS_DESC_TYPE_DATA, algo, rim);
-    rmm_st64(desc + MEAS_DATA_OFF_IPA, ipa);
-    rmm_st64(desc + MEAS_DATA_OFF_FLAGS, flags);
+    rmi_st64(desc + MEAS_DATA_OFF_IPA, ipa);
+    rmi_st64(desc + MEAS_DATA_OFF_FLAGS, flags);
     memcpy(desc + MEAS_DATA_OFF_CONTENT, content, rmm_hash_len(algo));
 }
 
@@ -241,10 +241,10 @@ static void rec_params_image(uint8_t buf[REC_PARAMS_SIZE],
     unsigned i;
 
     memset(buf, 0, REC_PARAMS_SIZE);
-    rmm_st64(buf + REC_PARAMS_OFF_FLAGS, p->flags);
-    rmm_st64(buf + REC_PARAMS_OFF_PC, p->pc);
+    rmi_st64(buf + REC_PARAMS_OFF_FLAGS, p->flags);
+    rmi_st64(buf + REC_PARAMS_OFF_PC, p->pc);
     for (i = 0; i < REC_PARAMS_NUM_GPRS; i++) {
-        rmm_st64(buf + REC_PARAMS_OFF_GPRS + 8 * i, p->gprs[i]);
+        rmi_st64(buf + REC_PARAMS_OFF_GPRS + 8 * i, p->gprs[i]);
     }
 }
 

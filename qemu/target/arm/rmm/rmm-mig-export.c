@@ -163,21 +163,21 @@ RmiStatus rmm_mig_export_immutable(RmmRealm *r, uint8_t *buf, size_t cap,
         goto out;
     }
     memset(pt, 0, sizeof(pt));
-    rmm_st32(pt + MIG_IMM_IPA_WIDTH, p->ipa_width);
+    rmi_st32(pt + MIG_IMM_IPA_WIDTH, p->ipa_width);
     pt[MIG_IMM_HASH_ALGO] = p->hash_algo;
     pt[MIG_IMM_SVE_VL] = p->sve_vl;
     pt[MIG_IMM_NUM_BPS] = p->num_bps;
     pt[MIG_IMM_NUM_WPS] = p->num_wps;
     pt[MIG_IMM_PMU_CTRS] = p->pmu_num_ctrs;
-    rmm_st32(pt + MIG_IMM_NR_RAM, r->nr_ram);
-    rmm_st64(pt + MIG_IMM_FLAGS, p->flags);
+    rmi_st32(pt + MIG_IMM_NR_RAM, r->nr_ram);
+    rmi_st64(pt + MIG_IMM_FLAGS, p->flags);
     memcpy(pt + MIG_IMM_RPV, p->rpv, RMM_RPV_SIZE);
     memcpy(pt + MIG_IMM_RIM, r->rim, RMM_HASH_MAX);
-    rmm_st32(pt + MIG_IMM_NR_RECS, r->nr_recs);
+    rmi_st32(pt + MIG_IMM_NR_RECS, r->nr_recs);
     rmm_mig_ram_order(r, order);
     for (i = 0; i < r->nr_ram; i++) {
-        rmm_st64(pt + MIG_IMM_RAM + 16 * i, r->ram[order[i]].base);
-        rmm_st64(pt + MIG_IMM_RAM + 16 * i + 8, r->ram[order[i]].size);
+        rmi_st64(pt + MIG_IMM_RAM + 16 * i, r->ram[order[i]].base);
+        rmi_st64(pt + MIG_IMM_RAM + 16 * i + 8, r->ram[order[i]].size);
     }
     *len = rmm_mig_seal_record(&m->keys, RMM_MIG_RT_IMMUTABLE, m->epoch,
                                m->seq, pt, pt_len, buf, cap);
@@ -248,13 +248,13 @@ static uint8_t *mig_ripas_plaintext(GArray *runs, size_t *pt_len)
 
     *pt_len = MIG_RIPAS_RUNS + runs->len * MIG_RIPAS_RUN_SIZE;
     pt = g_malloc0(*pt_len);
-    rmm_st32(pt + MIG_RIPAS_COUNT, runs->len);
+    rmi_st32(pt + MIG_RIPAS_COUNT, runs->len);
     for (k = 0; k < runs->len; k++) {
         MigRun *run = &g_array_index(runs, MigRun, k);
         uint8_t *p = pt + MIG_RIPAS_RUNS + k * MIG_RIPAS_RUN_SIZE;
 
-        rmm_st64(p, run->base);
-        rmm_st32(p + 8, run->granules);
+        rmi_st64(p, run->base);
+        rmi_st32(p + 8, run->granules);
         p[12] = run->state & S2_RIPAS_MASK;
         p[13] = !!(run->state & S2_ASSIGNED);
     }
@@ -370,7 +370,7 @@ static bool mig_data_seal(RmmRealm *r, const uint64_t *ipas, unsigned n,
     unsigned i, u;
 
     rmm_mig_header(buf, RMM_MIG_RT_DATA, need, m->epoch, m->seq);
-    rmm_st32(buf + RMM_MIG_HEADER_SIZE, k);
+    rmi_st32(buf + RMM_MIG_HEADER_SIZE, k);
     for (i = 0, u = 0; i < n; i++) {
         RmmRamRange *rr = rrs[i];
         uint8_t *out;
@@ -380,7 +380,7 @@ static bool mig_data_seal(RmmRealm *r, const uint64_t *ipas, unsigned n,
         }
         out = buf + RMM_MIG_HEADER_SIZE + MIG_DATA_COUNT_SIZE +
               u * MIG_DATA_UNIT_SIZE;
-        rmm_st64(out, ipas[i] | (*rmm_s2_entry(rr, ipas[i]) & S2_RIPAS_MASK));
+        rmi_st64(out, ipas[i] | (*rmm_s2_entry(rr, ipas[i]) & S2_RIPAS_MASK));
         if (!rmm_mig_seal(&m->keys, buf, m->seq + u, out,
                           rmm_granule_ptr(rr, ipas[i]), RMM_GRANULE_SIZE,
                           out + MIG_DATA_WORD)) {
@@ -486,8 +486,8 @@ RmiStatus rmm_mig_export_epoch(RmmRealm *r, uint8_t *buf, size_t cap,
         ret = RMI_ERROR_INPUT;
         goto out;
     }
-    rmm_st32(pt + MIG_EPOCH_EPOCH, m->epoch);
-    rmm_st64(pt + MIG_EPOCH_GRANULES, m->epoch_granules);
+    rmi_st32(pt + MIG_EPOCH_EPOCH, m->epoch);
+    rmi_st64(pt + MIG_EPOCH_GRANULES, m->epoch_granules);
     *len = rmm_mig_seal_record(&m->keys, RMM_MIG_RT_EPOCH, m->epoch, m->seq,
                                pt, sizeof(pt), buf, cap);
     if (!*len) {
@@ -556,22 +556,22 @@ RmiStatus rmm_mig_export_rec(RmmRec *rec, const void *ctx, size_t ctx_len,
         goto out;
     }
     pt = g_malloc0(pt_len);
-    rmm_st32(pt + MIG_REC_INDEX, rec->index);
+    rmi_st32(pt + MIG_REC_INDEX, rec->index);
     pt[MIG_REC_RUNNABLE] = rec->runnable;
     pt[MIG_REC_PENDING] = rec->pending;
     pt[MIG_REC_RIPAS_VALUE] = rec->ripas_value;
     pt[MIG_REC_PSCI_PENDING] = rec->psci_pending;
-    rmm_st64(pt + MIG_REC_MPIDR, rec->mpidr);
-    rmm_st64(pt + MIG_REC_RIPAS_BASE, rec->ripas_base);
-    rmm_st64(pt + MIG_REC_RIPAS_TOP, rec->ripas_top);
-    rmm_st64(pt + MIG_REC_RIPAS_NEXT, rec->ripas_next);
-    rmm_st64(pt + MIG_REC_HOST_CALL_IPA, rec->host_call_ipa);
-    rmm_st32(pt + MIG_REC_PSCI_FID, rec->psci_fid);
+    rmi_st64(pt + MIG_REC_MPIDR, rec->mpidr);
+    rmi_st64(pt + MIG_REC_RIPAS_BASE, rec->ripas_base);
+    rmi_st64(pt + MIG_REC_RIPAS_TOP, rec->ripas_top);
+    rmi_st64(pt + MIG_REC_RIPAS_NEXT, rec->ripas_next);
+    rmi_st64(pt + MIG_REC_HOST_CALL_IPA, rec->host_call_ipa);
+    rmi_st32(pt + MIG_REC_PSCI_FID, rec->psci_fid);
     pt[MIG_REC_HAS_TOKEN] = rec->token != NULL;
-    rmm_st64(pt + MIG_REC_PSCI_MPIDR, rec->psci_mpidr);
-    rmm_st32(pt + MIG_REC_TOKEN_LEN, token_len);
-    rmm_st32(pt + MIG_REC_TOKEN_OFF, rec->token ? rec->token_off : 0);
-    rmm_st32(pt + MIG_REC_CTX_LEN, ctx_len);
+    rmi_st64(pt + MIG_REC_PSCI_MPIDR, rec->psci_mpidr);
+    rmi_st32(pt + MIG_REC_TOKEN_LEN, token_len);
+    rmi_st32(pt + MIG_REC_TOKEN_OFF, rec->token ? rec->token_off : 0);
+    rmi_st32(pt + MIG_REC_CTX_LEN, ctx_len);
     if (token_len) {
         memcpy(pt + MIG_REC_TOKEN, rec->token->data, token_len);
     }
@@ -612,10 +612,10 @@ RmiStatus rmm_mig_export_end(RmmRealm *r, uint8_t *buf, size_t cap,
         ret = RMI_ERROR_INPUT;
         goto out;
     }
-    rmm_st64(pt + MIG_END_SEQ, m->seq);
-    rmm_st32(pt + MIG_END_EPOCHS, m->epoch);
-    rmm_st32(pt + MIG_END_NR_RECS, r->nr_recs);
-    rmm_st64(pt + MIG_END_GRANULES, m->total_granules);
+    rmi_st64(pt + MIG_END_SEQ, m->seq);
+    rmi_st32(pt + MIG_END_EPOCHS, m->epoch);
+    rmi_st32(pt + MIG_END_NR_RECS, r->nr_recs);
+    rmi_st64(pt + MIG_END_GRANULES, m->total_granules);
     memcpy(pt + MIG_END_REMS, r->rem, RMM_NUM_REMS * RMM_HASH_MAX);
     *len = rmm_mig_seal_record(&m->keys, RMM_MIG_RT_END, m->epoch, m->seq,
                                pt, sizeof(pt), buf, cap);

@@ -110,13 +110,13 @@ static RmiStatus mig_check_ram(RmmRealm *r, const uint8_t *pt,
         const uint8_t *q = pt + MIG_IMM_RAM + 16 * i;
         RmmRamRange *rr = &r->ram[order[i]];
 
-        if (rmm_ld64(q) != rr->base || rmm_ld64(q + 8) != rr->size) {
+        if (rmi_ld64(q) != rr->base || rmi_ld64(q + 8) != rr->size) {
             if (err) {
                 *err = g_strdup_printf("IMMUTABLE: RAM range %u mismatch: "
                                        "source [0x%" PRIx64 ", +0x%" PRIx64
                                        "), destination [0x%" PRIx64 ", +0x%"
-                                       PRIx64 ")", i, rmm_ld64(q),
-                                       rmm_ld64(q + 8), rr->base, rr->size);
+                                       PRIx64 ")", i, rmi_ld64(q),
+                                       rmi_ld64(q + 8), rr->base, rr->size);
             }
             return RMI_ERROR_INPUT;
         }
@@ -131,17 +131,17 @@ static RmiStatus mig_check_params(RmmRealm *r, const uint8_t *pt,
     const RmiRealmParams *p = &r->params;
     unsigned i;
 
-    if (rmm_ld32(pt + MIG_IMM_IPA_WIDTH) != p->ipa_width) {
+    if (rmi_ld32(pt + MIG_IMM_IPA_WIDTH) != p->ipa_width) {
         return mig_mismatch(err, "ipa_width",
-                            rmm_ld32(pt + MIG_IMM_IPA_WIDTH), p->ipa_width,
+                            rmi_ld32(pt + MIG_IMM_IPA_WIDTH), p->ipa_width,
                             false);
     }
     if (pt[MIG_IMM_HASH_ALGO] != p->hash_algo) {
         return mig_mismatch(err, "hash_algo", pt[MIG_IMM_HASH_ALGO],
                             p->hash_algo, false);
     }
-    if (rmm_ld64(pt + MIG_IMM_FLAGS) != p->flags) {
-        return mig_mismatch(err, "flags", rmm_ld64(pt + MIG_IMM_FLAGS),
+    if (rmi_ld64(pt + MIG_IMM_FLAGS) != p->flags) {
+        return mig_mismatch(err, "flags", rmi_ld64(pt + MIG_IMM_FLAGS),
                             p->flags, true);
     }
     if (pt[MIG_IMM_SVE_VL] != p->sve_vl) {
@@ -194,7 +194,7 @@ static RmiStatus mig_import_immutable(RmmRealm *r, const uint8_t *buf,
         rmm_mig_keys_wipe(&m->keys);    /* the session is not known */
         return mig_reject(err, RMI_ERROR_INPUT, v, "%s", rmm_mig_auth_failed);
     }
-    nr_ram = rmm_ld32(pt + MIG_IMM_NR_RAM);
+    nr_ram = rmi_ld32(pt + MIG_IMM_NR_RAM);
     if (pt_len != MIG_IMM_SIZE((size_t)MIN(nr_ram, RMM_MAX_RAM_RANGES + 1))) {
         return mig_reject(err, RMI_ERROR_INPUT, v,
                           "%" PRIu32 " RAM ranges in a record of %" PRIu32
@@ -208,7 +208,7 @@ static RmiStatus mig_import_immutable(RmmRealm *r, const uint8_t *buf,
     if (ret != RMI_SUCCESS) {
         return ret;
     }
-    nr_recs = rmm_ld32(pt + MIG_IMM_NR_RECS);
+    nr_recs = rmi_ld32(pt + MIG_IMM_NR_RECS);
     if (nr_recs > RMM_MAX_RECS) {
         return mig_reject(err, RMI_ERROR_INPUT, v,
                           "%" PRIu32 " RECs, at most %u", nr_recs,
@@ -232,7 +232,7 @@ static uint64_t mig_ripas_apply(RmmRealm *r, const uint8_t *pt,
 
     for (k = 0; k < count; k++) {
         const uint8_t *q = pt + MIG_RIPAS_RUNS + k * MIG_RIPAS_RUN_SIZE;
-        uint64_t base = rmm_ld64(q), n = rmm_ld32(q + 8), i;
+        uint64_t base = rmi_ld64(q), n = rmi_ld32(q + 8), i;
         RmmRamRange *rr = rmm_ram_find(r, base);
         unsigned j = rr - r->ram;
         uint8_t state = q[12] | (q[13] ? S2_ASSIGNED : 0);
@@ -272,8 +272,8 @@ static RmiStatus mig_import_ripas(RmmRealm *r, const uint8_t *buf,
         ret = mig_reject(err, ret, v, "%s", rmm_mig_auth_failed);
         goto out;
     }
-    count = rmm_ld32(pt + MIG_RIPAS_COUNT);
-    if (rmm_ld32(pt + MIG_RIPAS_COUNT + 4) || !count ||
+    count = rmi_ld32(pt + MIG_RIPAS_COUNT);
+    if (rmi_ld32(pt + MIG_RIPAS_COUNT + 4) || !count ||
         pt_len != MIG_RIPAS_RUNS + (uint64_t)count * MIG_RIPAS_RUN_SIZE) {
         ret = mig_reject(err, ret, v, "%" PRIu32 " runs in a record of %"
                          PRIu32 " bytes", count, v->length);
@@ -282,7 +282,7 @@ static RmiStatus mig_import_ripas(RmmRealm *r, const uint8_t *buf,
     /* Check every run before changing anything. */
     for (k = 0; k < count; k++) {
         const uint8_t *q = pt + MIG_RIPAS_RUNS + k * MIG_RIPAS_RUN_SIZE;
-        uint64_t base = rmm_ld64(q), n = rmm_ld32(q + 8), i;
+        uint64_t base = rmi_ld64(q), n = rmi_ld32(q + 8), i;
         RmmRamRange *rr;
 
         if (!rmm_aligned(base) || !n || q[12] > RMI_RIPAS_RAM || q[13] > 1 ||
@@ -338,7 +338,7 @@ static void mig_data_apply(RmmRealm *r, const RmmMigRecordView *v,
     uint32_t i;
 
     for (i = 0; i < count; i++) {
-        uint64_t word = rmm_ld64(v->body + MIG_DATA_COUNT_SIZE +
+        uint64_t word = rmi_ld64(v->body + MIG_DATA_COUNT_SIZE +
                                  i * MIG_DATA_UNIT_SIZE);
         uint64_t gpa = word & ~MIG_WORD_RIPAS_MASK;
         RmmRamRange *rr = rrs[i];
@@ -359,7 +359,7 @@ static RmiStatus mig_import_data(RmmRealm *r, const uint8_t *buf,
 {
     RmmRamRange *rrs[RMM_MIG_BATCH_MAX];
     RmmMig *m = &r->mig;
-    uint32_t count = rmm_ld32(v->body), i, j;
+    uint32_t count = rmi_ld32(v->body), i, j;
     uint8_t *pt = g_malloc((size_t)count * RMM_GRANULE_SIZE);
     RmiStatus ret = RMI_ERROR_INPUT;
 
@@ -377,7 +377,7 @@ static RmiStatus mig_import_data(RmmRealm *r, const uint8_t *buf,
         }
     }
     for (i = 0; i < count; i++) {
-        uint64_t word = rmm_ld64(v->body + MIG_DATA_COUNT_SIZE +
+        uint64_t word = rmi_ld64(v->body + MIG_DATA_COUNT_SIZE +
                                  i * MIG_DATA_UNIT_SIZE);
         uint64_t gpa = word & ~MIG_WORD_RIPAS_MASK;
         uint64_t ripas = word & MIG_WORD_RIPAS_MASK;
@@ -395,7 +395,7 @@ static RmiStatus mig_import_data(RmmRealm *r, const uint8_t *buf,
             goto out;
         }
         for (j = 0; j < i; j++) {
-            if ((rmm_ld64(v->body + MIG_DATA_COUNT_SIZE +
+            if ((rmi_ld64(v->body + MIG_DATA_COUNT_SIZE +
                           j * MIG_DATA_UNIT_SIZE) &
                  ~MIG_WORD_RIPAS_MASK) == gpa) {
                 break;
@@ -432,15 +432,15 @@ static RmiStatus mig_import_epoch(RmmRealm *r, const uint8_t *buf,
     if (!rmm_mig_open(&m->keys, buf, v->seq, NULL, v->body, v->body_len, pt)) {
         return mig_reject(err, RMI_ERROR_INPUT, v, "%s", rmm_mig_auth_failed);
     }
-    if (rmm_ld32(pt + MIG_EPOCH_EPOCH) != m->epoch) {
+    if (rmi_ld32(pt + MIG_EPOCH_EPOCH) != m->epoch) {
         return mig_reject(err, RMI_ERROR_INPUT, v, "closes epoch %" PRIu32
                           " in epoch %" PRIu32,
-                          rmm_ld32(pt + MIG_EPOCH_EPOCH), m->epoch);
+                          rmi_ld32(pt + MIG_EPOCH_EPOCH), m->epoch);
     }
-    if (rmm_ld64(pt + MIG_EPOCH_GRANULES) != m->epoch_granules) {
+    if (rmi_ld64(pt + MIG_EPOCH_GRANULES) != m->epoch_granules) {
         return mig_reject(err, RMI_ERROR_INPUT, v, "%" PRIu64 " granules "
                           "sent in the epoch, %" PRIu64 " imported",
-                          rmm_ld64(pt + MIG_EPOCH_GRANULES), m->epoch_granules);
+                          rmi_ld64(pt + MIG_EPOCH_GRANULES), m->epoch_granules);
     }
     if (m->epoch >= UINT32_MAX - 1) {
         return mig_reject(err, RMI_ERROR_INPUT, v, "too many epochs");
@@ -455,11 +455,11 @@ static RmiStatus mig_rec_check_exits(RmmRealm *r, const RmmMigRecordView *v,
                                      const uint8_t *pt, char **err)
 {
     uint8_t pending = pt[MIG_REC_PENDING];
-    uint64_t rbase = rmm_ld64(pt + MIG_REC_RIPAS_BASE);
-    uint64_t rtop = rmm_ld64(pt + MIG_REC_RIPAS_TOP);
-    uint64_t rnext = rmm_ld64(pt + MIG_REC_RIPAS_NEXT);
-    uint64_t hc_ipa = rmm_ld64(pt + MIG_REC_HOST_CALL_IPA);
-    uint32_t psci_fid = rmm_ld32(pt + MIG_REC_PSCI_FID);
+    uint64_t rbase = rmi_ld64(pt + MIG_REC_RIPAS_BASE);
+    uint64_t rtop = rmi_ld64(pt + MIG_REC_RIPAS_TOP);
+    uint64_t rnext = rmi_ld64(pt + MIG_REC_RIPAS_NEXT);
+    uint64_t hc_ipa = rmi_ld64(pt + MIG_REC_HOST_CALL_IPA);
+    uint32_t psci_fid = rmi_ld32(pt + MIG_REC_PSCI_FID);
 
     switch (pending) {
     case RMM_REC_PENDING_NONE:
@@ -491,23 +491,23 @@ static RmiStatus mig_rec_check_exits(RmmRealm *r, const RmmMigRecordView *v,
 /* The REC of the checked REC record @pt, with its RMM state. */
 static RmmRec *mig_rec_restore(RmmRealm *r, const uint8_t *pt)
 {
-    uint32_t token_len = rmm_ld32(pt + MIG_REC_TOKEN_LEN);
+    uint32_t token_len = rmi_ld32(pt + MIG_REC_TOKEN_LEN);
     RmmRec *rec;
 
-    rec = rmm_rec_new(r, rmm_ld64(pt + MIG_REC_MPIDR), pt[MIG_REC_RUNNABLE]);
+    rec = rmm_rec_new(r, rmi_ld64(pt + MIG_REC_MPIDR), pt[MIG_REC_RUNNABLE]);
     rec->pending = pt[MIG_REC_PENDING];
-    rec->ripas_base = rmm_ld64(pt + MIG_REC_RIPAS_BASE);
-    rec->ripas_top = rmm_ld64(pt + MIG_REC_RIPAS_TOP);
-    rec->ripas_next = rmm_ld64(pt + MIG_REC_RIPAS_NEXT);
+    rec->ripas_base = rmi_ld64(pt + MIG_REC_RIPAS_BASE);
+    rec->ripas_top = rmi_ld64(pt + MIG_REC_RIPAS_TOP);
+    rec->ripas_next = rmi_ld64(pt + MIG_REC_RIPAS_NEXT);
     rec->ripas_value = pt[MIG_REC_RIPAS_VALUE];
-    rec->host_call_ipa = rmm_ld64(pt + MIG_REC_HOST_CALL_IPA);
+    rec->host_call_ipa = rmi_ld64(pt + MIG_REC_HOST_CALL_IPA);
     rec->psci_pending = pt[MIG_REC_PSCI_PENDING];
-    rec->psci_fid = rmm_ld32(pt + MIG_REC_PSCI_FID);
-    rec->psci_mpidr = rmm_ld64(pt + MIG_REC_PSCI_MPIDR);
+    rec->psci_fid = rmi_ld32(pt + MIG_REC_PSCI_FID);
+    rec->psci_mpidr = rmi_ld64(pt + MIG_REC_PSCI_MPIDR);
     if (pt[MIG_REC_HAS_TOKEN]) {
         rec->token = g_byte_array_sized_new(token_len);
         g_byte_array_append(rec->token, pt + MIG_REC_TOKEN, token_len);
-        rec->token_off = rmm_ld32(pt + MIG_REC_TOKEN_OFF);
+        rec->token_off = rmi_ld32(pt + MIG_REC_TOKEN_OFF);
     }
     return rec;
 }
@@ -529,12 +529,12 @@ static RmiStatus mig_import_rec(RmmRealm *r, const uint8_t *buf,
     if (!rmm_mig_open(&m->keys, buf, v->seq, NULL, v->body, v->body_len, pt)) {
         return mig_reject(err, RMI_ERROR_INPUT, v, "%s", rmm_mig_auth_failed);
     }
-    index = rmm_ld32(pt + MIG_REC_INDEX);
-    mpidr = rmm_ld64(pt + MIG_REC_MPIDR);
+    index = rmi_ld32(pt + MIG_REC_INDEX);
+    mpidr = rmi_ld64(pt + MIG_REC_MPIDR);
     has_token = pt[MIG_REC_HAS_TOKEN];
-    token_len = rmm_ld32(pt + MIG_REC_TOKEN_LEN);
-    token_off = rmm_ld32(pt + MIG_REC_TOKEN_OFF);
-    ctx_len = rmm_ld32(pt + MIG_REC_CTX_LEN);
+    token_len = rmi_ld32(pt + MIG_REC_TOKEN_LEN);
+    token_off = rmi_ld32(pt + MIG_REC_TOKEN_OFF);
+    ctx_len = rmi_ld32(pt + MIG_REC_CTX_LEN);
 
     if (index != m->recs_done || index >= m->nr_recs) {
         return mig_reject(err, RMI_ERROR_INPUT, v, "REC index %" PRIu32
@@ -588,26 +588,26 @@ static RmiStatus mig_import_end(RmmRealm *r, const uint8_t *buf,
     if (!rmm_mig_open(&m->keys, buf, v->seq, NULL, v->body, v->body_len, pt)) {
         return mig_reject(err, RMI_ERROR_INPUT, v, "%s", rmm_mig_auth_failed);
     }
-    if (rmm_ld64(pt + MIG_END_SEQ) != v->seq) {
+    if (rmi_ld64(pt + MIG_END_SEQ) != v->seq) {
         return mig_reject(err, RMI_ERROR_INPUT, v, "final sequence number %"
-                          PRIu64, rmm_ld64(pt + MIG_END_SEQ));
+                          PRIu64, rmi_ld64(pt + MIG_END_SEQ));
     }
-    if (rmm_ld32(pt + MIG_END_EPOCHS) != m->epoch) {
+    if (rmi_ld32(pt + MIG_END_EPOCHS) != m->epoch) {
         return mig_reject(err, RMI_ERROR_INPUT, v, "%" PRIu32 " epochs sent, %"
-                          PRIu32 " imported", rmm_ld32(pt + MIG_END_EPOCHS),
+                          PRIu32 " imported", rmi_ld32(pt + MIG_END_EPOCHS),
                           m->epoch);
     }
-    if (rmm_ld32(pt + MIG_END_NR_RECS) != m->nr_recs ||
+    if (rmi_ld32(pt + MIG_END_NR_RECS) != m->nr_recs ||
         m->recs_done != m->nr_recs) {
         return mig_reject(err, RMI_ERROR_INPUT, v, "%" PRIu32 " RECs sent, "
                           "%u of %" PRIu32 " RECs imported",
-                          rmm_ld32(pt + MIG_END_NR_RECS), m->recs_done,
+                          rmi_ld32(pt + MIG_END_NR_RECS), m->recs_done,
                           m->nr_recs);
     }
-    if (rmm_ld64(pt + MIG_END_GRANULES) != m->total_granules) {
+    if (rmi_ld64(pt + MIG_END_GRANULES) != m->total_granules) {
         return mig_reject(err, RMI_ERROR_INPUT, v, "%" PRIu64 " granules "
                           "sent, %" PRIu64 " imported",
-                          rmm_ld64(pt + MIG_END_GRANULES), m->total_granules);
+                          rmi_ld64(pt + MIG_END_GRANULES), m->total_granules);
     }
     for (i = 0; i < RMM_NUM_REMS; i++) {
         if (!rmm_all_zero(pt + MIG_END_REMS + i * RMM_HASH_MAX + hlen,
@@ -732,7 +732,7 @@ RmiStatus rmm_mig_import_record(RmmRealm *r, const uint8_t *buf, size_t len,
     ret = mig_import_body(r, buf, &v, out, err);
     if (ret == RMI_SUCCESS) {
         rmm_mig_account(m, v.type, len,
-                        v.type == RMM_MIG_RT_DATA ? rmm_ld32(v.body) : 1);
+                        v.type == RMM_MIG_RT_DATA ? rmi_ld32(v.body) : 1);
         goto out;
     }
 fail:

@@ -138,7 +138,7 @@ static bool mig_body_ok(const RmmMigRecordView *v, char **err)
         if (bl < MIG_DATA_COUNT_SIZE) {
             return rmm_mig_set_err(err, "DATA body of %zu bytes", bl);
         }
-        count = rmm_ld32(v->body);
+        count = rmi_ld32(v->body);
         if (count < 1 || count > RMM_MIG_BATCH_MAX) {
             return rmm_mig_set_err(err, "DATA count %" PRIu32 " out of range",
                                    count);
@@ -188,12 +188,12 @@ bool rmm_mig_record_parse(const uint8_t *buf, size_t len,
         return rmm_mig_set_err(err, "unknown record type %u", type);
     }
     v->type = type;
-    v->seq = rmm_ld64(buf + RMM_MIG_HDR_SEQ);
+    v->seq = rmi_ld64(buf + RMM_MIG_HDR_SEQ);
     if (buf[RMM_MIG_HDR_RESERVED] || buf[RMM_MIG_HDR_RESERVED + 1]) {
         return rmm_mig_set_err(err, "reserved header bytes not zero");
     }
-    v->length = rmm_ld32(buf + RMM_MIG_HDR_LENGTH);
-    v->epoch = rmm_ld32(buf + RMM_MIG_HDR_EPOCH);
+    v->length = rmi_ld32(buf + RMM_MIG_HDR_LENGTH);
+    v->epoch = rmi_ld32(buf + RMM_MIG_HDR_EPOCH);
     if (v->length != len) {
         return rmm_mig_set_err(err, "length field %" PRIu32 " but %zu bytes",
                                v->length, len);
@@ -267,7 +267,7 @@ bool rmm_mig_token(const RmmMigKeys *k, bool commit, uint64_t end_seq,
 {
     uint8_t seq[8];
 
-    rmm_st64(seq, end_seq);
+    rmi_st64(seq, end_seq);
     return mig_hmac(k->tok_key, commit ? "commit" : "abort", k->session,
                     seq, commit ? 8 : 0, out);
 }
@@ -285,7 +285,7 @@ static size_t mig_aad(const RmmMigKeys *k, const uint8_t *hdr, uint64_t seq,
     n += 4;
     memcpy(aad + n, hdr + RMM_MIG_HDR_EPOCH, 4);
     n += 4;
-    rmm_st64(aad + n, seq);
+    rmi_st64(aad + n, seq);
     n += 8;
     if (word) {
         memcpy(aad + n, word, MIG_DATA_WORD);
@@ -297,7 +297,7 @@ static size_t mig_aad(const RmmMigKeys *k, const uint8_t *hdr, uint64_t seq,
 static void mig_nonce(uint64_t seq, uint8_t nonce[MIG_NONCE_SIZE])
 {
     memset(nonce, 0, 4);
-    rmm_st64(nonce + 4, seq);
+    rmi_st64(nonce + 4, seq);
 }
 
 /* Seal @pt[0..@len) to @out (@len + tag bytes). */
@@ -342,9 +342,9 @@ void rmm_mig_header(uint8_t *buf, unsigned type, uint32_t length,
     buf[RMM_MIG_HDR_VERSION] = RMM_MIG_VERSION;
     buf[RMM_MIG_HDR_TYPE] = type;
     buf[RMM_MIG_HDR_RESERVED] = buf[RMM_MIG_HDR_RESERVED + 1] = 0;
-    rmm_st32(buf + RMM_MIG_HDR_LENGTH, length);
-    rmm_st32(buf + RMM_MIG_HDR_EPOCH, epoch);
-    rmm_st64(buf + RMM_MIG_HDR_SEQ, seq);
+    rmi_st32(buf + RMM_MIG_HDR_LENGTH, length);
+    rmi_st32(buf + RMM_MIG_HDR_EPOCH, epoch);
+    rmi_st64(buf + RMM_MIG_HDR_SEQ, seq);
 }
 
 size_t rmm_mig_seal_record(RmmMigKeys *k, unsigned type, uint32_t epoch,
@@ -367,7 +367,7 @@ size_t rmm_mig_seal_record(RmmMigKeys *k, unsigned type, uint32_t epoch,
             return 0;
         }
         rmm_mig_header(buf, type, len, epoch, seq);
-        rmm_st32(body, n);
+        rmi_st32(body, n);
         for (i = 0; i < n; i++) {
             const uint8_t *in = pt + i * MIG_DATA_PT_UNIT;
             uint8_t *out = body + MIG_DATA_COUNT_SIZE + i * MIG_DATA_UNIT_SIZE;
@@ -403,7 +403,7 @@ bool rmm_mig_open_record(RmmMigKeys *k, const uint8_t *buf, size_t len,
         return false;
     }
     if (v.type == RMM_MIG_RT_DATA) {
-        n = rmm_ld32(v.body);
+        n = rmi_ld32(v.body);
         for (i = 0; i < n; i++) {
             const uint8_t *in = v.body + MIG_DATA_COUNT_SIZE +
                                 i * MIG_DATA_UNIT_SIZE;

@@ -173,7 +173,7 @@ RmiStatus rmm_rec_complete(RmmRec *rec, RmmRipasResponse response,
         }
         buf += rec->host_call_ipa & (RMM_GRANULE_SIZE - 1);
         for (i = 0; i < RSI_HOST_CALL_NR_GPRS; i++) {
-            rmm_st64(buf + 8 + 8 * i, exit->gprs[i]);
+            rmi_st64(buf + 8 + 8 * i, exit->gprs[i]);
         }
         rmm_write_notify(r, rec->host_call_ipa, RSI_HOST_CALL_SIZE);
         regs[0] = RSI_SUCCESS;

@@ -41,7 +41,7 @@ static void bytes_to_regs(uint64_t *regs, const uint8_t *b, size_t len)
     size_t i;
 
     for (i = 0; i < len / 8; i++) {
-        regs[i] = rmm_ld64(b + 8 * i);
+        regs[i] = rmi_ld64(b + 8 * i);
     }
 }
 
@@ -50,7 +50,7 @@ static void regs_to_bytes(uint8_t *b, const uint64_t *regs, size_t len)
     size_t i;
 
     for (i = 0; i < len / 8; i++) {
-        rmm_st64(b + 8 * i, regs[i]);
+        rmi_st64(b + 8 * i, regs[i]);
     }
 }
 
@@ -192,7 +192,7 @@ static void rsi_realm_config(RmmRealm *r, uint64_t *regs, RmmRecExit *exit)
         return;
     }
     memset(buf, 0, RMM_GRANULE_SIZE);
-    rmm_st64(buf + REALM_CONFIG_IPA_WIDTH, r->params.ipa_width);
+    rmi_st64(buf + REALM_CONFIG_IPA_WIDTH, r->params.ipa_width);
     buf[REALM_CONFIG_HASH_ALGO] = r->params.hash_algo;
     memcpy(buf + REALM_CONFIG_RPV, r->params.rpv, RMM_RPV_SIZE);
     rmm_write_notify(r, ipa, RMM_GRANULE_SIZE);
@@ -285,7 +285,7 @@ static void rsi_host_call(RmmRec *rec, uint64_t *regs, RmmRecExit *exit)
     exit->reason = RMI_EXIT_HOST_CALL;
     exit->imm = buf[0] | (buf[1] << 8);
     for (i = 0; i < RSI_HOST_CALL_NR_GPRS; i++) {
-        exit->gprs[i] = rmm_ld64(buf + 8 + 8 * i);
+        exit->gprs[i] = rmi_ld64(buf + 8 + 8 * i);
     }
 }
 
