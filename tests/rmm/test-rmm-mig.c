@@ -2881,6 +2881,8 @@ static void fuzz_realm(Realm *t, uint16_t vmid, bool source)
                                       t->store[0]), ==, RMI_SUCCESS);
     g_assert_cmpint(rmm_realm_add_ram(t->r, FUZZ_RAM1, FUZZ_RAM1_SIZE,
                                       t->store[1]), ==, RMI_SUCCESS);
+    g_assert_true(host_map(t->r, FUZZ_RAM0, FUZZ_RAM0_SIZE, 3));
+    g_assert_true(host_map(t->r, FUZZ_RAM1, FUZZ_RAM1_SIZE, 3));
     if (!source) {
         return;
     }
