@@ -60,11 +60,15 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument('--runs', type=int, default=5)
     ap.add_argument('--smp', type=int, default=1)
-    ap.add_argument('--out', default=os.path.join(TOP, 'bench', 'results',
-                                                  'boot-time.md'))
+    ap.add_argument('--qemu', default=os.path.join(
+        TOP, 'build', 'qemu-build', 'qemu-system-aarch64'))
+    ap.add_argument('--out', help='report (default: '
+                    'bench/results/boot-time-smp<N>.md)')
     opts = ap.parse_args()
+    opts.out = opts.out or os.path.join(TOP, 'bench', 'results',
+                                        f'boot-time-smp{opts.smp}.md')
 
-    qemu = os.path.join(TOP, 'build', 'qemu-build', 'qemu-system-aarch64')
+    qemu = opts.qemu
     kernel, initrd, kver = cca_common.guest_assets(TOP)
     times = {'realm': [], 'plain': []}
     for i in range(opts.runs):

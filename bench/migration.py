@@ -220,12 +220,14 @@ def main():
                     help='give up a migration after this many seconds')
     ap.add_argument('--name', default=time.strftime('%Y%m%d-%H%M',
                                                     time.gmtime()))
+    ap.add_argument('--qemu', default=os.path.join(
+        TOP, 'build', 'qemu-build', 'qemu-system-aarch64'))
     ap.add_argument('--out')
     opts = ap.parse_args()
     out_path = opts.out or os.path.join(TOP, 'bench', 'results',
                                         f'migration-{opts.name}.md')
 
-    qemu = os.path.join(TOP, 'build', 'qemu-build', 'qemu-system-aarch64')
+    qemu = opts.qemu
     kernel, initrd, kver = cca_common.guest_assets(TOP)
     results = {'plain': [], 'realm': []}
     with tempfile.TemporaryDirectory(prefix='cca-mig-bench-') as tmpdir:

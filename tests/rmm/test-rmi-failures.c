@@ -189,9 +189,9 @@ static void realm_create_fails(ParamsFn *fn)
     static void name##_params(RmiRealmParams *p) { stmt; }          \
     CASE(name) { realm_create_fails(name##_params); }
 
-PARAMS_CASE(realm_create_ipa_width_low, p->ipa_width = RMM_IPA_WIDTH_MIN - 1)
+PARAMS_CASE(realm_create_ipa_width_low, p->ipa_width = RMI_IPA_WIDTH_MIN - 1)
 PARAMS_CASE(realm_create_ipa_width_high,
-            p->ipa_width = RMM_IPA_WIDTH_MAX + 1)
+            p->ipa_width = RMI_IPA_WIDTH_MAX + 1)
 PARAMS_CASE(realm_create_hash_algo, p->hash_algo = RMI_HASH_SHA512 + 1)
 PARAMS_CASE(realm_create_flags_unknown, p->flags = 1ULL << 3)
 PARAMS_CASE(realm_create_flags_lpa2, p->flags = RMI_REALM_FLAGS_LPA2)

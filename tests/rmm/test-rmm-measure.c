@@ -544,8 +544,8 @@ static void test_random_vs_model(void)
 
         memset(&p, 0, sizeof(p));
         p.flags = g_rand_int_range(rng, 0, 8);
-        p.ipa_width = g_rand_int_range(rng, RMM_IPA_WIDTH_MIN,
-                                       RMM_IPA_WIDTH_MAX + 1);
+        p.ipa_width = g_rand_int_range(rng, RMI_IPA_WIDTH_MIN,
+                                       RMI_IPA_WIDTH_MAX + 1);
         p.sve_vl = g_rand_int_range(rng, 0, 16);
         p.num_bps = g_rand_int_range(rng, 1, 16);
         p.num_wps = g_rand_int_range(rng, 1, 16);

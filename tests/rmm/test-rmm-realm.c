@@ -191,7 +191,7 @@ static void test_platform(void)
 static void test_create_ok(void)
 {
     static const uint32_t widths[] = {
-        RMM_IPA_WIDTH_MIN, IPA_WIDTH, 48, RMM_IPA_WIDTH_MAX,
+        RMI_IPA_WIDTH_MIN, IPA_WIDTH, 48, RMI_IPA_WIDTH_MAX,
     };
     static const RmiHashAlgo algos[] = { RMI_HASH_SHA256, RMI_HASH_SHA512 };
     unsigned i, j, k;
@@ -259,11 +259,11 @@ static void test_create_bad_params(void)
 
     /* ipa_width below and above the supported range */
     default_params(&p, RMI_HASH_SHA256, 3);
-    p.ipa_width = RMM_IPA_WIDTH_MIN - 1;
+    p.ipa_width = RMI_IPA_WIDTH_MIN - 1;
     create_expect_input(&p);
     p.ipa_width = 0;
     create_expect_input(&p);
-    p.ipa_width = RMM_IPA_WIDTH_MAX + 1;
+    p.ipa_width = RMI_IPA_WIDTH_MAX + 1;
     create_expect_input(&p);
     p.ipa_width = 64;
     create_expect_input(&p);

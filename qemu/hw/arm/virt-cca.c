@@ -73,10 +73,6 @@ int virt_cca_map_pa_bits(VirtMachineState *vms, ARMCPU *cpu, int pa_bits)
         virt_cca_fail("rme-guest: memory hotplug (-m maxmem/slots) is not "
                       "supported with a realm");
     }
-    if (ms->smp.max_cpus > RMM_MAX_RECS) {
-        virt_cca_fail("rme-guest: at most %d vCPUs (-smp) per realm",
-                      RMM_MAX_RECS);
-    }
     /*
      * The DTB is measured into the RIM: random seeds in it would make the
      * measurement of the same configuration differ from boot to boot.
@@ -94,11 +90,11 @@ MemoryRegion *virt_cca_memory_init(VirtMachineState *vms,
     MachineState *ms = MACHINE(vms);
     RmeGuest *g = RME_GUEST(virt_cca_realm(ms));
     uint32_t ipa_width = MAX(64 - clz64(vms->highest_gpa) + 1,
-                             RMM_IPA_WIDTH_MIN + 1);
+                             RMI_IPA_WIDTH_MIN + 1);
     MemoryRegion *dma_alias;
     Error *err = NULL;
 
-    if (ipa_width > pa_bits || ipa_width > RMM_IPA_WIDTH_MAX) {
+    if (ipa_width > pa_bits || ipa_width > RMI_IPA_WIDTH_MAX) {
         virt_cca_fail("rme-guest: the memory map needs a %u-bit IPA space "
                       "(protected and unprotected halves), the CPU has %d "
                       "bits; use less memory or highmem=off", ipa_width,

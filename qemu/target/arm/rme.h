@@ -19,7 +19,8 @@
 #include "system/memory.h"
 #include "system/confidential-guest-support.h"
 #include "hw/resettable.h"
-#include "rmm/rmm.h"
+#include "rmi.h"            /* RMI facts every backend shares */
+#include "rmi-mig.h"        /* the proposed RMI migration interface */
 #ifdef CONFIG_GNUTLS
 #include <gnutls/gnutls.h>
 #endif

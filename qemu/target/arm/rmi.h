@@ -44,6 +44,10 @@ static inline uint64_t rmi_ld64(const uint8_t *p)
     return rmi_ld32(p) | (uint64_t)rmi_ld32(p + 4) << 32;
 }
 
+/* IPA widths (RmiRealmParams.s2sz) a realm may have. */
+#define RMI_IPA_WIDTH_MIN       32
+#define RMI_IPA_WIDTH_MAX       52
+
 #define RMM_HASH_MAX            64      /* SHA-512 */
 #define RMM_RPV_SIZE            64
 

@@ -61,8 +61,8 @@ RmiStatus rmm_realm_create(RmmPlatform *plat, const RmiRealmParams *params,
     RmmRealm *r;
 
     *out = NULL;
-    if (params->ipa_width < RMM_IPA_WIDTH_MIN ||
-        params->ipa_width > RMM_IPA_WIDTH_MAX) {
+    if (params->ipa_width < RMI_IPA_WIDTH_MIN ||
+        params->ipa_width > RMI_IPA_WIDTH_MAX) {
         return RMI_ERROR_INPUT;
     }
     if (params->hash_algo != RMI_HASH_SHA256 &&

@@ -35,10 +35,6 @@
 #define RMM_MAX_RECS            512
 #define RMM_CHALLENGE_SIZE      64
 
-/* IPA widths (s2sz) the model accepts. */
-#define RMM_IPA_WIDTH_MIN       32
-#define RMM_IPA_WIDTH_MAX       52
-
 /*
  * RmiFeatureRegister0.NUM_BPS / NUM_WPS (4-bit fields, number minus one):
  * the realm uses the vCPU's own debug registers, so the model reports the

@@ -25,6 +25,8 @@
 #include "exec/translation-block.h"
 #include "system/physmem.h"
 #include "hw/core/cpu.h"
+#include "hw/boards.h"
+#include "hw/qdev-core.h"
 #include "system/memory.h"
 #include "qemu/units.h"
 #include "hw/core/sysemu-cpu-ops.h"
@@ -319,9 +321,16 @@ static bool rme_tcg_smc(ARMCPU *cpu)
 
 static bool rme_tcg_init(RmeGuest *g, Error **errp)
 {
-    RmeTcg *t = g_new0(RmeTcg, 1);
+    MachineState *ms = MACHINE(qdev_get_machine());
+    RmeTcg *t;
     char *err = NULL;
 
+    if (ms->smp.max_cpus > RMM_MAX_RECS) {
+        error_setg(errp, "rme-guest: at most %d vCPUs (-smp) per realm",
+                   RMM_MAX_RECS);
+        return false;
+    }
+    t = g_new0(RmeTcg, 1);
     t->g = g;
     t->plat = rmm_platform_new(&err);
     if (!t->plat) {

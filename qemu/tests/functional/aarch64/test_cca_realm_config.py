@@ -173,7 +173,8 @@ class CcaRealmConfig(QemuSystemTest):
     # ---- vCPUs -----------------------------------------------------------
 
     def test_smp_above_limit(self):
-        # The realm's own limit (RMM_MAX_RECS, 512) is the virt board's:
+        # The emulated RMM's limit (RMM_MAX_RECS, 512, rme-tcg.c) is the virt
+        # board's:
         # the board's check comes first.
         self.assert_config_error(
             self.realm_args(extra=('-smp', '513')),
