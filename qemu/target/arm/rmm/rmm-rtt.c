@@ -60,6 +60,10 @@ void rmm_rtt_ensure(RmmRealm *r, uint64_t ipa)
 {
     unsigned l;
 
+    /* The common case, on every granule an import maps: all there. */
+    if (rtt_exists(r, ipa, RMI_RTT_LEVEL_MAX)) {
+        return;
+    }
     for (l = rmm_realm_rtt_start_level(r) + 1; l <= RMI_RTT_LEVEL_MAX; l++) {
         g_hash_table_add(r->rtts, rtt_key(ipa, l));
     }
