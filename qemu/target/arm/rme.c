@@ -76,6 +76,20 @@ static void rme_guest_set_rpv(Object *obj, const char *value, Error **errp)
     g->personalization_value = g_strdup(value);
 }
 
+static char *rme_guest_get_identity(Object *obj, Error **errp)
+{
+    return g_strdup(RME_GUEST(obj)->platform_identity);
+}
+
+static void rme_guest_set_identity(Object *obj, const char *value,
+                                   Error **errp)
+{
+    RmeGuest *g = RME_GUEST(obj);
+
+    g_free(g->platform_identity);
+    g->platform_identity = g_strdup(value);
+}
+
 static char *rme_guest_get_key(Object *obj, Error **errp)
 {
     return g_strdup(RME_GUEST(obj)->migration_key);
@@ -356,6 +370,7 @@ static void rme_guest_finalize(Object *obj)
     }
     g_free(g->personalization_value);
     g_free(g->migration_key);
+    g_free(g->platform_identity);
     g_array_free(g->images, true);
 }
 
@@ -391,6 +406,13 @@ static void rme_guest_class_init(ObjectClass *oc, const void *data)
     object_class_property_set_description(oc, "migration-key",
         "Id of a secret object holding the 32-byte AES-256 key shared "
         "with the other side of a migration");
+    object_class_property_add_str(oc, "platform-identity",
+                                  rme_guest_get_identity,
+                                  rme_guest_set_identity);
+    object_class_property_set_description(oc, "platform-identity",
+        "PEM file with the emulated CCA platform's attestation key "
+        "(ECDSA P-384) and its certificate chain (default: a fresh key "
+        "nothing endorses)");
 }
 
 static const TypeInfo rme_guest_info = {

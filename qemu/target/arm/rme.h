@@ -129,6 +129,7 @@ struct RmeGuest {
     int measurement_algo;               /* RmiHashAlgo */
     char *personalization_value;        /* base64 of 64 bytes */
     char *migration_key;                /* id of a secret object */
+    char *platform_identity;            /* path of a PEM file */
 
     /* Derived at machine init */
     uint8_t rpv[RMM_RPV_SIZE];

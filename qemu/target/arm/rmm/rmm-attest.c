@@ -37,6 +37,7 @@
 #include <gnutls/crypto.h>
 
 #include "rmm-attest.h"
+#include "rmm-internal.h"
 #include "rmm-cbor.h"
 
 /* CCA token collection */
@@ -141,18 +142,6 @@ struct RmmAttestKeys {
     GByteArray *plat_token;     /* COSE_Sign1_Tagged, signed by the CPAK */
 };
 
-static void G_GNUC_PRINTF(2, 3) set_err(char **err, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err) {
-        return;
-    }
-    va_start(ap, fmt);
-    *err = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-}
-
 /* Names from the IANA "Named Information Hash Algorithm" registry. */
 static const char *hash_name(RmiHashAlgo algo)
 {
@@ -174,8 +163,8 @@ static bool hash_data(RmiHashAlgo algo, const void *data, size_t len,
     int ret = gnutls_hash_fast(dig, data, len, out);
 
     if (ret < 0) {
-        set_err(err, "attestation: %s hash failed: %s",
-                hash_name(algo), gnutls_strerror(ret));
+        rmm_set_err(err, "attestation: %s hash failed: %s",
+                    hash_name(algo), gnutls_strerror(ret));
         return false;
     }
     return true;
@@ -224,74 +213,74 @@ static GByteArray *cose_key_p384(const uint8_t x[P384_COORD_SIZE],
 }
 
 /*
- * Fresh random ECDSA P-384 key @name.  Returns its public key as a
- * COSE_Key, and its coordinates in @x and @y.
+ * The public key of ECDSA P-384 key @key (@name in errors) as a COSE_Key,
+ * and its coordinates in @x and @y.  False (and *err) if @key is not an
+ * ECDSA P-384 key.
  */
-static gnutls_privkey_t gen_p384_key(const char *name, GByteArray **cose_pub,
-                                     uint8_t x[P384_COORD_SIZE],
-                                     uint8_t y[P384_COORD_SIZE], char **err)
+static bool p384_public(gnutls_privkey_t key, const char *name,
+                        GByteArray **cose_pub, uint8_t x[P384_COORD_SIZE],
+                        uint8_t y[P384_COORD_SIZE], char **err)
 {
-    gnutls_privkey_t key = NULL;
     gnutls_pubkey_t pub = NULL;
-    gnutls_ecc_curve_t curve;
+    gnutls_ecc_curve_t curve = GNUTLS_ECC_CURVE_INVALID;
     gnutls_datum_t dx = { NULL, 0 }, dy = { NULL, 0 };
-    const char *what;
+    bool ok = false;
     int ret;
 
-    what = "gnutls_privkey_init";
-    ret = gnutls_privkey_init(&key);
-    if (ret < 0) {
-        goto fail;
+    if (gnutls_privkey_get_pk_algorithm(key, NULL) != GNUTLS_PK_ECDSA) {
+        rmm_set_err(err, "attestation: %s is not an ECDSA key", name);
+        return false;
     }
-    what = "gnutls_privkey_generate2";
-    ret = gnutls_privkey_generate2(key, GNUTLS_PK_ECDSA,
-                                   GNUTLS_CURVE_TO_BITS(
-                                       GNUTLS_ECC_CURVE_SECP384R1),
-                                   0, NULL, 0);
-    if (ret < 0) {
-        goto fail;
-    }
-    what = "gnutls_pubkey_init";
     ret = gnutls_pubkey_init(&pub);
+    if (ret >= 0) {
+        ret = gnutls_pubkey_import_privkey(pub, key, 0, 0);
+    }
+    if (ret >= 0) {
+        ret = gnutls_pubkey_export_ecc_raw2(pub, &curve, &dx, &dy,
+                                            GNUTLS_EXPORT_FLAG_NO_LZ);
+    }
     if (ret < 0) {
-        goto fail;
+        rmm_set_err(err, "attestation: %s: no public key: %s", name,
+                    gnutls_strerror(ret));
+    } else if (curve != GNUTLS_ECC_CURVE_SECP384R1 ||
+               !to_fixed_width(&dx, x, P384_COORD_SIZE) ||
+               !to_fixed_width(&dy, y, P384_COORD_SIZE)) {
+        rmm_set_err(err, "attestation: %s is not a P-384 key (curve %s)", name,
+                    gnutls_ecc_curve_get_name(curve) ?: "unknown");
+    } else {
+        *cose_pub = cose_key_p384(x, y);
+        ok = true;
     }
-    what = "gnutls_pubkey_import_privkey";
-    ret = gnutls_pubkey_import_privkey(pub, key, 0, 0);
-    if (ret < 0) {
-        goto fail;
-    }
-    what = "gnutls_pubkey_export_ecc_raw2";
-    ret = gnutls_pubkey_export_ecc_raw2(pub, &curve, &dx, &dy,
-                                        GNUTLS_EXPORT_FLAG_NO_LZ);
-    if (ret < 0) {
-        goto fail;
-    }
-    if (curve != GNUTLS_ECC_CURVE_SECP384R1 ||
-        !to_fixed_width(&dx, x, P384_COORD_SIZE) ||
-        !to_fixed_width(&dy, y, P384_COORD_SIZE)) {
-        set_err(err, "attestation: %s: unexpected P-384 public key", name);
-        goto out_err;
-    }
-    *cose_pub = cose_key_p384(x, y);
-    gnutls_free(dx.data);
-    gnutls_free(dy.data);
-    gnutls_pubkey_deinit(pub);
-    return key;
-
-fail:
-    set_err(err, "attestation: %s: %s failed: %s", name, what,
-            gnutls_strerror(ret));
-out_err:
     gnutls_free(dx.data);
     gnutls_free(dy.data);
     if (pub) {
         gnutls_pubkey_deinit(pub);
     }
-    if (key) {
-        gnutls_privkey_deinit(key);
+    return ok;
+}
+
+/* A fresh random ECDSA P-384 key @name. */
+static gnutls_privkey_t p384_generate(const char *name, char **err)
+{
+    gnutls_privkey_t key = NULL;
+    int ret;
+
+    ret = gnutls_privkey_init(&key);
+    if (ret >= 0) {
+        ret = gnutls_privkey_generate2(key, GNUTLS_PK_ECDSA,
+                                       GNUTLS_CURVE_TO_BITS(
+                                           GNUTLS_ECC_CURVE_SECP384R1),
+                                       0, NULL, 0);
     }
-    return NULL;
+    if (ret < 0) {
+        rmm_set_err(err, "attestation: %s: key generation failed: %s", name,
+                    gnutls_strerror(ret));
+        if (key) {
+            gnutls_privkey_deinit(key);
+        }
+        return NULL;
+    }
+    return key;
 }
 
 /* Raw r || s ES384 signature of @tbs (ECDSA P-384 with SHA-384). */
@@ -308,20 +297,21 @@ static bool sign_es384(gnutls_privkey_t key, const GByteArray *tbs,
     ret = gnutls_privkey_sign_data2(key, GNUTLS_SIGN_ECDSA_SHA384, 0,
                                     &data, &der);
     if (ret < 0) {
-        set_err(err, "attestation: %s: gnutls_privkey_sign_data2 failed: %s",
-                name, gnutls_strerror(ret));
+        rmm_set_err(err, "attestation: %s: gnutls_privkey_sign_data2 "
+                    "failed: %s", name, gnutls_strerror(ret));
         return false;
     }
     /* GnuTLS gives a DER Ecdsa-Sig-Value; COSE wants fixed-width r || s */
     ret = gnutls_decode_rs_value(&der, &r, &s);
     if (ret < 0) {
-        set_err(err, "attestation: %s: gnutls_decode_rs_value failed: %s",
-                name, gnutls_strerror(ret));
+        rmm_set_err(err, "attestation: %s: gnutls_decode_rs_value failed: %s",
+                    name, gnutls_strerror(ret));
         goto out;
     }
     if (!to_fixed_width(&r, sig, P384_COORD_SIZE) ||
         !to_fixed_width(&s, sig + P384_COORD_SIZE, P384_COORD_SIZE)) {
-        set_err(err, "attestation: %s: ECDSA signature value too long", name);
+        rmm_set_err(err, "attestation: %s: ECDSA signature value too long",
+                    name);
         goto out;
     }
     ok = true;
@@ -466,26 +456,26 @@ static GByteArray *build_platform_token(RmmAttestKeys *k,
 
     token = cose_sign1(k->cpak, claims, "platform token (CPAK)", err);
     if (token && token->len > PLAT_TOKEN_MAX) {
-        set_err(err, "attestation: platform token of %u bytes exceeds %u",
-                token->len, PLAT_TOKEN_MAX);
+        rmm_set_err(err, "attestation: platform token of %u bytes exceeds %u",
+                    token->len, PLAT_TOKEN_MAX);
         g_byte_array_unref(token);
         return NULL;
     }
     return token;
 }
 
-RmmAttestKeys *rmm_attest_keys_new(char **err)
+RmmAttestKeys *rmm_attest_keys_new_cpak(gnutls_privkey_t cpak, char **err)
 {
     RmmAttestKeys *k = g_new0(RmmAttestKeys, 1);
     uint8_t rak_x[P384_COORD_SIZE], rak_y[P384_COORD_SIZE];
     uint8_t cpak_x[P384_COORD_SIZE], cpak_y[P384_COORD_SIZE];
 
-    k->rak = gen_p384_key("RAK", &k->rak_pub, rak_x, rak_y, err);
-    if (!k->rak) {
-        goto fail;
-    }
-    k->cpak = gen_p384_key("CPAK", &k->cpak_pub, cpak_x, cpak_y, err);
-    if (!k->cpak) {
+    k->cpak = cpak;
+    k->rak = p384_generate("RAK", err);
+    if (!k->cpak || !k->rak ||
+        !p384_public(k->rak, "RAK", &k->rak_pub, rak_x, rak_y, err) ||
+        !p384_public(k->cpak, "the platform key (CPAK)", &k->cpak_pub,
+                     cpak_x, cpak_y, err)) {
         goto fail;
     }
     k->plat_token = build_platform_token(k, cpak_x, cpak_y, err);
@@ -497,6 +487,13 @@ RmmAttestKeys *rmm_attest_keys_new(char **err)
 fail:
     rmm_attest_keys_free(k);
     return NULL;
+}
+
+RmmAttestKeys *rmm_attest_keys_new(char **err)
+{
+    gnutls_privkey_t cpak = p384_generate("CPAK", err);
+
+    return cpak ? rmm_attest_keys_new_cpak(cpak, err) : NULL;
 }
 
 void rmm_attest_keys_free(RmmAttestKeys *k)
@@ -631,12 +628,12 @@ GByteArray *rmm_attest_token(const RmmAttestKeys *k, const RmmRealmClaims *c,
     size_t max;
 
     if (!k || !c) {
-        set_err(err, "attestation: no %s", !k ? "keys" : "realm claims");
+        rmm_set_err(err, "attestation: no %s", !k ? "keys" : "realm claims");
         return NULL;
     }
     if (!rmm_hash_len(c->hash_algo)) {
-        set_err(err, "attestation: unknown realm hash algorithm %d",
-                (int)c->hash_algo);
+        rmm_set_err(err, "attestation: unknown realm hash algorithm %d",
+                    (int)c->hash_algo);
         return NULL;
     }
 
@@ -656,8 +653,8 @@ GByteArray *rmm_attest_token(const RmmAttestKeys *k, const RmmRealmClaims *c,
 
     max = rmm_attest_token_max_size(c->hash_algo);
     if (token->len > max) {
-        set_err(err, "attestation: token of %u bytes exceeds its bound %zu",
-                token->len, max);
+        rmm_set_err(err, "attestation: token of %u bytes exceeds its bound %zu",
+                    token->len, max);
         g_byte_array_unref(token);
         return NULL;
     }

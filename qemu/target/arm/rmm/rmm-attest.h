@@ -15,12 +15,19 @@
 #define RMM_ATTEST_H
 
 #include <glib.h>
+#include <gnutls/abstract.h>
 #include "rmm.h"
 
 typedef struct RmmAttestKeys RmmAttestKeys;
 
 /* Fresh random CPAK and RAK.  NULL and *err set (g_free it) on failure. */
 RmmAttestKeys *rmm_attest_keys_new(char **err);
+
+/*
+ * The platform key @cpak (taken over, also on failure: it must be ECDSA
+ * P-384) and a fresh random RAK.
+ */
+RmmAttestKeys *rmm_attest_keys_new_cpak(gnutls_privkey_t cpak, char **err);
 void rmm_attest_keys_free(RmmAttestKeys *k);
 
 /*

@@ -151,8 +151,19 @@ typedef struct RmmMig {
     RmmMigStats stats;
 } RmmMig;
 
+/* A platform with attestation keys @keys (taken over). */
+RmmPlatform *rmm_platform_new_keys(RmmAttestKeys *keys);
+/* Free the identity's certificates (rmm_platform_free). */
+void rmm_platform_free_identity(RmmPlatform *p);
+
+/* Set *@err (if @err) to a new message (g_free it); returns false. */
+bool G_GNUC_PRINTF(2, 3) rmm_set_err(char **err, const char *fmt, ...);
+
 struct RmmPlatform {
     RmmAttestKeys *keys;
+    /* Its identity's certificates, CPAK's first (rmm-identity.c) */
+    struct gnutls_x509_crt_int **chain;
+    unsigned chain_len;
     GMutex lock;            /* protects vmid_used */
     uint8_t vmid_used[(UINT16_MAX + 1) / 8];   /* VMIDs of live realms */
 };

@@ -692,14 +692,14 @@ RmiStatus rmm_mig_import_record(RmmRealm *r, const uint8_t *buf, size_t len,
     g_clear_pointer(&m->rec_pt, g_free);
     if (m->phase != RMM_MIG_IN_IMPORTING) {
         ret = RMI_ERROR_REALM;
-        rmm_mig_set_err(err, "record refused: the realm is not importing (%s)",
-                        rmm_mig_phase_name(m->phase));
+        rmm_set_err(err, "record refused: the realm is not importing (%s)",
+                    rmm_mig_phase_name(m->phase));
         goto out;
     }
     if (m->failed) {
         ret = RMI_ERROR_REALM;
-        rmm_mig_set_err(err, "record refused: the import failed, it can "
-                        "only be aborted");
+        rmm_set_err(err, "record refused: the import failed, it can "
+                    "only be aborted");
         goto out;
     }
     ret = RMI_ERROR_INPUT;
@@ -707,7 +707,7 @@ RmiStatus rmm_mig_import_record(RmmRealm *r, const uint8_t *buf, size_t len,
         if (v.type) {
             mig_reject(err, ret, &v, "%s", perr ? perr : "no buffer");
         } else {
-            rmm_mig_set_err(err, "record: %s", perr ? perr : "no buffer");
+            rmm_set_err(err, "record: %s", perr ? perr : "no buffer");
         }
         g_free(perr);
         goto fail;
@@ -756,22 +756,22 @@ RmiStatus rmm_mig_import_commit(RmmRealm *r,
     }
     g_mutex_lock(&r->lock);
     if (m->phase != RMM_MIG_IN_IMPORTING) {
-        rmm_mig_set_err(err, "commit refused: the realm is not importing (%s)",
-                        rmm_mig_phase_name(m->phase));
+        rmm_set_err(err, "commit refused: the realm is not importing (%s)",
+                    rmm_mig_phase_name(m->phase));
         goto out;
     }
     if (m->failed) {
-        rmm_mig_set_err(err, "commit refused: the import failed");
+        rmm_set_err(err, "commit refused: the import failed");
         goto out;
     }
     if (m->last != RMM_MIG_RT_END) {
-        rmm_mig_set_err(err, "commit refused: import incomplete, no END record "
-                        "(%u of %" PRIu32 " RECs, epoch %" PRIu32 ")",
-                        m->recs_done, m->nr_recs, m->epoch);
+        rmm_set_err(err, "commit refused: import incomplete, no END record "
+                    "(%u of %" PRIu32 " RECs, epoch %" PRIu32 ")",
+                    m->recs_done, m->nr_recs, m->epoch);
         goto out;
     }
     if (!rmm_mig_token(&m->keys, true, m->end_seq, token)) {
-        rmm_mig_set_err(err, "commit refused: token computation failed");
+        rmm_set_err(err, "commit refused: token computation failed");
         goto out;
     }
     rmm_mig_end_session(m);

@@ -105,8 +105,6 @@ static inline bool rmm_mig_epoch_closed(RmmMig *m)
 
 /* ---- Records (rmm-mig-record.c) ---- */
 
-/* Set *@err (if @err) to the message; returns false. */
-bool G_GNUC_PRINTF(2, 3) rmm_mig_set_err(char **err, const char *fmt, ...);
 /* Commit token (@commit) or abort token of the session. */
 bool rmm_mig_token(const RmmMigKeys *k, bool commit, uint64_t end_seq,
                    uint8_t out[RMM_MIG_TOKEN_SIZE]);

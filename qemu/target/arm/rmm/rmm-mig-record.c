@@ -103,18 +103,6 @@
 const char rmm_mig_auth_failed[] =
     "authentication failed (wrong migration key or tampered record)";
 
-bool G_GNUC_PRINTF(2, 3) rmm_mig_set_err(char **err, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err) {
-        va_start(ap, fmt);
-        *err = g_strdup_vprintf(fmt, ap);
-        va_end(ap);
-    }
-    return false;
-}
-
 /* Bounds of the body of the record @v for its type. */
 static bool mig_body_ok(const RmmMigRecordView *v, char **err)
 {
@@ -125,42 +113,42 @@ static bool mig_body_ok(const RmmMigRecordView *v, char **err)
     case RMM_MIG_RT_IMMUTABLE:
         if (bl < MIG_IMM_BODY(1) || bl > MIG_IMM_BODY(RMM_MAX_RAM_RANGES) ||
             (bl - MIG_IMM_BODY(0)) % 16) {
-            return rmm_mig_set_err(err, "IMMUTABLE body of %zu bytes", bl);
+            return rmm_set_err(err, "IMMUTABLE body of %zu bytes", bl);
         }
         break;
     case RMM_MIG_RT_RIPAS:
         if (bl < MIG_RIPAS_BODY(1) ||
             (bl - MIG_RIPAS_BODY(0)) % MIG_RIPAS_RUN_SIZE) {
-            return rmm_mig_set_err(err, "RIPAS body of %zu bytes", bl);
+            return rmm_set_err(err, "RIPAS body of %zu bytes", bl);
         }
         break;
     case RMM_MIG_RT_DATA:
         if (bl < MIG_DATA_COUNT_SIZE) {
-            return rmm_mig_set_err(err, "DATA body of %zu bytes", bl);
+            return rmm_set_err(err, "DATA body of %zu bytes", bl);
         }
         count = rmi_ld32(v->body);
         if (count < 1 || count > RMM_MIG_BATCH_MAX) {
-            return rmm_mig_set_err(err, "DATA count %" PRIu32 " out of range",
-                                   count);
+            return rmm_set_err(err, "DATA count %" PRIu32 " out of range",
+                               count);
         }
         if (bl != MIG_DATA_BODY((size_t)count)) {
-            return rmm_mig_set_err(err, "DATA body of %zu bytes for %" PRIu32
+            return rmm_set_err(err, "DATA body of %zu bytes for %" PRIu32
                                    " granules", bl, count);
         }
         break;
     case RMM_MIG_RT_EPOCH:
         if (bl != MIG_EPOCH_BODY) {
-            return rmm_mig_set_err(err, "EPOCH body of %zu bytes", bl);
+            return rmm_set_err(err, "EPOCH body of %zu bytes", bl);
         }
         break;
     case RMM_MIG_RT_REC:
         if (bl < MIG_REC_BODY_MIN) {
-            return rmm_mig_set_err(err, "REC body of %zu bytes", bl);
+            return rmm_set_err(err, "REC body of %zu bytes", bl);
         }
         break;
     case RMM_MIG_RT_END:
         if (bl != MIG_END_BODY) {
-            return rmm_mig_set_err(err, "END body of %zu bytes", bl);
+            return rmm_set_err(err, "END body of %zu bytes", bl);
         }
         break;
     }
@@ -174,33 +162,33 @@ bool rmm_mig_record_parse(const uint8_t *buf, size_t len,
 
     memset(v, 0, sizeof(*v));
     if (len < RMM_MIG_HEADER_SIZE) {
-        return rmm_mig_set_err(err, "truncated header (%zu bytes)", len);
+        return rmm_set_err(err, "truncated header (%zu bytes)", len);
     }
     if (memcmp(buf + RMM_MIG_HDR_MAGIC, "RMIG", 4)) {
-        return rmm_mig_set_err(err, "bad magic");
+        return rmm_set_err(err, "bad magic");
     }
     if (buf[RMM_MIG_HDR_VERSION] != RMM_MIG_VERSION) {
-        return rmm_mig_set_err(err, "unsupported version %u",
-                               buf[RMM_MIG_HDR_VERSION]);
+        return rmm_set_err(err, "unsupported version %u",
+                           buf[RMM_MIG_HDR_VERSION]);
     }
     type = buf[RMM_MIG_HDR_TYPE];
     if (!rmm_mig_record_type_valid(type)) {
-        return rmm_mig_set_err(err, "unknown record type %u", type);
+        return rmm_set_err(err, "unknown record type %u", type);
     }
     v->type = type;
     v->seq = rmi_ld64(buf + RMM_MIG_HDR_SEQ);
     if (buf[RMM_MIG_HDR_RESERVED] || buf[RMM_MIG_HDR_RESERVED + 1]) {
-        return rmm_mig_set_err(err, "reserved header bytes not zero");
+        return rmm_set_err(err, "reserved header bytes not zero");
     }
     v->length = rmi_ld32(buf + RMM_MIG_HDR_LENGTH);
     v->epoch = rmi_ld32(buf + RMM_MIG_HDR_EPOCH);
     if (v->length != len) {
-        return rmm_mig_set_err(err, "length field %" PRIu32 " but %zu bytes",
-                               v->length, len);
+        return rmm_set_err(err, "length field %" PRIu32 " but %zu bytes",
+                           v->length, len);
     }
     if (len > RMM_MIG_RECORD_MAX) {
-        return rmm_mig_set_err(err, "length %zu exceeds %u", len,
-                               RMM_MIG_RECORD_MAX);
+        return rmm_set_err(err, "length %zu exceeds %u", len,
+                           RMM_MIG_RECORD_MAX);
     }
     v->body = buf + RMM_MIG_HEADER_SIZE;
     v->body_len = len - RMM_MIG_HEADER_SIZE;

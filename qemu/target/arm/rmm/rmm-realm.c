@@ -13,23 +13,39 @@
 #include "rmm-internal.h"
 #include "rmm-measure.h"
 
-RmmPlatform *rmm_platform_new(char **err)
+bool G_GNUC_PRINTF(2, 3) rmm_set_err(char **err, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err) {
+        va_start(ap, fmt);
+        *err = g_strdup_vprintf(fmt, ap);
+        va_end(ap);
+    }
+    return false;
+}
+
+RmmPlatform *rmm_platform_new_keys(RmmAttestKeys *keys)
 {
     RmmPlatform *p = g_new0(RmmPlatform, 1);
 
-    p->keys = rmm_attest_keys_new(err);
-    if (!p->keys) {
-        g_free(p);
-        return NULL;
-    }
+    p->keys = keys;
     g_mutex_init(&p->lock);
     return p;
+}
+
+RmmPlatform *rmm_platform_new(char **err)
+{
+    RmmAttestKeys *keys = rmm_attest_keys_new(err);
+
+    return keys ? rmm_platform_new_keys(keys) : NULL;
 }
 
 void rmm_platform_free(RmmPlatform *p)
 {
     if (p) {
         rmm_attest_keys_free(p->keys);
+        rmm_platform_free_identity(p);
         g_mutex_clear(&p->lock);
         g_free(p);
     }

@@ -84,6 +84,19 @@ typedef struct RmmRec RmmRec;
 RmmPlatform *rmm_platform_new(char **err);
 void rmm_platform_free(RmmPlatform *p);
 
+/*
+ * A platform with an identity: @pem[0..@len) holds its CCA platform
+ * attestation key (ECDSA P-384, unencrypted PKCS#8 or SEC1) and X.509
+ * certificates, the key's first, each issued and signed by the next
+ * (rmm-identity.c).  The platform token is signed with that key, so the
+ * platform is the same across restarts.  NULL and *err (naming what is
+ * wrong; g_free it) when the file is not such an identity.
+ */
+RmmPlatform *rmm_platform_new_identity(const char *pem, size_t len,
+                                       char **err);
+/* Certificates of the platform's identity (0: an ephemeral platform). */
+unsigned rmm_platform_identity_chain_len(RmmPlatform *p);
+
 /* ---- Realm lifecycle (RMI_REALM_CREATE / ACTIVATE / DESTROY) ---- */
 
 /*

@@ -319,11 +319,45 @@ static bool rme_tcg_smc(ARMCPU *cpu)
 
 /* ---- The backend interface ---- */
 
+/*
+ * The emulated CCA platform: with platform-identity, its attestation key
+ * and certificates from that file; otherwise a fresh key.
+ */
+static RmmPlatform *rme_tcg_platform(RmeGuest *g, Error **errp)
+{
+    g_autofree char *pem = NULL;
+    g_autoptr(GError) gerr = NULL;
+    RmmPlatform *plat;
+    char *err = NULL;
+    gsize len = 0;
+
+    if (!g->platform_identity) {
+        plat = rmm_platform_new(&err);
+    } else if (!g_file_get_contents(g->platform_identity, &pem, &len,
+                                    &gerr)) {
+        error_setg(errp, "rme-guest: platform-identity: %s", gerr->message);
+        return NULL;
+    } else {
+        plat = rmm_platform_new_identity(pem, len, &err);
+        rme_wipe(pem, len);
+        if (!plat) {
+            error_setg(errp, "rme-guest: platform-identity '%s': %s",
+                       g->platform_identity, err);
+            g_free(err);
+            return NULL;
+        }
+    }
+    if (!plat) {
+        error_setg(errp, "emulated RMM: %s", err);
+        g_free(err);
+    }
+    return plat;
+}
+
 static bool rme_tcg_init(RmeGuest *g, Error **errp)
 {
     MachineState *ms = MACHINE(qdev_get_machine());
     RmeTcg *t;
-    char *err = NULL;
 
     if (ms->smp.max_cpus > RMM_MAX_RECS) {
         error_setg(errp, "rme-guest: at most %d vCPUs (-smp) per realm",
@@ -332,10 +366,8 @@ static bool rme_tcg_init(RmeGuest *g, Error **errp)
     }
     t = g_new0(RmeTcg, 1);
     t->g = g;
-    t->plat = rmm_platform_new(&err);
+    t->plat = rme_tcg_platform(g, errp);
     if (!t->plat) {
-        error_setg(errp, "emulated RMM: %s", err);
-        g_free(err);
         g_free(t);
         return false;
     }

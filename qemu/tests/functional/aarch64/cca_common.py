@@ -8,6 +8,7 @@
 # Copyright (c) 2026 The QEMU CCA migration authors
 # SPDX-License-Identifier: GPL-2.0-or-later
 
+import hashlib
 import json
 import os
 import socket
@@ -53,6 +54,29 @@ def guest_assets(top):
     env = dict(line.split('=', 1) for line in out.split() if '=' in line)
     return (env['CCA_GUEST_KERNEL'], env['CCA_GUEST_INITRD'],
             env['CCA_GUEST_KVER'])
+
+
+def project_top():
+    """The top directory of the project (this file is linked into QEMU)."""
+    here = os.path.dirname(os.path.realpath(__file__))
+    return os.path.normpath(os.path.join(here, '..', '..', '..', '..'))
+
+
+def make_identity(directory, name):
+    """
+    A test platform identity DIRECTORY/NAME.pem (key, certificate, test
+    CA) from scripts/mkidentity, and the CCA platform token's instance ID
+    claim it gives: 0x01 then SHA-256 of the key's uncompressed point.
+    """
+    script = os.path.join(project_top(), 'scripts', 'mkidentity')
+    path = subprocess.run([script, directory, name], check=True,
+                          capture_output=True, text=True).stdout.strip()
+    der = subprocess.run(['openssl', 'pkey', '-in', path, '-pubout',
+                          '-outform', 'DER'], check=True,
+                         capture_output=True).stdout
+    point = der[-97:]                       # 0x04 || x || y, P-384
+    assert point[0] == 4, 'not an uncompressed P-384 point'
+    return path, b'\x01' + hashlib.sha256(point).digest()
 
 
 class RawQmp:

@@ -327,10 +327,13 @@ class CcaRealm(QemuSystemTest):
 
     def test_realm_sha256_personalization(self):
         rpv = hashlib.sha512(b'cca-realm-personalization').digest()
+        identity, instance_id = cca_common.make_identity(
+            self.scratch_file('identity'), 'platform')
         self.boot(realm=True, smp=1,
                   rme_opts=',measurement-algorithm=sha256,'
                            'personalization-value=' +
-                           base64.b64encode(rpv).decode())
+                           base64.b64encode(rpv).decode() +
+                           ',platform-identity=' + identity)
         info, dmesg = self.cca_info()
         self.assert_realm(info, dmesg, cpus=1)
         _, att = self.cca_attest()
@@ -339,6 +342,10 @@ class CcaRealm(QemuSystemTest):
         self.assertTrue(self.token_contains(b'sha-256'.hex()))
         self.assertFalse(self.token_contains(b'sha-512'.hex()))
         self.assertTrue(self.token_contains(rpv.hex()))
+        # The platform token is the identity's: its instance ID claim
+        # (256, a 33-byte bstr) is derived from the identity's key.
+        self.assertTrue(self.token_contains('190100' + '5821' +
+                                            instance_id.hex()))
 
     def test_plain_vm(self):
         self.boot(realm=False, smp=1)

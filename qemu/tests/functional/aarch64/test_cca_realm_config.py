@@ -97,6 +97,24 @@ class CcaRealmConfig(QemuSystemTest):
             "-object rme-guest,id=rme0,measurement-algorithm=md5: "
             "Parameter 'measurement-algorithm' does not accept value 'md5'")
 
+    def test_platform_identity_missing(self):
+        path = self.scratch_file('no-such-identity.pem')
+        self.assert_config_error(
+            self.realm_args(rme_opts=',platform-identity=' + path),
+            'rme-guest: platform-identity: Failed to open file',
+            'no-such-identity.pem')
+
+    def test_platform_identity_no_key(self):
+        # A certificate alone (here: garbage) is not an identity.
+        path = self.scratch_file('not-an-identity.pem')
+        with open(path, 'w', encoding='ascii') as f:
+            f.write('-----BEGIN CERTIFICATE-----\nAAAA\n'
+                    '-----END CERTIFICATE-----\n')
+        self.assert_config_error(
+            self.realm_args(rme_opts=',platform-identity=' + path),
+            f"rme-guest: platform-identity '{path}': no unencrypted "
+            'private key')
+
     def test_personalization_value_not_base64(self):
         self.assert_config_error(
             self.realm_args(rme_opts=',personalization-value=@not*base64@'),
