@@ -232,7 +232,7 @@ static void reexport(RmmRealm *a)
 
     /* As QEMU does it, with the VM stopped from the start. */
     CHECK(rmm_mig_export_start(a, fuzz_mig_key) == RMI_SUCCESS);
-    CHECK(rmm_mig_import_start(b, fuzz_mig_key) == RMI_SUCCESS);
+    CHECK(rmm_mig_import_start(b, fuzz_mig_key, FUZZ_NR_RECS) == RMI_SUCCESS);
     CHECK(rme_mig_driver_setup(d) == RME_MIG_MORE);
     CHECK(rme_mig_driver_complete(d, rmm_realm_num_recs(a), &left) ==
           RME_MIG_MORE);
@@ -281,7 +281,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     r = realm_new(0);
-    CHECK(rmm_mig_import_start(r, fuzz_mig_key) == RMI_SUCCESS);
+    CHECK(rmm_mig_import_start(r, fuzz_mig_key, FUZZ_NR_RECS) == RMI_SUCCESS);
     if (data[0] == FUZZ_MODE_SEALED) {
         run_sealed(r, data + 1, size - 1);
     } else {

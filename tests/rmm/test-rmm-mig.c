@@ -481,7 +481,7 @@ static void import_all(Realm *d, GPtrArray *st)
     unsigned i, nrec = 0;
     char *err = NULL;
 
-    g_assert_cmpint(rmm_mig_import_start(d->r, key), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_import_start(d->r, key, NRECS), ==, RMI_SUCCESS);
     for (i = 0; i < st->len; i++) {
         size_t len;
         const uint8_t *p = rdata(st, i, &len);
@@ -1125,7 +1125,7 @@ static void reject_into(RmmRealm *r, const uint8_t *k, GPtrArray *st,
     size_t len;
     const uint8_t *b;
 
-    g_assert_cmpint(rmm_mig_import_start(r, k), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_import_start(r, k, NRECS), ==, RMI_SUCCESS);
     for (i = 0; i < at; i++) {
         b = rdata(st, i, &len);
         if (rmm_mig_import_record(r, b, len, &out, &err) != RMI_SUCCESS) {
@@ -1162,7 +1162,7 @@ static void reject_into(RmmRealm *r, const uint8_t *k, GPtrArray *st,
     g_assert_cmpint(rmm_mig_import_abort(r, token), ==, known);
     g_assert_cmpint(rmm_mig_phase(r), ==, RMM_MIG_IN_ABORTED);
     g_assert_cmpint(rmm_mig_import_abort(r, token), ==, known);
-    g_assert_cmpint(rmm_mig_import_start(r, key), ==, RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_mig_import_start(r, key, NRECS), ==, RMI_ERROR_REALM);
 }
 
 /* reject_into() a fresh default destination. */
@@ -1657,6 +1657,7 @@ static void test_reject_params(void)
     d.store[1] = g_malloc0(RAM1_SIZE);
     g_assert_cmpint(rmm_realm_add_ram(d.r, RAM0, RAM0_SIZE, d.store[0]), ==,
                     RMI_SUCCESS);
+    g_assert_true(host_map(d.r, RAM0, RAM0_SIZE, 3));
     reject_into(d.r, key, ref, 0, "IMMUTABLE: number of RAM ranges mismatch: "
                 "source 2, destination 1", true);
     realm_free(&d);
@@ -1667,8 +1668,10 @@ static void test_reject_params(void)
     d.store[1] = g_malloc0(RAM1_SIZE);
     g_assert_cmpint(rmm_realm_add_ram(d.r, RAM0, RAM0_SIZE - G, d.store[0]),
                     ==, RMI_SUCCESS);
+    g_assert_true(host_map(d.r, RAM0, RAM0_SIZE - G, 3));
     g_assert_cmpint(rmm_realm_add_ram(d.r, RAM1, RAM1_SIZE, d.store[1]), ==,
                     RMI_SUCCESS);
+    g_assert_true(host_map(d.r, RAM1, RAM1_SIZE, 3));
     reject_into(d.r, key, ref, 0, "IMMUTABLE: RAM range 0 mismatch: source "
                 "[0x40000000, +0x100000), destination [0x40000000, "
                 "+0xff000)", true);
@@ -1680,8 +1683,10 @@ static void test_reject_params(void)
     d.store[1] = g_malloc0(RAM1_SIZE);
     g_assert_cmpint(rmm_realm_add_ram(d.r, RAM0, RAM0_SIZE, d.store[0]), ==,
                     RMI_SUCCESS);
+    g_assert_true(host_map(d.r, RAM0, RAM0_SIZE, 3));
     g_assert_cmpint(rmm_realm_add_ram(d.r, RAM1 + G, RAM1_SIZE, d.store[1]),
                     ==, RMI_SUCCESS);
+    g_assert_true(host_map(d.r, RAM1 + G, RAM1_SIZE, 3));
     reject_into(d.r, key, ref, 0, "IMMUTABLE: RAM range 1 mismatch", true);
     realm_free(&d);
 
@@ -1689,6 +1694,7 @@ static void test_reject_params(void)
     s1 = g_malloc0(G);
     g_assert_cmpint(rmm_realm_add_ram(d.r, 0x10000000, G, s1), ==,
                     RMI_SUCCESS);
+    g_assert_true(host_map(d.r, 0x10000000, G, 3));
     reject_into(d.r, key, ref, 0, "IMMUTABLE: number of RAM ranges mismatch: "
                 "source 2, destination 3", true);
     realm_free(&d);
@@ -1718,7 +1724,12 @@ static void test_reject_params_forged(void)
           "IMMUTABLE: ipa_width mismatch: source 41, destination 33" },
         { MIG_IMM_HASH_ALGO, 1, 7,
           "IMMUTABLE: hash_algo mismatch: source 7, destination 0" },
-        { MIG_IMM_NR_RECS, 4, RMM_MAX_RECS + 1, "513 RECs, at most 512" },
+        { MIG_IMM_NR_RECS, 4, RMM_MAX_RECS + 1,
+          "REC count mismatch: source 513, destination 3" },
+        { MIG_IMM_NR_RECS, 4, NRECS - 1,
+          "REC count mismatch: source 2, destination 3" },
+        { MIG_IMM_NR_RECS, 4, NRECS + 1,
+          "REC count mismatch: source 4, destination 3" },
         { MIG_IMM_NR_RAM, 4, 3, "3 RAM ranges in a record" },
         { MIG_IMM_NR_RAM, 4, 0xffffffff, "RAM ranges in a record" },
         { MIG_IMM_PMU_CTRS + 1, 1, 1, "reserved bytes not zero" },
@@ -2314,7 +2325,7 @@ static void test_commit_before_end(void)
                     RMI_ERROR_REALM);
     g_assert_nonnull(strstr(err, "not importing"));
     g_clear_pointer(&err, g_free);
-    g_assert_cmpint(rmm_mig_import_start(d.r, key), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_import_start(d.r, key, NRECS), ==, RMI_SUCCESS);
     for (i = 0; i < ref->len - 1; i++) {
         const uint8_t *p = rdata(ref, i, &len);
 
@@ -2356,29 +2367,45 @@ static void test_import_phase(void)
 
         params_init(&p, RMI_HASH_SHA256, 80);
         g_assert_cmpint(rmm_realm_create(plat, &p, &r), ==, RMI_SUCCESS);
-        g_assert_cmpint(rmm_mig_import_start(r, key), ==, RMI_ERROR_REALM);
+        g_assert_cmpint(rmm_mig_import_start(r, key, NRECS), ==,
+                        RMI_ERROR_REALM);
         rmm_realm_destroy(r);
     }
     dest_new(&d, RMI_HASH_SHA256, 80);
     g_assert_cmpint(rmm_rtt_init_ripas(d.r, RAM0, RAM0 + G, &top), ==,
                     RMI_SUCCESS);
-    g_assert_cmpint(rmm_mig_import_start(d.r, key), ==, RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_mig_import_start(d.r, key, NRECS), ==,
+                    RMI_ERROR_REALM);
     realm_free(&d);
     dest_new(&d, RMI_HASH_SHA256, 80);
     g_assert_cmpint(rmm_data_create_unknown(d.r, RAM0), ==, RMI_SUCCESS);
-    g_assert_cmpint(rmm_mig_import_start(d.r, key), ==, RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_mig_import_start(d.r, key, NRECS), ==,
+                    RMI_ERROR_REALM);
     realm_free(&d);
     dest_new(&d, RMI_HASH_SHA256, 80);
     rec_new(&d, true);
-    g_assert_cmpint(rmm_mig_import_start(d.r, key), ==, RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_mig_import_start(d.r, key, NRECS), ==,
+                    RMI_ERROR_REALM);
     g_assert_cmpint(rmm_realm_activate(d.r), ==, RMI_SUCCESS);
-    g_assert_cmpint(rmm_mig_import_start(d.r, key), ==, RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_mig_import_start(d.r, key, NRECS), ==,
+                    RMI_ERROR_REALM);
+    realm_free(&d);
+
+    /* A REC count a realm cannot have; a granule not delegated. */
+    dest_new(&d, RMI_HASH_SHA256, 80);
+    g_assert_cmpint(rmm_mig_import_start(d.r, key, 0), ==, RMI_ERROR_INPUT);
+    g_assert_cmpint(rmm_mig_import_start(d.r, key, RMM_MAX_RECS + 1), ==,
+                    RMI_ERROR_INPUT);
+    g_assert_cmpint(rmm_granule_undelegate(d.r, RAM1), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_import_start(d.r, key, NRECS), ==,
+                    RMI_ERROR_REALM);
     realm_free(&d);
 
     /* While importing, the realm is the import's only. */
     dest_new(&d, RMI_HASH_SHA256, 80);
-    g_assert_cmpint(rmm_mig_import_start(d.r, key), ==, RMI_SUCCESS);
-    g_assert_cmpint(rmm_mig_import_start(d.r, key), ==, RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_mig_import_start(d.r, key, NRECS), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_import_start(d.r, key, NRECS), ==,
+                    RMI_ERROR_REALM);
     g_assert_cmpint(rmm_mig_export_start(d.r, key), ==, RMI_ERROR_REALM);
     for (i = 0; i < 3; i++) {
         g_assert_cmpint(import_one(d.r, ref, i,
@@ -2408,7 +2435,7 @@ static void test_import_phase(void)
     g_assert_false(rmm_mig_import_abort(d.r, token));
     g_assert_cmpint(rmm_mig_phase(d.r), ==, RMM_MIG_NONE);
     /* Aborted before IMMUTABLE: no token. */
-    g_assert_cmpint(rmm_mig_import_start(d.r, key), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_import_start(d.r, key, NRECS), ==, RMI_SUCCESS);
     g_assert_false(rmm_mig_import_abort(d.r, token));
     g_assert_cmpint(rmm_mig_phase(d.r), ==, RMM_MIG_IN_ABORTED);
     g_assert_cmpint(import_one(d.r, ref, 0,
@@ -2802,7 +2829,7 @@ static void test_destroy_phases(void)
         unsigned k;
 
         dest_new(&d, RMI_HASH_SHA256, 112);
-        g_assert_cmpint(rmm_mig_import_start(d.r, key), ==, RMI_SUCCESS);
+        g_assert_cmpint(rmm_mig_import_start(d.r, key, NRECS), ==, RMI_SUCCESS);
         for (k = 0; k < i; k++) {
             g_assert_cmpint(import_one(d.r, ref, k, &out, &err), ==,
                             RMI_SUCCESS);
@@ -2814,7 +2841,7 @@ static void test_destroy_phases(void)
     }
     /* After an error. */
     dest_new(&d, RMI_HASH_SHA256, 112);
-    g_assert_cmpint(rmm_mig_import_start(d.r, key), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_import_start(d.r, key, NRECS), ==, RMI_SUCCESS);
     g_assert_cmpint(import_one(d.r, ref, 1, &out,
                                           &err), ==, RMI_ERROR_INPUT);
     g_free(err);
@@ -2849,7 +2876,7 @@ static void test_import_notifies(void)
 
     dest_new(&d, RMI_HASH_SHA256, 120);
     rmm_realm_set_write_notifier(d.r, on_write, &w);
-    g_assert_cmpint(rmm_mig_import_start(d.r, key), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_import_start(d.r, key, NRECS), ==, RMI_SUCCESS);
     for (i = 0; i < ref->len; i++) {
         g_assert_cmpint(import_one(d.r, ref, i,
                                               &out, &err), ==, RMI_SUCCESS);

@@ -133,7 +133,7 @@ typedef struct RmmMig {
     uint64_t total_granules;    /* DATA granules of the session */
     unsigned last;              /* type of the last record, 0: none */
     unsigned recs_done;         /* REC records exported / imported */
-    uint32_t nr_recs;           /* destination: RECs the source has */
+    uint32_t nr_recs;           /* destination: RECs the source must have */
     uint64_t end_seq;           /* sequence number of the END record */
     bool failed;                /* an error: the session can only abort */
     bool have_abort_token;
@@ -148,6 +148,7 @@ typedef struct RmmMig {
     uint32_t *data_epoch[RMM_MAX_RAM_RANGES];
     uint32_t *ripas_epoch[RMM_MAX_RAM_RANGES];
     uint8_t *rec_pt;            /* plaintext of the last REC imported */
+    size_t rec_pt_len;
     RmmMigStats stats;
 } RmmMig;
 

@@ -16,12 +16,13 @@
 #include "rmm-attest.h"         /* rmm_attest_token_max_size() */
 
 /* No granule of @rr has a RIPAS or is assigned. */
+/* Every granule of @rr DELEGATED, with no RIPAS or data yet. */
 static bool mig_s2_clear(const RmmRamRange *rr)
 {
     uint64_t i;
 
     for (i = 0; i < rr_granules(rr); i++) {
-        if (rr->s2[i] & S2_STATE_MASK) {
+        if ((rr->s2[i] & (S2_STATE_MASK | S2_DELEGATED)) != S2_DELEGATED) {
             return false;
         }
     }
@@ -29,12 +30,16 @@ static bool mig_s2_clear(const RmmRamRange *rr)
 }
 
 RmiStatus rmm_mig_import_start(RmmRealm *r,
-                               const uint8_t key[RMM_MIG_KEY_SIZE])
+                               const uint8_t key[RMM_MIG_KEY_SIZE],
+                               unsigned nr_recs)
 {
     RmmMig *m = &r->mig;
     RmiStatus ret = RMI_SUCCESS;
     unsigned j;
 
+    if (nr_recs < 1 || nr_recs > RMM_MAX_RECS) {
+        return RMI_ERROR_INPUT;
+    }
     g_mutex_lock(&r->lock);
     if (r->state != RMM_REALM_NEW || m->phase != RMM_MIG_NONE ||
         !r->nr_ram || r->nr_recs) {
@@ -43,11 +48,13 @@ RmiStatus rmm_mig_import_start(RmmRealm *r,
     }
     for (j = 0; j < r->nr_ram; j++) {
         if (!mig_s2_clear(&r->ram[j])) {
-            ret = RMI_ERROR_REALM;      /* RIPAS or data already set */
+            /* not delegated, or RIPAS or data already set */
+            ret = RMI_ERROR_REALM;
             goto out;
         }
     }
     rmm_mig_reset(m);
+    m->nr_recs = nr_recs;
     memcpy(m->key, key, RMM_MIG_KEY_SIZE);
     m->have_key = true;
     for (j = 0; j < r->nr_ram; j++) {
@@ -209,16 +216,16 @@ static RmiStatus mig_import_immutable(RmmRealm *r, const uint8_t *buf,
         return ret;
     }
     nr_recs = rmi_ld32(pt + MIG_IMM_NR_RECS);
-    if (nr_recs > RMM_MAX_RECS) {
+    if (nr_recs != m->nr_recs) {
         return mig_reject(err, RMI_ERROR_INPUT, v,
-                          "%" PRIu32 " RECs, at most %u", nr_recs,
-                          RMM_MAX_RECS);
+                          "REC count mismatch: source %" PRIu32
+                          ", destination %" PRIu32 " (vCPUs, -smp)",
+                          nr_recs, m->nr_recs);
     }
     if (!rmm_all_zero(pt + MIG_IMM_RIM + hlen, RMM_HASH_MAX - hlen)) {
         return mig_reject(err, RMI_ERROR_INPUT, v, "RIM not zero padded");
     }
     memcpy(r->rim, pt + MIG_IMM_RIM, RMM_HASH_MAX);
-    m->nr_recs = nr_recs;
     return RMI_SUCCESS;
 }
 
@@ -325,6 +332,7 @@ static RmiStatus mig_import_ripas(RmmRealm *r, const uint8_t *buf,
     m->stats.ripas_granules += total;
     ret = RMI_SUCCESS;
 out:
+    gnutls_memset(pt, 0, pt_len);
     g_free(pt);
     return ret;
 }
@@ -526,6 +534,7 @@ static RmiStatus mig_import_rec(RmmRealm *r, const uint8_t *buf,
     RmmRec *rec;
 
     m->rec_pt = pt = g_malloc(pt_len);
+    m->rec_pt_len = pt_len;
     if (!rmm_mig_open(&m->keys, buf, v->seq, NULL, v->body, v->body_len, pt)) {
         return mig_reject(err, RMI_ERROR_INPUT, v, "%s", rmm_mig_auth_failed);
     }
@@ -689,7 +698,7 @@ RmiStatus rmm_mig_import_record(RmmRealm *r, const uint8_t *buf, size_t len,
         *err = NULL;
     }
     g_mutex_lock(&r->lock);
-    g_clear_pointer(&m->rec_pt, g_free);
+    rmm_mig_drop_rec_pt(m);
     if (m->phase != RMM_MIG_IN_IMPORTING) {
         ret = RMI_ERROR_REALM;
         rmm_set_err(err, "record refused: the realm is not importing (%s)",
@@ -738,7 +747,7 @@ RmiStatus rmm_mig_import_record(RmmRealm *r, const uint8_t *buf, size_t len,
 fail:
     m->failed = true;
     memset(out, 0, sizeof(*out));
-    g_clear_pointer(&m->rec_pt, g_free);
+    rmm_mig_drop_rec_pt(m);
 out:
     g_mutex_unlock(&r->lock);
     return ret;

@@ -130,6 +130,8 @@ void rmm_mig_ram_order(RmmRealm *r, unsigned order[RMM_MAX_RAM_RANGES]);
  * bitmaps freed.  Phase, statistics and the abort token stay.
  */
 void rmm_mig_end_session(RmmMig *m);
+/* Wipe and free the plaintext of the last REC imported. */
+void rmm_mig_drop_rec_pt(RmmMig *m);
 /* A new session: everything but the phase cleared. */
 void rmm_mig_reset(RmmMig *m);
 /* The only way the phase changes (realm locked): tells the host. */

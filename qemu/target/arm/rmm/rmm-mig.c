@@ -76,7 +76,17 @@ void rmm_mig_end_session(RmmMig *m)
     m->have_key = false;
     m->logging = false;
     mig_free_arrays(m);
-    g_clear_pointer(&m->rec_pt, g_free);
+    rmm_mig_drop_rec_pt(m);
+}
+
+/* Wipe and free the plaintext of the last REC imported (registers...). */
+void rmm_mig_drop_rec_pt(RmmMig *m)
+{
+    if (m->rec_pt) {
+        gnutls_memset(m->rec_pt, 0, m->rec_pt_len);
+        g_clear_pointer(&m->rec_pt, g_free);
+        m->rec_pt_len = 0;
+    }
 }
 
 /*

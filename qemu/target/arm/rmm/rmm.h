@@ -457,8 +457,10 @@ RmiStatus rmm_psci_complete(RmmRec *caller, RmmRec *target, int32_t status);
  * Source:  rmm_mig_export_start -> IMMUTABLE -> { RIPAS, DATA..., EPOCH }*
  *          -> rmm_mig_export_pause -> RIPAS, DATA..., EPOCH -> REC x n
  *          -> END -> rmm_mig_commit_ack (MIGRATED) or rmm_mig_export_abort.
- * Dest:    rmm_realm_create + rmm_realm_add_ram -> rmm_mig_import_start
- *          -> rmm_mig_import_record() for every record, in order ->
+ * Dest:    rmm_realm_create + rmm_realm_add_ram + GRANULE_DELEGATE of the
+ *          RAM -> rmm_mig_import_start (with the REC count the source
+ *          must have) -> rmm_mig_import_record() for every record, in
+ *          order ->
  *          rmm_mig_import_commit (ACTIVE, first REC enter allowed) or
  *          rmm_mig_import_abort.
  */
@@ -597,14 +599,20 @@ RmiStatus rmm_mig_commit_ack(RmmRealm *r,
 RmiStatus rmm_mig_export_abort(RmmRealm *r, const uint8_t *token);
 
 /*
- * Destination.  MIG_IMPORT_START: a NEW realm with its RAM ranges and no
- * data, RIPAS or RECs enters IMPORTING with @key.  From then on only the
- * import changes it: RMI_REALM_ACTIVATE, ADD_RAM, RTT_INIT_RIPAS,
- * DATA_CREATE(_UNKNOWN), DATA_DESTROY and REC_CREATE fail with
- * RMI_ERROR_REALM (for good once the import is aborted).
+ * Destination.  MIG_IMPORT_START: a NEW realm with its RAM ranges, every
+ * granule of them delegated (GRANULE_DELEGATE), and no data, RIPAS or
+ * RECs enters IMPORTING with @key (RMI_ERROR_REALM otherwise), for a
+ * source with
+ * @nr_recs RECs (the destination's vCPUs, 1..RMM_MAX_RECS, else
+ * RMI_ERROR_INPUT): IMMUTABLE, before any page, is refused when the
+ * source has another number.  From then on only the import changes it:
+ * RMI_REALM_ACTIVATE, ADD_RAM, RTT_INIT_RIPAS, DATA_CREATE(_UNKNOWN),
+ * DATA_DESTROY and REC_CREATE fail with RMI_ERROR_REALM (for good once
+ * the import is aborted).
  */
 RmiStatus rmm_mig_import_start(RmmRealm *r,
-                               const uint8_t key[RMM_MIG_KEY_SIZE]);
+                               const uint8_t key[RMM_MIG_KEY_SIZE],
+                               unsigned nr_recs);
 
 /* What rmm_mig_import_record() did. */
 typedef struct RmmMigImported {

@@ -742,13 +742,18 @@ static bool rme_tcg_mig_import_start(RmeGuest *g, const RmiRealmParams *p,
                                      const uint8_t *key, Error **errp)
 {
     RmeTcg *t = rme_tcg(g);
+    unsigned nr_vcpus = 0;
+    CPUState *cs;
 
+    CPU_FOREACH(cs) {
+        nr_vcpus++;         /* one REC each: the source must have as many */
+    }
     rme_tcg_destroy(g);
     if (!rme_tcg_realm_create(g, p, errp)) {
         return false;
     }
     if (!rme_tcg_map_ram_l3(g, errp) ||
-        !rmi_check(rmm_mig_import_start(t->realm, key), errp,
+        !rmi_check(rmm_mig_import_start(t->realm, key, nr_vcpus), errp,
                            "MIG_IMPORT_START")) {
         rme_tcg_destroy(g);
         return false;

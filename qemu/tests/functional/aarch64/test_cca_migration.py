@@ -497,6 +497,20 @@ class CcaMigration(QemuSystemTest):
             self.memstress_check(src, f'source after {what}')
         return info
 
+    def assert_vcpus_refused(self, src, name, smp, src_smp):
+        """A destination with @smp vCPUs for a source with @src_smp: it
+        refuses the first realm record, IMMUTABLE, before any page; the
+        source runs on."""
+        dst, port = self.start_dest(name, smp=smp)
+        self.migrate(src, f'tcp:127.0.0.1:{port}')
+        info = self.wait_migration(src)
+        self.assertEqual(info['status'], 'failed', info)
+        out = self.assert_dest_failed(dst, name, ('REC count mismatch',))
+        self.assertIn(f'IMMUTABLE record seq 0: REC count mismatch: source '
+                      f'{src_smp}, destination {smp}', out)
+        self.assert_source_back(src, 'failed', f'{name} ({smp} vCPUs for '
+                                f'{src_smp})')
+
     def assert_dest_failed(self, dst, name, words):
         """@dst's QEMU exits with an error; one of its rme-guest error
         lines names one of @words.  Returns its log."""
@@ -551,6 +565,8 @@ class CcaMigration(QemuSystemTest):
         _, text = self.guest_run(src, 'md5sum /dev/vda')
         self.assertIn(f'{md5}  /dev/vda', text)
         gen0 = self.memstress_start(src, MEMSTRESS_MIB, 0x2c9)
+        # Fewer vCPUs on the destination: refused before any page.
+        self.assert_vcpus_refused(src, 'dst-1cpu', 1, 2)
         dst, port = self.start_dest('dst', smp=2, extra_args=devs)
         self.migrate_ok(src, dst, f'tcp:127.0.0.1:{port}', smp=2)
         gen1 = self.memstress_check(dst, 'destination')
@@ -937,6 +953,9 @@ class CcaMigration(QemuSystemTest):
         self.assertIn('return-path', res['error']['desc'])
         self.assertEqual(src.cmd('query-status')['status'], 'running')
         self.stop(dst)
+
+        # More vCPUs on the destination: refused before any page.
+        self.assert_vcpus_refused(src, 'dst-2cpu', 2, 1)
 
         # A destination with another key: fails, the source goes on.
         other = self.make_key('other.key')
