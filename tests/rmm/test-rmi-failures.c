@@ -300,6 +300,19 @@ CASE(rtt_destroy_live_ripas)
     g_assert_cmpint(rmm_rtt_destroy(f->r, BASE, 3), ==, rtt_error(3));
 }
 
+CASE(rtt_destroy_live_block_ripas)
+{
+    uint64_t top;
+
+    /* Block 0 all RIPAS RAM: its level 3 table goes; the rest EMPTY. */
+    g_assert_cmpint(rmm_rtt_init_ripas(f->r, BASE + MIB, BASE + BLOCK,
+                                       &top), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_rtt_destroy(f->r, BASE, 3), ==, RMI_SUCCESS);
+    /* Level 2: block entries of different RIPAS, no table below. */
+    g_assert_cmpint(rmm_rtt_destroy(f->r, BASE, 2), ==, rtt_error(2));
+    g_assert_cmpuint(rmm_rtt_walk_level(f->r, BASE), ==, 2);
+}
+
 CASE(rtt_destroy_live_unprotected)
 {
     g_assert_cmpint(rmm_rtt_create_range(f->r, NS, NS + G, 3), ==,
@@ -697,6 +710,7 @@ static const Case cases[] = {
     C("rtt-destroy/live-child", rtt_destroy_live_child),
     C("rtt-destroy/live-assigned", rtt_destroy_live_assigned),
     C("rtt-destroy/live-ripas", rtt_destroy_live_ripas),
+    C("rtt-destroy/live-block-ripas", rtt_destroy_live_block_ripas),
     C("rtt-destroy/live-unprotected", rtt_destroy_live_unprotected),
     C("rtt-destroy/ok", rtt_destroy_ok),
     C("rtt-map-unprotected/level", map_unprotected_level),

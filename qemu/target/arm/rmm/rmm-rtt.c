@@ -146,6 +146,33 @@ static bool rtt_leaf_live(RmmRealm *r, uint64_t base)
     return false;
 }
 
+/*
+ * Do the granules of [@base, @base + @len) differ in state, or is one
+ * assigned?  Only RAM has granules of its own; the rest is EMPTY.
+ */
+static bool rtt_range_mixed(RmmRealm *r, uint64_t base, uint64_t len)
+{
+    uint8_t first = rtt_granule_state(r, base);
+    uint64_t covered = 0, ipa, lo, hi;
+    unsigned j;
+
+    for (j = 0; j < r->nr_ram; j++) {
+        RmmRamRange *rr = &r->ram[j];
+
+        lo = MAX(base, rr->base);
+        hi = MIN(base + len, rr->base + rr->size);
+        for (ipa = lo; ipa < hi; ipa += RMM_GRANULE_SIZE) {
+            uint8_t st = rtt_granule_state(r, ipa);
+
+            if (st != first || (st & S2_ASSIGNED)) {
+                return true;
+            }
+        }
+        covered += hi > lo ? hi - lo : 0;
+    }
+    return covered < len && first != RMI_RIPAS_EMPTY;
+}
+
 static bool rtt_live(RmmRealm *r, uint64_t base, unsigned level)
 {
     uint64_t size = RMI_RTT_ENTRY_SIZE(level);
@@ -160,7 +187,8 @@ static bool rtt_live(RmmRealm *r, uint64_t base, unsigned level)
             return true;
         }
     }
-    return false;
+    /* Block entries the parent could not hold as one: RIPAS differs. */
+    return rtt_range_mixed(r, base, RTT_ENTRIES * size);
 }
 
 RmiCommandReturnCode rmm_rtt_destroy(RmmRealm *r, uint64_t ipa,
