@@ -112,11 +112,10 @@ RmmPlatform *rmm_platform_new_identity(const char *pem, size_t len,
 {
     gnutls_datum_t d = { (unsigned char *)pem, len };
     gnutls_x509_crt_t *crts = NULL;
-    unsigned n = 0;
-    gnutls_privkey_t key;
+    gnutls_privkey_t key = NULL;
     RmmAttestKeys *keys;
     RmmPlatform *p;
-    char *why = NULL;
+    unsigned n = 0;
 
     if (len > UINT_MAX) {
         rmm_set_err(err, "too large");
@@ -129,31 +128,31 @@ RmmPlatform *rmm_platform_new_identity(const char *pem, size_t len,
     if (gnutls_x509_crt_list_import2(&crts, &n, &d, GNUTLS_X509_FMT_PEM,
                                      0) < 0 || !n) {
         rmm_set_err(err, "no certificate (the key's comes first)");
-        gnutls_privkey_deinit(key);
-        return NULL;
+        goto fail;
     }
     if (!identity_key_matches(crts[0], key)) {
         rmm_set_err(err, "the first certificate is not the private key's");
-        gnutls_privkey_deinit(key);
-        identity_free_chain(crts, n);
-        return NULL;
+        goto fail;
     }
     if (!identity_chain_ok(crts, n, err)) {
-        gnutls_privkey_deinit(key);
-        identity_free_chain(crts, n);
-        return NULL;
+        goto fail;
     }
-    keys = rmm_attest_keys_new_cpak(key, &why);
+    keys = rmm_attest_keys_new_cpak(key, err);     /* takes the key */
+    key = NULL;
     if (!keys) {
-        rmm_set_err(err, "%s", why);
-        g_free(why);
-        identity_free_chain(crts, n);
-        return NULL;
+        goto fail;
     }
     p = rmm_platform_new_keys(keys);
     p->chain = crts;
     p->chain_len = n;
     return p;
+
+fail:
+    if (key) {
+        gnutls_privkey_deinit(key);
+    }
+    identity_free_chain(crts, n);
+    return NULL;
 }
 
 unsigned rmm_platform_identity_chain_len(RmmPlatform *p)
