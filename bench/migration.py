@@ -107,15 +107,39 @@ class Guest:
         self.log.close()
 
 
-def qemu_args(qemu, kernel, initrd, realm, smp, key_file, incoming=False):
+def realm_options(qemu, tmpdir):
+    """
+    What a realm of @qemu needs to migrate: {'src': args, 'dst': args}.
+    Builds with the attested handshake take platform identities and a
+    migration policy (scripts/mkidentity); earlier ones (for side-by-side
+    figures) a key shared by both sides.
+    """
+    props = subprocess.run([qemu, '-object', 'rme-guest,help'],
+                           capture_output=True, text=True).stdout
+    if 'migration-policy' in props:
+        pki = os.path.join(tmpdir, 'pki')
+        ids = {side: cca_common.make_identity(pki, side)[0]
+               for side in ('src', 'dst')}
+        policy = os.path.join(pki, 'ca.pem')
+        return {side: ['-object', f'rme-guest,id=rme0,platform-identity='
+                       f'{ids[side]},migration-policy={policy}']
+                for side in ids}
+    key_file = os.path.join(tmpdir, 'mig.key')
+    with open(key_file, 'wb') as f:
+        f.write(os.urandom(32))
+    legacy = ['-object', f'secret,id=mk0,file={key_file}',
+              '-object', 'rme-guest,id=rme0,migration-key=mk0']
+    return {'src': legacy, 'dst': legacy}
+
+
+def qemu_args(qemu, kernel, initrd, realm, smp, rme_opts, incoming=False):
     args = [qemu, '-M', 'virt', '-cpu', 'max', '-accel', 'tcg',
             '-smp', str(smp), '-m', '1G', '-display', 'none',
             '-serial', 'stdio', '-monitor', 'none', '-nic', 'none',
             '-kernel', kernel, '-initrd', initrd, '-no-reboot']
     if realm:
-        args += ['-object', f'secret,id=mk0,file={key_file}',
-                 '-M', 'virt,confidential-guest-support=rme0',
-                 '-object', 'rme-guest,id=rme0,migration-key=mk0',
+        args += ['-M', 'virt,confidential-guest-support=rme0',
+                 *rme_opts['dst' if incoming else 'src'],
                  '-append', cca_common.kernel_append(True)]
     else:
         args += ['-append', cca_common.kernel_append(False)]
@@ -124,11 +148,11 @@ def qemu_args(qemu, kernel, initrd, realm, smp, key_file, incoming=False):
     return args
 
 
-def migrate_once(opts, qemu, kernel, initrd, realm, key_file, tmpdir, run):
+def migrate_once(opts, qemu, kernel, initrd, realm, rme_opts, tmpdir, run):
     kind = 'realm' if realm else 'plain'
     src = dst = None
     try:
-        src = Guest(qemu_args(qemu, kernel, initrd, realm, opts.smp, key_file),
+        src = Guest(qemu_args(qemu, kernel, initrd, realm, opts.smp, rme_opts),
                     tmpdir, f'{kind}-{run}-src')
         src.wait_for(re.escape(PROMPT), 180)
         src.send(f'MEMSTRESS_PROGRESS=0 memstress run {opts.mib} {run + 1} '
@@ -138,7 +162,7 @@ def migrate_once(opts, qemu, kernel, initrd, realm, key_file, tmpdir, run):
         if rc or not VERIFY_OK.search(out):
             raise RuntimeError(f'memstress check on the source failed:\n{out}')
 
-        dst = Guest(qemu_args(qemu, kernel, initrd, realm, opts.smp, key_file,
+        dst = Guest(qemu_args(qemu, kernel, initrd, realm, opts.smp, rme_opts,
                               incoming=True), tmpdir, f'{kind}-{run}-dst')
         dst.qmp.cmd('migrate-incoming', uri='tcp:127.0.0.1:0')
         port = int(dst.qmp.cmd('query-migrate')['socket-address'][0]['port'])
@@ -231,21 +255,19 @@ def main():
     kernel, initrd, kver = cca_common.guest_assets(TOP)
     results = {'plain': [], 'realm': []}
     with tempfile.TemporaryDirectory(prefix='cca-mig-bench-') as tmpdir:
-        key_file = os.path.join(tmpdir, 'mig.key')
-        with open(key_file, 'wb') as f:
-            f.write(os.urandom(32))
+        rme_opts = realm_options(qemu, tmpdir)
         for i in range(opts.runs):
             # Alternating order: neither kind always runs first.
             for kind in ('plain', 'realm')[::1 if i % 2 == 0 else -1]:
                 r = migrate_once(opts, qemu, kernel, initrd, kind == 'realm',
-                                 key_file, tmpdir, i)
+                                 rme_opts, tmpdir, i)
                 results[kind].append(r)
                 print(f'run {i + 1}/{opts.runs} {kind}: total '
                       f'{r["total_ms"]} ms, downtime {r["downtime_ms"]} ms, '
                       f'{r["wire"] / 1e6:.1f} MB on the wire', flush=True)
         cmdlines = {k: ' '.join(shlex.quote(a) for a in
                                 qemu_args(qemu, kernel, initrd, k == 'realm',
-                                          opts.smp, '<32-byte key file>'))
+                                          opts.smp, rme_opts))
                     for k in ('plain', 'realm')}
 
     def med(kind, key):

@@ -10,14 +10,18 @@
  * model's unit tests and fuzzer); this file connects it to the backend
  * and to QEMU's stream.
  *
- * Source:  setup     MIG_START, IMMUTABLE, the whole RIPAS map
- *          iterate   RIPAS changes, DATA of dirty granules, EPOCH when a
+ * Source:  setup     MIG_START: the HELLO of the RMMs' handshake
+ *          iterate   (first) the destination RMM's ACCEPT from the return
+ *                    path to MIG_ACCEPT; then IMMUTABLE, the RIPAS map;
+ *                    RIPAS changes, DATA of dirty granules, EPOCH when a
  *                    pass over the dirty log is done; the dirty log is
  *                    read again only between passes
  *          complete  (VM stopped) pause, final passes, one REC per vCPU,
  *                    END; then the destination's commit token on the
  *                    return path makes the realm MIGRATED here
- * Dest:    load      every record, in order, into an IMPORTING realm
+ * Dest:    load      the HELLO to MIG_IMPORT_HELLO, whose ACCEPT goes back
+ *                    on the return path; every record, in order, into
+ *                    the IMPORTING realm
  *          commit    once QEMU's whole stream is loaded: IMPORT_COMMIT,
  *                    the commit token goes back; only then may RECs enter
  *          failure   IMPORT_ABORT, the abort token goes back so that the
@@ -38,7 +42,6 @@
 #include "qemu/host-utils.h"
 #include "qemu/thread.h"
 #include "hw/core/cpu.h"
-#include "crypto/secret_common.h"
 #include "migration/blocker.h"
 #include "migration/register.h"
 #include "migration/misc.h"
@@ -53,9 +56,10 @@
 #define RME_STREAM_EOS          0x00
 #define RME_STREAM_RECORD       0x01
 
-/* Token kinds on the return path: one byte, then the token. */
+/* Messages on the return path: one byte of kind, then the token. */
 #define RME_TOKEN_COMMIT        0x01
 #define RME_TOKEN_ABORT         0x02
+#define RME_RP_ACCEPT           0x03    /* then the ACCEPT record */
 
 typedef struct RmeStream {
     RmeGuest *g;
@@ -73,6 +77,9 @@ typedef struct RmeStream {
     int token_kind;             /* RME_TOKEN_*, 0: none */
     uint8_t token[RMM_MIG_TOKEN_SIZE];
     bool migrated;              /* sticky: committed elsewhere */
+    bool hs_wait;               /* HELLO out, no ACCEPT taken yet */
+    GBytes *accept;             /* the ACCEPT, under token_lock */
+    QemuSemaphore accept_sem;   /* posted when it arrives */
 
     /* Destination */
     bool in_active;
@@ -262,55 +269,17 @@ static int rme_stream_save_prepare(void *opaque, Error **errp)
     return 0;
 }
 
-/*
- * The migration key (RMM_MIG_KEY_SIZE bytes) from the secret object named
- * by migration-key; rme_wipe() and g_free() it after use.
- */
-static uint8_t *rme_stream_key(RmeGuest *g, Error **errp)
-{
-    uint8_t *key = NULL;
-    size_t len = 0;
-
-    if (!g->migration_key) {
-        error_setg(errp, "rme-guest: no migration-key: a realm migrates "
-                   "only with a key shared with the other side "
-                   "(-object secret,id=<id>,file=<32-byte key> and "
-                   "rme-guest,...,migration-key=<id>)");
-        return NULL;
-    }
-    if (qcrypto_secret_lookup(g->migration_key, &key, &len, errp) < 0) {
-        error_prepend(errp, "rme-guest: migration-key: ");
-        return NULL;
-    }
-    if (len != RMM_MIG_KEY_SIZE) {
-        error_setg(errp, "rme-guest: migration-key '%s' is %zu bytes; an "
-                   "AES-256 key of exactly %d bytes is required",
-                   g->migration_key, len, RMM_MIG_KEY_SIZE);
-        rme_wipe(key, len);
-        g_free(key);
-        return NULL;
-    }
-    return key;
-}
-
-
 static int rme_stream_save_setup(QEMUFile *f, void *opaque, Error **errp)
 {
     RmeStream *s = opaque;
-    g_autofree uint8_t *key = NULL;
-    bool ok;
+    g_autofree uint8_t *hello = g_malloc(RMM_MIG_RECORD_MAX);
+    size_t len;
 
     /* Also refuses savevm, which has no return path. */
     if (rme_stream_save_prepare(opaque, errp) < 0) {
         return -EINVAL;
     }
-    key = rme_stream_key(s->g, errp);
-    if (!key) {
-        return -EINVAL;
-    }
-    ok = s->g->ops->mig_export_start(s->g, key, errp);
-    rme_wipe(key, RMM_MIG_KEY_SIZE);
-    if (!ok) {
+    if (!s->g->ops->mig_export_start(s->g, hello, &len, errp)) {
         return -EINVAL;
     }
     s->out_active = true;
@@ -318,19 +287,81 @@ static int rme_stream_save_setup(QEMUFile *f, void *opaque, Error **errp)
     s->migrated = false;
     qemu_mutex_lock(&s->token_lock);
     s->token_kind = 0;
+    g_clear_pointer(&s->accept, g_bytes_unref);
     qemu_mutex_unlock(&s->token_lock);
+    s->hs_wait = true;
     s->drv = rme_mig_driver_new(&rme_stream_driver_ops, s, s->g->ram_base,
                                 s->nr_granules);
     s->f = f;
     trace_rme_stream_save_setup(s->nr_granules);
 
-    if (rme_mig_driver_setup(s->drv)) {
-        error_propagate(errp, s->err);
-        s->err = NULL;
+    /* The HELLO goes out now: the destination answers on the return path */
+    rme_drv_emit(s, hello, len);
+    qemu_put_byte(f, RME_STREAM_EOS);
+    qemu_fflush(f);
+    return qemu_file_get_error(f);
+}
+
+/*
+ * The destination RMM's ACCEPT, from the return path: waits without the
+ * BQL until it came, the migration failed or it was cancelled.
+ */
+static GBytes *rme_stream_wait_accept(RmeStream *s)
+{
+    MigrationState *ms = migrate_get_current();
+    GBytes *accept = NULL;
+
+    while (!accept) {
+        if (qemu_file_get_error(s->f) || migrate_has_error(ms) ||
+            ms->state == MIGRATION_STATUS_CANCELLING ||
+            ms->state == MIGRATION_STATUS_CANCELLED) {
+            error_setg(&s->err, "rme-guest: the destination did not answer "
+                       "the realm's handshake (stream or return path "
+                       "failed, or migration cancelled)");
+            return NULL;
+        }
+        qemu_sem_timedwait(&s->accept_sem, 100);
+        qemu_mutex_lock(&s->token_lock);
+        accept = g_steal_pointer(&s->accept);
+        qemu_mutex_unlock(&s->token_lock);
+    }
+    return accept;
+}
+
+static bool rme_stream_accept(RmeStream *s, const uint8_t *p, size_t len)
+{
+    BQL_LOCK_GUARD();
+    return s->g->ops->mig_export_accept(s->g, p, len, &s->err);
+}
+
+/*
+ * The rest of the handshake, once: MIG_ACCEPT with the destination's
+ * answer, then what setup would have sent (IMMUTABLE, RIPAS map, first
+ * read of the dirty log).  From the first iteration, without the BQL;
+ * a migration that completes before any iteration waits here with it.
+ */
+static int rme_stream_finish_handshake(RmeStream *s)
+{
+    g_autoptr(GBytes) accept = NULL;
+    const uint8_t *p;
+    size_t len;
+    bool ok;
+
+    if (!s->hs_wait) {
+        return 0;
+    }
+    accept = rme_stream_wait_accept(s);
+    if (!accept) {
+        return -EIO;
+    }
+    p = g_bytes_get_data(accept, &len);
+    trace_rme_stream_record_in("ACCEPT", len);
+    ok = rme_stream_accept(s, p, len);
+    if (!ok || rme_mig_driver_setup(s->drv)) {
         return -EINVAL;
     }
-    qemu_put_byte(f, RME_STREAM_EOS);
-    return qemu_file_get_error(f);
+    s->hs_wait = false;
+    return 0;
 }
 
 static void rme_stream_state_pending(void *opaque, uint64_t *must_precopy,
@@ -339,7 +370,10 @@ static void rme_stream_state_pending(void *opaque, uint64_t *must_precopy,
     RmeStream *s = opaque;
 
     if (s->out_active) {
-        *must_precopy += rme_mig_driver_pending_bytes(s->drv);
+        /* Before the handshake nothing is known dirty yet: all of it is. */
+        *must_precopy += s->hs_wait ? s->nr_granules *
+                                      RMM_MIG_DATA_ENTRY_SIZE
+                                    : rme_mig_driver_pending_bytes(s->drv);
     }
 }
 
@@ -349,7 +383,7 @@ static void rme_stream_state_pending_exact(void *opaque,
 {
     RmeStream *s = opaque;
 
-    if (s->out_active) {
+    if (s->out_active && !s->hs_wait) {
         rme_mig_driver_sync(s->drv);
     }
     rme_stream_state_pending(opaque, must_precopy, can_postcopy);
@@ -358,8 +392,11 @@ static void rme_stream_state_pending_exact(void *opaque,
 static int rme_stream_save_iterate(QEMUFile *f, void *opaque)
 {
     RmeStream *s = opaque;
-    int ret = rme_mig_driver_iterate(s->drv);
+    int ret = rme_stream_finish_handshake(s);
 
+    if (!ret) {
+        ret = rme_mig_driver_iterate(s->drv);
+    }
     qemu_put_byte(f, RME_STREAM_EOS);
     if (ret < 0) {
         return rme_stream_fail(s);
@@ -386,6 +423,9 @@ static int rme_stream_save_complete(QEMUFile *f, void *opaque)
     int ret;
 
     /* The VM is stopped and we hold the BQL. */
+    if (rme_stream_finish_handshake(s) < 0) {
+        return rme_stream_fail(s);
+    }
     ret = rme_mig_driver_complete(s->drv, rme_stream_nr_vcpus(), &left);
     if (ret == RME_MIG_NOT_CONVERGED) {
         error_setg(&s->err, "rme-guest: the realm still has %" PRIu64
@@ -466,7 +506,30 @@ static void rme_stream_save_cleanup(void *opaque)
     g_clear_pointer(&s->drv, rme_mig_driver_free);
     s->f = NULL;
     s->out_active = false;
+    s->hs_wait = false;
     trace_rme_stream_save_cleanup(rme_stream_state_name(s));
+}
+
+/* The destination RMM's ACCEPT (return path thread, no BQL). */
+static bool rme_stream_rp_accept(RmeStream *s, const uint8_t *buf, size_t len,
+                                 Error **errp)
+{
+    bool ok;
+
+    qemu_mutex_lock(&s->token_lock);
+    ok = s->hs_wait && !s->accept && len >= RMM_MIG_HEADER_SIZE &&
+         len <= RMM_MIG_HS_MAX;
+    if (ok) {
+        s->accept = g_bytes_new(buf, len);
+    }
+    qemu_mutex_unlock(&s->token_lock);
+    if (!ok) {
+        error_setg(errp, "rme-guest: unexpected or malformed handshake "
+                   "answer on the return path (%zu bytes)", len);
+        return false;
+    }
+    qemu_sem_post(&s->accept_sem);
+    return true;
 }
 
 bool rme_stream_rp_token(RmeGuest *g, const uint8_t *buf, size_t len,
@@ -474,6 +537,9 @@ bool rme_stream_rp_token(RmeGuest *g, const uint8_t *buf, size_t len,
 {
     RmeStream *s = g->stream;
 
+    if (len >= 1 && buf[0] == RME_RP_ACCEPT) {
+        return rme_stream_rp_accept(s, buf + 1, len - 1, errp);
+    }
     if (len != 1 + RMM_MIG_TOKEN_SIZE ||
         (buf[0] != RME_TOKEN_COMMIT && buf[0] != RME_TOKEN_ABORT)) {
         error_setg(errp, "rme-guest: malformed realm token on the return "
@@ -562,17 +628,9 @@ bool rme_stream_migrated(RmeGuest *g)
 static int rme_stream_load_setup(QEMUFile *f, void *opaque, Error **errp)
 {
     RmeStream *s = opaque;
-    g_autofree uint8_t *key = rme_stream_key(s->g, errp);
-    RmiRealmParams p;
-    bool ok;
+    RmiRealmParams p = rme_guest_realm_params(s->g);
 
-    if (!key) {
-        return -EINVAL;
-    }
-    p = rme_guest_realm_params(s->g);
-    ok = s->g->ops->mig_import_start(s->g, &p, key, errp);
-    rme_wipe(key, RMM_MIG_KEY_SIZE);
-    if (!ok) {
+    if (!s->g->ops->mig_import_start(s->g, &p, errp)) {
         return -EINVAL;
     }
     s->in_active = true;
@@ -581,12 +639,78 @@ static int rme_stream_load_setup(QEMUFile *f, void *opaque, Error **errp)
     return 0;
 }
 
+/* Send @kind and @len bytes of @buf to the source on the return path. */
+static int rme_stream_send_rp(int kind, const uint8_t *buf, size_t len)
+{
+    MigrationIncomingState *mis = migration_incoming_get_current();
+    g_autofree uint8_t *msg = g_malloc(1 + len);
+
+    msg[0] = kind;
+    memcpy(msg + 1, buf, len);
+    return migrate_send_rp_cgs_token(mis, msg, 1 + len);
+}
+
+/* The source's HELLO: this RMM's ACCEPT goes back on the return path. */
+static int rme_stream_load_hello(RmeStream *s, uint32_t len)
+{
+    MigrationIncomingState *mis = migration_incoming_get_current();
+    g_autofree uint8_t *accept = g_malloc(RMM_MIG_RECORD_MAX);
+    Error *err = NULL;
+    size_t alen;
+
+    if (!mis->to_src_file) {
+        error_report("rme-guest: a realm migrates only with the "
+                     "'return-path' capability");
+        return -EINVAL;
+    }
+    if (!s->g->ops->mig_import_hello(s->g, s->buf, len, accept, &alen,
+                                     &err)) {
+        error_report_err(err);
+        return -EINVAL;
+    }
+    trace_rme_stream_record_out("ACCEPT", alen);
+    if (rme_stream_send_rp(RME_RP_ACCEPT, accept, alen) < 0) {
+        error_report("rme-guest: cannot answer the realm's handshake on "
+                     "the return path");
+        return -EIO;
+    }
+    return 0;
+}
+
+/* The next record of @f into s->buf; its length, or a negative errno. */
+static int rme_stream_get_record(RmeStream *s, QEMUFile *f)
+{
+    uint32_t len;
+
+    if (qemu_get_buffer(f, s->buf, RMM_MIG_HEADER_SIZE) !=
+        RMM_MIG_HEADER_SIZE) {
+        error_report("rme-guest: realm stream truncated in a record "
+                     "header");
+        return -EIO;
+    }
+    len = rmm_mig_record_length(s->buf);
+    if (len < RMM_MIG_HEADER_SIZE || len > RMM_MIG_RECORD_MAX) {
+        error_report("rme-guest: bad realm record header (type %u, "
+                     "length %u)", s->buf[RMM_MIG_HDR_TYPE], len);
+        return -EINVAL;
+    }
+    if (qemu_get_buffer(f, s->buf + RMM_MIG_HEADER_SIZE,
+                        len - RMM_MIG_HEADER_SIZE) !=
+        len - RMM_MIG_HEADER_SIZE) {
+        error_report("rme-guest: realm stream truncated in a %s record",
+                     rmm_mig_record_type_name(s->buf[RMM_MIG_HDR_TYPE]));
+        return -EIO;
+    }
+    trace_rme_stream_record_in(
+        rmm_mig_record_type_name(s->buf[RMM_MIG_HDR_TYPE]), len);
+    return len;
+}
+
 static int rme_stream_load_state(QEMUFile *f, void *opaque, int version_id)
 {
     RmeStream *s = opaque;
     Error *err = NULL;
-    uint32_t len;
-    int marker;
+    int marker, len;
 
     if (!s->in_active) {
         error_report("rme-guest: realm records without an import");
@@ -606,27 +730,16 @@ static int rme_stream_load_state(QEMUFile *f, void *opaque, int version_id)
                          marker);
             return -EINVAL;
         }
-        if (qemu_get_buffer(f, s->buf, RMM_MIG_HEADER_SIZE) !=
-            RMM_MIG_HEADER_SIZE) {
-            error_report("rme-guest: realm stream truncated in a record "
-                         "header");
-            return -EIO;
+        len = rme_stream_get_record(s, f);
+        if (len < 0) {
+            return len;
         }
-        len = rmm_mig_record_length(s->buf);
-        if (len < RMM_MIG_HEADER_SIZE || len > RMM_MIG_RECORD_MAX) {
-            error_report("rme-guest: bad realm record header (type %u, "
-                         "length %u)", s->buf[RMM_MIG_HDR_TYPE], len);
-            return -EINVAL;
+        if (s->buf[RMM_MIG_HDR_TYPE] == RMM_MIG_RT_HELLO) {
+            if (rme_stream_load_hello(s, len) < 0) {
+                return -EINVAL;
+            }
+            continue;
         }
-        if (qemu_get_buffer(f, s->buf + RMM_MIG_HEADER_SIZE,
-                            len - RMM_MIG_HEADER_SIZE) !=
-            len - RMM_MIG_HEADER_SIZE) {
-            error_report("rme-guest: realm stream truncated in a %s record",
-                         rmm_mig_record_type_name(s->buf[RMM_MIG_HDR_TYPE]));
-            return -EIO;
-        }
-        trace_rme_stream_record_in(
-            rmm_mig_record_type_name(s->buf[RMM_MIG_HDR_TYPE]), len);
         if (!s->g->ops->mig_import_record(s->g, s->buf, len, &err)) {
             error_prepend(&err, "rme-guest: realm record rejected: ");
             error_report_err(err);
@@ -637,12 +750,7 @@ static int rme_stream_load_state(QEMUFile *f, void *opaque, int version_id)
 
 static void rme_stream_send_token(int kind, const uint8_t *token)
 {
-    MigrationIncomingState *mis = migration_incoming_get_current();
-    uint8_t msg[1 + RMM_MIG_TOKEN_SIZE];
-
-    msg[0] = kind;
-    memcpy(msg + 1, token, RMM_MIG_TOKEN_SIZE);
-    if (migrate_send_rp_cgs_token(mis, msg, sizeof(msg)) < 0) {
+    if (rme_stream_send_rp(kind, token, RMM_MIG_TOKEN_SIZE) < 0) {
         warn_report("rme-guest: cannot send the realm's %s token to the "
                     "source", kind == RME_TOKEN_COMMIT ? "commit" : "abort");
     }
@@ -733,25 +841,34 @@ static SaveVMHandlers rme_stream_handlers = {
     .load_cleanup = rme_stream_load_cleanup,
 };
 
+/* Why this realm cannot migrate out, or NULL. */
+static const char *rme_stream_blocked(RmeGuest *g)
+{
+    if (!g->policy_pem) {
+        return "rme-guest: the realm has no migration-policy, so it never "
+               "migrates (migration-policy=<PEM file with the trust anchors "
+               "of the platforms it may migrate between>; the policy is "
+               "measured into the realm)";
+    }
+    if (!g->platform_identity) {
+        return "rme-guest: the emulated platform has no platform-identity "
+               "(a PEM file with its key and certificate chain): nothing "
+               "migrates to or from it";
+    }
+    return NULL;
+}
+
 bool rme_stream_init(RmeGuest *g, Error **errp)
 {
+    const char *blocked = rme_stream_blocked(g);
     RmeStream *s;
 
-    /* A bad key is a configuration error: say so now, not mid-migration. */
-    if (g->migration_key) {
-        uint8_t *key = rme_stream_key(g, errp);
-
-        if (!key) {
-            return false;
-        }
-        rme_wipe(key, RMM_MIG_KEY_SIZE);
-        g_free(key);
-    }
     s = g_new0(RmeStream, 1);
     s->g = g;
     s->nr_granules = g->ram_size >> RMM_GRANULE_SHIFT;
     s->buf = g_malloc(RMM_MIG_RECORD_MAX);
     qemu_mutex_init(&s->token_lock);
+    qemu_sem_init(&s->accept_sem, 0);
     g->stream = s;
 
     if (register_savevm_live("rme-realm", 0, 1, &rme_stream_handlers,
@@ -760,10 +877,8 @@ bool rme_stream_init(RmeGuest *g, Error **errp)
                    "migration handler");
         return false;
     }
-    if (!g->migration_key) {
-        error_setg(&s->blocker, "rme-guest: a realm migrates only with "
-                   "migration-key=<id of a secret object with a 32-byte "
-                   "key shared with the destination>");
+    if (blocked) {
+        error_setg(&s->blocker, "%s", blocked);
         if (migrate_add_blocker(&s->blocker, errp) < 0) {
             return false;
         }

@@ -33,17 +33,25 @@
 #include "rmm-internal.h"
 #include "rmm-mig-fuzz.h"
 #include "rmm-host.h"
+#include "test-pki.h"
 
 #define G               RMM_GRANULE_SIZE
 #define SEAL_CAP        (RMM_MIG_RECORD_MAX + 4096)
 #define DATA_PT_UNIT    (8 + G)
 
 static RmmPlatform *plat;
+static Pki pki;                         /* the platform's identity */
+static GString *policy;                 /* its CA */
+static uint8_t policy_hash[64];
+static GByteArray *hello;               /* FUZZ_MODE_HELLO_PATCH's */
+static uint8_t *hs_out;                 /* RMM_MIG_HS_MAX bytes */
 static uint8_t *stores[2][2];           /* [realm][range] */
 static uint8_t *seal_buf;
 static uint8_t *data_pt;                /* RMM_MIG_BATCH_MAX units */
 static const uint64_t ram_base[2] = { FUZZ_RAM0, FUZZ_RAM1 };
 static const uint64_t ram_size[2] = { FUZZ_RAM0_SIZE, FUZZ_RAM1_SIZE };
+
+static GByteArray *make_hello(void);
 
 #define CHECK(cond) \
     do { \
@@ -56,20 +64,20 @@ static const uint64_t ram_size[2] = { FUZZ_RAM0_SIZE, FUZZ_RAM1_SIZE };
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    char *err = NULL;
     unsigned i, j;
 
-    plat = rmm_platform_new(&err);
-    if (!plat) {
-        fprintf(stderr, "platform: %s\n", err);
-        abort();
-    }
+    pki_new(&pki);
+    policy = pki_policy((const Cred *[]) { &pki.ca }, 1);
+    pki_policy_hash(policy, policy_hash);
+    plat = pki_platform(&pki.plat, &pki.ca);
     for (i = 0; i < 2; i++) {
         for (j = 0; j < 2; j++) {
             stores[i][j] = g_malloc0(ram_size[j]);
         }
     }
     seal_buf = g_malloc0(SEAL_CAP);
+    hs_out = g_malloc0(RMM_MIG_HS_MAX);
+    hello = make_hello();
     data_pt = g_malloc0(RMM_MIG_BATCH_MAX * DATA_PT_UNIT);
     return 0;
 }
@@ -81,7 +89,7 @@ static RmmRealm *realm_new(unsigned which)
     RmmRealm *r;
     unsigned j;
 
-    fuzz_realm_params(&p, 1 + which);
+    fuzz_realm_params(&p, 1 + which, policy_hash);
     CHECK(rmm_realm_create(plat, &p, &r) == RMI_SUCCESS);
     for (j = 0; j < 2; j++) {
         /* rmm_realm_destroy() scrubbed it. */
@@ -114,7 +122,7 @@ static RmiStatus import(RmmRealm *r, const uint8_t *buf, size_t len)
 {
     RmmMigImported out;
     char *err = NULL;
-    RmiStatus ret = rmm_mig_import_record(r, buf, len, &out, &err);
+    RmiStatus ret = host_import_record(r, buf, len, &out, &err);
 
     CHECK((ret == RMI_SUCCESS) == !err);
     if (ret == RMI_SUCCESS) {
@@ -153,7 +161,7 @@ static void run_sealed(RmmRealm *r, const uint8_t *p, size_t left)
     RmmMigKeys k;
 
     memset(session, FUZZ_SESSION_BYTE, sizeof(session));
-    CHECK(rmm_mig_keys_init(&k, fuzz_mig_key, session));
+    host_keys(&k, fuzz_mig_key, session);
     while (left >= 4) {
         unsigned type = p[0], mods = p[1], n, i;
         size_t plen = p[2] | p[3] << 8, len, pt_len;
@@ -231,8 +239,7 @@ static void reexport(RmmRealm *a)
     char *err = NULL;
 
     /* As QEMU does it, with the VM stopped from the start. */
-    CHECK(rmm_mig_export_start(a, fuzz_mig_key) == RMI_SUCCESS);
-    CHECK(rmm_mig_import_start(b, fuzz_mig_key, FUZZ_NR_RECS) == RMI_SUCCESS);
+    CHECK(host_handshake(a, b, FUZZ_NR_RECS, policy, &err));
     CHECK(rme_mig_driver_setup(d) == RME_MIG_MORE);
     CHECK(rme_mig_driver_complete(d, rmm_realm_num_recs(a), &left) ==
           RME_MIG_MORE);
@@ -271,6 +278,78 @@ static void reexport(RmmRealm *a)
     rmm_realm_destroy(b);
 }
 
+/* An ACTIVE realm over stores[1], to export. */
+static RmmRealm *source_new(void)
+{
+    RmmRealm *r = realm_new(1);
+    uint64_t top;
+
+    CHECK(rmm_rtt_init_ripas(r, FUZZ_RAM0, FUZZ_RAM0 + FUZZ_RAM0_SIZE,
+                             &top) == RMI_SUCCESS);
+    CHECK(rmm_realm_activate(r) == RMI_SUCCESS);
+    return r;
+}
+
+/* The HELLO of a session of the fuzzer's own platform. */
+static GByteArray *make_hello(void)
+{
+    RmmRealm *s = source_new();
+    GByteArray *b = g_byte_array_new();
+    size_t len;
+
+    CHECK(rmm_mig_export_start(s, pem_bytes(policy), policy->len, hs_out,
+                               RMM_MIG_HS_MAX, &len, NULL) == RMI_SUCCESS);
+    g_byte_array_append(b, hs_out, len);
+    rmm_realm_destroy(s);
+    return b;
+}
+
+/* FUZZ_MODE_HELLO*: @p is the HELLO, or patches to the valid one. */
+static void run_hello(bool patch, const uint8_t *p, size_t left)
+{
+    g_autoptr(GByteArray) h = g_byte_array_new();
+    RmmRealm *d = realm_new(0);
+    RmiStatus ret;
+    char *err = NULL;
+    size_t len;
+
+    if (patch) {
+        g_byte_array_append(h, hello->data, hello->len);
+        for (; left >= 3; p += 3, left -= 3) {
+            h->data[(p[0] | p[1] << 8) % h->len] ^= p[2];
+        }
+    } else {
+        g_byte_array_append(h, p, left);
+    }
+    CHECK(rmm_mig_import_start(d, FUZZ_NR_RECS, pem_bytes(policy),
+                               policy->len, NULL) == RMI_SUCCESS);
+    ret = rmm_mig_import_hello(d, h->data, h->len, hs_out, RMM_MIG_HS_MAX,
+                               &len, &err);
+    CHECK((ret == RMI_SUCCESS) == !err);
+    /* Only the HELLO its platform signed gets an answer. */
+    CHECK(ret != RMI_SUCCESS ||
+          (h->len == hello->len && !memcmp(h->data, hello->data, h->len)));
+    g_free(err);
+    rmm_mig_import_abort(d, NULL);
+    rmm_realm_destroy(d);
+}
+
+/* FUZZ_MODE_ACCEPT: no forged ACCEPT is taken. */
+static void run_accept(const uint8_t *p, size_t left)
+{
+    RmmRealm *s = source_new();
+    char *err = NULL;
+    size_t len;
+
+    CHECK(rmm_mig_export_start(s, pem_bytes(policy), policy->len, hs_out,
+                               RMM_MIG_HS_MAX, &len, NULL) == RMI_SUCCESS);
+    CHECK(rmm_mig_export_accept(s, p, left, &err) != RMI_SUCCESS);
+    CHECK(err);
+    g_free(err);
+    CHECK(rmm_mig_export_abort(s, NULL) == RMI_SUCCESS);
+    rmm_realm_destroy(s);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     uint8_t token[RMM_MIG_TOKEN_SIZE];
@@ -280,8 +359,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1) {
         return 0;
     }
+    if (data[0] == FUZZ_MODE_HELLO || data[0] == FUZZ_MODE_HELLO_PATCH) {
+        run_hello(data[0] == FUZZ_MODE_HELLO_PATCH, data + 1, size - 1);
+        return 0;
+    }
+    if (data[0] == FUZZ_MODE_ACCEPT) {
+        run_accept(data + 1, size - 1);
+        return 0;
+    }
     r = realm_new(0);
-    CHECK(rmm_mig_import_start(r, fuzz_mig_key, FUZZ_NR_RECS) == RMI_SUCCESS);
+    CHECK(host_import_start(r, FUZZ_NR_RECS, policy, fuzz_mig_key) ==
+          RMI_SUCCESS);
     if (data[0] == FUZZ_MODE_SEALED) {
         run_sealed(r, data + 1, size - 1);
     } else {

@@ -5,9 +5,14 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
+#include <string.h>
+
 #include <glib.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/crypto.h>
 
 #include "rmm-host.h"
+#include "rmm-mig-internal.h"
 
 static bool host_dirty_log(void *opaque, uint64_t *bitmap)
 {
@@ -155,4 +160,130 @@ bool host_map(RmmRealm *r, uint64_t base, uint64_t size, unsigned level)
 {
     return rmm_granule_delegate_range(r, base, base + size) == RMI_SUCCESS &&
            rmm_rtt_create_range(r, base, base + size, level) == RMI_SUCCESS;
+}
+
+/* ---- Host-held keys, for tests only ---- */
+
+static void host_hmac(const uint8_t key[HOST_KEY_SIZE], const char *label,
+                      const uint8_t session[RMM_MIG_SESSION_SIZE],
+                      uint8_t out[32])
+{
+    uint8_t msg[64];
+    size_t n = strlen(label);
+
+    g_assert(n + RMM_MIG_SESSION_SIZE <= sizeof(msg));
+    memcpy(msg, label, n);
+    memcpy(msg + n, session, RMM_MIG_SESSION_SIZE);
+    g_assert_cmpint(gnutls_hmac_fast(GNUTLS_MAC_SHA256, key, HOST_KEY_SIZE,
+                                     msg, n + RMM_MIG_SESSION_SIZE, out),
+                    ==, 0);
+}
+
+void host_keys(RmmMigKeys *k, const uint8_t key[HOST_KEY_SIZE],
+               const uint8_t session[RMM_MIG_SESSION_SIZE])
+{
+    uint8_t okm[RMM_MIG_OKM_SIZE];
+
+    memcpy(okm, session, RMM_MIG_SESSION_SIZE);
+    host_hmac(key, "CCA-MIG-v1 enc", session, okm + RMM_MIG_SESSION_SIZE);
+    host_hmac(key, "CCA-MIG-v1 token", session,
+              okm + RMM_MIG_SESSION_SIZE + 32);
+    g_assert_true(rmm_mig_keys_init(k, okm));
+}
+
+static void host_install(RmmRealm *r, const uint8_t key[HOST_KEY_SIZE],
+                         const uint8_t session[RMM_MIG_SESSION_SIZE])
+{
+    RmmMig *m = &r->mig;
+
+    g_mutex_lock(&r->lock);
+    rmm_mig_keys_wipe(&m->keys);
+    host_keys(&m->keys, key, session);
+    g_clear_pointer(&m->ecdh, rmm_mig_ecdh_free);
+    m->hs = RMM_MIG_HS_DONE;
+    g_mutex_unlock(&r->lock);
+}
+
+RmiStatus host_export_start(RmmRealm *r, const GString *policy,
+                            const uint8_t key[HOST_KEY_SIZE])
+{
+    g_autofree uint8_t *hello = g_malloc(RMM_MIG_HS_MAX);
+    uint8_t session[RMM_MIG_SESSION_SIZE];
+    g_autofree char *err = NULL;
+    RmiStatus ret;
+    size_t len;
+
+    ret = rmm_mig_export_start(r, (const uint8_t *)policy->str, policy->len,
+                               hello, RMM_MIG_HS_MAX, &len, &err);
+    if (err) {
+        g_test_message("MIG_START: %s", err);
+    }
+    if (ret == RMI_SUCCESS) {
+        g_assert_cmpint(gnutls_rnd(GNUTLS_RND_NONCE, session,
+                                   sizeof(session)), ==, 0);
+        host_install(r, key, session);
+    }
+    return ret;
+}
+
+/* Realm -> the key its import was started with (tests only). */
+static GHashTable *host_import_keys;
+
+RmiStatus host_import_start(RmmRealm *r, unsigned nr_recs,
+                            const GString *policy,
+                            const uint8_t key[HOST_KEY_SIZE])
+{
+    g_autofree char *err = NULL;
+    RmiStatus ret = rmm_mig_import_start(r, nr_recs,
+                                         (const uint8_t *)policy->str,
+                                         policy->len, &err);
+
+    if (err) {
+        g_test_message("MIG_IMPORT_START: %s", err);
+    }
+
+    if (ret == RMI_SUCCESS) {
+        if (!host_import_keys) {
+            host_import_keys = g_hash_table_new_full(NULL, NULL, NULL,
+                                                     g_free);
+        }
+        g_hash_table_insert(host_import_keys, r,
+                            g_memdup2(key, HOST_KEY_SIZE));
+    }
+    return ret;
+}
+
+RmiStatus host_import_record(RmmRealm *r, const uint8_t *buf, size_t len,
+                             RmmMigImported *out, char **err)
+{
+    uint8_t session[RMM_MIG_SESSION_SIZE] = { 0 };
+    const uint8_t *key = host_import_keys ?
+                         g_hash_table_lookup(host_import_keys, r) : NULL;
+
+    if (key && r->mig.hs == RMM_MIG_HS_WAIT_HELLO) {
+        if (buf && len >= RMM_MIG_HEADER_SIZE + sizeof(session)) {
+            memcpy(session, buf + RMM_MIG_HEADER_SIZE, sizeof(session));
+        }
+        host_install(r, key, session);
+        g_hash_table_remove(host_import_keys, r);
+    }
+    return rmm_mig_import_record(r, buf, len, out, err);
+}
+
+bool host_handshake(RmmRealm *src, RmmRealm *dst, unsigned nr_recs,
+                    const GString *policy, char **err)
+{
+    const uint8_t *pem = (const uint8_t *)policy->str;
+    size_t policy_len = policy->len;
+    g_autofree uint8_t *hello = g_malloc(RMM_MIG_HS_MAX);
+    g_autofree uint8_t *accept = g_malloc(RMM_MIG_HS_MAX);
+    size_t hlen, alen;
+
+    return rmm_mig_export_start(src, pem, policy_len, hello,
+                                RMM_MIG_HS_MAX, &hlen, err) == RMI_SUCCESS &&
+           rmm_mig_import_start(dst, nr_recs, pem, policy_len, err) ==
+           RMI_SUCCESS &&
+           rmm_mig_import_hello(dst, hello, hlen, accept, RMM_MIG_HS_MAX,
+                                &alen, err) == RMI_SUCCESS &&
+           rmm_mig_export_accept(src, accept, alen, err) == RMI_SUCCESS;
 }

@@ -24,8 +24,7 @@ typedef struct RmmHost {
     /* A record the driver emitted. */
     void (*emit)(void *opaque, const uint8_t *buf, size_t len);
     void *opaque;
-    /* Iterations stop after this many records (0: never), as by a rate
-     * limit. */
+    /* Iterations stop after this many records (0: never): a rate limit */
     unsigned stop_after;
     unsigned emitted;           /* in the current iteration */
 } RmmHost;
@@ -45,5 +44,38 @@ RmeMigDriver *rmm_host_driver_new(RmmHost *h);
 
 /* rme_mig_driver_iterate() until a pass ends with nothing dirty. */
 int rmm_host_round(RmeMigDriver *d, RmmHost *h);
+
+/*
+ * Tests and fuzzer only: session keys as the project's first design
+ * derived them, from a key the host holds and the session ID that
+ * IMMUTABLE carries in clear (HMAC-SHA256, labels "CCA-MIG-v1 enc" and
+ * "CCA-MIG-v1 token"), installed in place of the handshake's, so that
+ * the tests can make streams once and open, reseal and replay their
+ * records into any destination.  The handshake has tests of its own.
+ */
+#define HOST_KEY_SIZE   32
+struct RmmMigKeys;
+void host_keys(struct RmmMigKeys *k, const uint8_t key[HOST_KEY_SIZE],
+               const uint8_t session[RMM_MIG_SESSION_SIZE]);
+/* MIG_START with @policy (PEM), then the keys of @key, a random session. */
+RmiStatus host_export_start(RmmRealm *r, const GString *policy,
+                            const uint8_t key[HOST_KEY_SIZE]);
+/*
+ * MIG_IMPORT_START with @policy; host_import_record() installs the keys
+ * of @key and the session of the first record it imports.
+ */
+RmiStatus host_import_start(RmmRealm *r, unsigned nr_recs,
+                            const GString *policy,
+                            const uint8_t key[HOST_KEY_SIZE]);
+RmiStatus host_import_record(RmmRealm *r, const uint8_t *buf, size_t len,
+                             RmmMigImported *out, char **err);
+
+/*
+ * The real handshake, as QEMU carries it: MIG_START of @src (HELLO),
+ * MIG_IMPORT_START and MIG_IMPORT_HELLO of @dst (ACCEPT), MIG_ACCEPT of
+ * @src.  False and *@err (g_free it) at the first command that fails.
+ */
+bool host_handshake(RmmRealm *src, RmmRealm *dst, unsigned nr_recs,
+                    const GString *policy, char **err);
 
 #endif /* TESTS_RMM_RMM_HOST_H */

@@ -13,6 +13,12 @@
  *     (granules filled with the byte), for IMMUTABLE the sealed
  *     parameters (the harness adds the session ID), for any other type
  *     the plaintext of the record's one sealed unit.
+ *   FUZZ_MODE_HELLO: a HELLO for MIG_IMPORT_HELLO.
+ *   FUZZ_MODE_HELLO_PATCH: { le16 offset, u8 xor }... applied to a valid
+ *     HELLO of the fuzzer's own source platform, then MIG_IMPORT_HELLO:
+ *     it must be refused unless the patches left it unchanged.
+ *   FUZZ_MODE_ACCEPT: an ACCEPT for MIG_ACCEPT of a fresh session: it
+ *     must be refused (nobody but a destination RMM can make one).
  *
  * Copyright (c) 2026 The QEMU CCA migration authors
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -26,6 +32,9 @@
 
 #define FUZZ_MODE_RAW       0
 #define FUZZ_MODE_SEALED    1
+#define FUZZ_MODE_HELLO     2
+#define FUZZ_MODE_HELLO_PATCH 3
+#define FUZZ_MODE_ACCEPT    4
 
 #define FUZZ_IPA_WIDTH      33
 #define FUZZ_RAM0           0x40000000ULL
@@ -39,7 +48,7 @@
 #define FUZZ_MOD_SEQ_INC    (1u << 1)
 #define FUZZ_MOD_SEQ_DEC    (1u << 2)
 
-static const uint8_t fuzz_mig_key[RMM_MIG_KEY_SIZE] = {
+static const uint8_t fuzz_mig_key[32] = {
     0x46, 0x75, 0x7a, 0x7a, 0x20, 0x6d, 0x69, 0x67,
     0x72, 0x61, 0x74, 0x69, 0x6f, 0x6e, 0x20, 0x6b,
     0x65, 0x79, 0x2c, 0x20, 0x6e, 0x6f, 0x74, 0x20,
@@ -50,7 +59,8 @@ static const uint8_t fuzz_mig_key[RMM_MIG_KEY_SIZE] = {
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static inline void fuzz_realm_params(RmiRealmParams *p, uint16_t vmid)
+static inline void fuzz_realm_params(RmiRealmParams *p, uint16_t vmid,
+                                     const uint8_t policy_hash[64])
 {
     unsigned i;
 
@@ -63,6 +73,7 @@ static inline void fuzz_realm_params(RmiRealmParams *p, uint16_t vmid)
         p->rpv[i] = 0xf0 ^ i;
     }
     p->vmid = vmid;
+    memcpy(p->mig_policy, policy_hash, RMM_MIG_POLICY_HASH_SIZE);
 }
 
 #endif /* RMM_MIG_FUZZ_H */

@@ -947,6 +947,658 @@ static void test_bad_input(void)
     rmm_attest_keys_free(NULL);
 }
 
+/* ---- The CBOR reader ---- */
+
+/* @hex decoded (pairs of hex digits, spaces ignored). */
+static GByteArray *from_hex(const char *hex)
+{
+    GByteArray *b = g_byte_array_new();
+
+    while (*hex) {
+        uint8_t v;
+
+        if (*hex == ' ') {
+            hex++;
+            continue;
+        }
+        g_assert_true(g_ascii_isxdigit(hex[0]) && g_ascii_isxdigit(hex[1]));
+        v = g_ascii_xdigit_value(hex[0]) << 4 | g_ascii_xdigit_value(hex[1]);
+        g_byte_array_append(b, &v, 1);
+        hex += 2;
+    }
+    return b;
+}
+
+/* True if @hex is exactly one item that rmm_cbor_skip() takes. */
+static bool reader_skips(const char *hex)
+{
+    g_autoptr(GByteArray) b = from_hex(hex);
+    RmmCborReader r;
+    bool ok;
+
+    rmm_cbor_reader_init(&r, b->data, b->len);
+    ok = rmm_cbor_skip(&r);
+    if (!ok) {
+        g_assert_cmpuint(r.pos, ==, 0);     /* left where it was */
+    }
+    return ok && rmm_cbor_at_end(&r);
+}
+
+/* True if rmm_cbor_get_head() takes the head at the start of @hex. */
+static bool reader_head(const char *hex)
+{
+    g_autoptr(GByteArray) b = from_hex(hex);
+    RmmCborReader r;
+    RmmCborMajor major;
+    uint64_t arg;
+    bool ok;
+
+    rmm_cbor_reader_init(&r, b->data, b->len);
+    ok = rmm_cbor_get_head(&r, &major, &arg);
+    if (!ok) {
+        g_assert_cmpuint(r.pos, ==, 0);
+    }
+    return ok;
+}
+
+static void test_cbor_reader(void)
+{
+    /* {1: h'0102', -2: "ab", 3: [1, {}], 4: 1(5), 5: true, 6: 1.5f} */
+    g_autoptr(GByteArray) b =
+        from_hex("a6 01 420102 21 626162 03 8201a0 04 c105 05 f5"
+                 " 06 fa3fc00000");
+    RmmCborReader r;
+    RmmCborMajor major;
+    uint64_t arg;
+    const uint8_t *data;
+    size_t len;
+
+    rmm_cbor_reader_init(&r, b->data, b->len);
+    g_assert_true(rmm_cbor_get_head(&r, &major, &arg));
+    g_assert_cmpint(major, ==, RMM_CBOR_MAP);
+    g_assert_cmpuint(arg, ==, 6);
+    /* Not a byte string: fails and stays */
+    g_assert_false(rmm_cbor_get_bytes(&r, &data, &len));
+    g_assert_cmpuint(r.pos, ==, 1);
+    g_assert_true(rmm_cbor_get_head(&r, &major, &arg));
+    g_assert_cmpint(major, ==, RMM_CBOR_UINT);
+    g_assert_cmpuint(arg, ==, 1);
+    g_assert_true(rmm_cbor_get_bytes(&r, &data, &len));
+    g_assert_cmpuint(len, ==, 2);
+    g_assert_true(data == b->data + 3);
+    g_assert_cmpuint(data[1], ==, 0x02);
+    g_assert_true(rmm_cbor_get_head(&r, &major, &arg));
+    g_assert_cmpint(major, ==, RMM_CBOR_NINT);
+    g_assert_cmpuint(arg, ==, 1);
+    g_assert_false(rmm_cbor_get_bytes(&r, &data, &len));  /* text */
+    g_assert_cmpuint(r.pos, ==, 6);
+    g_assert_true(rmm_cbor_skip(&r));
+    g_assert_cmpuint(r.pos, ==, 9);
+    while (!rmm_cbor_at_end(&r)) {
+        g_assert_true(rmm_cbor_skip(&r));
+    }
+    g_assert_cmpuint(r.pos, ==, b->len);
+    g_assert_false(rmm_cbor_skip(&r));
+    g_assert_false(rmm_cbor_get_head(&r, &major, &arg));
+
+    r.pos = 0;
+    g_assert_true(rmm_cbor_skip(&r));
+    g_assert_true(rmm_cbor_at_end(&r));
+
+    /* Nothing to read */
+    rmm_cbor_reader_init(&r, NULL, 5);
+    g_assert_true(rmm_cbor_at_end(&r));
+    g_assert_false(rmm_cbor_get_head(&r, &major, &arg));
+    g_assert_false(rmm_cbor_skip(&r));
+
+    /* Well-formed, if not the shortest form */
+    g_assert_true(reader_skips("1b0000000000000001"));
+    g_assert_true(reader_skips("5800"));
+    g_assert_true(reader_skips("f820"));
+    g_assert_true(reader_skips("fb3ff8000000000000"));
+}
+
+static void test_cbor_reader_reject(void)
+{
+    static const char *const bad[] = {
+        "",
+        /* Indefinite lengths and "break" */
+        "5f 41 00 ff", "7f 61 61 ff", "9f 01 ff", "bf 01 02 ff", "ff",
+        "82 9f ff 01",
+        /* Reserved additional information */
+        "1c", "1d", "1e", "3c", "5d", "7e", "9c", "bd", "de", "fc", "fd",
+        "fe",
+        /* Truncated heads */
+        "18", "19 01", "1a 010203", "1b 01020304050607", "38",
+        /* Truncated contents */
+        "41", "44 010203", "63 6161", "82 01", "a1 01", "a2 01 02 03",
+        "c1", "d9018f",
+        /* Huge lengths and counts */
+        "5b ffffffffffffffff 00", "5b 8000000000000000 00",
+        "7a ffffffff 616161", "5a 00010000 00000000",
+        "9b ffffffffffffffff 00 00 00", "bb 7fffffffffffffff 00 00",
+        "9a ffffffff 80 80 80",
+        /* Simple values 0..31 in two bytes are not well-formed */
+        "f8 00", "f8 1f",
+    };
+    unsigned i;
+
+    for (i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_assert_false(reader_skips(bad[i]));
+    }
+    for (i = 28; i <= 31; i++) {
+        unsigned major;
+
+        for (major = 0; major < 8; major++) {
+            g_autofree char *hex = g_strdup_printf("%02x00", major << 5 | i);
+
+            g_assert_false(reader_head(hex));
+        }
+    }
+    g_assert_true(reader_head("44 01020304"));
+    g_assert_false(reader_head("44 010203"));
+    g_assert_false(reader_head("5b ffffffffffffffff"));
+}
+
+/* @n nested arrays (or tags) around 0, as hex. */
+static char *nested(const char *wrap, unsigned n)
+{
+    GString *s = g_string_new(NULL);
+    unsigned i;
+
+    for (i = 0; i < n; i++) {
+        g_string_append(s, wrap);
+    }
+    g_string_append(s, "00");
+    return g_string_free(s, false);
+}
+
+static void test_cbor_reader_depth(void)
+{
+    static const char *const wraps[] = { "81", "a100", "c1", "d818" };
+    unsigned i;
+
+    for (i = 0; i < G_N_ELEMENTS(wraps); i++) {
+        g_autofree char *ok = nested(wraps[i], RMM_CBOR_MAX_DEPTH);
+        g_autofree char *deep = nested(wraps[i], RMM_CBOR_MAX_DEPTH + 1);
+        g_autofree char *deeper = nested(wraps[i], 100000);
+
+        g_assert_true(reader_skips(ok));
+        g_assert_false(reader_skips(deep));
+        g_assert_false(reader_skips(deeper));
+    }
+}
+
+/* ---- Platform token with a chosen challenge ---- */
+
+static const size_t good_challenge_sizes[] = { 32, 48, 64 };
+
+static void fill_challenge(uint8_t *c, size_t len, uint8_t seed)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        c[i] = seed + 7 * i;
+    }
+}
+
+static GByteArray *make_plat_token(const RmmAttestKeys *k,
+                                   const uint8_t *challenge, size_t len)
+{
+    char *err = NULL;
+    GByteArray *b = rmm_attest_platform_token(k, challenge, len, &err);
+
+    g_assert_null(err);
+    g_assert_nonnull(b);
+    return b;
+}
+
+/* Verify @tok; on failure, check that there is an error message. */
+static bool plat_verify(gnutls_pubkey_t key, const uint8_t *tok, size_t len,
+                        const uint8_t *challenge, size_t clen,
+                        const char *want_err)
+{
+    char *err = NULL;
+    bool ok = rmm_attest_verify_platform_token(key, tok, len, challenge,
+                                               clen, &err);
+
+    if (ok) {
+        g_assert_null(err);
+    } else {
+        g_assert_nonnull(err);
+        g_assert_true(g_str_has_prefix(err, "platform token: "));
+        if (want_err) {
+            g_assert_cmpstr(err, ==, want_err);
+        }
+        g_free(err);
+    }
+    return ok;
+}
+
+static void test_plat_token_challenge(void)
+{
+    char *err = NULL;
+    RmmAttestKeys *k = rmm_attest_keys_new(&err);
+    gnutls_pubkey_t cpak = rmm_attest_keys_cpak_pubkey(k);
+    uint8_t chal[64];
+    unsigned i;
+
+    g_assert_nonnull(k);
+    g_assert_nonnull(cpak);
+
+    for (i = 0; i < G_N_ELEMENTS(good_challenge_sizes); i++) {
+        size_t n = good_challenge_sizes[i];
+        g_autoptr(GByteArray) tok = NULL;
+        g_autoptr(GByteArray) bstr = g_byte_array_new();
+        g_autoptr(CborItem) outer = NULL;
+        g_autoptr(CborItem) sign1 = NULL;
+        g_autoptr(CborItem) claims = NULL;
+        const CborItem *v;
+
+        fill_challenge(chal, n, i);
+        tok = make_plat_token(k, chal, n);
+        g_assert_true(plat_verify(cpak, tok->data, tok->len, chal, n, NULL));
+
+        /* The same claims as the token's, with this challenge */
+        rmm_cbor_put_bytes(bstr, tok->data, tok->len);
+        outer = cbor_decode(bstr->data, bstr->len);
+        sign1 = decode_sign1(outer);
+        claims = sign1_claims(sign1);
+        v = get_bytes(claims, PLAT_CHALLENGE, n);
+        g_assert_true(memcmp(v->str, chal, n) == 0);
+        g_assert_true(verify_sign1(sign1, cpak));
+        g_assert_cmpuint(map_size(claims), ==, 9);
+        check_text(claims, PLAT_PROFILE, PLAT_PROFILE_NAME);
+
+        /* Another challenge, or a challenge of another size */
+        chal[n - 1] ^= 0x01;
+        g_assert_false(plat_verify(cpak, tok->data, tok->len, chal, n,
+                                   "platform token: challenge does not "
+                                   "match"));
+        chal[n - 1] ^= 0x01;
+        g_assert_false(plat_verify(cpak, tok->data, tok->len, chal,
+                                   n == 64 ? 32 : n + 16,
+                                   "platform token: challenge does not "
+                                   "match"));
+    }
+    gnutls_pubkey_deinit(cpak);
+    rmm_attest_keys_free(k);
+}
+
+/* The platform token inside the CCA token verifies like the others. */
+static void test_plat_token_in_cca_token(void)
+{
+    char *err = NULL;
+    RmmAttestKeys *k = rmm_attest_keys_new(&err);
+    gnutls_pubkey_t cpak = rmm_attest_keys_cpak_pubkey(k);
+    g_autoptr(GByteArray) b = NULL;
+    const CborItem *rak;
+    uint8_t digest[32];
+    RmmRealmClaims c;
+    Token t = { 0 };
+
+    g_assert_nonnull(cpak);
+    fill_claims(&c, RMI_HASH_SHA256);
+    b = make_token(k, &c);
+    token_parse(&t, b);
+    rak = map_get(t.realm_claims, REALM_PUB_KEY);
+    g_assert_cmpint(gnutls_hash_fast(GNUTLS_DIG_SHA256, rak->str, rak->arg,
+                                     digest), ==, 0);
+    g_assert_true(plat_verify(cpak, t.plat->raw, t.plat->raw_len,
+                              digest, sizeof(digest), NULL));
+    digest[0] ^= 0x80;
+    g_assert_false(plat_verify(cpak, t.plat->raw, t.plat->raw_len,
+                               digest, sizeof(digest), NULL));
+    token_clear(&t);
+    gnutls_pubkey_deinit(cpak);
+    rmm_attest_keys_free(k);
+}
+
+static gnutls_pubkey_t pubkey_of(gnutls_privkey_t priv)
+{
+    gnutls_pubkey_t pub;
+
+    g_assert_cmpint(gnutls_pubkey_init(&pub), ==, 0);
+    g_assert_cmpint(gnutls_pubkey_import_privkey(pub, priv, 0, 0), ==, 0);
+    return pub;
+}
+
+static gnutls_privkey_t ecdsa_key(gnutls_ecc_curve_t curve)
+{
+    gnutls_privkey_t key;
+
+    g_assert_cmpint(gnutls_privkey_init(&key), ==, 0);
+    g_assert_cmpint(gnutls_privkey_generate2(key, GNUTLS_PK_ECDSA,
+                                             GNUTLS_CURVE_TO_BITS(curve),
+                                             0, NULL, 0), ==, 0);
+    return key;
+}
+
+static void test_plat_token_keys(void)
+{
+    char *err = NULL;
+    RmmAttestKeys *k1 = rmm_attest_keys_new(&err);
+    RmmAttestKeys *k2 = rmm_attest_keys_new(&err);
+    gnutls_pubkey_t cpak1 = rmm_attest_keys_cpak_pubkey(k1);
+    gnutls_pubkey_t cpak2 = rmm_attest_keys_cpak_pubkey(k2);
+    gnutls_privkey_t p256 = ecdsa_key(GNUTLS_ECC_CURVE_SECP256R1);
+    gnutls_pubkey_t p256_pub = pubkey_of(p256);
+    g_autoptr(GByteArray) tok = NULL;
+    uint8_t chal[48];
+
+    fill_challenge(chal, sizeof(chal), 0x33);
+    tok = make_plat_token(k1, chal, sizeof(chal));
+    g_assert_true(plat_verify(cpak1, tok->data, tok->len, chal,
+                              sizeof(chal), NULL));
+    /* Another platform's key */
+    g_assert_false(plat_verify(cpak2, tok->data, tok->len, chal,
+                               sizeof(chal),
+                               "platform token: bad signature"));
+    /* Not a P-384 key, or none */
+    g_assert_false(plat_verify(p256_pub, tok->data, tok->len, chal,
+                               sizeof(chal), "platform token: key is not "
+                               "ECDSA P-384"));
+    g_assert_false(plat_verify(NULL, tok->data, tok->len, chal,
+                               sizeof(chal), NULL));
+    g_assert_null(rmm_attest_keys_cpak_pubkey(NULL));
+
+    gnutls_pubkey_deinit(p256_pub);
+    gnutls_privkey_deinit(p256);
+    gnutls_pubkey_deinit(cpak1);
+    gnutls_pubkey_deinit(cpak2);
+    rmm_attest_keys_free(k1);
+    rmm_attest_keys_free(k2);
+}
+
+static void test_plat_token_bad_challenge(void)
+{
+    static const size_t bad[] = { 0, 1, 16, 31, 33, 47, 49, 63, 65, 128 };
+    char *err = NULL;
+    RmmAttestKeys *k = rmm_attest_keys_new(&err);
+    gnutls_pubkey_t cpak = rmm_attest_keys_cpak_pubkey(k);
+    g_autoptr(GByteArray) tok = NULL;
+    uint8_t chal[128] = { 0 };
+    unsigned i;
+
+    for (i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_assert_null(rmm_attest_platform_token(k, chal, bad[i], &err));
+        g_assert_nonnull(err);
+        g_assert_true(g_str_has_prefix(err, "platform token: "));
+        g_clear_pointer(&err, g_free);
+    }
+    g_assert_null(rmm_attest_platform_token(k, NULL, 32, &err));
+    g_clear_pointer(&err, g_free);
+    g_assert_null(rmm_attest_platform_token(NULL, chal, 32, &err));
+    g_clear_pointer(&err, g_free);
+    g_assert_null(rmm_attest_platform_token(k, chal, 31, NULL));
+
+    /* Verification takes the same sizes only */
+    tok = make_plat_token(k, chal, 32);
+    for (i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_assert_false(plat_verify(cpak, tok->data, tok->len, chal, bad[i],
+                                   NULL));
+    }
+    g_assert_false(plat_verify(cpak, tok->data, tok->len, NULL, 32, NULL));
+    g_assert_false(rmm_attest_verify_platform_token(cpak, tok->data,
+                                                    tok->len, chal, 31,
+                                                    NULL));
+    g_assert_true(plat_verify(cpak, tok->data, tok->len, chal, 32, NULL));
+    gnutls_pubkey_deinit(cpak);
+    rmm_attest_keys_free(k);
+}
+
+/* Every bit flip, truncation and extension of a good token fails. */
+static void test_plat_token_mutations(void)
+{
+    static const uint8_t masks[] = { 0x01, 0x80, 0xff };
+    char *err = NULL;
+    RmmAttestKeys *k = rmm_attest_keys_new(&err);
+    gnutls_pubkey_t cpak = rmm_attest_keys_cpak_pubkey(k);
+    g_autoptr(GByteArray) tok = NULL;
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    uint8_t chal[64];
+    size_t i, m;
+
+    fill_challenge(chal, sizeof(chal), 0x5a);
+    tok = make_plat_token(k, chal, sizeof(chal));
+    g_assert_true(plat_verify(cpak, tok->data, tok->len, chal, sizeof(chal),
+                              NULL));
+
+    for (i = 0; i < tok->len; i++) {
+        for (m = 0; m < G_N_ELEMENTS(masks); m++) {
+            g_byte_array_set_size(b, 0);
+            g_byte_array_append(b, tok->data, tok->len);
+            b->data[i] ^= masks[m];
+            g_assert_false(plat_verify(cpak, b->data, b->len, chal,
+                                       sizeof(chal), NULL));
+        }
+    }
+
+    /* Truncated: each in a buffer of its own size, for ASan */
+    for (i = 0; i < tok->len; i++) {
+        g_autofree uint8_t *t = g_memdup2(tok->data, i);
+
+        g_assert_false(plat_verify(cpak, t, i, chal, sizeof(chal), NULL));
+    }
+    g_assert_false(plat_verify(cpak, NULL, 0, chal, sizeof(chal), NULL));
+    g_assert_false(plat_verify(cpak, NULL, 5, chal, sizeof(chal), NULL));
+
+    /* Trailing bytes, or a second item */
+    g_byte_array_set_size(b, 0);
+    g_byte_array_append(b, tok->data, tok->len);
+    g_byte_array_append(b, (const guint8 *)"", 1);
+    g_assert_false(plat_verify(cpak, b->data, b->len, chal, sizeof(chal),
+                               "platform token: not a COSE_Sign1"));
+    g_byte_array_append(b, tok->data, tok->len);
+    g_byte_array_remove_index(b, tok->len);
+    g_assert_false(plat_verify(cpak, b->data, b->len, chal, sizeof(chal),
+                               "platform token: not a COSE_Sign1"));
+
+    /* Untagged COSE_Sign1 (the model only emits the tagged form) */
+    g_assert_cmpuint(tok->data[0], ==, 0xd2);
+    g_assert_false(plat_verify(cpak, tok->data + 1, tok->len - 1, chal,
+                               sizeof(chal),
+                               "platform token: not a COSE_Sign1"));
+
+    gnutls_pubkey_deinit(cpak);
+    rmm_attest_keys_free(k);
+}
+
+/* ---- Hand-made COSE_Sign1 objects, signed by the test's own key ---- */
+
+typedef struct Sign1Spec {
+    bool untagged;
+    const char *prot;       /* protected header's contents, hex */
+    const char *unprot;     /* unprotected header item, hex */
+    size_t sig_len;         /* of the signature's byte string */
+} Sign1Spec;
+
+static const Sign1Spec good_spec = { false, "a1013822", "a0", 96 };
+
+static GByteArray *make_sign1(gnutls_privkey_t key, const Sign1Spec *spec,
+                              const GByteArray *payload)
+{
+    g_autoptr(GByteArray) prot = from_hex(spec->prot);
+    g_autoptr(GByteArray) unprot = from_hex(spec->unprot);
+    g_autoptr(GByteArray) tbs = g_byte_array_new();
+    gnutls_datum_t data, der = { NULL, 0 }, r, s;
+    void *r_data, *s_data;
+    uint8_t sig[2 * P384_SIZE + 8] = { 0 };
+    GByteArray *out = g_byte_array_new();
+
+    rmm_cbor_put_array(tbs, 4);
+    rmm_cbor_put_text(tbs, "Signature1");
+    rmm_cbor_put_bytes(tbs, prot->data, prot->len);
+    rmm_cbor_put_bytes(tbs, NULL, 0);
+    rmm_cbor_put_bytes(tbs, payload->data, payload->len);
+    data.data = tbs->data;
+    data.size = tbs->len;
+    g_assert_cmpint(gnutls_privkey_sign_data2(key, GNUTLS_SIGN_ECDSA_SHA384,
+                                              0, &data, &der), ==, 0);
+    g_assert_cmpint(gnutls_decode_rs_value(&der, &r, &s), ==, 0);
+    r_data = r.data;
+    s_data = s.data;
+    strip_zeros(&r);
+    strip_zeros(&s);
+    g_assert_cmpuint(r.size, <=, P384_SIZE);
+    g_assert_cmpuint(s.size, <=, P384_SIZE);
+    memcpy(sig + P384_SIZE - r.size, r.data, r.size);
+    memcpy(sig + 2 * P384_SIZE - s.size, s.data, s.size);
+    gnutls_free(r_data);
+    gnutls_free(s_data);
+    gnutls_free(der.data);
+
+    if (!spec->untagged) {
+        rmm_cbor_put_tag(out, TAG_COSE_SIGN1);
+    }
+    rmm_cbor_put_array(out, 4);
+    rmm_cbor_put_bytes(out, prot->data, prot->len);
+    g_byte_array_append(out, unprot->data, unprot->len);
+    rmm_cbor_put_bytes(out, payload->data, payload->len);
+    g_assert_cmpuint(spec->sig_len, <=, sizeof(sig));
+    rmm_cbor_put_bytes(out, sig, spec->sig_len);
+    return out;
+}
+
+/* Claims {before..., 10: challenge (@nchal times), after...} */
+static GByteArray *claims_with(const char *before_hex, unsigned nchal,
+                               const uint8_t *chal, size_t clen,
+                               unsigned npairs)
+{
+    g_autoptr(GByteArray) before = from_hex(before_hex);
+    GByteArray *b = g_byte_array_new();
+    unsigned i;
+
+    rmm_cbor_put_map(b, npairs);
+    g_byte_array_append(b, before->data, before->len);
+    for (i = 0; i < nchal; i++) {
+        rmm_cbor_put_uint(b, PLAT_CHALLENGE);
+        rmm_cbor_put_bytes(b, chal, clen);
+    }
+    return b;
+}
+
+/* Sign @claims with @key as @spec says and verify the result. */
+static bool spec_verifies(gnutls_privkey_t key, const Sign1Spec *spec,
+                          const GByteArray *claims, const uint8_t *chal,
+                          const char *want_err)
+{
+    gnutls_pubkey_t pub = pubkey_of(key);
+    g_autoptr(GByteArray) tok = make_sign1(key, spec, claims);
+    bool ok = plat_verify(pub, tok->data, tok->len, chal, 32, want_err);
+
+    gnutls_pubkey_deinit(pub);
+    return ok;
+}
+
+static void test_plat_token_cose(void)
+{
+    /* Protected headers other than exactly {1: -35} */
+    static const char *const bad_prot[] = {
+        "", "a0", "a1013823", "a1013826", "a1023822", "a2013822 0442 0102",
+        "a1013822 00", "81 3822", "a10138", "a1 01 c1 3822",
+    };
+    gnutls_privkey_t key = ecdsa_key(GNUTLS_ECC_CURVE_SECP384R1);
+    g_autoptr(GByteArray) claims = NULL;
+    uint8_t chal[32];
+    Sign1Spec spec;
+    unsigned i;
+
+    fill_challenge(chal, sizeof(chal), 1);
+    claims = claims_with("", 1, chal, sizeof(chal), 1);
+    g_assert_true(spec_verifies(key, &good_spec, claims, chal, NULL));
+
+    /* Unprotected header: any map, but a map */
+    spec = good_spec;
+    spec.unprot = "a2 04 42 0102 21 81 a1 01 c1 00";
+    g_assert_true(spec_verifies(key, &spec, claims, chal, NULL));
+    spec.unprot = "20";
+    g_assert_false(spec_verifies(key, &spec, claims, chal,
+                                 "platform token: not a COSE_Sign1"));
+    spec.unprot = "80";
+    g_assert_false(spec_verifies(key, &spec, claims, chal, NULL));
+    spec.unprot = "bf ff";
+    g_assert_false(spec_verifies(key, &spec, claims, chal, NULL));
+
+    spec = good_spec;
+    spec.untagged = true;
+    g_assert_false(spec_verifies(key, &spec, claims, chal,
+                                 "platform token: not a COSE_Sign1"));
+
+    for (i = 0; i < G_N_ELEMENTS(bad_prot); i++) {
+        spec = good_spec;
+        spec.prot = bad_prot[i];
+        g_assert_false(spec_verifies(key, &spec, claims, chal, NULL));
+    }
+    spec.prot = "a1013823";
+    g_assert_false(spec_verifies(key, &spec, claims, chal,
+                                 "platform token: algorithm is not ES384"));
+
+    /* Signature: 96 bytes */
+    spec = good_spec;
+    spec.sig_len = 95;
+    g_assert_false(spec_verifies(key, &spec, claims, chal,
+                                 "platform token: bad signature size"));
+    spec.sig_len = 97;
+    g_assert_false(spec_verifies(key, &spec, claims, chal, NULL));
+
+    gnutls_privkey_deinit(key);
+}
+
+static void check_claims(gnutls_privkey_t key, GByteArray *claims,
+                         const uint8_t *chal, const char *want_err)
+{
+    g_assert_cmpint(spec_verifies(key, &good_spec, claims, chal, want_err),
+                    ==, want_err == NULL);
+    g_byte_array_unref(claims);
+}
+
+static void test_plat_token_claims(void)
+{
+    gnutls_privkey_t key = ecdsa_key(GNUTLS_ECC_CURVE_SECP384R1);
+    GByteArray *claims;
+    uint8_t chal[32];
+
+    fill_challenge(chal, sizeof(chal), 9);
+
+    /* Other claims of any kind around the challenge are skipped */
+    check_claims(key, claims_with("01 82 a1 20 c1 f5 6161 "
+                                  "20 fa3fc00000 "
+                                  "0b 44 0a0a0a0a "
+                                  "44 0a0a0a0a 0a",
+                                  1, chal, 32, 5), chal, NULL);
+    /* 10 in a longer head is still key 10 */
+    claims = from_hex("a1 18 0a");
+    rmm_cbor_put_bytes(claims, chal, sizeof(chal));
+    check_claims(key, claims, chal, NULL);
+
+    check_claims(key, claims_with("", 0, chal, 32, 0), chal,
+                 "platform token: no challenge claim");
+    check_claims(key, claims_with("01 02", 0, chal, 32, 1), chal,
+                 "platform token: no challenge claim");
+    check_claims(key, claims_with("", 2, chal, 32, 2), chal,
+                 "platform token: more than one challenge claim");
+    check_claims(key, claims_with("0a 01", 1, chal, 32, 2), chal,
+                 "platform token: bad challenge claim");
+    check_claims(key, claims_with("0a 6161", 0, chal, 32, 1), chal,
+                 "platform token: bad challenge claim");
+    check_claims(key, claims_with("", 1, chal, 31, 1), chal,
+                 "platform token: challenge does not match");
+    /* Not exactly one map */
+    check_claims(key, claims_with("", 1, chal, 32, 2), chal,
+                 "platform token: claims are not a map");
+    check_claims(key, claims_with("", 1, chal, 32, 0), chal,
+                 "platform token: claims are not a map");
+    check_claims(key, claims_with("01 9f ff", 1, chal, 32, 2), chal,
+                 "platform token: claims are not a map");
+    check_claims(key, from_hex("8a"), chal,
+                 "platform token: claims are not a map");
+    check_claims(key, from_hex(""), chal,
+                 "platform token: claims are not a map");
+
+    gnutls_privkey_deinit(key);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -959,5 +1611,20 @@ int main(int argc, char **argv)
     g_test_add_func("/rmm/attest/keys/fresh", test_fresh_keys);
     g_test_add_func("/rmm/attest/max-size", test_max_size);
     g_test_add_func("/rmm/attest/bad-input", test_bad_input);
+    g_test_add_func("/rmm/attest/cbor/reader", test_cbor_reader);
+    g_test_add_func("/rmm/attest/cbor/reader-reject",
+                    test_cbor_reader_reject);
+    g_test_add_func("/rmm/attest/cbor/reader-depth", test_cbor_reader_depth);
+    g_test_add_func("/rmm/attest/plat-token/challenge",
+                    test_plat_token_challenge);
+    g_test_add_func("/rmm/attest/plat-token/in-cca-token",
+                    test_plat_token_in_cca_token);
+    g_test_add_func("/rmm/attest/plat-token/keys", test_plat_token_keys);
+    g_test_add_func("/rmm/attest/plat-token/bad-challenge",
+                    test_plat_token_bad_challenge);
+    g_test_add_func("/rmm/attest/plat-token/mutations",
+                    test_plat_token_mutations);
+    g_test_add_func("/rmm/attest/plat-token/cose", test_plat_token_cose);
+    g_test_add_func("/rmm/attest/plat-token/claims", test_plat_token_claims);
     return g_test_run();
 }

@@ -29,6 +29,7 @@
 #include "rmm-internal.h"       /* RmmRec fields, sealing helpers */
 #include "rmm-mig-fuzz.h"
 #include "rmm-host.h"
+#include "test-pki.h"
 
 #define G           RMM_GRANULE_SIZE
 #define KIB         1024ULL
@@ -52,8 +53,13 @@
 
 static RmmPlatform *plat;
 static uint8_t *xbuf;                   /* RMM_MIG_RECORD_MAX bytes */
+static Pki pki;                         /* the platform's identity */
+static GString *policy;                 /* its CA as the only anchor */
 
-static const uint8_t key[RMM_MIG_KEY_SIZE] = {
+static const char AUTH[] = "authentication failed (not sealed in this "
+                           "session, or tampered)";
+
+static const uint8_t key[HOST_KEY_SIZE] = {
     0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
     0x10, 0x32, 0x54, 0x76, 0x98, 0xba, 0xdc, 0xfe,
     0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
@@ -87,6 +93,7 @@ static void params_init(RmiRealmParams *p, RmiHashAlgo algo, uint16_t vmid)
         p->rpv[i] = 0x30 + 7 * i;
     }
     p->vmid = vmid;
+    pki_policy_hash(policy, p->mig_policy);
 }
 
 static void fill(uint8_t *p, uint64_t seed)
@@ -423,7 +430,7 @@ static void export_start(Realm *t, GPtrArray *st)
 {
     size_t len;
 
-    g_assert_cmpint(rmm_mig_export_start(t->r, key), ==, RMI_SUCCESS);
+    g_assert_cmpint(host_export_start(t->r, policy, key), ==, RMI_SUCCESS);
     g_assert_cmpint(rmm_mig_export_immutable(t->r, xbuf, RMM_MIG_RECORD_MAX,
                                              &len), ==, RMI_SUCCESS);
     push(st, len);
@@ -472,7 +479,7 @@ static RmiStatus import_one(RmmRealm *r, GPtrArray *st, unsigned i,
     size_t len;
     const uint8_t *p = rdata(st, i, &len);
 
-    return rmm_mig_import_record(r, p, len, out, err);
+    return host_import_record(r, p, len, out, err);
 }
 
 static void import_all(Realm *d, GPtrArray *st)
@@ -481,11 +488,12 @@ static void import_all(Realm *d, GPtrArray *st)
     unsigned i, nrec = 0;
     char *err = NULL;
 
-    g_assert_cmpint(rmm_mig_import_start(d->r, key, NRECS), ==, RMI_SUCCESS);
+    g_assert_cmpint(host_import_start(d->r, NRECS, policy, key),
+                    ==, RMI_SUCCESS);
     for (i = 0; i < st->len; i++) {
         size_t len;
         const uint8_t *p = rdata(st, i, &len);
-        RmiStatus ret = rmm_mig_import_record(d->r, p, len, &out, &err);
+        RmiStatus ret = host_import_record(d->r, p, len, &out, &err);
 
         if (ret != RMI_SUCCESS) {
             g_error("record %u: %s", i, err);
@@ -693,7 +701,7 @@ static void migrate_out(Realm *s, GPtrArray *st, unsigned stop_after)
     RmmMigStats stats;
     uint64_t left;
 
-    g_assert_cmpint(rmm_mig_export_start(s->r, key), ==, RMI_SUCCESS);
+    g_assert_cmpint(host_export_start(s->r, policy, key), ==, RMI_SUCCESS);
     g_assert_cmpint(rme_mig_driver_setup(d), ==, RME_MIG_MORE);
     g_assert_true(rmm_rec_may_enter(s->rec[0]));
     g_assert_cmpint(rmm_host_round(d, &h), ==, RME_MIG_DONE);
@@ -732,6 +740,234 @@ static GPtrArray *reference(void)
         realm_free(&s);
     }
     return ref_stream;
+}
+
+/* ---- The attested handshake, as QEMU carries it ---- */
+
+static RmiStatus mig_start(RmmRealm *r, uint8_t *buf, size_t cap,
+                           size_t *len, char **err)
+{
+    return rmm_mig_export_start(r, pem_bytes(policy), policy->len, buf, cap,
+                                len, err);
+}
+
+static RmiStatus imp_start(RmmRealm *r, char **err)
+{
+    return rmm_mig_import_start(r, NRECS, pem_bytes(policy), policy->len,
+                                err);
+}
+
+/*
+ * Start a session of @s with destination @d through the real handshake;
+ * the HELLO goes to @st (when not NULL) and to @also (a second
+ * destination the host sends it to as well, when not NULL: its ACCEPT
+ * is returned in *@also_accept, g_bytes_unref() it).
+ */
+static void attested_start(Realm *s, Realm *d, GPtrArray *st, Realm *also,
+                           GBytes **also_accept)
+{
+    g_autofree uint8_t *hello = g_malloc(RMM_MIG_HS_MAX);
+    g_autofree uint8_t *acc = g_malloc(RMM_MIG_HS_MAX);
+    size_t hlen, alen;
+    char *err = NULL;
+
+    g_assert_cmpint(mig_start(s->r, hello, RMM_MIG_HS_MAX,
+                                         &hlen, &err), ==, RMI_SUCCESS);
+    if (st) {
+        g_ptr_array_add(st, g_bytes_new(hello, hlen));
+    }
+    if (also) {
+        g_assert_cmpint(imp_start(also->r, &err),
+                        ==, RMI_SUCCESS);
+        g_assert_cmpint(rmm_mig_import_hello(also->r, hello, hlen, acc,
+                                             RMM_MIG_HS_MAX, &alen, &err),
+                        ==, RMI_SUCCESS);
+        *also_accept = g_bytes_new(acc, alen);
+    }
+    g_assert_cmpint(imp_start(d->r, &err), ==,
+                    RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_import_hello(d->r, hello, hlen, acc,
+                                         RMM_MIG_HS_MAX, &alen, &err), ==,
+                    RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_export_accept(s->r, acc, alen, &err), ==,
+                    RMI_SUCCESS);
+    g_assert_null(err);
+}
+
+/*
+ * After attested_start(): the whole export of @s into @st (appended)
+ * and its import into @d, up to END; the realm is unchanged meanwhile.
+ */
+static void attested_move(Realm *s, Realm *d, GPtrArray *st)
+{
+    GPtrArray *out = stream_new();
+    RmmHost h = {
+        .r = s->r, .ram_base = ram_base, .ram_size = ram_size, .nr_ram = 2,
+        .rec_ctx = host_rec_ctx, .emit = host_emit, .opaque = out,
+    };
+    RmeMigDriver *drv = rmm_host_driver_new(&h);
+    RmmMigImported imp;
+    char *err = NULL;
+    uint64_t left;
+    unsigned i;
+    size_t len;
+
+    g_assert_cmpint(rme_mig_driver_setup(drv), ==, RME_MIG_MORE);
+    g_assert_cmpint(rme_mig_driver_complete(drv, s->nr_recs, &left), ==,
+                    RME_MIG_MORE);
+    g_assert_cmpint(rme_mig_driver_end(drv), ==, RME_MIG_MORE);
+    rme_mig_driver_free(drv);
+    for (i = 0; i < out->len; i++) {
+        const uint8_t *p = rdata(out, i, &len);
+
+        if (rmm_mig_import_record(d->r, p, len, &imp, &err) !=
+            RMI_SUCCESS) {
+            g_error("record %u: %s", i, err);
+        }
+        if (imp.rec) {
+            d->rec[d->nr_recs++] = imp.rec;
+        }
+        g_ptr_array_add(st, g_bytes_ref(out->pdata[i]));
+    }
+    g_ptr_array_unref(out);
+}
+
+/* A realm moves with keys only the two RMMs hold; tokens work. */
+static void test_attested_round_trip(void)
+{
+    uint8_t token[RMM_MIG_TOKEN_SIZE];
+    GPtrArray *st = stream_new();
+    char *err = NULL;
+    Realm s, d;
+
+    source_new(&s, RMI_HASH_SHA256, 300);
+    dest_new(&d, RMI_HASH_SHA256, 301);
+    attested_start(&s, &d, st, NULL, NULL);
+    g_assert_cmpint(rtype(st, 0), ==, RMM_MIG_RT_HELLO);
+    attested_move(&s, &d, st);
+    assert_same(&s, &d);
+    g_assert_cmpint(rmm_mig_import_commit(d.r, token, &err), ==,
+                    RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_commit_ack(s.r, token), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_phase(s.r), ==, RMM_MIG_OUT_MIGRATED);
+    realm_free(&s);
+    realm_free(&d);
+    g_ptr_array_unref(st);
+}
+
+/*
+ * Finding 1 of issue 9: the bytes of a completed migration, recorded
+ * on the wire and replayed into a fresh destination.  Its RMM answers
+ * the old HELLO with a fresh share, so it has other keys: the first
+ * sealed record is refused and nothing of the realm is imported.
+ */
+static void test_attested_replay(void)
+{
+    uint8_t token[RMM_MIG_TOKEN_SIZE];
+    g_autofree uint8_t *acc = g_malloc(RMM_MIG_HS_MAX);
+    GPtrArray *st = stream_new();
+    RmmMigImported imp;
+    char *err = NULL;
+    Realm s, d, c;
+    const uint8_t *p;
+    size_t len;
+
+    source_new(&s, RMI_HASH_SHA256, 310);
+    dest_new(&d, RMI_HASH_SHA256, 311);
+    attested_start(&s, &d, st, NULL, NULL);
+    attested_move(&s, &d, st);
+    g_assert_cmpint(rmm_mig_import_commit(d.r, token, &err), ==,
+                    RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_commit_ack(s.r, token), ==, RMI_SUCCESS);
+
+    dest_new(&c, RMI_HASH_SHA256, 312);
+    g_assert_cmpint(imp_start(c.r, &err), ==,
+                    RMI_SUCCESS);
+    p = rdata(st, 0, &len);
+    g_assert_cmpint(rmm_mig_import_hello(c.r, p, len, acc, RMM_MIG_HS_MAX,
+                                         &len, &err), ==, RMI_SUCCESS);
+    p = rdata(st, 1, &len);
+    g_assert_cmpint(rmm_mig_import_record(c.r, p, len, &imp, &err), ==,
+                    RMI_ERROR_INPUT);
+    g_assert_nonnull(strstr(err, AUTH));
+    g_clear_pointer(&err, g_free);
+    g_assert_cmpint(rmm_mig_import_commit(c.r, token, &err), ==,
+                    RMI_ERROR_REALM);
+    g_clear_pointer(&err, g_free);
+    realm_free(&c);
+    realm_free(&s);
+    realm_free(&d);
+    g_ptr_array_unref(st);
+}
+
+/*
+ * Finding 2 of issue 9: the host sends the HELLO to a second
+ * destination too, and hands its abort token (or its ACCEPT) to the
+ * source after END, hoping to run the realm here while the first
+ * destination commits.  Both are refused: the second destination's
+ * keys are not the session's.
+ */
+static void test_attested_second_destination(void)
+{
+    uint8_t token[RMM_MIG_TOKEN_SIZE], tok_b[RMM_MIG_TOKEN_SIZE];
+    GPtrArray *st = stream_new();
+    GBytes *acc_b = NULL;
+    char *err = NULL;
+    Realm s, d, b;
+    size_t len;
+    const uint8_t *p;
+
+    source_new(&s, RMI_HASH_SHA256, 320);
+    dest_new(&d, RMI_HASH_SHA256, 321);
+    dest_new(&b, RMI_HASH_SHA256, 322);
+    attested_start(&s, &d, st, &b, &acc_b);
+    /* One answer per HELLO: B's ACCEPT comes too late. */
+    p = g_bytes_get_data(acc_b, &len);
+    g_assert_cmpint(rmm_mig_export_accept(s.r, p, len, &err), ==,
+                    RMI_ERROR_REALM);
+    g_clear_pointer(&err, g_free);
+    attested_move(&s, &d, st);
+    g_assert_cmpint(rmm_mig_phase(s.r), ==, RMM_MIG_OUT_ENDED);
+    /* B aborts and has a valid token of its own session: refused. */
+    g_assert_true(rmm_mig_import_abort(b.r, tok_b));
+    g_assert_cmpint(rmm_mig_export_abort(s.r, tok_b), ==, RMI_ERROR_INPUT);
+    g_assert_cmpint(rmm_mig_phase(s.r), ==, RMM_MIG_OUT_ENDED);
+    g_assert_false(rmm_rec_may_enter(s.rec[0]));
+    /* A commits; the source becomes MIGRATED. */
+    g_assert_cmpint(rmm_mig_import_commit(d.r, token, &err), ==,
+                    RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_commit_ack(s.r, token), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_phase(s.r), ==, RMM_MIG_OUT_MIGRATED);
+    g_bytes_unref(acc_b);
+    realm_free(&b);
+    realm_free(&s);
+    realm_free(&d);
+    g_ptr_array_unref(st);
+}
+
+/*
+ * Finding 5 of issue 9: a destination that gives up after END (QEMU's
+ * devices failed to load, say) has the session's keys from the
+ * handshake, so its abort token gives the source its realm back.
+ */
+static void test_attested_abort_after_end(void)
+{
+    uint8_t token[RMM_MIG_TOKEN_SIZE];
+    GPtrArray *st = stream_new();
+    Realm s, d;
+
+    source_new(&s, RMI_HASH_SHA256, 330);
+    dest_new(&d, RMI_HASH_SHA256, 331);
+    attested_start(&s, &d, st, NULL, NULL);
+    attested_move(&s, &d, st);
+    g_assert_cmpint(rmm_mig_phase(s.r), ==, RMM_MIG_OUT_ENDED);
+    g_assert_true(rmm_mig_import_abort(d.r, token));
+    g_assert_cmpint(rmm_mig_export_abort(s.r, token), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_phase(s.r), ==, RMM_MIG_NONE);
+    g_assert_true(rmm_rec_may_enter(s.rec[0]));
+    realm_free(&s);
+    realm_free(&d);
+    g_ptr_array_unref(st);
 }
 
 /* ---- Round trip ---- */
@@ -795,7 +1031,7 @@ static void test_round_trip(gconstpointer data)
     g_assert_false(rmm_rec_may_enter(s.rec[2]));
     g_assert_cmpint(rmm_mig_commit_ack(s.r, token), ==, RMI_ERROR_REALM);
     g_assert_cmpint(rmm_mig_export_abort(s.r, NULL), ==, RMI_ERROR_REALM);
-    g_assert_cmpint(rmm_mig_export_start(s.r, key), ==, RMI_ERROR_REALM);
+    g_assert_cmpint(host_export_start(s.r, policy, key), ==, RMI_ERROR_REALM);
     g_assert_cmpint(rmm_data_destroy(s.r, RAM0), ==, RMI_ERROR_REALM);
     g_assert_cmpint(smc(s.rec[2], regs, &exit, RSI_REALM_CONFIG, RAM0, 0, 0,
                         0), ==, RMM_EXIT_NONE);
@@ -1112,11 +1348,11 @@ static void test_overhead(void)
 /*
  * Import @st into @r (NEW, with its RAM): records before @at are
  * accepted, record @at is refused with an error containing @what, and
- * from then on only abort works.  @known: whether the session is known
- * (an abort token exists) after the error.
+ * from then on only abort works, with an abort token: the handshake
+ * made the session known to this destination before any record.
  */
 static void reject_into(RmmRealm *r, const uint8_t *k, GPtrArray *st,
-                        unsigned at, const char *what, bool known)
+                        unsigned at, const char *what)
 {
     uint8_t token[RMM_MIG_TOKEN_SIZE];
     RmmMigImported out;
@@ -1125,15 +1361,15 @@ static void reject_into(RmmRealm *r, const uint8_t *k, GPtrArray *st,
     size_t len;
     const uint8_t *b;
 
-    g_assert_cmpint(rmm_mig_import_start(r, k, NRECS), ==, RMI_SUCCESS);
+    g_assert_cmpint(host_import_start(r, NRECS, policy, k), ==, RMI_SUCCESS);
     for (i = 0; i < at; i++) {
         b = rdata(st, i, &len);
-        if (rmm_mig_import_record(r, b, len, &out, &err) != RMI_SUCCESS) {
+        if (host_import_record(r, b, len, &out, &err) != RMI_SUCCESS) {
             g_error("record %u: %s", i, err);
         }
     }
     b = rdata(st, at, &len);
-    g_assert_cmpint(rmm_mig_import_record(r, b, len, &out, &err), !=,
+    g_assert_cmpint(host_import_record(r, b, len, &out, &err), !=,
                     RMI_SUCCESS);
     g_assert_nonnull(err);
     g_test_message("record %u refused: %s", at, err);
@@ -1143,13 +1379,13 @@ static void reject_into(RmmRealm *r, const uint8_t *k, GPtrArray *st,
     g_assert_null(out.rec);
     g_clear_pointer(&err, g_free);
     /* Dead session: nothing more is imported, no commit. */
-    g_assert_cmpint(rmm_mig_import_record(r, b, len, &out, &err), ==,
+    g_assert_cmpint(host_import_record(r, b, len, &out, &err), ==,
                     RMI_ERROR_REALM);
     g_assert_nonnull(strstr(err, "failed"));
     g_clear_pointer(&err, g_free);
     if (at + 1 < st->len) {
         b = rdata(st, at + 1, &len);
-        g_assert_cmpint(rmm_mig_import_record(r, b, len, &out, &err), ==,
+        g_assert_cmpint(host_import_record(r, b, len, &out, &err), ==,
                         RMI_ERROR_REALM);
         g_clear_pointer(&err, g_free);
     }
@@ -1159,30 +1395,23 @@ static void reject_into(RmmRealm *r, const uint8_t *k, GPtrArray *st,
     g_clear_pointer(&err, g_free);
     g_assert_cmpint(rmm_realm_state(r), ==, RMM_REALM_NEW);
     g_assert_cmpint(rmm_realm_activate(r), ==, RMI_ERROR_REALM);
-    g_assert_cmpint(rmm_mig_import_abort(r, token), ==, known);
+    g_assert_true(rmm_mig_import_abort(r, token));
     g_assert_cmpint(rmm_mig_phase(r), ==, RMM_MIG_IN_ABORTED);
-    g_assert_cmpint(rmm_mig_import_abort(r, token), ==, known);
-    g_assert_cmpint(rmm_mig_import_start(r, key, NRECS), ==, RMI_ERROR_REALM);
+    g_assert_true(rmm_mig_import_abort(r, token));
+    g_assert_cmpint(host_import_start(r, NRECS, policy, key),
+                    ==, RMI_ERROR_REALM);
 }
 
 /* reject_into() a fresh default destination. */
-static void expect_reject_known(GPtrArray *st, unsigned at, const char *what,
-                                bool known)
+static void expect_reject(GPtrArray *st, unsigned at, const char *what)
 {
     Realm d;
 
     dest_new(&d, RMI_HASH_SHA256, 200);
-    reject_into(d.r, key, st, at, what, known);
+    reject_into(d.r, key, st, at, what);
     realm_free(&d);
 }
 
-static void expect_reject(GPtrArray *st, unsigned at, const char *what)
-{
-    expect_reject_known(st, at, what, at > 0);
-}
-
-static const char AUTH[] = "authentication failed (wrong migration key or "
-                           "tampered record)";
 
 static void test_reject_data_bits(void)
 {
@@ -1340,7 +1569,7 @@ static void stream_keys(GPtrArray *st, RmmMigKeys *k)
     size_t len;
     const uint8_t *p = rdata(st, 0, &len);
 
-    g_assert_true(rmm_mig_keys_init(k, key, p + HDR));
+    host_keys(k, key, p + HDR);
 }
 
 /* The plaintext of record @i of @st. */
@@ -1596,15 +1825,15 @@ static void test_reject_ripas(void)
 
 static void test_reject_wrong_key(void)
 {
-    uint8_t other[RMM_MIG_KEY_SIZE];
+    uint8_t other[HOST_KEY_SIZE];
     Realm d;
 
     memcpy(other, key, sizeof(other));
     other[31] ^= 1;
     dest_new(&d, RMI_HASH_SHA256, 202);
     reject_into(d.r, other, reference(), 0, "IMMUTABLE record seq 0: "
-                "authentication failed (wrong migration key or tampered "
-                "record)", false);
+                "authentication failed (not sealed in this session, or "
+                "tampered)");
     realm_free(&d);
 }
 
@@ -1620,33 +1849,33 @@ static void test_reject_params(void)
     p.ipa_width = 34;
     realm_new(&d, &p, false);
     reject_into(d.r, key, ref, 0, "IMMUTABLE: ipa_width mismatch: source "
-                "33, destination 34", true);
+                "33, destination 34");
     realm_free(&d);
 
     params_init(&p, RMI_HASH_SHA512, 203);
     realm_new(&d, &p, false);
     reject_into(d.r, key, ref, 0, "IMMUTABLE: hash_algo mismatch: source 0, "
-                "destination 1", true);
+                "destination 1");
     realm_free(&d);
 
     params_init(&p, RMI_HASH_SHA256, 203);
     p.num_bps = 4;
     realm_new(&d, &p, false);
     reject_into(d.r, key, ref, 0, "IMMUTABLE: num_bps mismatch: source 3, "
-                "destination 4", true);
+                "destination 4");
     realm_free(&d);
 
     params_init(&p, RMI_HASH_SHA256, 203);
     p.num_wps = 15;
     realm_new(&d, &p, false);
     reject_into(d.r, key, ref, 0, "IMMUTABLE: num_wps mismatch: source 2, "
-                "destination 15", true);
+                "destination 15");
     realm_free(&d);
 
     params_init(&p, RMI_HASH_SHA256, 203);
     p.rpv[63] ^= 0x80;
     realm_new(&d, &p, false);
-    reject_into(d.r, key, ref, 0, "IMMUTABLE: rpv mismatch: byte 63", true);
+    reject_into(d.r, key, ref, 0, "IMMUTABLE: rpv mismatch: byte 63");
     realm_free(&d);
 
     /* RAM layout: one range smaller, missing, moved, or one more. */
@@ -1659,7 +1888,7 @@ static void test_reject_params(void)
                     RMI_SUCCESS);
     g_assert_true(host_map(d.r, RAM0, RAM0_SIZE, 3));
     reject_into(d.r, key, ref, 0, "IMMUTABLE: number of RAM ranges mismatch: "
-                "source 2, destination 1", true);
+                "source 2, destination 1");
     realm_free(&d);
 
     memset(&d, 0, sizeof(d));
@@ -1674,7 +1903,7 @@ static void test_reject_params(void)
     g_assert_true(host_map(d.r, RAM1, RAM1_SIZE, 3));
     reject_into(d.r, key, ref, 0, "IMMUTABLE: RAM range 0 mismatch: source "
                 "[0x40000000, +0x100000), destination [0x40000000, "
-                "+0xff000)", true);
+                "+0xff000)");
     realm_free(&d);
 
     memset(&d, 0, sizeof(d));
@@ -1687,7 +1916,7 @@ static void test_reject_params(void)
     g_assert_cmpint(rmm_realm_add_ram(d.r, RAM1 + G, RAM1_SIZE, d.store[1]),
                     ==, RMI_SUCCESS);
     g_assert_true(host_map(d.r, RAM1 + G, RAM1_SIZE, 3));
-    reject_into(d.r, key, ref, 0, "IMMUTABLE: RAM range 1 mismatch", true);
+    reject_into(d.r, key, ref, 0, "IMMUTABLE: RAM range 1 mismatch");
     realm_free(&d);
 
     dest_new(&d, RMI_HASH_SHA256, 203);
@@ -1696,7 +1925,7 @@ static void test_reject_params(void)
                     RMI_SUCCESS);
     g_assert_true(host_map(d.r, 0x10000000, G, 3));
     reject_into(d.r, key, ref, 0, "IMMUTABLE: number of RAM ranges mismatch: "
-                "source 2, destination 3", true);
+                "source 2, destination 3");
     realm_free(&d);
     g_free(s1);
 }
@@ -1752,7 +1981,7 @@ static void test_reject_params_forged(void)
         len = rmm_mig_seal_record(&k, RMM_MIG_RT_IMMUTABLE, 0, 0, q, pt_len,
                                   xbuf, RMM_MIG_RECORD_MAX);
         put(st, 0, xbuf, len);
-        expect_reject_known(st, 0, cases[c].what, true);
+        expect_reject(st, 0, cases[c].what);
         g_ptr_array_unref(st);
         g_free(q);
     }
@@ -1829,9 +2058,9 @@ static void header_cases(unsigned i)
     xbuf[5] = 0;
     put(st, i, xbuf, len);
     expect_reject(st, i, "unknown record type 0");
-    xbuf[5] = 7;
+    xbuf[5] = RMM_MIG_RT_ACCEPT + 1;
     put(st, i, xbuf, len);
-    expect_reject(st, i, "unknown record type 7");
+    expect_reject(st, i, "unknown record type 9");
     xbuf[5] = t == RMM_MIG_RT_EPOCH ? RMM_MIG_RT_END : RMM_MIG_RT_EPOCH;
     put(st, i, xbuf, len);
     expect_reject(st, i, "body of");
@@ -2325,7 +2554,8 @@ static void test_commit_before_end(void)
                     RMI_ERROR_REALM);
     g_assert_nonnull(strstr(err, "not importing"));
     g_clear_pointer(&err, g_free);
-    g_assert_cmpint(rmm_mig_import_start(d.r, key, NRECS), ==, RMI_SUCCESS);
+    g_assert_cmpint(host_import_start(d.r, NRECS, policy, key),
+                    ==, RMI_SUCCESS);
     for (i = 0; i < ref->len - 1; i++) {
         const uint8_t *p = rdata(ref, i, &len);
 
@@ -2333,7 +2563,7 @@ static void test_commit_before_end(void)
                         RMI_ERROR_REALM);
         g_assert_nonnull(strstr(err, "no END"));
         g_clear_pointer(&err, g_free);
-        g_assert_cmpint(rmm_mig_import_record(d.r, p, len, &out, &err), ==,
+        g_assert_cmpint(host_import_record(d.r, p, len, &out, &err), ==,
                         RMI_SUCCESS);
     }
     /* A failed commit does not hurt: END, then commit. */
@@ -2367,46 +2597,48 @@ static void test_import_phase(void)
 
         params_init(&p, RMI_HASH_SHA256, 80);
         g_assert_cmpint(rmm_realm_create(plat, &p, &r), ==, RMI_SUCCESS);
-        g_assert_cmpint(rmm_mig_import_start(r, key, NRECS), ==,
+        g_assert_cmpint(host_import_start(r, NRECS, policy, key), ==,
                         RMI_ERROR_REALM);
         rmm_realm_destroy(r);
     }
     dest_new(&d, RMI_HASH_SHA256, 80);
     g_assert_cmpint(rmm_rtt_init_ripas(d.r, RAM0, RAM0 + G, &top), ==,
                     RMI_SUCCESS);
-    g_assert_cmpint(rmm_mig_import_start(d.r, key, NRECS), ==,
+    g_assert_cmpint(host_import_start(d.r, NRECS, policy, key), ==,
                     RMI_ERROR_REALM);
     realm_free(&d);
     dest_new(&d, RMI_HASH_SHA256, 80);
     g_assert_cmpint(rmm_data_create_unknown(d.r, RAM0), ==, RMI_SUCCESS);
-    g_assert_cmpint(rmm_mig_import_start(d.r, key, NRECS), ==,
+    g_assert_cmpint(host_import_start(d.r, NRECS, policy, key), ==,
                     RMI_ERROR_REALM);
     realm_free(&d);
     dest_new(&d, RMI_HASH_SHA256, 80);
     rec_new(&d, true);
-    g_assert_cmpint(rmm_mig_import_start(d.r, key, NRECS), ==,
+    g_assert_cmpint(host_import_start(d.r, NRECS, policy, key), ==,
                     RMI_ERROR_REALM);
     g_assert_cmpint(rmm_realm_activate(d.r), ==, RMI_SUCCESS);
-    g_assert_cmpint(rmm_mig_import_start(d.r, key, NRECS), ==,
+    g_assert_cmpint(host_import_start(d.r, NRECS, policy, key), ==,
                     RMI_ERROR_REALM);
     realm_free(&d);
 
     /* A REC count a realm cannot have; a granule not delegated. */
     dest_new(&d, RMI_HASH_SHA256, 80);
-    g_assert_cmpint(rmm_mig_import_start(d.r, key, 0), ==, RMI_ERROR_INPUT);
-    g_assert_cmpint(rmm_mig_import_start(d.r, key, RMM_MAX_RECS + 1), ==,
+    g_assert_cmpint(host_import_start(d.r, 0, policy, key),
+                    ==, RMI_ERROR_INPUT);
+    g_assert_cmpint(host_import_start(d.r, RMM_MAX_RECS + 1, policy, key), ==,
                     RMI_ERROR_INPUT);
     g_assert_cmpint(rmm_granule_undelegate(d.r, RAM1), ==, RMI_SUCCESS);
-    g_assert_cmpint(rmm_mig_import_start(d.r, key, NRECS), ==,
+    g_assert_cmpint(host_import_start(d.r, NRECS, policy, key), ==,
                     RMI_ERROR_REALM);
     realm_free(&d);
 
     /* While importing, the realm is the import's only. */
     dest_new(&d, RMI_HASH_SHA256, 80);
-    g_assert_cmpint(rmm_mig_import_start(d.r, key, NRECS), ==, RMI_SUCCESS);
-    g_assert_cmpint(rmm_mig_import_start(d.r, key, NRECS), ==,
+    g_assert_cmpint(host_import_start(d.r, NRECS, policy, key),
+                    ==, RMI_SUCCESS);
+    g_assert_cmpint(host_import_start(d.r, NRECS, policy, key), ==,
                     RMI_ERROR_REALM);
-    g_assert_cmpint(rmm_mig_export_start(d.r, key), ==, RMI_ERROR_REALM);
+    g_assert_cmpint(host_export_start(d.r, policy, key), ==, RMI_ERROR_REALM);
     for (i = 0; i < 3; i++) {
         g_assert_cmpint(import_one(d.r, ref, i,
                                               &out, &err), ==, RMI_SUCCESS);
@@ -2435,7 +2667,8 @@ static void test_import_phase(void)
     g_assert_false(rmm_mig_import_abort(d.r, token));
     g_assert_cmpint(rmm_mig_phase(d.r), ==, RMM_MIG_NONE);
     /* Aborted before IMMUTABLE: no token. */
-    g_assert_cmpint(rmm_mig_import_start(d.r, key, NRECS), ==, RMI_SUCCESS);
+    g_assert_cmpint(host_import_start(d.r, NRECS, policy, key),
+                    ==, RMI_SUCCESS);
     g_assert_false(rmm_mig_import_abort(d.r, token));
     g_assert_cmpint(rmm_mig_phase(d.r), ==, RMM_MIG_IN_ABORTED);
     g_assert_cmpint(import_one(d.r, ref, 0,
@@ -2471,8 +2704,8 @@ static void test_export_errors(void)
                     ==, RMI_ERROR_REALM);
     g_assert_cmpint(rmm_mig_commit_ack(s.r, xbuf), ==, RMI_ERROR_REALM);
 
-    g_assert_cmpint(rmm_mig_export_start(s.r, key), ==, RMI_SUCCESS);
-    g_assert_cmpint(rmm_mig_export_start(s.r, key), ==, RMI_ERROR_REALM);
+    g_assert_cmpint(host_export_start(s.r, policy, key), ==, RMI_SUCCESS);
+    g_assert_cmpint(host_export_start(s.r, policy, key), ==, RMI_ERROR_REALM);
     /* Nothing before IMMUTABLE; IMMUTABLE needs room. */
     g_assert_cmpint(rmm_mig_export_epoch(s.r, xbuf, RMM_MIG_RECORD_MAX, &len),
                     ==, RMI_ERROR_REALM);
@@ -2634,7 +2867,7 @@ static void test_export_errors(void)
     }
     g_assert_cmpint(rmm_mig_export_end(s.r, xbuf, RMM_MIG_RECORD_MAX, &len),
                     ==, RMI_ERROR_REALM);
-    g_assert_cmpint(rmm_mig_export_start(s.r, key), ==, RMI_ERROR_REALM);
+    g_assert_cmpint(host_export_start(s.r, policy, key), ==, RMI_ERROR_REALM);
     realm_free(&s);
     g_ptr_array_unref(st);
 
@@ -2645,7 +2878,8 @@ static void test_export_errors(void)
 
         params_init(&p, RMI_HASH_SHA256, 92);
         realm_new(&n, &p, false);
-        g_assert_cmpint(rmm_mig_export_start(n.r, key), ==, RMI_ERROR_REALM);
+        g_assert_cmpint(host_export_start(n.r, policy, key),
+                        ==, RMI_ERROR_REALM);
         realm_free(&n);
     }
 }
@@ -2829,7 +3063,8 @@ static void test_destroy_phases(void)
         unsigned k;
 
         dest_new(&d, RMI_HASH_SHA256, 112);
-        g_assert_cmpint(rmm_mig_import_start(d.r, key, NRECS), ==, RMI_SUCCESS);
+        g_assert_cmpint(host_import_start(d.r, NRECS, policy, key),
+                        ==, RMI_SUCCESS);
         for (k = 0; k < i; k++) {
             g_assert_cmpint(import_one(d.r, ref, k, &out, &err), ==,
                             RMI_SUCCESS);
@@ -2841,7 +3076,8 @@ static void test_destroy_phases(void)
     }
     /* After an error. */
     dest_new(&d, RMI_HASH_SHA256, 112);
-    g_assert_cmpint(rmm_mig_import_start(d.r, key, NRECS), ==, RMI_SUCCESS);
+    g_assert_cmpint(host_import_start(d.r, NRECS, policy, key),
+                    ==, RMI_SUCCESS);
     g_assert_cmpint(import_one(d.r, ref, 1, &out,
                                           &err), ==, RMI_ERROR_INPUT);
     g_free(err);
@@ -2876,7 +3112,8 @@ static void test_import_notifies(void)
 
     dest_new(&d, RMI_HASH_SHA256, 120);
     rmm_realm_set_write_notifier(d.r, on_write, &w);
-    g_assert_cmpint(rmm_mig_import_start(d.r, key, NRECS), ==, RMI_SUCCESS);
+    g_assert_cmpint(host_import_start(d.r, NRECS, policy, key),
+                    ==, RMI_SUCCESS);
     for (i = 0; i < ref->len; i++) {
         g_assert_cmpint(import_one(d.r, ref, i,
                                               &out, &err), ==, RMI_SUCCESS);
@@ -2895,11 +3132,13 @@ static void test_import_notifies(void)
 static void fuzz_realm(Realm *t, uint16_t vmid, bool source)
 {
     RmiRealmParams p;
+    uint8_t hash[64];
     uint8_t src[G];
     uint64_t top;
     unsigned i;
 
-    fuzz_realm_params(&p, vmid);
+    pki_policy_hash(policy, hash);
+    fuzz_realm_params(&p, vmid, hash);
     memset(t, 0, sizeof(*t));
     g_assert_cmpint(rmm_realm_create(plat, &p, &t->r), ==, RMI_SUCCESS);
     t->store[0] = g_malloc0(FUZZ_RAM0_SIZE);
@@ -2943,7 +3182,7 @@ static GPtrArray *fuzz_stream(void)
     Realm s;
 
     fuzz_realm(&s, 1000, true);
-    g_assert_cmpint(rmm_mig_export_start(s.r, fuzz_mig_key), ==,
+    g_assert_cmpint(host_export_start(s.r, policy, fuzz_mig_key), ==,
                     RMI_SUCCESS);
     g_assert_cmpint(rmm_mig_export_immutable(s.r, xbuf, RMM_MIG_RECORD_MAX,
                                              &len), ==, RMI_SUCCESS);
@@ -3055,6 +3294,41 @@ static void sealed_chunk(GByteArray *b, RmmMigKeys *k, GPtrArray *st,
     g_free(pt);
 }
 
+/* Seeds of the handshake modes: a HELLO, patches, an ACCEPT. */
+static void write_hs_seeds(const char *dir)
+{
+    static const uint8_t patches[] = { 0x30, 0x00, 0x01, 0x40, 0x06, 0x80 };
+    g_autofree uint8_t *h = g_malloc(RMM_MIG_HS_MAX);
+    g_autofree uint8_t *a = g_malloc(RMM_MIG_HS_MAX);
+    GByteArray *b;
+    size_t hlen, alen;
+    Realm s, d;
+
+    fuzz_realm(&s, 1100, true);
+    fuzz_realm(&d, 1101, false);
+    g_assert_cmpint(mig_start(s.r, h, RMM_MIG_HS_MAX, &hlen, NULL), ==,
+                    RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_import_start(d.r, FUZZ_NR_RECS, pem_bytes(policy),
+                                         policy->len, NULL), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_import_hello(d.r, h, hlen, a, RMM_MIG_HS_MAX,
+                                         &alen, NULL), ==, RMI_SUCCESS);
+    b = g_byte_array_new();
+    g_byte_array_append(b, (uint8_t[]){ FUZZ_MODE_HELLO }, 1);
+    g_byte_array_append(b, h, hlen);
+    write_seed(dir, "hello", b);
+    g_byte_array_set_size(b, 0);
+    g_byte_array_append(b, (uint8_t[]){ FUZZ_MODE_HELLO_PATCH }, 1);
+    g_byte_array_append(b, patches, sizeof(patches));
+    write_seed(dir, "hello-patch", b);
+    g_byte_array_set_size(b, 0);
+    g_byte_array_append(b, (uint8_t[]){ FUZZ_MODE_ACCEPT }, 1);
+    g_byte_array_append(b, a, alen);
+    write_seed(dir, "accept", b);
+    g_byte_array_unref(b);
+    realm_free(&s);
+    realm_free(&d);
+}
+
 static int write_corpus(const char *dir)
 {
     GPtrArray *st;
@@ -3083,8 +3357,7 @@ static int write_corpus(const char *dir)
         g_byte_array_unref(b);
     }
     /* Sealed: the plaintexts, re-sealed by the harness. */
-    g_assert_true(rmm_mig_keys_init(&k, fuzz_mig_key, rdata(st, 0, &len) +
-                                    HDR));
+    host_keys(&k, fuzz_mig_key, rdata(st, 0, &len) + HDR);
     b = g_byte_array_new();
     g_byte_array_append(b, (uint8_t[]){ FUZZ_MODE_SEALED }, 1);
     for (i = 0; i < st->len; i++) {
@@ -3096,6 +3369,7 @@ static int write_corpus(const char *dir)
     }
     g_byte_array_unref(b);
     rmm_mig_keys_wipe(&k);
+    write_hs_seeds(dir);
     g_print("seed corpus of %u records written to %s\n", st->len, dir);
     g_ptr_array_unref(st);
     return 0;
@@ -3103,10 +3377,11 @@ static int write_corpus(const char *dir)
 
 int main(int argc, char **argv)
 {
-    char *err = NULL;
     int ret;
 
-    plat = rmm_platform_new(&err);
+    pki_new(&pki);
+    policy = pki_policy((const Cred *[]) { &pki.ca }, 1);
+    plat = pki_platform(&pki.plat, &pki.ca);
     g_assert_nonnull(plat);
     xbuf = g_malloc0(RMM_MIG_RECORD_MAX + 1);
     if (argc == 3 && !strcmp(argv[1], "--write-corpus")) {
@@ -3120,6 +3395,13 @@ int main(int argc, char **argv)
     g_test_add_data_func("/rmm/mig/round-trip/sha512",
                          GINT_TO_POINTER(RMI_HASH_SHA512), test_round_trip);
     g_test_add_func("/rmm/mig/migrate-twice", test_migrate_twice);
+    g_test_add_func("/rmm/mig/attested/round-trip",
+                    test_attested_round_trip);
+    g_test_add_func("/rmm/mig/attested/replay", test_attested_replay);
+    g_test_add_func("/rmm/mig/attested/second-destination",
+                    test_attested_second_destination);
+    g_test_add_func("/rmm/mig/attested/abort-after-end",
+                    test_attested_abort_after_end);
     g_test_add_func("/rmm/mig/newest-wins", test_newest_wins);
     g_test_add_func("/rmm/mig/phase-notifier", test_phase_notifier);
     g_test_add_func("/rmm/mig/rec-in-open-epoch", test_rec_in_open_epoch);
@@ -3159,5 +3441,7 @@ int main(int argc, char **argv)
 out:
     g_free(xbuf);
     rmm_platform_free(plat);
+    pki_free(&pki);
+    g_string_free(policy, true);
     return ret;
 }

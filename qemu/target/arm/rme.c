@@ -4,7 +4,8 @@
  *   -M virt,confidential-guest-support=rme0
  *   -object rme-guest,id=rme0[,measurement-algorithm=sha256|sha512]
  *                             [,personalization-value=<base64, 64 bytes>]
- *                             [,migration-key=<secret id>]
+ *                             [,platform-identity=<PEM file>]
+ *                             [,migration-policy=<PEM file>]
  *
  * At every machine reset (but not on an incoming migration) the realm is
  * built from scratch through the realm backend: REALM_CREATE, RIPAS RAM
@@ -31,6 +32,7 @@
 #include "system/reset.h"
 #include "system/runstate.h"
 #include "qemu/accel.h"
+#include "crypto/hash.h"
 #include "migration/rme-stream.h"
 #include "rme.h"
 #include "trace.h"
@@ -90,17 +92,72 @@ static void rme_guest_set_identity(Object *obj, const char *value,
     g->platform_identity = g_strdup(value);
 }
 
+static char *rme_guest_get_policy(Object *obj, Error **errp)
+{
+    return g_strdup(RME_GUEST(obj)->migration_policy);
+}
+
+static void rme_guest_set_policy(Object *obj, const char *value,
+                                 Error **errp)
+{
+    RmeGuest *g = RME_GUEST(obj);
+
+    g_free(g->migration_policy);
+    g->migration_policy = g_strdup(value);
+}
+
+/* Read the migration policy and hash it: what the realm measures. */
+static bool rme_guest_load_policy(RmeGuest *g, Error **errp)
+{
+    g_autofree uint8_t *hash = NULL;
+    GError *gerr = NULL;
+    gchar *pem;
+    gsize len;
+    size_t hash_len = 0;
+
+    if (!g->migration_policy) {
+        return true;
+    }
+    if (!g_file_get_contents(g->migration_policy, &pem, &len, &gerr)) {
+        error_setg(errp, "rme-guest: migration-policy: %s", gerr->message);
+        g_error_free(gerr);
+        return false;
+    }
+    if (!g_strstr_len(pem, len, "-----BEGIN CERTIFICATE-----")) {
+        error_setg(errp, "rme-guest: migration-policy '%s' holds no PEM "
+                   "certificate (the trust anchors of the platforms the "
+                   "realm may migrate between)", g->migration_policy);
+        g_free(pem);
+        return false;
+    }
+    if (qcrypto_hash_bytes(QCRYPTO_HASH_ALGO_SHA512, pem, len, &hash,
+                           &hash_len, errp) < 0) {
+        g_free(pem);
+        return false;
+    }
+    g_assert(hash_len == RMM_MIG_POLICY_HASH_SIZE);
+    memcpy(g->policy_hash, hash, RMM_MIG_POLICY_HASH_SIZE);
+    g->policy_pem = (uint8_t *)pem;
+    g->policy_len = len;
+    return true;
+}
+
+/*
+ * migration-key (a key the host held on both sides) is gone: say what
+ * replaced it.
+ */
 static char *rme_guest_get_key(Object *obj, Error **errp)
 {
-    return g_strdup(RME_GUEST(obj)->migration_key);
+    return NULL;
 }
 
 static void rme_guest_set_key(Object *obj, const char *value, Error **errp)
 {
-    RmeGuest *g = RME_GUEST(obj);
-
-    g_free(g->migration_key);
-    g->migration_key = g_strdup(value);
+    error_setg(errp, "rme-guest: migration-key is no longer supported: the "
+               "two RMMs agree on the session keys in an attested "
+               "handshake; give each side platform-identity=<PEM file> and "
+               "both the same migration-policy=<PEM file> "
+               "(docs/system/arm/cca-migration.rst)");
 }
 
 void rme_guest_add_image(RmeGuest *g, hwaddr base, hwaddr size)
@@ -348,6 +405,10 @@ static void rme_guest_complete(UserCreatable *uc, Error **errp)
 {
     RmeGuest *g = RME_GUEST(uc);
 
+    if (!rme_guest_load_policy(g, errp)) {
+        return;
+    }
+
     qemu_register_resettable(OBJECT(g));
     g->machine_done.notify = rme_guest_machine_done;
     qemu_add_machine_init_done_notifier(&g->machine_done);
@@ -369,8 +430,9 @@ static void rme_guest_finalize(Object *obj)
         g->ops->destroy(g);
     }
     g_free(g->personalization_value);
-    g_free(g->migration_key);
     g_free(g->platform_identity);
+    g_free(g->migration_policy);
+    g_free(g->policy_pem);
     g_array_free(g->images, true);
 }
 
@@ -404,8 +466,7 @@ static void rme_guest_class_init(ObjectClass *oc, const void *data)
     object_class_property_add_str(oc, "migration-key",
                                   rme_guest_get_key, rme_guest_set_key);
     object_class_property_set_description(oc, "migration-key",
-        "Id of a secret object holding the 32-byte AES-256 key shared "
-        "with the other side of a migration");
+        "No longer supported: see platform-identity and migration-policy");
     object_class_property_add_str(oc, "platform-identity",
                                   rme_guest_get_identity,
                                   rme_guest_set_identity);
@@ -413,6 +474,13 @@ static void rme_guest_class_init(ObjectClass *oc, const void *data)
         "PEM file with the emulated CCA platform's attestation key "
         "(ECDSA P-384) and its certificate chain (default: a fresh key "
         "nothing endorses)");
+    object_class_property_add_str(oc, "migration-policy",
+                                  rme_guest_get_policy,
+                                  rme_guest_set_policy);
+    object_class_property_set_description(oc, "migration-policy",
+        "PEM file with the trust anchors (X.509) of the platforms the "
+        "realm may migrate between; measured into the realm (default: "
+        "none, the realm never migrates)");
 }
 
 static const TypeInfo rme_guest_info = {

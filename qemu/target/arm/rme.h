@@ -77,8 +77,15 @@ typedef struct RmeBackendOps {
      * opaque to QEMU; @buf holds RMM_MIG_RECORD_MAX bytes and *@len is 0
      * when there was nothing to export.
      */
-    /* Source: MIG_START with @key (RMM_MIG_KEY_SIZE bytes). */
-    bool (*mig_export_start)(RmeGuest *g, const uint8_t *key, Error **errp);
+    /*
+     * Source: MIG_START with the realm's migration policy: the HELLO of
+     * the handshake (at most RMM_MIG_HS_MAX bytes) to @buf.
+     */
+    bool (*mig_export_start)(RmeGuest *g, uint8_t *buf, size_t *len,
+                             Error **errp);
+    /* MIG_ACCEPT: the destination's answer; then records may be sealed. */
+    bool (*mig_export_accept)(RmeGuest *g, const uint8_t *buf, size_t len,
+                              Error **errp);
     /*
      * MIG_DIRTY_LOG (read and clear) of all protected RAM, including guest
      * writes the backend tracks: sets bit i of @bitmap for granule
@@ -107,9 +114,15 @@ typedef struct RmeBackendOps {
     bool (*mig_commit_ack)(RmeGuest *g, const uint8_t *token, Error **errp);
     /* MIG_ABORT, with the destination's abort token or NULL. */
     bool (*mig_export_abort)(RmeGuest *g, const uint8_t *token, Error **errp);
-    /* Destination: create the realm from @p and start importing. */
+    /*
+     * Destination: create the realm from @p and start importing, with the
+     * realm's migration policy.
+     */
     bool (*mig_import_start)(RmeGuest *g, const RmiRealmParams *p,
-                             const uint8_t *key, Error **errp);
+                             Error **errp);
+    /* MIG_IMPORT_HELLO: the source's HELLO; this RMM's ACCEPT to @buf. */
+    bool (*mig_import_hello)(RmeGuest *g, const uint8_t *hello, size_t len,
+                             uint8_t *buf, size_t *out_len, Error **errp);
     /* Import one record; a REC record also restores its vCPU. */
     bool (*mig_import_record)(RmeGuest *g, const uint8_t *buf, size_t len,
                               Error **errp);
@@ -128,8 +141,13 @@ struct RmeGuest {
     /* Properties */
     int measurement_algo;               /* RmiHashAlgo */
     char *personalization_value;        /* base64 of 64 bytes */
-    char *migration_key;                /* id of a secret object */
     char *platform_identity;            /* path of a PEM file */
+    char *migration_policy;             /* path of a PEM file */
+
+    /* The migration policy's contents and SHA-512 (at object creation) */
+    uint8_t *policy_pem;
+    size_t policy_len;
+    uint8_t policy_hash[RMM_MIG_POLICY_HASH_SIZE];
 
     /* Derived at machine init */
     uint8_t rpv[RMM_RPV_SIZE];
@@ -169,6 +187,9 @@ static inline RmiRealmParams rme_guest_realm_params(RmeGuest *g)
     };
 
     memcpy(p.rpv, g->rpv, RMM_RPV_SIZE);
+    if (g->policy_pem) {
+        memcpy(p.mig_policy, g->policy_hash, RMM_MIG_POLICY_HASH_SIZE);
+    }
     return p;
 }
 

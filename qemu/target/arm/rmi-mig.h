@@ -24,14 +24,19 @@
 #define RMM_GRANULE_SHIFT       12
 #define RMM_GRANULE_SIZE        (1ULL << RMM_GRANULE_SHIFT)
 
-#define RMM_MIG_KEY_SIZE        32      /* AES-256 migration key */
-#define RMM_MIG_SESSION_SIZE    32      /* random session ID */
+#define RMM_MIG_SESSION_SIZE    32      /* session ID (from the handshake) */
 #define RMM_MIG_TOKEN_SIZE      32      /* HMAC-SHA256 commit/abort token */
 #define RMM_MIG_TAG_SIZE        16      /* AES-GCM tag */
 #define RMM_MIG_BATCH_MAX       64      /* granules in one DATA record */
 #define RMM_MIG_REC_CTX_MAX     (256 * 1024)   /* host's vCPU context */
 #define RMM_MIG_RECORD_MAX      (512 * 1024)   /* largest record */
 #define RMM_MIG_HEADER_SIZE     24
+
+/* Handshake (HELLO, ACCEPT): ephemeral ECDH P-384 with attested shares. */
+#define RMM_MIG_COORD_SIZE      48      /* a P-384 coordinate */
+#define RMM_MIG_SHARE_SIZE      (1 + 2 * RMM_MIG_COORD_SIZE)  /* SEC1 */
+#define RMM_MIG_NONCE_SIZE      32
+#define RMM_MIG_HS_MAX          8000    /* largest HELLO / ACCEPT */
 
 /*
  * Record format (all integers little-endian), RMM_MIG_HEADER_SIZE bytes of
@@ -60,6 +65,8 @@ typedef enum RmmMigRecordType {
     RMM_MIG_RT_EPOCH = 4,       /* closes the current epoch */
     RMM_MIG_RT_REC = 5,         /* one sealed REC with the host's context */
     RMM_MIG_RT_END = 6,         /* sealed summary; last record */
+    RMM_MIG_RT_HELLO = 7,       /* source: share and evidence, first */
+    RMM_MIG_RT_ACCEPT = 8,      /* destination: its share and evidence */
 } RmmMigRecordType;
 
 /*
@@ -71,7 +78,7 @@ typedef enum RmmMigRecordType {
 
 static inline bool rmm_mig_record_type_valid(unsigned type)
 {
-    return type >= RMM_MIG_RT_IMMUTABLE && type <= RMM_MIG_RT_END;
+    return type >= RMM_MIG_RT_IMMUTABLE && type <= RMM_MIG_RT_ACCEPT;
 }
 
 static inline const char *rmm_mig_record_type_name(unsigned type)
@@ -83,6 +90,8 @@ static inline const char *rmm_mig_record_type_name(unsigned type)
         [RMM_MIG_RT_EPOCH] = "EPOCH",
         [RMM_MIG_RT_REC] = "REC",
         [RMM_MIG_RT_END] = "END",
+        [RMM_MIG_RT_HELLO] = "HELLO",
+        [RMM_MIG_RT_ACCEPT] = "ACCEPT",
     };
 
     return rmm_mig_record_type_valid(type) ? names[type] : "unknown";

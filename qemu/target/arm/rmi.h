@@ -50,6 +50,7 @@ static inline uint64_t rmi_ld64(const uint8_t *p)
 
 #define RMM_HASH_MAX            64      /* SHA-512 */
 #define RMM_RPV_SIZE            64
+#define RMM_MIG_POLICY_HASH_SIZE 64     /* SHA-512 of a migration policy */
 
 /* RMI status codes (RmiStatusCode). */
 typedef enum RmiStatus {
@@ -125,6 +126,12 @@ typedef struct RmiRealmParams {
     RmiHashAlgo hash_algo;          /* (measured) */
     uint8_t rpv[RMM_RPV_SIZE];      /* personalization value */
     uint16_t vmid;                  /* unique among the platform's realms */
+    /*
+     * Proposed (migration): SHA-512 of the realm's migration policy, the
+     * trust anchors of the platforms it may migrate between; all zero:
+     * the realm never migrates.  Measured.
+     */
+    uint8_t mig_policy[RMM_MIG_POLICY_HASH_SIZE];
 } RmiRealmParams;
 
 /* RmiRealmFlags */

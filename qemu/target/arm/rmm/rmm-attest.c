@@ -25,6 +25,11 @@
  * once, when the keys are made, like a real RMM fetches it once at boot.
  * The realm token is built and signed afresh for every request.
  *
+ * For the migration handshake, a platform token can also be made with a
+ * challenge of the caller's choosing (a peer's nonce, say), and a peer's
+ * platform token verified: its COSE_Sign1 structure, its signature with
+ * the peer's CPAK and its challenge claim.
+ *
  * Copyright (c) 2026 The QEMU CCA migration authors
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -96,8 +101,9 @@
 #define RAK_HASH_ALGO                   RMI_HASH_SHA256
 
 /*
- * Size limit of the platform token.  The actual size does not depend on
- * any input (about 610 bytes); it is checked when the token is built.
+ * Size limit of the platform token.  The actual size depends only on the
+ * size of the challenge (about 610 bytes with 32 bytes, 642 with 64); it
+ * is checked when the token is built.
  */
 #define PLAT_TOKEN_MAX                  1024
 
@@ -140,6 +146,8 @@ struct RmmAttestKeys {
     GByteArray *cpak_pub;       /* COSE_Key */
     GByteArray *rak_pub;        /* COSE_Key: the realm public key claim */
     GByteArray *plat_token;     /* COSE_Sign1_Tagged, signed by the CPAK */
+    uint8_t cpak_x[P384_COORD_SIZE];    /* the CPAK's coordinates */
+    uint8_t cpak_y[P384_COORD_SIZE];
 };
 
 /* Names from the IANA "Named Information Hash Algorithm" registry. */
@@ -389,29 +397,22 @@ static bool put_sw_components(GByteArray *claims,
     return true;
 }
 
-/* The platform token of @k, whose CPAK has coordinates @x, @y. */
-static GByteArray *build_platform_token(RmmAttestKeys *k,
-                                        const uint8_t x[P384_COORD_SIZE],
-                                        const uint8_t y[P384_COORD_SIZE],
+/* The platform token of @k with challenge claim @challenge (@clen bytes). */
+static GByteArray *build_platform_token(const RmmAttestKeys *k,
+                                        const uint8_t *challenge, size_t clen,
                                         char **err)
 {
     g_autoptr(GByteArray) claims = g_byte_array_new();
-    uint8_t challenge[SHA256_SIZE];
     uint8_t sec1[1 + 2 * P384_COORD_SIZE];
     uint8_t instance_id[1 + SHA256_SIZE];
     uint8_t impl_id[SHA256_SIZE];
     uint8_t signer_id[SHA256_SIZE];
     GByteArray *token;
 
-    /* Challenge: hash of the realm public key claim's COSE_Key bytes */
-    if (!hash_data(RAK_HASH_ALGO, k->rak_pub->data, k->rak_pub->len,
-                   challenge, err)) {
-        return NULL;
-    }
     /* Instance ID: UEID of the hash of the CPAK (uncompressed SEC1 point) */
     sec1[0] = 0x04;
-    memcpy(sec1 + 1, x, P384_COORD_SIZE);
-    memcpy(sec1 + 1 + P384_COORD_SIZE, y, P384_COORD_SIZE);
+    memcpy(sec1 + 1, k->cpak_x, P384_COORD_SIZE);
+    memcpy(sec1 + 1 + P384_COORD_SIZE, k->cpak_y, P384_COORD_SIZE);
     instance_id[0] = UEID_TYPE_RAND;
     if (!hash_data(RMI_HASH_SHA256, sec1, sizeof(sec1), instance_id + 1,
                    err) ||
@@ -426,7 +427,7 @@ static GByteArray *build_platform_token(RmmAttestKeys *k,
     rmm_cbor_put_map(claims, 9);
 
     rmm_cbor_put_uint(claims, CCA_PLAT_CHALLENGE);
-    rmm_cbor_put_bytes(claims, challenge, sizeof(challenge));
+    rmm_cbor_put_bytes(claims, challenge, clen);
 
     rmm_cbor_put_uint(claims, CCA_PLAT_INSTANCE_ID);
     rmm_cbor_put_bytes(claims, instance_id, sizeof(instance_id));
@@ -468,17 +469,22 @@ RmmAttestKeys *rmm_attest_keys_new_cpak(gnutls_privkey_t cpak, char **err)
 {
     RmmAttestKeys *k = g_new0(RmmAttestKeys, 1);
     uint8_t rak_x[P384_COORD_SIZE], rak_y[P384_COORD_SIZE];
-    uint8_t cpak_x[P384_COORD_SIZE], cpak_y[P384_COORD_SIZE];
+    uint8_t rak_hash[SHA256_SIZE];
 
     k->cpak = cpak;
     k->rak = p384_generate("RAK", err);
     if (!k->cpak || !k->rak ||
         !p384_public(k->rak, "RAK", &k->rak_pub, rak_x, rak_y, err) ||
         !p384_public(k->cpak, "the platform key (CPAK)", &k->cpak_pub,
-                     cpak_x, cpak_y, err)) {
+                     k->cpak_x, k->cpak_y, err)) {
         goto fail;
     }
-    k->plat_token = build_platform_token(k, cpak_x, cpak_y, err);
+    /* Challenge: hash of the realm public key claim's COSE_Key bytes */
+    if (!hash_data(RAK_HASH_ALGO, k->rak_pub->data, k->rak_pub->len,
+                   rak_hash, err)) {
+        goto fail;
+    }
+    k->plat_token = build_platform_token(k, rak_hash, sizeof(rak_hash), err);
     if (!k->plat_token) {
         goto fail;
     }
@@ -525,6 +531,41 @@ GByteArray *rmm_attest_keys_export_cpak_pub(const RmmAttestKeys *k)
 
     g_byte_array_append(b, k->cpak_pub->data, k->cpak_pub->len);
     return b;
+}
+
+gnutls_pubkey_t rmm_attest_keys_cpak_pubkey(const RmmAttestKeys *k)
+{
+    gnutls_pubkey_t pub = NULL;
+
+    if (!k || gnutls_pubkey_init(&pub) < 0) {
+        return NULL;
+    }
+    if (gnutls_pubkey_import_privkey(pub, k->cpak, 0, 0) < 0) {
+        gnutls_pubkey_deinit(pub);
+        return NULL;
+    }
+    return pub;
+}
+
+static bool plat_challenge_size_ok(size_t len)
+{
+    return len == 32 || len == 48 || len == 64;
+}
+
+GByteArray *rmm_attest_platform_token(const RmmAttestKeys *k,
+                                      const uint8_t *challenge, size_t len,
+                                      char **err)
+{
+    if (!k) {
+        rmm_set_err(err, "platform token: no keys");
+        return NULL;
+    }
+    if (!challenge || !plat_challenge_size_ok(len)) {
+        rmm_set_err(err, "platform token: challenge of %zu bytes "
+                    "(32, 48 or 64 needed)", challenge ? len : 0);
+        return NULL;
+    }
+    return build_platform_token(k, challenge, len, err);
 }
 
 /* ---- Size bound ---- */
@@ -659,4 +700,210 @@ GByteArray *rmm_attest_token(const RmmAttestKeys *k, const RmmRealmClaims *c,
         return NULL;
     }
     return token;
+}
+
+/* ---- Verification of a platform token ---- */
+
+/* The parts of a COSE_Sign1, pointing into the token. */
+typedef struct Sign1Parts {
+    const uint8_t *prot;
+    size_t prot_len;
+    const uint8_t *payload;
+    size_t payload_len;
+    const uint8_t *sig;
+    size_t sig_len;
+} Sign1Parts;
+
+/* True if @key is an ECDSA key on P-384. */
+static bool key_is_p384(gnutls_pubkey_t key)
+{
+    gnutls_ecc_curve_t curve = GNUTLS_ECC_CURVE_INVALID;
+    gnutls_datum_t x = { NULL, 0 }, y = { NULL, 0 };
+    int ret;
+
+    if (!key || gnutls_pubkey_get_pk_algorithm(key, NULL) != GNUTLS_PK_ECDSA) {
+        return false;
+    }
+    ret = gnutls_pubkey_export_ecc_raw2(key, &curve, &x, &y, 0);
+    gnutls_free(x.data);
+    gnutls_free(y.data);
+    return ret >= 0 && curve == GNUTLS_ECC_CURVE_SECP384R1;
+}
+
+/* True if @r is at a head of type @major with argument @arg; read it. */
+static bool get_head_is(RmmCborReader *r, RmmCborMajor major, uint64_t arg)
+{
+    RmmCborMajor m;
+    uint64_t a;
+
+    return rmm_cbor_get_head(r, &m, &a) && m == major && a == arg;
+}
+
+/* True if protected header @prot is exactly the map {1: -35}. */
+static bool protected_is_es384(const uint8_t *prot, size_t len)
+{
+    RmmCborReader r;
+
+    rmm_cbor_reader_init(&r, prot, len);
+    return get_head_is(&r, RMM_CBOR_MAP, 1) &&
+           get_head_is(&r, RMM_CBOR_UINT, COSE_HEADER_ALG) &&
+           get_head_is(&r, RMM_CBOR_NINT, -1 - COSE_ALG_ES384) &&
+           rmm_cbor_at_end(&r);
+}
+
+/* Skip a map (the unprotected header). */
+static bool skip_map(RmmCborReader *r)
+{
+    RmmCborReader head = *r;
+    RmmCborMajor major;
+    uint64_t n;
+
+    return rmm_cbor_get_head(&head, &major, &n) && major == RMM_CBOR_MAP &&
+           rmm_cbor_skip(r);
+}
+
+/*
+ * Take COSE_Sign1_Tagged @tok apart: exactly one item,
+ * #6.18([protected: bstr, unprotected: map, payload: bstr, sig: bstr]).
+ */
+static bool parse_sign1(const uint8_t *tok, size_t len, Sign1Parts *p,
+                        char **err)
+{
+    RmmCborReader r;
+
+    rmm_cbor_reader_init(&r, tok, len);
+    if (!get_head_is(&r, RMM_CBOR_TAG, COSE_SIGN1_TAG) ||
+        !get_head_is(&r, RMM_CBOR_ARRAY, 4) ||
+        !rmm_cbor_get_bytes(&r, &p->prot, &p->prot_len) ||
+        !skip_map(&r) ||
+        !rmm_cbor_get_bytes(&r, &p->payload, &p->payload_len) ||
+        !rmm_cbor_get_bytes(&r, &p->sig, &p->sig_len) ||
+        !rmm_cbor_at_end(&r)) {
+        return rmm_set_err(err, "platform token: not a COSE_Sign1");
+    }
+    if (!protected_is_es384(p->prot, p->prot_len)) {
+        return rmm_set_err(err, "platform token: algorithm is not ES384");
+    }
+    if (p->sig_len != ES384_SIG_SIZE) {
+        return rmm_set_err(err, "platform token: bad signature size");
+    }
+    return true;
+}
+
+/* @p without its leading zero bytes (one kept), for a DER INTEGER. */
+static gnutls_datum_t strip_leading_zeros(const uint8_t *p, size_t len)
+{
+    gnutls_datum_t d;
+
+    while (len > 1 && *p == 0) {
+        p++;
+        len--;
+    }
+    d.data = (unsigned char *)p;
+    d.size = len;
+    return d;
+}
+
+/* Verify the ES384 signature of @p with @key. */
+static bool verify_sign1(gnutls_pubkey_t key, const Sign1Parts *p,
+                         char **err)
+{
+    g_autoptr(GByteArray) tbs = g_byte_array_new();
+    gnutls_datum_t r = strip_leading_zeros(p->sig, P384_COORD_SIZE);
+    gnutls_datum_t s = strip_leading_zeros(p->sig + P384_COORD_SIZE,
+                                           P384_COORD_SIZE);
+    gnutls_datum_t der = { NULL, 0 };
+    gnutls_datum_t data;
+    int ret;
+
+    /* Sig_structure = ["Signature1", protected, external_aad, payload] */
+    rmm_cbor_put_array(tbs, 4);
+    rmm_cbor_put_text(tbs, "Signature1");
+    rmm_cbor_put_bytes(tbs, p->prot, p->prot_len);
+    rmm_cbor_put_bytes(tbs, NULL, 0);
+    rmm_cbor_put_bytes(tbs, p->payload, p->payload_len);
+    data.data = tbs->data;
+    data.size = tbs->len;
+
+    /* COSE has fixed-width r || s; GnuTLS wants a DER Ecdsa-Sig-Value */
+    ret = gnutls_encode_rs_value(&der, &r, &s);
+    if (ret >= 0) {
+        ret = gnutls_pubkey_verify_data2(key, GNUTLS_SIGN_ECDSA_SHA384, 0,
+                                         &data, &der);
+    }
+    gnutls_free(der.data);
+    if (ret < 0) {
+        return rmm_set_err(err, "platform token: bad signature");
+    }
+    return true;
+}
+
+/*
+ * Check that claims @claims (@len bytes) are a CBOR map with a single
+ * challenge claim, equal to @challenge (@clen bytes).
+ */
+static bool check_challenge(const uint8_t *claims, size_t len,
+                            const uint8_t *challenge, size_t clen,
+                            char **err)
+{
+    const uint8_t *val = NULL;
+    size_t vlen = 0;
+    unsigned found = 0;
+    RmmCborReader r;
+    RmmCborMajor major;
+    uint64_t n, i, key;
+
+    rmm_cbor_reader_init(&r, claims, len);
+    if (!rmm_cbor_get_head(&r, &major, &n) || major != RMM_CBOR_MAP) {
+        return rmm_set_err(err, "platform token: claims are not a map");
+    }
+    for (i = 0; i < n; i++) {
+        RmmCborReader at_key = r;
+
+        if (rmm_cbor_get_head(&r, &major, &key) && major == RMM_CBOR_UINT &&
+            key == CCA_PLAT_CHALLENGE) {
+            if (!rmm_cbor_get_bytes(&r, &val, &vlen)) {
+                return rmm_set_err(err, "platform token: bad challenge claim");
+            }
+            found++;
+            continue;
+        }
+        r = at_key;
+        if (!rmm_cbor_skip(&r) || !rmm_cbor_skip(&r)) {
+            return rmm_set_err(err, "platform token: claims are not a map");
+        }
+    }
+    if (!rmm_cbor_at_end(&r)) {
+        return rmm_set_err(err, "platform token: claims are not a map");
+    }
+    if (found != 1) {
+        return rmm_set_err(err, "platform token: %s challenge claim",
+                           found ? "more than one" : "no");
+    }
+    if (vlen != clen || gnutls_memcmp(val, challenge, clen) != 0) {
+        return rmm_set_err(err, "platform token: challenge does not match");
+    }
+    return true;
+}
+
+bool rmm_attest_verify_platform_token(gnutls_pubkey_t key,
+                                      const uint8_t *tok, size_t len,
+                                      const uint8_t *challenge, size_t clen,
+                                      char **err)
+{
+    Sign1Parts p;
+
+    if (!challenge || !plat_challenge_size_ok(clen)) {
+        return rmm_set_err(err, "platform token: challenge of %zu bytes "
+                           "(32, 48 or 64 needed)", challenge ? clen : 0);
+    }
+    if (!key_is_p384(key)) {
+        return rmm_set_err(err, "platform token: key is not ECDSA P-384");
+    }
+    if (!tok && len) {
+        return rmm_set_err(err, "platform token: not a COSE_Sign1");
+    }
+    return parse_sign1(tok, len, &p, err) &&
+           verify_sign1(key, &p, err) &&
+           check_challenge(p.payload, p.payload_len, challenge, clen, err);
 }

@@ -37,6 +37,35 @@ void rmm_attest_keys_free(RmmAttestKeys *k);
  */
 GByteArray *rmm_attest_keys_export_cpak_pub(const RmmAttestKeys *k);
 
+/*
+ * The public CPAK, for rmm_attest_verify_platform_token().  NULL on
+ * failure; gnutls_pubkey_deinit() it.
+ */
+gnutls_pubkey_t rmm_attest_keys_cpak_pubkey(const RmmAttestKeys *k);
+
+/*
+ * A platform token of @k (COSE_Sign1_Tagged, signed by the CPAK) with the
+ * same claims as the one in rmm_attest_token(), but @challenge (@len of
+ * 32, 48 or 64 bytes) as its challenge claim, e.g. a peer's nonce.  NULL
+ * and *err set on failure.
+ */
+GByteArray *rmm_attest_platform_token(const RmmAttestKeys *k,
+                                      const uint8_t *challenge, size_t len,
+                                      char **err);
+
+/*
+ * Verify platform token @tok (@len bytes, untrusted): exactly one
+ * COSE_Sign1_Tagged (tag 18) item whose protected header is {1: -35}
+ * (ES384), signed by @key (ECDSA P-384), with a CBOR map as payload
+ * whose challenge claim (key 10) appears once and equals @challenge
+ * (@clen of 32, 48 or 64 bytes).  The other claims are not checked.
+ * False and *err set (g_free it) on failure.
+ */
+bool rmm_attest_verify_platform_token(gnutls_pubkey_t key,
+                                      const uint8_t *tok, size_t len,
+                                      const uint8_t *challenge, size_t clen,
+                                      char **err);
+
 typedef struct RmmRealmClaims {
     uint8_t challenge[RMM_CHALLENGE_SIZE];
     uint8_t rpv[RMM_RPV_SIZE];

@@ -1,5 +1,5 @@
 /*
- * Emulated RMM: minimal CBOR encoder
+ * Emulated RMM: minimal CBOR encoder and reader
  *
  * Copyright (c) 2026 The QEMU CCA migration authors
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -105,4 +105,142 @@ void rmm_cbor_put_map(GByteArray *b, uint64_t n)
 void rmm_cbor_put_tag(GByteArray *b, uint64_t tag)
 {
     rmm_cbor_put_head(b, RMM_CBOR_TAG, tag);
+}
+
+/* ---- Reader ---- */
+
+void rmm_cbor_reader_init(RmmCborReader *r, const uint8_t *buf, size_t len)
+{
+    r->buf = buf;
+    r->len = buf ? len : 0;
+    r->pos = 0;
+}
+
+bool rmm_cbor_at_end(const RmmCborReader *r)
+{
+    return r->pos >= r->len;
+}
+
+/*
+ * Decode the head at the reader's position into @major and @arg, and its
+ * size into @size, without moving.  A string's contents must follow in
+ * full.
+ */
+static bool peek_head(const RmmCborReader *r, RmmCborMajor *major,
+                      uint64_t *arg, size_t *size)
+{
+    const uint8_t *p;
+    size_t left, n, i;
+    unsigned ai;
+    uint64_t v;
+
+    if (r->pos >= r->len) {
+        return false;
+    }
+    p = r->buf + r->pos;
+    left = r->len - r->pos - 1;         /* after the initial byte */
+    ai = p[0] & 0x1f;
+    if (ai < 24) {
+        n = 0;
+        v = ai;
+    } else if (ai <= 27) {
+        n = (size_t)1 << (ai - 24);
+        v = 0;
+    } else {
+        return false;   /* 28..30 reserved; 31 indefinite length or break */
+    }
+    if (left < n) {
+        return false;
+    }
+    for (i = 0; i < n; i++) {
+        v = (v << 8) | p[1 + i];
+    }
+    left -= n;
+
+    *major = (RmmCborMajor)(p[0] >> 5);
+    /* Simple values 0..31 have the one-byte head only (RFC 8949 3.3) */
+    if (*major == RMM_CBOR_SIMPLE && ai == 24 && v < 32) {
+        return false;
+    }
+    if ((*major == RMM_CBOR_BYTES || *major == RMM_CBOR_TEXT) && v > left) {
+        return false;
+    }
+    *arg = v;
+    *size = 1 + n;
+    return true;
+}
+
+bool rmm_cbor_get_head(RmmCborReader *r, RmmCborMajor *major, uint64_t *arg)
+{
+    size_t size;
+
+    if (!peek_head(r, major, arg, &size)) {
+        return false;
+    }
+    r->pos += size;
+    return true;
+}
+
+bool rmm_cbor_get_bytes(RmmCborReader *r, const uint8_t **data, size_t *len)
+{
+    RmmCborMajor major;
+    uint64_t arg;
+    size_t size;
+
+    if (!peek_head(r, &major, &arg, &size) || major != RMM_CBOR_BYTES) {
+        return false;
+    }
+    /* peek_head() checked that @arg bytes follow the head */
+    *data = r->buf + r->pos + size;
+    *len = (size_t)arg;
+    r->pos += size + (size_t)arg;
+    return true;
+}
+
+/*
+ * Skip the item at the reader's position, nested inside @depth arrays,
+ * maps or tags.  On failure the position is anywhere inside the item.
+ */
+static bool skip_item(RmmCborReader *r, unsigned depth)
+{
+    RmmCborMajor major;
+    uint64_t arg, i;
+
+    if (depth > RMM_CBOR_MAX_DEPTH || !rmm_cbor_get_head(r, &major, &arg)) {
+        return false;
+    }
+    switch (major) {
+    case RMM_CBOR_BYTES:
+    case RMM_CBOR_TEXT:
+        r->pos += (size_t)arg;          /* checked by peek_head() */
+        return true;
+    case RMM_CBOR_ARRAY:
+    case RMM_CBOR_MAP:
+        /*
+         * Every element takes a byte at least, so a huge count fails as
+         * soon as the input runs out.
+         */
+        for (i = 0; i < arg; i++) {
+            if (!skip_item(r, depth + 1) ||
+                (major == RMM_CBOR_MAP && !skip_item(r, depth + 1))) {
+                return false;
+            }
+        }
+        return true;
+    case RMM_CBOR_TAG:
+        return skip_item(r, depth + 1);
+    default:
+        return true;                    /* integers, simple values, floats */
+    }
+}
+
+bool rmm_cbor_skip(RmmCborReader *r)
+{
+    size_t start = r->pos;
+
+    if (!skip_item(r, 0)) {
+        r->pos = start;
+        return false;
+    }
+    return true;
 }

@@ -1,5 +1,5 @@
 /*
- * Emulated RMM: minimal CBOR encoder
+ * Emulated RMM: minimal CBOR encoder and reader
  *
  * Just what the CCA attestation token needs (RFC 8949): unsigned and
  * negative integers, byte and text strings, arrays, maps and tags, all
@@ -14,6 +14,13 @@
  * a byte string (a COSE payload, say) is encoded into its own array first
  * and then added with rmm_cbor_put_bytes().
  *
+ * The reader walks untrusted input item by item.  It takes well-formed
+ * CBOR with definite lengths only: indefinite lengths, the reserved
+ * additional information values 28..30, the "break" code, truncated items
+ * and nesting deeper than RMM_CBOR_MAX_DEPTH are errors.  Every length is
+ * checked against the bytes that remain.  A function that fails leaves the
+ * reader where it was.
+ *
  * Copyright (c) 2026 The QEMU CCA migration authors
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -22,6 +29,7 @@
 #define RMM_CBOR_H
 
 #include <glib.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,5 +66,37 @@ void rmm_cbor_put_array(GByteArray *b, uint64_t n);
 void rmm_cbor_put_map(GByteArray *b, uint64_t n);
 /* Tag head: the tagged item follows. */
 void rmm_cbor_put_tag(GByteArray *b, uint64_t tag);
+
+/* ---- Reader ---- */
+
+/* Deepest nesting of arrays, maps and tags that rmm_cbor_skip() takes. */
+#define RMM_CBOR_MAX_DEPTH 16
+
+typedef struct RmmCborReader {
+    const uint8_t *buf;
+    size_t len;
+    size_t pos;             /* offset of the next item in @buf */
+} RmmCborReader;
+
+/* Read the @len bytes at @buf (NULL if @len is 0), from the start. */
+void rmm_cbor_reader_init(RmmCborReader *r, const uint8_t *buf, size_t len);
+
+/* True if every byte has been read. */
+bool rmm_cbor_at_end(const RmmCborReader *r);
+
+/*
+ * Read the head of the next item: its major type and argument (value,
+ * length, count of elements or of key/value pairs, tag number, or simple
+ * value or float bits).  The contents of a string, the elements of an
+ * array or map and the item of a tag are left to read.  A string's length
+ * is checked against the remaining bytes.
+ */
+bool rmm_cbor_get_head(RmmCborReader *r, RmmCborMajor *major, uint64_t *arg);
+
+/* Read a byte string: @data points into the reader's buffer. */
+bool rmm_cbor_get_bytes(RmmCborReader *r, const uint8_t **data, size_t *len);
+
+/* Skip one whole item, nested items included. */
+bool rmm_cbor_skip(RmmCborReader *r);
 
 #endif /* RMM_CBOR_H */

@@ -58,10 +58,21 @@ typedef struct RmmRamRange {
 } RmmRamRange;
 
 /*
- * Migration (rmm-mig.c).  Session keys: derived from the migration key
- * and the session ID; @aead is the gnutls_aead_cipher_hd_t of @enc_key
- * (kept opaque here so that this header needs no GnuTLS).
+ * Migration (rmm-mig.c).  Session keys: derived from the handshake's
+ * ECDH secret and transcript (rmm-mig-handshake.c); @aead is the
+ * gnutls_aead_cipher_hd_t of @enc_key (kept opaque here so that this
+ * header needs no GnuTLS).
  */
+/* Where the handshake of a session stands. */
+typedef enum RmmMigHandshake {
+    RMM_MIG_HS_NONE = 0,
+    RMM_MIG_HS_WAIT_ACCEPT,     /* source: HELLO out */
+    RMM_MIG_HS_WAIT_HELLO,      /* destination: import started */
+    RMM_MIG_HS_DONE,            /* session keys derived */
+} RmmMigHandshake;
+
+typedef struct RmmMigEcdh RmmMigEcdh;
+
 typedef struct RmmMigKeys {
     bool valid;
     uint8_t session[RMM_MIG_SESSION_SIZE];
@@ -125,8 +136,11 @@ typedef struct RmmMig {
     RmmMigPhase phase;
     bool logging;               /* RUNNING or PAUSED: writes are logged */
     RmmMigKeys keys;
-    uint8_t key[RMM_MIG_KEY_SIZE];  /* destination, until IMMUTABLE */
-    bool have_key;
+    /* Handshake (rmm-mig-handshake.c) */
+    RmmMigHandshake hs;
+    void *policy;               /* gnutls_x509_trust_list_t: the anchors */
+    RmmMigEcdh *ecdh;           /* this side's ephemeral key */
+    GByteArray *hello;          /* the HELLO, for the transcript */
     uint64_t seq;               /* next sequence number */
     uint32_t epoch;             /* current epoch */
     uint64_t epoch_granules;    /* DATA granules of the current epoch */
@@ -249,11 +263,12 @@ bool rmm_mig_may_run(RmmRealm *r);
 void rmm_mig_free(RmmRealm *r);
 
 /*
- * Session keys of @session under migration key @key; false if GnuTLS
- * fails.  rmm_mig_keys_wipe() erases and frees them.
+ * Session keys from the handshake's key material: @okm holds the session
+ * ID, the encryption key and the token key, in that order; false if
+ * GnuTLS fails.  rmm_mig_keys_wipe() erases and frees them.
  */
-bool rmm_mig_keys_init(RmmMigKeys *k, const uint8_t key[RMM_MIG_KEY_SIZE],
-                       const uint8_t session[RMM_MIG_SESSION_SIZE]);
+#define RMM_MIG_OKM_SIZE        (RMM_MIG_SESSION_SIZE + 32 + 32)
+bool rmm_mig_keys_init(RmmMigKeys *k, const uint8_t okm[RMM_MIG_OKM_SIZE]);
 void rmm_mig_keys_wipe(RmmMigKeys *k);
 
 /*

@@ -67,6 +67,8 @@
 #define REALM_PARAMS_OFF_NUM_WPS    0x20    /* UInt8 */
 #define REALM_PARAMS_OFF_PMU_CTRS   0x28    /* UInt8 */
 #define REALM_PARAMS_OFF_HASH_ALGO  0x30    /* RmiHashAlgorithm, 8 bits */
+/* Proposed: SHA-512 of the migration policy (not in DEN0137 1.0) */
+#define REALM_PARAMS_OFF_MIG_POLICY 0x900   /* 512 bits */
 
 /* B4.4.19 RmiRecParams: 4096 (0x1000) bytes; measured members only. */
 #define REC_PARAMS_SIZE             0x1000
@@ -146,7 +148,10 @@ static void meas_desc_init(uint8_t desc[MEAS_DESC_SIZE], uint8_t desc_type,
  * 4096-byte RmiRealmParams into which only flags (0x0, 64 bits), s2sz
  * (0x8), sve_vl (0x10), num_bps (0x18), num_wps (0x20), pmu_num_ctrs
  * (0x28) and hash_algo (0x30, all UInt8) are copied.  rpv (0x400), vmid
- * (0x800) and the RTT fields (0x808..0x81b) are not measured.
+ * (0x800) and the RTT fields (0x808..0x81b) are not measured.  This
+ * project proposes one more measured field, the hash of the realm's
+ * migration policy at 0x900 (zero when the realm never migrates, so the
+ * RIM of such a realm is the specification's).
  */
 static void realm_params_image(uint8_t buf[REALM_PARAMS_SIZE],
                                const RmiRealmParams *p)
@@ -159,6 +164,8 @@ static void realm_params_image(uint8_t buf[REALM_PARAMS_SIZE],
     st8(buf, REALM_PARAMS_OFF_NUM_WPS, p->num_wps);
     st8(buf, REALM_PARAMS_OFF_PMU_CTRS, p->pmu_num_ctrs);
     st8(buf, REALM_PARAMS_OFF_HASH_ALGO, (uint8_t)p->hash_algo);
+    memcpy(buf + REALM_PARAMS_OFF_MIG_POLICY, p->mig_policy,
+           RMM_MIG_POLICY_HASH_SIZE);
 }
 
 void rmm_measure_realm_create(const RmiRealmParams *p,

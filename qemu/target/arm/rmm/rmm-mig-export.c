@@ -13,26 +13,13 @@
 
 #include "rmm-mig-internal.h"
 
-RmiStatus rmm_mig_export_start(RmmRealm *r,
-                               const uint8_t key[RMM_MIG_KEY_SIZE])
+/* Logging on: every assigned granule dirty, every granule's RIPAS. */
+static void mig_export_track(RmmRealm *r)
 {
-    uint8_t session[RMM_MIG_SESSION_SIZE];
     RmmMig *m = &r->mig;
-    RmiStatus ret = RMI_SUCCESS;
     uint64_t i, n;
     unsigned j;
 
-    g_mutex_lock(&r->lock);
-    if (r->state != RMM_REALM_ACTIVE || m->phase != RMM_MIG_NONE) {
-        ret = RMI_ERROR_REALM;
-        goto out;
-    }
-    rmm_mig_reset(m);
-    if (gnutls_rnd(GNUTLS_RND_RANDOM, session, sizeof(session)) < 0 ||
-        !rmm_mig_keys_init(&m->keys, key, session)) {
-        ret = RMI_ERROR_REALM;
-        goto out;
-    }
     for (j = 0; j < r->nr_ram; j++) {
         RmmRamRange *rr = &r->ram[j];
 
@@ -51,7 +38,80 @@ RmiStatus rmm_mig_export_start(RmmRealm *r,
         }
     }
     m->logging = true;
+}
+
+RmiStatus rmm_mig_export_start(RmmRealm *r, const uint8_t *policy,
+                               size_t policy_len, uint8_t *buf, size_t cap,
+                               size_t *len, char **err)
+{
+    RmmMig *m = &r->mig;
+    RmiStatus ret = RMI_SUCCESS;
+    GByteArray *hello = NULL;
+
+    *len = 0;
+    g_mutex_lock(&r->lock);
+    if (r->state != RMM_REALM_ACTIVE || m->phase != RMM_MIG_NONE) {
+        ret = RMI_ERROR_REALM;
+        rmm_set_err(err, "the realm is not active, or is migrating");
+        goto out;
+    }
+    rmm_mig_reset(m);
+    if (!rmm_mig_policy_load(r, policy, policy_len, &ret, err)) {
+        goto out;
+    }
+    m->ecdh = rmm_mig_ecdh_new();
+    /* HELLO binds the policy hash: the destination compares its own. */
+    hello = m->ecdh ? rmm_mig_hs_build(r, RMM_MIG_RT_HELLO,
+                                       r->params.mig_policy, err) : NULL;
+    if (!hello) {
+        ret = RMI_ERROR_REALM;
+        goto fail;
+    }
+    if (!buf || cap < hello->len) {
+        ret = RMI_ERROR_INPUT;
+        rmm_set_err(err, "HELLO needs %u bytes", hello->len);
+        goto fail;
+    }
+    memcpy(buf, hello->data, hello->len);
+    *len = hello->len;
+    m->hello = hello;
+    m->hs = RMM_MIG_HS_WAIT_ACCEPT;
+    mig_export_track(r);
     rmm_mig_set_phase(r, RMM_MIG_OUT_EXPORTING);
+    goto out;
+fail:
+    if (hello) {
+        g_byte_array_unref(hello);
+    }
+    rmm_mig_end_session(m);
+out:
+    g_mutex_unlock(&r->lock);
+    return ret;
+}
+
+RmiStatus rmm_mig_export_accept(RmmRealm *r, const uint8_t *buf, size_t len,
+                                char **err)
+{
+    uint8_t bind[64], share[RMM_MIG_SHARE_SIZE];
+    RmmMig *m = &r->mig;
+    RmiStatus ret = RMI_SUCCESS;
+
+    g_mutex_lock(&r->lock);
+    if (m->phase != RMM_MIG_OUT_EXPORTING || m->failed ||
+        m->hs != RMM_MIG_HS_WAIT_ACCEPT) {
+        ret = RMI_ERROR_REALM;
+        rmm_set_err(err, "no HELLO waits for an ACCEPT");
+        goto out;
+    }
+    if (!buf || !rmm_mig_hs_hello_hash(m, bind) ||
+        !rmm_mig_hs_check(m, RMM_MIG_RT_ACCEPT, buf, len, bind, share,
+                          err) ||
+        !rmm_mig_hs_keys(m, share, buf, len, err)) {
+        /* One answer per HELLO: the host can only abort now. */
+        m->failed = true;
+        ret = RMI_ERROR_INPUT;
+        goto out;
+    }
 out:
     g_mutex_unlock(&r->lock);
     return ret;
@@ -119,7 +179,7 @@ static bool mig_export_ok(RmmRealm *r, unsigned type)
 {
     RmmMig *m = &r->mig;
 
-    if (m->failed) {
+    if (m->failed || m->hs != RMM_MIG_HS_DONE) {
         return false;
     }
     switch (type) {

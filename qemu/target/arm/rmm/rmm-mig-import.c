@@ -29,39 +29,106 @@ static bool mig_s2_clear(const RmmRamRange *rr)
     return true;
 }
 
-RmiStatus rmm_mig_import_start(RmmRealm *r,
-                               const uint8_t key[RMM_MIG_KEY_SIZE],
-                               unsigned nr_recs)
+RmiStatus rmm_mig_import_start(RmmRealm *r, unsigned nr_recs,
+                               const uint8_t *policy, size_t policy_len,
+                               char **err)
 {
     RmmMig *m = &r->mig;
     RmiStatus ret = RMI_SUCCESS;
     unsigned j;
 
     if (nr_recs < 1 || nr_recs > RMM_MAX_RECS) {
+        rmm_set_err(err, "%u RECs (1 to %d)", nr_recs, RMM_MAX_RECS);
         return RMI_ERROR_INPUT;
     }
     g_mutex_lock(&r->lock);
     if (r->state != RMM_REALM_NEW || m->phase != RMM_MIG_NONE ||
         !r->nr_ram || r->nr_recs) {
         ret = RMI_ERROR_REALM;
+        rmm_set_err(err, "the realm is not new, or has no RAM, or RECs");
         goto out;
     }
     for (j = 0; j < r->nr_ram; j++) {
         if (!mig_s2_clear(&r->ram[j])) {
             /* not delegated, or RIPAS or data already set */
             ret = RMI_ERROR_REALM;
+            rmm_set_err(err, "RAM range %u is not delegated and empty", j);
             goto out;
         }
     }
     rmm_mig_reset(m);
+    if (!rmm_mig_policy_load(r, policy, policy_len, &ret, err)) {
+        goto out;
+    }
     m->nr_recs = nr_recs;
-    memcpy(m->key, key, RMM_MIG_KEY_SIZE);
-    m->have_key = true;
+    m->hs = RMM_MIG_HS_WAIT_HELLO;
     for (j = 0; j < r->nr_ram; j++) {
         m->data_epoch[j] = g_new0(uint32_t, rr_granules(&r->ram[j]));
         m->ripas_epoch[j] = g_new0(uint32_t, rr_granules(&r->ram[j]));
     }
     rmm_mig_set_phase(r, RMM_MIG_IN_IMPORTING);
+out:
+    g_mutex_unlock(&r->lock);
+    return ret;
+}
+
+/* Check @hello, answer it with an ACCEPT to @buf, derive the keys. */
+static RmiStatus mig_import_hello(RmmRealm *r, const uint8_t *hello,
+                                  size_t len, uint8_t *buf, size_t cap,
+                                  size_t *out_len, char **err)
+{
+    uint8_t share[RMM_MIG_SHARE_SIZE], bind[64];
+    g_autoptr(GByteArray) accept = NULL;
+    RmmMig *m = &r->mig;
+
+    if (!rmm_mig_hs_check(m, RMM_MIG_RT_HELLO, hello, len,
+                          r->params.mig_policy, share, err)) {
+        return RMI_ERROR_INPUT;
+    }
+    m->hello = g_byte_array_sized_new(len);
+    g_byte_array_append(m->hello, hello, len);
+    m->ecdh = rmm_mig_ecdh_new();
+    if (!m->ecdh || !rmm_mig_hs_hello_hash(m, bind)) {
+        rmm_set_err(err, "no ephemeral key");
+        return RMI_ERROR_REALM;
+    }
+    accept = rmm_mig_hs_build(r, RMM_MIG_RT_ACCEPT, bind, err);
+    if (!accept) {
+        return RMI_ERROR_REALM;
+    }
+    if (!buf || cap < accept->len) {
+        rmm_set_err(err, "ACCEPT needs %u bytes", accept->len);
+        return RMI_ERROR_INPUT;
+    }
+    if (!rmm_mig_hs_keys(m, share, accept->data, accept->len, err)) {
+        return RMI_ERROR_INPUT;
+    }
+    memcpy(buf, accept->data, accept->len);
+    *out_len = accept->len;
+    return RMI_SUCCESS;
+}
+
+RmiStatus rmm_mig_import_hello(RmmRealm *r, const uint8_t *hello, size_t len,
+                               uint8_t *buf, size_t cap, size_t *out_len,
+                               char **err)
+{
+    RmmMig *m = &r->mig;
+    RmiStatus ret;
+
+    *out_len = 0;
+    g_mutex_lock(&r->lock);
+    if (m->phase != RMM_MIG_IN_IMPORTING || m->failed ||
+        m->hs != RMM_MIG_HS_WAIT_HELLO) {
+        ret = RMI_ERROR_REALM;
+        rmm_set_err(err, "HELLO refused: no import waits for one");
+        goto out;
+    }
+    ret = hello ? mig_import_hello(r, hello, len, buf, cap, out_len, err)
+                : RMI_ERROR_INPUT;
+    if (ret != RMI_SUCCESS) {
+        /* One HELLO per import: it can only be aborted now. */
+        m->failed = true;
+    }
 out:
     g_mutex_unlock(&r->lock);
     return ret;
@@ -190,15 +257,10 @@ static RmiStatus mig_import_immutable(RmmRealm *r, const uint8_t *buf,
     uint32_t nr_ram, nr_recs;
     RmiStatus ret;
 
-    if (!m->have_key || !rmm_mig_keys_init(&m->keys, m->key, v->body)) {
-        return mig_reject(err, RMI_ERROR_REALM, v, "key derivation failed");
-    }
-    gnutls_memset(m->key, 0, sizeof(m->key));
-    m->have_key = false;
-    if (!rmm_mig_open(&m->keys, buf, v->seq, NULL,
+    if (gnutls_memcmp(v->body, m->keys.session, RMM_MIG_SESSION_SIZE) ||
+        !rmm_mig_open(&m->keys, buf, v->seq, NULL,
                       v->body + RMM_MIG_SESSION_SIZE,
                       v->body_len - RMM_MIG_SESSION_SIZE, pt)) {
-        rmm_mig_keys_wipe(&m->keys);    /* the session is not known */
         return mig_reject(err, RMI_ERROR_INPUT, v, "%s", rmm_mig_auth_failed);
     }
     nr_ram = rmi_ld32(pt + MIG_IMM_NR_RAM);
@@ -642,6 +704,9 @@ static const char *mig_order_error(RmmMig *m, unsigned type)
                                                "IMMUTABLE";
     }
     switch (type) {
+    case RMM_MIG_RT_HELLO:
+    case RMM_MIG_RT_ACCEPT:
+        return "handshake record in the session";
     case RMM_MIG_RT_IMMUTABLE:
         return "IMMUTABLE record twice";
     case RMM_MIG_RT_RIPAS:
@@ -679,6 +744,10 @@ static RmiStatus mig_import_body(RmmRealm *r, const uint8_t *buf,
     case RMM_MIG_RT_END:
         ret = mig_import_end(r, buf, v, err);
         break;
+    case RMM_MIG_RT_HELLO:
+    case RMM_MIG_RT_ACCEPT:
+        /* mig_order_error() refuses them */
+        break;
     }
     return ret;
 }
@@ -709,6 +778,11 @@ RmiStatus rmm_mig_import_record(RmmRealm *r, const uint8_t *buf, size_t len,
         ret = RMI_ERROR_REALM;
         rmm_set_err(err, "record refused: the import failed, it can "
                     "only be aborted");
+        goto out;
+    }
+    if (m->hs != RMM_MIG_HS_DONE) {
+        ret = RMI_ERROR_REALM;
+        rmm_set_err(err, "record refused: no handshake (HELLO) yet");
         goto out;
     }
     ret = RMI_ERROR_INPUT;

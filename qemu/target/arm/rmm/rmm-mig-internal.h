@@ -32,6 +32,9 @@
 #define MIG_EPOCH_BODY          (MIG_EPOCH_SIZE + RMM_MIG_TAG_SIZE)
 #define MIG_REC_BODY_MIN        (MIG_REC_TOKEN + RMM_MIG_TAG_SIZE)
 #define MIG_END_BODY            (MIG_END_SIZE + RMM_MIG_TAG_SIZE)
+/* HELLO and ACCEPT: nonce, share, bind, chain size, token size at least */
+#define MIG_HS_BODY_MIN         (RMM_MIG_NONCE_SIZE + RMM_MIG_SHARE_SIZE + \
+                                 64 + 4 + 4)
 
 extern const char rmm_mig_auth_failed[];
 
@@ -118,6 +121,40 @@ bool rmm_mig_open(const RmmMigKeys *k, const uint8_t *hdr, uint64_t seq,
                   uint8_t *pt);
 void rmm_mig_header(uint8_t *buf, unsigned type, uint32_t length,
                     uint32_t epoch, uint64_t seq);
+
+/* ---- Handshake (rmm-mig-handshake.c, rmm-mig-ecdh.c) ---- */
+
+/* A fresh ephemeral ECDH P-384 key; NULL if no randomness. */
+RmmMigEcdh *rmm_mig_ecdh_new(void);
+/* Its public share, 0x04 || X || Y. */
+const uint8_t *rmm_mig_ecdh_share(const RmmMigEcdh *e);
+/* X of the product with the peer's @peer; false if it is no P-384 point. */
+bool rmm_mig_ecdh_derive(const RmmMigEcdh *e,
+                         const uint8_t peer[RMM_MIG_SHARE_SIZE],
+                         uint8_t secret[RMM_MIG_COORD_SIZE]);
+void rmm_mig_ecdh_free(RmmMigEcdh *e);
+
+/*
+ * The realm's migration policy from @pem[0..@len) (whose SHA-512 must
+ * be the measured RmiRealmParams.mig_policy) into r->mig.policy; false
+ * with *@st and *@err otherwise.
+ */
+bool rmm_mig_policy_load(RmmRealm *r, const uint8_t *pem, size_t len,
+                         RmiStatus *st, char **err);
+/* Free policy, ephemeral key and HELLO. */
+void rmm_mig_handshake_free(RmmMig *m);
+/* HELLO or ACCEPT (@type) of this side, binding @bind (64 bytes). */
+GByteArray *rmm_mig_hs_build(RmmRealm *r, unsigned type,
+                             const uint8_t bind[64], char **err);
+/* Check the peer's HELLO or ACCEPT; its ECDH share to @share. */
+bool rmm_mig_hs_check(RmmMig *m, unsigned type, const uint8_t *buf,
+                      size_t len, const uint8_t bind[64],
+                      uint8_t share[RMM_MIG_SHARE_SIZE], char **err);
+/* Session keys from m->hello, @accept and the peer's @share. */
+bool rmm_mig_hs_keys(RmmMig *m, const uint8_t share[RMM_MIG_SHARE_SIZE],
+                     const uint8_t *accept, size_t len, char **err);
+/* SHA-512 of m->hello. */
+bool rmm_mig_hs_hello_hash(RmmMig *m, uint8_t out[64]);
 
 /* ---- Session (rmm-mig.c), with realm->lock held ---- */
 

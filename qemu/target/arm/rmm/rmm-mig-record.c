@@ -5,15 +5,12 @@
  * destination RMM can open; the host carries them.  See rmm.h for the
  * commands and docs/system/arm/cca-migration.rst for the protocol.
  *
- * Cryptography (GnuTLS only)
- * --------------------------
- * The host gives both RMMs the same 32-byte migration key K.  At
- * rmm_mig_export_start() the source draws a random 32-byte session ID S
- * and derives
- *     enc key   = HMAC-SHA256(K, "CCA-MIG-v1 enc" || S)
- *     token key = HMAC-SHA256(K, "CCA-MIG-v1 token" || S)
- * The destination derives the same keys from the S it finds in clear in
- * the IMMUTABLE record.  Every record body is made of sealed units:
+ * Cryptography (GnuTLS)
+ * ---------------------
+ * The session keys come from the attested handshake of
+ * rmm-mig-handshake.c (HELLO, ACCEPT): a session ID S, an encryption key
+ * and a token key that only the two RMMs hold.  IMMUTABLE carries S in
+ * clear.  Every record body is made of sealed units:
  * AES-256-GCM under the enc key with a 16-byte tag, nonce = 4 zero bytes
  * || le64(seq), where seq is the unit's sequence number.  One counter per
  * session numbers the units: IMMUTABLE is seq 0, every later record takes
@@ -101,7 +98,7 @@
 #include "rmm-mig-internal.h"
 
 const char rmm_mig_auth_failed[] =
-    "authentication failed (wrong migration key or tampered record)";
+    "authentication failed (not sealed in this session, or tampered)";
 
 /* Bounds of the body of the record @v for its type. */
 static bool mig_body_ok(const RmmMigRecordView *v, char **err)
@@ -149,6 +146,13 @@ static bool mig_body_ok(const RmmMigRecordView *v, char **err)
     case RMM_MIG_RT_END:
         if (bl != MIG_END_BODY) {
             return rmm_set_err(err, "END body of %zu bytes", bl);
+        }
+        break;
+    case RMM_MIG_RT_HELLO:
+    case RMM_MIG_RT_ACCEPT:
+        if (bl < MIG_HS_BODY_MIN || v->length > RMM_MIG_HS_MAX) {
+            return rmm_set_err(err, "%s body of %zu bytes",
+                               rmm_mig_record_type_name(v->type), bl);
         }
         break;
     }
@@ -216,18 +220,16 @@ static bool mig_hmac(const uint8_t key[MIG_HMAC_SIZE], const char *label,
                             out) == 0;
 }
 
-bool rmm_mig_keys_init(RmmMigKeys *k, const uint8_t key[RMM_MIG_KEY_SIZE],
-                       const uint8_t session[RMM_MIG_SESSION_SIZE])
+bool rmm_mig_keys_init(RmmMigKeys *k, const uint8_t okm[RMM_MIG_OKM_SIZE])
 {
     gnutls_aead_cipher_hd_t h;
     gnutls_datum_t d;
 
     memset(k, 0, sizeof(*k));
-    memcpy(k->session, session, RMM_MIG_SESSION_SIZE);
-    if (!mig_hmac(key, "CCA-MIG-v1 enc", session, NULL, 0, k->enc_key) ||
-        !mig_hmac(key, "CCA-MIG-v1 token", session, NULL, 0, k->tok_key)) {
-        goto fail;
-    }
+    memcpy(k->session, okm, RMM_MIG_SESSION_SIZE);
+    memcpy(k->enc_key, okm + RMM_MIG_SESSION_SIZE, sizeof(k->enc_key));
+    memcpy(k->tok_key, okm + RMM_MIG_SESSION_SIZE + sizeof(k->enc_key),
+           sizeof(k->tok_key));
     d.data = k->enc_key;
     d.size = sizeof(k->enc_key);
     if (gnutls_aead_cipher_init(&h, GNUTLS_CIPHER_AES_256_GCM, &d) < 0) {

@@ -72,8 +72,7 @@ static void mig_free_arrays(RmmMig *m)
 void rmm_mig_end_session(RmmMig *m)
 {
     rmm_mig_keys_wipe(&m->keys);
-    gnutls_memset(m->key, 0, sizeof(m->key));
-    m->have_key = false;
+    rmm_mig_handshake_free(m);
     m->logging = false;
     mig_free_arrays(m);
     rmm_mig_drop_rec_pt(m);

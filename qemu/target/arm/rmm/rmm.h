@@ -447,19 +447,24 @@ RmiStatus rmm_psci_complete(RmmRec *caller, RmmRec *target, int32_t status);
  * The source RMM exports a realm as a sequence of self-delimiting records
  * (see "Record format" below); the destination RMM imports them in the
  * same order.  The host moves records without being able to read or
- * forge them: every record is AES-256-GCM sealed under a session key
- * derived from the migration key and a random session ID, with a
+ * forge them: first the two RMMs run an attested ECDH handshake (HELLO
+ * from the source, ACCEPT from the destination; rmm-mig-handshake.c),
+ * each checking the other's platform identity against the realm's
+ * migration policy, and every later record is AES-256-GCM sealed under
+ * a session key of that handshake that no host holds, with a
  * sequence number that increases by one for every sealed unit (so a
  * dropped, duplicated, swapped, replayed or reordered record is
  * rejected), and associated data binding session, record type, epoch,
  * sequence number and, for data, the GPA and its RIPAS.
  *
- * Source:  rmm_mig_export_start -> IMMUTABLE -> { RIPAS, DATA..., EPOCH }*
+ * Source:  rmm_mig_export_start (HELLO) -> rmm_mig_export_accept (ACCEPT)
+ *          -> IMMUTABLE -> { RIPAS, DATA..., EPOCH }*
  *          -> rmm_mig_export_pause -> RIPAS, DATA..., EPOCH -> REC x n
  *          -> END -> rmm_mig_commit_ack (MIGRATED) or rmm_mig_export_abort.
  * Dest:    rmm_realm_create + rmm_realm_add_ram + GRANULE_DELEGATE of the
  *          RAM -> rmm_mig_import_start (with the REC count the source
- *          must have) -> rmm_mig_import_record() for every record, in
+ *          must have) -> rmm_mig_import_hello (HELLO in, ACCEPT out)
+ *          -> rmm_mig_import_record() for every record, in
  *          order ->
  *          rmm_mig_import_commit (ACTIVE, first REC enter allowed) or
  *          rmm_mig_import_abort.
@@ -490,12 +495,27 @@ void rmm_mig_stats(RmmRealm *r, RmmMigStats *out);
 
 /*
  * MIG_START: an ACTIVE realm with no migration (or an aborted one) starts
- * a session with @key: new random session ID and keys, epoch 0, every
- * assigned granule logged dirty, every granule of every RAM range marked
- * for RIPAS export.  RECs keep running.
+ * a session: the host passes the realm's migration policy
+ * (@policy[0..@policy_len), PEM trust anchors) whose SHA-512 must be
+ * the measured RmiRealmParams.mig_policy (RMI_ERROR_REALM if the realm
+ * has none, RMI_ERROR_INPUT if it differs), and gets the HELLO record
+ * (at most RMM_MIG_HS_MAX bytes) in @buf.  Every assigned granule is
+ * logged dirty, every granule marked for RIPAS export; RECs keep
+ * running.  Nothing is sealed before rmm_mig_export_accept().  *@err
+ * (may be NULL) says why on failure.
  */
-RmiStatus rmm_mig_export_start(RmmRealm *r,
-                               const uint8_t key[RMM_MIG_KEY_SIZE]);
+RmiStatus rmm_mig_export_start(RmmRealm *r, const uint8_t *policy,
+                               size_t policy_len, uint8_t *buf, size_t cap,
+                               size_t *len, char **err);
+
+/*
+ * MIG_ACCEPT: the destination's answer to the HELLO.  Its platform must
+ * chain to an anchor of the policy and its evidence bind the HELLO and
+ * its share; then the session keys are derived.  One answer per HELLO:
+ * on RMI_ERROR_INPUT (and *@err) the session can only be aborted.
+ */
+RmiStatus rmm_mig_export_accept(RmmRealm *r, const uint8_t *buf, size_t len,
+                                char **err);
 
 /*
  * The host reports guest writes to protected memory that the model did
@@ -601,18 +621,29 @@ RmiStatus rmm_mig_export_abort(RmmRealm *r, const uint8_t *token);
 /*
  * Destination.  MIG_IMPORT_START: a NEW realm with its RAM ranges, every
  * granule of them delegated (GRANULE_DELEGATE), and no data, RIPAS or
- * RECs enters IMPORTING with @key (RMI_ERROR_REALM otherwise), for a
- * source with
+ * RECs enters IMPORTING (RMI_ERROR_REALM otherwise), for a source with
  * @nr_recs RECs (the destination's vCPUs, 1..RMM_MAX_RECS, else
  * RMI_ERROR_INPUT): IMMUTABLE, before any page, is refused when the
- * source has another number.  From then on only the import changes it:
- * RMI_REALM_ACTIVATE, ADD_RAM, RTT_INIT_RIPAS, DATA_CREATE(_UNKNOWN),
+ * source has another number.  @policy is this realm's migration policy,
+ * as for rmm_mig_export_start().  From then on only the import changes
+ * it: RMI_REALM_ACTIVATE, ADD_RAM, RTT_INIT_RIPAS, DATA_CREATE(_UNKNOWN),
  * DATA_DESTROY and REC_CREATE fail with RMI_ERROR_REALM (for good once
  * the import is aborted).
  */
-RmiStatus rmm_mig_import_start(RmmRealm *r,
-                               const uint8_t key[RMM_MIG_KEY_SIZE],
-                               unsigned nr_recs);
+RmiStatus rmm_mig_import_start(RmmRealm *r, unsigned nr_recs,
+                               const uint8_t *policy, size_t policy_len,
+                               char **err);
+
+/*
+ * MIG_IMPORT_HELLO: the source's HELLO (policy hash equal to this
+ * realm's, platform chaining to an anchor of the policy, evidence
+ * binding its share) answered with this RMM's ACCEPT in @buf (at most
+ * RMM_MIG_HS_MAX bytes); the session keys are derived.  On failure
+ * (*@err) the import can only be aborted.
+ */
+RmiStatus rmm_mig_import_hello(RmmRealm *r, const uint8_t *hello, size_t len,
+                               uint8_t *buf, size_t cap, size_t *out_len,
+                               char **err);
 
 /* What rmm_mig_import_record() did. */
 typedef struct RmmMigImported {

@@ -84,6 +84,24 @@ static bool rmi_check(RmiCommandReturnCode s, Error **errp,
 }
 
 /*
+ * Trace and check RMI command @what, which explained a failure in *@err
+ * (freed here): @prefix and that explanation go to @errp.
+ */
+static bool rmi_check_err(RmiCommandReturnCode s, char **err, Error **errp,
+                          const char *what, const char *prefix)
+{
+    bool ok = rmi_traced(s, what) == RMI_SUCCESS;
+
+    if (!ok && *err) {
+        error_setg(errp, "%s%s", prefix, *err);
+    } else if (!ok) {
+        rmi_ok(s, errp, what);
+    }
+    g_clear_pointer(err, g_free);
+    return ok;
+}
+
+/*
  * The realm of @g: NULL and @errp set when there is none (never built on
  * a destination, or torn down by a reset or an aborted import).
  */
@@ -554,11 +572,31 @@ static void rme_tcg_destroy(RmeGuest *g)
 
 /* ---- Migration ---- */
 
-static bool rme_tcg_mig_export_start(RmeGuest *g, const uint8_t *key,
+static bool rme_tcg_mig_export_start(RmeGuest *g, uint8_t *buf, size_t *len,
                                      Error **errp)
 {
-    return RME_TCG_RMI(g, errp, "MIG_START", realm,
-                       rmm_mig_export_start(realm, key));
+    RmmRealm *realm = rme_tcg_realm(g, errp);
+    char *err = NULL;
+
+    return realm &&
+           rmi_check_err(rmm_mig_export_start(realm, g->policy_pem,
+                                              g->policy_len, buf,
+                                              RMM_MIG_RECORD_MAX, len, &err),
+                         &err, errp, "MIG_START",
+                         "rme-guest: the realm cannot migrate: ");
+}
+
+static bool rme_tcg_mig_export_accept(RmeGuest *g, const uint8_t *buf,
+                                      size_t len, Error **errp)
+{
+    RmmRealm *realm = rme_tcg_realm(g, errp);
+    char *err = NULL;
+
+    return realm &&
+           rmi_check_err(rmm_mig_export_accept(realm, buf, len, &err), &err,
+                         errp, "MIG_ACCEPT",
+                         "rme-guest: the destination's handshake answer "
+                         "was refused: ");
 }
 
 /*
@@ -739,10 +777,11 @@ static bool rme_tcg_mig_export_abort(RmeGuest *g, const uint8_t *token,
 }
 
 static bool rme_tcg_mig_import_start(RmeGuest *g, const RmiRealmParams *p,
-                                     const uint8_t *key, Error **errp)
+                                     Error **errp)
 {
     RmeTcg *t = rme_tcg(g);
     unsigned nr_vcpus = 0;
+    char *err = NULL;
     CPUState *cs;
 
     CPU_FOREACH(cs) {
@@ -753,12 +792,30 @@ static bool rme_tcg_mig_import_start(RmeGuest *g, const RmiRealmParams *p,
         return false;
     }
     if (!rme_tcg_map_ram_l3(g, errp) ||
-        !rmi_check(rmm_mig_import_start(t->realm, key, nr_vcpus), errp,
-                           "MIG_IMPORT_START")) {
+        !rmi_check_err(rmm_mig_import_start(t->realm, nr_vcpus,
+                                            g->policy_pem, g->policy_len,
+                                            &err),
+                       &err, errp, "MIG_IMPORT_START",
+                       "rme-guest: the realm cannot be imported: ")) {
         rme_tcg_destroy(g);
         return false;
     }
     return true;
+}
+
+static bool rme_tcg_mig_import_hello(RmeGuest *g, const uint8_t *hello,
+                                     size_t len, uint8_t *buf,
+                                     size_t *out_len, Error **errp)
+{
+    RmmRealm *realm = rme_tcg_realm(g, errp);
+    char *err = NULL;
+
+    return realm &&
+           rmi_check_err(rmm_mig_import_hello(realm, hello, len, buf,
+                                              RMM_MIG_RECORD_MAX, out_len,
+                                              &err),
+                         &err, errp, "MIG_IMPORT_HELLO",
+                         "rme-guest: the source's handshake was refused: ");
 }
 
 static bool rme_tcg_load_rec_ctx(CPUState *cs, const uint8_t *ctx,
@@ -796,10 +853,8 @@ static bool rme_tcg_mig_import_record(RmeGuest *g, const uint8_t *buf,
     if (!realm) {
         return false;
     }
-    if (rmi_traced(rmm_mig_import_record(realm, buf, len, &out, &err),
-                   "MIG_IMPORT_RECORD") != RMI_SUCCESS) {
-        error_setg(errp, "%s", err ? err : "rejected by the RMM");
-        g_free(err);
+    if (!rmi_check_err(rmm_mig_import_record(realm, buf, len, &out, &err),
+                       &err, errp, "MIG_IMPORT_RECORD", "")) {
         return false;
     }
     if (out.type != RMM_MIG_RT_REC) {
@@ -832,14 +887,9 @@ static bool rme_tcg_mig_import_commit(RmeGuest *g, uint8_t *token,
     if (!realm) {
         return false;
     }
-    if (rmi_traced(rmm_mig_import_commit(realm, token, &err),
-                   "MIG_IMPORT_COMMIT") != RMI_SUCCESS) {
-        error_setg(errp, "rme-guest: the realm cannot be committed: %s",
-                   err ? err : "refused by the RMM");
-        g_free(err);
-        return false;
-    }
-    return true;
+    return rmi_check_err(rmm_mig_import_commit(realm, token, &err), &err,
+                         errp, "MIG_IMPORT_COMMIT",
+                         "rme-guest: the realm cannot be committed: ");
 }
 
 static bool rme_tcg_mig_import_abort(RmeGuest *g, uint8_t *token)
@@ -887,6 +937,7 @@ const RmeBackendOps rme_tcg_backend_ops = {
     .destroy = rme_tcg_destroy,
     .cpu_memory = rme_tcg_cpu_memory,
     .mig_export_start = rme_tcg_mig_export_start,
+    .mig_export_accept = rme_tcg_mig_export_accept,
     .mig_dirty_log = rme_tcg_mig_dirty_log,
     .mig_export_immutable = rme_tcg_mig_export_immutable,
     .mig_export_ripas = rme_tcg_mig_export_ripas,
@@ -898,6 +949,7 @@ const RmeBackendOps rme_tcg_backend_ops = {
     .mig_commit_ack = rme_tcg_mig_commit_ack,
     .mig_export_abort = rme_tcg_mig_export_abort,
     .mig_import_start = rme_tcg_mig_import_start,
+    .mig_import_hello = rme_tcg_mig_import_hello,
     .mig_import_record = rme_tcg_mig_import_record,
     .mig_import_commit = rme_tcg_mig_import_commit,
     .mig_import_abort = rme_tcg_mig_import_abort,

@@ -75,9 +75,18 @@ VERSION = 1
 HEADER_SIZE = 24
 RECORD_MAX = 512 * 1024
 
-IMMUTABLE, RIPAS, DATA, EPOCH, REC, END = range(1, 7)
+IMMUTABLE, RIPAS, DATA, EPOCH, REC, END, HELLO, ACCEPT = range(1, 9)
 TYPE_NAMES = {IMMUTABLE: 'IMMUTABLE', RIPAS: 'RIPAS', DATA: 'DATA',
-              EPOCH: 'EPOCH', REC: 'REC', END: 'END'}
+              EPOCH: 'EPOCH', REC: 'REC', END: 'END', HELLO: 'HELLO',
+              ACCEPT: 'ACCEPT'}
+# HELLO / ACCEPT body (target/arm/rmm/rmm-mig-handshake.c): nonce (32),
+# ECDH share (97), bind (64), certificate chain, platform token.
+HS_SHARE = HEADER_SIZE + 32
+
+# The return path (migration/migration.c): be16 type, be16 length, data.
+# A confidential guest's message (rme-stream.c): a kind byte, then data.
+RP_MSG_CGS_TOKEN = 8
+RP_KIND_ACCEPT = 3
 
 DATA_COUNT_SIZE = 4
 DATA_ENTRY_GPA = 8
@@ -427,20 +436,37 @@ class Tamper:
         return rec.framed
 
 
+class RpTamper:
+    """
+    Changes the return path: message() sees each message the destination
+    sends (its type and data) and returns the data to forward instead.
+    """
+
+    def __init__(self):
+        self.done = False
+        self.note = ''
+
+    def message(self, mtype, data):
+        return data
+
+
 class MigProxy:
     """
     Listens on 127.0.0.1 (an ephemeral port, self.port), accepts one
     connection from the source and connects it to the destination at
     127.0.0.1:@dst_port.  Source -> destination bytes go through a
     StreamParser and @tamper; destination -> source bytes are forwarded
-    as they are.  With @capture, everything the source sent is kept in
-    self.captured (before any change).
+    as they are, or message by message through @rp_tamper.  With
+    @capture, everything the source sent is kept in self.captured
+    (before any change).
     """
 
     def __init__(self, dst_port, tamper=None, capture=False, log=None,
-                 name='proxy'):
+                 name='proxy', rp_tamper=None):
         self.dst_port = dst_port
         self.tamper = tamper
+        self.rp_tamper = rp_tamper
+        self._rp_buf = bytearray()
         self.capture = capture
         self.log = log or logging.getLogger('qemu-test')
         self.name = name
@@ -612,8 +638,8 @@ class MigProxy:
                 if not data:
                     self._src.shutdown(socket.SHUT_WR)
                     break
-                self._src.sendall(data)
                 self.rp_bytes += len(data)
+                self._src.sendall(self._rp_change(data))
         except OSError as e:
             if not self.cut:
                 self.log.info('%s: return path: %s; closing both sides',
@@ -622,6 +648,23 @@ class MigProxy:
         finally:
             self.log.info('%s: return path done, %d bytes', self.name,
                           self.rp_bytes)
+
+    def _rp_change(self, data):
+        """@data of the return path as @rp_tamper would have it: whole
+        messages only (a partial one waits for the rest)."""
+        if not self.rp_tamper:
+            return data
+        self._rp_buf += data
+        out = bytearray()
+        while len(self._rp_buf) >= 4:
+            mtype, length = struct.unpack_from('>HH', self._rp_buf, 0)
+            if len(self._rp_buf) < 4 + length:
+                break
+            body = self.rp_tamper.message(mtype,
+                                          bytes(self._rp_buf[4:4 + length]))
+            out += struct.pack('>HH', mtype, len(body)) + body
+            del self._rp_buf[:4 + length]
+        return bytes(out)
 
     def _forward_src(self):
         """Source -> destination through the stream parser."""
@@ -824,3 +867,57 @@ class Truncate(Tamper):
         self.note = (f'stream cut {self.nbytes} bytes into {rec} '
                      f'(framed length {len(rec.framed)})')
         return Cut(rec.framed[:self.nbytes])
+
+
+class FlipHelloShare(Tamper):
+    """Flip a bit of the ECDH share in the source RMM's HELLO."""
+
+    def record(self, rec):
+        if self.done or rec.type != HELLO:
+            return rec.framed
+        raw = bytearray(rec.raw)
+        raw[HS_SHARE + 40] ^= 0x04
+        self.done = True
+        self.note = f'bit 2 of byte {HS_SHARE + 40} of {rec} (its share) ' \
+                    'flipped'
+        return bytes([MARKER]) + raw
+
+
+class FlipAcceptShare(RpTamper):
+    """Flip a bit of the ECDH share in the destination RMM's ACCEPT, on
+    the return path."""
+
+    def message(self, mtype, data):
+        if self.done or mtype != RP_MSG_CGS_TOKEN or not data or \
+                data[0] != RP_KIND_ACCEPT:
+            return data
+        raw = bytearray(data)
+        raw[1 + HS_SHARE + 40] ^= 0x04
+        self.done = True
+        self.note = f'bit 2 of byte {HS_SHARE + 40} of the ACCEPT ' \
+                    f'({len(data) - 1} bytes, its share) flipped'
+        return bytes(raw)
+
+
+def replay(data, port, timeout=60):
+    """Send @data, a recorded source stream, to a QEMU waiting for a
+    migration on 127.0.0.1:@port, reading (and dropping) what it answers
+    on the return path, until it closes the connection or @timeout.
+    Returns the number of bytes it took."""
+    sock = socket.create_connection(('127.0.0.1', port), timeout=timeout)
+    sent = 0
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            readable, writable, _ = select.select(
+                [sock], [sock] if sent < len(data) else [], [], 0.5)
+            if readable:
+                if not sock.recv(_RECV):
+                    break
+            if writable:
+                sent += sock.send(data[sent:sent + _RECV])
+    except OSError:
+        pass
+    finally:
+        sock.close()
+    return sent

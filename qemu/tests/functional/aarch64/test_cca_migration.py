@@ -68,7 +68,6 @@ VM_APPEND = cca_common.kernel_append(realm=False)
 BOOT_FAILURES = (b'Kernel panic', b'---[ end trace',
                  b'Unable to handle kernel')
 
-MIG_KEY_SIZE = 32
 SECRET_LEN = 64
 SECRET_WINDOW = 32
 
@@ -110,7 +109,13 @@ class CcaMigration(QemuSystemTest):
         self.require_accelerator('tcg')
         self._console_buf = {}
         self._proxies = []
-        self.key_file = self.make_key('mig.key')
+        # The test PKI (scripts/mkidentity): a CA, the platform identities
+        # of source and destination it endorses, and the realm's
+        # migration policy, that CA.
+        pki = self.scratch_file('pki')
+        self.id_src, _ = cca_common.make_identity(pki, 'src')
+        self.id_dst, _ = cca_common.make_identity(pki, 'dst')
+        self.policy = os.path.join(pki, 'ca.pem')
         self.t_start = time.monotonic()
 
     def tearDown(self):
@@ -120,11 +125,17 @@ class CcaMigration(QemuSystemTest):
                       time.monotonic() - self.t_start)
         super().tearDown()
 
-    def make_key(self, name, size=MIG_KEY_SIZE):
-        path = self.scratch_file(name)
-        with open(path, 'wb') as f:
-            f.write(os.urandom(size))
-        return path
+    def rogue_pki(self):
+        """Another CA and a platform it endorses ("rogue"), and a policy
+        that admits both CAs; returns (identity, policy of both)."""
+        pki = self.scratch_file('pki-rogue')
+        ident, _ = cca_common.make_identity(pki, 'rogue')
+        both = self.scratch_file('policy-both.pem')
+        with open(both, 'w', encoding='ascii') as out:
+            for ca in (self.policy, os.path.join(pki, 'ca.pem')):
+                with open(ca, encoding='ascii') as f:
+                    out.write(f.read())
+        return ident, both
 
     # ---- console (as in test_cca_realm.py) --------------------------------
 
@@ -229,21 +240,27 @@ class CcaMigration(QemuSystemTest):
 
     # ---- machines ----------------------------------------------------------
 
-    def new_vm(self, name, realm=True, smp=1, key_file=None, no_key=False,
+    def new_vm(self, name, realm=True, smp=1, identity=None, policy=None,
                incoming=False, extra_args=()):
         """
-        A QEMUMachine for the guest: a realm with the migration key in
-        @key_file (default: the test's key; none with @no_key) or a plain
-        VM; waiting for an incoming migration with @incoming.
+        A QEMUMachine for the guest: a realm on a platform with
+        @identity (default: the test's source or, with @incoming,
+        destination identity; '' for none) and the migration @policy
+        (default: the test's; '' for none), or a plain VM; waiting for
+        an incoming migration with @incoming.
         """
         vm = self.get_vm(name=name)
         vm.set_console()
         if realm:
+            if identity is None:
+                identity = self.id_dst if incoming else self.id_src
+            if policy is None:
+                policy = self.policy
             rme = 'rme-guest,id=rme0'
-            if not no_key:
-                vm.add_args('-object', 'secret,id=mk0,file=' +
-                            (key_file or self.key_file))
-                rme += ',migration-key=mk0'
+            if identity:
+                rme += ',platform-identity=' + identity
+            if policy:
+                rme += ',migration-policy=' + policy
             vm.add_args('-machine', 'confidential-guest-support=rme0',
                         '-object', rme)
         vm.add_args('-accel', 'tcg',
@@ -917,14 +934,13 @@ class CcaMigration(QemuSystemTest):
 
     # ---- g: configuration errors ------------------------------------------
 
-    def test_config_errors(self):
-        # A key of the wrong size: QEMU does not start.
-        short = self.make_key('short.key', 16)
+    def qemu_refuses(self, rme_opts, words):
+        """QEMU with rme-guest,id=rme0@rme_opts does not start; its error
+        names each of @words."""
         args = [self.qemu_bin, '-display', 'none', '-serial', 'none',
                 '-monitor', 'none', '-nic', 'none',
                 '-M', 'virt,confidential-guest-support=rme0',
-                '-object', f'secret,id=mk0,file={short}',
-                '-object', 'rme-guest,id=rme0,migration-key=mk0',
+                '-object', 'rme-guest,id=rme0' + rme_opts,
                 '-accel', 'tcg', '-cpu', 'max', '-m', '1G',
                 '-kernel', self.kernel, '-initrd', self.initrd,
                 '-append', REALM_APPEND]
@@ -934,12 +950,23 @@ class CcaMigration(QemuSystemTest):
                                  capture_output=True, text=True, timeout=30,
                                  check=False)
         except subprocess.TimeoutExpired as e:
-            self.fail(f'QEMU with a 16-byte migration key did not exit: '
-                      f'{e.stderr!r}')
+            self.fail(f'QEMU with {rme_opts} did not exit: {e.stderr!r}')
         self.log.info('status %d, stderr: %s', res.returncode, res.stderr)
         self.assertEqual(res.returncode, 1, res.stderr)
-        self.assertIn('migration-key', res.stderr)
-        self.assertIn('32', res.stderr)
+        for word in words:
+            self.assertIn(word, res.stderr)
+
+    def test_config_errors(self):
+        # migration-key is gone: the error names what replaced it.
+        self.qemu_refuses(',migration-key=mk0', (
+            'migration-key is no longer supported', 'platform-identity=',
+            'migration-policy='))
+        # A policy without a certificate.
+        junk = self.scratch_file('junk.pem')
+        with open(junk, 'w', encoding='ascii') as f:
+            f.write('not a certificate\n')
+        self.qemu_refuses(f',migration-policy={junk}', (
+            f"migration-policy '{junk}' holds no PEM certificate",))
 
         src = self.boot('src', smp=1)
         self.memstress_start(src, MEMSTRESS_SMALL_MIB, 0xbad)
@@ -956,32 +983,124 @@ class CcaMigration(QemuSystemTest):
 
         # More vCPUs on the destination: refused before any page.
         self.assert_vcpus_refused(src, 'dst-2cpu', 2, 1)
+        self.stop(src)
 
-        # A destination with another key: fails, the source goes on.
-        other = self.make_key('other.key')
-        dst, port = self.start_dest('dst-other-key', smp=1, key_file=other)
-        self.migrate(src, f'tcp:127.0.0.1:{port}')
+        # No policy, no platform identity: migrate refused at once,
+        # naming what is missing; the realm runs on.
+        for name, kwargs, words in (
+                ('src-no-policy', {'policy': ''},
+                 'the realm has no migration-policy, so it never migrates'),
+                ('src-no-identity', {'identity': ''},
+                 'the emulated platform has no platform-identity')):
+            vm = self.new_vm(name, smp=1, **kwargs)
+            vm.launch()
+            self.set_migration(vm)
+            res = vm.qmp('migrate', uri='tcp:127.0.0.1:1')
+            self.log.info('%s: migrate: %s', name, res)
+            self.assertIn('error', res, f'{name}: migrate accepted')
+            self.assertIn(words, res['error']['desc'])
+            self.assertEqual(vm.cmd('query-status')['status'], 'running')
+            self.stop(vm)
+
+    # ---- g2: the attested handshake ----------------------------------------
+
+    def refused(self, src, name, dst_kwargs=None, tamper=None,
+                rp_tamper=None, dst_words=None, src_words=None,
+                memstress=True):
+        """
+        Migrate @src through a proxy (changing the stream with @tamper,
+        the return path with @rp_tamper) to a destination started with
+        @dst_kwargs: the migration fails, with @src_words in the source's
+        error or @dst_words in the destination's; the destination exits,
+        the source realm runs on.
+        """
+        dst, port = self.start_dest(name, smp=1, **(dst_kwargs or {}))
+        proxy = self.proxy(port, tamper=tamper, rp_tamper=rp_tamper,
+                           name=f'proxy-{name}')
+        self.migrate(src, proxy.uri)
         info = self.wait_migration(src)
-        self.assertEqual(info['status'], 'failed', info)
-        rc, out = self.wait_exit(dst, 'dst-other-key')
-        self.assertNotEqual(rc, 0)
-        self.assertRegex(out, r'(?i)authenticat',
-                         'the destination does not say authentication failed')
-        self.assert_source_back(src, 'failed', 'a destination with another '
-                                'key')
+        self.log.info('%s: %s', name, info)
+        for change in (tamper, rp_tamper):
+            if change:
+                self.log.info('%s: %s', name, change.note)
+                self.assertTrue(change.done, f'{name}: nothing changed')
+        self.assertEqual(info['status'], 'failed', f'{name}: {info}')
+        if src_words:
+            self.assertIn(src_words, info.get('error-desc', ''))
+        if dst_words:
+            self.assert_dest_failed(dst, name, dst_words)
+        else:
+            rc, _ = self.wait_exit(dst, name)
+            self.assertNotEqual(rc, 0, f'{name} exit status')
+        self.assert_source_back(src, 'failed', name, memstress=memstress)
+        proxy.close()
+
+    def test_handshake(self):
+        rogue, both = self.rogue_pki()
+        src = self.boot('src', smp=1)
+        self.memstress_start(src, MEMSTRESS_SMALL_MIB, 0x5a7)
+        cases = (
+            # A tampered HELLO: the destination RMM refuses it.
+            ('dst-flip-hello', dict(tamper=mp.FlipHelloShare(),
+                                    dst_words=('challenge does not match',))),
+            # A tampered ACCEPT: the source RMM refuses it.
+            ('dst-flip-accept', dict(
+                rp_tamper=mp.FlipAcceptShare(),
+                src_words="the destination's handshake answer was "
+                          "refused: platform token: challenge does not "
+                          "match")),
+            # A destination platform outside the realm's policy.
+            ('dst-rogue', dict(
+                dst_kwargs={'identity': rogue},
+                src_words="the destination platform's identity does not "
+                          "chain to a trust anchor of the realm's "
+                          "migration policy")),
+            # The two command lines name different policies.
+            ('dst-other-policy', dict(
+                dst_kwargs={'policy': both},
+                dst_words=('migration policy mismatch',))),
+        )
+        failed = []
+        for name, kwargs in cases:
+            try:
+                self.refused(src, name, **kwargs)
+            except AssertionError:
+                self.log.exception('case %s failed', name)
+                failed.append(name)
+        self.assertEqual(failed, [], 'handshake cases failed (tracebacks in '
+                         'the log)')
         self.stop(src)
 
-        # No migration key: migrate refused at once.
-        src = self.boot('src-no-key', smp=1, no_key=True)
-        self.set_migration(src)
-        res = src.qmp('migrate', uri='tcp:127.0.0.1:1')
-        self.log.info('migrate without migration-key: %s', res)
-        self.assertIn('error', res, 'migrate without migration-key accepted')
-        self.assertIn('migration-key', res['error']['desc'])
-        self.assertEqual(src.cmd('query-status')['status'], 'running')
-        _, text = self.guest_run(src, 'echo alive')
-        self.assertIn('alive', text)
+        # A source platform outside the policy: its destination refuses.
+        src = self.boot('src-rogue', smp=1, identity=rogue)
+        self.refused(src, 'dst-of-rogue', memstress=False,
+                     dst_words=("the source platform's identity does not "
+                                "chain",))
         self.stop(src)
+
+    def test_replay(self):
+        # Finding 1 of issue 9: a recorded migration replayed into a
+        # fresh destination.  Its RMM answers the old HELLO with a fresh
+        # share: other keys, and the first sealed record is refused.
+        src = self.boot('src', smp=1)
+        self.memstress_start(src, MEMSTRESS_SMALL_MIB, 0x4e9)
+        dst, port = self.start_dest('dst', smp=1)
+        proxy = self.proxy(port, capture=True, name='proxy-record')
+        self.migrate_ok(src, dst, proxy.uri)
+        data = bytes(proxy.captured)
+        recs = mp.parse_records(data)
+        self.assertEqual([r.type for r in recs[:2]], [mp.HELLO, mp.IMMUTABLE])
+        self.stop(src)
+
+        again, port2 = self.start_dest('dst-replayed', smp=1)
+        sent = mp.replay(data, port2)
+        self.log.info('replayed %d of %d bytes', sent, len(data))
+        out = self.assert_dest_failed(again, 'dst-replayed',
+                                      ('authentication failed',))
+        self.assertIn('IMMUTABLE record seq 0: authentication failed', out)
+        # The one live copy goes on.
+        self.memstress_check(dst, 'destination after the replay')
+        self.stop(dst)
 
     # ---- h: a plain VM (the control) ---------------------------------------
 
