@@ -84,6 +84,8 @@ typedef struct RmeStream {
     /* Destination */
     bool in_active;
     bool committed;
+    int sent_kind;              /* RME_TOKEN_* sent to the source, 0: none */
+    uint8_t sent[RMM_MIG_TOKEN_SIZE];
 } RmeStream;
 
 /* The realm's migration state as query-migrate reports it. */
@@ -585,6 +587,50 @@ bool rme_stream_outgoing_complete(RmeGuest *g, Error **errp)
     return ok;
 }
 
+bool rme_stream_token_get(RmeGuest *g, int *kind, uint8_t **buf,
+                          size_t *len, Error **errp)
+{
+    RmeStream *s = g->stream;
+
+    if (!s || !s->sent_kind) {
+        error_setg(errp, "rme-guest: no realm token here: this QEMU has not "
+                   "committed or aborted an incoming realm");
+        return false;
+    }
+    *kind = s->sent_kind == RME_TOKEN_COMMIT ? MIGRATE_GUEST_TOKEN_KIND_COMMIT
+                                             : MIGRATE_GUEST_TOKEN_KIND_ABORT;
+    *buf = g_memdup2(s->sent, RMM_MIG_TOKEN_SIZE);
+    *len = RMM_MIG_TOKEN_SIZE;
+    return true;
+}
+
+bool rme_stream_token_put(RmeGuest *g, int kind, const uint8_t *buf,
+                          size_t len, Error **errp)
+{
+    RmeStream *s = g->stream;
+    bool ok;
+
+    if (!s || g->ops->mig_phase(g) != RMM_MIG_OUT_ENDED) {
+        error_setg(errp, "rme-guest: the realm waits for no token (its "
+                   "migration state is %s)",
+                   s ? rme_stream_state_name(s) : "none");
+        return false;
+    }
+    if (len != RMM_MIG_TOKEN_SIZE) {
+        error_setg(errp, "rme-guest: a realm token is %d bytes, not %zu",
+                   RMM_MIG_TOKEN_SIZE, len);
+        return false;
+    }
+    if (kind == MIGRATE_GUEST_TOKEN_KIND_COMMIT) {
+        ok = g->ops->mig_commit_ack(g, buf, errp);
+        s->migrated = ok;
+    } else {
+        ok = g->ops->mig_export_abort(g, buf, errp);
+    }
+    trace_rme_stream_token_put(MigrateGuestTokenKind_str(kind), ok);
+    return ok;
+}
+
 bool rme_stream_outgoing_resume(RmeGuest *g, Error **errp)
 {
     RmeStream *s = g->stream;
@@ -748,11 +794,19 @@ static int rme_stream_load_state(QEMUFile *f, void *opaque, int version_id)
     }
 }
 
-static void rme_stream_send_token(int kind, const uint8_t *token)
+/*
+ * The commit or abort token goes to the source; it stays here too, for an
+ * operator who finds the return path broken (query-migrate-guest-token).
+ */
+static void rme_stream_send_token(RmeStream *s, int kind,
+                                  const uint8_t *token)
 {
+    s->sent_kind = kind;
+    memcpy(s->sent, token, RMM_MIG_TOKEN_SIZE);
     if (rme_stream_send_rp(kind, token, RMM_MIG_TOKEN_SIZE) < 0) {
         warn_report("rme-guest: cannot send the realm's %s token to the "
-                    "source", kind == RME_TOKEN_COMMIT ? "commit" : "abort");
+                    "source (query-migrate-guest-token has it)",
+                    kind == RME_TOKEN_COMMIT ? "commit" : "abort");
     }
 }
 
@@ -777,7 +831,7 @@ bool rme_stream_incoming_commit(RmeGuest *g, Error **errp)
     }
     s->committed = true;
     s->in_active = false;
-    rme_stream_send_token(RME_TOKEN_COMMIT, token);
+    rme_stream_send_token(s, RME_TOKEN_COMMIT, token);
     trace_rme_stream_committed();
     return true;
 }
@@ -791,7 +845,7 @@ static int rme_stream_load_cleanup(void *opaque)
         /* The import failed: the source may have its realm back. */
         s->in_active = false;
         if (s->g->ops->mig_import_abort(s->g, token)) {
-            rme_stream_send_token(RME_TOKEN_ABORT, token);
+            rme_stream_send_token(s, RME_TOKEN_ABORT, token);
         }
         trace_rme_stream_import_aborted();
     }

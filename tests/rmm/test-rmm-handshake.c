@@ -404,6 +404,22 @@ static void test_out_of_place(void)
     expect_err(err, "the ACCEPT answers another HELLO");
     g_assert_cmpint(rmm_mig_export_abort(s.r, NULL), ==, RMI_SUCCESS);
 
+    /* No buffer at all (found by the fuzzer: an error, explained). */
+    realm_new(&e, dst_plat, policy1, false);
+    err = NULL;
+    g_assert_cmpint(imp_start(&e, policy1, &err), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_import_hello(e.r, NULL, 0, accept,
+                                         RMM_MIG_HS_MAX, &len, &err), ==,
+                    RMI_ERROR_INPUT);
+    expect_err(err, "no buffer");
+    realm_free(&e);
+    start(&s, policy1);
+    err = NULL;
+    g_assert_cmpint(rmm_mig_export_accept(s.r, NULL, 0, &err), ==,
+                    RMI_ERROR_INPUT);
+    expect_err(err, "no buffer");
+    g_assert_cmpint(rmm_mig_export_abort(s.r, NULL), ==, RMI_SUCCESS);
+
     /* An ACCEPT given as a HELLO. */
     realm_new(&e, dst_plat, policy1, false);
     err = NULL;

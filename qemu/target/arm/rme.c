@@ -383,6 +383,18 @@ static bool rme_guest_rp_token(ConfidentialGuestSupport *cgs,
     return rme_stream_rp_token(rme_guest_of(cgs), buf, len, errp);
 }
 
+static bool rme_guest_token_get(ConfidentialGuestSupport *cgs, int *kind,
+                                uint8_t **buf, size_t *len, Error **errp)
+{
+    return rme_stream_token_get(rme_guest_of(cgs), kind, buf, len, errp);
+}
+
+static bool rme_guest_token_put(ConfidentialGuestSupport *cgs, int kind,
+                                const uint8_t *buf, size_t len, Error **errp)
+{
+    return rme_stream_token_put(rme_guest_of(cgs), kind, buf, len, errp);
+}
+
 static bool rme_guest_outgoing_complete(ConfidentialGuestSupport *cgs,
                                         Error **errp)
 {
@@ -448,6 +460,8 @@ static void rme_guest_class_init(ObjectClass *oc, const void *data)
     cgsc->can_run = rme_guest_can_run;
     cgsc->migration_incoming_commit = rme_guest_incoming_commit;
     cgsc->migration_rp_token = rme_guest_rp_token;
+    cgsc->migration_token_get = rme_guest_token_get;
+    cgsc->migration_token_put = rme_guest_token_put;
     cgsc->migration_outgoing_complete = rme_guest_outgoing_complete;
     cgsc->migration_outgoing_resume = rme_guest_outgoing_resume;
     cgsc->migration_fill_info = rme_guest_fill_info;

@@ -103,7 +103,13 @@ RmiStatus rmm_mig_export_accept(RmmRealm *r, const uint8_t *buf, size_t len,
         rmm_set_err(err, "no HELLO waits for an ACCEPT");
         goto out;
     }
-    if (!buf || !rmm_mig_hs_hello_hash(m, bind) ||
+    if (!buf) {
+        m->failed = true;
+        ret = RMI_ERROR_INPUT;
+        rmm_set_err(err, "ACCEPT refused: no buffer");
+        goto out;
+    }
+    if (!rmm_mig_hs_hello_hash(m, bind) ||
         !rmm_mig_hs_check(m, RMM_MIG_RT_ACCEPT, buf, len, bind, share,
                           err) ||
         !rmm_mig_hs_keys(m, share, buf, len, err)) {

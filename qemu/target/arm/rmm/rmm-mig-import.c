@@ -123,8 +123,12 @@ RmiStatus rmm_mig_import_hello(RmmRealm *r, const uint8_t *hello, size_t len,
         rmm_set_err(err, "HELLO refused: no import waits for one");
         goto out;
     }
-    ret = hello ? mig_import_hello(r, hello, len, buf, cap, out_len, err)
-                : RMI_ERROR_INPUT;
+    if (hello) {
+        ret = mig_import_hello(r, hello, len, buf, cap, out_len, err);
+    } else {
+        ret = RMI_ERROR_INPUT;
+        rmm_set_err(err, "HELLO refused: no buffer");
+    }
     if (ret != RMI_SUCCESS) {
         /* One HELLO per import: it can only be aborted now. */
         m->failed = true;
@@ -154,16 +158,20 @@ mig_reject(char **err, RmiStatus st, const RmmMigRecordView *v,
     return st;
 }
 
-/* An IMMUTABLE parameter differs: "IMMUTABLE: <name> mismatch: ...". */
-static RmiStatus mig_mismatch(char **err, const char *name, uint64_t src,
-                              uint64_t dst, bool hex)
+/*
+ * An IMMUTABLE parameter differs: "IMMUTABLE: <name> mismatch (the
+ * destination's is <dst>)".  What the source sent stays sealed: no
+ * decrypted field goes into a message the host sees.
+ */
+static RmiStatus mig_mismatch(char **err, const char *name, uint64_t dst,
+                              bool hex)
 {
     if (err) {
-        *err = g_strdup_printf(hex ? "IMMUTABLE: %s mismatch: source 0x%"
-                                     PRIx64 ", destination 0x%" PRIx64
-                                   : "IMMUTABLE: %s mismatch: source %"
-                                     PRIu64 ", destination %" PRIu64,
-                               name, src, dst);
+        *err = g_strdup_printf(hex ? "IMMUTABLE: %s mismatch (the "
+                                     "destination's is 0x%" PRIx64 ")"
+                                   : "IMMUTABLE: %s mismatch (the "
+                                     "destination's is %" PRIu64 ")",
+                               name, dst);
     }
     return RMI_ERROR_INPUT;
 }
@@ -176,8 +184,7 @@ static RmiStatus mig_check_ram(RmmRealm *r, const uint8_t *pt,
     unsigned i;
 
     if (nr_ram != r->nr_ram) {
-        return mig_mismatch(err, "number of RAM ranges", nr_ram, r->nr_ram,
-                            false);
+        return mig_mismatch(err, "number of RAM ranges", r->nr_ram, false);
     }
     rmm_mig_ram_order(r, order);
     for (i = 0; i < nr_ram; i++) {
@@ -186,11 +193,10 @@ static RmiStatus mig_check_ram(RmmRealm *r, const uint8_t *pt,
 
         if (rmi_ld64(q) != rr->base || rmi_ld64(q + 8) != rr->size) {
             if (err) {
-                *err = g_strdup_printf("IMMUTABLE: RAM range %u mismatch: "
-                                       "source [0x%" PRIx64 ", +0x%" PRIx64
-                                       "), destination [0x%" PRIx64 ", +0x%"
-                                       PRIx64 ")", i, rmi_ld64(q),
-                                       rmi_ld64(q + 8), rr->base, rr->size);
+                *err = g_strdup_printf("IMMUTABLE: RAM range %u mismatch "
+                                       "(the destination's is [0x%" PRIx64
+                                       ", +0x%" PRIx64 "))", i, rr->base,
+                                       rr->size);
             }
             return RMI_ERROR_INPUT;
         }
@@ -206,40 +212,31 @@ static RmiStatus mig_check_params(RmmRealm *r, const uint8_t *pt,
     unsigned i;
 
     if (rmi_ld32(pt + MIG_IMM_IPA_WIDTH) != p->ipa_width) {
-        return mig_mismatch(err, "ipa_width",
-                            rmi_ld32(pt + MIG_IMM_IPA_WIDTH), p->ipa_width,
-                            false);
+        return mig_mismatch(err, "ipa_width", p->ipa_width, false);
     }
     if (pt[MIG_IMM_HASH_ALGO] != p->hash_algo) {
-        return mig_mismatch(err, "hash_algo", pt[MIG_IMM_HASH_ALGO],
-                            p->hash_algo, false);
+        return mig_mismatch(err, "hash_algo", p->hash_algo, false);
     }
     if (rmi_ld64(pt + MIG_IMM_FLAGS) != p->flags) {
-        return mig_mismatch(err, "flags", rmi_ld64(pt + MIG_IMM_FLAGS),
-                            p->flags, true);
+        return mig_mismatch(err, "flags", p->flags, true);
     }
     if (pt[MIG_IMM_SVE_VL] != p->sve_vl) {
-        return mig_mismatch(err, "sve_vl", pt[MIG_IMM_SVE_VL], p->sve_vl,
-                            false);
+        return mig_mismatch(err, "sve_vl", p->sve_vl, false);
     }
     if (pt[MIG_IMM_NUM_BPS] != p->num_bps) {
-        return mig_mismatch(err, "num_bps", pt[MIG_IMM_NUM_BPS], p->num_bps,
-                            false);
+        return mig_mismatch(err, "num_bps", p->num_bps, false);
     }
     if (pt[MIG_IMM_NUM_WPS] != p->num_wps) {
-        return mig_mismatch(err, "num_wps", pt[MIG_IMM_NUM_WPS], p->num_wps,
-                            false);
+        return mig_mismatch(err, "num_wps", p->num_wps, false);
     }
     if (pt[MIG_IMM_PMU_CTRS] != p->pmu_num_ctrs) {
-        return mig_mismatch(err, "pmu_num_ctrs", pt[MIG_IMM_PMU_CTRS],
-                            p->pmu_num_ctrs, false);
+        return mig_mismatch(err, "pmu_num_ctrs", p->pmu_num_ctrs, false);
     }
     for (i = 0; i < RMM_RPV_SIZE; i++) {
         if (pt[MIG_IMM_RPV + i] != p->rpv[i]) {
             if (err) {
-                *err = g_strdup_printf("IMMUTABLE: rpv mismatch: byte %u: "
-                                       "source 0x%02x, destination 0x%02x",
-                                       i, pt[MIG_IMM_RPV + i], p->rpv[i]);
+                *err = g_strdup("IMMUTABLE: rpv mismatch (personalization "
+                                "value)");
             }
             return RMI_ERROR_INPUT;
         }
@@ -266,8 +263,7 @@ static RmiStatus mig_import_immutable(RmmRealm *r, const uint8_t *buf,
     nr_ram = rmi_ld32(pt + MIG_IMM_NR_RAM);
     if (pt_len != MIG_IMM_SIZE((size_t)MIN(nr_ram, RMM_MAX_RAM_RANGES + 1))) {
         return mig_reject(err, RMI_ERROR_INPUT, v,
-                          "%" PRIu32 " RAM ranges in a record of %" PRIu32
-                          " bytes", nr_ram, v->length);
+                          "its RAM range count does not fit its length");
     }
     if (!rmm_all_zero(pt + MIG_IMM_PMU_CTRS + 1, 3) ||
         !rmm_all_zero(pt + MIG_IMM_NR_RECS + 4, 4)) {
@@ -280,9 +276,9 @@ static RmiStatus mig_import_immutable(RmmRealm *r, const uint8_t *buf,
     nr_recs = rmi_ld32(pt + MIG_IMM_NR_RECS);
     if (nr_recs != m->nr_recs) {
         return mig_reject(err, RMI_ERROR_INPUT, v,
-                          "REC count mismatch: source %" PRIu32
-                          ", destination %" PRIu32 " (vCPUs, -smp)",
-                          nr_recs, m->nr_recs);
+                          "REC count mismatch: the destination has %" PRIu32
+                          " (vCPUs, -smp), the source another number",
+                          m->nr_recs);
     }
     if (!rmm_all_zero(pt + MIG_IMM_RIM + hlen, RMM_HASH_MAX - hlen)) {
         return mig_reject(err, RMI_ERROR_INPUT, v, "RIM not zero padded");
@@ -344,8 +340,8 @@ static RmiStatus mig_import_ripas(RmmRealm *r, const uint8_t *buf,
     count = rmi_ld32(pt + MIG_RIPAS_COUNT);
     if (rmi_ld32(pt + MIG_RIPAS_COUNT + 4) || !count ||
         pt_len != MIG_RIPAS_RUNS + (uint64_t)count * MIG_RIPAS_RUN_SIZE) {
-        ret = mig_reject(err, ret, v, "%" PRIu32 " runs in a record of %"
-                         PRIu32 " bytes", count, v->length);
+        ret = mig_reject(err, ret, v, "its run count does not fit its "
+                         "length");
         goto out;
     }
     /* Check every run before changing anything. */
@@ -360,29 +356,26 @@ static RmiStatus mig_import_ripas(RmmRealm *r, const uint8_t *buf,
             goto out;
         }
         if (k && base < prev_end) {
-            ret = mig_reject(err, ret, v, "run %" PRIu32 " at 0x%" PRIx64
-                             ": not in IPA order or overlapping", k, base);
+            ret = mig_reject(err, ret, v, "run %" PRIu32 ": not in IPA "
+                             "order or overlapping", k);
             goto out;
         }
         rr = rmm_ram_find(r, base);
         if (!rr || n > rr_granules(rr) - rr_index(rr, base)) {
-            ret = mig_reject(err, ret, v, "run %" PRIu32 " [0x%" PRIx64
-                             ", +%" PRIu64 " granules) outside RAM", k,
-                             base, n);
+            ret = mig_reject(err, ret, v, "run %" PRIu32 ": outside RAM",
+                             k);
             goto out;
         }
         for (i = rr_index(rr, base); i < rr_index(rr, base) + n; i++) {
             if (q[13] && !(rr->s2[i] & S2_DELEGATED)) {
-                ret = mig_reject(err, ret, v, "run %" PRIu32 ": granule 0x%"
-                                 PRIx64 " not delegated", k, rr->base +
-                                 (i << RMM_GRANULE_SHIFT));
+                ret = mig_reject(err, ret, v, "run %" PRIu32 ": a granule "
+                                 "not delegated", k);
                 goto out;
             }
             if (m->ripas_epoch[rr - r->ram][i] == m->epoch + 1) {
-                ret = mig_reject(err, ret, v, "run %" PRIu32 ": granule 0x%"
-                                 PRIx64 " already described in epoch %"
-                                 PRIu32, k, rr->base +
-                                 (i << RMM_GRANULE_SHIFT), m->epoch);
+                ret = mig_reject(err, ret, v, "run %" PRIu32 ": a granule "
+                                 "already described in epoch %" PRIu32, k,
+                                 m->epoch);
                 goto out;
             }
         }
@@ -503,14 +496,13 @@ static RmiStatus mig_import_epoch(RmmRealm *r, const uint8_t *buf,
         return mig_reject(err, RMI_ERROR_INPUT, v, "%s", rmm_mig_auth_failed);
     }
     if (rmi_ld32(pt + MIG_EPOCH_EPOCH) != m->epoch) {
-        return mig_reject(err, RMI_ERROR_INPUT, v, "closes epoch %" PRIu32
-                          " in epoch %" PRIu32,
-                          rmi_ld32(pt + MIG_EPOCH_EPOCH), m->epoch);
+        return mig_reject(err, RMI_ERROR_INPUT, v, "closes another epoch "
+                          "than epoch %" PRIu32, m->epoch);
     }
     if (rmi_ld64(pt + MIG_EPOCH_GRANULES) != m->epoch_granules) {
-        return mig_reject(err, RMI_ERROR_INPUT, v, "%" PRIu64 " granules "
-                          "sent in the epoch, %" PRIu64 " imported",
-                          rmi_ld64(pt + MIG_EPOCH_GRANULES), m->epoch_granules);
+        return mig_reject(err, RMI_ERROR_INPUT, v, "the epoch's granule "
+                          "count is not the %" PRIu64 " imported",
+                          m->epoch_granules);
     }
     if (m->epoch >= UINT32_MAX - 1) {
         return mig_reject(err, RMI_ERROR_INPUT, v, "too many epochs");
@@ -549,8 +541,7 @@ static RmiStatus mig_rec_check_exits(RmmRealm *r, const RmmMigRecordView *v,
         }
         break;
     default:
-        return mig_reject(err, RMI_ERROR_INPUT, v, "bad pending exit %u",
-                          pending);
+        return mig_reject(err, RMI_ERROR_INPUT, v, "bad pending exit");
     }
     if (pt[MIG_REC_PSCI_PENDING] && !rmm_psci_fid_completable(psci_fid)) {
         return mig_reject(err, RMI_ERROR_INPUT, v, "bad pending PSCI call");
@@ -608,13 +599,12 @@ static RmiStatus mig_import_rec(RmmRealm *r, const uint8_t *buf,
     ctx_len = rmi_ld32(pt + MIG_REC_CTX_LEN);
 
     if (index != m->recs_done || index >= m->nr_recs) {
-        return mig_reject(err, RMI_ERROR_INPUT, v, "REC index %" PRIu32
-                          ", expected %u of %" PRIu32, index, m->recs_done,
-                          m->nr_recs);
+        return mig_reject(err, RMI_ERROR_INPUT, v, "REC index is not %u "
+                          "of %" PRIu32, m->recs_done, m->nr_recs);
     }
     if (!rmm_rec_mpidr_ok(mpidr, index)) {
-        return mig_reject(err, RMI_ERROR_INPUT, v, "MPIDR 0x%" PRIx64
-                          " invalid for REC index %" PRIu32, mpidr, index);
+        return mig_reject(err, RMI_ERROR_INPUT, v, "MPIDR invalid for REC "
+                          "index %" PRIu32, index);
     }
     if (pt[MIG_REC_RUNNABLE] > 1 || pt[MIG_REC_PSCI_PENDING] > 1 ||
         has_token > 1 || pt[MIG_REC_RIPAS_VALUE] > RMI_RIPAS_RAM ||
@@ -634,9 +624,8 @@ static RmiStatus mig_import_rec(RmmRealm *r, const uint8_t *buf,
     }
     if (ctx_len > RMM_MIG_REC_CTX_MAX ||
         pt_len != MIG_REC_TOKEN + (uint64_t)token_len + ctx_len) {
-        return mig_reject(err, RMI_ERROR_INPUT, v, "sizes (token %" PRIu32
-                          ", context %" PRIu32 ") do not match the record",
-                          token_len, ctx_len);
+        return mig_reject(err, RMI_ERROR_INPUT, v, "token and context "
+                          "sizes do not match the record");
     }
 
     rec = mig_rec_restore(r, pt);
@@ -660,25 +649,22 @@ static RmiStatus mig_import_end(RmmRealm *r, const uint8_t *buf,
         return mig_reject(err, RMI_ERROR_INPUT, v, "%s", rmm_mig_auth_failed);
     }
     if (rmi_ld64(pt + MIG_END_SEQ) != v->seq) {
-        return mig_reject(err, RMI_ERROR_INPUT, v, "final sequence number %"
-                          PRIu64, rmi_ld64(pt + MIG_END_SEQ));
+        return mig_reject(err, RMI_ERROR_INPUT, v, "its final sequence "
+                          "number is not its own");
     }
     if (rmi_ld32(pt + MIG_END_EPOCHS) != m->epoch) {
-        return mig_reject(err, RMI_ERROR_INPUT, v, "%" PRIu32 " epochs sent, %"
-                          PRIu32 " imported", rmi_ld32(pt + MIG_END_EPOCHS),
-                          m->epoch);
+        return mig_reject(err, RMI_ERROR_INPUT, v, "the epoch count is not "
+                          "the %" PRIu32 " imported", m->epoch);
     }
     if (rmi_ld32(pt + MIG_END_NR_RECS) != m->nr_recs ||
         m->recs_done != m->nr_recs) {
-        return mig_reject(err, RMI_ERROR_INPUT, v, "%" PRIu32 " RECs sent, "
-                          "%u of %" PRIu32 " RECs imported",
-                          rmi_ld32(pt + MIG_END_NR_RECS), m->recs_done,
+        return mig_reject(err, RMI_ERROR_INPUT, v, "%u of %" PRIu32 " RECs "
+                          "imported, or another count sent", m->recs_done,
                           m->nr_recs);
     }
     if (rmi_ld64(pt + MIG_END_GRANULES) != m->total_granules) {
-        return mig_reject(err, RMI_ERROR_INPUT, v, "%" PRIu64 " granules "
-                          "sent, %" PRIu64 " imported",
-                          rmi_ld64(pt + MIG_END_GRANULES), m->total_granules);
+        return mig_reject(err, RMI_ERROR_INPUT, v, "the granule count is not "
+                          "the %" PRIu64 " imported", m->total_granules);
     }
     for (i = 0; i < RMM_NUM_REMS; i++) {
         if (!rmm_all_zero(pt + MIG_END_REMS + i * RMM_HASH_MAX + hlen,

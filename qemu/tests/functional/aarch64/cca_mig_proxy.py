@@ -86,6 +86,8 @@ HS_SHARE = HEADER_SIZE + 32
 # The return path (migration/migration.c): be16 type, be16 length, data.
 # A confidential guest's message (rme-stream.c): a kind byte, then data.
 RP_MSG_CGS_TOKEN = 8
+RP_KIND_COMMIT = 1
+RP_KIND_ABORT = 2
 RP_KIND_ACCEPT = 3
 
 DATA_COUNT_SIZE = 4
@@ -439,7 +441,9 @@ class Tamper:
 class RpTamper:
     """
     Changes the return path: message() sees each message the destination
-    sends (its type and data) and returns the data to forward instead.
+    sends (its type and data) and returns the data to forward instead, or
+    None to hold it back and break both connections (a return path lost
+    at that point).
     """
 
     def __init__(self):
@@ -467,6 +471,7 @@ class MigProxy:
         self.tamper = tamper
         self.rp_tamper = rp_tamper
         self._rp_buf = bytearray()
+        self._rp_held = False
         self.capture = capture
         self.log = log or logging.getLogger('qemu-test')
         self.name = name
@@ -639,7 +644,11 @@ class MigProxy:
                     self._src.shutdown(socket.SHUT_WR)
                     break
                 self.rp_bytes += len(data)
-                self._src.sendall(self._rp_change(data))
+                out = self._rp_change(data)
+                self._src.sendall(out)
+                if self._rp_held:
+                    self.drop()
+                    break
         except OSError as e:
             if not self.cut:
                 self.log.info('%s: return path: %s; closing both sides',
@@ -662,8 +671,11 @@ class MigProxy:
                 break
             body = self.rp_tamper.message(mtype,
                                           bytes(self._rp_buf[4:4 + length]))
-            out += struct.pack('>HH', mtype, len(body)) + body
             del self._rp_buf[:4 + length]
+            if body is None:
+                self._rp_held = True
+                break
+            out += struct.pack('>HH', mtype, len(body)) + body
         return bytes(out)
 
     def _forward_src(self):
@@ -897,6 +909,39 @@ class FlipAcceptShare(RpTamper):
         self.note = f'bit 2 of byte {HS_SHARE + 40} of the ACCEPT ' \
                     f'({len(data) - 1} bytes, its share) flipped'
         return bytes(raw)
+
+
+class HoldToken(RpTamper):
+    """Hold back the destination's token of @kind (RP_KIND_COMMIT or
+    RP_KIND_ABORT) and break both connections: the source never learns
+    how the migration ended.  The token is kept in self.token."""
+
+    def __init__(self, kind):
+        super().__init__()
+        self.kind = kind
+        self.token = None
+
+    def message(self, mtype, data):
+        if self.done or mtype != RP_MSG_CGS_TOKEN or not data or \
+                data[0] != self.kind:
+            return data
+        self.token = data[1:]
+        self.done = True
+        self.note = f'token of kind {self.kind} held back, connections broken'
+        return None
+
+
+class CutAfterEnd(Tamper):
+    """Forward the realm's END record, then end the stream: the
+    destination has the realm's final state but not the rest of the
+    migration, so it gives the realm up."""
+
+    def record(self, rec):
+        if self.done or rec.type != END:
+            return rec.framed
+        self.done = True
+        self.note = f'stream cut right after {rec}'
+        return Cut(rec.framed)
 
 
 def replay(data, port, timeout=60):

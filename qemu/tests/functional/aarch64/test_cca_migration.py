@@ -24,6 +24,7 @@
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
 
+import base64
 import contextlib
 import hashlib
 import logging
@@ -286,14 +287,16 @@ class CcaMigration(QemuSystemTest):
         self.log.info('%s booted in %.1f s', name, time.monotonic() - start)
         return vm
 
-    def start_dest(self, name, **kwargs):
+    def start_dest(self, name, exit_on_error=True, **kwargs):
         """
         Launch a destination waiting on tcp:127.0.0.1:<free port> (QEMU
-        picks the port); returns (vm, port).
+        picks the port); returns (vm, port).  Without @exit_on_error it
+        stays after a failed migration.
         """
         vm = self.new_vm(name, incoming=True, **kwargs)
         vm.launch()
-        vm.cmd('migrate-incoming', uri='tcp:127.0.0.1:0')
+        vm.cmd('migrate-incoming', uri='tcp:127.0.0.1:0',
+               **{'exit-on-error': exit_on_error})
         addrs = vm.cmd('query-migrate').get('socket-address', [])
         ports = [int(a['port']) for a in addrs if a.get('type') == 'inet']
         self.assertTrue(ports, f'{name}: no listening address: {addrs}')
@@ -523,8 +526,9 @@ class CcaMigration(QemuSystemTest):
         info = self.wait_migration(src)
         self.assertEqual(info['status'], 'failed', info)
         out = self.assert_dest_failed(dst, name, ('REC count mismatch',))
-        self.assertIn(f'IMMUTABLE record seq 0: REC count mismatch: source '
-                      f'{src_smp}, destination {smp}', out)
+        self.assertIn(f'IMMUTABLE record seq 0: REC count mismatch: the '
+                      f'destination has {smp} (vCPUs, -smp), the source '
+                      f'another number', out)
         self.assert_source_back(src, 'failed', f'{name} ({smp} vCPUs for '
                                 f'{src_smp})')
 
@@ -1100,6 +1104,72 @@ class CcaMigration(QemuSystemTest):
         self.assertIn('IMMUTABLE record seq 0: authentication failed', out)
         # The one live copy goes on.
         self.memstress_check(dst, 'destination after the replay')
+        self.stop(dst)
+
+    # ---- g3: an in-doubt migration resolved by the operator ---------------
+
+    def in_doubt(self, src, name, tamper=None, rp_tamper=None):
+        """Migrate @src so that the return path is lost after END; returns
+        (destination, its token as query-migrate-guest-token gives it,
+        the proxy)."""
+        dst, port = self.start_dest(name, smp=1, exit_on_error=False)
+        proxy = self.proxy(port, tamper=tamper, rp_tamper=rp_tamper,
+                           name=f'proxy-{name}')
+        self.migrate(src, proxy.uri)
+        info = self.wait_migration(src)
+        self.log.info('%s: %s', name, info)
+        for change in (tamper, rp_tamper):
+            if change:
+                self.log.info('%s: %s', name, change.note)
+                self.assertTrue(change.done, f'{name}: nothing changed')
+        self.assertEqual(info['status'], 'failed', f'{name}: {info}')
+        # In doubt: the source waits, stopped, for the destination's word.
+        self.assertEqual(info['realm']['state'], 'ended', info)
+        self.assertNotEqual(src.cmd('query-status')['status'], 'running')
+        res = src.qmp('cont')
+        self.assertIn('error', res, f'{name}: cont accepted in doubt')
+        dinfo = self.wait_migration(dst, until=('completed', 'failed'))
+        self.log.info('%s (destination): %s', name, dinfo)
+        return dst, dst.cmd('query-migrate-guest-token'), proxy
+
+    def test_in_doubt(self):
+        src = self.boot('src', smp=1)
+        self.memstress_start(src, MEMSTRESS_SMALL_MIB, 0x1d0)
+
+        # The destination gave the realm up (the stream ended right after
+        # END) and its abort token was lost with the connection.
+        dst, tok, _ = self.in_doubt(src, 'dst-abort', tamper=mp.CutAfterEnd())
+        self.assertEqual(tok['kind'], 'abort', tok)
+        # A token changed on the way, or of the wrong kind: refused.
+        raw = bytearray(base64.b64decode(tok['token']))
+        raw[0] ^= 1
+        for kind, token in (('abort', base64.b64encode(raw).decode()),
+                            ('commit', tok['token'])):
+            res = src.qmp('migrate-guest-token', kind=kind, token=token)
+            self.log.info('migrate-guest-token %s (wrong): %s', kind, res)
+            self.assertIn('error', res, f'{kind}: a wrong token accepted')
+        src.cmd('migrate-guest-token', kind='abort', token=tok['token'])
+        src.cmd('cont')
+        self.assert_source_back(src, 'failed', 'an abort token from QMP')
+        res = src.qmp('migrate-guest-token', kind='abort', token=tok['token'])
+        self.assertIn('error', res, 'a token accepted twice')
+        self.stop(dst)
+
+        # The destination committed and runs; its commit token was lost.
+        rp = mp.HoldToken(mp.RP_KIND_COMMIT)
+        dst, tok, proxy = self.in_doubt(src, 'dst-commit', rp_tamper=rp)
+        self.assertEqual(tok['kind'], 'commit', tok)
+        self.assertEqual(base64.b64decode(tok['token']), rp.token,
+                         'QMP gives another token than the one sent')
+        self.wait_run_state(dst, 'running', 'dst-commit')
+        src.cmd('migrate-guest-token', kind='commit', token=tok['token'])
+        r = self.query_migrate(src).get('realm')
+        self.assertEqual(r['state'], 'migrated', r)
+        res = src.qmp('cont')
+        self.assertIn('error', res, 'cont accepted after the commit')
+        self.assertIn('migrated', res['error']['desc'])
+        self.memstress_check(dst, 'destination after the in-doubt commit')
+        self.stop(src)
         self.stop(dst)
 
     # ---- h: a plain VM (the control) ---------------------------------------
