@@ -36,6 +36,9 @@
  *                              verify now; print its result line and exit
  *                              0 (OK), 1 (FAIL) or 2 (no answer)
  *   stop [timeout-s]           same, and the instance exits after it
+ *   counter                    print the virtual counter (CNTVCT_EL0) and
+ *                              its frequency, "MEMSTRESS: counter <n> freq
+ *                              <Hz>"
  *
  * Signals to a hold/run/secret instance: SIGUSR1 verify and go on,
  * SIGUSR2 verify and exit (status 0 or 1), SIGTERM/SIGINT/SIGHUP exit.
@@ -661,6 +664,17 @@ static int control(int sig, double timeout)
     return 2;
 }
 
+/* The virtual counter, as the realm's timekeeping reads it. */
+static int print_counter(void)
+{
+    uint64_t cnt, frq;
+
+    __asm__ volatile("isb\n\tmrs %0, cntvct_el0" : "=r"(cnt));
+    __asm__ volatile("mrs %0, cntfrq_el0" : "=r"(frq));
+    msg("counter %" PRIu64 " freq %" PRIu64, cnt, frq);
+    return 0;
+}
+
 static void usage(void)
 {
     fprintf(stderr,
@@ -669,7 +683,8 @@ static void usage(void)
             "       memstress hold <MiB> <seed>\n"
             "       memstress run <MiB> <seed> [passes [MiB/s]]\n"
             "       memstress secret <MiB> [seed]\n"
-            "       memstress check|stop [timeout-s]\n");
+            "       memstress check|stop [timeout-s]\n"
+            "       memstress counter\n");
     exit(2);
 }
 
@@ -684,6 +699,9 @@ int main(int argc, char **argv)
     }
     cmd = argv[1];
     setup_paths();
+    if (!strcmp(cmd, "counter")) {
+        return print_counter();
+    }
 
     if (!strcmp(cmd, "check") || !strcmp(cmd, "stop")) {
         if (argc > 3) {

@@ -122,7 +122,8 @@ typedef struct RmmMigKeys {
 #define MIG_REC_TOKEN_LEN       64      /* u32 */
 #define MIG_REC_TOKEN_OFF       68      /* u32 */
 #define MIG_REC_CTX_LEN         72      /* u32, then 4 zero bytes */
-#define MIG_REC_TOKEN           80      /* token bytes, then ctx bytes */
+#define MIG_REC_VCNT            80      /* u64 virtual counter at export */
+#define MIG_REC_TOKEN           88      /* token bytes, then ctx bytes */
 
 #define MIG_END_SEQ             0       /* u64 */
 #define MIG_END_EPOCHS          8       /* u32 */
@@ -181,7 +182,12 @@ struct RmmPlatform {
     unsigned chain_len;
     GMutex lock;            /* protects vmid_used */
     uint8_t vmid_used[(UINT16_MAX + 1) / 8];   /* VMIDs of live realms */
+    RmmCounterFn *counter;  /* the physical counter (CNTPCT), or NULL */
+    void *counter_opaque;
 };
+
+/* The platform's physical counter as the RMM reads it (0 if none). */
+uint64_t rmm_platform_counter(RmmPlatform *p);
 
 /*
  * The RSI call a REC exited to the host with and that waits for
@@ -219,6 +225,15 @@ struct RmmRec {
     /* RSI_ATTESTATION_TOKEN_INIT / CONTINUE */
     GByteArray *token;
     size_t token_off;
+
+    /*
+     * The realm's virtual counter: the physical counter minus @cntvoff,
+     * which only the RMM sets (0 at REC_CREATE; on the destination of a
+     * migration, at MIG_IMPORT_COMMIT, so that the virtual counter goes on
+     * from @mig_vcnt, its value when the REC left the source).
+     */
+    uint64_t cntvoff;
+    uint64_t mig_vcnt;
 };
 
 struct RmmRealm {

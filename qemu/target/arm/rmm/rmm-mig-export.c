@@ -638,6 +638,7 @@ RmiStatus rmm_mig_export_rec(RmmRec *rec, const void *ctx, size_t ctx_len,
     rmi_st32(pt + MIG_REC_TOKEN_LEN, token_len);
     rmi_st32(pt + MIG_REC_TOKEN_OFF, rec->token ? rec->token_off : 0);
     rmi_st32(pt + MIG_REC_CTX_LEN, ctx_len);
+    rmi_st64(pt + MIG_REC_VCNT, rmm_platform_counter(r->plat) - rec->cntvoff);
     if (token_len) {
         memcpy(pt + MIG_REC_TOKEN, rec->token->data, token_len);
     }

@@ -556,6 +556,7 @@ static RmmRec *mig_rec_restore(RmmRealm *r, const uint8_t *pt)
     RmmRec *rec;
 
     rec = rmm_rec_new(r, rmi_ld64(pt + MIG_REC_MPIDR), pt[MIG_REC_RUNNABLE]);
+    rec->mig_vcnt = rmi_ld64(pt + MIG_REC_VCNT);
     rec->pending = pt[MIG_REC_PENDING];
     rec->ripas_base = rmi_ld64(pt + MIG_REC_RIPAS_BASE);
     rec->ripas_top = rmi_ld64(pt + MIG_REC_RIPAS_TOP);
@@ -819,6 +820,8 @@ RmiStatus rmm_mig_import_commit(RmmRealm *r,
 {
     RmmMig *m = &r->mig;
     RmiStatus ret = RMI_ERROR_REALM;
+    uint64_t now;
+    unsigned i;
 
     if (err) {
         *err = NULL;
@@ -842,6 +845,11 @@ RmiStatus rmm_mig_import_commit(RmmRealm *r,
     if (!rmm_mig_token(&m->keys, true, m->end_seq, token)) {
         rmm_set_err(err, "commit refused: token computation failed");
         goto out;
+    }
+    /* The realm's virtual counter goes on from where it left the source. */
+    now = rmm_platform_counter(r->plat);
+    for (i = 0; i < r->nr_recs; i++) {
+        r->recs[i]->cntvoff = now - r->recs[i]->mig_vcnt;
     }
     rmm_mig_end_session(m);
     rmm_mig_set_phase(r, RMM_MIG_NONE);

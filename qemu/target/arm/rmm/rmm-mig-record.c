@@ -61,8 +61,8 @@
  *            unit i has seq = header seq + i.
  * EPOCH (type 4), 52 bytes:
  *    24      sealed(12): 0 u32 epoch closed, 4 u64 DATA granules in it
- * REC (type 5), 120 + token_len + ctx_len bytes:
- *    24      sealed(80 + token_len + ctx_len):
+ * REC (type 5), 128 + token_len + ctx_len bytes:
+ *    24      sealed(88 + token_len + ctx_len):
  *             0  u32 index            4  u8 runnable
  *             5  u8 pending exit      6  u8 ripas_value
  *             7  u8 psci_pending      8  u64 mpidr
@@ -71,7 +71,9 @@
  *            48  u32 psci_fid        52  u8 has_token, 3 zero bytes
  *            56  u64 psci_mpidr      64  u32 token_len
  *            68  u32 token_off       72  u32 ctx_len, 4 zero bytes
- *            80  token bytes, then the host's vCPU context
+ *            80  u64 the realm's virtual counter when exported
+ *                (the destination RMM's offset makes it go on from there)
+ *            88  token bytes, then the host's vCPU context
  * END (type 6), 320 bytes:
  *    24      sealed(280):
  *             0  u64 final seq (the END's own)

@@ -41,6 +41,18 @@ RmmPlatform *rmm_platform_new(char **err)
     return keys ? rmm_platform_new_keys(keys) : NULL;
 }
 
+void rmm_platform_set_counter(RmmPlatform *p, RmmCounterFn *fn,
+                              void *opaque)
+{
+    p->counter = fn;
+    p->counter_opaque = opaque;
+}
+
+uint64_t rmm_platform_counter(RmmPlatform *p)
+{
+    return p->counter ? p->counter(p->counter_opaque) : 0;
+}
+
 void rmm_platform_free(RmmPlatform *p)
 {
     if (p) {

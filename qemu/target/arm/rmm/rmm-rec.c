@@ -122,6 +122,11 @@ unsigned rmm_rec_index(RmmRec *rec)
     return rec->index;
 }
 
+uint64_t rmm_rec_cntvoff(RmmRec *rec)
+{
+    return rec->cntvoff;
+}
+
 bool rmm_rec_may_enter(RmmRec *rec)
 {
     RmmRealm *r = rec->realm;

@@ -82,6 +82,15 @@ typedef struct RmmRec RmmRec;
  * platform claims).  One per process is enough; realms reference it.
  */
 RmmPlatform *rmm_platform_new(char **err);
+
+/*
+ * The platform's physical counter (CNTPCT) as the RMM reads it: on
+ * hardware a register, in the emulation the host's clock.  The RMM keeps
+ * each REC's virtual counter offset (rmm_rec_cntvoff()) relative to it.
+ */
+typedef uint64_t RmmCounterFn(void *opaque);
+void rmm_platform_set_counter(RmmPlatform *p, RmmCounterFn *fn,
+                              void *opaque);
 void rmm_platform_free(RmmPlatform *p);
 
 /*
@@ -358,6 +367,16 @@ unsigned rmm_realm_num_recs(RmmRealm *r);
 RmmRec *rmm_realm_rec(RmmRealm *r, unsigned index);
 RmmRec *rmm_realm_rec_by_mpidr(RmmRealm *r, uint64_t mpidr);
 unsigned rmm_rec_index(RmmRec *rec);
+
+/*
+ * The REC's virtual counter offset (CNTVOFF), owned by the RMM: the
+ * realm's virtual counter is the platform counter minus it.  0 for a REC
+ * created here; for an imported REC, set at MIG_IMPORT_COMMIT so that
+ * the realm's virtual counter goes on from the value it had when the REC
+ * left the source, whatever the destination's counter is: it never goes
+ * back across a migration.
+ */
+uint64_t rmm_rec_cntvoff(RmmRec *rec);
 
 /*
  * The REC enter gate: true while the REC may run (realm ACTIVE, REC

@@ -34,6 +34,7 @@
 #include "migration/vmstate.h"
 #include "migration/qemu-file.h"
 #include "cpu.h"
+#include "internals.h"
 #include "target/arm/rme.h"
 #include "target/arm/rmm/rmm.h"
 #include "target/arm/trace.h"
@@ -372,6 +373,16 @@ static RmmPlatform *rme_tcg_platform(RmeGuest *g, Error **errp)
     return plat;
 }
 
+/*
+ * The emulated platform's physical counter, as the RMM reads it: the
+ * generic timer's count (QEMU_CLOCK_VIRTUAL, which the host's "timer"
+ * migration section sets on a destination).
+ */
+static uint64_t rme_tcg_counter(void *opaque)
+{
+    return first_cpu ? gt_get_countervalue(&ARM_CPU(first_cpu)->env) : 0;
+}
+
 static bool rme_tcg_init(RmeGuest *g, Error **errp)
 {
     MachineState *ms = MACHINE(qdev_get_machine());
@@ -389,6 +400,7 @@ static bool rme_tcg_init(RmeGuest *g, Error **errp)
         g_free(t);
         return false;
     }
+    rmm_platform_set_counter(t->plat, rme_tcg_counter, NULL);
     /* Protected memory: never migrated as RAM, never mapped for devices. */
     if (!memory_region_init_ram_nomigrate(&t->store, OBJECT(g),
                                           "realm-protected-ram", g->ram_size,
@@ -883,13 +895,32 @@ static bool rme_tcg_mig_import_commit(RmeGuest *g, uint8_t *token,
 {
     RmmRealm *realm = rme_tcg_realm(g, errp);
     char *err = NULL;
+    CPUState *cs;
 
     if (!realm) {
         return false;
     }
-    return rmi_check_err(rmm_mig_import_commit(realm, token, &err), &err,
-                         errp, "MIG_IMPORT_COMMIT",
-                         "rme-guest: the realm cannot be committed: ");
+    if (!rmi_check_err(rmm_mig_import_commit(realm, token, &err), &err,
+                       errp, "MIG_IMPORT_COMMIT",
+                       "rme-guest: the realm cannot be committed: ")) {
+        return false;
+    }
+    /*
+     * The RMM's counter offsets for the RECs, over whatever the host's
+     * vCPU state said: the realm's virtual counter goes on from where it
+     * left the source.
+     */
+    CPU_FOREACH(cs) {
+        ARMCPU *cpu = ARM_CPU(cs);
+
+        if (cpu->realm_rec) {
+            cpu->env.cp15.cntvoff_el2 = rmm_rec_cntvoff(cpu->realm_rec);
+            trace_rme_counter(cs->cpu_index, gt_get_countervalue(&cpu->env) -
+                              cpu->env.cp15.cntvoff_el2);
+            arm_gt_vtimer_cb(cpu);
+        }
+    }
+    return true;
 }
 
 static bool rme_tcg_mig_import_abort(RmeGuest *g, uint8_t *token)

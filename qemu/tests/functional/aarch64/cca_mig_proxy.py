@@ -145,6 +145,22 @@ class Record:
                 f'epoch={self.epoch} seq={self.seq} @{self.offset}>')
 
 
+class TimerClock(bytes):
+    """The 8 bytes of QEMU's clock offset (cpu_clock_offset, big-endian
+    nanoseconds) in the "timer" section: the destination's
+    QEMU_CLOCK_VIRTUAL, hence the guest's generic timer count, follows
+    it."""
+
+    def __new__(cls, raw, offset):
+        obj = super().__new__(cls, raw)
+        obj.offset = offset
+        return obj
+
+    @property
+    def ns(self):
+        return struct.unpack('>q', self)[0]
+
+
 class Section:
     """A section header as found in the stream."""
 
@@ -295,8 +311,10 @@ class StreamParser:
                 # Device states follow, which only their VMState
                 # descriptions could parse; no realm record comes after.
                 sid = yield from self._be32()
-                self.sections.append(Section(kind, sid, (yield from
-                                                        self._str8()), at))
+                idstr = yield from self._str8()
+                self.sections.append(Section(kind, sid, idstr, at))
+                if idstr == 'timer':
+                    yield from self._timer()
                 self.followed = True
                 return
             elif kind == VM_EOF:
@@ -304,6 +322,21 @@ class StreamParser:
                 return
             else:
                 raise StreamError(f'unknown section type 0x{kind:02x}')
+
+    def _timer(self):
+        """QEMU's clock offset in the "timer" section (system/cpu-timers.c,
+        version 2): instance, version, cpu_ticks_offset, 8 unused bytes,
+        then cpu_clock_offset, passed on as a TimerClock."""
+        yield from self._be32()                     # instance
+        if (yield from self._be32()) != 2:
+            return
+        yield from self._take(16)
+        self._emit_bytes()
+        raw = yield from self._take(8)
+        self._out.append(TimerClock(raw, self.offset - 8))
+        del self.buf[:self.pos]
+        self.base += self.pos
+        self.pos = 0
 
     def _configuration(self):
         n = yield from self._be32()
@@ -436,6 +469,10 @@ class Tamper:
 
     def record(self, rec):
         return rec.framed
+
+    def timer_clock(self, clk):
+        """The bytes to forward in place of QEMU's clock offset."""
+        return bytes(clk)
 
 
 class RpTamper:
@@ -733,6 +770,8 @@ class MigProxy:
         with self._lock:
             items = self.parser.feed(data)
         for item in items:
+            if isinstance(item, TimerClock) and self.tamper:
+                item = self.tamper.timer_clock(item)
             if not isinstance(item, Record):
                 self._send_dst(item)
                 continue
@@ -942,6 +981,22 @@ class CutAfterEnd(Tamper):
         self.done = True
         self.note = f'stream cut right after {rec}'
         return Cut(rec.framed)
+
+
+class RewindClock(Tamper):
+    """Move QEMU's clock back by @seconds in the "timer" section: the
+    destination's generic timer count goes back with it."""
+
+    def __init__(self, seconds):
+        super().__init__()
+        self.seconds = seconds
+
+    def timer_clock(self, clk):
+        ns = clk.ns - self.seconds * 1000000000
+        self.done = True
+        self.note = (f'QEMU clock offset {clk.ns} ns -> {ns} ns '
+                     f'({self.seconds} s back)')
+        return struct.pack('>q', ns)
 
 
 def replay(data, port, timeout=60):

@@ -1172,6 +1172,63 @@ class CcaMigration(QemuSystemTest):
         self.stop(src)
         self.stop(dst)
 
+    # ---- g4: the realm's counter across a migration -------------------------
+
+    # QEMU's clock goes back this much; the guest runs MIN_UPTIME_S first
+    # so that the clock stays positive (as a hardware counter does).
+    REWIND_S = 30
+    MIN_UPTIME_S = 45
+
+    def counter(self, vm, name):
+        """The guest's virtual counter (CNTVCT_EL0) and its frequency."""
+        _, text = self.guest_run(vm, 'memstress counter')
+        m = re.search(r'MEMSTRESS: counter (\d+) freq (\d+)', text)
+        self.assertIsNotNone(m, f'{name}: no counter in {text!r}')
+        return int(m.group(1)), int(m.group(2))
+
+    def rewound(self, realm):
+        """Migrate a guest through a proxy that moves QEMU's clock (the
+        "timer" section) back by REWIND_S seconds; returns the guest's
+        counter before and after, and its frequency."""
+        kind = 'realm' if realm else 'plain'
+        src = self.boot(f'src-{kind}', realm=realm, smp=1)
+        count, freq = self.counter(src, 'source')
+        if count < self.MIN_UPTIME_S * freq:
+            wait = self.MIN_UPTIME_S - count // freq
+            self.guest_run(src, f'sleep {wait}', timeout=wait + CMD_TIMEOUT)
+        before, _ = self.counter(src, 'source')
+        t0 = time.monotonic()
+        dst, port = self.start_dest(f'dst-{kind}', realm=realm, smp=1)
+        tamper = mp.RewindClock(self.REWIND_S)
+        proxy = self.proxy(port, tamper=tamper, name=f'proxy-{kind}')
+        self.migrate_ok(src, dst, proxy.uri, realm=realm,
+                        name=f'dst-{kind}')
+        self.log.info('%s: %s', kind, tamper.note)
+        self.assertTrue(tamper.done, 'no clock offset found in the stream')
+        after, _ = self.counter(dst, 'destination')
+        wall = time.monotonic() - t0
+        self.log.info('%s: counter %d before, %d after (%+.1f s in %.1f s)',
+                      kind, before, after, (after - before) / freq, wall)
+        self.stop(src)
+        self.stop(dst)
+        return before, after, freq, wall
+
+    def test_counter(self):
+        # Finding 7 of issue 9: the host moves QEMU's clock back in the
+        # plain "timer" section.  The realm's virtual counter goes on from
+        # where it was: the RMM owns its offset and sets it from the
+        # sealed REC record.
+        before, after, freq, wall = self.rewound(realm=True)
+        # The counter advanced as time did, less the short pause of the
+        # switchover; a counter that went back by REWIND_S shows as a
+        # guest that stalled that long (its timers wait for the count).
+        went = (after - before) / freq
+        self.assertGreaterEqual(after, before)
+        self.assertGreater(went, wall - self.REWIND_S / 3,
+                           f'the counter advanced {went:.1f} s in {wall:.1f} '
+                           f's: it went back by the host\'s clock')
+        self.assertLess(went, wall + 1)
+
     # ---- h: a plain VM (the control) ---------------------------------------
 
     def test_plain_vm_migrates(self):
