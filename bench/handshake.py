@@ -32,31 +32,49 @@ sys.path.insert(0, os.path.join(TOP, 'qemu', 'tests', 'functional',
 import cca_common                                    # noqa: E402
 from migration import Guest, qemu_args, realm_options  # noqa: E402
 
-TRACE = re.compile(r'^(\S+) rme_stream_record_out (\w+) record')
+TRACE = re.compile(r'^(\S+) rme_stream_record_(out|in) (\w+) record')
+WAIT = re.compile(r'rme_stream_handshake_wait waited (\d+) us')
+TRACE_ARGS = ['-msg', 'timestamp=on', '-d',
+              'trace:rme_stream_record_*,trace:rme_stream_handshake_wait']
 
 
 def trace_times(path):
-    """Time of the first HELLO and the first IMMUTABLE going out."""
+    """When each record type first went out and came in: {(dir, type): t}."""
     seen = {}
     with open(path, encoding='utf-8', errors='replace') as f:
         for line in f:
             m = TRACE.match(line)
-            if m and m.group(2) not in seen:
-                seen[m.group(2)] = datetime.datetime.fromisoformat(
-                    m.group(1).replace('Z', '+00:00'))
+            if m and (m.group(2), m.group(3)) not in seen:
+                seen[(m.group(2), m.group(3))] = \
+                    datetime.datetime.fromisoformat(
+                        m.group(1).replace('Z', '+00:00'))
     return seen
+
+
+def waited_ms(path):
+    """How long the migration thread idled waiting for the ACCEPT."""
+    with open(path, encoding='utf-8', errors='replace') as f:
+        for line in f:
+            m = WAIT.search(line)
+            if m:
+                return int(m.group(1)) / 1000
+    raise RuntimeError(f'no rme_stream_handshake_wait in {path}')
+
+
+def ms(a, b):
+    return (b - a).total_seconds() * 1000
 
 
 def one(qemu, kernel, initrd, rme, tmpdir, run):
     log = os.path.join(tmpdir, f'trace-{run}.log')
+    dlog = os.path.join(tmpdir, f'trace-dst-{run}.log')
     src = dst = None
     try:
         src = Guest(qemu_args(qemu, kernel, initrd, True, 1, rme) +
-                    ['-msg', 'timestamp=on',
-                     '-d', 'trace:rme_stream_record_out', '-D', log],
-                    tmpdir, f'src-{run}')
+                    TRACE_ARGS + ['-D', log], tmpdir, f'src-{run}')
         dst = Guest(qemu_args(qemu, kernel, initrd, True, 1, rme,
-                              incoming=True), tmpdir, f'dst-{run}')
+                              incoming=True) + TRACE_ARGS + ['-D', dlog],
+                    tmpdir, f'dst-{run}')
         dst.qmp.cmd('migrate-incoming', uri='tcp:127.0.0.1:0')
         port = int(dst.qmp.cmd('query-migrate')['socket-address'][0]['port'])
         src.qmp.cmd('migrate-set-capabilities', capabilities=[
@@ -78,8 +96,16 @@ def one(qemu, kernel, initrd, rme, tmpdir, run):
             if g:
                 g.kill()
     t = trace_times(log)
-    hs = (t['IMMUTABLE'] - t['HELLO']).total_seconds() * 1000
-    return {'handshake_ms': hs, 'total_ms': info['total-time'],
+    d = trace_times(dlog)
+    return {'handshake_ms': ms(t['out', 'HELLO'], t['out', 'IMMUTABLE']),
+            # the HELLO on its way and waiting to be read
+            'to_dst_ms': ms(t['out', 'HELLO'], d['in', 'HELLO']),
+            # the destination RMM checks it and answers
+            'dst_ms': ms(d['in', 'HELLO'], d['out', 'ACCEPT']),
+            'back_ms': ms(d['out', 'ACCEPT'], t['in', 'ACCEPT']),
+            'src_ms': ms(t['in', 'ACCEPT'], t['out', 'IMMUTABLE']),
+            'waited_ms': waited_ms(log),
+            'total_ms': info['total-time'],
             'downtime_ms': info['downtime']}
 
 
@@ -106,8 +132,12 @@ def main():
         for i in range(opts.runs):
             r = one(opts.qemu, kernel, initrd, rme, tmpdir, i)
             print(f'run {i + 1}/{opts.runs}: handshake '
-                  f'{r["handshake_ms"]:.1f} ms, total {r["total_ms"]} ms, '
-                  f'downtime {r["downtime_ms"]} ms', flush=True)
+                  f'{r["handshake_ms"]:.1f} ms (HELLO read after '
+                  f'{r["to_dst_ms"]:.1f}, destination {r["dst_ms"]:.1f}, '
+                  f'ACCEPT back {r["back_ms"]:.1f}, source '
+                  f'{r["src_ms"]:.1f}; stream idle {r["waited_ms"]:.1f}), '
+                  f'total {r["total_ms"]} ms, downtime '
+                  f'{r["downtime_ms"]} ms', flush=True)
             res.append(r)
     cpu = next((line.split(':', 1)[1].strip()
                 for line in open('/proc/cpuinfo')
@@ -127,11 +157,26 @@ def main():
         'localhost (source and destination on this machine), started '
         'right after the realm was built',
         '- handshake: from the HELLO going out to the IMMUTABLE record '
-        'going out, from the source\'s trace timestamps',
+        'going out, from both sides\' trace timestamps.  RAM\'s first '
+        'iteration (up to 50 ms) runs in between, so the stream is busy '
+        'for most of it; what the handshake adds to the total time is '
+        'the time the migration thread idles waiting for the ACCEPT '
+        '(trace rme_stream_handshake_wait)',
         '',
         '| figure | median (min - max) |',
         '|---|---|',
         f'| handshake, ms | {spread([r["handshake_ms"] for r in res])} |',
+        f'| of which: HELLO to the destination\'s read, ms | '
+        f'{spread([r["to_dst_ms"] for r in res])} |',
+        f'| of which: destination RMM (check HELLO, make ACCEPT), ms | '
+        f'{spread([r["dst_ms"] for r in res])} |',
+        f'| of which: ACCEPT back, taken after RAM\'s first iteration, ms | '
+        f'{spread([r["back_ms"] for r in res])} |',
+        f'| of which: source RMM (check ACCEPT, keys, IMMUTABLE), ms | '
+        f'{spread([r["src_ms"] for r in res])} |',
+        f'| **stream idle, waiting for the ACCEPT** (what the handshake '
+        f'adds to total time), ms | '
+        f'{spread([r["waited_ms"] for r in res])} |',
         f'| total time, ms | {spread([r["total_ms"] for r in res])} |',
         f'| downtime, ms | {spread([r["downtime_ms"] for r in res])} |',
         '',

@@ -41,6 +41,7 @@
 #include "qemu/main-loop.h"
 #include "qemu/host-utils.h"
 #include "qemu/thread.h"
+#include "qemu/timer.h"
 #include "hw/core/cpu.h"
 #include "migration/blocker.h"
 #include "migration/register.h"
@@ -346,13 +347,18 @@ static int rme_stream_finish_handshake(RmeStream *s)
 {
     g_autoptr(GBytes) accept = NULL;
     const uint8_t *p;
+    int64_t t0;
     size_t len;
     bool ok;
 
     if (!s->hs_wait) {
         return 0;
     }
+    t0 = qemu_clock_get_us(QEMU_CLOCK_REALTIME);
     accept = rme_stream_wait_accept(s);
+    /* What the handshake costs the migration: the stream idles this long */
+    trace_rme_stream_handshake_wait(qemu_clock_get_us(QEMU_CLOCK_REALTIME) -
+                                    t0);
     if (!accept) {
         return -EIO;
     }

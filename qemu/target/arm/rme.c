@@ -321,7 +321,16 @@ static void rme_guest_reset_exit(Object *obj, ResetType type)
     }
     g->ops->destroy(g);
     if (runstate_check(RUN_STATE_INMIGRATE)) {
-        /* The realm arrives with the migration stream. */
+        /*
+         * The realm arrives with the migration stream, into a NEW realm
+         * made now, while nobody waits (or at the import, if this fails).
+         */
+        RmiRealmParams p = rme_guest_realm_params(g);
+
+        if (g->ops->mig_import_prepare &&
+            !g->ops->mig_import_prepare(g, &p, &err)) {
+            warn_report_err(err);
+        }
         return;
     }
     if (rme_stream_migrated(g)) {

@@ -115,8 +115,14 @@ typedef struct RmeBackendOps {
     /* MIG_ABORT, with the destination's abort token or NULL. */
     bool (*mig_export_abort)(RmeGuest *g, const uint8_t *token, Error **errp);
     /*
-     * Destination: create the realm from @p and start importing, with the
-     * realm's migration policy.
+     * Destination, at reset on -incoming: a NEW realm from @p with its RAM,
+     * so that the import does not wait for it (optional).
+     */
+    bool (*mig_import_prepare)(RmeGuest *g, const RmiRealmParams *p,
+                               Error **errp);
+    /*
+     * Destination: start importing into the prepared realm (or one made
+     * now from @p), with the realm's migration policy.
      */
     bool (*mig_import_start)(RmeGuest *g, const RmiRealmParams *p,
                              Error **errp);

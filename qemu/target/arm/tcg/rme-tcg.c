@@ -788,10 +788,27 @@ static bool rme_tcg_mig_export_abort(RmeGuest *g, const uint8_t *token,
     return rmi_ok(s, errp, "MIG_ABORT");
 }
 
+/*
+ * A NEW realm with all of RAM delegated and mapped, ready for
+ * MIG_IMPORT_START: at reset on a destination (-incoming), so that the
+ * source's handshake does not wait for it.
+ */
+static bool rme_tcg_mig_import_prepare(RmeGuest *g, const RmiRealmParams *p,
+                                       Error **errp)
+{
+    rme_tcg_destroy(g);
+    if (!rme_tcg_realm_create(g, p, errp) || !rme_tcg_map_ram_l3(g, errp)) {
+        rme_tcg_destroy(g);
+        return false;
+    }
+    return true;
+}
+
 static bool rme_tcg_mig_import_start(RmeGuest *g, const RmiRealmParams *p,
                                      Error **errp)
 {
     RmeTcg *t = rme_tcg(g);
+    RmiStatus st = RMI_ERROR_REALM;
     unsigned nr_vcpus = 0;
     char *err = NULL;
     CPUState *cs;
@@ -799,15 +816,20 @@ static bool rme_tcg_mig_import_start(RmeGuest *g, const RmiRealmParams *p,
     CPU_FOREACH(cs) {
         nr_vcpus++;         /* one REC each: the source must have as many */
     }
-    rme_tcg_destroy(g);
-    if (!rme_tcg_realm_create(g, p, errp)) {
-        return false;
+    /* The realm prepared at reset, if it is still fresh. */
+    if (t->realm) {
+        st = rmm_mig_import_start(t->realm, nr_vcpus, g->policy_pem,
+                                  g->policy_len, &err);
     }
-    if (!rme_tcg_map_ram_l3(g, errp) ||
-        !rmi_check_err(rmm_mig_import_start(t->realm, nr_vcpus,
-                                            g->policy_pem, g->policy_len,
-                                            &err),
-                       &err, errp, "MIG_IMPORT_START",
+    if (st == RMI_ERROR_REALM) {
+        g_clear_pointer(&err, g_free);
+        if (!rme_tcg_mig_import_prepare(g, p, errp)) {
+            return false;
+        }
+        st = rmm_mig_import_start(t->realm, nr_vcpus, g->policy_pem,
+                                  g->policy_len, &err);
+    }
+    if (!rmi_check_err(st, &err, errp, "MIG_IMPORT_START",
                        "rme-guest: the realm cannot be imported: ")) {
         rme_tcg_destroy(g);
         return false;
@@ -979,6 +1001,7 @@ const RmeBackendOps rme_tcg_backend_ops = {
     .mig_export_end = rme_tcg_mig_export_end,
     .mig_commit_ack = rme_tcg_mig_commit_ack,
     .mig_export_abort = rme_tcg_mig_export_abort,
+    .mig_import_prepare = rme_tcg_mig_import_prepare,
     .mig_import_start = rme_tcg_mig_import_start,
     .mig_import_hello = rme_tcg_mig_import_hello,
     .mig_import_record = rme_tcg_mig_import_record,
