@@ -1008,6 +1008,25 @@ class CcaMigration(QemuSystemTest):
 
     # ---- g2: the attested handshake ----------------------------------------
 
+    def migrate_changed(self, src, name, port, tamper, rp_tamper,
+                        capture=False):
+        """Migrate @src through a proxy to the destination at @port,
+        changing the stream with @tamper and the return path with
+        @rp_tamper: the migration fails.  Returns the source's last
+        query-migrate and the proxy."""
+        proxy = self.proxy(port, tamper=tamper, rp_tamper=rp_tamper,
+                           capture=capture, name=f'proxy-{name}')
+        self.migrate(src, proxy.uri)
+        # A migration that is to fail after END must get there first.
+        info = self.wait_converged(src, True)
+        self.log.info('%s: %s', name, info)
+        for change in (tamper, rp_tamper):
+            if change:
+                self.log.info('%s: %s', name, change.note)
+                self.assertTrue(change.done, f'{name}: nothing changed')
+        self.assertEqual(info['status'], 'failed', f'{name}: {info}')
+        return info, proxy
+
     def refused(self, src, name, dst_kwargs=None, tamper=None,
                 rp_tamper=None, dst_words=None, src_words=None,
                 memstress=True):
@@ -1019,16 +1038,8 @@ class CcaMigration(QemuSystemTest):
         the source realm runs on.
         """
         dst, port = self.start_dest(name, smp=1, **(dst_kwargs or {}))
-        proxy = self.proxy(port, tamper=tamper, rp_tamper=rp_tamper,
-                           name=f'proxy-{name}')
-        self.migrate(src, proxy.uri)
-        info = self.wait_migration(src)
-        self.log.info('%s: %s', name, info)
-        for change in (tamper, rp_tamper):
-            if change:
-                self.log.info('%s: %s', name, change.note)
-                self.assertTrue(change.done, f'{name}: nothing changed')
-        self.assertEqual(info['status'], 'failed', f'{name}: {info}')
+        info, proxy = self.migrate_changed(src, name, port, tamper,
+                                           rp_tamper)
         if src_words:
             self.assertIn(src_words, info.get('error-desc', ''))
         if dst_words:
@@ -1111,18 +1122,10 @@ class CcaMigration(QemuSystemTest):
     def in_doubt(self, src, name, tamper=None, rp_tamper=None):
         """Migrate @src so that the return path is lost after END; returns
         (destination, its token as query-migrate-guest-token gives it,
-        the proxy)."""
+        the proxy, which captured the source's stream)."""
         dst, port = self.start_dest(name, smp=1, exit_on_error=False)
-        proxy = self.proxy(port, tamper=tamper, rp_tamper=rp_tamper,
-                           name=f'proxy-{name}')
-        self.migrate(src, proxy.uri)
-        info = self.wait_migration(src)
-        self.log.info('%s: %s', name, info)
-        for change in (tamper, rp_tamper):
-            if change:
-                self.log.info('%s: %s', name, change.note)
-                self.assertTrue(change.done, f'{name}: nothing changed')
-        self.assertEqual(info['status'], 'failed', f'{name}: {info}')
+        info, proxy = self.migrate_changed(src, name, port, tamper,
+                                           rp_tamper, capture=True)
         # In doubt: the source waits, stopped, for the destination's word.
         self.assertEqual(info['realm']['state'], 'ended', info)
         self.assertNotEqual(src.cmd('query-status')['status'], 'running')
@@ -1162,6 +1165,24 @@ class CcaMigration(QemuSystemTest):
         self.assertEqual(base64.b64decode(tok['token']), rp.token,
                          'QMP gives another token than the one sent')
         self.wait_run_state(dst, 'running', 'dst-commit')
+        # Finding 2 of issue 9: the host sends the recorded stream to a
+        # second destination, which gives up (it is not the destination
+        # that answered the HELLO) and has an abort token of its own.
+        # The source refuses it: it would run the realm next to the copy
+        # that committed.
+        second, port = self.start_dest('dst-second', smp=1,
+                                       exit_on_error=False)
+        mp.replay(bytes(proxy.captured), port)
+        self.wait_migration(second, until=('failed',))
+        tok2 = second.cmd('query-migrate-guest-token')
+        self.assertEqual(tok2['kind'], 'abort', tok2)
+        res = src.qmp('migrate-guest-token', kind='abort',
+                      token=tok2['token'])
+        self.log.info('abort token of a second destination: %s', res)
+        self.assertIn('error', res, 'a second destination\'s abort token '
+                      'accepted: two live copies')
+        self.assertEqual(self.query_migrate(src)['realm']['state'], 'ended')
+        self.stop(second)
         src.cmd('migrate-guest-token', kind='commit', token=tok['token'])
         r = self.query_migrate(src).get('realm')
         self.assertEqual(r['state'], 'migrated', r)
