@@ -61,6 +61,8 @@
 #define RME_TOKEN_COMMIT        0x01
 #define RME_TOKEN_ABORT         0x02
 #define RME_RP_ACCEPT           0x03    /* then the ACCEPT record */
+#define RME_RP_REFUSED          0x04    /* then why, as text (no NUL) */
+#define RME_RP_REFUSED_MAX      1024
 
 typedef struct RmeStream {
     RmeGuest *g;
@@ -548,6 +550,20 @@ bool rme_stream_rp_token(RmeGuest *g, const uint8_t *buf, size_t len,
     if (len >= 1 && buf[0] == RME_RP_ACCEPT) {
         return rme_stream_rp_accept(s, buf + 1, len - 1, errp);
     }
+    if (len >= 1 && buf[0] == RME_RP_REFUSED) {
+        Error *err = NULL;
+
+        /*
+         * The migration's error says the destination's reason; the return
+         * path goes on, for the abort token that may follow.
+         */
+        error_setg(&err, "rme-guest: the destination refused the realm: "
+                   "%.*s", (int)MIN(len - 1, RME_RP_REFUSED_MAX),
+                   (const char *)buf + 1);
+        migrate_set_error(migrate_get_current(), err);
+        error_free(err);
+        return true;
+    }
     if (len != 1 + RMM_MIG_TOKEN_SIZE ||
         (buf[0] != RME_TOKEN_COMMIT && buf[0] != RME_TOKEN_ABORT)) {
         error_setg(errp, "rme-guest: malformed realm token on the return "
@@ -702,6 +718,27 @@ static int rme_stream_send_rp(int kind, const uint8_t *buf, size_t len)
     return migrate_send_rp_cgs_token(mis, msg, 1 + len);
 }
 
+/*
+ * Why the destination refuses the realm: in its own log, and to the
+ * source on the return path so that the source's error says it too (the
+ * RMM's errors quote no sealed value).  Frees @err.
+ */
+static void rme_stream_refused(Error *err)
+{
+    const char *why = error_get_pretty(err);
+    MigrationIncomingState *mis = migration_incoming_get_current();
+
+    if (g_str_has_prefix(why, "rme-guest: ")) {
+        why += strlen("rme-guest: ");
+    }
+
+    if (mis->to_src_file) {
+        rme_stream_send_rp(RME_RP_REFUSED, (const uint8_t *)why,
+                           MIN(strlen(why), RME_RP_REFUSED_MAX));
+    }
+    error_report_err(err);
+}
+
 /* The source's HELLO: this RMM's ACCEPT goes back on the return path. */
 static int rme_stream_load_hello(RmeStream *s, uint32_t len)
 {
@@ -717,7 +754,7 @@ static int rme_stream_load_hello(RmeStream *s, uint32_t len)
     }
     if (!s->g->ops->mig_import_hello(s->g, s->buf, len, accept, &alen,
                                      &err)) {
-        error_report_err(err);
+        rme_stream_refused(err);
         return -EINVAL;
     }
     trace_rme_stream_record_out("ACCEPT", alen);
@@ -794,7 +831,7 @@ static int rme_stream_load_state(QEMUFile *f, void *opaque, int version_id)
         }
         if (!s->g->ops->mig_import_record(s->g, s->buf, len, &err)) {
             error_prepend(&err, "rme-guest: realm record rejected: ");
-            error_report_err(err);
+            rme_stream_refused(err);
             return -EINVAL;
         }
     }

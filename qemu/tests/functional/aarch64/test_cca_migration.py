@@ -525,6 +525,10 @@ class CcaMigration(QemuSystemTest):
         self.migrate(src, f'tcp:127.0.0.1:{port}')
         info = self.wait_migration(src)
         self.assertEqual(info['status'], 'failed', info)
+        # The source's error says why the destination refused.
+        self.assertIn('the destination refused the realm: realm record '
+                      'rejected: IMMUTABLE record seq 0: REC count mismatch',
+                      info.get('error-desc', ''))
         out = self.assert_dest_failed(dst, name, ('REC count mismatch',))
         self.assertIn(f'IMMUTABLE record seq 0: REC count mismatch: the '
                       f'destination has {smp} (vCPUs, -smp), the source '
@@ -1044,6 +1048,9 @@ class CcaMigration(QemuSystemTest):
             self.assertIn(src_words, info.get('error-desc', ''))
         if dst_words:
             self.assert_dest_failed(dst, name, dst_words)
+            self.assertIn('the destination refused the realm', info.get(
+                'error-desc', ''))
+            self.assertIn(dst_words[0], info.get('error-desc', ''))
         else:
             rc, _ = self.wait_exit(dst, name)
             self.assertNotEqual(rc, 0, f'{name} exit status')
