@@ -699,7 +699,8 @@ class CcaMigration(QemuSystemTest):
         tamper = change()
         proxy = self.proxy(port, tamper=tamper, name=f'proxy-{name}')
         self.migrate(src, proxy.uri)
-        info = self.wait_migration(src)
+        # A change in a REC or after needs the migration to get there.
+        info = self.wait_converged(src, True)
         self.log.info('%s: %s', name, tamper.note)
         self.log.info('%s: the stream up to the change:\n%s', name,
                       '\n'.join(proxy.layout()[-12:]))
