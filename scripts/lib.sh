@@ -83,3 +83,17 @@ cca_series_id() {
         if [ -f "$f" ]; then cat "$f"; fi
     done | sha256sum | cut -d' ' -f1
 }
+
+# Builds the fuzzer (clang, $CCA_BUILD/fuzz) and writes its seed corpus of
+# valid streams and handshake messages into $CCA_BUILD/fuzz/fuzz-corpus/seeds.
+cca_fuzz_prepare() {
+    local b=$CCA_BUILD/fuzz
+    command -v clang >/dev/null || { cca_log "clang is not installed"; return 1; }
+    if [ ! -f "$b/build.ninja" ]; then
+        CC=clang meson setup "$b" "$CCA_TOP" -Dfuzz=true >/dev/null || return 1
+    fi
+    ninja -C "$b" fuzz-rmm-mig tests/rmm/test-rmm-mig >/dev/null || return 1
+    rm -rf "$b/fuzz-corpus/seeds"
+    mkdir -p "$b/fuzz-corpus/work" "$b/fuzz-artifacts"
+    "$b/tests/rmm/test-rmm-mig" --write-corpus "$b/fuzz-corpus/seeds" >/dev/null
+}

@@ -386,6 +386,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rmm_mig_import_abort(r, token);
         CHECK(rmm_mig_phase(r) == RMM_MIG_IN_ABORTED);
     }
+    host_forget(r);
     rmm_realm_destroy(r);
     return 0;
 }

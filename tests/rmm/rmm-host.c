@@ -253,6 +253,13 @@ RmiStatus host_import_start(RmmRealm *r, unsigned nr_recs,
     return ret;
 }
 
+void host_forget(RmmRealm *r)
+{
+    if (host_import_keys) {
+        g_hash_table_remove(host_import_keys, r);
+    }
+}
+
 RmiStatus host_import_record(RmmRealm *r, const uint8_t *buf, size_t len,
                              RmmMigImported *out, char **err)
 {

@@ -69,6 +69,8 @@ RmiStatus host_import_start(RmmRealm *r, unsigned nr_recs,
                             const uint8_t key[HOST_KEY_SIZE]);
 RmiStatus host_import_record(RmmRealm *r, const uint8_t *buf, size_t len,
                              RmmMigImported *out, char **err);
+/* Drops what host_import_start() kept for @r (before destroying it). */
+void host_forget(RmmRealm *r);
 
 /*
  * The real handshake, as QEMU carries it: MIG_START of @src (HELLO),
