@@ -2,15 +2,19 @@
  * libFuzzer target: the destination side of realm migration
  *
  * Every input is imported into a fresh IMPORTING realm (the layout of
- * rmm-mig-fuzz.h: two small RAM ranges, a source with two RECs), then
- * committed if the import allows it.  Two modes (first input byte):
+ * rmm-mig-fuzz.h: two small RAM ranges, a source with two RECs, zero
+ * entries allowed), then committed if the import allows it.  Five modes
+ * (first input byte, rmm-mig-fuzz.h):
  *
  *   raw     the host's view: arbitrary bytes cut into records; reaches
  *           header parsing, sequencing, ordering and authentication.
- *   sealed  a malicious source that knows the migration key: the
+ *   sealed  a malicious source that knows the session keys: the
  *           harness seals whatever plaintext the input holds, at the
  *           right sequence number and epoch unless told otherwise, so
  *           that body validation after authentication is reached.
+ *   hello, hello-patch, accept
+ *           the handshake messages: a HELLO (whole, or as patches to a
+ *           valid one) for MIG_IMPORT_HELLO, an ACCEPT for MIG_ACCEPT.
  *
  * Whenever an import commits, the imported realm is migrated once more
  * to a second realm, which must import it without error and end up with

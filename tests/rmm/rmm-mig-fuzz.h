@@ -65,6 +65,7 @@ static inline void fuzz_realm_params(RmiRealmParams *p, uint16_t vmid,
     unsigned i;
 
     memset(p, 0, sizeof(*p));
+    p->flags = RMI_REALM_FLAGS_MIG_ZERO;     /* zero entries reachable */
     p->ipa_width = FUZZ_IPA_WIDTH;
     p->hash_algo = RMI_HASH_SHA256;
     p->num_bps = 1;

@@ -94,11 +94,15 @@ typedef struct Realm {
 static const uint64_t ram_base[2] = { RAM0, RAM1 };
 static const uint64_t ram_size[2] = { RAM0_SIZE, RAM1_SIZE };
 
+/* RmiRealmParams.flags of the realms params_init() makes. */
+static uint64_t realm_flags;
+
 static void params_init(RmiRealmParams *p, RmiHashAlgo algo, uint16_t vmid)
 {
     unsigned i;
 
     memset(p, 0, sizeof(*p));
+    p->flags = realm_flags;
     p->ipa_width = IPA_WIDTH;
     p->hash_algo = algo;
     p->num_bps = 3;
@@ -1445,6 +1449,77 @@ static void expect_reject(GPtrArray *st, unsigned at, const char *what)
 }
 
 
+/*
+ * A realm created with RMI_REALM_FLAGS_MIG_ZERO: its granules of zeros
+ * (DATA_CREATE_UNKNOWN, 20..63 of RAM0) travel as zero entries of 24
+ * bytes, which the destination turns into zeros over whatever its memory
+ * held; a tampered zero entry is refused.
+ */
+static void test_zero_granules(void)
+{
+    GPtrArray *st = stream_new(), *bad;
+    RmmMigStats ss, ds;
+    Realm s, d;
+    uint64_t full;
+    size_t len, off;
+    unsigned i, j;
+
+    realm_flags = RMI_REALM_FLAGS_MIG_ZERO;
+    source_new(&s, RMI_HASH_SHA256, 51);
+    dest_new(&d, RMI_HASH_SHA256, 52);
+    realm_flags = 0;
+    /* The destination's memory is not zero to begin with. */
+    memset(store_at(&d, RAM0 + 20 * G), 0xa5, 44 * G);
+    migrate_out(&s, st, 0);
+    import_all(&d, st);
+    assert_same(&s, &d);
+    rmm_mig_stats(s.r, &ss);
+    rmm_mig_stats(d.r, &ds);
+    g_assert_cmpuint(ss.zero_granules, >=, 44);
+    g_assert_cmpuint(ss.zero_granules, <, ss.data_granules);
+    g_assert_cmpuint(ds.zero_granules, ==, ss.zero_granules);
+    g_assert_cmpuint(ds.data_bytes, ==, ss.data_bytes);
+    full = ss.data_granules - ss.zero_granules;
+    g_assert_cmpuint(ss.data_bytes, <=,
+                     full * RMM_MIG_DATA_ENTRY_SIZE +
+                     ss.zero_granules * RMM_MIG_DATA_ZERO_ENTRY_SIZE +
+                     64 * (RMM_MIG_HEADER_SIZE + 4));
+    realm_free(&d);
+
+    /* Find a zero entry on the wire; tamper with it two ways. */
+    for (i = 0, off = 0; i < st->len && !off; i++) {
+        const uint8_t *r = rdata(st, i, &len);
+        size_t e = HDR + 4;
+
+        while (rtype(st, i) == RMM_MIG_RT_DATA && e < len && !off) {
+            if (rmi_ld64(r + e) & RMM_MIG_DATA_ZERO) {
+                off = e;
+            } else {
+                e += RMM_MIG_DATA_ENTRY_SIZE;
+            }
+        }
+    }
+    g_assert_cmpuint(off, >, 0);
+    i--;
+    for (j = 0; j < 2; j++) {
+        bad = stream_copy(st);
+        if (j == 0) {
+            flip(bad, i, off, 2);               /* ZERO: now a full entry */
+        } else {
+            flip(bad, i, off + 8, 0);           /* its tag */
+        }
+        realm_flags = RMI_REALM_FLAGS_MIG_ZERO;
+        dest_new(&d, RMI_HASH_SHA256, 53);
+        realm_flags = 0;
+        reject_into(d.r, key, bad, i, j == 0 ? "DATA body of"
+                                             : AUTH);
+        realm_free(&d);
+        g_ptr_array_unref(bad);
+    }
+    realm_free(&s);
+    g_ptr_array_unref(st);
+}
+
 static void test_reject_data_bits(void)
 {
     GPtrArray *ref = reference(), *st;
@@ -1610,7 +1685,7 @@ static uint8_t *open_pt(RmmMigKeys *k, GPtrArray *st, unsigned i,
 {
     size_t len;
     const uint8_t *p = rdata(st, i, &len);
-    uint8_t *pt = g_malloc(len);
+    uint8_t *pt = g_malloc(MAX(len, RMM_MIG_BATCH_MAX * (8 + G)));
 
     g_assert_true(rmm_mig_open_record(k, p, len, pt, pt_len));
     return pt;
@@ -1737,7 +1812,13 @@ static void test_reject_replay(void)
         st64le(two, RAM0 + 3 * G + 2);
         forge_reject(e0 + 1, RMM_MIG_RT_DATA, two, 8 + G, "bad RIPAS 2");
         st64le(two, RAM0 + 3 * G + 0x100);
-        forge_reject(e0 + 1, RMM_MIG_RT_DATA, two, 8 + G, "bad RIPAS");
+        forge_reject(e0 + 1, RMM_MIG_RT_DATA, two, 8 + G,
+                     "unknown flags 0x100");
+        /* A zero entry for a realm created without MIG_ZERO. */
+        memset(two + 8, 0, G);
+        st64le(two, RAM0 + 3 * G + RMM_MIG_DATA_ZERO + RMI_RIPAS_RAM);
+        forge_reject(e0 + 1, RMM_MIG_RT_DATA, two, 8 + G,
+                     "unit 0: a zero granule, but the realm was not created");
         g_free(two);
     }
     g_free(pt);
@@ -3446,6 +3527,7 @@ int main(int argc, char **argv)
     g_test_add_func("/rmm/mig/newest-wins", test_newest_wins);
     g_test_add_func("/rmm/mig/phase-notifier", test_phase_notifier);
     g_test_add_func("/rmm/mig/rec-in-open-epoch", test_rec_in_open_epoch);
+    g_test_add_func("/rmm/mig/zero-granules", test_zero_granules);
     g_test_add_func("/rmm/mig/overhead", test_overhead);
     g_test_add_func("/rmm/mig/record-parse", test_record_parse);
     g_test_add_func("/rmm/mig/reject/data-bits", test_reject_data_bits);

@@ -94,7 +94,8 @@ class Writer:
     def data(self, gpas):
         body = struct.pack('<I', len(gpas))
         for g in gpas:
-            body += struct.pack('<Q', g) + os.urandom(PAGE + mp.TAG_SIZE)
+            ct = 0 if g & mp.DATA_ZERO else PAGE        # zero entry: tag only
+            body += struct.pack('<Q', g) + os.urandom(ct + mp.TAG_SIZE)
         self.record(mp.DATA, body)
 
     def realm_eos(self):
@@ -127,7 +128,8 @@ def realm_stream(footers=True, page_bits=12, decoy=True):
         w.footer(2)
         w.section(mp.VM_SECTION_PART, 3)
         w.data([0x40000000 + i * PAGE for i in range(3)])
-        w.data([0x40100000])
+        w.data([0x40100000 | mp.DATA_ZERO | 1, 0x40101000,
+                0x40102000 | mp.DATA_ZERO])
         w.record(mp.EPOCH, b'')
         w.realm_eos()
         w.footer(3)
@@ -263,6 +265,32 @@ class StreamParserTest(unittest.TestCase):
 
 
 class TamperTest(unittest.TestCase):
+
+    def test_zero_entries(self):
+        w = realm_stream()
+        recs = [r for r in mp.parse_records(bytes(w.out))
+                if r.type == mp.DATA]
+        mixed = recs[1]
+        ents = mixed.data_entries()
+        self.assertEqual([size for _, size, _ in ents],
+                         [mp.DATA_ZERO_ENTRY_SIZE, mp.DATA_ENTRY_SIZE,
+                          mp.DATA_ZERO_ENTRY_SIZE])
+        self.assertEqual(ents[-1][0] + ents[-1][1], len(mixed.raw))
+        self.assertEqual(mixed.data_zero_count(), 2)
+        # Swapping entries of different sizes keeps the record's length.
+        t = mp.SwapDataEntries()
+        t.record(recs[0])
+        t.done = False
+        out = t.record(mixed)
+        self.assertEqual(len(out), len(mixed.framed))
+        self.assertEqual(out[1 + ents[0][0]:1 + ents[0][0] + 8],
+                         mixed.raw[ents[1][0]:ents[1][0] + 8])
+        # The ciphertext bit is flipped in a full entry, never a zero one.
+        f = mp.FlipDataBit()
+        out = f.record(mixed)
+        diff = [i for i in range(len(out)) if out[i] != mixed.framed[i]]
+        self.assertEqual(len(diff), 1)
+        self.assertTrue(ents[1][0] < diff[0] - 1 < ents[1][0] + ents[1][1])
 
     def test_truncate_at_third_data(self):
         w = realm_stream()

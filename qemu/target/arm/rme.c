@@ -6,6 +6,7 @@
  *                             [,personalization-value=<base64, 64 bytes>]
  *                             [,platform-identity=<PEM file>]
  *                             [,migration-policy=<PEM file>]
+ *                             [,migration-zero-granules=on|off]
  *
  * At every machine reset (but not on an incoming migration) the realm is
  * built from scratch through the realm backend: REALM_CREATE, RIPAS RAM
@@ -104,6 +105,16 @@ static void rme_guest_set_policy(Object *obj, const char *value,
 
     g_free(g->migration_policy);
     g->migration_policy = g_strdup(value);
+}
+
+static bool rme_guest_get_zero(Object *obj, Error **errp)
+{
+    return RME_GUEST(obj)->migration_zero;
+}
+
+static void rme_guest_set_zero(Object *obj, bool value, Error **errp)
+{
+    RME_GUEST(obj)->migration_zero = value;
 }
 
 /* Read the migration policy and hash it: what the realm measures. */
@@ -440,6 +451,7 @@ static void rme_guest_init(Object *obj)
     RmeGuest *g = RME_GUEST(obj);
 
     g->measurement_algo = RMI_HASH_SHA512;
+    g->migration_zero = true;
     g->images = g_array_new(false, true, sizeof(RmeImage));
 }
 
@@ -504,6 +516,11 @@ static void rme_guest_class_init(ObjectClass *oc, const void *data)
         "PEM file with the trust anchors (X.509) of the platforms the "
         "realm may migrate between; measured into the realm (default: "
         "none, the realm never migrates)");
+    object_class_property_add_bool(oc, "migration-zero-granules",
+                                   rme_guest_get_zero, rme_guest_set_zero);
+    object_class_property_set_description(oc, "migration-zero-granules",
+        "Granules of zeros migrate as their address and a tag, so the host "
+        "learns which are zero; measured into the realm (default: on)");
 }
 
 static const TypeInfo rme_guest_info = {

@@ -149,6 +149,7 @@ struct RmeGuest {
     char *personalization_value;        /* base64 of 64 bytes */
     char *platform_identity;            /* path of a PEM file */
     char *migration_policy;             /* path of a PEM file */
+    bool migration_zero;                /* RMI_REALM_FLAGS_MIG_ZERO */
 
     /* The migration policy's contents and SHA-512 (at object creation) */
     uint8_t *policy_pem;
@@ -195,6 +196,7 @@ static inline RmiRealmParams rme_guest_realm_params(RmeGuest *g)
     memcpy(p.rpv, g->rpv, RMM_RPV_SIZE);
     if (g->policy_pem) {
         memcpy(p.mig_policy, g->policy_hash, RMM_MIG_POLICY_HASH_SIZE);
+        p.flags |= g->migration_zero ? RMI_REALM_FLAGS_MIG_ZERO : 0;
     }
     return p;
 }

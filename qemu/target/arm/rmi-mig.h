@@ -70,11 +70,18 @@ typedef enum RmmMigRecordType {
 } RmmMigRecordType;
 
 /*
- * A DATA body: a u32 count, then count entries of (u64 IPA | RIPAS,
- * RMM_GRANULE_SIZE bytes of ciphertext, RMM_MIG_TAG_SIZE bytes of tag).
- * What one granule costs on the wire, the record header aside:
+ * A DATA body: a u32 count, then count entries, each a u64 word (the
+ * granule's IPA | RIPAS | RMM_MIG_DATA_ZERO), then RMM_GRANULE_SIZE bytes
+ * of ciphertext and RMM_MIG_TAG_SIZE bytes of tag; an entry whose word
+ * has RMM_MIG_DATA_ZERO is a granule of zeros and carries no ciphertext,
+ * only the tag (over the word).  Zero entries are sent only for realms
+ * created with RMI_REALM_FLAGS_MIG_ZERO.  What one granule costs on the
+ * wire, the record header aside:
  */
+#define RMM_MIG_DATA_RIPAS      0x3     /* word: RmiRipas */
+#define RMM_MIG_DATA_ZERO       0x4     /* word: a granule of zeros */
 #define RMM_MIG_DATA_ENTRY_SIZE (8 + RMM_GRANULE_SIZE + RMM_MIG_TAG_SIZE)
+#define RMM_MIG_DATA_ZERO_ENTRY_SIZE (8 + RMM_MIG_TAG_SIZE)
 
 static inline bool rmm_mig_record_type_valid(unsigned type)
 {
@@ -146,6 +153,7 @@ static inline const char *rmm_mig_phase_name(RmmMigPhase phase)
 typedef struct RmmMigStats {
     uint64_t epoch;             /* current epoch */
     uint64_t data_granules;     /* granules exported / imported */
+    uint64_t zero_granules;     /* of which zero entries (no ciphertext) */
     uint64_t data_bytes;        /* bytes of DATA records */
     uint64_t ripas_records;
     uint64_t ripas_granules;    /* granules described by RIPAS runs */

@@ -138,6 +138,12 @@ typedef struct RmiRealmParams {
 #define RMI_REALM_FLAGS_LPA2    (1ULL << 0)
 #define RMI_REALM_FLAGS_SVE     (1ULL << 1)
 #define RMI_REALM_FLAGS_PMU     (1ULL << 2)
+/*
+ * Proposed (migration): granules of zeros travel as their IPA and a tag,
+ * so the host learns which granules are zero when they are exported.
+ * Measured, so that a realm owner sees whether the realm allows it.
+ */
+#define RMI_REALM_FLAGS_MIG_ZERO (1ULL << 32)
 
 /* RmiRecCreateFlags */
 #define RMI_REC_FLAG_RUNNABLE   (1ULL << 0)

@@ -288,9 +288,10 @@ void rmm_mig_keys_wipe(RmmMigKeys *k);
 
 /*
  * Seal a record as the source does: header (@type, @epoch, @seq) and
- * body.  For DATA @pt is n units of { le64 gpa | ripas, granule } (n =
- * @pt_len / (8 + RMM_GRANULE_SIZE), 1..RMM_MIG_BATCH_MAX) and the record
- * uses n sequence numbers; for IMMUTABLE the session ID is put before the
+ * body.  For DATA @pt is n units of { le64 word, granule } (n =
+ * @pt_len / (8 + RMM_GRANULE_SIZE), 1..RMM_MIG_BATCH_MAX; a unit whose
+ * word has RMM_MIG_DATA_ZERO becomes a zero entry, its granule ignored)
+ * and the record uses n sequence numbers; for IMMUTABLE the session ID is put before the
  * sealed @pt; any other type is one sealed unit.  Returns the record's
  * length, or 0 if @cap is too small or @pt_len impossible.  The exporter
  * uses it; so do the tests and the fuzzer, which play the source.
@@ -300,8 +301,9 @@ size_t rmm_mig_seal_record(RmmMigKeys *k, unsigned type, uint32_t epoch,
                            uint8_t *buf, size_t cap);
 /*
  * The reverse: authenticate and decrypt the record @buf[0..@len) into @pt
- * (at least @len bytes), *@pt_len set; DATA units come out as @pt of
- * rmm_mig_seal_record().  False if it does not parse or authenticate.
+ * (at least @len bytes, and for DATA RMM_MIG_BATCH_MAX units), *@pt_len
+ * set; DATA units come out as @pt of rmm_mig_seal_record() (a zero
+ * entry's granule as zeros).  False if it does not parse or authenticate.
  */
 bool rmm_mig_open_record(RmmMigKeys *k, const uint8_t *buf, size_t len,
                          uint8_t *pt, size_t *pt_len);

@@ -425,33 +425,58 @@ static unsigned mig_data_select(RmmRealm *r, const uint64_t *ipas,
 }
 
 /*
+ * Wire size of the DATA record of the granules @take picks; @zero[i] set
+ * for those of zeros that go as zero entries (if the realm allows them).
+ */
+static size_t mig_data_size(RmmRealm *r, const uint64_t *ipas, unsigned n,
+                            RmmRamRange **rrs, const bool *take, bool *zero)
+{
+    bool zok = r->params.flags & RMI_REALM_FLAGS_MIG_ZERO;
+    size_t need = RMM_MIG_HEADER_SIZE + MIG_DATA_COUNT_SIZE;
+    unsigned i;
+
+    for (i = 0; i < n; i++) {
+        zero[i] = take[i] && zok &&
+                  mig_granule_zero(rmm_granule_ptr(rrs[i], ipas[i]));
+        if (take[i]) {
+            need += zero[i] ? RMM_MIG_DATA_ZERO_ENTRY_SIZE
+                            : MIG_DATA_UNIT_SIZE;
+        }
+    }
+    return need;
+}
+
+/*
  * Seal the DATA record of the granules @take picks into @buf (@need
- * bytes), and account them exported.  False if sealing failed.
+ * bytes), those of @zero as zero entries, and account them exported.
+ * False if sealing failed.
  */
 static bool mig_data_seal(RmmRealm *r, const uint64_t *ipas, unsigned n,
                           RmmRamRange **rrs, const bool *take,
-                          unsigned k, uint8_t *buf, size_t need)
+                          const bool *zero, unsigned k, uint8_t *buf,
+                          size_t need)
 {
     RmmMig *m = &r->mig;
+    uint8_t *out = buf + RMM_MIG_HEADER_SIZE + MIG_DATA_COUNT_SIZE;
     unsigned i, u;
 
     rmm_mig_header(buf, RMM_MIG_RT_DATA, need, m->epoch, m->seq);
     rmi_st32(buf + RMM_MIG_HEADER_SIZE, k);
     for (i = 0, u = 0; i < n; i++) {
         RmmRamRange *rr = rrs[i];
-        uint8_t *out;
+        size_t glen = zero[i] ? 0 : RMM_GRANULE_SIZE;
 
         if (!take[i]) {
             continue;
         }
-        out = buf + RMM_MIG_HEADER_SIZE + MIG_DATA_COUNT_SIZE +
-              u * MIG_DATA_UNIT_SIZE;
-        rmi_st64(out, ipas[i] | (*rmm_s2_entry(rr, ipas[i]) & S2_RIPAS_MASK));
+        rmi_st64(out, ipas[i] | (*rmm_s2_entry(rr, ipas[i]) & S2_RIPAS_MASK) |
+                      (zero[i] ? RMM_MIG_DATA_ZERO : 0));
         if (!rmm_mig_seal(&m->keys, buf, m->seq + u, out,
-                          rmm_granule_ptr(rr, ipas[i]), RMM_GRANULE_SIZE,
+                          rmm_granule_ptr(rr, ipas[i]), glen,
                           out + MIG_DATA_WORD)) {
             return false;
         }
+        out += MIG_DATA_WORD + glen + RMM_MIG_TAG_SIZE;
         u++;
     }
     for (i = 0; i < n; i++) {
@@ -472,10 +497,10 @@ RmiStatus rmm_mig_export_data(RmmRealm *r, const uint64_t *ipas, unsigned n,
                               unsigned *exported)
 {
     RmmRamRange *rrs[RMM_MIG_BATCH_MAX];
-    bool take[RMM_MIG_BATCH_MAX];
+    bool take[RMM_MIG_BATCH_MAX], zero[RMM_MIG_BATCH_MAX];
     RmmMig *m = &r->mig;
     RmiStatus ret = RMI_SUCCESS;
-    unsigned i, k;
+    unsigned i, k, zeros = 0;
     size_t need;
 
     *len = 0;
@@ -500,12 +525,12 @@ RmiStatus rmm_mig_export_data(RmmRealm *r, const uint64_t *ipas, unsigned n,
     if (!k) {
         goto skipped;
     }
-    need = RMM_MIG_HEADER_SIZE + MIG_DATA_BODY(k);
+    need = mig_data_size(r, ipas, n, rrs, take, zero);
     if (!buf || cap < need) {
         ret = RMI_ERROR_INPUT;
         goto out;
     }
-    if (!mig_data_seal(r, ipas, n, rrs, take, k, buf, need)) {
+    if (!mig_data_seal(r, ipas, n, rrs, take, zero, k, buf, need)) {
         ret = mig_seal_failed(m, buf, need);
         goto out;
     }
@@ -513,7 +538,11 @@ RmiStatus rmm_mig_export_data(RmmRealm *r, const uint64_t *ipas, unsigned n,
     *exported = k;
     m->epoch_granules += k;
     m->total_granules += k;
+    for (i = 0; i < n; i++) {
+        zeros += zero[i];
+    }
     m->stats.data_granules += k;
+    m->stats.zero_granules += zeros;
     m->stats.data_bytes += need;
     rmm_mig_account(m, RMM_MIG_RT_DATA, need, k);
 skipped:

@@ -392,98 +392,145 @@ out:
     return ret;
 }
 
-/* Write the @count checked granules @pt of DATA record @v, mapped. */
-static void mig_data_apply(RmmRealm *r, const RmmMigRecordView *v,
-                           RmmRamRange **rrs, const uint8_t *pt,
-                           uint32_t count)
+/*
+ * Check entry @i of DATA record @v (the word at @ents[@i]; entries before
+ * it checked already): its granule in *@rr.
+ */
+static RmiStatus mig_data_check(RmmRealm *r, const RmmMigRecordView *v,
+                                const uint8_t *const *ents, uint32_t i,
+                                RmmRamRange **rr, char **err)
 {
     RmmMig *m = &r->mig;
-    uint32_t i;
+    RmiStatus ret = RMI_ERROR_INPUT;
+    uint64_t word = rmi_ld64(ents[i]);
+    uint64_t gpa = word & ~MIG_WORD_LOW_MASK;
+    uint64_t ripas = word & RMM_MIG_DATA_RIPAS;
+    uint32_t j;
 
-    for (i = 0; i < count; i++) {
-        uint64_t word = rmi_ld64(v->body + MIG_DATA_COUNT_SIZE +
-                                 i * MIG_DATA_UNIT_SIZE);
-        uint64_t gpa = word & ~MIG_WORD_RIPAS_MASK;
-        RmmRamRange *rr = rrs[i];
-        uint64_t g = rr_index(rr, gpa);
-
-        memcpy(rmm_granule_ptr(rr, gpa), pt + i * RMM_GRANULE_SIZE,
-               RMM_GRANULE_SIZE);
-        rmm_write_notify(r, gpa, RMM_GRANULE_SIZE);
-        rr->s2[g] = S2_DELEGATED | S2_ASSIGNED | (word & S2_RIPAS_MASK);
-        rmm_rtt_ensure(r, gpa);
-        m->data_epoch[rr - r->ram][g] = m->epoch + 1;
+    if (ripas > RMI_RIPAS_RAM) {
+        return mig_reject(err, ret, v, "unit %" PRIu32 ": bad RIPAS %"
+                          PRIu64, i, ripas);
     }
+    if (word & MIG_WORD_LOW_MASK & ~(RMM_MIG_DATA_RIPAS | RMM_MIG_DATA_ZERO)) {
+        return mig_reject(err, ret, v, "unit %" PRIu32 ": unknown flags 0x%"
+                          PRIx64, i, (uint64_t)(word & MIG_WORD_LOW_MASK));
+    }
+    if ((word & RMM_MIG_DATA_ZERO) &&
+        !(r->params.flags & RMI_REALM_FLAGS_MIG_ZERO)) {
+        return mig_reject(err, ret, v, "unit %" PRIu32 ": a zero granule, "
+                          "but the realm was not created to take them "
+                          "(flags)", i);
+    }
+    *rr = rmm_ram_find(r, gpa);
+    if (!*rr || !(*rmm_s2_entry(*rr, gpa) & S2_DELEGATED)) {
+        return mig_reject(err, ret, v, "unit %" PRIu32 ": GPA 0x%" PRIx64
+                          " %s", i, gpa, *rr ? "not delegated"
+                                             : "outside RAM");
+    }
+    for (j = 0; j < i; j++) {
+        if ((rmi_ld64(ents[j]) & ~MIG_WORD_LOW_MASK) == gpa) {
+            break;
+        }
+    }
+    if (j < i || m->data_epoch[*rr - r->ram][rr_index(*rr, gpa)] ==
+                 m->epoch + 1) {
+        return mig_reject(err, ret, v, "unit %" PRIu32 ": granule 0x%"
+                          PRIx64 " already sent in epoch %" PRIu32,
+                          i, gpa, m->epoch);
+    }
+    return RMI_SUCCESS;
+}
+
+/*
+ * Open entry @i of DATA record @v straight into its granule (a zero
+ * entry: zeros), once its word passed mig_data_check().  An entry whose
+ * word did not is opened into a scratch granule, to report a forgery as
+ * one and an authentic entry's fault as that.  A record that fails
+ * leaves granules half written, but it fails the import for good: that
+ * realm never runs.  No copy of the plaintext outside the granules.
+ */
+static RmiStatus mig_data_open(RmmRealm *r, const uint8_t *buf,
+                               const RmmMigRecordView *v,
+                               const uint8_t *const *ents, uint32_t i,
+                               RmmRamRange **rr, char **err)
+{
+    RmmMig *m = &r->mig;
+    uint64_t word = rmi_ld64(ents[i]);
+    size_t ct_len = mig_data_entry_size(word) - MIG_DATA_WORD;
+    uint32_t count = rmi_ld32(v->body);
+    g_autofree char *why = NULL;
+    uint8_t *scratch = NULL, *gpt;
+    RmiStatus ret = mig_data_check(r, v, ents, i, rr, &why);
+    bool ok;
+
+    if (ret == RMI_SUCCESS && !(word & RMM_MIG_DATA_ZERO)) {
+        gpt = rmm_granule_ptr(*rr, word & ~MIG_WORD_LOW_MASK);
+    } else {
+        gpt = scratch = g_malloc(RMM_GRANULE_SIZE);
+    }
+    ok = rmm_mig_open(&m->keys, buf, v->seq + i, ents[i],
+                      ents[i] + MIG_DATA_WORD, ct_len, gpt);
+    if (scratch) {
+        gnutls_memset(scratch, 0, RMM_GRANULE_SIZE);
+        g_free(scratch);
+    }
+    if (!ok) {
+        return mig_reject(err, RMI_ERROR_INPUT, v, "%s in unit %" PRIu32
+                          " of %" PRIu32 " (seq %" PRIu64 ")",
+                          rmm_mig_auth_failed, i, count, v->seq + i);
+    }
+    if (ret != RMI_SUCCESS) {
+        if (err) {
+            *err = g_steal_pointer(&why);
+        }
+        return ret;
+    }
+    if (word & RMM_MIG_DATA_ZERO) {
+        memset(rmm_granule_ptr(*rr, word & ~MIG_WORD_LOW_MASK), 0,
+               RMM_GRANULE_SIZE);
+    }
+    return RMI_SUCCESS;
 }
 
 static RmiStatus mig_import_data(RmmRealm *r, const uint8_t *buf,
                                  const RmmMigRecordView *v,
                                  RmmMigImported *out, char **err)
 {
+    const uint8_t *ents[RMM_MIG_BATCH_MAX];
     RmmRamRange *rrs[RMM_MIG_BATCH_MAX];
     RmmMig *m = &r->mig;
-    uint32_t count = rmi_ld32(v->body), i, j;
-    uint8_t *pt = g_malloc((size_t)count * RMM_GRANULE_SIZE);
-    RmiStatus ret = RMI_ERROR_INPUT;
+    uint32_t count = rmi_ld32(v->body), zeros = 0, i;
+    const uint8_t *e = v->body + MIG_DATA_COUNT_SIZE;
+    RmiStatus ret;
 
+    /* rmm_mig_record_parse() checked that the entries fill the body. */
     for (i = 0; i < count; i++) {
-        const uint8_t *unit = v->body + MIG_DATA_COUNT_SIZE +
-                              i * MIG_DATA_UNIT_SIZE;
-
-        if (!rmm_mig_open(&m->keys, buf, v->seq + i, unit, unit + MIG_DATA_WORD,
-                          RMM_GRANULE_SIZE + RMM_MIG_TAG_SIZE,
-                          pt + i * RMM_GRANULE_SIZE)) {
-            ret = mig_reject(err, ret, v, "%s in unit %" PRIu32 " of %"
-                             PRIu32 " (seq %" PRIu64 ")",
-                             rmm_mig_auth_failed, i, count, v->seq + i);
-            goto out;
+        ents[i] = e;
+        ret = mig_data_open(r, buf, v, ents, i, &rrs[i], err);
+        if (ret != RMI_SUCCESS) {
+            return ret;
         }
+        e += mig_data_entry_size(rmi_ld64(e));
     }
     for (i = 0; i < count; i++) {
-        uint64_t word = rmi_ld64(v->body + MIG_DATA_COUNT_SIZE +
-                                 i * MIG_DATA_UNIT_SIZE);
-        uint64_t gpa = word & ~MIG_WORD_RIPAS_MASK;
-        uint64_t ripas = word & MIG_WORD_RIPAS_MASK;
+        uint64_t word = rmi_ld64(ents[i]);
+        uint64_t gpa = word & ~MIG_WORD_LOW_MASK;
+        RmmRamRange *rr = rrs[i];
+        uint64_t g = rr_index(rr, gpa);
 
-        if (ripas > RMI_RIPAS_RAM) {
-            ret = mig_reject(err, ret, v, "unit %" PRIu32 ": bad RIPAS %"
-                             PRIu64, i, ripas);
-            goto out;
-        }
-        rrs[i] = rmm_ram_find(r, gpa);
-        if (!rrs[i] || !(*rmm_s2_entry(rrs[i], gpa) & S2_DELEGATED)) {
-            ret = mig_reject(err, ret, v, "unit %" PRIu32 ": GPA 0x%" PRIx64
-                             " %s", i, gpa, rrs[i] ? "not delegated"
-                                                   : "outside RAM");
-            goto out;
-        }
-        for (j = 0; j < i; j++) {
-            if ((rmi_ld64(v->body + MIG_DATA_COUNT_SIZE +
-                          j * MIG_DATA_UNIT_SIZE) &
-                 ~MIG_WORD_RIPAS_MASK) == gpa) {
-                break;
-            }
-        }
-        if (j < i ||
-            m->data_epoch[rrs[i] - r->ram][rr_index(rrs[i], gpa)] ==
-            m->epoch + 1) {
-            ret = mig_reject(err, ret, v, "unit %" PRIu32 ": granule 0x%"
-                             PRIx64 " already sent in epoch %" PRIu32,
-                             i, gpa, m->epoch);
-            goto out;
-        }
+        rmm_write_notify(r, gpa, RMM_GRANULE_SIZE);
+        rr->s2[g] = S2_DELEGATED | S2_ASSIGNED | (word & S2_RIPAS_MASK);
+        rmm_rtt_ensure(r, gpa);
+        m->data_epoch[rr - r->ram][g] = m->epoch + 1;
+        zeros += !!(word & RMM_MIG_DATA_ZERO);
     }
-    mig_data_apply(r, v, rrs, pt, count);
     out->granules = count;
     m->epoch_granules += count;
     m->total_granules += count;
     m->stats.data_granules += count;
+    m->stats.zero_granules += zeros;
     m->stats.data_bytes += v->length;
-    ret = RMI_SUCCESS;
-out:
-    gnutls_memset(pt, 0, (size_t)count * RMM_GRANULE_SIZE);
-    g_free(pt);
-    return ret;
+    return RMI_SUCCESS;
 }
 
 static RmiStatus mig_import_epoch(RmmRealm *r, const uint8_t *buf,

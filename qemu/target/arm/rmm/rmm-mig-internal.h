@@ -19,7 +19,7 @@
 #define MIG_DATA_WORD           8
 #define MIG_DATA_PT_UNIT        (MIG_DATA_WORD + RMM_GRANULE_SIZE)
 #define MIG_DATA_COUNT_SIZE     4
-#define MIG_WORD_RIPAS_MASK     (RMM_GRANULE_SIZE - 1)
+#define MIG_WORD_LOW_MASK       (RMM_GRANULE_SIZE - 1)
 
 /* Body sizes, tag included. */
 #define MIG_IMM_BODY(nr_ram)    (RMM_MIG_SESSION_SIZE + MIG_IMM_SIZE(nr_ram) + \
@@ -27,6 +27,7 @@
 #define MIG_RIPAS_BODY(count)   (MIG_RIPAS_RUNS + \
                                  (count) * MIG_RIPAS_RUN_SIZE + \
                                  RMM_MIG_TAG_SIZE)
+/* ... at most: every entry a full one */
 #define MIG_DATA_BODY(count)    (MIG_DATA_COUNT_SIZE + \
                                  (count) * MIG_DATA_UNIT_SIZE)
 #define MIG_EPOCH_BODY          (MIG_EPOCH_SIZE + RMM_MIG_TAG_SIZE)
@@ -37,6 +38,28 @@
                                  64 + 4 + 4)
 
 extern const char rmm_mig_auth_failed[];
+
+/* Wire size of the DATA entry whose word is @word. */
+static inline size_t mig_data_entry_size(uint64_t word)
+{
+    return word & RMM_MIG_DATA_ZERO ? RMM_MIG_DATA_ZERO_ENTRY_SIZE
+                                    : MIG_DATA_UNIT_SIZE;
+}
+
+/* True if the granule at @p holds only zeros. */
+static inline bool mig_granule_zero(const uint8_t *p)
+{
+    uint64_t w[8];
+    size_t off;
+
+    for (off = 0; off < RMM_GRANULE_SIZE; off += sizeof(w)) {
+        memcpy(w, p + off, sizeof(w));
+        if (w[0] | w[1] | w[2] | w[3] | w[4] | w[5] | w[6] | w[7]) {
+            return false;
+        }
+    }
+    return true;
+}
 
 /* ---- Bitmaps: one bit per granule of a RAM range ---- */
 

@@ -54,10 +54,14 @@
  *             8  count x { u64 base, u32 granules, u8 ripas,
  *                          u8 assigned (HIPAS), 2 zero bytes }
  *            runs lie inside one RAM range each, in IPA order, disjoint.
- * DATA (type 3), 28 + 4120 * count bytes (24 bytes of overhead a granule):
+ * DATA (type 3), 28 + 4120 * count bytes at most (24 bytes of overhead a
+ * granule):
  *    24   4  u32 count (1..RMM_MIG_BATCH_MAX), in clear
- *    28      count x { u64 gpa | ripas (in clear, in the AAD),
- *                      sealed(4096) granule contents }
+ *    28      count x { u64 word: gpa | ripas (bits 0-1) | ZERO (bit 2),
+ *                      in clear, in the AAD;
+ *                      sealed(4096) granule contents, or with ZERO
+ *                      (realms with RMI_REALM_FLAGS_MIG_ZERO) sealed(0):
+ *                      the tag alone, the granule all zeros }
  *            unit i has seq = header seq + i.
  * EPOCH (type 4), 52 bytes:
  *    24      sealed(12): 0 u32 epoch closed, 4 u64 DATA granules in it
@@ -102,6 +106,28 @@
 const char rmm_mig_auth_failed[] =
     "authentication failed (not sealed in this session, or tampered)";
 
+/*
+ * True if the @count entries of the DATA body @body (@bl bytes, count
+ * included) fill it exactly, each as long as its word says.
+ */
+static bool mig_data_entries_fit(const uint8_t *body, size_t bl,
+                                 uint32_t count)
+{
+    size_t off = MIG_DATA_COUNT_SIZE;
+    uint32_t i;
+
+    for (i = 0; i < count; i++) {
+        if (bl - off < MIG_DATA_WORD) {
+            return false;
+        }
+        off += mig_data_entry_size(rmi_ld64(body + off));
+        if (off > bl) {
+            return false;
+        }
+    }
+    return off == bl;
+}
+
 /* Bounds of the body of the record @v for its type. */
 static bool mig_body_ok(const RmmMigRecordView *v, char **err)
 {
@@ -130,7 +156,7 @@ static bool mig_body_ok(const RmmMigRecordView *v, char **err)
             return rmm_set_err(err, "DATA count %" PRIu32 " out of range",
                                count);
         }
-        if (bl != MIG_DATA_BODY((size_t)count)) {
+        if (!mig_data_entries_fit(v->body, bl, count)) {
             return rmm_set_err(err, "DATA body of %zu bytes for %" PRIu32
                                    " granules", bl, count);
         }
@@ -344,7 +370,7 @@ size_t rmm_mig_seal_record(RmmMigKeys *k, unsigned type, uint32_t epoch,
                            uint8_t *buf, size_t cap)
 {
     size_t len, pre, n, i;
-    uint8_t *body = buf + RMM_MIG_HEADER_SIZE;
+    uint8_t *body = buf + RMM_MIG_HEADER_SIZE, *out;
 
     if (!k->valid || !pt_len) {
         return 0;
@@ -354,21 +380,27 @@ size_t rmm_mig_seal_record(RmmMigKeys *k, unsigned type, uint32_t epoch,
         if (pt_len % MIG_DATA_PT_UNIT || n > RMM_MIG_BATCH_MAX) {
             return 0;
         }
-        len = RMM_MIG_HEADER_SIZE + MIG_DATA_BODY(n);
+        len = RMM_MIG_HEADER_SIZE + MIG_DATA_COUNT_SIZE;
+        for (i = 0; i < n; i++) {
+            len += mig_data_entry_size(rmi_ld64(pt + i * MIG_DATA_PT_UNIT));
+        }
         if (len > cap) {
             return 0;
         }
         rmm_mig_header(buf, type, len, epoch, seq);
         rmi_st32(body, n);
+        out = body + MIG_DATA_COUNT_SIZE;
         for (i = 0; i < n; i++) {
             const uint8_t *in = pt + i * MIG_DATA_PT_UNIT;
-            uint8_t *out = body + MIG_DATA_COUNT_SIZE + i * MIG_DATA_UNIT_SIZE;
+            size_t glen = mig_data_entry_size(rmi_ld64(in)) - MIG_DATA_WORD -
+                          RMM_MIG_TAG_SIZE;
 
             memcpy(out, in, MIG_DATA_WORD);
             if (!rmm_mig_seal(k, buf, seq + i, in, in + MIG_DATA_WORD,
-                              RMM_GRANULE_SIZE, out + MIG_DATA_WORD)) {
+                              glen, out + MIG_DATA_WORD)) {
                 return 0;
             }
+            out += MIG_DATA_WORD + glen + RMM_MIG_TAG_SIZE;
         }
         return len;
     }
@@ -395,18 +427,20 @@ bool rmm_mig_open_record(RmmMigKeys *k, const uint8_t *buf, size_t len,
         return false;
     }
     if (v.type == RMM_MIG_RT_DATA) {
+        const uint8_t *in = v.body + MIG_DATA_COUNT_SIZE;
+
         n = rmi_ld32(v.body);
         for (i = 0; i < n; i++) {
-            const uint8_t *in = v.body + MIG_DATA_COUNT_SIZE +
-                                i * MIG_DATA_UNIT_SIZE;
             uint8_t *out = pt + i * MIG_DATA_PT_UNIT;
+            size_t ct_len = mig_data_entry_size(rmi_ld64(in)) - MIG_DATA_WORD;
 
             memcpy(out, in, MIG_DATA_WORD);
+            memset(out + MIG_DATA_WORD, 0, RMM_GRANULE_SIZE);
             if (!rmm_mig_open(k, buf, v.seq + i, in, in + MIG_DATA_WORD,
-                              RMM_GRANULE_SIZE + RMM_MIG_TAG_SIZE,
-                              out + MIG_DATA_WORD)) {
+                              ct_len, out + MIG_DATA_WORD)) {
                 return false;
             }
+            in += MIG_DATA_WORD + ct_len;
         }
         *pt_len = n * MIG_DATA_PT_UNIT;
         return true;

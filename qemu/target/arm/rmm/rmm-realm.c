@@ -98,11 +98,12 @@ RmiStatus rmm_realm_create(RmmPlatform *plat, const RmiRealmParams *params,
         return RMI_ERROR_INPUT;
     }
     if (params->flags & ~(RMI_REALM_FLAGS_LPA2 | RMI_REALM_FLAGS_SVE |
-                          RMI_REALM_FLAGS_PMU)) {
+                          RMI_REALM_FLAGS_PMU | RMI_REALM_FLAGS_MIG_ZERO)) {
         return RMI_ERROR_INPUT;
     }
     /* The emulated PE has no LPA2 stage 2, SVE or PMU for realms. */
-    if (params->flags || params->sve_vl || params->pmu_num_ctrs) {
+    if ((params->flags & ~RMI_REALM_FLAGS_MIG_ZERO) || params->sve_vl ||
+        params->pmu_num_ctrs) {
         return RMI_ERROR_INPUT;
     }
     if (params->num_bps > RMM_MAX_NUM_BPS ||

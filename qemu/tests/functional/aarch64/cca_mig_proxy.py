@@ -96,6 +96,8 @@ GRANULE = 4096
 TAG_SIZE = 16
 BATCH_MAX = 64                  # granules in one DATA record
 DATA_ENTRY_SIZE = DATA_ENTRY_GPA + GRANULE + TAG_SIZE
+DATA_ZERO = 0x4                 # word flag: a granule of zeros, no ciphertext
+DATA_ZERO_ENTRY_SIZE = DATA_ENTRY_GPA + TAG_SIZE
 
 _RECV = 256 * 1024
 
@@ -130,15 +132,27 @@ class Record:
         assert self.type == DATA
         return struct.unpack_from('<I', self.raw, HEADER_SIZE)[0]
 
+    def data_entries(self):
+        """(offset in raw, size, word) of each DATA entry: a zero
+        entry (DATA_ZERO in its word) has no ciphertext."""
+        off, out = HEADER_SIZE + DATA_COUNT_SIZE, []
+        for _ in range(self.data_count()):
+            word = struct.unpack_from('<Q', self.raw, off)[0]
+            size = DATA_ZERO_ENTRY_SIZE if word & DATA_ZERO else DATA_ENTRY_SIZE
+            out.append((off, size, word))
+            off += size
+        return out
+
     def data_entry_offset(self, i):
         """Offset in raw of DATA entry @i (its gpa|ripas word)."""
         assert 0 <= i < self.data_count()
-        return HEADER_SIZE + DATA_COUNT_SIZE + i * DATA_ENTRY_SIZE
+        return self.data_entries()[i][0]
 
     def data_gpas(self):
-        return [struct.unpack_from('<Q', self.raw,
-                                   self.data_entry_offset(i))[0]
-                for i in range(self.data_count())]
+        return [word for _, _, word in self.data_entries()]
+
+    def data_zero_count(self):
+        return sum(1 for _, _, word in self.data_entries() if word & DATA_ZERO)
 
     def __repr__(self):
         return (f'<{self.name} #{self.index} len={self.length} '
@@ -820,13 +834,18 @@ if __name__ == '__main__':
 # ---- the changes the tamper tests make -----------------------------------
 
 class FlipDataBit(Tamper):
-    """Flip one bit in the ciphertext of the first DATA entry."""
+    """Flip one bit in the ciphertext of the first full (not zero) DATA
+    entry."""
 
     def record(self, rec):
         if self.done or rec.type != DATA:
             return rec.framed
+        full = [off for off, size, _ in rec.data_entries()
+                if size == DATA_ENTRY_SIZE]
+        if not full:
+            return rec.framed
         raw = bytearray(rec.raw)
-        off = rec.data_entry_offset(0) + DATA_ENTRY_GPA + 1234
+        off = full[0] + DATA_ENTRY_GPA + 1234
         raw[off] ^= 0x10
         self.done = True
         self.note = f'bit 4 of byte {off} of {rec} flipped (ciphertext)'
@@ -839,16 +858,12 @@ class SwapDataEntries(Tamper):
     def record(self, rec):
         if self.done or rec.type != DATA or rec.data_count() < 2:
             return rec.framed
-        raw = bytearray(rec.raw)
-        a, b = rec.data_entry_offset(0), rec.data_entry_offset(1)
-        ea = raw[a:a + DATA_ENTRY_SIZE]
-        eb = raw[b:b + DATA_ENTRY_SIZE]
-        raw[a:a + DATA_ENTRY_SIZE] = eb
-        raw[b:b + DATA_ENTRY_SIZE] = ea
-        gpas = rec.data_gpas()
+        raw = bytes(rec.raw)
+        (a, la, wa), (b, lb, wb) = rec.data_entries()[:2]
+        raw = raw[:a] + raw[b:b + lb] + raw[a:a + la] + raw[b + lb:]
         self.done = True
-        self.note = (f'entries 0 (gpa 0x{gpas[0]:x}) and 1 (gpa '
-                     f'0x{gpas[1]:x}) of {rec} swapped')
+        self.note = (f'entries 0 (word 0x{wa:x}) and 1 (word '
+                     f'0x{wb:x}) of {rec} swapped')
         return bytes([MARKER]) + raw
 
 

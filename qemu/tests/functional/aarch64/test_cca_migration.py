@@ -242,13 +242,14 @@ class CcaMigration(QemuSystemTest):
     # ---- machines ----------------------------------------------------------
 
     def new_vm(self, name, realm=True, smp=1, identity=None, policy=None,
-               incoming=False, extra_args=()):
+               zero=None, incoming=False, extra_args=()):
         """
         A QEMUMachine for the guest: a realm on a platform with
         @identity (default: the test's source or, with @incoming,
         destination identity; '' for none) and the migration @policy
-        (default: the test's; '' for none), or a plain VM; waiting for
-        an incoming migration with @incoming.
+        (default: the test's; '' for none), migration-zero-granules=@zero
+        unless None, or a plain VM; waiting for an incoming migration
+        with @incoming.
         """
         vm = self.get_vm(name=name)
         vm.set_console()
@@ -262,6 +263,8 @@ class CcaMigration(QemuSystemTest):
                 rme += ',platform-identity=' + identity
             if policy:
                 rme += ',migration-policy=' + policy
+            if zero is not None:
+                rme += ',migration-zero-granules=' + ('on' if zero else 'off')
             vm.add_args('-machine', 'confidential-guest-support=rme0',
                         '-object', rme)
         vm.add_args('-accel', 'tcg',
@@ -453,11 +456,13 @@ class CcaMigration(QemuSystemTest):
         self.log.info('migrate to %s', uri)
         src.cmd('migrate', uri=uri)
 
-    def migrate_ok(self, src, dst, uri, smp=1, realm=True, name='dst'):
+    def migrate_ok(self, src, dst, uri, smp=1, realm=True, name='dst',
+                   zero=True):
         """
         Migrate @src to @dst (listening at @uri) and check that it
         completed: the source realm is given up, the destination realm
-        runs.  Returns the source's query-migrate.
+        runs, its zero granules went as zero entries if @zero.  Returns
+        the source's query-migrate.
         """
         t0 = time.monotonic()
         self.migrate(src, uri)
@@ -481,7 +486,14 @@ class CcaMigration(QemuSystemTest):
         self.assertIsNotNone(r, f'no realm in query-migrate: {info}')
         self.assertEqual(r['state'], 'migrated')
         self.assertGreater(r['pages'], 0)
-        self.assertGreater(r['bytes'], r['pages'] * 4096)
+        # Most of a fresh guest's 1 GiB is zeros: they go as zero entries
+        # (unless migration-zero-granules=off).
+        if zero:
+            self.assertGreater(r['zero-pages'], 0)
+            self.assertLess(r['zero-pages'], r['pages'])
+        else:
+            self.assertEqual(r['zero-pages'], 0)
+        self.assertGreater(r['bytes'], (r['pages'] - r['zero-pages']) * 4096)
         self.assertGreaterEqual(r['epochs'], 1)
         self.assertGreaterEqual(r['ripas-records'], 1)
         self.assertEqual(r['recs'], smp)
@@ -491,7 +503,8 @@ class CcaMigration(QemuSystemTest):
         self.assertIsNotNone(d, f'no realm in the destination\'s '
                              f'query-migrate: {dinfo}')
         self.assertEqual(d['state'], 'running')
-        for k in ('pages', 'bytes', 'epochs', 'ripas-records', 'recs'):
+        for k in ('pages', 'zero-pages', 'bytes', 'epochs', 'ripas-records',
+                  'recs'):
             self.assertEqual(d[k], r[k], f'{k}: source {r}, destination {d}')
 
         # The source realm never runs again.
@@ -609,13 +622,15 @@ class CcaMigration(QemuSystemTest):
     # ---- c: ping-pong ------------------------------------------------------
 
     def test_ping_pong(self):
-        src = self.boot('vm0', smp=1)
+        # With migration-zero-granules=off: every granule as ciphertext.
+        src = self.boot('vm0', smp=1, zero=False)
         gen = self.memstress_start(src, MEMSTRESS_MIB, 0x9e9)
         for i in range(1, 6):
             t0 = time.monotonic()
             name = f'vm{i}'
-            dst, port = self.start_dest(name, smp=1)
-            self.migrate_ok(src, dst, f'tcp:127.0.0.1:{port}', name=name)
+            dst, port = self.start_dest(name, smp=1, zero=False)
+            self.migrate_ok(src, dst, f'tcp:127.0.0.1:{port}', name=name,
+                            zero=False)
             g = self.memstress_check(dst, name)
             self.assertGreater(g, gen)
             gen = g
@@ -660,9 +675,11 @@ class CcaMigration(QemuSystemTest):
         recs = mp.parse_records(data)
         data_recs = [r for r in recs if r.type == mp.DATA]
         self.assertTrue(data_recs, 'no DATA record in the captured stream')
-        granules = sum(r.data_count() for r in data_recs)
-        # At least the secret's pages went out, as DATA.
+        granules = sum(r.data_count() - r.data_zero_count()
+                       for r in data_recs)
+        # At least the secret's pages went out, as DATA with ciphertext.
         self.assertGreaterEqual(granules, SECRET_MIB * 256)
+        self.assertGreater(sum(r.data_zero_count() for r in data_recs), 0)
         self.assertEqual(proxy.src_bytes, len(data))
         found = self.windows_found(data, record)
         self.assertEqual(found, [], f'{len(found)} of the 33 32-byte windows '
@@ -1086,6 +1103,10 @@ class CcaMigration(QemuSystemTest):
             ('dst-other-policy', dict(
                 dst_kwargs={'policy': both},
                 dst_words=('migration policy mismatch',))),
+            # ...or differ in migration-zero-granules, a measured flag.
+            ('dst-no-zero', dict(
+                dst_kwargs={'zero': False},
+                dst_words=('flags mismatch',))),
         )
         failed = []
         for name, kwargs in cases:
