@@ -20,6 +20,7 @@ struct RmeMigDriver {
     uint64_t *next;             /* logged meanwhile, for the next epoch */
     uint64_t todo_count;
     uint64_t next_count;
+    uint64_t logged;            /* granules the log reported, in all */
     uint64_t cursor;            /* where the scan of @todo resumes */
     uint64_t epoch_sent;        /* granules and RIPAS records sent in it */
     uint8_t *buf;               /* one record */
@@ -68,8 +69,14 @@ int rme_mig_driver_sync(RmeMigDriver *d)
     for (i = 0; i < d->words; i++) {
         n += __builtin_popcountll(d->next[i]);
     }
+    d->logged += n - d->next_count;
     d->next_count = n;
     return RME_MIG_MORE;
+}
+
+uint64_t rme_mig_driver_logged(const RmeMigDriver *d)
+{
+    return d->logged;
 }
 
 /* Start a new epoch with what was read from the log. */

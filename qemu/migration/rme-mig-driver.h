@@ -90,6 +90,12 @@ int rme_mig_driver_sync(RmeMigDriver *d);
 /* Granules known dirty and not sent yet. */
 uint64_t rme_mig_driver_dirty(const RmeMigDriver *d);
 
+/*
+ * Granules the dirty log has reported since setup (each counted again
+ * when written again after it was sent): the realm's dirty rate.
+ */
+uint64_t rme_mig_driver_logged(const RmeMigDriver *d);
+
 /* Granules and RIPAS records sent in the epoch still open. */
 uint64_t rme_mig_driver_epoch_sent(const RmeMigDriver *d);
 

@@ -47,7 +47,9 @@
 #include "migration/register.h"
 #include "migration/misc.h"
 #include "migration/client-options.h"
+#include "system/cpu-throttle.h"
 #include "migration.h"
+#include "migration-stats.h"
 #include "options.h"
 #include "qemu-file.h"
 #include "rme-stream.h"
@@ -83,6 +85,11 @@ typedef struct RmeStream {
     bool hs_wait;               /* HELLO out, no ACCEPT taken yet */
     GBytes *accept;             /* the ACCEPT, under token_lock */
     QemuSemaphore accept_sem;   /* posted when it arrives */
+    /* auto-converge: the current period (rme_stream_throttle) */
+    int64_t period_start;       /* ms, QEMU_CLOCK_REALTIME; 0: none */
+    uint64_t period_xfer;       /* migration_transferred_bytes() then */
+    uint64_t period_logged;     /* rme_mig_driver_logged() then */
+    unsigned dirty_high;        /* periods in a row over the threshold */
 
     /* Destination */
     bool in_active;
@@ -387,6 +394,52 @@ static void rme_stream_state_pending(void *opaque, uint64_t *must_precopy,
     }
 }
 
+/*
+ * auto-converge for protected memory, as RAM does it for its own dirty
+ * pages (ram.c, migration_trigger_throttle()): over periods of at least
+ * a second, if the realm dirtied more bytes than the throttle trigger
+ * threshold's share of what the stream moved, twice in a row, slow the
+ * vCPUs down (cpu-throttle-initial, then cpu-throttle-increment up to
+ * max-cpu-throttle).  RAM's check counts only shared memory, which a
+ * realm hardly writes: without this a realm that dirties faster than
+ * the link never converges.
+ */
+static void rme_stream_throttle(RmeStream *s)
+{
+    int64_t now = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
+    uint64_t xfer = migration_transferred_bytes();
+    uint64_t logged = rme_mig_driver_logged(s->drv);
+    uint64_t dirty, threshold;
+    int pct;
+
+    if (!migrate_auto_converge()) {
+        return;
+    }
+    if (s->period_start && now - s->period_start < 1000) {
+        return;
+    }
+    if (s->period_start) {
+        dirty = (logged - s->period_logged) << RMM_GRANULE_SHIFT;
+        threshold = (xfer - s->period_xfer) *
+                    migrate_throttle_trigger_threshold() / 100;
+        if (dirty <= threshold) {
+            s->dirty_high = 0;
+        } else if (++s->dirty_high >= 2) {
+            s->dirty_high = 0;
+            pct = cpu_throttle_active() ?
+                  MIN(cpu_throttle_get_percentage() +
+                      migrate_cpu_throttle_increment(),
+                      migrate_max_cpu_throttle()) :
+                  migrate_cpu_throttle_initial();
+            cpu_throttle_set(pct);
+            trace_rme_stream_throttle(dirty, threshold, pct);
+        }
+    }
+    s->period_start = now;
+    s->period_xfer = xfer;
+    s->period_logged = logged;
+}
+
 static void rme_stream_state_pending_exact(void *opaque,
                                            uint64_t *must_precopy,
                                            uint64_t *can_postcopy)
@@ -395,6 +448,7 @@ static void rme_stream_state_pending_exact(void *opaque,
 
     if (s->out_active && !s->hs_wait) {
         rme_mig_driver_sync(s->drv);
+        rme_stream_throttle(s);
     }
     rme_stream_state_pending(opaque, must_precopy, can_postcopy);
 }
@@ -517,6 +571,8 @@ static void rme_stream_save_cleanup(void *opaque)
     s->f = NULL;
     s->out_active = false;
     s->hs_wait = false;
+    s->period_start = 0;
+    s->dirty_high = 0;
     trace_rme_stream_save_cleanup(rme_stream_state_name(s));
 }
 

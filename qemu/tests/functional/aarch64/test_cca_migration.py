@@ -59,6 +59,7 @@ SECRET_MIB = 64
 # Migration parameters: fast unless pre-copy has to last.
 BW_HIGH = 1 << 30               # bytes/s
 BW_LOW = 16 << 20
+BW_AUTO_CONVERGE = 32 << 20     # well under what memstress dirties
 DOWNTIME_MS = 500
 
 # earlycon at the PL011's unprotected alias for a realm, at the PL011
@@ -1288,6 +1289,44 @@ class CcaMigration(QemuSystemTest):
         self.assertLess(went, running + 5)
 
     # ---- h: a plain VM (the control) ---------------------------------------
+
+    # ---- auto-converge ----------------------------------------------------
+
+    def test_auto_converge(self):
+        """A realm that rewrites protected memory faster than the link
+        moves it converges with auto-converge: the realm's own dirty rate
+        (its RMM's dirty log, which RAM's check never sees) throttles its
+        vCPUs.  No downtime-limit is raised here."""
+        src = self.boot('src', smp=1,
+                        extra_args=('-trace', 'rme_stream_throttle'))
+        gen0 = self.memstress_start(src, MEMSTRESS_SMALL_MIB, 0xac0)
+        dst, port = self.start_dest('dst', smp=1)
+        self.set_migration(src, bandwidth=BW_AUTO_CONVERGE)
+        src.cmd('migrate-set-capabilities', capabilities=[
+            {'capability': 'auto-converge', 'state': True}])
+        src.cmd('migrate-set-parameters', **{'cpu-throttle-initial': 50,
+                                             'cpu-throttle-increment': 20})
+        src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
+        peak = 0
+
+        def watch(info):
+            nonlocal peak
+            peak = max(peak, info.get('cpu-throttle-percentage', 0))
+
+        info = self.wait_migration(src, on_poll=watch)
+        self.assertEqual(info['status'], 'completed',
+                         f'migration failed: {info.get("error-desc")}')
+        self.log.info('converged in %s ms, downtime %s ms, %s epochs, '
+                      'throttle up to %d %%', info.get('total-time'),
+                      info.get('downtime'), info['realm']['epochs'], peak)
+        self.assertGreaterEqual(peak, 50, 'the vCPUs were never throttled')
+        self.wait_run_state(dst, 'running', 'dst')
+        gen1 = self.memstress_check(dst, 'destination')
+        self.assertGreater(gen1, gen0)
+        self.stop(src)
+        # The realm's check throttled, not RAM's.
+        self.assertIn('rme_stream_throttle', src.get_log() or '')
+        self.stop(dst)
 
     def test_plain_vm_migrates(self):
         src = self.boot('src', realm=False, smp=1)
