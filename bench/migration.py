@@ -8,7 +8,8 @@
 # report.
 #
 #   bench/migration.py [--runs N] [--mib MiB] [--downtime MS]
-#                      [--bandwidth BYTES/S] [--name NAME | --out FILE]
+#                      [--bandwidth BYTES/S] [--auto-converge]
+#                      [--name NAME | --out FILE]
 #
 # Needs scripts/build and scripts/mkinitramfs to have run (or run them
 # through scripts/run-realm first).
@@ -168,13 +169,16 @@ def migrate_once(opts, qemu, kernel, initrd, realm, rme_opts, tmpdir, run):
         port = int(dst.qmp.cmd('query-migrate')['socket-address'][0]['port'])
 
         src.qmp.cmd('migrate-set-capabilities', capabilities=[
-            {'capability': 'return-path', 'state': True}])
+            {'capability': 'return-path', 'state': True},
+            {'capability': 'auto-converge', 'state': opts.auto_converge}])
         src.qmp.cmd('migrate-set-parameters', **{
             'downtime-limit': opts.downtime, 'max-bandwidth': opts.bandwidth})
         t0 = time.monotonic()
+        throttle = 0
         src.qmp.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
         while True:
             info = src.qmp.cmd('query-migrate')
+            throttle = max(throttle, info.get('cpu-throttle-percentage', 0))
             if info['status'] in ('completed', 'failed', 'cancelled'):
                 break
             if time.monotonic() - t0 > opts.timeout:
@@ -211,11 +215,14 @@ def migrate_once(opts, qemu, kernel, initrd, realm, rme_opts, tmpdir, run):
             'dirty_sync': ram.get('dirty-sync-count', 0),
             'realm_bytes': realm_info.get('bytes', 0),
             'realm_pages': realm_info.get('pages', 0),
+            'realm_zero': realm_info.get('zero-pages', 0),
             'epochs': realm_info.get('epochs', 0),
+            'throttle': throttle,
         }
         res['mbps_calc'] = res['wire'] * 8 / (total_ms / 1000) / 1e6
-        if res['realm_pages']:
-            payload = res['realm_pages'] * 4096
+        if res['realm_pages'] > res['realm_zero']:
+            # What the records carry: the contents of non-zero granules.
+            payload = (res['realm_pages'] - res['realm_zero']) * 4096
             res['overhead'] = 100.0 * (res['realm_bytes'] - payload) / payload
         return res
     finally:
@@ -240,6 +247,8 @@ def main():
                     help='downtime-limit (ms)')
     ap.add_argument('--bandwidth', type=int, default=1 << 30,
                     help='max-bandwidth (bytes/s)')
+    ap.add_argument('--auto-converge', action='store_true',
+                    help='the auto-converge capability on the source')
     ap.add_argument('--timeout', type=int, default=600,
                     help='give up a migration after this many seconds')
     ap.add_argument('--name', default=time.strftime('%Y%m%d-%H%M',
@@ -290,8 +299,11 @@ def main():
         ('of which realm records (MB)', 'realm_mb', '.1f'),
         ('plain RAM pages sent (ram.normal)', 'ram_pages', '.0f'),
         ('realm pages (granules) moved', 'realm_pages', '.0f'),
+        ('of which zero granules (no ciphertext)', 'realm_zero', '.0f'),
         ('realm epochs', 'epochs', '.0f'),
-        ('realm wire overhead (%)', 'overhead', '.2f'),
+        ('realm wire overhead over the non-zero contents (%)', 'overhead',
+         '.2f'),
+        ('peak cpu-throttle-percentage', 'throttle', '.0f'),
     ]
     for kind in results:
         for r in results[kind]:
@@ -311,7 +323,8 @@ def main():
         f.write(f'- workload: memstress run {opts.mib} MiB (rewritten '
                 f'continuously, {rate})\n')
         f.write(f'- migration: tcp:127.0.0.1, return-path on, downtime-limit '
-                f'{opts.downtime} ms, max-bandwidth {opts.bandwidth} B/s\n')
+                f'{opts.downtime} ms, max-bandwidth {opts.bandwidth} B/s'
+                f'{", auto-converge on" if opts.auto_converge else ""}\n')
         f.write(f'- runs: {opts.runs} each, interleaved, alternating which '
                 'kind goes first\n\n')
         f.write('Medians:\n\n| | plain | realm | realm / plain |\n'

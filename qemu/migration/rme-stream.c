@@ -82,7 +82,7 @@ typedef struct RmeStream {
     int token_kind;             /* RME_TOKEN_*, 0: none */
     uint8_t token[RMM_MIG_TOKEN_SIZE];
     bool migrated;              /* sticky: committed elsewhere */
-    bool hs_wait;               /* HELLO out, no ACCEPT taken yet */
+    bool hs_wait;               /* HELLO out, no ACCEPT taken (token_lock) */
     GBytes *accept;             /* the ACCEPT, under token_lock */
     QemuSemaphore accept_sem;   /* posted when it arrives */
     /* auto-converge: the current period (rme_stream_throttle) */
@@ -300,8 +300,8 @@ static int rme_stream_save_setup(QEMUFile *f, void *opaque, Error **errp)
     qemu_mutex_lock(&s->token_lock);
     s->token_kind = 0;
     g_clear_pointer(&s->accept, g_bytes_unref);
-    qemu_mutex_unlock(&s->token_lock);
     s->hs_wait = true;
+    qemu_mutex_unlock(&s->token_lock);
     s->drv = rme_mig_driver_new(&rme_stream_driver_ops, s, s->g->ram_base,
                                 s->nr_granules);
     s->f = f;
@@ -377,7 +377,9 @@ static int rme_stream_finish_handshake(RmeStream *s)
     if (!ok || rme_mig_driver_setup(s->drv)) {
         return -EINVAL;
     }
+    qemu_mutex_lock(&s->token_lock);
     s->hs_wait = false;
+    qemu_mutex_unlock(&s->token_lock);
     return 0;
 }
 
@@ -570,7 +572,10 @@ static void rme_stream_save_cleanup(void *opaque)
     g_clear_pointer(&s->drv, rme_mig_driver_free);
     s->f = NULL;
     s->out_active = false;
+    qemu_mutex_lock(&s->token_lock);
     s->hs_wait = false;
+    g_clear_pointer(&s->accept, g_bytes_unref);     /* a late one */
+    qemu_mutex_unlock(&s->token_lock);
     s->period_start = 0;
     s->dirty_high = 0;
     trace_rme_stream_save_cleanup(rme_stream_state_name(s));
