@@ -1,0 +1,263 @@
+/*
+ * Sealing and opening throughput of the emulated RMM's DATA records
+ * (bench/seal.py runs it and compares with `openssl speed`).
+ *
+ * A source realm of --mib MiB of random protected memory migrates to a
+ * destination after the real handshake; each pass exports every granule
+ * in DATA records of RMM_MIG_BATCH_MAX (MIG_EXPORT_DATA, what QEMU's
+ * migration thread calls), then closes the epoch, and the destination
+ * imports them (MIG_IMPORT_RECORD).  Printed, one "key value" a line:
+ *
+ *   gnutls_seal_mbs   AES-256-GCM through gnutls_aead_cipher_encrypt()
+ *                     on 4096-byte units: the library's ceiling for the
+ *                     model's call pattern
+ *   export_mbs        MIG_EXPORT_DATA, granule bytes per second (the
+ *                     median pass but the first, which warms up)
+ *   import_mbs        MIG_IMPORT_RECORD of those records
+ *   wire_overhead_pct record bytes over granule bytes, less 1, in %
+ *
+ * Copyright (c) 2026 The QEMU CCA migration authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/crypto.h>
+
+#include "rmm.h"
+#include "rmm-host.h"
+#include "test-pki.h"
+
+#define G           RMM_GRANULE_SIZE
+#define BASE        0x40000000ULL
+#define BATCH       RMM_MIG_BATCH_MAX
+
+static void die(const char *what, RmiStatus st, const char *err)
+{
+    fprintf(stderr, "bench-rmm-seal: %s failed (%d)%s%s\n", what, (int)st,
+            err ? ": " : "", err ? err : "");
+    exit(1);
+}
+
+static RmmRealm *realm_new(RmmPlatform *plat, const GString *policy,
+                           uint64_t size, uint8_t *store, uint16_t vmid,
+                           bool build)
+{
+    RmiRealmParams p;
+    RmmRealm *r;
+    RmmRec *rec;
+    RmmRecParams rp;
+    uint64_t top, ipa;
+    RmiStatus st;
+
+    memset(&p, 0, sizeof(p));
+    p.flags = RMI_REALM_FLAGS_MIG_ZERO;
+    p.ipa_width = 40;
+    p.hash_algo = RMI_HASH_SHA256;
+    p.vmid = vmid;
+    pki_policy_hash(policy, p.mig_policy);
+    st = rmm_realm_create(plat, &p, &r);
+    if (st != RMI_SUCCESS) {
+        die("REALM_CREATE", st, NULL);
+    }
+    if (rmm_realm_add_ram(r, BASE, size, store) != RMI_SUCCESS ||
+        !host_map(r, BASE, size, 3)) {
+        die("RAM", RMI_ERROR_INPUT, NULL);
+    }
+    if (!build) {
+        return r;
+    }
+    if (rmm_rtt_init_ripas(r, BASE, BASE + size, &top) != RMI_SUCCESS) {
+        die("INIT_RIPAS", RMI_ERROR_INPUT, NULL);
+    }
+    for (ipa = BASE; ipa < BASE + size; ipa += G) {
+        if (rmm_data_create_unknown(r, ipa) != RMI_SUCCESS) {
+            die("DATA_CREATE_UNKNOWN", RMI_ERROR_INPUT, NULL);
+        }
+    }
+    memset(&rp, 0, sizeof(rp));
+    rp.flags = RMI_REC_FLAG_RUNNABLE;
+    rp.pc = BASE;
+    if (rmm_rec_create(r, &rp, &rec) != RMI_SUCCESS ||
+        rmm_realm_activate(r) != RMI_SUCCESS) {
+        die("REC_CREATE/ACTIVATE", RMI_ERROR_INPUT, NULL);
+    }
+    return r;
+}
+
+static void import(RmmRealm *d, const uint8_t *buf, size_t len)
+{
+    RmmMigImported out;
+    char *err = NULL;
+    RmiStatus st = rmm_mig_import_record(d, buf, len, &out, &err);
+
+    if (st != RMI_SUCCESS) {
+        die("MIG_IMPORT_RECORD", st, err);
+    }
+}
+
+/* The library alone: @n seals of 4096 bytes; MB/s. */
+static double gnutls_seal_mbs(unsigned n)
+{
+    gnutls_aead_cipher_hd_t h;
+    uint8_t key[32], nonce[12] = { 0 }, aad[64] = { 0 };
+    g_autofree uint8_t *pt = g_malloc(G), *ct = g_malloc(G + 16);
+    gnutls_datum_t k = { key, sizeof(key) };
+    gint64 t0;
+    unsigned i;
+
+    gnutls_rnd(GNUTLS_RND_NONCE, key, sizeof(key));
+    gnutls_rnd(GNUTLS_RND_NONCE, pt, G);
+    if (gnutls_aead_cipher_init(&h, GNUTLS_CIPHER_AES_256_GCM, &k)) {
+        die("gnutls_aead_cipher_init", 0, NULL);
+    }
+    t0 = g_get_monotonic_time();
+    for (i = 0; i < n; i++) {
+        size_t out_len = G + 16;
+
+        memcpy(nonce, &i, sizeof(i));
+        if (gnutls_aead_cipher_encrypt(h, nonce, sizeof(nonce), aad,
+                                       sizeof(aad), 16, pt, G, ct,
+                                       &out_len)) {
+            die("gnutls_aead_cipher_encrypt", 0, NULL);
+        }
+    }
+    t0 = g_get_monotonic_time() - t0;
+    gnutls_aead_cipher_deinit(h);
+    return (double)n * G / t0;             /* bytes/us = MB/s */
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* The median of @t[1..@n): the first pass warms the caches up. */
+static double median_after_first(double *t, int n)
+{
+    qsort(t + 1, n - 1, sizeof(*t), cmp_double);
+    return t[1 + (n - 1) / 2];
+}
+
+int main(int argc, char **argv)
+{
+    int mib = 64, passes = 4;
+    GOptionEntry opts[] = {
+        { "mib", 0, 0, G_OPTION_ARG_INT, &mib, "protected MiB", "N" },
+        { "passes", 0, 0, G_OPTION_ARG_INT, &passes, "export passes", "N" },
+        { NULL }
+    };
+    g_autoptr(GOptionContext) ctx = g_option_context_new("");
+    g_autoptr(GError) gerr = NULL;
+    Pki pki;
+    GString *policy;
+    RmmPlatform *plat;
+    RmmRealm *s, *d;
+    uint8_t *sstore, *dstore, *buf, *arena;
+    const uint8_t *r;
+    uint64_t size, ipas[BATCH], granules = 0, bytes = 0;
+    double *t_exp, *t_imp;
+    gint64 t;
+    char *err = NULL;
+    size_t len;
+    bool more;
+    unsigned i, n, done;
+    int pass;
+
+    g_option_context_add_main_entries(ctx, opts, NULL);
+    if (!g_option_context_parse(ctx, &argc, &argv, &gerr) || mib < 1 ||
+        passes < 2) {
+        fprintf(stderr, "bench-rmm-seal: %s\n",
+                gerr ? gerr->message : "--mib at least 1, --passes at least 2");
+        return 2;
+    }
+    size = (uint64_t)mib << 20;
+    pki_new(&pki);
+    policy = pki_policy((const Cred *[]) { &pki.ca }, 1);
+    plat = pki_platform(&pki.plat, &pki.ca);
+    sstore = g_malloc(size);
+    dstore = g_malloc0(size);
+    buf = g_malloc(RMM_MIG_RECORD_MAX);
+    s = realm_new(plat, policy, size, sstore, 1, true);
+    d = realm_new(plat, policy, size, dstore, 2, false);
+    /* Random contents: no granule is zero. */
+    gnutls_rnd(GNUTLS_RND_NONCE, sstore, size);
+    if (!host_handshake(s, d, 1, policy, &err)) {
+        die("handshake", RMI_ERROR_INPUT, err);
+    }
+    if (rmm_mig_export_immutable(s, buf, RMM_MIG_RECORD_MAX, &len)) {
+        die("MIG_EXPORT_IMMUTABLE", RMI_ERROR_INPUT, NULL);
+    }
+    import(d, buf, len);
+    do {
+        if (rmm_mig_export_ripas(s, buf, RMM_MIG_RECORD_MAX, &len, &more)) {
+            die("MIG_EXPORT_RIPAS", RMI_ERROR_INPUT, NULL);
+        }
+        if (len) {
+            import(d, buf, len);
+        }
+    } while (more);
+
+    /* Records go to one arena, written in place (its pages faulted in
+     * by the first pass, which is not counted). */
+    arena = g_malloc((size / G / BATCH + 1) * RMM_MIG_RECORD_MAX);
+    t_exp = g_new0(double, passes);
+    t_imp = g_new0(double, passes);
+    for (pass = 0; pass < passes; pass++) {
+        uint8_t *w = arena;
+
+        t = g_get_monotonic_time();
+        for (i = 0; i < size / G; i += BATCH) {
+            for (n = 0; n < BATCH; n++) {
+                ipas[n] = BASE + (uint64_t)(i + n) * G;
+            }
+            if (rmm_mig_export_data(s, ipas, BATCH, w, RMM_MIG_RECORD_MAX,
+                                    &len, &done) || done != BATCH) {
+                die("MIG_EXPORT_DATA", RMI_ERROR_INPUT, NULL);
+            }
+            granules += done;
+            bytes += len;
+            w += len;
+        }
+        if (rmm_mig_export_epoch(s, w, RMM_MIG_RECORD_MAX, &len)) {
+            die("MIG_EXPORT_EPOCH", RMI_ERROR_INPUT, NULL);
+        }
+        w += len;
+        t_exp[pass] = g_get_monotonic_time() - t;
+
+        t = g_get_monotonic_time();
+        for (r = arena; r < w; r += rmm_mig_record_length(r)) {
+            import(d, r, rmm_mig_record_length(r));
+        }
+        t_imp[pass] = g_get_monotonic_time() - t;
+    }
+    if (memcmp(sstore, dstore, size)) {
+        die("the destination's memory is not the source's", 0, NULL);
+    }
+    printf("mib %d\npasses %d\ngranules %" G_GUINT64_FORMAT "\n", mib, passes,
+           granules);
+    printf("gnutls_seal_mbs %.0f\n", gnutls_seal_mbs(size / G));
+    printf("export_mbs %.0f\n", size / median_after_first(t_exp, passes));
+    printf("import_mbs %.0f\n", size / median_after_first(t_imp, passes));
+    printf("wire_overhead_pct %.3f\n",
+           100.0 * ((double)bytes / ((double)granules * G) - 1));
+    g_free(arena);
+    g_free(t_exp);
+    g_free(t_imp);
+    host_forget(d);
+    rmm_realm_destroy(s);
+    rmm_realm_destroy(d);
+    rmm_platform_free(plat);
+    g_string_free(policy, true);
+    pki_free(&pki);
+    g_free(sstore);
+    g_free(dstore);
+    g_free(buf);
+    return 0;
+}
