@@ -19,7 +19,6 @@ import datetime
 import os
 import platform
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -109,11 +108,6 @@ def one(qemu, kernel, initrd, rme, tmpdir, run):
             'downtime_ms': info['downtime']}
 
 
-def spread(vals):
-    return (f'{statistics.median(vals):.1f} ({min(vals):.1f} - '
-            f'{max(vals):.1f})')
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument('--runs', type=int, default=10)
@@ -165,20 +159,20 @@ def main():
         '',
         '| figure | median (min - max) |',
         '|---|---|',
-        f'| handshake, ms | {spread([r["handshake_ms"] for r in res])} |',
+        f'| handshake, ms | {cca_common.median_spread([r["handshake_ms"] for r in res])} |',
         f'| of which: HELLO to the destination\'s read, ms | '
-        f'{spread([r["to_dst_ms"] for r in res])} |',
+        f'{cca_common.median_spread([r["to_dst_ms"] for r in res])} |',
         f'| of which: destination RMM (check HELLO, make ACCEPT), ms | '
-        f'{spread([r["dst_ms"] for r in res])} |',
+        f'{cca_common.median_spread([r["dst_ms"] for r in res])} |',
         f'| of which: ACCEPT back, taken after RAM\'s first iteration, ms | '
-        f'{spread([r["back_ms"] for r in res])} |',
+        f'{cca_common.median_spread([r["back_ms"] for r in res])} |',
         f'| of which: source RMM (check ACCEPT, keys, IMMUTABLE), ms | '
-        f'{spread([r["src_ms"] for r in res])} |',
+        f'{cca_common.median_spread([r["src_ms"] for r in res])} |',
         f'| **stream idle, waiting for the ACCEPT** (what the handshake '
         f'adds to total time), ms | '
-        f'{spread([r["waited_ms"] for r in res])} |',
-        f'| total time, ms | {spread([r["total_ms"] for r in res])} |',
-        f'| downtime, ms | {spread([r["downtime_ms"] for r in res])} |',
+        f'{cca_common.median_spread([r["waited_ms"] for r in res])} |',
+        f'| total time, ms | {cca_common.median_spread([r["total_ms"] for r in res])} |',
+        f'| downtime, ms | {cca_common.median_spread([r["downtime_ms"] for r in res])} |',
         '',
     ]
     os.makedirs(os.path.dirname(out), exist_ok=True)

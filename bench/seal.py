@@ -21,6 +21,10 @@ import subprocess
 import sys
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(TOP, 'qemu', 'tests', 'functional',
+                                'aarch64'))
+import cca_common                                    # noqa: E402
+
 BUILD = os.path.join(TOP, 'build', 'rmm-release')
 BENCH = os.path.join(BUILD, 'tests', 'rmm', 'bench-rmm-seal')
 SIZES = (4096, 16384)
@@ -55,9 +59,8 @@ def run_openssl():
     return res
 
 
-def med(xs):
-    return (f'{statistics.median(xs):.0f} '
-            f'({min(xs):.0f} - {max(xs):.0f})')
+def med0(xs):
+    return cca_common.median_spread(xs, 0)
 
 
 def main():
@@ -78,6 +81,8 @@ def main():
         print(f'run {i + 1}: model {model[-1]}, openssl {ossl[-1]}',
               file=sys.stderr)
 
+    when = datetime.datetime.now(datetime.timezone.utc).strftime(
+        '%Y-%m-%d %H:%M UTC')
     commit = subprocess.run(['git', '-C', TOP, 'rev-parse', '--short',
                              'HEAD'], capture_output=True,
                             text=True).stdout.strip()
@@ -94,8 +99,7 @@ def main():
     lines = [
         '# Sealing and opening throughput of realm DATA records',
         '',
-        f'- when: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d '
-        f'%H:%M UTC}, commit {commit}',
+        f'- when: {when}, commit {commit}',
         f'- machine: {cpu}, {os.cpu_count()} CPUs; {ver}',
         f'- model: tests/rmm/bench-rmm-seal --mib {args.mib} (release '
         f'build), one thread: MIG_EXPORT_DATA of {args.mib} MiB of random '
@@ -113,14 +117,14 @@ def main():
     ]
     for n in SIZES:
         xs = [o[n] for o in ossl]
-        lines.append(f'| openssl speed, {n // 1024} KiB | {med(xs)} | '
+        lines.append(f'| openssl speed, {n // 1024} KiB | {med0(xs)} | '
                      f'{statistics.median(xs) / ref:.0%} |')
     lines += [
-        f'| GnuTLS gnutls_aead_cipher_encrypt, 4 KiB | {med(lib)} | '
+        f'| GnuTLS gnutls_aead_cipher_encrypt, 4 KiB | {med0(lib)} | '
         f'{statistics.median(lib) / ref:.0%} |',
-        f'| **RMM seal (MIG_EXPORT_DATA)** | {med(exp)} | '
+        f'| **RMM seal (MIG_EXPORT_DATA)** | {med0(exp)} | '
         f'{statistics.median(exp) / ref:.0%} |',
-        f'| **RMM open (MIG_IMPORT_RECORD)** | {med(imp)} | '
+        f'| **RMM open (MIG_IMPORT_RECORD)** | {med0(imp)} | '
         f'{statistics.median(imp) / ref:.0%} |',
         '',
         f'Wire overhead of DATA records: '

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -54,6 +55,12 @@ def guest_assets(top):
     env = dict(line.split('=', 1) for line in out.split() if '=' in line)
     return (env['CCA_GUEST_KERNEL'], env['CCA_GUEST_INITRD'],
             env['CCA_GUEST_KVER'])
+
+
+def median_spread(vals, digits=1):
+    """'median (min - max)' of @vals, for benchmark reports."""
+    return (f'{statistics.median(vals):.{digits}f} '
+            f'({min(vals):.{digits}f} - {max(vals):.{digits}f})')
 
 
 def project_top():
