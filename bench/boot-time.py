@@ -31,12 +31,12 @@ def boot_once(qemu, kernel, initrd, realm, smp, timeout=120):
             '-smp', str(smp), '-m', '1G', '-display', 'none',
             '-serial', 'stdio', '-monitor', 'none', '-nic', 'none',
             '-kernel', kernel, '-initrd', initrd, '-no-reboot']
-    append = 'console=ttyAMA0 panic=-1'
     if realm:
         args += ['-M', 'virt,confidential-guest-support=rme0',
                  '-object', 'rme-guest,id=rme0']
-        append += ' ' + cca_common.earlycon(True)
-    args += ['-append', append]
+    # The same command line for both kinds: console, earlycon (at the
+    # PL011's unprotected alias for the realm), panic=-1.
+    args += ['-append', cca_common.kernel_append(realm)]
     t0 = time.monotonic()
     p = subprocess.Popen(args, stdin=subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -92,6 +92,8 @@ def main():
                 f'{platform.system()} {platform.release()}\n')
         f.write(f'- guest: Debian Linux {kver} + busybox initramfs, '
                 f'-m 1G -smp {opts.smp}, TCG, -cpu max\n')
+        f.write(f'- kernel command line: plain `{cca_common.kernel_append(False)}`,'
+                f' realm `{cca_common.kernel_append(True)}`\n')
         f.write(f'- runs: {opts.runs} each, interleaved, alternating which '
                 'kind goes first\n\n')
         f.write('| | median (s) | runs (s) |\n|---|---|---|\n')
