@@ -717,15 +717,24 @@ static void migrate_out(Realm *s, GPtrArray *st, unsigned stop_after)
     };
     RmeMigDriver *d = rmm_host_driver_new(&h);
     RmmMigStats stats;
-    uint64_t left;
+    uint64_t left, logged;
 
     g_assert_cmpint(host_export_start(s->r, policy, key), ==, RMI_SUCCESS);
     g_assert_cmpint(rme_mig_driver_setup(d), ==, RME_MIG_MORE);
+    /* The dirty rate auto-converge sees: every assigned granule, first. */
+    logged = rme_mig_driver_logged(d);
+    g_assert_cmpuint(logged, ==, rme_mig_driver_dirty(d));
     g_assert_true(rmm_rec_may_enter(s->rec[0]));
     g_assert_cmpint(rmm_host_round(d, &h), ==, RME_MIG_DONE);
     workload(s, 0);
     g_assert_cmpint(rme_mig_driver_sync(d), ==, RME_MIG_MORE);
     g_assert_cmpuint(rme_mig_driver_dirty(d), >, 0);
+    /* ...then what the workload wrote, whether sent already or not. */
+    g_assert_cmpuint(rme_mig_driver_logged(d) - logged, ==,
+                     rme_mig_driver_dirty(d));
+    g_assert_cmpint(rme_mig_driver_sync(d), ==, RME_MIG_MORE);
+    g_assert_cmpuint(rme_mig_driver_logged(d) - logged, ==,
+                     rme_mig_driver_dirty(d));
     g_assert_cmpint(rmm_host_round(d, &h), ==, RME_MIG_DONE);
     workload(s, 1);
     rec_states(s);
