@@ -1525,6 +1525,40 @@ static void test_zero_granules(void)
         realm_free(&d);
         g_ptr_array_unref(bad);
     }
+
+    /*
+     * The host turns a full entry into a zero entry (ZERO set, its
+     * ciphertext cut, the record's length fixed): the tag was over the
+     * granule, the word and the length, so it fails.
+     */
+    for (i = 0; i < st->len; i++) {
+        const uint8_t *r = rdata(st, i, &len);
+
+        if (rtype(st, i) == RMM_MIG_RT_DATA &&
+            !(rmi_ld64(r + HDR + 4) & RMM_MIG_DATA_ZERO)) {
+            break;
+        }
+    }
+    g_assert_cmpuint(i, <, st->len);
+    {
+        const uint8_t *r = rdata(st, i, &len);
+        size_t e = HDR + 4, cut = len - G;
+        uint8_t *p = g_malloc(cut);
+
+        memcpy(p, r, e + 8);
+        memcpy(p + e + 8, r + e + 8 + G, len - e - 8 - G);
+        rmi_st32(p + 8, cut);
+        rmi_st64(p + e, rmi_ld64(p + e) | RMM_MIG_DATA_ZERO);
+        bad = stream_copy(st);
+        put(bad, i, p, cut);
+        realm_flags = RMI_REALM_FLAGS_MIG_ZERO;
+        dest_new(&d, RMI_HASH_SHA256, 54);
+        realm_flags = 0;
+        reject_into(d.r, key, bad, i, AUTH);
+        realm_free(&d);
+        g_ptr_array_unref(bad);
+        g_free(p);
+    }
     realm_free(&s);
     g_ptr_array_unref(st);
 }
