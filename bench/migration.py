@@ -350,7 +350,8 @@ def main():
                 'migration stream, the realm\'s records included, so the '
                 'bytes on the wire are that figure (adding the realm\'s '
                 'bytes to it would count them twice).  Wire overhead = '
-                '(realm record bytes - pages * 4096) / (pages * 4096).\n')
+                '(realm record bytes - non-zero pages * 4096) / (non-zero '
+                'pages * 4096): zero granules carry no contents.\n')
         f.write('\nCommand lines (source, plus `-qmp unix:<socket>,server=on,'
                 'wait=off`; the destination adds `-incoming defer`, then QMP '
                 '`migrate-incoming uri=tcp:127.0.0.1:0`):\n\n')
