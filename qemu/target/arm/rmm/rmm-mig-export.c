@@ -426,18 +426,22 @@ static unsigned mig_data_select(RmmRealm *r, const uint64_t *ipas,
 
 /*
  * Wire size of the DATA record of the granules @take picks; @zero[i] set
- * for those of zeros that go as zero entries (if the realm allows them).
+ * for those of zeros that go as zero entries (if the realm allows them),
+ * *@zeros how many.
  */
 static size_t mig_data_size(RmmRealm *r, const uint64_t *ipas, unsigned n,
-                            RmmRamRange **rrs, const bool *take, bool *zero)
+                            RmmRamRange **rrs, const bool *take, bool *zero,
+                            unsigned *zeros)
 {
     bool zok = r->params.flags & RMI_REALM_FLAGS_MIG_ZERO;
     size_t need = RMM_MIG_HEADER_SIZE + MIG_DATA_COUNT_SIZE;
     unsigned i;
 
+    *zeros = 0;
     for (i = 0; i < n; i++) {
         zero[i] = take[i] && zok &&
                   mig_granule_zero(rmm_granule_ptr(rrs[i], ipas[i]));
+        *zeros += zero[i];
         if (take[i]) {
             need += zero[i] ? RMM_MIG_DATA_ZERO_ENTRY_SIZE
                             : MIG_DATA_UNIT_SIZE;
@@ -500,7 +504,7 @@ RmiStatus rmm_mig_export_data(RmmRealm *r, const uint64_t *ipas, unsigned n,
     bool take[RMM_MIG_BATCH_MAX], zero[RMM_MIG_BATCH_MAX];
     RmmMig *m = &r->mig;
     RmiStatus ret = RMI_SUCCESS;
-    unsigned i, k, zeros = 0;
+    unsigned i, k, zeros;
     size_t need;
 
     *len = 0;
@@ -525,7 +529,7 @@ RmiStatus rmm_mig_export_data(RmmRealm *r, const uint64_t *ipas, unsigned n,
     if (!k) {
         goto skipped;
     }
-    need = mig_data_size(r, ipas, n, rrs, take, zero);
+    need = mig_data_size(r, ipas, n, rrs, take, zero, &zeros);
     if (!buf || cap < need) {
         ret = RMI_ERROR_INPUT;
         goto out;
@@ -538,9 +542,6 @@ RmiStatus rmm_mig_export_data(RmmRealm *r, const uint64_t *ipas, unsigned n,
     *exported = k;
     m->epoch_granules += k;
     m->total_granules += k;
-    for (i = 0; i < n; i++) {
-        zeros += zero[i];
-    }
     m->stats.data_granules += k;
     m->stats.zero_granules += zeros;
     m->stats.data_bytes += need;
