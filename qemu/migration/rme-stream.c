@@ -90,6 +90,10 @@ typedef struct RmeStream {
     uint64_t period_xfer;       /* migration_transferred_bytes() then */
     uint64_t period_logged;     /* rme_mig_driver_logged() then */
     unsigned dirty_high;        /* periods in a row over the threshold */
+    /* The realm's part of the switchover (rme_stream_save_complete) */
+    bool completed;             /* it ran in this migration */
+    uint64_t complete_ms;       /* how long, waits on the stream included */
+    uint64_t final_granules;    /* DATA granules it sent */
 
     /* Destination */
     bool in_active;
@@ -129,6 +133,31 @@ static const char *rme_stream_state_name(RmeStream *s)
 }
 
 /* ---- Source ---- */
+
+/*
+ * The switchover runs the realm's completion with the BQL held and the
+ * VM stopped (migration_completion_precopy()).  Waiting there on the
+ * stream or on the return path must not freeze the monitor: these drop
+ * the BQL around such a wait and take it back after.  Meanwhile the
+ * vCPUs stay stopped ('cont' is refused in finish-migrate) and every
+ * RMM command still runs with the BQL; migrate_cancel and a broken
+ * connection end the wait.
+ */
+static bool rme_stream_wait_begin(void)
+{
+    if (!bql_locked()) {
+        return false;
+    }
+    bql_unlock();
+    return true;
+}
+
+static void rme_stream_wait_end(bool relock)
+{
+    if (relock) {
+        bql_lock();
+    }
+}
 
 /*
  * The host driver (rme-mig-driver.c) runs the export; these are its
@@ -224,11 +253,14 @@ static bool rme_drv_export_end(void *opaque, uint8_t *buf, size_t *len)
 static bool rme_drv_emit(void *opaque, const uint8_t *buf, size_t len)
 {
     RmeStream *s = opaque;
+    bool relock;
 
     trace_rme_stream_record_out(
         rmm_mig_record_type_name(buf[RMM_MIG_HDR_TYPE]), len);
+    relock = rme_stream_wait_begin();
     qemu_put_byte(s->f, RME_STREAM_RECORD);
     qemu_put_buffer(s->f, buf, len);
+    rme_stream_wait_end(relock);
     return true;        /* a stream error shows in qemu_file_get_error() */
 }
 
@@ -297,6 +329,9 @@ static int rme_stream_save_setup(QEMUFile *f, void *opaque, Error **errp)
     s->out_active = true;
     s->out_ran = true;
     s->migrated = false;
+    s->completed = false;
+    s->complete_ms = 0;
+    s->final_granules = 0;
     qemu_mutex_lock(&s->token_lock);
     s->token_kind = 0;
     g_clear_pointer(&s->accept, g_bytes_unref);
@@ -321,6 +356,7 @@ static int rme_stream_save_setup(QEMUFile *f, void *opaque, Error **errp)
 static GBytes *rme_stream_wait_accept(RmeStream *s)
 {
     MigrationState *ms = migrate_get_current();
+    bool relock = rme_stream_wait_begin();
     GBytes *accept = NULL;
 
     while (!accept) {
@@ -330,13 +366,14 @@ static GBytes *rme_stream_wait_accept(RmeStream *s)
             error_setg(&s->err, "rme-guest: the destination did not answer "
                        "the realm's handshake (stream or return path "
                        "failed, or migration cancelled)");
-            return NULL;
+            break;
         }
         qemu_sem_timedwait(&s->accept_sem, 100);
         qemu_mutex_lock(&s->token_lock);
         accept = g_steal_pointer(&s->accept);
         qemu_mutex_unlock(&s->token_lock);
     }
+    rme_stream_wait_end(relock);
     return accept;
 }
 
@@ -481,16 +518,18 @@ static unsigned rme_stream_nr_vcpus(void)
     return n;
 }
 
-static int rme_stream_save_complete(QEMUFile *f, void *opaque)
+/*
+ * The realm's part of the switchover: final passes, one REC per vCPU,
+ * END.  Nothing is left for the destination to ask for afterwards.
+ */
+static int rme_stream_complete_records(RmeStream *s, QEMUFile *f)
 {
-    RmeStream *s = opaque;
     MigrationState *ms = migrate_get_current();
     uint64_t left;
     int ret;
 
-    /* The VM is stopped and we hold the BQL. */
     if (rme_stream_finish_handshake(s) < 0) {
-        return rme_stream_fail(s);
+        return -EINVAL;
     }
     ret = rme_mig_driver_complete(s->drv, rme_stream_nr_vcpus(), &left);
     if (ret == RME_MIG_NOT_CONVERGED) {
@@ -499,7 +538,7 @@ static int rme_stream_save_complete(QEMUFile *f, void *opaque)
                    RME_MIG_FINAL_PASSES);
     }
     if (ret < 0) {
-        return rme_stream_fail(s);
+        return -EINVAL;
     }
     /*
      * After END the destination can commit: from then on the source
@@ -509,9 +548,29 @@ static int rme_stream_save_complete(QEMUFile *f, void *opaque)
     if (qemu_file_get_error(f) || migrate_has_error(ms)) {
         error_setg(&s->err, "rme-guest: the migration stream failed before "
                    "the realm's final record");
-        return rme_stream_fail(s);
+        return -EIO;
     }
-    if (rme_mig_driver_end(s->drv)) {
+    return rme_mig_driver_end(s->drv) ? -EINVAL : 0;
+}
+
+static int rme_stream_save_complete(QEMUFile *f, void *opaque)
+{
+    RmeStream *s = opaque;
+    int64_t t0 = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
+    RmmMigStats st;
+    uint64_t granules;
+    int ret;
+
+    /* The VM is stopped and we hold the BQL (but not while we wait). */
+    s->g->ops->mig_stats(s->g, &st);
+    granules = st.data_granules;
+    ret = rme_stream_complete_records(s, f);
+    s->g->ops->mig_stats(s->g, &st);
+    s->completed = true;
+    s->final_granules = st.data_granules - granules;
+    s->complete_ms = qemu_clock_get_ms(QEMU_CLOCK_REALTIME) - t0;
+    trace_rme_stream_complete(ret, s->complete_ms, s->final_granules);
+    if (ret < 0) {
         return rme_stream_fail(s);
     }
     qemu_put_byte(f, RME_STREAM_EOS);
@@ -978,6 +1037,12 @@ void rme_stream_fill_info(RmeGuest *g, bool incoming, MigrationInfo *info)
     r->ripas_granules = st.ripas_granules;
     r->recs = st.rec_records;
     r->dirty_pages = !incoming && s->drv ? rme_mig_driver_dirty(s->drv) : 0;
+    if (!incoming && s->completed) {
+        r->has_downtime = true;
+        r->downtime = s->complete_ms;
+        r->has_final_pages = true;
+        r->final_pages = s->final_granules;
+    }
     info->realm = r;
 }
 

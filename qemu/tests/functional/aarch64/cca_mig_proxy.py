@@ -105,10 +105,13 @@ _RECV = 256 * 1024
 class Record:
     """One realm record as found in the stream (without the 0x01)."""
 
-    def __init__(self, raw, offset, index):
+    def __init__(self, raw, offset, index, section=None):
         self.raw = bytes(raw)
         self.offset = offset        # of the 0x01 in the source's stream
         self.index = index          # 0, 1, ... in stream order
+        # VM_SECTION_* of the section it came in: VM_SECTION_END for the
+        # switchover (the source's vCPUs stopped)
+        self.section = section
         (self.type,) = struct.unpack_from('<B', self.raw, 5)
         self.length, self.epoch, self.seq = struct.unpack_from(
             '<IIQ', self.raw, 8)
@@ -440,7 +443,7 @@ class StreamParser:
             self._emit_bytes()      # everything before the record
             framed = yield from self._take(1 + length)
             rec = Record(framed[1:], self.offset - len(framed),
-                         len(self.records))
+                         len(self.records), sec.kind)
             self.records.append(rec)
             sec.records += 1
             self._out.append(rec)
@@ -865,6 +868,22 @@ class SwapDataEntries(Tamper):
         self.note = (f'entries 0 (word 0x{wa:x}) and 1 (word '
                      f'0x{wb:x}) of {rec} swapped')
         return bytes([MARKER]) + raw
+
+
+class StallAtSwitchover(Tamper):
+    """Stall self.proxy (it stops reading from the source) at the first
+    realm record of the switchover, that record forwarded."""
+
+    def __init__(self):
+        super().__init__()
+        self.proxy = None           # the MigProxy this tampers for
+
+    def record(self, rec):
+        if not self.done and rec.section == VM_SECTION_END:
+            self.done = True
+            self.note = f'stalled at {rec}, the first of the switchover'
+            self.proxy.stall()
+        return rec.framed
 
 
 class DropRec(Tamper):

@@ -959,6 +959,85 @@ class CcaMigration(QemuSystemTest):
         problems = self.stall_and_cancel(realm=True)
         self.assertEqual(problems, [], '\n'.join(problems))
 
+    # A downtime-limit far above what the realm has left: the switchover
+    # comes at once, with most of the realm still to go out in its final
+    # passes (with the vCPUs stopped), far more than socket buffers hold.
+    SWITCHOVER_DOWNTIME_MS = 1000000
+    QMP_ANSWER_S = 1.0
+
+    def answers_promptly(self, qmp, name, **args):
+        """@qmp's answer to @name within QMP_ANSWER_S seconds."""
+        t0 = time.monotonic()
+        resp = qmp.qmp(name, **args)
+        took = time.monotonic() - t0
+        self.log.info('%s answered in %.3f s: %s', name, took, resp)
+        self.assertLess(took, self.QMP_ANSWER_S,
+                        f'{name} took {took:.3f} s with the switchover '
+                        f'stalled')
+        return resp
+
+    def test_switchover_stall(self):
+        """
+        The connection stalls in the switchover, at the realm's first
+        final record: the source's migration thread blocks writing with
+        the VM stopped, and QMP still answers within a second ('cont'
+        refused); once the connection moves again the migration completes,
+        the realm intact, and query-migrate says what the switchover cost.
+        """
+        qmp_path = os.path.join(self.socket_dir().name, 'src.qmp')
+        src = self.boot('src', extra_args=(
+            '-qmp', f'unix:{qmp_path},server=on,wait=off',
+            '-name', 'debug-threads=on'))
+        gen0 = self.memstress_start(src, MEMSTRESS_SMALL_MIB, 0x5b0)
+        dst, port = self.start_dest('dst')
+        stall = mp.StallAtSwitchover()
+        proxy = self.proxy(port, name='proxy-switchover', tamper=stall)
+        stall.proxy = proxy
+        qmp = cca_common.RawQmp(qmp_path, self.STALL_TIMEOUT)
+        self.set_migration(src)
+        src.cmd('migrate-set-parameters',
+                **{'downtime-limit': self.SWITCHOVER_DOWNTIME_MS})
+        src.cmd('migrate', uri=proxy.uri)
+        try:
+            self.assertTrue(proxy.wait_stalled(MIGRATE_TIMEOUT),
+                            'the switchover never came')
+            self.log.info('%s', stall.note)
+            self.wait_blocked_sending(src, 'switchover')
+            st = self.answers_promptly(qmp, 'query-status')['return']
+            self.assertEqual(st['status'], 'finish-migrate', st)
+            info = self.answers_promptly(qmp, 'query-migrate')['return']
+            self.assertEqual(info['realm']['state'], 'paused', info)
+            res = self.answers_promptly(qmp, 'cont')
+            self.assertIn('not finalized', res['error']['desc'], res)
+            self.answers_promptly(qmp, 'human-monitor-command',
+                                  **{'command-line': 'info migrate'})
+            # Still stalled: the answers did not wait for the stream.
+            self.wait_blocked_sending(src, 'switchover, after QMP')
+            self.assertFalse(proxy.cut)
+        finally:
+            proxy.resume()
+            qmp.close()
+        info = self.wait_migration(src)
+        self.assertEqual(info['status'], 'completed',
+                         f'migration failed: {info.get("error-desc")}')
+        r = info['realm']
+        self.log.info('switchover: downtime %s ms, realm %s ms, %s granules '
+                      'in the final passes', info.get('downtime'),
+                      r.get('downtime'), r.get('final-pages'))
+        # The realm's part of the switchover: the stall is in it.
+        self.assertGreaterEqual(r['downtime'], 100)
+        self.assertLessEqual(r['downtime'], info['downtime'])
+        self.assertGreater(r['final-pages'], 16 << 20 >> 12)
+        hmp = src.cmd('human-monitor-command', command_line='info migrate')
+        self.assertIn('Switchover:', hmp)
+        self.wait_run_state(dst, 'running', 'dst')
+        self.assertEqual(self.query_migrate(src)['realm']['state'],
+                         'migrated')
+        gen1 = self.memstress_check(dst, 'destination')
+        self.assertGreaterEqual(gen1, gen0)
+        self.stop(src)
+        self.stop(dst)
+
     # ---- g: configuration errors ------------------------------------------
 
     def qemu_refuses(self, rme_opts, words):
