@@ -38,9 +38,16 @@ static bool cose_is_crt_key(const GByteArray *cose, gnutls_x509_crt_t crt)
     g_assert_cmpint(gnutls_pubkey_export_ecc_raw2(pub, &curve, &x, &y,
                                                   GNUTLS_EXPORT_FLAG_NO_LZ),
                     ==, 0);
-    found = x.size == 48 && y.size == 48 &&
-            memmem(cose->data, cose->len, x.data, x.size) &&
-            memmem(cose->data, cose->len, y.data, y.size);
+    /* Without leading zeros (1 key in 128 has one): COSE keeps all 48. */
+    found = x.size <= 48 && y.size <= 48;
+    if (found) {
+        uint8_t px[48] = { 0 }, py[48] = { 0 };
+
+        memcpy(px + 48 - x.size, x.data, x.size);
+        memcpy(py + 48 - y.size, y.data, y.size);
+        found = memmem(cose->data, cose->len, px, 48) &&
+                memmem(cose->data, cose->len, py, 48);
+    }
     gnutls_free(x.data);
     gnutls_free(y.data);
     gnutls_pubkey_deinit(pub);
