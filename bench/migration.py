@@ -18,6 +18,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 
 import argparse
+import json
 import os
 import platform
 import re
@@ -133,9 +134,10 @@ def realm_options(qemu, tmpdir):
     return {'src': legacy, 'dst': legacy}
 
 
-def qemu_args(qemu, kernel, initrd, realm, smp, rme_opts, incoming=False):
+def qemu_args(qemu, kernel, initrd, realm, smp, rme_opts, incoming=False,
+              mem='1G'):
     args = [qemu, '-M', 'virt', '-cpu', 'max', '-accel', 'tcg',
-            '-smp', str(smp), '-m', '1G', '-display', 'none',
+            '-smp', str(smp), '-m', mem, '-display', 'none',
             '-serial', 'stdio', '-monitor', 'none', '-nic', 'none',
             '-kernel', kernel, '-initrd', initrd, '-no-reboot']
     if realm:
@@ -153,7 +155,8 @@ def migrate_once(opts, qemu, kernel, initrd, realm, rme_opts, tmpdir, run):
     kind = 'realm' if realm else 'plain'
     src = dst = None
     try:
-        src = Guest(qemu_args(qemu, kernel, initrd, realm, opts.smp, rme_opts),
+        src = Guest(qemu_args(qemu, kernel, initrd, realm, opts.smp, rme_opts,
+                              mem=opts.mem),
                     tmpdir, f'{kind}-{run}-src')
         src.wait_for(re.escape(PROMPT), 180)
         src.send(f'MEMSTRESS_PROGRESS=0 memstress run {opts.mib} {run + 1} '
@@ -164,7 +167,14 @@ def migrate_once(opts, qemu, kernel, initrd, realm, rme_opts, tmpdir, run):
             raise RuntimeError(f'memstress check on the source failed:\n{out}')
 
         dst = Guest(qemu_args(qemu, kernel, initrd, realm, opts.smp, rme_opts,
-                              incoming=True), tmpdir, f'{kind}-{run}-dst')
+                              incoming=True, mem=opts.mem),
+                    tmpdir, f'{kind}-{run}-dst')
+        for g in (src, dst):
+            if opts.multifd:
+                g.qmp.cmd('migrate-set-capabilities', capabilities=[
+                    {'capability': 'multifd', 'state': True}])
+                g.qmp.cmd('migrate-set-parameters',
+                          **{'multifd-channels': opts.multifd})
         dst.qmp.cmd('migrate-incoming', uri='tcp:127.0.0.1:0')
         port = int(dst.qmp.cmd('query-migrate')['socket-address'][0]['port'])
 
@@ -217,6 +227,9 @@ def migrate_once(opts, qemu, kernel, initrd, realm, rme_opts, tmpdir, run):
             'realm_pages': realm_info.get('pages', 0),
             'realm_zero': realm_info.get('zero-pages', 0),
             'epochs': realm_info.get('epochs', 0),
+            'lanes': realm_info.get('lanes', 0),
+            'realm_downtime_ms': realm_info.get('downtime'),
+            'final_pages': realm_info.get('final-pages'),
             'throttle': throttle,
         }
         res['mbps_calc'] = res['wire'] * 8 / (total_ms / 1000) / 1e6
@@ -249,6 +262,9 @@ def main():
                     help='max-bandwidth (bytes/s)')
     ap.add_argument('--auto-converge', action='store_true',
                     help='the auto-converge capability on the source')
+    ap.add_argument('--multifd', type=int, default=0,
+                    help='multifd channels (0: multifd off)')
+    ap.add_argument('--mem', default='1G', help='guest RAM (-m)')
     ap.add_argument('--timeout', type=int, default=600,
                     help='give up a migration after this many seconds')
     ap.add_argument('--name', default=time.strftime('%Y%m%d-%H%M',
@@ -276,12 +292,18 @@ def main():
                       f'{r["wire"] / 1e6:.1f} MB on the wire', flush=True)
         cmdlines = {k: ' '.join(shlex.quote(a) for a in
                                 qemu_args(qemu, kernel, initrd, k == 'realm',
-                                          opts.smp, rme_opts))
+                                          opts.smp, rme_opts, mem=opts.mem))
                     for k in ('plain', 'realm')}
 
     def med(kind, key):
         vals = [r[key] for r in results[kind] if r.get(key) is not None]
         return statistics.median(vals) if vals else None
+
+    def spread(kind, key, spec):
+        vals = [r[key] for r in results[kind] if r.get(key) is not None]
+        if len(vals) < 2:
+            return ''
+        return f' ({format(min(vals), spec)}..{format(max(vals), spec)})'
 
     cpu = next((line.split(':', 1)[1].strip()
                 for line in open('/proc/cpuinfo')
@@ -304,6 +326,10 @@ def main():
         ('realm wire overhead over the non-zero contents (%)', 'overhead',
          '.2f'),
         ('peak cpu-throttle-percentage', 'throttle', '.0f'),
+        ('realm DATA lanes (multifd channels)', 'lanes', '.0f'),
+        ('downtime in the realm\'s switchover (ms)', 'realm_downtime_ms',
+         '.0f'),
+        ('granules in the realm\'s final passes', 'final_pages', '.0f'),
     ]
     for kind in results:
         for r in results[kind]:
@@ -318,21 +344,24 @@ def main():
                 f'{platform.system()} {platform.release()}\n')
         f.write(f'- QEMU: {version}\n')
         f.write(f'- guest: Debian Linux {kver} + busybox initramfs, '
-                f'-m 1G -smp {opts.smp}, TCG, -cpu max\n')
+                f'-m {opts.mem} -smp {opts.smp}, TCG, -cpu max\n')
         rate = f'at most {opts.rate} MiB/s' if opts.rate else 'no rate cap'
         f.write(f'- workload: memstress run {opts.mib} MiB (rewritten '
                 f'continuously, {rate})\n')
         f.write(f'- migration: tcp:127.0.0.1, return-path on, downtime-limit '
                 f'{opts.downtime} ms, max-bandwidth {opts.bandwidth} B/s'
-                f'{", auto-converge on" if opts.auto_converge else ""}\n')
+                f'{", auto-converge on" if opts.auto_converge else ""}'
+                f'{f", multifd {opts.multifd} channels" if opts.multifd else ""}'
+                '\n')
         f.write(f'- runs: {opts.runs} each, interleaved, alternating which '
                 'kind goes first\n\n')
-        f.write('Medians:\n\n| | plain | realm | realm / plain |\n'
+        f.write('Medians (min..max):\n\n| | plain | realm | realm / plain |\n'
                 '|---|---|---|---|\n')
         for label, key, spec in rows:
             p, r = med('plain', key), med('realm', key)
             ratio = f'{r / p:.2f}x' if p and r is not None else '-'
-            f.write(f'| {label} | {fmt(p, spec)} | {fmt(r, spec)} | '
+            f.write(f'| {label} | {fmt(p, spec)}{spread("plain", key, spec)} '
+                    f'| {fmt(r, spec)}{spread("realm", key, spec)} | '
                     f'{ratio} |\n')
         f.write('\nEvery run:\n\n| run | kind | total (ms) | setup (ms) | '
                 'downtime (ms) | mbps | wire (MB) | realm (MB) | '
@@ -357,6 +386,10 @@ def main():
                 '`migrate-incoming uri=tcp:127.0.0.1:0`):\n\n')
         for k in ('plain', 'realm'):
             f.write(f'- {k}: `{cmdlines[k]}`\n')
+    # Every figure, for bench/plot.py.
+    with open(os.path.splitext(out_path)[0] + '.json', 'w') as f:
+        json.dump({'options': vars(opts), 'machine': cpu, 'qemu': version,
+                   'results': results}, f, indent=1)
     print(f'report in {out_path}')
     return 0
 

@@ -11,6 +11,15 @@
 #include "target/arm/rmi-mig.h"
 #include "rme-mig-driver.h"
 
+/* A batch of DATA on its way through a lane (one per lane). */
+typedef struct RmeMigLane {
+    RmeMigDriver *d;
+    unsigned lane;              /* 1.. */
+    unsigned n;
+    uint64_t ipas[RMM_MIG_BATCH_MAX];
+    uint8_t *buf;               /* one record */
+} RmeMigLane;
+
 struct RmeMigDriver {
     const RmeMigDriverOps *ops;
     void *opaque;
@@ -24,12 +33,40 @@ struct RmeMigDriver {
     uint64_t cursor;            /* where the scan of @todo resumes */
     uint64_t epoch_sent;        /* granules and RIPAS records sent in it */
     uint8_t *buf;               /* one record */
+    /* Lanes */
+    unsigned nr_lanes;
+    RmeMigLane *lanes;
+    GThreadPool *pool;          /* one worker per lane */
+    GMutex lock;                /* of what follows */
+    GCond cond;
+    GQueue idle;                /* lanes with no batch */
+    bool lane_failed;
 };
 
+/* A worker: seal @data's batch on its lane and send it. */
+static void lane_work(gpointer data, gpointer user_data)
+{
+    RmeMigLane *l = data;
+    RmeMigDriver *d = l->d;
+    size_t len = 0;
+    bool ok;
+
+    ok = d->ops->export_data_lane(d->opaque, l->lane, l->ipas, l->n, l->buf,
+                                  &len) &&
+         (!len || d->ops->emit_lane(d->opaque, l->lane, l->buf, len));
+    g_mutex_lock(&d->lock);
+    d->lane_failed |= !ok;
+    g_queue_push_tail(&d->idle, l);
+    g_cond_broadcast(&d->cond);
+    g_mutex_unlock(&d->lock);
+}
+
 RmeMigDriver *rme_mig_driver_new(const RmeMigDriverOps *ops, void *opaque,
-                                 uint64_t ram_base, uint64_t nr_granules)
+                                 uint64_t ram_base, uint64_t nr_granules,
+                                 unsigned lanes)
 {
     RmeMigDriver *d = g_new0(RmeMigDriver, 1);
+    unsigned i;
 
     d->ops = ops;
     d->opaque = opaque;
@@ -38,17 +75,62 @@ RmeMigDriver *rme_mig_driver_new(const RmeMigDriverOps *ops, void *opaque,
     d->todo = g_new0(uint64_t, d->words);
     d->next = g_new0(uint64_t, d->words);
     d->buf = g_malloc(RMM_MIG_RECORD_MAX);
+    g_mutex_init(&d->lock);
+    g_cond_init(&d->cond);
+    g_queue_init(&d->idle);
+    d->nr_lanes = MIN(lanes, RMM_MIG_LANES_MAX);
+    if (d->nr_lanes) {
+        d->lanes = g_new0(RmeMigLane, d->nr_lanes);
+        for (i = 0; i < d->nr_lanes; i++) {
+            d->lanes[i].d = d;
+            d->lanes[i].lane = i + 1;
+            d->lanes[i].buf = g_malloc(RMM_MIG_RECORD_MAX);
+            g_queue_push_tail(&d->idle, &d->lanes[i]);
+        }
+        /* Exclusive: the workers start now, in the caller's thread. */
+        d->pool = g_thread_pool_new(lane_work, d, d->nr_lanes, true, NULL);
+    }
     return d;
+}
+
+/* Wait until no lane has a batch; RME_MIG_FAILED if one failed. */
+static int lanes_drain(RmeMigDriver *d)
+{
+    bool failed;
+
+    if (!d->nr_lanes) {
+        return RME_MIG_MORE;
+    }
+    g_mutex_lock(&d->lock);
+    while (g_queue_get_length(&d->idle) < d->nr_lanes) {
+        g_cond_wait(&d->cond, &d->lock);
+    }
+    failed = d->lane_failed;
+    g_mutex_unlock(&d->lock);
+    return failed ? RME_MIG_FAILED : RME_MIG_MORE;
 }
 
 void rme_mig_driver_free(RmeMigDriver *d)
 {
-    if (d) {
-        g_free(d->todo);
-        g_free(d->next);
-        g_free(d->buf);
-        g_free(d);
+    unsigned i;
+
+    if (!d) {
+        return;
     }
+    if (d->pool) {
+        g_thread_pool_free(d->pool, false, true);
+    }
+    for (i = 0; i < d->nr_lanes; i++) {
+        g_free(d->lanes[i].buf);
+    }
+    g_free(d->lanes);
+    g_queue_clear(&d->idle);
+    g_cond_clear(&d->cond);
+    g_mutex_clear(&d->lock);
+    g_free(d->todo);
+    g_free(d->next);
+    g_free(d->buf);
+    g_free(d);
 }
 
 static int emit(RmeMigDriver *d, size_t len)
@@ -113,6 +195,10 @@ static int send_ripas(RmeMigDriver *d)
     bool more = true;
     size_t len;
 
+    /* The RMM takes RIPAS changes only with no lane sealing. */
+    if (lanes_drain(d)) {
+        return RME_MIG_FAILED;
+    }
     while (more) {
         if (!d->ops->export_ripas(d->opaque, d->buf, &len, &more)) {
             return RME_MIG_FAILED;
@@ -131,6 +217,10 @@ static int close_epoch(RmeMigDriver *d)
 
     if (!d->epoch_sent) {
         return RME_MIG_MORE;
+    }
+    /* The epoch's lane records are all out, and reach it before EPOCH. */
+    if (lanes_drain(d) || (d->nr_lanes && !d->ops->lanes_flush(d->opaque))) {
+        return RME_MIG_FAILED;
     }
     if (!d->ops->export_epoch(d->opaque, d->buf, &len) || emit(d, len)) {
         return RME_MIG_FAILED;
@@ -165,6 +255,32 @@ static unsigned next_batch(RmeMigDriver *d, uint64_t *ipas)
     return n;
 }
 
+/* Hand a batch to the next idle lane (waiting for one). */
+static int send_batch_lane(RmeMigDriver *d, const uint64_t *ipas, unsigned n)
+{
+    RmeMigLane *l;
+    bool failed;
+
+    g_mutex_lock(&d->lock);
+    while (g_queue_is_empty(&d->idle)) {
+        g_cond_wait(&d->cond, &d->lock);
+    }
+    l = g_queue_pop_head(&d->idle);
+    failed = d->lane_failed;
+    g_mutex_unlock(&d->lock);
+    l->n = n;
+    memcpy(l->ipas, ipas, n * sizeof(*ipas));
+    if (failed) {
+        g_mutex_lock(&d->lock);
+        g_queue_push_tail(&d->idle, l);
+        g_mutex_unlock(&d->lock);
+        return RME_MIG_FAILED;
+    }
+    d->epoch_sent += n;
+    g_thread_pool_push(d->pool, l, NULL);
+    return RME_MIG_MORE;
+}
+
 /* One DATA batch; RME_MIG_DONE when @todo was empty. */
 static int send_batch(RmeMigDriver *d)
 {
@@ -174,6 +290,9 @@ static int send_batch(RmeMigDriver *d)
 
     if (!n) {
         return RME_MIG_DONE;
+    }
+    if (d->nr_lanes) {
+        return send_batch_lane(d, ipas, n);
     }
     if (!d->ops->export_data(d->opaque, ipas, n, d->buf, &len) ||
         emit(d, len)) {
@@ -188,7 +307,8 @@ int rme_mig_driver_setup(RmeMigDriver *d)
     size_t len;
 
     if (!d->ops->export_immutable(d->opaque, d->buf, &len) || emit(d, len) ||
-        send_ripas(d) || rme_mig_driver_sync(d)) {
+        send_ripas(d) || (d->nr_lanes && close_epoch(d)) ||
+        rme_mig_driver_sync(d)) {
         return RME_MIG_FAILED;
     }
     merge_next(d);
@@ -209,11 +329,13 @@ int rme_mig_driver_iterate(RmeMigDriver *d)
         if (ret == RME_MIG_MORE) {
             merge_next(d);
             if (!d->todo_count) {
-                return RME_MIG_DONE;
+                ret = RME_MIG_DONE;
+                break;
             }
         }
     }
-    return ret;
+    /* No lane works between iterations. */
+    return lanes_drain(d) ? RME_MIG_FAILED : ret;
 }
 
 /* One final pass: RIPAS, every dirty granule, EPOCH, the log read again. */

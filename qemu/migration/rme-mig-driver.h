@@ -58,6 +58,24 @@ typedef struct RmeMigDriverOps {
     bool (*emit)(void *opaque, const uint8_t *buf, size_t len);
     /* Pre-copy: true when this iteration has sent enough (rate limit). */
     bool (*stop_iteration)(void *opaque);
+
+    /*
+     * Parallel lanes (a driver made with lanes > 0), called from the
+     * driver's worker threads, one per lane, each at most once at a time
+     * for its lane: export_data on lane @lane (1..lanes), then hand the
+     * record to a stream of its own (emit_lane).
+     */
+    bool (*export_data_lane)(void *opaque, unsigned lane,
+                             const uint64_t *ipas, unsigned n, uint8_t *buf,
+                             size_t *len);
+    bool (*emit_lane)(void *opaque, unsigned lane, const uint8_t *buf,
+                      size_t len);
+    /*
+     * From the driver's thread, with no lane busy: every lane record
+     * emitted so far reaches the destination before whatever emit()
+     * sends next (the EPOCH that closes their epoch).
+     */
+    bool (*lanes_flush)(void *opaque);
 } RmeMigDriverOps;
 
 /* Results of the driver's steps. */
@@ -73,9 +91,17 @@ enum {
 
 typedef struct RmeMigDriver RmeMigDriver;
 
-/* A driver for protected RAM of @nr_granules granules from @ram_base. */
+/*
+ * A driver for protected RAM of @nr_granules granules from @ram_base.
+ * With @lanes (at most RMM_MIG_LANES_MAX), DATA records are sealed by
+ * @lanes worker threads on lanes 1..@lanes and go out through
+ * ops->emit_lane, in parallel; everything else stays on lane 0 and
+ * ops->emit, in order.  Epoch 0 then holds the IMMUTABLE and RIPAS map
+ * only, as a lane does not carry granules whose RIPAS went in its epoch.
+ */
 RmeMigDriver *rme_mig_driver_new(const RmeMigDriverOps *ops, void *opaque,
-                                 uint64_t ram_base, uint64_t nr_granules);
+                                 uint64_t ram_base, uint64_t nr_granules,
+                                 unsigned lanes);
 void rme_mig_driver_free(RmeMigDriver *d);
 
 /*

@@ -29,7 +29,20 @@
  *
  * Within a section part the stream is a list of
  *   RME_STREAM_RECORD, <record of the RMM>  (self-delimiting)
+ *   RME_STREAM_SYNC     (multifd: every lane record sent before it is
+ *                        in before what follows, see below)
  * closed by RME_STREAM_EOS.
+ *
+ * Lanes: with multifd (and no multifd compression), DATA records are
+ * sealed by one driver worker per multifd channel, each on its own lane
+ * of the RMM, and go out on the multifd channels as device state
+ * packets, in parallel; every other record stays in this section, in
+ * order.  Before an EPOCH the source syncs the channels
+ * (multifd_send_sync_main()) and puts RME_STREAM_SYNC here; the
+ * destination imports lane records in its multifd threads, each once
+ * its epoch is open here, and at RME_STREAM_SYNC waits for the channels
+ * (multifd_recv_sync_main()), so that the EPOCH finds all of its
+ * epoch's granules in.
  *
  * Copyright (c) 2026 The QEMU CCA migration authors
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -52,12 +65,14 @@
 #include "migration-stats.h"
 #include "options.h"
 #include "qemu-file.h"
+#include "multifd.h"
 #include "rme-stream.h"
 #include "rme-mig-driver.h"
 #include "trace.h"
 
 #define RME_STREAM_EOS          0x00
 #define RME_STREAM_RECORD       0x01
+#define RME_STREAM_SYNC         0x02
 
 /* Messages on the return path: one byte of kind, then the token. */
 #define RME_TOKEN_COMMIT        0x01
@@ -94,6 +109,20 @@ typedef struct RmeStream {
     bool completed;             /* it ran in this migration */
     uint64_t complete_ms;       /* how long, waits on the stream included */
     uint64_t final_granules;    /* DATA granules it sent */
+    unsigned lanes;             /* DATA lanes (multifd), 0: none */
+    QemuMutex err_lock;         /* @err, when lane workers may set it */
+
+    /*
+     * RMM calls made without the BQL (lanes, both sides) against the
+     * realm's destruction (rme_stream_realm_hold()), and the epochs lane
+     * records wait for (destination), under @lane_lock.
+     */
+    QemuMutex lane_lock;
+    QemuCond lane_cond;
+    unsigned users;             /* threads in such a call */
+    bool realm_held;            /* being destroyed: no new call */
+    uint32_t in_epoch;          /* EPOCH records imported */
+    bool in_failed;             /* the import failed: lanes stop */
 
     /* Destination */
     bool in_active;
@@ -159,6 +188,66 @@ static void rme_stream_wait_end(bool relock)
     }
 }
 
+/* An RMM call without the BQL may begin; false if the realm is held. */
+static bool rme_stream_realm_enter(RmeStream *s)
+{
+    bool ok;
+
+    qemu_mutex_lock(&s->lane_lock);
+    ok = !s->realm_held;
+    s->users += ok;
+    qemu_mutex_unlock(&s->lane_lock);
+    return ok;
+}
+
+static void rme_stream_realm_exit(RmeStream *s)
+{
+    qemu_mutex_lock(&s->lane_lock);
+    if (!--s->users) {
+        qemu_cond_broadcast(&s->lane_cond);
+    }
+    qemu_mutex_unlock(&s->lane_lock);
+}
+
+void rme_stream_realm_hold(RmeGuest *g)
+{
+    RmeStream *s = g->stream;
+
+    if (!s) {
+        return;
+    }
+    qemu_mutex_lock(&s->lane_lock);
+    s->realm_held = true;
+    while (s->users) {
+        qemu_cond_wait(&s->lane_cond, &s->lane_lock);
+    }
+    qemu_mutex_unlock(&s->lane_lock);
+}
+
+void rme_stream_realm_release(RmeGuest *g)
+{
+    RmeStream *s = g->stream;
+
+    if (!s) {
+        return;
+    }
+    qemu_mutex_lock(&s->lane_lock);
+    s->realm_held = false;
+    qemu_mutex_unlock(&s->lane_lock);
+}
+
+/* Keep @err as the export's error, unless one is kept already. */
+static void rme_stream_set_err(RmeStream *s, Error *err)
+{
+    qemu_mutex_lock(&s->err_lock);
+    if (!s->err) {
+        s->err = err;
+        err = NULL;
+    }
+    qemu_mutex_unlock(&s->err_lock);
+    error_free(err);
+}
+
 /*
  * The host driver (rme-mig-driver.c) runs the export; these are its
  * operations.  The realm (and its backend) may only be used under the
@@ -201,7 +290,69 @@ static bool rme_drv_export_data(void *opaque, const uint64_t *ipas,
     RmeStream *s = opaque;
 
     BQL_LOCK_GUARD();
-    return s->g->ops->mig_export_data(s->g, ipas, n, buf, len, &s->err);
+    return s->g->ops->mig_export_data(s->g, 0, ipas, n, buf, len, &s->err);
+}
+
+/* A lane's DATA, from a driver worker: no BQL, the realm entered. */
+static bool rme_drv_export_data_lane(void *opaque, unsigned lane,
+                                     const uint64_t *ipas, unsigned n,
+                                     uint8_t *buf, size_t *len)
+{
+    RmeStream *s = opaque;
+    Error *err = NULL;
+    bool ok = false;
+
+    if (rme_stream_realm_enter(s)) {
+        ok = s->g->ops->mig_export_data(s->g, lane, ipas, n, buf, len, &err);
+        rme_stream_realm_exit(s);
+    } else {
+        error_setg(&err, "rme-guest: the realm was reset while it migrated");
+    }
+    if (!ok) {
+        rme_stream_set_err(s, err);
+    }
+    return ok;
+}
+
+/* A lane's record goes out on a multifd channel. */
+static bool rme_drv_emit_lane(void *opaque, unsigned lane, const uint8_t *buf,
+                              size_t len)
+{
+    RmeStream *s = opaque;
+    Error *err = NULL;
+
+    trace_rme_stream_lane_out(lane, rmi_ld32(buf + RMM_MIG_HDR_EPOCH), len);
+    if (!multifd_queue_device_state((char *)"rme-realm", 0, (char *)buf,
+                                    len)) {
+        error_setg(&err, "rme-guest: a multifd channel failed while it "
+                   "carried the realm's DATA");
+        rme_stream_set_err(s, err);
+        return false;
+    }
+    return true;
+}
+
+/*
+ * The lane records sent so far reach the destination before what this
+ * section carries next: the channels synced, RME_STREAM_SYNC here.
+ */
+static bool rme_drv_lanes_flush(void *opaque)
+{
+    RmeStream *s = opaque;
+    bool relock = rme_stream_wait_begin();
+    int ret = multifd_send_sync_main(MULTIFD_SYNC_ALL);
+
+    if (!ret) {
+        qemu_put_byte(s->f, RME_STREAM_SYNC);
+    }
+    rme_stream_wait_end(relock);
+    trace_rme_stream_lanes_flush(ret);
+    if (ret < 0) {
+        error_setg(&s->err, "rme-guest: the multifd channels failed while "
+                   "they carried the realm's DATA");
+        return false;
+    }
+    return true;
 }
 
 static bool rme_drv_export_epoch(void *opaque, uint8_t *buf, size_t *len)
@@ -260,6 +411,13 @@ static bool rme_drv_emit(void *opaque, const uint8_t *buf, size_t len)
     relock = rme_stream_wait_begin();
     qemu_put_byte(s->f, RME_STREAM_RECORD);
     qemu_put_buffer(s->f, buf, len);
+    if (s->lanes && buf[RMM_MIG_HDR_TYPE] == RMM_MIG_RT_EPOCH) {
+        /*
+         * The destination holds the next epoch's lane records until it
+         * has this: out with it now, or both sides wait for each other.
+         */
+        qemu_fflush(s->f);
+    }
     rme_stream_wait_end(relock);
     return true;        /* a stream error shows in qemu_file_get_error() */
 }
@@ -283,16 +441,23 @@ static const RmeMigDriverOps rme_stream_driver_ops = {
     .export_end = rme_drv_export_end,
     .emit = rme_drv_emit,
     .stop_iteration = rme_drv_stop_iteration,
+    .export_data_lane = rme_drv_export_data_lane,
+    .emit_lane = rme_drv_emit_lane,
+    .lanes_flush = rme_drv_lanes_flush,
 };
 
 /* A failed step of the driver: its error goes to the migration. */
 static int rme_stream_fail(RmeStream *s)
 {
-    if (!s->err) {
-        error_setg(&s->err, "rme-guest: the realm's export failed");
+    Error *err;
+
+    qemu_mutex_lock(&s->err_lock);
+    err = g_steal_pointer(&s->err);
+    qemu_mutex_unlock(&s->err_lock);
+    if (!err) {
+        error_setg(&err, "rme-guest: the realm's export failed");
     }
-    migration_file_set_error(-EINVAL, s->err);
-    s->err = NULL;
+    migration_file_set_error(-EINVAL, err);
     return -EINVAL;
 }
 
@@ -337,10 +502,13 @@ static int rme_stream_save_setup(QEMUFile *f, void *opaque, Error **errp)
     g_clear_pointer(&s->accept, g_bytes_unref);
     s->hs_wait = true;
     qemu_mutex_unlock(&s->token_lock);
+    /* DATA on the multifd channels, one lane each, when they carry it. */
+    s->lanes = multifd_device_state_supported() ?
+               MIN(migrate_multifd_channels(), RMM_MIG_LANES_MAX) : 0;
     s->drv = rme_mig_driver_new(&rme_stream_driver_ops, s, s->g->ram_base,
-                                s->nr_granules);
+                                s->nr_granules, s->lanes);
     s->f = f;
-    trace_rme_stream_save_setup(s->nr_granules);
+    trace_rme_stream_save_setup(s->nr_granules, s->lanes);
 
     /* The HELLO goes out now: the destination answers on the return path */
     rme_drv_emit(s, hello, len);
@@ -823,8 +991,30 @@ static int rme_stream_load_setup(QEMUFile *f, void *opaque, Error **errp)
     }
     s->in_active = true;
     s->committed = false;
+    qemu_mutex_lock(&s->lane_lock);
+    s->in_epoch = 0;
+    s->in_failed = false;
+    qemu_mutex_unlock(&s->lane_lock);
     trace_rme_stream_load_setup();
     return 0;
+}
+
+/* Lane records stop waiting: the import failed or ended. */
+static void rme_stream_in_fail(RmeStream *s)
+{
+    qemu_mutex_lock(&s->lane_lock);
+    s->in_failed = true;
+    qemu_cond_broadcast(&s->lane_cond);
+    qemu_mutex_unlock(&s->lane_lock);
+}
+
+/* An EPOCH record was imported: lane records of the next epoch may go. */
+static void rme_stream_in_epoch(RmeStream *s)
+{
+    qemu_mutex_lock(&s->lane_lock);
+    s->in_epoch++;
+    qemu_cond_broadcast(&s->lane_cond);
+    qemu_mutex_unlock(&s->lane_lock);
 }
 
 /* Send @kind and @len bytes of @buf to the source on the return path. */
@@ -934,6 +1124,11 @@ static int rme_stream_load_state(QEMUFile *f, void *opaque, int version_id)
         if (marker == RME_STREAM_EOS) {
             return 0;
         }
+        if (marker == RME_STREAM_SYNC && migrate_multifd()) {
+            /* Every lane record sent before this is in. */
+            multifd_recv_sync_main();
+            continue;
+        }
         if (marker != RME_STREAM_RECORD) {
             error_report("rme-guest: bad realm stream marker 0x%02x",
                          marker);
@@ -950,11 +1145,65 @@ static int rme_stream_load_state(QEMUFile *f, void *opaque, int version_id)
             continue;
         }
         if (!s->g->ops->mig_import_record(s->g, s->buf, len, &err)) {
+            rme_stream_in_fail(s);
             error_prepend(&err, "rme-guest: realm record rejected: ");
             rme_stream_refused(err);
             return -EINVAL;
         }
+        if (s->buf[RMM_MIG_HDR_TYPE] == RMM_MIG_RT_EPOCH) {
+            rme_stream_in_epoch(s);
+        }
     }
+}
+
+/*
+ * A lane's DATA record from a multifd channel (its thread, no BQL).  It
+ * waits until its epoch is open: the EPOCH that opened it went out
+ * before it, but on the main channel.
+ */
+static bool rme_stream_load_state_buffer(void *opaque, char *buf, size_t len,
+                                         Error **errp)
+{
+    RmeStream *s = opaque;
+    const uint8_t *p = (const uint8_t *)buf;
+    Error *err = NULL;
+    uint32_t epoch;
+    bool failed, ok = false;
+
+    if (len < RMM_MIG_HEADER_SIZE || rmm_mig_record_length(p) != len ||
+        !p[RMM_MIG_HDR_LANE]) {
+        error_setg(&err, "rme-guest: a multifd packet of the realm that is "
+                   "no lane record (%zu bytes)", len);
+        goto fail;
+    }
+    epoch = rmi_ld32(p + RMM_MIG_HDR_EPOCH);
+    trace_rme_stream_lane_in(p[RMM_MIG_HDR_LANE], epoch, len);
+    qemu_mutex_lock(&s->lane_lock);
+    while (!s->in_failed && epoch == s->in_epoch + 1) {
+        qemu_cond_wait(&s->lane_cond, &s->lane_lock);
+    }
+    failed = s->in_failed;
+    qemu_mutex_unlock(&s->lane_lock);
+    if (failed) {
+        error_setg(errp, "rme-guest: the realm's import failed");
+        return false;
+    }
+    /* Any other epoch: the RMM says what is wrong with it. */
+    if (rme_stream_realm_enter(s)) {
+        ok = s->g->ops->mig_import_record(s->g, p, len, &err);
+        rme_stream_realm_exit(s);
+    } else {
+        error_setg(&err, "rme-guest: the realm was reset while it migrated");
+    }
+    if (ok) {
+        return true;
+    }
+    error_prepend(&err, "rme-guest: realm record rejected: ");
+fail:
+    rme_stream_in_fail(s);
+    error_propagate(errp, error_copy(err));
+    rme_stream_refused(err);
+    return false;
 }
 
 /*
@@ -1004,6 +1253,7 @@ static int rme_stream_load_cleanup(void *opaque)
     RmeStream *s = opaque;
     uint8_t token[RMM_MIG_TOKEN_SIZE];
 
+    rme_stream_in_fail(s);
     if (s->in_active) {
         /* The import failed: the source may have its realm back. */
         s->in_active = false;
@@ -1023,7 +1273,8 @@ void rme_stream_fill_info(RmeGuest *g, bool incoming, MigrationInfo *info)
     RealmMigrationInfo *r;
     RmmMigStats st;
 
-    if (!s || info->realm) {
+    /* A destination that migrated the realm on shows its outgoing view. */
+    if (!s || info->realm || (incoming && s->out_ran)) {
         return;
     }
     g->ops->mig_stats(g, &st);
@@ -1037,6 +1288,10 @@ void rme_stream_fill_info(RmeGuest *g, bool incoming, MigrationInfo *info)
     r->ripas_granules = st.ripas_granules;
     r->recs = st.rec_records;
     r->dirty_pages = !incoming && s->drv ? rme_mig_driver_dirty(s->drv) : 0;
+    if (!incoming && s->out_ran) {
+        r->has_lanes = true;
+        r->lanes = s->lanes;
+    }
     if (!incoming && s->completed) {
         r->has_downtime = true;
         r->downtime = s->complete_ms;
@@ -1062,6 +1317,7 @@ static SaveVMHandlers rme_stream_handlers = {
     .is_active = rme_stream_is_active,
     .load_setup = rme_stream_load_setup,
     .load_state = rme_stream_load_state,
+    .load_state_buffer = rme_stream_load_state_buffer,
     .load_cleanup = rme_stream_load_cleanup,
 };
 
@@ -1092,6 +1348,9 @@ bool rme_stream_init(RmeGuest *g, Error **errp)
     s->nr_granules = g->ram_size >> RMM_GRANULE_SHIFT;
     s->buf = g_malloc(RMM_MIG_RECORD_MAX);
     qemu_mutex_init(&s->token_lock);
+    qemu_mutex_init(&s->err_lock);
+    qemu_mutex_init(&s->lane_lock);
+    qemu_cond_init(&s->lane_cond);
     qemu_sem_init(&s->accept_sem, 0);
     g->stream = s;
 

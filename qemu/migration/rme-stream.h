@@ -34,4 +34,12 @@ void rme_stream_fill_info(RmeGuest *g, bool incoming, MigrationInfo *info);
 /* True once the destination committed the realm that ran here. */
 bool rme_stream_migrated(RmeGuest *g);
 
+/*
+ * Around the realm's destruction (BQL held): wait for the migration's
+ * RMM calls made without the BQL (lanes, on either side) and refuse new
+ * ones until released; such a call then fails the migration.
+ */
+void rme_stream_realm_hold(RmeGuest *g);
+void rme_stream_realm_release(RmeGuest *g);
+
 #endif /* MIGRATION_RME_STREAM_H */

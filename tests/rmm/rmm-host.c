@@ -105,8 +105,10 @@ static bool host_emit(void *opaque, const uint8_t *buf, size_t len)
 {
     RmmHost *h = opaque;
 
+    g_mutex_lock(&h->lock);
     h->emit(h->opaque, buf, len);
     h->emitted++;
+    g_mutex_unlock(&h->lock);
     return true;
 }
 
@@ -115,6 +117,40 @@ static bool host_stop_iteration(void *opaque)
     RmmHost *h = opaque;
 
     return h->stop_after && h->emitted >= h->stop_after;
+}
+
+static bool host_export_data_lane(void *opaque, unsigned lane,
+                                  const uint64_t *ipas, unsigned n,
+                                  uint8_t *buf, size_t *len)
+{
+    RmmHost *h = opaque;
+    unsigned exported;
+
+    return rmm_mig_export_data_lane(h->r, lane, ipas, n, buf,
+                                    RMM_MIG_RECORD_MAX, len, &exported) ==
+           RMI_SUCCESS;
+}
+
+static bool host_emit_lane(void *opaque, unsigned lane, const uint8_t *buf,
+                           size_t len)
+{
+    RmmHost *h = opaque;
+
+    g_mutex_lock(&h->lock);
+    h->emit(h->opaque, buf, len);
+    h->emitted++;
+    g_mutex_unlock(&h->lock);
+    return true;
+}
+
+static bool host_lanes_flush(void *opaque)
+{
+    RmmHost *h = opaque;
+
+    g_mutex_lock(&h->lock);
+    h->flushes++;
+    g_mutex_unlock(&h->lock);
+    return true;
 }
 
 static const RmeMigDriverOps rmm_host_ops = {
@@ -129,6 +165,9 @@ static const RmeMigDriverOps rmm_host_ops = {
     .export_end = host_export_end,
     .emit = host_emit,
     .stop_iteration = host_stop_iteration,
+    .export_data_lane = host_export_data_lane,
+    .emit_lane = host_emit_lane,
+    .lanes_flush = host_lanes_flush,
 };
 
 RmeMigDriver *rmm_host_driver_new(RmmHost *h)
@@ -136,13 +175,15 @@ RmeMigDriver *rmm_host_driver_new(RmmHost *h)
     unsigned i;
     uint64_t end = 0;
 
+    g_mutex_init(&h->lock);
     for (i = 0; i < h->nr_ram; i++) {
         g_assert((h->ram_base[i] - h->ram_base[0]) / RMM_GRANULE_SIZE % 64
                  == 0);
         end = MAX(end, h->ram_base[i] + h->ram_size[i]);
     }
     return rme_mig_driver_new(&rmm_host_ops, h, h->ram_base[0],
-                              (end - h->ram_base[0]) / RMM_GRANULE_SIZE);
+                              (end - h->ram_base[0]) / RMM_GRANULE_SIZE,
+                              h->lanes);
 }
 
 int rmm_host_round(RmeMigDriver *d, RmmHost *h)

@@ -27,6 +27,14 @@ typedef struct RmmHost {
     /* Iterations stop after this many records (0: never): a rate limit */
     unsigned stop_after;
     unsigned emitted;           /* in the current iteration */
+    /*
+     * DATA on this many parallel lanes (0: lane 0 only); their records
+     * go to emit as well, as each worker finishes one (under @lock), and
+     * flushes are counted.
+     */
+    unsigned lanes;
+    GMutex lock;
+    unsigned flushes;
 } RmmHost;
 
 /*

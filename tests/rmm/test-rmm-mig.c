@@ -96,6 +96,8 @@ static const uint64_t ram_size[2] = { RAM0_SIZE, RAM1_SIZE };
 
 /* RmiRealmParams.flags of the realms params_init() makes. */
 static uint64_t realm_flags;
+/* Parallel lanes of the driver migrate_out() runs (0: lane 0 only). */
+static unsigned driver_lanes;
 
 static void params_init(RmiRealmParams *p, RmiHashAlgo algo, uint16_t vmid)
 {
@@ -713,7 +715,7 @@ static void migrate_out(Realm *s, GPtrArray *st, unsigned stop_after)
     RmmHost h = {
         .r = s->r, .ram_base = ram_base, .ram_size = ram_size, .nr_ram = 2,
         .rec_ctx = host_rec_ctx, .emit = host_emit, .opaque = st,
-        .stop_after = stop_after,
+        .stop_after = stop_after, .lanes = driver_lanes,
     };
     RmeMigDriver *d = rmm_host_driver_new(&h);
     RmmMigStats stats;
@@ -2196,8 +2198,8 @@ static void header_cases(unsigned i)
         { 0, 0x20, "bad magic" },
         { 3, 0x01, "bad magic" },
         { 4, 0x02, "unsupported version 3" },
-        { 6, 0x01, "reserved header bytes" },
-        { 7, 0x80, "reserved header bytes" },
+        { 6, 0x80, "lane 128 for a" },
+        { 7, 0x80, "reserved header byte not zero" },
         { 8, 0x01, "length field" },
         { 11, 0x10, "length field" },
         { 12, 0x04, "epoch" },
@@ -2214,6 +2216,15 @@ static void header_cases(unsigned i)
         expect_reject(st, i, cases[c].what);
         g_ptr_array_unref(st);
     }
+    /*
+     * Lane: only DATA may have one; a DATA record moved to another lane
+     * no longer authenticates (the lane is in its nonce and AAD).
+     */
+    st = stream_copy(ref);
+    flip(st, i, RMM_MIG_HDR_LANE, 0);
+    expect_reject(st, i, t == RMM_MIG_RT_DATA ? "authentication failed"
+                                              : "lane 1 for a");
+    g_ptr_array_unref(st);
     /* Type: unknown, or another known one. */
     memcpy(xbuf, rdata(ref, i, &len), g_bytes_get_size(ref->pdata[i]));
     st = stream_copy(ref);
@@ -3539,6 +3550,333 @@ static int write_corpus(const char *dir)
     return 0;
 }
 
+/* ---- Parallel lanes ---- */
+
+static unsigned rlane(GPtrArray *st, unsigned i)
+{
+    size_t len;
+
+    return rdata(st, i, &len)[RMM_MIG_HDR_LANE];
+}
+
+static GPtrArray *lane_stream[RMM_MIG_LANES_MAX + 1];
+
+/* The stream of the reference migration with DATA on @lanes lanes. */
+static GPtrArray *lane_reference(unsigned lanes)
+{
+    Realm s;
+
+    if (!lane_stream[lanes]) {
+        lane_stream[lanes] = stream_new();
+        source_new(&s, RMI_HASH_SHA256, 110 + lanes);
+        driver_lanes = lanes;
+        migrate_out(&s, lane_stream[lanes], 0);
+        driver_lanes = 0;
+        realm_free(&s);
+    }
+    return lane_stream[lanes];
+}
+
+/*
+ * @st with the lane records of each epoch in reverse order, all moved
+ * just before the EPOCH that closes their epoch (past lane 0's RIPAS
+ * records of the epoch): an order the host's connections may produce.
+ */
+static GPtrArray *lanes_moved(GPtrArray *st)
+{
+    GPtrArray *out = stream_new(), *held = g_ptr_array_new();
+    unsigned i;
+
+    for (i = 0; i < st->len; i++) {
+        if (rlane(st, i)) {
+            g_ptr_array_add(held, st->pdata[i]);
+            continue;
+        }
+        if (rtype(st, i) == RMM_MIG_RT_EPOCH) {
+            while (held->len) {
+                g_ptr_array_add(out, g_bytes_ref(g_ptr_array_steal_index(
+                                    held, held->len - 1)));
+            }
+        }
+        g_ptr_array_add(out, g_bytes_ref(st->pdata[i]));
+    }
+    g_assert_cmpuint(held->len, ==, 0);
+    g_ptr_array_unref(held);
+    return out;
+}
+
+/*
+ * A migration whose DATA goes on 2 or 4 lanes: every DATA record is on
+ * a lane 1..n (several in use), everything else on lane 0; no (lane,
+ * sequence number) pair is used twice, so no nonce is; the destination
+ * takes the lane records out of order (each epoch's reversed, past the
+ * epoch's RIPAS records) and ends with the source's realm.
+ */
+static void test_lanes_round_trip(gconstpointer data)
+{
+    unsigned lanes = GPOINTER_TO_UINT(data), i, u, used = 0;
+    GPtrArray *st = lane_reference(lanes), *mine, *moved;
+    GHashTable *nonces = g_hash_table_new(g_int64_hash, g_int64_equal);
+    GArray *keys = g_array_sized_new(false, false, sizeof(gint64), 4096);
+    uint8_t token[RMM_MIG_TOKEN_SIZE];
+    RmmMigStats ss, ds;
+    char *err = NULL;
+    Realm s, d;
+
+    for (i = 0; i < st->len; i++) {
+        unsigned lane = rlane(st, i), type = rtype(st, i);
+        unsigned units = type == RMM_MIG_RT_DATA ? rcount(st, i) : 1;
+
+        if (type == RMM_MIG_RT_DATA) {
+            g_assert_cmpuint(lane, >=, 1);
+            g_assert_cmpuint(lane, <=, lanes);
+            used |= 1u << lane;
+            /* Lanes start after epoch 0 (the IMMUTABLE and RIPAS map). */
+            g_assert_cmpuint(repoch(st, i), >=, 1);
+        } else {
+            g_assert_cmpuint(lane, ==, 0);
+        }
+        for (u = 0; u < units; u++) {
+            gint64 nonce = (gint64)lane << 56 | (rseq(st, i) + u);
+
+            g_array_append_val(keys, nonce);
+        }
+    }
+    for (i = 0; i < keys->len; i++) {
+        gint64 *k = &g_array_index(keys, gint64, i);
+
+        g_assert_false(g_hash_table_contains(nonces, k));
+        g_hash_table_add(nonces, k);
+    }
+    g_assert_cmpuint(__builtin_popcount(used), >=, 2);
+    g_hash_table_unref(nonces);
+    g_array_unref(keys);
+
+    /* The source of lane_reference(), again: same realm, same workload. */
+    source_new(&s, RMI_HASH_SHA256, 120 + lanes);
+    driver_lanes = lanes;
+    mine = stream_new();
+    migrate_out(&s, mine, 0);
+    driver_lanes = 0;
+    moved = lanes_moved(mine);
+    dest_new(&d, RMI_HASH_SHA256, 130 + lanes);
+    import_all(&d, moved);
+    assert_same(&s, &d);
+    rmm_mig_stats(s.r, &ss);
+    rmm_mig_stats(d.r, &ds);
+    g_assert_cmpuint(ds.epoch, ==, ss.epoch);
+    g_assert_cmpuint(ds.data_granules, ==, ss.data_granules);
+    g_assert_cmpuint(ds.total_bytes, ==, ss.total_bytes);
+    g_assert_cmpint(rmm_mig_import_commit(d.r, token, &err), ==,
+                    RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_commit_ack(s.r, token), ==, RMI_SUCCESS);
+    realm_free(&s);
+    realm_free(&d);
+    g_ptr_array_unref(mine);
+    g_ptr_array_unref(moved);
+}
+
+typedef struct LaneImport {
+    RmmRealm *r;
+    GPtrArray *st;
+    GArray *idx;                /* records of @st to import */
+    unsigned from, step;        /* this thread's: from, from + step, ... */
+} LaneImport;
+
+static gpointer lane_import_thread(gpointer data)
+{
+    LaneImport *li = data;
+    RmmMigImported out;
+    char *err = NULL;
+    unsigned k;
+
+    for (k = li->from; k < li->idx->len; k += li->step) {
+        g_assert_cmpint(import_one(li->r, li->st,
+                                   g_array_index(li->idx, unsigned, k), &out,
+                                   &err), ==, RMI_SUCCESS);
+        g_assert_cmpuint(out.granules, >, 0);
+    }
+    return NULL;
+}
+
+/*
+ * Lane records imported by 4 threads at once (each epoch's, before its
+ * EPOCH), lane 0's by this one: the RMM opens them in parallel and the
+ * realm arrives whole.
+ */
+static void test_lanes_parallel_import(void)
+{
+    GPtrArray *st = lane_reference(4);
+    GArray *idx = g_array_new(false, false, sizeof(unsigned));
+    LaneImport li[4];
+    GThread *th[4];
+    RmmMigImported out;
+    RmmMigStats ds, ss;
+    char *err = NULL;
+    unsigned i, t;
+    Realm d;
+
+    dest_new(&d, RMI_HASH_SHA256, 140);
+    g_assert_cmpint(host_import_start(d.r, NRECS, policy, key), ==,
+                    RMI_SUCCESS);
+    for (i = 0; i < st->len; i++) {
+        if (rlane(st, i)) {
+            g_array_append_val(idx, i);
+            continue;
+        }
+        if (rtype(st, i) == RMM_MIG_RT_EPOCH && idx->len) {
+            for (t = 0; t < 4; t++) {
+                li[t] = (LaneImport){ d.r, st, idx, t, 4 };
+                th[t] = g_thread_new("lane-import", lane_import_thread,
+                                     &li[t]);
+            }
+            for (t = 0; t < 4; t++) {
+                g_thread_join(th[t]);
+            }
+            g_array_set_size(idx, 0);
+        }
+        if (import_one(d.r, st, i, &out, &err) != RMI_SUCCESS) {
+            g_error("record %u: %s", i, err);
+        }
+    }
+    rmm_mig_stats(d.r, &ds);
+    ss.data_granules = 0;
+    for (i = 0; i < st->len; i++) {
+        ss.data_granules += rtype(st, i) == RMM_MIG_RT_DATA ? rcount(st, i)
+                                                            : 0;
+    }
+    g_assert_cmpuint(ds.data_granules, ==, ss.data_granules);
+    g_assert_cmpint(rmm_mig_import_commit(d.r, (uint8_t[32]){ 0 }, &err), ==,
+                    RMI_SUCCESS);
+    g_array_unref(idx);
+    realm_free(&d);
+}
+
+/* The @nth record on a lane other than 0. */
+static unsigned find_lane(GPtrArray *st, unsigned nth)
+{
+    unsigned i;
+
+    for (i = 0; i < st->len; i++) {
+        if (rlane(st, i) && nth-- == 0) {
+            return i;
+        }
+    }
+    g_assert_not_reached();
+}
+
+/* The EPOCH record after record @i. */
+static unsigned next_epoch(GPtrArray *st, unsigned i)
+{
+    while (rtype(st, i) != RMM_MIG_RT_EPOCH || rlane(st, i)) {
+        i++;
+    }
+    return i;
+}
+
+/*
+ * What the host gains by dropping, duplicating, delaying, replaying or
+ * moving a lane's DATA record: nothing, the import fails.
+ */
+static void test_lanes_reject(void)
+{
+    GPtrArray *ref = lane_reference(2), *st;
+    unsigned i = find_lane(ref, 3), e = next_epoch(ref, i);
+    const uint8_t *p;
+    size_t len;
+
+    /* Duplicated at once: its granules were written in this epoch. */
+    st = stream_copy(ref);
+    g_ptr_array_insert(st, i + 1, g_bytes_ref(st->pdata[i]));
+    expect_reject(st, i + 1, "already sent in epoch");
+    g_ptr_array_unref(st);
+    /* Dropped: the EPOCH's granule count does not match. */
+    st = stream_copy(ref);
+    g_ptr_array_remove_index(st, i);
+    expect_reject(st, e - 1, "granule count");
+    g_ptr_array_unref(st);
+    /* Delayed past its EPOCH (the count fails there)... */
+    st = stream_copy(ref);
+    g_ptr_array_insert(st, e + 1, g_bytes_ref(st->pdata[i]));
+    g_ptr_array_remove_index(st, i);
+    expect_reject(st, e - 1, "granule count");
+    g_ptr_array_unref(st);
+    /* ...or replayed in the next epoch: not its epoch. */
+    st = stream_copy(ref);
+    g_ptr_array_insert(st, e + 1, g_bytes_ref(st->pdata[i]));
+    expect_reject(st, e + 1, "a lane's DATA is taken in its own epoch");
+    g_ptr_array_unref(st);
+    /* Moved to another lane: the lane is in the nonce and the AAD. */
+    st = stream_copy(ref);
+    p = rdata(st, i, &len);
+    memcpy(xbuf, p, len);
+    xbuf[RMM_MIG_HDR_LANE] ^= 3;
+    put(st, i, xbuf, len);
+    expect_reject(st, i, "authentication failed");
+    /* Moved to lane 0: out of lane 0's sequence. */
+    xbuf[RMM_MIG_HDR_LANE] = 0;
+    put(st, i, xbuf, len);
+    expect_reject(st, i, "sequence number");
+    g_ptr_array_unref(st);
+}
+
+/*
+ * A lane is not ordered with lane 0: the destination refuses a lane's
+ * DATA for a granule whose RIPAS came in the same epoch, and a RIPAS run
+ * for a granule whose DATA came on a lane in it (a source that knows the
+ * key forges them; the exporter never makes them).
+ */
+static void test_lanes_ripas_rule(void)
+{
+    GPtrArray *ref = lane_reference(2), *st;
+    uint8_t pt[8 + G];
+    RmmMigKeys k;
+    size_t pt_len, len;
+    uint8_t *rpt;
+    unsigned i, r;
+    uint64_t gpa;
+
+    stream_keys(ref, &k);
+    /* A RIPAS record after epoch 0 (the workload's change), its granule */
+    for (r = 0; r < ref->len; r++) {
+        if (rtype(ref, r) == RMM_MIG_RT_RIPAS && repoch(ref, r) >= 1) {
+            break;
+        }
+    }
+    g_assert_cmpuint(r, <, ref->len);
+    rpt = open_pt(&k, ref, r, &pt_len);
+    gpa = rmi_ld64(rpt + 8);
+    memset(pt, 0, sizeof(pt));
+    rmi_st64(pt, gpa | RMI_RIPAS_RAM);
+    len = rmm_mig_seal_data_lane(&k, 1, repoch(ref, r), 1u << 30, pt,
+                                 sizeof(pt), xbuf, RMM_MIG_RECORD_MAX);
+    g_assert_cmpuint(len, >, 0);
+    st = stream_copy(ref);
+    g_ptr_array_insert(st, r + 1, g_bytes_new(xbuf, len));
+    expect_reject(st, r + 1, "had its RIPAS in epoch");
+    g_ptr_array_unref(st);
+    g_free(rpt);
+
+    /* A lane's DATA granule, then a RIPAS run for it in the same epoch. */
+    i = find_lane(ref, 0);
+    gpa = rmi_ld64(rdata(ref, i, &len) + HDR + 4) & ~(uint64_t)(G - 1);
+    r = next_epoch(ref, i);
+    memset(pt, 0, sizeof(pt));
+    rmi_st32(pt, 1);
+    rmi_st64(pt + 8, gpa);
+    rmi_st32(pt + 16, 1);
+    pt[20] = RMI_RIPAS_EMPTY;
+    len = rmm_mig_seal_record(&k, RMM_MIG_RT_RIPAS, repoch(ref, i),
+                              rseq(ref, r), pt, 24, xbuf,
+                              RMM_MIG_RECORD_MAX);
+    g_assert_cmpuint(len, >, 0);
+    st = stream_copy(ref);
+    g_ptr_array_insert(st, r, g_bytes_new(xbuf, len));
+    expect_reject(st, r, "whose DATA came on a lane");
+    g_ptr_array_unref(st);
+    rmm_mig_keys_wipe(&k);
+}
+
 int main(int argc, char **argv)
 {
     int ret;
@@ -3560,6 +3898,14 @@ int main(int argc, char **argv)
     g_test_add_data_func("/rmm/mig/round-trip/sha512",
                          GINT_TO_POINTER(RMI_HASH_SHA512), test_round_trip);
     g_test_add_func("/rmm/mig/migrate-twice", test_migrate_twice);
+    g_test_add_data_func("/rmm/mig/lanes/round-trip/2", GUINT_TO_POINTER(2),
+                         test_lanes_round_trip);
+    g_test_add_data_func("/rmm/mig/lanes/round-trip/4", GUINT_TO_POINTER(4),
+                         test_lanes_round_trip);
+    g_test_add_func("/rmm/mig/lanes/parallel-import",
+                    test_lanes_parallel_import);
+    g_test_add_func("/rmm/mig/lanes/reject", test_lanes_reject);
+    g_test_add_func("/rmm/mig/lanes/ripas-rule", test_lanes_ripas_rule);
     g_test_add_func("/rmm/mig/attested/round-trip",
                     test_attested_round_trip);
     g_test_add_func("/rmm/mig/attested/replay", test_attested_replay);

@@ -330,7 +330,9 @@ static void rme_guest_reset_exit(Object *obj, ResetType type)
     if (!g->ops) {
         return;
     }
+    rme_stream_realm_hold(g);
     g->ops->destroy(g);
+    rme_stream_realm_release(g);
     if (runstate_check(RUN_STATE_INMIGRATE)) {
         /*
          * The realm arrives with the migration stream, into a NEW realm

@@ -96,8 +96,14 @@ typedef struct RmeBackendOps {
                                  Error **errp);
     bool (*mig_export_ripas)(RmeGuest *g, uint8_t *buf, size_t *len,
                              bool *more, Error **errp);
-    bool (*mig_export_data)(RmeGuest *g, const uint64_t *ipas, unsigned n,
-                            uint8_t *buf, size_t *len, Error **errp);
+    /*
+     * MIG_EXPORT_DATA on @lane: 0 with the BQL like every other command;
+     * 1..RMM_MIG_LANES_MAX from several threads at once without it (the
+     * RMM seals lanes in parallel), one call per lane at a time.
+     */
+    bool (*mig_export_data)(RmeGuest *g, unsigned lane, const uint64_t *ipas,
+                            unsigned n, uint8_t *buf, size_t *len,
+                            Error **errp);
     bool (*mig_export_epoch)(RmeGuest *g, uint8_t *buf, size_t *len,
                              Error **errp);
     /* No REC enters from now on (the VM is stopped already). */
@@ -129,7 +135,11 @@ typedef struct RmeBackendOps {
     /* MIG_IMPORT_HELLO: the source's HELLO; this RMM's ACCEPT to @buf. */
     bool (*mig_import_hello)(RmeGuest *g, const uint8_t *hello, size_t len,
                              uint8_t *buf, size_t *out_len, Error **errp);
-    /* Import one record; a REC record also restores its vCPU. */
+    /*
+     * Import one record; a REC record also restores its vCPU.  With the
+     * BQL, except DATA records of a lane other than 0: those come from
+     * several threads at once, without it.
+     */
     bool (*mig_import_record)(RmeGuest *g, const uint8_t *buf, size_t len,
                               Error **errp);
     /* MIG_IMPORT_COMMIT: RECs may enter; @token goes to the source. */

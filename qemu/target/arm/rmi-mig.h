@@ -44,16 +44,25 @@
  *   0  4  magic "RMIG"
  *   4  1  version (1)
  *   5  1  type (RmmMigRecordType)
- *   6  2  zero
+ *   6  1  lane: 0, or for DATA 1..RMM_MIG_LANES_MAX (below)
+ *   7  1  zero
  *   8  4  total record length, header included
  *  12  4  epoch
- *  16  8  sequence number of the record's first sealed unit
+ *  16  8  sequence number of the record's first sealed unit (in its lane)
+ *
+ * Lane 0 is the ordered stream: every record, each with the next
+ * sequence number.  DATA records may also go on parallel lanes (sealed
+ * by several host threads, carried on several connections): each lane
+ * numbers its own units, and the destination takes a lane's records in
+ * any order within their epoch.
  */
 #define RMM_MIG_VERSION         1
 #define RMM_MIG_HDR_MAGIC       0
 #define RMM_MIG_HDR_VERSION     4
 #define RMM_MIG_HDR_TYPE        5
-#define RMM_MIG_HDR_RESERVED    6
+#define RMM_MIG_HDR_LANE        6
+#define RMM_MIG_HDR_RESERVED    7
+#define RMM_MIG_LANES_MAX       16
 #define RMM_MIG_HDR_LENGTH      8
 #define RMM_MIG_HDR_EPOCH       12
 #define RMM_MIG_HDR_SEQ         16
@@ -116,7 +125,9 @@ static inline uint32_t rmm_mig_record_length(const uint8_t *hdr)
     if (memcmp(hdr + RMM_MIG_HDR_MAGIC, "RMIG", 4) ||
         hdr[RMM_MIG_HDR_VERSION] != RMM_MIG_VERSION ||
         !rmm_mig_record_type_valid(hdr[RMM_MIG_HDR_TYPE]) ||
-        hdr[RMM_MIG_HDR_RESERVED] || hdr[RMM_MIG_HDR_RESERVED + 1] ||
+        hdr[RMM_MIG_HDR_LANE] > RMM_MIG_LANES_MAX ||
+        (hdr[RMM_MIG_HDR_LANE] && hdr[RMM_MIG_HDR_TYPE] != RMM_MIG_RT_DATA) ||
+        hdr[RMM_MIG_HDR_RESERVED] ||
         length < RMM_MIG_HEADER_SIZE || length > RMM_MIG_RECORD_MAX) {
         return 0;
     }

@@ -159,6 +159,14 @@ typedef struct RmmMig {
     uint64_t *ripas_dirty[RMM_MAX_RAM_RANGES];
     uint64_t *data_sent[RMM_MAX_RAM_RANGES];    /* in this epoch */
     uint64_t *ripas_sent[RMM_MAX_RAM_RANGES];   /* in this epoch */
+    /*
+     * Both: granules whose DATA went (came) on a lane other than 0 in
+     * this epoch; their RIPAS waits for the next one, as lanes are not
+     * ordered with lane 0.
+     */
+    uint64_t *lane_data[RMM_MAX_RAM_RANGES];
+    uint64_t lane_seq[RMM_MIG_LANES_MAX + 1];   /* source: next seq, 1.. */
+    unsigned inflight;          /* lane DATA records sealed / opened now */
     /* Destination: epoch + 1 of a granule's last DATA / RIPAS, 0: none. */
     uint32_t *data_epoch[RMM_MAX_RAM_RANGES];
     uint32_t *ripas_epoch[RMM_MAX_RAM_RANGES];
@@ -291,14 +299,25 @@ void rmm_mig_keys_wipe(RmmMigKeys *k);
  * body.  For DATA @pt is n units of { le64 word, granule } (n =
  * @pt_len / (8 + RMM_GRANULE_SIZE), 1..RMM_MIG_BATCH_MAX; a unit whose
  * word has RMM_MIG_DATA_ZERO becomes a zero entry, its granule ignored)
- * and the record uses n sequence numbers; for IMMUTABLE the session ID is put before the
- * sealed @pt; any other type is one sealed unit.  Returns the record's
- * length, or 0 if @cap is too small or @pt_len impossible.  The exporter
- * uses it; so do the tests and the fuzzer, which play the source.
+ * and the record uses n sequence numbers; for IMMUTABLE the session ID
+ * is put before the sealed @pt; any other type is one sealed unit.
+ * Returns the record's length, or 0 if @cap is too small or @pt_len
+ * impossible.  The exporter uses it; so do the tests and the fuzzer,
+ * which play the source.
  */
 size_t rmm_mig_seal_record(RmmMigKeys *k, unsigned type, uint32_t epoch,
                            uint64_t seq, const uint8_t *pt, size_t pt_len,
                            uint8_t *buf, size_t cap);
+/* The same for a DATA record of @lane (0..RMM_MIG_LANES_MAX). */
+size_t rmm_mig_seal_data_lane(RmmMigKeys *k, unsigned lane, uint32_t epoch,
+                              uint64_t seq, const uint8_t *pt, size_t pt_len,
+                              uint8_t *buf, size_t cap);
+/*
+ * A copy of the session keys @src with a cipher handle of its own, for
+ * one thread to seal or open with outside the realm lock (GnuTLS
+ * handles are not shared between threads); rmm_mig_keys_wipe() it.
+ */
+bool rmm_mig_keys_clone(RmmMigKeys *dst, const RmmMigKeys *src);
 /*
  * The reverse: authenticate and decrypt the record @buf[0..@len) into @pt
  * (at least @len bytes, and for DATA RMM_MIG_BATCH_MAX units), *@pt_len

@@ -29,6 +29,7 @@ static void mig_export_track(RmmRealm *r)
         m->ripas_dirty[j] = g_new0(uint64_t, bm_words(n));
         m->data_sent[j] = g_new0(uint64_t, bm_words(n));
         m->ripas_sent[j] = g_new0(uint64_t, bm_words(n));
+        m->lane_data[j] = g_new0(uint64_t, bm_words(n));
         for (i = 0; i < n; i++) {
             if (rr->s2[i] & S2_ASSIGNED) {
                 bm_set(m->log[j], i);
@@ -191,16 +192,19 @@ static bool mig_export_ok(RmmRealm *r, unsigned type)
     switch (type) {
     case RMM_MIG_RT_IMMUTABLE:
         return mig_exporting(m) && m->last == 0;
-    case RMM_MIG_RT_RIPAS:
     case RMM_MIG_RT_DATA:
-    case RMM_MIG_RT_EPOCH:
         return mig_exporting(m) && m->last != 0 && m->recs_done == 0;
+    case RMM_MIG_RT_RIPAS:
+    case RMM_MIG_RT_EPOCH:
+        /* Not while a lane's DATA is being sealed: it counts in the epoch */
+        return mig_exporting(m) && m->last != 0 && m->recs_done == 0 &&
+               !m->inflight;
     case RMM_MIG_RT_REC:
         return m->phase == RMM_MIG_OUT_PAUSED && rmm_mig_epoch_closed(m) &&
-               m->recs_done < r->nr_recs;
+               m->recs_done < r->nr_recs && !m->inflight;
     case RMM_MIG_RT_END:
         return m->phase == RMM_MIG_OUT_PAUSED && rmm_mig_epoch_closed(m) &&
-               m->recs_done == r->nr_recs;
+               m->recs_done == r->nr_recs && !m->inflight;
     default:
         return false;
     }
@@ -264,6 +268,16 @@ typedef struct MigRun {
 } MigRun;
 
 /*
+ * Granule @i of RAM range @j has its RIPAS described in this epoch
+ * already, or its DATA went on a lane other than 0 (not ordered with
+ * lane 0's RIPAS records): its RIPAS change waits for the next epoch.
+ */
+static bool mig_ripas_waits(RmmMig *m, unsigned j, uint64_t i)
+{
+    return bm_test(m->ripas_sent[j], i) || bm_test(m->lane_data[j], i);
+}
+
+/*
  * Runs of granules to export in this epoch, in IPA order, at most
  * @max_runs of them; *@more set when some are left.
  */
@@ -285,7 +299,7 @@ static void mig_ripas_runs(RmmRealm *r, size_t max_runs, GArray *runs,
             MigRun run;
 
             e = i + 1;
-            if (bm_test(m->ripas_sent[j], i)) {
+            if (mig_ripas_waits(m, j, i)) {
                 continue;
             }
             if (runs->len == max_runs) {
@@ -295,7 +309,7 @@ static void mig_ripas_runs(RmmRealm *r, size_t max_runs, GArray *runs,
             run.state = rr->s2[i] & S2_STATE_MASK;
             while (e < n && e - i < UINT32_MAX &&
                    bm_test(m->ripas_dirty[j], e) &&
-                   !bm_test(m->ripas_sent[j], e) &&
+                   !mig_ripas_waits(m, j, e) &&
                    (rr->s2[e] & S2_STATE_MASK) == run.state) {
                 e++;
             }
@@ -402,20 +416,26 @@ out:
 
 /*
  * Which of @ipas[0..@n) go in the DATA record (@take): assigned granules
- * not sent in this epoch yet, each once.  Returns how many.
+ * not sent in this epoch yet, each once, and for a record of a lane
+ * other than 0 none whose RIPAS went in this epoch (lanes are not
+ * ordered with lane 0: that RIPAS and this DATA could arrive the other
+ * way round).  Returns how many.
  */
 static unsigned mig_data_select(RmmRealm *r, const uint64_t *ipas,
-                                unsigned n, RmmRamRange **rrs, bool *take)
+                                unsigned n, RmmRamRange **rrs,
+                                unsigned lane, bool *take)
 {
     RmmMig *m = &r->mig;
     unsigned i, j, k = 0;
 
     for (i = 0; i < n; i++) {
         RmmRamRange *rr = rrs[i];
+        unsigned rj = rr - r->ram;
         uint64_t g = rr_index(rr, ipas[i]);
 
         take[i] = (rr->s2[g] & S2_ASSIGNED) &&
-                  !bm_test(m->data_sent[rr - r->ram], g);
+                  !bm_test(m->data_sent[rj], g) &&
+                  !(lane && bm_test(m->ripas_sent[rj], g));
         for (j = 0; j < i && take[i]; j++) {
             take[i] = !(take[j] && ipas[j] == ipas[i]);
         }
@@ -450,62 +470,107 @@ static size_t mig_data_size(RmmRealm *r, const uint64_t *ipas, unsigned n,
     return need;
 }
 
+/* A DATA record being sealed: what mig_data_units() seals. */
+typedef struct MigDataOut {
+    uint8_t *buf;               /* the record, @need bytes */
+    size_t need;
+    unsigned count;             /* entries */
+    uint64_t seq;               /* of the first */
+    const uint8_t *src[RMM_MIG_BATCH_MAX];  /* each entry's granule */
+} MigDataOut;
+
 /*
- * Seal the DATA record of the granules @take picks into @buf (@need
- * bytes), those of @zero as zero entries, and account them exported.
- * False if sealing failed.
+ * Lay out the DATA record of lane @lane for the granules @take picks
+ * (header, count, words; those of @zero as zero entries) in @o, and
+ * account them exported: out of the pending set and the log, sent in
+ * this epoch.  Sequence numbers are taken from the lane's counter.
  */
-static bool mig_data_seal(RmmRealm *r, const uint64_t *ipas, unsigned n,
-                          RmmRamRange **rrs, const bool *take,
-                          const bool *zero, unsigned k, uint8_t *buf,
-                          size_t need)
+static void mig_data_layout(RmmRealm *r, const uint64_t *ipas, unsigned n,
+                            RmmRamRange **rrs, const bool *take,
+                            const bool *zero, unsigned lane, MigDataOut *o)
 {
     RmmMig *m = &r->mig;
-    uint8_t *out = buf + RMM_MIG_HEADER_SIZE + MIG_DATA_COUNT_SIZE;
-    unsigned i, u;
+    uint8_t *out = o->buf + RMM_MIG_HEADER_SIZE + MIG_DATA_COUNT_SIZE;
+    uint64_t *seq = lane ? &m->lane_seq[lane] : &m->seq;
+    unsigned i, u = 0;
 
-    rmm_mig_header(buf, RMM_MIG_RT_DATA, need, m->epoch, m->seq);
-    rmi_st32(buf + RMM_MIG_HEADER_SIZE, k);
-    for (i = 0, u = 0; i < n; i++) {
+    o->seq = *seq;
+    rmm_mig_header(o->buf, RMM_MIG_RT_DATA, o->need, m->epoch, o->seq);
+    o->buf[RMM_MIG_HDR_LANE] = lane;
+    rmi_st32(o->buf + RMM_MIG_HEADER_SIZE, o->count);
+    for (i = 0; i < n; i++) {
         RmmRamRange *rr = rrs[i];
-        size_t glen = zero[i] ? 0 : RMM_GRANULE_SIZE;
+        unsigned rj = rr - r->ram;
+        uint64_t g = rr_index(rr, ipas[i]);
 
         if (!take[i]) {
             continue;
         }
-        rmi_st64(out, ipas[i] | (*rmm_s2_entry(rr, ipas[i]) & S2_RIPAS_MASK) |
+        rmi_st64(out, ipas[i] | (rr->s2[g] & S2_RIPAS_MASK) |
                       (zero[i] ? RMM_MIG_DATA_ZERO : 0));
-        if (!rmm_mig_seal(&m->keys, buf, m->seq + u, out,
-                          rmm_granule_ptr(rr, ipas[i]), glen,
+        o->src[u++] = zero[i] ? NULL : rmm_granule_ptr(rr, ipas[i]);
+        out += zero[i] ? RMM_MIG_DATA_ZERO_ENTRY_SIZE : MIG_DATA_UNIT_SIZE;
+        bm_clear(m->pending[rj], g);
+        bm_clear(m->log[rj], g);
+        bm_set(m->data_sent[rj], g);
+        if (lane) {
+            bm_set(m->lane_data[rj], g);
+        }
+    }
+    /* Lane 0 moves on in rmm_mig_account(); other lanes here. */
+    if (lane) {
+        *seq += o->count;
+    }
+}
+/* Seal the entries of @o, laid out, with @k.  False if GnuTLS failed. */
+static bool mig_data_units(const RmmMigKeys *k, const MigDataOut *o)
+{
+    uint8_t *out = o->buf + RMM_MIG_HEADER_SIZE + MIG_DATA_COUNT_SIZE;
+    unsigned u;
+
+    for (u = 0; u < o->count; u++) {
+        size_t glen = o->src[u] ? RMM_GRANULE_SIZE : 0;
+
+        if (!rmm_mig_seal(k, o->buf, o->seq + u, out, o->src[u], glen,
                           out + MIG_DATA_WORD)) {
             return false;
         }
         out += MIG_DATA_WORD + glen + RMM_MIG_TAG_SIZE;
-        u++;
-    }
-    for (i = 0; i < n; i++) {
-        if (take[i]) {
-            unsigned rj = rrs[i] - r->ram;
-            uint64_t g = rr_index(rrs[i], ipas[i]);
-
-            bm_clear(m->pending[rj], g);
-            bm_clear(m->log[rj], g);
-            bm_set(m->data_sent[rj], g);
-        }
     }
     return true;
 }
 
-RmiStatus rmm_mig_export_data(RmmRealm *r, const uint64_t *ipas, unsigned n,
-                              uint8_t *buf, size_t cap, size_t *len,
-                              unsigned *exported)
+/*
+ * Seal @o outside the realm lock (held on entry and on return), with a
+ * copy of the session keys: lanes other than 0 seal in parallel.
+ */
+static bool mig_data_seal_unlocked(RmmRealm *r, MigDataOut *o)
+{
+    RmmMig *m = &r->mig;
+    RmmMigKeys k;
+    bool ok = rmm_mig_keys_clone(&k, &m->keys);
+
+    m->inflight++;
+    g_mutex_unlock(&r->lock);
+    ok = ok && mig_data_units(&k, o);
+    rmm_mig_keys_wipe(&k);
+    g_mutex_lock(&r->lock);
+    m->inflight--;
+    return ok;
+}
+
+RmiStatus rmm_mig_export_data_lane(RmmRealm *r, unsigned lane,
+                                   const uint64_t *ipas, unsigned n,
+                                   uint8_t *buf, size_t cap, size_t *len,
+                                   unsigned *exported)
 {
     RmmRamRange *rrs[RMM_MIG_BATCH_MAX];
     bool take[RMM_MIG_BATCH_MAX], zero[RMM_MIG_BATCH_MAX];
     RmmMig *m = &r->mig;
     RmiStatus ret = RMI_SUCCESS;
-    unsigned i, k, zeros;
-    size_t need;
+    unsigned i, zeros;
+    MigDataOut o = { .buf = buf };
+    bool ok;
 
     *len = 0;
     *exported = 0;
@@ -514,7 +579,7 @@ RmiStatus rmm_mig_export_data(RmmRealm *r, const uint64_t *ipas, unsigned n,
         ret = RMI_ERROR_REALM;
         goto out;
     }
-    if (!ipas || n < 1 || n > RMM_MIG_BATCH_MAX) {
+    if (!ipas || n < 1 || n > RMM_MIG_BATCH_MAX || lane > RMM_MIG_LANES_MAX) {
         ret = RMI_ERROR_INPUT;
         goto out;
     }
@@ -525,31 +590,15 @@ RmiStatus rmm_mig_export_data(RmmRealm *r, const uint64_t *ipas, unsigned n,
             goto out;
         }
     }
-    k = mig_data_select(r, ipas, n, rrs, take);
-    if (!k) {
-        goto skipped;
-    }
-    need = mig_data_size(r, ipas, n, rrs, take, zero, &zeros);
-    if (!buf || cap < need) {
+    o.count = mig_data_select(r, ipas, n, rrs, lane, take);
+    o.need = mig_data_size(r, ipas, n, rrs, take, zero, &zeros);
+    if (o.count && (!buf || cap < o.need)) {
         ret = RMI_ERROR_INPUT;
         goto out;
     }
-    if (!mig_data_seal(r, ipas, n, rrs, take, zero, k, buf, need)) {
-        ret = mig_seal_failed(m, buf, need);
-        goto out;
-    }
-    *len = need;
-    *exported = k;
-    m->epoch_granules += k;
-    m->total_granules += k;
-    m->stats.data_granules += k;
-    m->stats.zero_granules += zeros;
-    m->stats.data_bytes += need;
-    rmm_mig_account(m, RMM_MIG_RT_DATA, need, k);
-skipped:
     /*
-     * Granules sent already in this epoch go in the next one: keep them
-     * in the host's log so that it asks for them again.
+     * Granules not taken go in the next epoch: keep them in the host's
+     * log so that it asks for them again.
      */
     for (i = 0; i < n; i++) {
         unsigned rj = rrs[i] - r->ram;
@@ -559,9 +608,39 @@ skipped:
             bm_set(m->log[rj], g);
         }
     }
+    if (!o.count) {
+        goto out;
+    }
+    mig_data_layout(r, ipas, n, rrs, take, zero, lane, &o);
+    m->epoch_granules += o.count;
+    m->total_granules += o.count;
+    m->stats.data_granules += o.count;
+    m->stats.zero_granules += zeros;
+    m->stats.data_bytes += o.need;
+    m->stats.total_bytes += o.need;
+    if (lane) {
+        ok = mig_data_seal_unlocked(r, &o);
+    } else {
+        ok = mig_data_units(&m->keys, &o);
+        rmm_mig_account(m, RMM_MIG_RT_DATA, 0, o.count);
+    }
+    if (!ok) {
+        /* Its sequence numbers are spent: the session never seals again. */
+        ret = mig_seal_failed(m, buf, o.need);
+        goto out;
+    }
+    *len = o.need;
+    *exported = o.count;
 out:
     g_mutex_unlock(&r->lock);
     return ret;
+}
+
+RmiStatus rmm_mig_export_data(RmmRealm *r, const uint64_t *ipas, unsigned n,
+                              uint8_t *buf, size_t cap, size_t *len,
+                              unsigned *exported)
+{
+    return rmm_mig_export_data_lane(r, 0, ipas, n, buf, cap, len, exported);
 }
 
 RmiStatus rmm_mig_export_epoch(RmmRealm *r, uint8_t *buf, size_t cap,
@@ -598,6 +677,7 @@ RmiStatus rmm_mig_export_epoch(RmmRealm *r, uint8_t *buf, size_t cap,
 
         memset(m->data_sent[j], 0, words * sizeof(uint64_t));
         memset(m->ripas_sent[j], 0, words * sizeof(uint64_t));
+        memset(m->lane_data[j], 0, words * sizeof(uint64_t));
     }
 out:
     g_mutex_unlock(&r->lock);

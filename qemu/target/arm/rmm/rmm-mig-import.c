@@ -65,6 +65,7 @@ RmiStatus rmm_mig_import_start(RmmRealm *r, unsigned nr_recs,
     for (j = 0; j < r->nr_ram; j++) {
         m->data_epoch[j] = g_new0(uint32_t, rr_granules(&r->ram[j]));
         m->ripas_epoch[j] = g_new0(uint32_t, rr_granules(&r->ram[j]));
+        m->lane_data[j] = g_new0(uint64_t, bm_words(rr_granules(&r->ram[j])));
     }
     rmm_mig_set_phase(r, RMM_MIG_IN_IMPORTING);
 out:
@@ -150,7 +151,11 @@ mig_reject(char **err, RmiStatus st, const RmmMigRecordView *v,
         va_start(ap, fmt);
         why = g_strdup_vprintf(fmt, ap);
         va_end(ap);
-        *err = g_strdup_printf("%s record seq %" PRIu64 ": %s",
+        *err = v->lane ?
+               g_strdup_printf("%s record lane %u seq %" PRIu64 ": %s",
+                               rmm_mig_record_type_name(v->type), v->lane,
+                               v->seq, why) :
+               g_strdup_printf("%s record seq %" PRIu64 ": %s",
                                rmm_mig_record_type_name(v->type), v->seq,
                                why);
         g_free(why);
@@ -378,6 +383,12 @@ static RmiStatus mig_import_ripas(RmmRealm *r, const uint8_t *buf,
                                  m->epoch);
                 goto out;
             }
+            if (bm_test(m->lane_data[rr - r->ram], i)) {
+                ret = mig_reject(err, ret, v, "run %" PRIu32 ": a granule "
+                                 "whose DATA came on a lane in epoch %"
+                                 PRIu32, k, m->epoch);
+                goto out;
+            }
         }
         prev_end = base + (n << RMM_GRANULE_SHIFT);
     }
@@ -438,6 +449,12 @@ static RmiStatus mig_data_check(RmmRealm *r, const RmmMigRecordView *v,
                           PRIx64 " already sent in epoch %" PRIu32,
                           i, gpa, m->epoch);
     }
+    if (v->lane && m->ripas_epoch[*rr - r->ram][rr_index(*rr, gpa)] ==
+                   m->epoch + 1) {
+        return mig_reject(err, ret, v, "unit %" PRIu32 ": granule 0x%"
+                          PRIx64 " had its RIPAS in epoch %" PRIu32 " (a "
+                          "lane is not ordered with it)", i, gpa, m->epoch);
+    }
     return RMI_SUCCESS;
 }
 
@@ -492,26 +509,18 @@ static RmiStatus mig_data_open(RmmRealm *r, const uint8_t *buf,
     return RMI_SUCCESS;
 }
 
-static RmiStatus mig_import_data(RmmRealm *r, const uint8_t *buf,
-                                 const RmmMigRecordView *v,
-                                 RmmMigImported *out, char **err)
+/*
+ * The @count entries @ents of DATA record @v, opened into their
+ * granules @rrs: assign them, with the RIPAS each carries, as written in
+ * this epoch, and account them.
+ */
+static void mig_data_apply(RmmRealm *r, const RmmMigRecordView *v,
+                           const uint8_t *const *ents, RmmRamRange **rrs,
+                           uint32_t count, RmmMigImported *out)
 {
-    const uint8_t *ents[RMM_MIG_BATCH_MAX];
-    RmmRamRange *rrs[RMM_MIG_BATCH_MAX];
     RmmMig *m = &r->mig;
-    uint32_t count = rmi_ld32(v->body), zeros = 0, i;
-    const uint8_t *e = v->body + MIG_DATA_COUNT_SIZE;
-    RmiStatus ret;
+    uint32_t zeros = 0, i;
 
-    /* rmm_mig_record_parse() checked that the entries fill the body. */
-    for (i = 0; i < count; i++) {
-        ents[i] = e;
-        ret = mig_data_open(r, buf, v, ents, i, &rrs[i], err);
-        if (ret != RMI_SUCCESS) {
-            return ret;
-        }
-        e += mig_data_entry_size(rmi_ld64(e));
-    }
     for (i = 0; i < count; i++) {
         uint64_t word = rmi_ld64(ents[i]);
         uint64_t gpa = word & ~MIG_WORD_LOW_MASK;
@@ -530,6 +539,144 @@ static RmiStatus mig_import_data(RmmRealm *r, const uint8_t *buf,
     m->stats.data_granules += count;
     m->stats.zero_granules += zeros;
     m->stats.data_bytes += v->length;
+}
+
+static RmiStatus mig_import_data(RmmRealm *r, const uint8_t *buf,
+                                 const RmmMigRecordView *v,
+                                 RmmMigImported *out, char **err)
+{
+    const uint8_t *ents[RMM_MIG_BATCH_MAX];
+    RmmRamRange *rrs[RMM_MIG_BATCH_MAX];
+    uint32_t count = rmi_ld32(v->body), i;
+    const uint8_t *e = v->body + MIG_DATA_COUNT_SIZE;
+    RmiStatus ret;
+
+    /* rmm_mig_record_parse() checked that the entries fill the body. */
+    for (i = 0; i < count; i++) {
+        ents[i] = e;
+        ret = mig_data_open(r, buf, v, ents, i, &rrs[i], err);
+        if (ret != RMI_SUCCESS) {
+            return ret;
+        }
+        e += mig_data_entry_size(rmi_ld64(e));
+    }
+    mig_data_apply(r, v, ents, rrs, count, out);
+    return RMI_SUCCESS;
+}
+
+/* Is a record of @type in order after the records imported so far? */
+static const char *mig_order_error(RmmMig *m, unsigned type)
+{
+    if (m->last == RMM_MIG_RT_END) {
+        return "record after END";
+    }
+    if (!m->last) {
+        return type == RMM_MIG_RT_IMMUTABLE ? NULL
+                                             : "the first record must be "
+                                               "IMMUTABLE";
+    }
+    switch (type) {
+    case RMM_MIG_RT_HELLO:
+    case RMM_MIG_RT_ACCEPT:
+        return "handshake record in the session";
+    case RMM_MIG_RT_IMMUTABLE:
+        return "IMMUTABLE record twice";
+    case RMM_MIG_RT_RIPAS:
+    case RMM_MIG_RT_DATA:
+    case RMM_MIG_RT_EPOCH:
+        return m->last == RMM_MIG_RT_REC ? "after a REC record" : NULL;
+    default:    /* REC, END */
+        return rmm_mig_epoch_closed(m) ? NULL : "before the first EPOCH record";
+    }
+}
+
+/* Open the @count checked entries @ents of @v into their granules. */
+static bool mig_lane_open(const RmmMigKeys *k, const uint8_t *buf,
+                          const RmmMigRecordView *v,
+                          const uint8_t *const *ents, RmmRamRange **rrs,
+                          uint32_t count)
+{
+    uint8_t none[1];
+    uint32_t i;
+
+    for (i = 0; i < count; i++) {
+        uint64_t word = rmi_ld64(ents[i]);
+        uint8_t *gpt = rmm_granule_ptr(rrs[i], word & ~MIG_WORD_LOW_MASK);
+        bool zero = word & RMM_MIG_DATA_ZERO;
+
+        if (!rmm_mig_open(k, buf, v->seq + i, ents[i],
+                          ents[i] + MIG_DATA_WORD,
+                          mig_data_entry_size(word) - MIG_DATA_WORD,
+                          zero ? none : gpt)) {
+            return false;
+        }
+        if (zero) {
+            memset(gpt, 0, RMM_GRANULE_SIZE);
+        }
+    }
+    return true;
+}
+
+/*
+ * A DATA record of a lane other than 0 (the realm lock held on entry
+ * and on return), taken in any order within its epoch.  Its words are
+ * checked and its granules claimed for the epoch with the lock held;
+ * its entries are opened straight into their granules without it, with
+ * a copy of the keys, so that records of several lanes open in
+ * parallel; then they are accounted.  A failure fails the import.
+ */
+static RmiStatus mig_import_lane(RmmRealm *r, const uint8_t *buf,
+                                 const RmmMigRecordView *v,
+                                 RmmMigImported *out, char **err)
+{
+    const uint8_t *ents[RMM_MIG_BATCH_MAX];
+    RmmRamRange *rrs[RMM_MIG_BATCH_MAX];
+    RmmMig *m = &r->mig;
+    uint32_t count = rmi_ld32(v->body), i;
+    const uint8_t *e = v->body + MIG_DATA_COUNT_SIZE;
+    const char *why = mig_order_error(m, RMM_MIG_RT_DATA);
+    RmmMigKeys k;
+    bool ok;
+
+    if (v->epoch != m->epoch) {
+        return mig_reject(err, RMI_ERROR_INPUT, v, "epoch %" PRIu32 ", "
+                          "expected %" PRIu32 " (a lane's DATA is taken in "
+                          "its own epoch only)", v->epoch, m->epoch);
+    }
+    if (why) {
+        return mig_reject(err, RMI_ERROR_INPUT, v, "out of order: %s", why);
+    }
+    for (i = 0; i < count; i++) {
+        ents[i] = e;
+        if (mig_data_check(r, v, ents, i, &rrs[i], NULL) != RMI_SUCCESS) {
+            /* Opened into scratch: a forgery is reported as one. */
+            return mig_data_open(r, buf, v, ents, i, &rrs[i], err);
+        }
+        e += mig_data_entry_size(rmi_ld64(e));
+    }
+    for (i = 0; i < count; i++) {
+        uint64_t gpa = rmi_ld64(ents[i]) & ~MIG_WORD_LOW_MASK;
+
+        m->data_epoch[rrs[i] - r->ram][rr_index(rrs[i], gpa)] = m->epoch + 1;
+        bm_set(m->lane_data[rrs[i] - r->ram], rr_index(rrs[i], gpa));
+    }
+    ok = rmm_mig_keys_clone(&k, &m->keys);
+    m->inflight++;
+    g_mutex_unlock(&r->lock);
+    ok = ok && mig_lane_open(&k, buf, v, ents, rrs, count);
+    rmm_mig_keys_wipe(&k);
+    g_mutex_lock(&r->lock);
+    m->inflight--;
+    if (!ok) {
+        return mig_reject(err, RMI_ERROR_INPUT, v, "%s", rmm_mig_auth_failed);
+    }
+    if (m->phase != RMM_MIG_IN_IMPORTING || m->failed) {
+        rmm_set_err(err, "record refused: the import failed or ended while "
+                    "it was opened");
+        return RMI_ERROR_REALM;
+    }
+    mig_data_apply(r, v, ents, rrs, count, out);
+    m->stats.total_bytes += v->length;
     return RMI_SUCCESS;
 }
 
@@ -538,9 +685,14 @@ static RmiStatus mig_import_epoch(RmmRealm *r, const uint8_t *buf,
 {
     uint8_t pt[MIG_EPOCH_SIZE];
     RmmMig *m = &r->mig;
+    unsigned j;
 
     if (!rmm_mig_open(&m->keys, buf, v->seq, NULL, v->body, v->body_len, pt)) {
         return mig_reject(err, RMI_ERROR_INPUT, v, "%s", rmm_mig_auth_failed);
+    }
+    if (m->inflight) {
+        return mig_reject(err, RMI_ERROR_INPUT, v, "%u DATA records of a "
+                          "lane still being imported", m->inflight);
     }
     if (rmi_ld32(pt + MIG_EPOCH_EPOCH) != m->epoch) {
         return mig_reject(err, RMI_ERROR_INPUT, v, "closes another epoch "
@@ -556,6 +708,10 @@ static RmiStatus mig_import_epoch(RmmRealm *r, const uint8_t *buf,
     }
     m->epoch++;
     m->epoch_granules = 0;
+    for (j = 0; j < r->nr_ram; j++) {
+        memset(m->lane_data[j], 0,
+               bm_words(rr_granules(&r->ram[j])) * sizeof(uint64_t));
+    }
     return RMI_SUCCESS;
 }
 
@@ -726,32 +882,6 @@ static RmiStatus mig_import_end(RmmRealm *r, const uint8_t *buf,
     return RMI_SUCCESS;
 }
 
-/* Is a record of @type in order after the records imported so far? */
-static const char *mig_order_error(RmmMig *m, unsigned type)
-{
-    if (m->last == RMM_MIG_RT_END) {
-        return "record after END";
-    }
-    if (!m->last) {
-        return type == RMM_MIG_RT_IMMUTABLE ? NULL
-                                             : "the first record must be "
-                                               "IMMUTABLE";
-    }
-    switch (type) {
-    case RMM_MIG_RT_HELLO:
-    case RMM_MIG_RT_ACCEPT:
-        return "handshake record in the session";
-    case RMM_MIG_RT_IMMUTABLE:
-        return "IMMUTABLE record twice";
-    case RMM_MIG_RT_RIPAS:
-    case RMM_MIG_RT_DATA:
-    case RMM_MIG_RT_EPOCH:
-        return m->last == RMM_MIG_RT_REC ? "after a REC record" : NULL;
-    default:    /* REC, END */
-        return rmm_mig_epoch_closed(m) ? NULL : "before the first EPOCH record";
-    }
-}
-
 /* Open and apply the record @v of @buf, checked up to its order. */
 static RmiStatus mig_import_body(RmmRealm *r, const uint8_t *buf,
                                  const RmmMigRecordView *v,
@@ -786,6 +916,26 @@ static RmiStatus mig_import_body(RmmRealm *r, const uint8_t *buf,
     return ret;
 }
 
+/* May a record be imported in the session's state? */
+static RmiStatus mig_import_state(RmmMig *m, char **err)
+{
+    if (m->phase != RMM_MIG_IN_IMPORTING) {
+        rmm_set_err(err, "record refused: the realm is not importing (%s)",
+                    rmm_mig_phase_name(m->phase));
+        return RMI_ERROR_REALM;
+    }
+    if (m->failed) {
+        rmm_set_err(err, "record refused: the import failed, it can "
+                    "only be aborted");
+        return RMI_ERROR_REALM;
+    }
+    if (m->hs != RMM_MIG_HS_DONE) {
+        rmm_set_err(err, "record refused: no handshake (HELLO) yet");
+        return RMI_ERROR_REALM;
+    }
+    return RMI_SUCCESS;
+}
+
 RmiStatus rmm_mig_import_record(RmmRealm *r, const uint8_t *buf, size_t len,
                                 RmmMigImported *out, char **err)
 {
@@ -801,22 +951,12 @@ RmiStatus rmm_mig_import_record(RmmRealm *r, const uint8_t *buf, size_t len,
         *err = NULL;
     }
     g_mutex_lock(&r->lock);
-    rmm_mig_drop_rec_pt(m);
-    if (m->phase != RMM_MIG_IN_IMPORTING) {
-        ret = RMI_ERROR_REALM;
-        rmm_set_err(err, "record refused: the realm is not importing (%s)",
-                    rmm_mig_phase_name(m->phase));
-        goto out;
+    if (!buf || len <= RMM_MIG_HDR_LANE || !buf[RMM_MIG_HDR_LANE]) {
+        /* Lanes run beside lane 0: not theirs to drop. */
+        rmm_mig_drop_rec_pt(m);
     }
-    if (m->failed) {
-        ret = RMI_ERROR_REALM;
-        rmm_set_err(err, "record refused: the import failed, it can "
-                    "only be aborted");
-        goto out;
-    }
-    if (m->hs != RMM_MIG_HS_DONE) {
-        ret = RMI_ERROR_REALM;
-        rmm_set_err(err, "record refused: no handshake (HELLO) yet");
+    ret = mig_import_state(m, err);
+    if (ret != RMI_SUCCESS) {
         goto out;
     }
     ret = RMI_ERROR_INPUT;
@@ -830,6 +970,13 @@ RmiStatus rmm_mig_import_record(RmmRealm *r, const uint8_t *buf, size_t len,
         goto fail;
     }
     out->type = v.type;
+    if (v.lane) {
+        ret = mig_import_lane(r, buf, &v, out, err);
+        if (ret == RMI_SUCCESS) {
+            goto out;
+        }
+        goto fail;
+    }
     if (v.seq != m->seq) {
         mig_reject(err, ret, &v, "sequence number %" PRIu64 " expected "
                    "(record dropped, duplicated, reordered or replayed)",
@@ -881,6 +1028,11 @@ RmiStatus rmm_mig_import_commit(RmmRealm *r,
     }
     if (m->failed) {
         rmm_set_err(err, "commit refused: the import failed");
+        goto out;
+    }
+    if (m->inflight) {
+        rmm_set_err(err, "commit refused: DATA records still being "
+                    "imported");
         goto out;
     }
     if (m->last != RMM_MIG_RT_END) {

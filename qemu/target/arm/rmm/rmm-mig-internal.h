@@ -13,8 +13,8 @@
 #define MIG_NONCE_SIZE          12
 #define MIG_HMAC_SIZE           32
 
-/* Associated data: session, version, type, length, epoch, seq, word. */
-#define MIG_AAD_MAX             (RMM_MIG_SESSION_SIZE + 2 + 4 + 4 + 8 + 8)
+/* Associated data: session, version, type, lane, length, epoch, seq, word. */
+#define MIG_AAD_MAX             (RMM_MIG_SESSION_SIZE + 3 + 4 + 4 + 8 + 8)
 
 #define MIG_DATA_WORD           8
 #define MIG_DATA_PT_UNIT        (MIG_DATA_WORD + RMM_GRANULE_SIZE)

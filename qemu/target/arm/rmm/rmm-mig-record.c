@@ -11,20 +11,27 @@
  * rmm-mig-handshake.c (HELLO, ACCEPT): a session ID S, an encryption key
  * and a token key that only the two RMMs hold.  IMMUTABLE carries S in
  * clear.  Every record body is made of sealed units:
- * AES-256-GCM under the enc key with a 16-byte tag, nonce = 4 zero bytes
- * || le64(seq), where seq is the unit's sequence number.  One counter per
- * session numbers the units: IMMUTABLE is seq 0, every later record takes
- * the next number, and a DATA record of n granules takes n numbers (its
- * header carries the first).  A nonce is therefore never used twice
- * under one key.  The associated data of a unit is
- *     S (32) || version (1) || type (1) || le32 record length ||
- *     le32 epoch || le64 unit seq [|| le64 (gpa | ripas), DATA only]
- * so a unit cannot be moved to another session, record, position, epoch
- * or GPA, and the record length (hence a DATA record's count) is bound.
- * The destination accepts a record only if its header seq is the next
- * expected number and its epoch the current epoch: a dropped, duplicated,
- * swapped, reordered or replayed record fails one of these checks or
- * authentication.
+ * AES-256-GCM under the enc key with a 16-byte tag, nonce = le32(lane)
+ * || le64(seq), where seq is the unit's sequence number in its lane.  One
+ * counter per lane and session numbers the units: on lane 0 IMMUTABLE
+ * is seq 0, every later record takes the next number, and a DATA record
+ * of n granules takes n numbers (its header carries the first); DATA
+ * records of lane 1..RMM_MIG_LANES_MAX count from 0 in their lane.  A
+ * nonce is therefore never used twice under one key.  The associated
+ * data of a unit is
+ *     S (32) || version (1) || type (1) || lane (1) ||
+ *     le32 record length || le32 epoch || le64 unit seq
+ *     [|| le64 (gpa | ripas | zero), DATA only]
+ * so a unit cannot be moved to another session, record, lane, position,
+ * epoch or GPA, and the record length (hence a DATA record's count) is
+ * bound.  The destination accepts a lane 0 record only if its header
+ * seq is the next expected number and its epoch the current epoch: a
+ * dropped, duplicated, swapped, reordered or replayed record fails one
+ * of these checks or authentication.  A DATA record of another lane is
+ * taken in any order, but only in its own epoch and only for granules
+ * not written yet in that epoch (so a duplicate or replay fails), and
+ * the EPOCH record's count of the epoch's granules must then match what
+ * arrived on all lanes (so a dropped one fails).
  *     commit token = HMAC-SHA256(token key, "commit" || S || le64(END seq))
  *     abort token  = HMAC-SHA256(token key, "abort" || S)
  * are compared in constant time.  Keys are wiped (gnutls_memset) when a
@@ -33,8 +40,8 @@
  * Record layouts
  * --------------
  * Offsets from the start of the record, integers little-endian.  Every
- * record starts with the 24-byte header of rmm.h ("RMIG", version 1,
- * type, 2 zero bytes, le32 length, le32 epoch, le64 seq).  "sealed(n)" is
+ * record starts with the 24-byte header of rmi-mig.h ("RMIG", version 1,
+ * type, lane, a zero byte, le32 length, le32 epoch, le64 seq).  "sealed(n)" is
  * n bytes of ciphertext followed by the 16-byte tag; offsets inside it
  * are those of the plaintext (MIG_* in rmm-internal.h).
  *
@@ -209,8 +216,14 @@ bool rmm_mig_record_parse(const uint8_t *buf, size_t len,
     }
     v->type = type;
     v->seq = rmi_ld64(buf + RMM_MIG_HDR_SEQ);
-    if (buf[RMM_MIG_HDR_RESERVED] || buf[RMM_MIG_HDR_RESERVED + 1]) {
-        return rmm_set_err(err, "reserved header bytes not zero");
+    if (buf[RMM_MIG_HDR_RESERVED]) {
+        return rmm_set_err(err, "reserved header byte not zero");
+    }
+    v->lane = buf[RMM_MIG_HDR_LANE];
+    if (v->lane > RMM_MIG_LANES_MAX ||
+        (v->lane && type != RMM_MIG_RT_DATA)) {
+        return rmm_set_err(err, "lane %u for a %s record", v->lane,
+                           rmm_mig_record_type_name(type));
     }
     v->length = rmi_ld32(buf + RMM_MIG_HDR_LENGTH);
     v->epoch = rmi_ld32(buf + RMM_MIG_HDR_EPOCH);
@@ -271,6 +284,24 @@ fail:
     return false;
 }
 
+bool rmm_mig_keys_clone(RmmMigKeys *dst, const RmmMigKeys *src)
+{
+    uint8_t okm[RMM_MIG_OKM_SIZE];
+    bool ok;
+
+    if (!src->valid) {
+        memset(dst, 0, sizeof(*dst));
+        return false;
+    }
+    memcpy(okm, src->session, RMM_MIG_SESSION_SIZE);
+    memcpy(okm + RMM_MIG_SESSION_SIZE, src->enc_key, sizeof(src->enc_key));
+    memcpy(okm + RMM_MIG_SESSION_SIZE + sizeof(src->enc_key), src->tok_key,
+           sizeof(src->tok_key));
+    ok = rmm_mig_keys_init(dst, okm);
+    gnutls_memset(okm, 0, sizeof(okm));
+    return ok;
+}
+
 void rmm_mig_keys_wipe(RmmMigKeys *k)
 {
     if (k->aead) {
@@ -299,6 +330,7 @@ static size_t mig_aad(const RmmMigKeys *k, const uint8_t *hdr, uint64_t seq,
     memcpy(aad, k->session, RMM_MIG_SESSION_SIZE);
     aad[n++] = hdr[RMM_MIG_HDR_VERSION];
     aad[n++] = hdr[RMM_MIG_HDR_TYPE];
+    aad[n++] = hdr[RMM_MIG_HDR_LANE];
     memcpy(aad + n, hdr + RMM_MIG_HDR_LENGTH, 4);
     n += 4;
     memcpy(aad + n, hdr + RMM_MIG_HDR_EPOCH, 4);
@@ -312,9 +344,11 @@ static size_t mig_aad(const RmmMigKeys *k, const uint8_t *hdr, uint64_t seq,
     return n;
 }
 
-static void mig_nonce(uint64_t seq, uint8_t nonce[MIG_NONCE_SIZE])
+/* The nonce of unit @seq of the record whose header is @hdr. */
+static void mig_nonce(const uint8_t *hdr, uint64_t seq,
+                      uint8_t nonce[MIG_NONCE_SIZE])
 {
-    memset(nonce, 0, 4);
+    rmi_st32(nonce, hdr[RMM_MIG_HDR_LANE]);
     rmi_st64(nonce + 4, seq);
 }
 
@@ -327,7 +361,7 @@ bool rmm_mig_seal(const RmmMigKeys *k, const uint8_t *hdr, uint64_t seq,
     size_t aad_len = mig_aad(k, hdr, seq, word, aad);
     size_t out_len = len + RMM_MIG_TAG_SIZE;
 
-    mig_nonce(seq, nonce);
+    mig_nonce(hdr, seq, nonce);
     return gnutls_aead_cipher_encrypt(k->aead, nonce, sizeof(nonce), aad,
                                       aad_len, RMM_MIG_TAG_SIZE, pt, len,
                                       out, &out_len) == 0 &&
@@ -346,7 +380,7 @@ bool rmm_mig_open(const RmmMigKeys *k, const uint8_t *hdr, uint64_t seq,
     if (!k->valid || len < RMM_MIG_TAG_SIZE) {
         return false;
     }
-    mig_nonce(seq, nonce);
+    mig_nonce(hdr, seq, nonce);
     return gnutls_aead_cipher_decrypt(k->aead, nonce, sizeof(nonce), aad,
                                       aad_len, RMM_MIG_TAG_SIZE, ct, len,
                                       pt, &pt_len) == 0 &&
@@ -359,50 +393,63 @@ void rmm_mig_header(uint8_t *buf, unsigned type, uint32_t length,
     memcpy(buf + RMM_MIG_HDR_MAGIC, "RMIG", 4);
     buf[RMM_MIG_HDR_VERSION] = RMM_MIG_VERSION;
     buf[RMM_MIG_HDR_TYPE] = type;
-    buf[RMM_MIG_HDR_RESERVED] = buf[RMM_MIG_HDR_RESERVED + 1] = 0;
+    buf[RMM_MIG_HDR_LANE] = 0;
+    buf[RMM_MIG_HDR_RESERVED] = 0;
     rmi_st32(buf + RMM_MIG_HDR_LENGTH, length);
     rmi_st32(buf + RMM_MIG_HDR_EPOCH, epoch);
     rmi_st64(buf + RMM_MIG_HDR_SEQ, seq);
+}
+
+size_t rmm_mig_seal_data_lane(RmmMigKeys *k, unsigned lane, uint32_t epoch,
+                              uint64_t seq, const uint8_t *pt, size_t pt_len,
+                              uint8_t *buf, size_t cap)
+{
+    size_t len, n = pt_len / MIG_DATA_PT_UNIT, i;
+    uint8_t *body = buf + RMM_MIG_HEADER_SIZE, *out;
+
+    if (!k->valid || !n || pt_len % MIG_DATA_PT_UNIT ||
+        n > RMM_MIG_BATCH_MAX || lane > RMM_MIG_LANES_MAX) {
+        return 0;
+    }
+    len = RMM_MIG_HEADER_SIZE + MIG_DATA_COUNT_SIZE;
+    for (i = 0; i < n; i++) {
+        len += mig_data_entry_size(rmi_ld64(pt + i * MIG_DATA_PT_UNIT));
+    }
+    if (len > cap) {
+        return 0;
+    }
+    rmm_mig_header(buf, RMM_MIG_RT_DATA, len, epoch, seq);
+    buf[RMM_MIG_HDR_LANE] = lane;
+    rmi_st32(body, n);
+    out = body + MIG_DATA_COUNT_SIZE;
+    for (i = 0; i < n; i++) {
+        const uint8_t *in = pt + i * MIG_DATA_PT_UNIT;
+        size_t glen = mig_data_entry_size(rmi_ld64(in)) - MIG_DATA_WORD -
+                      RMM_MIG_TAG_SIZE;
+
+        memcpy(out, in, MIG_DATA_WORD);
+        if (!rmm_mig_seal(k, buf, seq + i, in, in + MIG_DATA_WORD,
+                          glen, out + MIG_DATA_WORD)) {
+            return 0;
+        }
+        out += MIG_DATA_WORD + glen + RMM_MIG_TAG_SIZE;
+    }
+    return len;
 }
 
 size_t rmm_mig_seal_record(RmmMigKeys *k, unsigned type, uint32_t epoch,
                            uint64_t seq, const uint8_t *pt, size_t pt_len,
                            uint8_t *buf, size_t cap)
 {
-    size_t len, pre, n, i;
-    uint8_t *body = buf + RMM_MIG_HEADER_SIZE, *out;
+    size_t len, pre;
+    uint8_t *body = buf + RMM_MIG_HEADER_SIZE;
 
     if (!k->valid || !pt_len) {
         return 0;
     }
     if (type == RMM_MIG_RT_DATA) {
-        n = pt_len / MIG_DATA_PT_UNIT;
-        if (pt_len % MIG_DATA_PT_UNIT || n > RMM_MIG_BATCH_MAX) {
-            return 0;
-        }
-        len = RMM_MIG_HEADER_SIZE + MIG_DATA_COUNT_SIZE;
-        for (i = 0; i < n; i++) {
-            len += mig_data_entry_size(rmi_ld64(pt + i * MIG_DATA_PT_UNIT));
-        }
-        if (len > cap) {
-            return 0;
-        }
-        rmm_mig_header(buf, type, len, epoch, seq);
-        rmi_st32(body, n);
-        out = body + MIG_DATA_COUNT_SIZE;
-        for (i = 0; i < n; i++) {
-            const uint8_t *in = pt + i * MIG_DATA_PT_UNIT;
-            size_t glen = mig_data_entry_size(rmi_ld64(in)) - MIG_DATA_WORD -
-                          RMM_MIG_TAG_SIZE;
-
-            memcpy(out, in, MIG_DATA_WORD);
-            if (!rmm_mig_seal(k, buf, seq + i, in, in + MIG_DATA_WORD,
-                              glen, out + MIG_DATA_WORD)) {
-                return 0;
-            }
-            out += MIG_DATA_WORD + glen + RMM_MIG_TAG_SIZE;
-        }
-        return len;
+        return rmm_mig_seal_data_lane(k, 0, epoch, seq, pt, pt_len, buf,
+                                      cap);
     }
     pre = type == RMM_MIG_RT_IMMUTABLE ? RMM_MIG_SESSION_SIZE : 0;
     if (pt_len > UINT32_MAX - RMM_MIG_HEADER_SIZE - pre - RMM_MIG_TAG_SIZE) {

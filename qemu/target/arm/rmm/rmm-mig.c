@@ -60,6 +60,7 @@ static void mig_free_arrays(RmmMig *m)
         g_clear_pointer(&m->ripas_dirty[i], g_free);
         g_clear_pointer(&m->data_sent[i], g_free);
         g_clear_pointer(&m->ripas_sent[i], g_free);
+        g_clear_pointer(&m->lane_data[i], g_free);
         g_clear_pointer(&m->data_epoch[i], g_free);
         g_clear_pointer(&m->ripas_epoch[i], g_free);
     }

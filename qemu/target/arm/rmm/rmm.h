@@ -473,8 +473,10 @@ RmiStatus rmm_psci_complete(RmmRec *caller, RmmRec *target, int32_t status);
  * a session key of that handshake that no host holds, with a
  * sequence number that increases by one for every sealed unit (so a
  * dropped, duplicated, swapped, replayed or reordered record is
- * rejected), and associated data binding session, record type, epoch,
- * sequence number and, for data, the GPA and its RIPAS.
+ * rejected), and associated data binding session, record type, lane,
+ * epoch, sequence number and, for data, the GPA and its RIPAS.  DATA
+ * may also go on parallel lanes, numbered per lane and taken in any
+ * order within their epoch (rmm_mig_export_data_lane()).
  *
  * Source:  rmm_mig_export_start (HELLO) -> rmm_mig_export_accept (ACCEPT)
  *          -> IMMUTABLE -> { RIPAS, DATA..., EPOCH }*
@@ -492,6 +494,7 @@ RmiStatus rmm_psci_complete(RmmRec *caller, RmmRec *target, int32_t status);
 /* A record's header, as parsed (no cryptography, no realm state). */
 typedef struct RmmMigRecordView {
     RmmMigRecordType type;
+    unsigned lane;              /* 0: ordered; DATA: 1..RMM_MIG_LANES_MAX */
     uint32_t length;
     uint32_t epoch;
     uint64_t seq;
@@ -579,6 +582,16 @@ uint64_t rmm_mig_dirty_log(RmmRealm *r, uint64_t base, uint64_t n,
  *   (their RIPAS record tells the destination), and so are granules
  *   already sent in this epoch (they stay in the dirty log);
  *   *@exported counts the ones sealed; *@len = 0 when none were.
+ * DATA on a lane (rmm_mig_export_data_lane(), @lane 1..RMM_MIG_LANES_MAX;
+ *   lane 0 is rmm_mig_export_data()): the same, numbered in the lane,
+ *   and sealed without the realm lock, so that host threads seal in
+ *   parallel (and the destination may take the records in any order
+ *   within their epoch).  Granules whose RIPAS went in this epoch are
+ *   skipped (kept in the log), and a granule sent on a lane has its
+ *   RIPAS changes wait for the next epoch: lanes are not ordered with
+ *   lane 0.  The host carries each record before the EPOCH that closes
+ *   its epoch; RIPAS, EPOCH, REC and END are refused while a lane's DATA
+ *   is being sealed.
  * EPOCH: closes the current epoch; the next records carry epoch + 1.
  * REC: phase PAUSED, once an EPOCH was exported; @ctx is the host's
  *   view of the vCPU (registers the emulation keeps in the host, at most
@@ -607,6 +620,10 @@ RmiStatus rmm_mig_export_ripas(RmmRealm *r, uint8_t *buf, size_t cap,
 RmiStatus rmm_mig_export_data(RmmRealm *r, const uint64_t *ipas, unsigned n,
                               uint8_t *buf, size_t cap, size_t *len,
                               unsigned *exported);
+RmiStatus rmm_mig_export_data_lane(RmmRealm *r, unsigned lane,
+                                   const uint64_t *ipas, unsigned n,
+                                   uint8_t *buf, size_t cap, size_t *len,
+                                   unsigned *exported);
 RmiStatus rmm_mig_export_epoch(RmmRealm *r, uint8_t *buf, size_t cap,
                                size_t *len);
 RmiStatus rmm_mig_export_rec(RmmRec *rec, const void *ctx, size_t ctx_len,

@@ -660,16 +660,16 @@ static bool rme_tcg_mig_export_ripas(RmeGuest *g, uint8_t *buf, size_t *len,
                                             len, more));
 }
 
-static bool rme_tcg_mig_export_data(RmeGuest *g, const uint64_t *ipas,
-                                    unsigned n, uint8_t *buf, size_t *len,
-                                    Error **errp)
+static bool rme_tcg_mig_export_data(RmeGuest *g, unsigned lane,
+                                    const uint64_t *ipas, unsigned n,
+                                    uint8_t *buf, size_t *len, Error **errp)
 {
     unsigned exported;
 
     return RME_TCG_RMI(g, errp, "MIG_EXPORT_DATA", realm,
-                       rmm_mig_export_data(realm, ipas, n, buf,
-                                           RMM_MIG_RECORD_MAX, len,
-                                           &exported));
+                       rmm_mig_export_data_lane(realm, lane, ipas, n, buf,
+                                                RMM_MIG_RECORD_MAX, len,
+                                                &exported));
 }
 
 static bool rme_tcg_mig_export_epoch(RmeGuest *g, uint8_t *buf, size_t *len,

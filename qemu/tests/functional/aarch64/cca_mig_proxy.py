@@ -13,10 +13,17 @@
 # (target/arm/rmm/rmm.h, "Record format"):
 #
 #    0  4  magic "RMIG"          12  4  epoch (LE)
-#    4  1  version (1)            16  8  sequence number (LE)
+#    4  1  version (1)            16  8  sequence number (LE, in its lane)
 #    5  1  type                   (then the type-specific body)
-#    6  2  zero
+#    6  1  lane (DATA on multifd channels: 1..16)
+#    7  1  zero
 #    8  4  total record length, header included (LE)
+#
+# With multifd, the realm's DATA records go on the multifd channels as
+# device state packets (migration/multifd.h), and the realm section
+# marks with 0x02 where the source synced the channels.  The proxy then
+# forwards every connection the source opens; MultifdParser follows a
+# multifd channel, and a Tamper's lane_record() sees each lane record.
 #
 # A DATA body is a u32 count and count entries of (u64 gpa|ripas,
 # 4096 bytes of ciphertext, 16-byte tag).  The first full device section
@@ -68,6 +75,19 @@ TARGET_PAGE_BITS_MIN = 10       # Arm (target/arm/cpu-param.h)
 # migration/rme-stream.c
 MARKER = 0x01
 EOS = 0x00
+SYNC = 0x02
+
+# migration/multifd.h, multifd.c (big-endian)
+MULTIFD_MAGIC = 0x11223344
+MULTIFD_INIT_SIZE = 64          # MultiFDInit_t
+MULTIFD_HDR_SIZE = 12           # MultiFDPacketHdr_t: magic, version, flags
+MULTIFD_RAM_SIZE = 320          # MultiFDPacket_t, the offsets aside
+MULTIFD_DEV_SIZE = 276          # MultiFDPacketDeviceState_t
+MULTIFD_FLAG_SYNC = 1
+MULTIFD_FLAG_DEVICE_STATE = 32 << 1
+# A RAM packet (syncs too) has room for this many page offsets, whatever
+# its pages_alloc says: MULTIFD_PACKET_SIZE / the target page size.
+MULTIFD_PAGE_COUNT = (512 << 10) // 4096
 
 # target/arm/rmm/rmm.h
 MAGIC = b'RMIG'
@@ -112,7 +132,7 @@ class Record:
         # VM_SECTION_* of the section it came in: VM_SECTION_END for the
         # switchover (the source's vCPUs stopped)
         self.section = section
-        (self.type,) = struct.unpack_from('<B', self.raw, 5)
+        self.type, self.lane = struct.unpack_from('<BB', self.raw, 5)
         self.length, self.epoch, self.seq = struct.unpack_from(
             '<IIQ', self.raw, 8)
 
@@ -158,7 +178,8 @@ class Record:
         return sum(1 for _, _, word in self.data_entries() if word & DATA_ZERO)
 
     def __repr__(self):
-        return (f'<{self.name} #{self.index} len={self.length} '
+        lane = f' lane={self.lane}' if self.lane else ''
+        return (f'<{self.name} #{self.index}{lane} len={self.length} '
                 f'epoch={self.epoch} seq={self.seq} @{self.offset}>')
 
 
@@ -189,6 +210,7 @@ class Section:
         self.end = None             # past its footer, once parsed
         self.records = 0            # realm records in it
         self.pages = 0              # RAM pages (and zero pages) in it
+        self.syncs = 0              # realm: multifd syncs marked in it
 
     def __repr__(self):
         end = '?' if self.end is None else self.end
@@ -432,6 +454,10 @@ class StreamParser:
             if marker == EOS:
                 yield from self._take(1)
                 return
+            if marker == SYNC:
+                yield from self._take(1)
+                sec.syncs += 1
+                continue
             if marker != MARKER:
                 raise StreamError(f'realm stream marker 0x{marker:02x}')
             hdr = yield from self._peek(1 + HEADER_SIZE)
@@ -450,6 +476,104 @@ class StreamParser:
             del self.buf[:self.pos]
             self.base += self.pos
             self.pos = 0
+
+
+class LanePacket:
+    """A device state packet of the realm on a multifd channel: the
+    packet's header and the lane record it carries."""
+
+    def __init__(self, header, record):
+        self.header = bytes(header)
+        self.record = record        # Record (offset: in the channel)
+
+    def framed(self, raw=None):
+        """The packet, with the record @raw (default: as it came)."""
+        raw = self.record.raw if raw is None else raw
+        hdr = bytearray(self.header)
+        struct.pack_into('>I', hdr, MULTIFD_DEV_SIZE - 4, len(raw))
+        return bytes(hdr) + raw
+
+
+class MultifdParser:
+    """
+    Follows a multifd channel fed in pieces of any size: its init packet,
+    then packets of RAM pages (and syncs) and of device state.  feed()
+    returns bytes to pass on and LanePacket objects (a whole device
+    state packet of the realm).  A channel it cannot follow is an error
+    (self.error), and the rest is passed on as it is.
+    """
+
+    def __init__(self, channel):
+        self.channel = channel
+        self.buf = bytearray()
+        self.offset = 0             # of buf[0] in the channel
+        self.error = None
+        self.packets = 0
+        self.syncs = 0
+        self.records = []           # lane Records, in channel order
+        self._init = False
+
+    def feed(self, data):
+        self.buf += data
+        out = []
+        while self.error is None:
+            n = self._packet_size()
+            if n is None or len(self.buf) < n:
+                break
+            pkt = bytes(self.buf[:n])
+            del self.buf[:n]
+            out.append(self._item(pkt))
+            self.offset += n
+        if self.error is not None and self.buf:
+            out.append(bytes(self.buf))
+            self.offset += len(self.buf)
+            self.buf.clear()
+        return out
+
+    def _packet_size(self):
+        """Size of the packet at buf[0], None until it is known."""
+        if not self._init:
+            if len(self.buf) < 4:
+                return None
+            if struct.unpack_from('>I', self.buf, 0)[0] != MULTIFD_MAGIC:
+                self.error = 'no multifd init packet'
+                return None
+            return MULTIFD_INIT_SIZE
+        if len(self.buf) < MULTIFD_HDR_SIZE:
+            return None
+        magic, _, flags = struct.unpack_from('>III', self.buf, 0)
+        if magic != MULTIFD_MAGIC:
+            self.error = f'bad packet magic 0x{magic:x} at {self.offset}'
+            return None
+        if flags & MULTIFD_FLAG_DEVICE_STATE:
+            if len(self.buf) < MULTIFD_DEV_SIZE:
+                return None
+            size = struct.unpack_from('>I', self.buf, MULTIFD_DEV_SIZE - 4)[0]
+            return MULTIFD_DEV_SIZE + size
+        if len(self.buf) < MULTIFD_RAM_SIZE:
+            return None
+        size = struct.unpack_from('>I', self.buf, 20)[0]
+        return MULTIFD_RAM_SIZE + 8 * MULTIFD_PAGE_COUNT + size
+
+    def _item(self, pkt):
+        if not self._init:
+            self._init = True
+            return pkt
+        self.packets += 1
+        flags = struct.unpack_from('>I', pkt, 8)[0]
+        if flags & MULTIFD_FLAG_SYNC:
+            self.syncs += 1
+        if not flags & MULTIFD_FLAG_DEVICE_STATE:
+            return pkt
+        idstr = pkt[12:12 + 256].split(b'\0', 1)[0]
+        raw = pkt[MULTIFD_DEV_SIZE:]
+        if idstr != b'rme-realm' or len(raw) < HEADER_SIZE or \
+                raw[:4] != MAGIC:
+            return pkt
+        rec = Record(raw, self.offset + MULTIFD_DEV_SIZE,
+                     len(self.records))
+        self.records.append(rec)
+        return LanePacket(pkt[:MULTIFD_DEV_SIZE], rec)
 
 
 def parse_stream(data):
@@ -491,6 +615,11 @@ class Tamper:
         """The bytes to forward in place of QEMU's clock offset."""
         return bytes(clk)
 
+    def lane_record(self, channel, rec):
+        """The lane records to forward on multifd channel @channel in
+        place of @rec (a list of raw records; [] drops it)."""
+        return [rec.raw]
+
 
 class RpTamper:
     """
@@ -510,13 +639,16 @@ class RpTamper:
 
 class MigProxy:
     """
-    Listens on 127.0.0.1 (an ephemeral port, self.port), accepts one
-    connection from the source and connects it to the destination at
-    127.0.0.1:@dst_port.  Source -> destination bytes go through a
+    Listens on 127.0.0.1 (an ephemeral port, self.port), and connects
+    each connection from the source to the destination at
+    127.0.0.1:@dst_port: the migration stream's (the main channel) and,
+    with multifd, one per multifd channel (self.channels, in the order
+    they came).  Main channel: source -> destination bytes go through a
     StreamParser and @tamper; destination -> source bytes are forwarded
     as they are, or message by message through @rp_tamper.  With
-    @capture, everything the source sent is kept in self.captured
-    (before any change).
+    @capture, everything the source sent on it is kept in self.captured
+    (before any change).  A multifd channel goes through a MultifdParser
+    and @tamper's lane_record().
     """
 
     def __init__(self, dst_port, tamper=None, capture=False, log=None,
@@ -551,12 +683,12 @@ class MigProxy:
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._listener.bind(('127.0.0.1', 0))
-        self._listener.listen(1)
+        self._listener.listen(8)
         self.port = self._listener.getsockname()[1]
-        t = threading.Thread(target=self._accept, name=f'{name}-accept',
-                             daemon=True)
-        self._threads.append(t)
-        t.start()
+        self.channels = []          # MultifdChannel, in connection order
+        self._acceptor = threading.Thread(target=self._accept,
+                                          name=f'{name}-accept', daemon=True)
+        self._acceptor.start()
 
     @property
     def uri(self):
@@ -574,12 +706,26 @@ class MigProxy:
     # ---- public -----------------------------------------------------------
 
     def drop(self):
-        """Break both connections now (a broken network: what is still
+        """Break every connection now (a broken network: what is still
         in flight is lost)."""
-        self.log.info('%s: dropping both connections after %d bytes from '
+        self.log.info('%s: dropping the connections after %d bytes from '
                       'the source', self.name, self.src_bytes)
         self.cut = True
         self._shutdown_all(reset=True)
+        for ch in list(self.channels):
+            ch.drop()
+
+    def drop_channel(self, index):
+        """Break multifd channel @index alone."""
+        ch = self.channels[index]
+        self.log.info('%s: dropping multifd channel %d after %d bytes, %d '
+                      'lane records', self.name, index, ch.src_bytes,
+                      len(ch.parser.records))
+        ch.drop()
+
+    def lane_records(self):
+        """Lane records seen on all multifd channels so far."""
+        return sum(len(ch.parser.records) for ch in list(self.channels))
 
     def stall(self):
         """Stop reading from the source (a network that stops moving data
@@ -599,8 +745,12 @@ class MigProxy:
         return self._connected.wait(timeout)
 
     def wait_closed(self, timeout):
-        """Wait until both directions ended; True if they did."""
+        """Wait until forwarding ended on every connection made (both
+        directions of the main one); True if it did."""
         deadline = time.monotonic() + timeout
+        while not self._connected.is_set() and not self._closing and \
+                time.monotonic() < deadline:
+            time.sleep(0.05)
         for t in list(self._threads):
             t.join(max(0.0, deadline - time.monotonic()))
         return not any(t.is_alive() for t in self._threads)
@@ -609,10 +759,13 @@ class MigProxy:
         """Stop forwarding and release the sockets."""
         self._closing = True
         self._shutdown_all(reset=True)
+        for ch in list(self.channels):
+            ch.drop()
         try:
             self._listener.close()
         except OSError:
             pass
+        self._acceptor.join(5)
         self.wait_closed(10)
 
     def records_of(self, rtype):
@@ -625,21 +778,61 @@ class MigProxy:
     # ---- threads ----------------------------------------------------------
 
     def _accept(self):
+        """Every connection of the source, until close()."""
+        self._listener.settimeout(0.5)
+        deadline = time.monotonic() + 600
+        while not self._closing and time.monotonic() < deadline:
+            try:
+                src, _ = self._listener.accept()
+            except socket.timeout:
+                continue
+            except OSError as e:
+                if not self._closing:
+                    self.error = f'accept: {e}'
+                    self.log.error('%s: %s', self.name, self.error)
+                return
+            # Each on its own: a channel may say what it is only once
+            # the others are connected.
+            t = threading.Thread(target=self._connection, args=(src,),
+                                 name=f'{self.name}-conn', daemon=True)
+            self._threads.append(t)
+            t.start()
+
+    def _connection(self, src):
+        """Connect @src to the destination as what its first bytes say
+        it is: the main channel or a multifd channel."""
         try:
-            self._listener.settimeout(600)
-            src, _ = self._listener.accept()
-            self._listener.close()
+            src.settimeout(None)
             dst = socket.create_connection(('127.0.0.1', self.dst_port),
                                            timeout=30)
             dst.settimeout(None)
             for s in (src, dst):
                 s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self._src, self._dst = src, dst
+            magic = src.recv(4, socket.MSG_PEEK | socket.MSG_WAITALL)
         except OSError as e:
             if not self._closing:
-                self.error = f'accept/connect: {e}'
+                self.error = f'connect: {e}'
                 self.log.error('%s: %s', self.name, self.error)
             return
+        with self._lock:
+            if len(magic) == 4 and \
+                    struct.unpack('>I', magic)[0] == MULTIFD_MAGIC:
+                ch = MultifdChannel(self, len(self.channels), src, dst)
+                self.channels.append(ch)
+                self._threads.append(ch.start())
+                return
+            main = self._src is None
+            if main:
+                self._src, self._dst = src, dst
+        if main:
+            self._start_main()
+            return
+        self.error = 'a second main channel'
+        self.log.error('%s: %s', self.name, self.error)
+        src.close()
+        dst.close()
+
+    def _start_main(self):
         self.log.info('%s: source connected, forwarding to port %d',
                       self.name, self.dst_port)
         self._connected.set()
@@ -815,6 +1008,75 @@ class MigProxy:
         return False
 
 
+class MultifdChannel:
+    """One multifd channel through a MigProxy: source -> destination
+    only (the destination sends nothing on it)."""
+
+    def __init__(self, proxy, index, src, dst):
+        self.proxy = proxy
+        self.index = index
+        self.src, self.dst = src, dst
+        self.parser = MultifdParser(index)
+        self.src_bytes = 0
+        self.dropped = False
+
+    def start(self):
+        t = threading.Thread(target=self._forward, daemon=True,
+                             name=f'{self.proxy.name}-mfd{self.index}')
+        t.start()
+        return t
+
+    def drop(self):
+        self.dropped = True
+        for s in (self.src, self.dst):
+            try:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                             struct.pack('ii', 1, 0))
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _send(self, item):
+        tamper = self.proxy.tamper
+        if not isinstance(item, LanePacket):
+            self.dst.sendall(item)
+            return
+        raws = tamper.lane_record(self.index, item.record) if tamper \
+            else [item.record.raw]
+        for raw in raws:
+            self.dst.sendall(item.framed(raw))
+
+    def _forward(self):
+        log = self.proxy.log
+        try:
+            while True:
+                data = self.src.recv(_RECV)
+                if not data:
+                    self.dst.shutdown(socket.SHUT_WR)
+                    break
+                self.src_bytes += len(data)
+                for item in self.parser.feed(data):
+                    self._send(item)
+        except OSError as e:
+            if not self.dropped:
+                log.info('%s: multifd channel %d: %s', self.proxy.name,
+                         self.index, e)
+        finally:
+            if self.parser.error:
+                log.error('%s: multifd channel %d: the parser lost track: '
+                          '%s', self.proxy.name, self.index,
+                          self.parser.error)
+            log.info('%s: multifd channel %d done: %d bytes, %d packets, %d '
+                     'syncs, %d lane records', self.proxy.name, self.index,
+                     self.src_bytes, self.parser.packets, self.parser.syncs,
+                     len(self.parser.records))
+            for s in (self.src, self.dst):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+
 def main(argv):
     if len(argv) != 3 or argv[1] != 'dump':
         print(f'usage: {argv[0]} dump <captured stream>', file=sys.stderr)
@@ -884,6 +1146,34 @@ class StallAtSwitchover(Tamper):
             self.note = f'stalled at {rec}, the first of the switchover'
             self.proxy.stall()
         return rec.framed
+
+
+class FlipLaneBit(Tamper):
+    """Flip one bit in the ciphertext of the first full entry of a lane
+    record on a multifd channel."""
+
+    def lane_record(self, channel, rec):
+        full = [off for off, size, _ in rec.data_entries()
+                if size == DATA_ENTRY_SIZE] if rec.type == DATA else []
+        if self.done or not full:
+            return [rec.raw]
+        raw = bytearray(rec.raw)
+        raw[full[0] + DATA_ENTRY_GPA + 99] ^= 0x01
+        self.done = True
+        self.note = f'bit 0 of a ciphertext byte of {rec} on channel ' \
+                    f'{channel} flipped'
+        return [bytes(raw)]
+
+
+class DuplicateLane(Tamper):
+    """Send the first lane record twice on its multifd channel."""
+
+    def lane_record(self, channel, rec):
+        if self.done:
+            return [rec.raw]
+        self.done = True
+        self.note = f'{rec} sent twice on channel {channel}'
+        return [rec.raw, rec.raw]
 
 
 class DropRec(Tamper):

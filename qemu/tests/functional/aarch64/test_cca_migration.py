@@ -291,14 +291,17 @@ class CcaMigration(QemuSystemTest):
         self.log.info('%s booted in %.1f s', name, time.monotonic() - start)
         return vm
 
-    def start_dest(self, name, exit_on_error=True, **kwargs):
+    def start_dest(self, name, exit_on_error=True, multifd=0, **kwargs):
         """
         Launch a destination waiting on tcp:127.0.0.1:<free port> (QEMU
         picks the port); returns (vm, port).  Without @exit_on_error it
-        stays after a failed migration.
+        stays after a failed migration; with @multifd it takes that many
+        multifd channels.
         """
         vm = self.new_vm(name, incoming=True, **kwargs)
         vm.launch()
+        if multifd:
+            self.set_multifd(vm, multifd)
         vm.cmd('migrate-incoming', uri='tcp:127.0.0.1:0',
                **{'exit-on-error': exit_on_error})
         addrs = vm.cmd('query-migrate').get('socket-address', [])
@@ -387,6 +390,12 @@ class CcaMigration(QemuSystemTest):
              'state': pause_before_switchover}])
         vm.cmd('migrate-set-parameters', **{'downtime-limit': DOWNTIME_MS,
                                             'max-bandwidth': bandwidth})
+
+    @staticmethod
+    def set_multifd(vm, channels):
+        vm.cmd('migrate-set-capabilities', capabilities=[
+            {'capability': 'multifd', 'state': True}])
+        vm.cmd('migrate-set-parameters', **{'multifd-channels': channels})
 
     def query_migrate(self, vm):
         return vm.cmd('query-migrate')
@@ -1405,6 +1414,85 @@ class CcaMigration(QemuSystemTest):
         self.stop(src)
         # The realm's check throttled, not RAM's.
         self.assertIn('rme_stream_throttle', src.get_log() or '')
+        self.stop(dst)
+
+    # ---- i: multifd: DATA sealed and carried on parallel lanes ----------
+
+    def multifd_case(self, src, channels, gen):
+        """Migrate @src to a new destination over @channels multifd
+        channels; returns the destination, its realm running and whole."""
+        dst, port = self.start_dest(f'dst-mfd{channels}', multifd=channels,
+                                    smp=2)
+        self.set_multifd(src, channels)
+        info = self.migrate_ok(src, dst, f'tcp:127.0.0.1:{port}', smp=2,
+                               name=f'dst-mfd{channels}')
+        r = info['realm']
+        self.log.info('%d channels: %s ms, downtime %s ms, multifd %s '
+                      'bytes, realm %s bytes', channels,
+                      info.get('total-time'), info.get('downtime'),
+                      info['ram'].get('multifd-bytes'), r['bytes'])
+        # The realm's DATA went on the channels, one lane each.
+        self.assertEqual(r['lanes'], channels)
+        self.assertGreater(info['ram']['multifd-bytes'],
+                           (r['pages'] - r['zero-pages']) * 4096)
+        self.assertGreater(self.memstress_check(dst, f'mfd{channels}'), gen)
+        return dst
+
+    def test_multifd(self):
+        """A realm migrates over 2, then 4 multifd channels (there and
+        back), its DATA sealed in parallel and imported in parallel."""
+        src = self.boot('src', smp=2)
+        gen = self.memstress_start(src, MEMSTRESS_SMALL_MIB, 0x3f2)
+        dst = self.multifd_case(src, 2, gen)
+        self.stop(src)
+        back = self.multifd_case(dst, 4, gen)
+        self.stop(dst)
+        self.stop(back)
+
+    def multifd_refused(self, src, name, tamper, words):
+        """Migrate @src over 2 multifd channels through a proxy with
+        @tamper: the destination refuses a lane record, naming one of
+        @words; the source realm runs on."""
+        dst, port = self.start_dest(name, multifd=2)
+        proxy = self.proxy(port, name=f'proxy-{name}', tamper=tamper)
+        self.migrate(src, proxy.uri)
+        self.assert_source_back(src, 'failed', name)
+        self.assertTrue(tamper.done, f'{name}: no lane record was changed')
+        self.log.info('%s: %s', name, tamper.note)
+        self.assert_dest_failed(dst, name, words)
+
+    def test_multifd_faults(self):
+        """
+        On a multifd channel, a lane record tampered with or sent twice,
+        or the channel dropped mid-migration: the destination refuses the
+        realm and the source's runs on, intact; then a migration over the
+        channels succeeds.
+        """
+        src = self.boot('src')
+        gen = self.memstress_start(src, MEMSTRESS_SMALL_MIB, 0x6d1)
+        self.set_multifd(src, 2)
+        self.multifd_refused(src, 'dst-flip', mp.FlipLaneBit(),
+                             ('authentication failed',))
+        self.multifd_refused(src, 'dst-twice', mp.DuplicateLane(),
+                             ('already sent in epoch',))
+        # A channel dropped once it carried a few lane records.
+        dst, port = self.start_dest('dst-drop', multifd=2)
+        proxy = self.proxy(port, name='proxy-drop')
+        self.migrate(src, proxy.uri, bandwidth=BW_LOW)
+        deadline = time.monotonic() + MIGRATE_TIMEOUT
+        while len(proxy.channels) < 2 or \
+                len(proxy.channels[1].parser.records) < 4:
+            self.assertLess(time.monotonic(), deadline,
+                            'no lane records on multifd channel 1')
+            time.sleep(0.05)
+        proxy.drop_channel(1)
+        self.assert_source_back(src, 'failed', 'a multifd channel dropped')
+        rc, _ = self.wait_exit(dst, 'dst-drop')
+        self.assertNotEqual(rc, 0)
+        dst, port = self.start_dest('dst-ok', multifd=2)
+        self.migrate_ok(src, dst, f'tcp:127.0.0.1:{port}', name='dst-ok')
+        self.assertGreater(self.memstress_check(dst, 'dst-ok'), gen)
+        self.stop(src)
         self.stop(dst)
 
     def test_plain_vm_migrates(self):
