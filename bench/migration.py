@@ -23,6 +23,7 @@ import os
 import platform
 import re
 import shlex
+import signal
 import statistics
 import subprocess
 import sys
@@ -151,6 +152,39 @@ def qemu_args(qemu, kernel, initrd, realm, smp, rme_opts, incoming=False,
     return args
 
 
+def start_perf(opts, guest, name):
+    """With --perf DIR: perf record @guest's QEMU (every thread, call
+    graphs) into DIR/@name.data until stop_perf()."""
+    if not opts.perf:
+        return None
+    os.makedirs(opts.perf, exist_ok=True)
+    data = os.path.join(opts.perf, f'{name}.data')
+    proc = subprocess.Popen(['perf', 'record', '-q', '-F', '499', '-g',
+                             '-o', data, '-p', str(guest.proc.pid)],
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    return proc, data, name
+
+
+def stop_perf(opts, p):
+    """Stop the recording; DIR/<name>.txt gets where the time went, by
+    thread and by function (self time)."""
+    if not p:
+        return
+    proc, data, name = p
+    proc.send_signal(signal.SIGINT)
+    proc.wait(60)
+    with open(os.path.join(opts.perf, f'{name}.txt'), 'w') as f:
+        for sort in ('comm', 'comm,sym'):
+            rep = subprocess.run(['perf', 'report', '-i', data, '--stdio',
+                                  '--no-children', '-g', 'none',
+                                  '--percent-limit', '1', '--sort', sort],
+                                 capture_output=True, text=True)
+            f.write(f'## perf report --sort {sort}\n\n')
+            f.write('\n'.join(l for l in rep.stdout.splitlines()
+                              if l and not l.startswith('#')) + '\n\n')
+
+
 def migrate_once(opts, qemu, kernel, initrd, realm, rme_opts, tmpdir, run):
     kind = 'realm' if realm else 'plain'
     src = dst = None
@@ -183,6 +217,8 @@ def migrate_once(opts, qemu, kernel, initrd, realm, rme_opts, tmpdir, run):
             {'capability': 'auto-converge', 'state': opts.auto_converge}])
         src.qmp.cmd('migrate-set-parameters', **{
             'downtime-limit': opts.downtime, 'max-bandwidth': opts.bandwidth})
+        perfs = [start_perf(opts, g, f'{kind}-{side}') for g, side in
+                 ((src, 'src'), (dst, 'dst'))] if run == 0 else []
         t0 = time.monotonic()
         throttle = 0
         src.qmp.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
@@ -196,6 +232,8 @@ def migrate_once(opts, qemu, kernel, initrd, realm, rme_opts, tmpdir, run):
                                    f'{opts.timeout} s: {info}')
             time.sleep(0.05)
         wall = time.monotonic() - t0
+        for p in perfs:
+            stop_perf(opts, p)
         if info['status'] != 'completed':
             raise RuntimeError(f'{kind} migration {info["status"]}: '
                                f'{info.get("error-desc")}')
@@ -265,6 +303,9 @@ def main():
     ap.add_argument('--multifd', type=int, default=0,
                     help='multifd channels (0: multifd off)')
     ap.add_argument('--mem', default='1G', help='guest RAM (-m)')
+    ap.add_argument('--perf', metavar='DIR',
+                    help='perf record both QEMUs of the first run of each '
+                    'kind into DIR (reports: DIR/<kind>-<side>.txt)')
     ap.add_argument('--timeout', type=int, default=600,
                     help='give up a migration after this many seconds')
     ap.add_argument('--name', default=time.strftime('%Y%m%d-%H%M',

@@ -166,11 +166,12 @@ static const char *rme_stream_state_name(RmeStream *s)
 /*
  * The switchover runs the realm's completion with the BQL held and the
  * VM stopped (migration_completion_precopy()).  Waiting there on the
- * stream or on the return path must not freeze the monitor: these drop
- * the BQL around such a wait and take it back after.  Meanwhile the
- * vCPUs stay stopped ('cont' is refused in finish-migrate) and every
- * RMM command still runs with the BQL; migrate_cancel and a broken
- * connection end the wait.
+ * stream, on the return path or on the lanes must not freeze the
+ * monitor: the realm's completion lets the BQL go and every RMM command
+ * takes it again (BQL_LOCK_GUARD), as in pre-copy; these two drop it
+ * around a wait in any other context that holds it.  Meanwhile the
+ * vCPUs stay stopped ('cont' is refused in finish-migrate);
+ * migrate_cancel and a broken connection end the wait.
  */
 static bool rme_stream_wait_begin(void)
 {
@@ -364,11 +365,12 @@ static bool rme_drv_export_epoch(void *opaque, uint8_t *buf, size_t *len)
     return s->g->ops->mig_export_epoch(s->g, buf, len, &s->err);
 }
 
-/* The VM is stopped and the BQL held from here to END. */
+/* The VM is stopped from here to END. */
 static bool rme_drv_pause(void *opaque)
 {
     RmeStream *s = opaque;
 
+    BQL_LOCK_GUARD();
     return s->g->ops->mig_export_pause(s->g, &s->err);
 }
 
@@ -377,6 +379,7 @@ static uint64_t rme_drv_pending(void *opaque)
     RmeStream *s = opaque;
     RmmMigStats st;
 
+    BQL_LOCK_GUARD();
     s->g->ops->mig_stats(s->g, &st);
     return st.pending_granules + st.ripas_pending_granules;
 }
@@ -385,8 +388,10 @@ static bool rme_drv_export_rec(void *opaque, unsigned index, uint8_t *buf,
                                size_t *len)
 {
     RmeStream *s = opaque;
-    CPUState *cs = qemu_get_cpu(index);
+    CPUState *cs;
 
+    BQL_LOCK_GUARD();
+    cs = qemu_get_cpu(index);
     if (!cs) {
         error_setg(&s->err, "rme-guest: no vCPU %u", index);
         return false;
@@ -398,6 +403,7 @@ static bool rme_drv_export_end(void *opaque, uint8_t *buf, size_t *len)
 {
     RmeStream *s = opaque;
 
+    BQL_LOCK_GUARD();
     return s->g->ops->mig_export_end(s->g, buf, len, &s->err);
 }
 
@@ -690,7 +696,8 @@ static unsigned rme_stream_nr_vcpus(void)
  * The realm's part of the switchover: final passes, one REC per vCPU,
  * END.  Nothing is left for the destination to ask for afterwards.
  */
-static int rme_stream_complete_records(RmeStream *s, QEMUFile *f)
+static int rme_stream_complete_records(RmeStream *s, QEMUFile *f,
+                                       unsigned nr_vcpus)
 {
     MigrationState *ms = migrate_get_current();
     uint64_t left;
@@ -699,7 +706,7 @@ static int rme_stream_complete_records(RmeStream *s, QEMUFile *f)
     if (rme_stream_finish_handshake(s) < 0) {
         return -EINVAL;
     }
-    ret = rme_mig_driver_complete(s->drv, rme_stream_nr_vcpus(), &left);
+    ret = rme_mig_driver_complete(s->drv, nr_vcpus, &left);
     if (ret == RME_MIG_NOT_CONVERGED) {
         error_setg(&s->err, "rme-guest: the realm still has %" PRIu64
                    " granules to export after %d final passes", left,
@@ -727,12 +734,17 @@ static int rme_stream_save_complete(QEMUFile *f, void *opaque)
     int64_t t0 = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
     RmmMigStats st;
     uint64_t granules;
+    unsigned nr_vcpus;
+    bool relock;
     int ret;
 
-    /* The VM is stopped and we hold the BQL (but not while we wait). */
+    /* The VM is stopped; the BQL only for each RMM command from here. */
     s->g->ops->mig_stats(s->g, &st);
     granules = st.data_granules;
-    ret = rme_stream_complete_records(s, f);
+    nr_vcpus = rme_stream_nr_vcpus();
+    relock = rme_stream_wait_begin();
+    ret = rme_stream_complete_records(s, f, nr_vcpus);
+    rme_stream_wait_end(relock);
     s->g->ops->mig_stats(s->g, &st);
     s->completed = true;
     s->final_granules = st.data_granules - granules;

@@ -160,8 +160,9 @@ static void run_raw(RmmRealm *r, const uint8_t *p, size_t left)
 static void run_sealed(RmmRealm *r, const uint8_t *p, size_t left)
 {
     uint8_t session[RMM_MIG_SESSION_SIZE];
-    uint64_t seq = 0;
+    uint64_t seq = 0, lane_seq[RMM_MIG_LANES_MAX + 1] = { 0 };
     uint32_t epoch = 0;
+    unsigned lane;
     RmmMigKeys k;
 
     memset(session, FUZZ_SESSION_BYTE, sizeof(session));
@@ -199,17 +200,28 @@ static void run_sealed(RmmRealm *r, const uint8_t *p, size_t left)
         if ((mods & FUZZ_MOD_SEQ_DEC) && rseq) {
             rseq--;
         }
-        len = pt_len ? rmm_mig_seal_record(&k, type, epoch +
-                                           !!(mods & FUZZ_MOD_EPOCH), rseq,
-                                           pt, pt_len, seal_buf, SEAL_CAP)
-                     : 0;
+        lane = type == RMM_MIG_RT_DATA && (mods & FUZZ_MOD_LANE) ?
+               1 + (mods >> 4 & 3) : 0;
+        if (lane) {
+            rseq = lane_seq[lane];
+        }
+        len = !pt_len ? 0 :
+              lane ? rmm_mig_seal_data_lane(&k, lane, epoch +
+                                            !!(mods & FUZZ_MOD_EPOCH), rseq,
+                                            pt, pt_len, seal_buf, SEAL_CAP) :
+              rmm_mig_seal_record(&k, type, epoch + !!(mods & FUZZ_MOD_EPOCH),
+                                  rseq, pt, pt_len, seal_buf, SEAL_CAP);
         if (!len) {
             continue;
         }
         if (import(r, seal_buf, len) != RMI_SUCCESS) {
             break;
         }
-        seq += n;
+        if (lane) {
+            lane_seq[lane] += n;
+        } else {
+            seq += n;
+        }
         epoch += type == RMM_MIG_RT_EPOCH;
     }
     rmm_mig_keys_wipe(&k);

@@ -8,7 +8,8 @@
  *   FUZZ_MODE_SEALED: the harness is a malicious source that knows the
  *     key: chunks of { u8 type, u8 mods, le16 len, payload[len] }, each
  *     sealed by the harness at its own next sequence number and epoch
- *     (mods bit 0: epoch + 1, bit 1: seq + 1, bit 2: seq - 1).  For DATA
+ *     (mods bit 0: epoch + 1, bit 1: seq + 1, bit 2: seq - 1, bit 3: DATA
+ *     on lane 1 + (mods bits 4-5), numbered in its lane).  For DATA
  *     the payload is { u8 count, count x { le64 gpa | ripas, u8 fill } }
  *     (granules filled with the byte), for IMMUTABLE the sealed
  *     parameters (the harness adds the session ID), for any other type
@@ -47,6 +48,8 @@
 #define FUZZ_MOD_EPOCH      (1u << 0)
 #define FUZZ_MOD_SEQ_INC    (1u << 1)
 #define FUZZ_MOD_SEQ_DEC    (1u << 2)
+/* DATA on lane 1 + (mods >> 4 & 3), numbered in that lane */
+#define FUZZ_MOD_LANE       (1u << 3)
 
 static const uint8_t fuzz_mig_key[32] = {
     0x46, 0x75, 0x7a, 0x7a, 0x20, 0x6d, 0x69, 0x67,

@@ -1,0 +1,97 @@
+#!/usr/bin/python3
+"""
+Plot bench/migration.py results: realm vs plain VM, side by side.
+
+    bench/plot.py --out bench/results/migration.png RESULT.json...
+
+One group of bars per result file (a configuration: memory, vCPUs,
+workload cap, multifd channels), plain and realm next to each other:
+total time, downtime and bytes on the wire, the medians, with the
+smallest and largest run as error bars.  Needs python3-matplotlib
+(Debian).
+
+Copyright (c) 2026 The QEMU CCA migration authors
+SPDX-License-Identifier: GPL-2.0-or-later
+"""
+
+import argparse
+import json
+import statistics
+import sys
+
+import matplotlib
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt                     # noqa: E402
+
+PANELS = (
+    ('total time (s)', 'total_ms', 1e-3),
+    ('downtime (ms)', 'downtime_ms', 1.0),
+    ('bytes on the wire (MB)', 'wire', 1e-6),
+)
+COLOURS = {'plain': '#7f7f7f', 'realm': '#1f77b4'}
+
+
+def label(opts):
+    """A configuration's name, from the options of its run."""
+    rate = f'{opts["rate"]} MiB/s' if opts.get('rate') else 'uncapped'
+    mfd = opts.get('multifd') or 0
+    parts = [opts.get('mem', '1G'), f'{opts["smp"]} vCPU', rate,
+             f'multifd {mfd}' if mfd else 'no multifd']
+    if opts.get('auto_converge'):
+        parts.append('auto-converge')
+    return '\n'.join(parts)
+
+
+def stats(runs, key, scale):
+    """Median, and its distance to the smallest and largest run."""
+    vals = [r[key] * scale for r in runs if r.get(key) is not None]
+    if not vals:
+        return 0.0, 0.0, 0.0
+    med = statistics.median(vals)
+    return med, med - min(vals), max(vals) - med
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument('--out', required=True, help='PNG file to write')
+    ap.add_argument('--title', default='Live migration: realm vs plain VM '
+                    '(same build, same run, medians, bars: min..max)')
+    ap.add_argument('results', nargs='+', help='bench/migration.py JSON')
+    args = ap.parse_args()
+
+    data = []
+    for path in args.results:
+        with open(path) as f:
+            data.append(json.load(f))
+    fig, axes = plt.subplots(1, len(PANELS),
+                             figsize=(4.5 * len(PANELS), 4.8))
+    width = 0.38
+    xs = range(len(data))
+    for ax, (title, key, scale) in zip(axes, PANELS):
+        for k, kind in enumerate(('plain', 'realm')):
+            meds, lo, hi = [], [], []
+            for d in data:
+                m, a, b = stats(d['results'][kind], key, scale)
+                meds.append(m)
+                lo.append(a)
+                hi.append(b)
+            pos = [x + (k - 0.5) * width for x in xs]
+            ax.bar(pos, meds, width, yerr=[lo, hi], capsize=3,
+                   label=kind, color=COLOURS[kind])
+        ax.set_title(title)
+        ax.set_xticks(list(xs))
+        ax.set_xticklabels([label(d['options']) for d in data], fontsize=7)
+        ax.grid(axis='y', alpha=0.3)
+    axes[0].legend()
+    runs = min(len(d['results']['realm']) for d in data)
+    fig.suptitle(f'{args.title}\n{data[0]["machine"]}, {runs}+ runs each',
+                 fontsize=10)
+    fig.tight_layout()
+    fig.savefig(args.out, dpi=110)
+    print(f'plot in {args.out}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
