@@ -139,6 +139,7 @@ def qemu_args(qemu, kernel, initrd, realm, smp, rme_opts, incoming=False,
               mem='1G'):
     args = [qemu, '-M', 'virt', '-cpu', 'max', '-accel', 'tcg',
             '-smp', str(smp), '-m', mem, '-display', 'none',
+            '-name', 'debug-threads=on',
             '-serial', 'stdio', '-monitor', 'none', '-nic', 'none',
             '-kernel', kernel, '-initrd', initrd, '-no-reboot']
     if realm:
@@ -197,8 +198,10 @@ def migrate_once(opts, qemu, kernel, initrd, realm, rme_opts, tmpdir, run):
                  f'0 {opts.rate} &')
         src.wait_for(rb'MEMSTRESS: run started', 240)
         rc, out = src.run('memstress check')
-        if rc or not VERIFY_OK.search(out):
+        m = VERIFY_OK.search(out)
+        if rc or not m:
             raise RuntimeError(f'memstress check on the source failed:\n{out}')
+        gen0, tgen0 = int(m.group(2)), time.monotonic()
 
         dst = Guest(qemu_args(qemu, kernel, initrd, realm, opts.smp, rme_opts,
                               incoming=True, mem=opts.mem),
@@ -243,9 +246,14 @@ def migrate_once(opts, qemu, kernel, initrd, realm, rme_opts, tmpdir, run):
                 raise RuntimeError('destination not running')
             time.sleep(0.05)
         rc, out = dst.run('memstress check')
-        if rc or not VERIFY_OK.search(out):
+        m = VERIFY_OK.search(out)
+        if rc or not m:
             raise RuntimeError(f'memstress check on the destination failed:'
                                f'\n{out}')
+        # The guest's dirty rate: memstress rewrote its region once per
+        # generation, from before migrate to after the switchover.
+        dirty_rate = ((int(m.group(2)) - gen0) * opts.mib /
+                      (time.monotonic() - tgen0))
 
         ram = info['ram']
         realm_info = info.get('realm') or {}
@@ -269,6 +277,7 @@ def migrate_once(opts, qemu, kernel, initrd, realm, rme_opts, tmpdir, run):
             'realm_downtime_ms': realm_info.get('downtime'),
             'final_pages': realm_info.get('final-pages'),
             'throttle': throttle,
+            'dirty_rate': dirty_rate,
         }
         res['mbps_calc'] = res['wire'] * 8 / (total_ms / 1000) / 1e6
         if res['realm_pages'] > res['realm_zero']:
@@ -351,6 +360,9 @@ def main():
                 if line.startswith('model name')), platform.machine())
     version = subprocess.run([qemu, '--version'], capture_output=True,
                              text=True).stdout.splitlines()[0]
+    commit = subprocess.run(['git', '-C', TOP, 'describe', '--always',
+                             '--dirty'], capture_output=True,
+                            text=True).stdout.strip()
     rows = [
         ('total time (ms)', 'total_ms', '.0f'),
         ('wall clock, migrate to completed (s)', 'wall', '.2f'),
@@ -367,6 +379,8 @@ def main():
         ('realm wire overhead over the non-zero contents (%)', 'overhead',
          '.2f'),
         ('peak cpu-throttle-percentage', 'throttle', '.0f'),
+        ('guest rewrite rate, migrate to check on the destination (MiB/s)',
+         'dirty_rate', '.0f'),
         ('realm DATA lanes (multifd channels)', 'lanes', '.0f'),
         ('downtime in the realm\'s switchover (ms)', 'realm_downtime_ms',
          '.0f'),
@@ -383,7 +397,7 @@ def main():
         f.write(f'- machine: {os.cpu_count()} cores, {cpu}, '
                 f'{os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") >> 30} GiB, '
                 f'{platform.system()} {platform.release()}\n')
-        f.write(f'- QEMU: {version}\n')
+        f.write(f'- QEMU: {version}, this tree at {commit}\n')
         f.write(f'- guest: Debian Linux {kver} + busybox initramfs, '
                 f'-m {opts.mem} -smp {opts.smp}, TCG, -cpu max\n')
         rate = f'at most {opts.rate} MiB/s' if opts.rate else 'no rate cap'
@@ -430,7 +444,7 @@ def main():
     # Every figure, for bench/plot.py.
     with open(os.path.splitext(out_path)[0] + '.json', 'w') as f:
         json.dump({'options': vars(opts), 'machine': cpu, 'qemu': version,
-                   'results': results}, f, indent=1)
+                   'commit': commit, 'results': results}, f, indent=1)
     print(f'report in {out_path}')
     return 0
 
