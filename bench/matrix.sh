@@ -31,11 +31,8 @@ configs=(
     "1G 1 0 2"
     "1G 1 0 4"
     "1G 1 64 0"
-    "1G 1 64 2"
     "1G 2 0 0"
-    "1G 2 0 2"
     "4G 1 0 0"
-    "4G 1 0 4"
 )
 out=$top/bench/results/$name
 mkdir -p "$out"
@@ -54,4 +51,5 @@ for c in "${configs[@]}"; do
         --out "$out/$tag.md"
     jsons+=("$out/$tag.json")
 done
-/usr/bin/python3 "$top/bench/plot.py" --out "$out/matrix.png" "${jsons[@]}"
+/usr/bin/python3 "$top/bench/plot.py" --out "$out/matrix.png" \
+    --table "$out/matrix.md" "${jsons[@]}"

@@ -51,12 +51,40 @@ def stats(runs, key, scale):
     return med, med - min(vals), max(vals) - med
 
 
+def table(data):
+    """A markdown table of the configurations: medians (min..max) and
+    the realm / plain ratios."""
+    def cell(runs, key, scale, spec):
+        m, lo, hi = stats(runs, key, scale)
+        return f'{m:{spec}} ({m - lo:{spec}}..{m + hi:{spec}})', m
+
+    out = ['| configuration | total time plain (s) | realm (s) | ratio | '
+           'downtime plain (ms) | realm (ms) | ratio | bytes ratio | '
+           'realm epochs | realm lanes |',
+           '|---|---|---|---|---|---|---|---|---|---|']
+    for d in data:
+        p, r = d['results']['plain'], d['results']['realm']
+        tp, mtp = cell(p, 'total_ms', 1e-3, '.1f')
+        tr, mtr = cell(r, 'total_ms', 1e-3, '.1f')
+        dp, mdp = cell(p, 'downtime_ms', 1, '.0f')
+        dr, mdr = cell(r, 'downtime_ms', 1, '.0f')
+        wp, wr = stats(p, 'wire', 1)[0], stats(r, 'wire', 1)[0]
+        ep = stats(r, 'epochs', 1)[0]
+        lanes = stats(r, 'lanes', 1)[0]
+        name = label(d['options']).replace('\n', ', ')
+        out.append(f'| {name} | {tp} | {tr} | **{mtr / mtp:.2f}x** | {dp} | '
+                   f'{dr} | **{mdr / mdp:.2f}x** | {wr / wp:.2f}x | '
+                   f'{ep:.0f} | {lanes:.0f} |')
+    return '\n'.join(out) + '\n'
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument('--out', required=True, help='PNG file to write')
     ap.add_argument('--title', default='Live migration: realm vs plain VM '
                     '(same build, same run, medians, bars: min..max)')
+    ap.add_argument('--table', help='also write a markdown table here')
     ap.add_argument('results', nargs='+', help='bench/migration.py JSON')
     args = ap.parse_args()
 
@@ -90,6 +118,10 @@ def main():
     fig.tight_layout()
     fig.savefig(args.out, dpi=110)
     print(f'plot in {args.out}')
+    if args.table:
+        with open(args.table, 'w') as f:
+            f.write(table(data))
+        print(f'table in {args.table}')
     return 0
 
 

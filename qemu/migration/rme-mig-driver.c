@@ -143,16 +143,24 @@ static int emit(RmeMigDriver *d, size_t len)
 
 int rme_mig_driver_sync(RmeMigDriver *d)
 {
-    uint64_t i, n = 0;
+    uint64_t i, n = 0, kept = 0;
 
     if (!d->ops->dirty_log(d->opaque, d->next)) {
         return RME_MIG_FAILED;
     }
     for (i = 0; i < d->words; i++) {
         n += __builtin_popcountll(d->next[i]);
+        /*
+         * A granule still to send in this epoch goes with what it holds
+         * then: the write logged now needs no second send in the next
+         * epoch (as RAM's one bitmap does; a write after the send is
+         * logged again).
+         */
+        d->next[i] &= ~d->todo[i];
+        kept += __builtin_popcountll(d->next[i]);
     }
     d->logged += n - d->next_count;
-    d->next_count = n;
+    d->next_count = kept;
     return RME_MIG_MORE;
 }
 
