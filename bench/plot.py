@@ -38,7 +38,7 @@ def label(opts):
     parts = [opts.get('mem', '1G'), f'{opts["smp"]} vCPU', rate,
              f'multifd {mfd}' if mfd else 'no multifd']
     if opts.get('auto_converge'):
-        parts.append('auto-converge')
+        parts.append('auto-conv.')
     return '\n'.join(parts)
 
 
