@@ -31,8 +31,11 @@ configs=(
     "1G 1 0 2"
     "1G 1 0 4"
     "1G 1 64 0"
+    "1G 1 64 2"
     "1G 2 0 0"
+    "1G 2 0 2"
     "4G 1 0 0"
+    "4G 1 0 4"
 )
 out=$top/bench/results/$name
 mkdir -p "$out"
