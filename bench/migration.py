@@ -160,7 +160,8 @@ def start_perf(opts, guest, name):
         return None
     os.makedirs(opts.perf, exist_ok=True)
     data = os.path.join(opts.perf, f'{name}.data')
-    proc = subprocess.Popen(['perf', 'record', '-q', '-F', '499', '-g',
+    proc = subprocess.Popen(['perf', 'record', '-q', '-F',
+                             str(opts.perf_freq), '-g',
                              '-o', data, '-p', str(guest.proc.pid)],
                             stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -315,6 +316,8 @@ def main():
     ap.add_argument('--perf', metavar='DIR',
                     help='perf record both QEMUs of the first run of each '
                     'kind into DIR (reports: DIR/<kind>-<side>.txt)')
+    ap.add_argument('--perf-freq', type=int, default=499,
+                    help='perf samples per second and thread')
     ap.add_argument('--timeout', type=int, default=600,
                     help='give up a migration after this many seconds')
     ap.add_argument('--name', default=time.strftime('%Y%m%d-%H%M',
