@@ -160,8 +160,9 @@ def start_perf(opts, guest, name):
         return None
     os.makedirs(opts.perf, exist_ok=True)
     data = os.path.join(opts.perf, f'{name}.data')
-    proc = subprocess.Popen(['perf', 'record', '-q', '-F',
-                             str(opts.perf_freq), '-g',
+    what = ['-e', opts.perf_event] if opts.perf_event else \
+        ['-F', str(opts.perf_freq)]
+    proc = subprocess.Popen(['perf', 'record', '-q', *what, '-g',
                              '-o', data, '-p', str(guest.proc.pid)],
                             stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -318,6 +319,9 @@ def main():
                     'kind into DIR (reports: DIR/<kind>-<side>.txt)')
     ap.add_argument('--perf-freq', type=int, default=499,
                     help='perf samples per second and thread')
+    ap.add_argument('--perf-event',
+                    help='perf record this event instead of CPU time '
+                    '(e.g. sched:sched_switch: where threads block)')
     ap.add_argument('--timeout', type=int, default=600,
                     help='give up a migration after this many seconds')
     ap.add_argument('--name', default=time.strftime('%Y%m%d-%H%M',
