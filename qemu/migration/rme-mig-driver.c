@@ -379,6 +379,8 @@ int rme_mig_driver_complete(RmeMigDriver *d, unsigned nr_recs,
      */
     for (passes = 0; ; passes++) {
         if (final_pass(d)) {
+            /* No lane works on once the driver gave up. */
+            lanes_drain(d);
             return RME_MIG_FAILED;
         }
         *left = d->ops->pending(d->opaque);

@@ -349,8 +349,11 @@ static bool rme_drv_lanes_flush(void *opaque)
     rme_stream_wait_end(relock);
     trace_rme_stream_lanes_flush(ret);
     if (ret < 0) {
-        error_setg(&s->err, "rme-guest: the multifd channels failed while "
+        Error *err = NULL;
+
+        error_setg(&err, "rme-guest: the multifd channels failed while "
                    "they carried the realm's DATA");
+        rme_stream_set_err(s, err);
         return false;
     }
     return true;
