@@ -12,7 +12,10 @@
  *    space [2^(w-1), 2^w) as an alias of the machine's memory;
  *  - every SMC of a realm vCPU goes to the model, and REC exits are
  *    handled here as KVM would handle them;
- *  - a vCPU runs only while the model lets its REC enter.
+ *  - a vCPU runs only while the model lets its REC enter;
+ *  - the machine's RAM holds the shared pages: a RamDiscardManager over it
+ *    says which ones (RIPAS EMPTY), so that RAM migration moves those and
+ *    skips the pages under protected granules, as with guest_memfd.
  *
  * Copyright (c) 2026 The QEMU CCA migration authors
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -24,6 +27,9 @@
 #include "exec/cputlb.h"
 #include "exec/translation-block.h"
 #include "system/physmem.h"
+#include "system/ramblock.h"
+#include "block/aio.h"
+#include "qemu/main-loop.h"
 #include "hw/core/cpu.h"
 #include "hw/boards.h"
 #include "hw/qdev-core.h"
@@ -51,6 +57,7 @@ typedef struct RmeTcg {
     MemoryRegion view;          /* what a realm vCPU sees */
     MemoryRegion unprot;        /* alias of the machine's memory */
     bool view_ready;
+    RamBlockAttributes *shared; /* the machine's RAM: populated = shared */
 } RmeTcg;
 
 static RmeTcg *rme_tcg(RmeGuest *g)
@@ -236,6 +243,60 @@ static void rme_tcg_mig_phase_changed(void *opaque, RmmMigPhase from,
     trace_rme_mig_phase(rmm_mig_phase_name(from), rmm_mig_phase_name(to));
 }
 
+/* ---- Shared RAM: the machine's RAM pages the realm shares ---- */
+
+/*
+ * [base, top) of IPA space became shared (RIPAS EMPTY) or private (RIPAS
+ * RAM): tell the RamDiscardManager of the machine's RAM.  The page of the
+ * machine's RAM under a private granule is "discarded": its contents mean
+ * nothing to the realm (as the host's page behind a private guest_memfd
+ * page), and RAM migration does not read it unless it is written while
+ * the migration runs.  Called with the BQL held.
+ */
+static void rme_tcg_shared_set(RmeTcg *t, hwaddr base, hwaddr top,
+                               bool shared)
+{
+    hwaddr lo = MAX(base, t->g->ram_base);
+    hwaddr hi = MIN(top, t->g->ram_base + t->g->ram_size);
+    int ret;
+
+    if (lo >= hi) {
+        return;
+    }
+    ret = ram_block_attributes_state_change(t->shared, lo - t->g->ram_base,
+                                            hi - lo, !shared);
+    trace_rme_shared(lo, hi, shared, ret);
+}
+
+/*
+ * Read the whole RIPAS map back from the RMM (RTT_READ_ENTRY, as a host
+ * would) after the realm arrived by migration: until then every page is
+ * "shared", which only costs the next migration time.
+ */
+static void rme_tcg_shared_resync(void *opaque)
+{
+    RmeTcg *t = opaque;
+    RmmRealm *realm = t->realm;
+    hwaddr end = t->g->ram_base + t->g->ram_size, ipa, run = t->g->ram_base;
+    bool run_shared = true, shared;
+    RmmHipas hipas;
+    RmiRipas ripas;
+
+    if (!realm) {
+        return;
+    }
+    for (ipa = t->g->ram_base; ipa < end; ipa += RMM_GRANULE_SIZE) {
+        shared = rmm_rtt_read_entry(realm, ipa, &hipas, &ripas) !=
+                 RMI_SUCCESS || ripas != RMI_RIPAS_RAM;
+        if (shared != run_shared) {
+            rme_tcg_shared_set(t, run, ipa, run_shared);
+            run = ipa;
+            run_shared = shared;
+        }
+    }
+    rme_tcg_shared_set(t, run, end, run_shared);
+}
+
 /* ---- SMCs and REC exits ---- */
 
 static RmmRec *rme_tcg_rec(ARMCPU *cpu)
@@ -260,6 +321,8 @@ static void rme_tcg_ripas_change(RmeTcg *t, ARMCPU *cpu, RmmRec *rec,
     s = rmi_traced(rmm_rtt_set_ripas(t->realm, rec, exit->ripas_base,
                                       exit->ripas_top, &top),
                    "RTT_SET_RIPAS");
+    rme_tcg_shared_set(t, exit->ripas_base, top,
+                       exit->ripas_value == RMI_RIPAS_EMPTY);
     if (s == RMI_SUCCESS && exit->ripas_value == RMI_RIPAS_EMPTY) {
         /* Give back the memory the realm no longer wants protected. */
         for (ipa = exit->ripas_base; ipa < top; ipa += RMM_GRANULE_SIZE) {
@@ -400,11 +463,22 @@ static bool rme_tcg_init(RmeGuest *g, Error **errp)
         g_free(t);
         return false;
     }
+    /* No realm yet: every page of the machine's RAM is the host's. */
+    t->shared = ram_block_attributes_create(g->shared_ram->ram_block);
+    if (!t->shared) {
+        error_setg(errp, "rme-guest: the machine's RAM already has a "
+                   "RamDiscardManager");
+        rmm_platform_free(t->plat);
+        g_free(t);
+        return false;
+    }
+    rme_tcg_shared_set(t, g->ram_base, g->ram_base + g->ram_size, true);
     rmm_platform_set_counter(t->plat, rme_tcg_counter, NULL);
     /* Protected memory: never migrated as RAM, never mapped for devices. */
     if (!memory_region_init_ram_nomigrate(&t->store, OBJECT(g),
                                           "realm-protected-ram", g->ram_size,
                                           errp)) {
+        ram_block_attributes_destroy(t->shared);
         rmm_platform_free(t->plat);
         g_free(t);
         return false;
@@ -484,8 +558,12 @@ static bool rme_tcg_init_ripas(RmeGuest *g, hwaddr base, hwaddr top,
 {
     uint64_t out;
 
-    return rmi_check(rmm_rtt_init_ripas(rme_tcg(g)->realm, base, top, &out),
-                     errp, "RTT_INIT_RIPAS");
+    if (!rmi_check(rmm_rtt_init_ripas(rme_tcg(g)->realm, base, top, &out),
+                   errp, "RTT_INIT_RIPAS")) {
+        return false;
+    }
+    rme_tcg_shared_set(rme_tcg(g), base, top, false);
+    return true;
 }
 
 static bool rme_tcg_populate(RmeGuest *g, hwaddr base, hwaddr size,
@@ -580,6 +658,7 @@ static void rme_tcg_destroy(RmeGuest *g)
         rme_tcg_flush_all();
         rmm_realm_destroy(realm);
     }
+    rme_tcg_shared_set(t, g->ram_base, g->ram_base + g->ram_size, true);
 }
 
 /* ---- Migration ---- */
@@ -942,6 +1021,9 @@ static bool rme_tcg_mig_import_commit(RmeGuest *g, uint8_t *token,
             arm_gt_vtimer_cb(cpu);
         }
     }
+    /* Out of the downtime: the next migration skips private pages again. */
+    aio_bh_schedule_oneshot(qemu_get_aio_context(), rme_tcg_shared_resync,
+                            rme_tcg(g));
     return true;
 }
 

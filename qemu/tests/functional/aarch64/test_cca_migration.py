@@ -487,10 +487,22 @@ class CcaMigration(QemuSystemTest):
         dinfo = self.query_migrate(dst)
         self.log.info('%s query-migrate: %s', name, dinfo)
         self.assertEqual(dinfo.get('status'), 'completed')
+        # RAM migration read (sent or found zero) how many pages of RAM:
+        # all of a plain VM's, only the shared ones of a realm's (the
+        # machine's RAM under protected granules is discarded for it).
+        ram = info['ram']
+        ram_read = ram['normal'] + ram['duplicate']
+        ram_pages = ram['total'] // ram['page-size']
+        self.log.info('%s: RAM migration read %d of %d pages', name,
+                      ram_read, ram_pages)
         if not realm:
+            self.assertGreaterEqual(ram_read, ram_pages)
             self.assertNotIn('realm', info)
             self.assertNotIn('realm', dinfo)
             return info
+        self.assertLess(ram_read, ram_pages // 4,
+                        'RAM migration read the pages under protected '
+                        'granules')
 
         r = info.get('realm')
         self.assertIsNotNone(r, f'no realm in query-migrate: {info}')
