@@ -282,6 +282,14 @@ def migrate_once(opts, qemu, kernel, initrd, realm, rme_opts, tmpdir, run):
             'dirty_rate': dirty_rate,
         }
         res['mbps_calc'] = res['wire'] * 8 / (total_ms / 1000) / 1e6
+        # Memory moved with the VM stopped: RAM's downtime-bytes counts
+        # RAM pages only; a realm's protected memory in the downtime is
+        # its final passes' granules.
+        res['downtime_mb'] = (ram.get('downtime-bytes', 0) +
+                              (res['final_pages'] or 0) * 4096) / 1e6
+        if res['downtime_ms']:
+            res['downtime_rate'] = res['downtime_mb'] / \
+                (res['downtime_ms'] / 1000)
         if res['realm_pages'] > res['realm_zero']:
             # What the records carry: the contents of non-zero granules.
             payload = (res['realm_pages'] - res['realm_zero']) * 4096
@@ -392,6 +400,9 @@ def main():
         ('downtime in the realm\'s switchover (ms)', 'realm_downtime_ms',
          '.0f'),
         ('granules in the realm\'s final passes', 'final_pages', '.0f'),
+        ('memory moved in the downtime (MB: RAM downtime-bytes + realm '
+         'final granules x 4 KiB)', 'downtime_mb', '.1f'),
+        ('that memory over the downtime (MB/s)', 'downtime_rate', '.0f'),
     ]
     for kind in results:
         for r in results[kind]:
