@@ -219,19 +219,32 @@ def migrate_once(opts, qemu, kernel, initrd, realm, rme_opts, tmpdir, run):
 
         src.qmp.cmd('migrate-set-capabilities', capabilities=[
             {'capability': 'return-path', 'state': True},
-            {'capability': 'auto-converge', 'state': opts.auto_converge}])
+            {'capability': 'auto-converge', 'state': opts.auto_converge},
+            {'capability': 'pause-before-switchover',
+             'state': opts.perf_switchover}])
         src.qmp.cmd('migrate-set-parameters', **{
             'downtime-limit': opts.downtime, 'max-bandwidth': opts.bandwidth})
-        perfs = [start_perf(opts, g, f'{kind}-{side}') for g, side in
-                 ((src, 'src'), (dst, 'dst'))] if run == 0 else []
+        def perf_both():
+            return [start_perf(opts, g, f'{kind}-{side}') for g, side in
+                    ((src, 'src'), (dst, 'dst'))] if run == 0 else []
+
+        perfs = [] if opts.perf_switchover else perf_both()
         t0 = time.monotonic()
         throttle = 0
+        continued = False
         src.qmp.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
         while True:
             info = src.qmp.cmd('query-migrate')
             throttle = max(throttle, info.get('cpu-throttle-percentage', 0))
             if info['status'] in ('completed', 'failed', 'cancelled'):
                 break
+            if info['status'] == 'pre-switchover' and not continued:
+                # --perf-switchover: the recording covers the switchover
+                # only (the VM is stopped from here on).
+                perfs = perf_both()
+                time.sleep(0.5)     # perf attached to every thread
+                src.qmp.cmd('migrate-continue', state='pre-switchover')
+                continued = True
             if time.monotonic() - t0 > opts.timeout:
                 raise RuntimeError(f'{kind} migration did not end within '
                                    f'{opts.timeout} s: {info}')
@@ -327,6 +340,10 @@ def main():
                     'kind into DIR (reports: DIR/<kind>-<side>.txt)')
     ap.add_argument('--perf-freq', type=int, default=499,
                     help='perf samples per second and thread')
+    ap.add_argument('--perf-switchover', action='store_true',
+                    help='with --perf: record only the switchover (the '
+                    'source pauses before it; that pause counts in its '
+                    'downtime, so use a run of its own)')
     ap.add_argument('--perf-event',
                     help='perf record this event instead of CPU time '
                     '(e.g. sched:sched_switch: where threads block)')
