@@ -426,11 +426,12 @@ class CcaMigration(QemuSystemTest):
                 last_log = now
             time.sleep(0.1)
 
-    def wait_converged(self, vm, realm, timeout=MIGRATE_TIMEOUT):
+    def wait_converged(self, vm, realm, timeout=MIGRATE_TIMEOUT,
+                       until=MIG_DONE):
         """
-        Wait for the migration to end; after CONVERGE_PASSES passes over
-        the dirty memory, allow CONVERGE_DOWNTIME_MS of downtime.  Returns
-        the last query-migrate.
+        Wait for the migration to reach @until (default: its end); after
+        CONVERGE_PASSES passes over the dirty memory, allow
+        CONVERGE_DOWNTIME_MS of downtime.  Returns the last query-migrate.
         """
         raised = False
 
@@ -448,7 +449,8 @@ class CcaMigration(QemuSystemTest):
                        **{'downtime-limit': CONVERGE_DOWNTIME_MS})
                 raised = True
 
-        return self.wait_migration(vm, timeout=timeout, on_poll=converge)
+        return self.wait_migration(vm, until=until, timeout=timeout,
+                                   on_poll=converge)
 
     def wait_run_state(self, vm, state, name, timeout=RESUME_TIMEOUT):
         deadline = time.monotonic() + timeout
@@ -467,15 +469,27 @@ class CcaMigration(QemuSystemTest):
         src.cmd('migrate', uri=uri)
 
     def migrate_ok(self, src, dst, uri, smp=1, realm=True, name='dst',
-                   zero=True):
+                   zero=True, pause=False):
         """
         Migrate @src to @dst (listening at @uri) and check that it
         completed: the source realm is given up, the destination realm
-        runs, its zero granules went as zero entries if @zero.  Returns
-        the source's query-migrate.
+        runs, its zero granules went as zero entries if @zero.  With
+        @pause, as libvirt does: pause-before-switchover, then
+        migrate-continue.  Returns the source's query-migrate.
         """
         t0 = time.monotonic()
-        self.migrate(src, uri)
+        self.migrate(src, uri, pause_before_switchover=pause)
+        if pause:
+            self.wait_converged(src, realm, until=('pre-switchover',))
+            self.assertEqual(src.cmd('query-status')['status'],
+                             'finish-migrate')
+            text = self.hmp(src, 'info migrate')
+            if realm:
+                # Not given up: nothing of the switchover sent yet.
+                self.assertNotEqual(
+                    self.query_migrate(src)['realm']['state'], 'migrated')
+                self.assertIn('Realm info:', text)
+            src.cmd('migrate-continue', state='pre-switchover')
         info = self.wait_converged(src, realm)
         self.assertEqual(info['status'], 'completed',
                          f'migration failed: {info.get("error-desc")}')
@@ -537,6 +551,22 @@ class CcaMigration(QemuSystemTest):
         self.assertEqual(self.query_migrate(src)['realm']['state'],
                          'migrated')
         return info
+
+    def hmp(self, vm, command):
+        text = vm.cmd('human-monitor-command', command_line=command)
+        self.log.info('(qemu) %s\n%s', command, text)
+        return text
+
+    def quit_cleanly(self, vm, name):
+        """QMP quit: @vm's QEMU exits with status 0, having printed
+        nothing (the guest's console goes to its own socket)."""
+        vm.shutdown()
+        rc = vm.exitcode()
+        out = (vm.get_log() or '').strip()
+        self.log.info('%s quit: status %s, output %r', name, rc, out)
+        self.assertEqual(rc, 0, f'{name}: exit status after quit; '
+                         f'output:\n{out}')
+        self.assertEqual(out, '', f'{name} printed something')
 
     def assert_source_back(self, src, status, what, memstress=True):
         """After a migration that did not complete: @src's migration is
@@ -640,6 +670,43 @@ class CcaMigration(QemuSystemTest):
         self.assertEqual(text.strip().splitlines()[-1], '2')
         self.assertGreater(self.memstress_check(dst, 'destination'), gen1)
         self.stop(src)
+
+    # ---- libvirt's path ----------------------------------------------------
+
+    def test_libvirt_path(self):
+        """
+        What libvirt does for every migration: pause-before-switchover
+        on, the switchover released by migrate-continue; migrate_cancel
+        while paused there; HMP info migrate; quit on both sides.
+        """
+        src = self.boot('src', smp=1)
+        gen0 = self.memstress_start(src, MEMSTRESS_MIB, 0x1b7)
+
+        # 1. Cancelled at pre-switchover (VM stopped, the realm's final
+        # records not sent): the source realm runs on, memory intact.
+        dst, port = self.start_dest('dst-cancel', smp=1,
+                                    exit_on_error=False)
+        self.migrate(src, f'tcp:127.0.0.1:{port}',
+                     pause_before_switchover=True)
+        self.wait_converged(src, True, until=('pre-switchover',))
+        src.cmd('migrate_cancel')
+        self.assert_source_back(src, 'cancelled', 'migrate_cancel at '
+                                'pre-switchover')
+        info = self.wait_migration(dst, until=('failed',))
+        self.log.info('dst-cancel: %s', info.get('error-desc'))
+        dst.shutdown()
+        self.assertEqual(dst.exitcode(), 0, 'dst-cancel: exit status '
+                         'after quit')
+        self.assertIn('State: \t\trunning', self.hmp(src, 'info migrate'))
+
+        # 2. pause-before-switchover, then migrate-continue: completes.
+        dst, port = self.start_dest('dst', smp=1)
+        self.migrate_ok(src, dst, f'tcp:127.0.0.1:{port}', pause=True)
+        self.assertGreater(self.memstress_check(dst, 'destination'), gen0)
+        self.assertIn('State: \t\tmigrated', self.hmp(src, 'info migrate'))
+        self.assertIn('State: \t\trunning', self.hmp(dst, 'info migrate'))
+        self.quit_cleanly(dst, 'destination')
+        self.quit_cleanly(src, 'source')
 
     # ---- c: ping-pong ------------------------------------------------------
 
