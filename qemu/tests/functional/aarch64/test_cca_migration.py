@@ -682,8 +682,18 @@ class CcaMigration(QemuSystemTest):
         src = self.boot('src', smp=1)
         gen0 = self.memstress_start(src, MEMSTRESS_MIB, 0x1b7)
 
-        # 1. Cancelled at pre-switchover (VM stopped, the realm's final
-        # records not sent): the source realm runs on, memory intact.
+        # 1. pause-before-switchover, then migrate-continue: completes.
+        dst, port = self.start_dest('dst', smp=1)
+        self.migrate_ok(src, dst, f'tcp:127.0.0.1:{port}', pause=True)
+        gen1 = self.memstress_check(dst, 'destination')
+        self.assertGreater(gen1, gen0)
+        self.assertIn('State: \t\tmigrated', self.hmp(src, 'info migrate'))
+        self.assertIn('State: \t\trunning', self.hmp(dst, 'info migrate'))
+        self.quit_cleanly(src, 'source')
+
+        # 2. Cancelled at pre-switchover (VM stopped, the realm's final
+        # records not sent): that source realm runs on, memory intact.
+        src = dst
         dst, port = self.start_dest('dst-cancel', smp=1,
                                     exit_on_error=False)
         self.migrate(src, f'tcp:127.0.0.1:{port}',
@@ -692,21 +702,20 @@ class CcaMigration(QemuSystemTest):
         src.cmd('migrate_cancel')
         self.assert_source_back(src, 'cancelled', 'migrate_cancel at '
                                 'pre-switchover')
+        self.assertGreater(self.memstress_check(src, 'source'), gen1)
+        self.assertIn('State: \t\trunning', self.hmp(src, 'info migrate'))
         info = self.wait_migration(dst, until=('failed',))
         self.log.info('dst-cancel: %s', info.get('error-desc'))
-        dst.shutdown()
-        self.assertEqual(dst.exitcode(), 0, 'dst-cancel: exit status '
-                         'after quit')
-        self.assertIn('State: \t\trunning', self.hmp(src, 'info migrate'))
-
-        # 2. pause-before-switchover, then migrate-continue: completes.
-        dst, port = self.start_dest('dst', smp=1)
-        self.migrate_ok(src, dst, f'tcp:127.0.0.1:{port}', pause=True)
-        self.assertGreater(self.memstress_check(dst, 'destination'), gen0)
-        self.assertIn('State: \t\tmigrated', self.hmp(src, 'info migrate'))
-        self.assertIn('State: \t\trunning', self.hmp(dst, 'info migrate'))
-        self.quit_cleanly(dst, 'destination')
-        self.quit_cleanly(src, 'source')
+        # The destination printed why its load failed (load_state has no
+        # Error ** in QEMU 10.2); the source only QEMU's report of the
+        # cancelled channel, nothing of the realm's.  Both quit with 0.
+        for vm, name in ((dst, 'dst-cancel'), (src, 'source after cancel')):
+            vm.shutdown()
+            out = vm.get_log() or ''
+            self.log.info('%s quit: status %s, output %r', name,
+                          vm.exitcode(), out)
+            self.assertEqual(vm.exitcode(), 0, f'{name}: exit status')
+        self.assertNotIn('rme-guest', out, 'the source printed an error')
 
     # ---- c: ping-pong ------------------------------------------------------
 
