@@ -618,6 +618,35 @@ class CcaMigration(QemuSystemTest):
         self._proxies.append(p)
         return p
 
+    def net_roundtrip(self, vm, name):
+        """
+        The guest reaches the host through virtio-net, its buffers in
+        shared memory (user networking: 10.0.2.2 is the host's
+        loopback): a line to a server of the test and its answer back.
+        """
+        srv = socket.create_server(('127.0.0.1', 0))
+        port = srv.getsockname()[1]
+        got = []
+
+        def serve():
+            with srv:
+                srv.settimeout(CMD_TIMEOUT)
+                conn, _ = srv.accept()
+                with conn:
+                    conn.settimeout(CMD_TIMEOUT)
+                    data = conn.recv(256)
+                    got.append(data)
+                    conn.sendall(b'pong ' + data)
+
+        t = threading.Thread(target=serve, daemon=True)
+        t.start()
+        _, text = self.guest_run(vm, f'echo {name} | nc -w 10 10.0.2.2 '
+                                     f'{port}')
+        t.join(CMD_TIMEOUT)
+        self.assertEqual(got, [f'{name}\n'.encode()],
+                         f'{name}: the host got {got}')
+        self.assertIn(f'pong {name}', text)
+
     # ---- a: 1 vCPU -------------------------------------------------------
 
     def test_migrate_1cpu(self):
@@ -639,7 +668,7 @@ class CcaMigration(QemuSystemTest):
         self.assertEqual(rc, 135, f'devmem on the destination: {out}')
         self.stop(src)
 
-    # ---- b: 2 vCPUs and virtio-blk -----------------------------------------
+    # ---- b: 2 vCPUs, virtio-blk and virtio-net ---------------------------
 
     def test_migrate_2cpu_virtio(self):
         disk = self.scratch_file('disk.img')
@@ -648,12 +677,20 @@ class CcaMigration(QemuSystemTest):
         with open(disk, 'wb') as f:
             f.write(pattern)
         md5 = hashlib.md5(pattern).hexdigest()
+        # virtio-net with user networking (no option ROM: the Debian
+        # source has none, and a realm boots its kernel directly).
         devs = ('-drive', f'file={disk},if=none,id=d0,format=raw',
-                '-device', 'virtio-blk-pci,drive=d0,disable-legacy=on')
+                '-device', 'virtio-blk-pci,drive=d0,disable-legacy=on',
+                '-netdev', 'user,id=n0',
+                '-device', 'virtio-net-pci,netdev=n0,disable-legacy=on,'
+                'romfile=')
 
         src = self.boot('src', smp=2, extra_args=devs)
         _, text = self.guest_run(src, 'md5sum /dev/vda')
         self.assertIn(f'{md5}  /dev/vda', text)
+        self.guest_run(src, 'ip link set eth0 up && '
+                            'ip addr add 10.0.2.15/24 dev eth0')
+        self.net_roundtrip(src, 'source')
         gen0 = self.memstress_start(src, MEMSTRESS_MIB, 0x2c9)
         # Fewer vCPUs on the destination: refused before any page.
         self.assert_vcpus_refused(src, 'dst-1cpu', 1, 2)
@@ -666,6 +703,7 @@ class CcaMigration(QemuSystemTest):
         self.guest_run(dst, 'echo 3 > /proc/sys/vm/drop_caches')
         _, text = self.guest_run(dst, 'md5sum /dev/vda')
         self.assertIn(f'{md5}  /dev/vda', text)
+        self.net_roundtrip(dst, 'destination')
         _, text = self.guest_run(dst, "grep -c '^processor' /proc/cpuinfo")
         self.assertEqual(text.strip().splitlines()[-1], '2')
         self.assertGreater(self.memstress_check(dst, 'destination'), gen1)
