@@ -263,7 +263,9 @@ static bool rme_drv_dirty_log(void *opaque, uint64_t *bitmap)
     uint64_t n;
 
     BQL_LOCK_GUARD();
-    n = s->g->ops->mig_dirty_log(s->g, bitmap);
+    if (!s->g->ops->mig_dirty_log(s->g, bitmap, &n, &s->err)) {
+        return false;
+    }
     trace_rme_stream_sync(rme_mig_driver_dirty(s->drv), n);
     return true;
 }

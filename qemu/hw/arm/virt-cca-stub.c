@@ -18,6 +18,12 @@ int virt_cca_map_pa_bits(VirtMachineState *vms, ARMCPU *cpu, int pa_bits)
     g_assert_not_reached();
 }
 
+int virt_cca_kvm_type(VirtMachineState *vms, int map_pa_bits,
+                      bool fixed_ipa)
+{
+    g_assert_not_reached();
+}
+
 MemoryRegion *virt_cca_memory_init(VirtMachineState *vms,
                                    MemoryRegion *sysmem, int pa_bits)
 {

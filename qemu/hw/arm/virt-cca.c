@@ -30,6 +30,10 @@
 #include "system/address-spaces.h"
 #include "target/arm/rme.h"
 #include "target/arm/cpu.h"
+#include "system/kvm.h"
+#ifdef CONFIG_KVM
+#include <linux/kvm.h>
+#endif
 
 Object *virt_cca_realm(MachineState *ms)
 {
@@ -65,7 +69,7 @@ int virt_cca_map_pa_bits(VirtMachineState *vms, ARMCPU *cpu, int pa_bits)
     if (vms->mte) {
         virt_cca_fail("rme-guest: a realm cannot have mte=on");
     }
-    if (!arm_feature(&cpu->env, ARM_FEATURE_AARCH64)) {
+    if (cpu && !arm_feature(&cpu->env, ARM_FEATURE_AARCH64)) {
         virt_cca_fail("rme-guest: realm vCPUs run AArch64: -cpu %s "
                       "has no AArch64", object_get_typename(OBJECT(cpu)));
     }
@@ -94,7 +98,9 @@ MemoryRegion *virt_cca_memory_init(VirtMachineState *vms,
     MemoryRegion *dma_alias;
     Error *err = NULL;
 
-    if (ipa_width > pa_bits || ipa_width > RMI_IPA_WIDTH_MAX) {
+    /* Under KVM, virt_cca_kvm_type() checked it against the host's. */
+    if ((!kvm_enabled() && ipa_width > pa_bits) ||
+        ipa_width > RMI_IPA_WIDTH_MAX) {
         virt_cca_fail("rme-guest: the memory map needs a %u-bit IPA space "
                       "(protected and unprotected halves), the CPU has %d "
                       "bits; use less memory or highmem=off", ipa_width,
@@ -110,6 +116,10 @@ MemoryRegion *virt_cca_memory_init(VirtMachineState *vms,
         exit(1);
     }
 
+    if (kvm_enabled()) {
+        /* KVM maps the unprotected alias of each memslot itself. */
+        return rme_guest_cpu_memory(g, sysmem);
+    }
     /* Devices reach shared memory at the unprotected alias too. */
     dma_alias = g_new(MemoryRegion, 1);
     memory_region_init_alias(dma_alias, OBJECT(ms), "realm-unprotected-alias",
@@ -117,6 +127,25 @@ MemoryRegion *virt_cca_memory_init(VirtMachineState *vms,
     memory_region_add_subregion(sysmem, 1ULL << (ipa_width - 1), dma_alias);
 
     return rme_guest_cpu_memory(g, sysmem);
+}
+
+int virt_cca_kvm_type(VirtMachineState *vms, int map_pa_bits,
+                      bool fixed_ipa)
+{
+#ifdef CONFIG_KVM
+    MachineState *ms = MACHINE(vms);
+
+    if (fixed_ipa) {
+        virt_cca_fail("rme-guest: this host's KVM cannot size a VM's IPA "
+                      "space (no KVM_CAP_ARM_VM_IPA_SIZE)");
+    }
+    /* Private memory: guest_memfd for RAM (QEMU's generic KVM code). */
+    ms->cgs->require_guest_memfd = true;
+    return KVM_VM_TYPE_ARM_REALM |
+           KVM_VM_TYPE_ARM_IPA_SIZE(MAX(map_pa_bits, RMI_IPA_WIDTH_MIN) + 1);
+#else
+    g_assert_not_reached();
+#endif
 }
 
 static void virt_cca_note_image(const struct arm_boot_info *info,

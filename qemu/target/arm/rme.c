@@ -183,11 +183,14 @@ void rme_guest_add_image(RmeGuest *g, hwaddr base, hwaddr size)
 /*
  * The realm backends this QEMU has.  The accelerator picks one; the
  * emulated RMM needs TCG and GnuTLS (attestation tokens, sealed
- * migration records).  A KVM CCA backend goes here too.
+ * migration records); a KVM CCA host runs the realm under its RMM.
  */
 static const RmeBackendOps *const rme_backends[] = {
 #if defined(CONFIG_TCG) && defined(CONFIG_GNUTLS)
     &rme_tcg_backend_ops,
+#endif
+#ifdef CONFIG_KVM
+    &rme_kvm_backend_ops,
 #endif
     NULL
 };

@@ -5,7 +5,8 @@
  * machine runs; a realm backend is "an RMM behind something" that builds,
  * runs and tears down the realm.  The backend interface is RMI-shaped and
  * backend neutral: the emulated RMM under TCG (target/arm/tcg/rme-tcg.c)
- * implements it now, a KVM CCA backend can implement it later.
+ * and a KVM CCA host (target/arm/kvm-rme.c, kvm-rme-migrate.c)
+ * implement it.
  *
  * Copyright (c) 2026 The QEMU CCA migration authors
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -89,9 +90,10 @@ typedef struct RmeBackendOps {
     /*
      * MIG_DIRTY_LOG (read and clear) of all protected RAM, including guest
      * writes the backend tracks: sets bit i of @bitmap for granule
-     * ram_base + i * 4 KiB.  Returns the number of granules logged.
+     * ram_base + i * 4 KiB, and *@n to the number of granules logged.
      */
-    uint64_t (*mig_dirty_log)(RmeGuest *g, uint64_t *bitmap);
+    bool (*mig_dirty_log)(RmeGuest *g, uint64_t *bitmap, uint64_t *n,
+                          Error **errp);
     bool (*mig_export_immutable)(RmeGuest *g, uint8_t *buf, size_t *len,
                                  Error **errp);
     bool (*mig_export_ripas)(RmeGuest *g, uint8_t *buf, size_t *len,
@@ -183,6 +185,8 @@ struct RmeGuest {
 
 /* The emulated RMM under TCG (built with TCG and GnuTLS). */
 extern const RmeBackendOps rme_tcg_backend_ops;
+/* A KVM CCA host (target/arm/kvm-rme.c). */
+extern const RmeBackendOps rme_kvm_backend_ops;
 
 
 /*

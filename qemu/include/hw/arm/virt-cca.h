@@ -15,10 +15,17 @@ Object *virt_cca_realm(MachineState *ms);
 
 /*
  * Before the memory map is laid out: check the configuration (@cpu is a
- * vCPU of the type the machine will have) and return the PA width the map
- * must fit in (protected IPA space, the lower half).
+ * vCPU of the type the machine will have, or NULL under KVM) and return
+ * the PA width the map must fit in (protected IPA space, the lower half).
  */
 int virt_cca_map_pa_bits(VirtMachineState *vms, ARMCPU *cpu, int pa_bits);
+
+/*
+ * Under KVM, once the map needs @map_pa_bits: the realm VM type with the
+ * IPA width of both halves; RAM gets guest_memfd.
+ */
+int virt_cca_kvm_type(VirtMachineState *vms, int map_pa_bits,
+                      bool fixed_ipa);
 
 /*
  * After the map, before the CPUs: set up protected memory and the

@@ -696,14 +696,16 @@ static bool rme_tcg_mig_export_accept(RmeGuest *g, const uint8_t *buf,
  * migrated as RAM, but TCG tracks every RAM block); hand them to the RMM,
  * then read the RMM's log.
  */
-static uint64_t rme_tcg_mig_dirty_log(RmeGuest *g, uint64_t *bitmap)
+static bool rme_tcg_mig_dirty_log(RmeGuest *g, uint64_t *bitmap,
+                                  uint64_t *n, Error **errp)
 {
     RmeTcg *t = rme_tcg(g);
     g_autofree DirtyBitmapSnapshot *snap = NULL;
     uint64_t off, run = 0, size = g->ram_size;
 
+    *n = 0;
     if (!t->realm) {
-        return 0;
+        return true;
     }
     snap = memory_region_snapshot_and_clear_dirty(&t->store, 0, size,
                                                   DIRTY_MEMORY_MIGRATION);
@@ -719,8 +721,9 @@ static uint64_t rme_tcg_mig_dirty_log(RmeGuest *g, uint64_t *bitmap)
             run = 0;
         }
     }
-    return rmm_mig_dirty_log(t->realm, g->ram_base,
-                             size >> RMM_GRANULE_SHIFT, bitmap);
+    *n = rmm_mig_dirty_log(t->realm, g->ram_base, size >> RMM_GRANULE_SHIFT,
+                           bitmap);
+    return true;
 }
 
 static bool rme_tcg_mig_export_immutable(RmeGuest *g, uint8_t *buf,
