@@ -36,43 +36,67 @@ cca_debian_mirror() {
     printf '%s\n' "${uri%/}"
 }
 
-# A private apt configuration (its own sources, lists and cache under
-# $CCA_CACHE/apt) for sid: source packages and arm64 binaries.  The
-# system's apt configuration is never changed by it.
-cca_apt_private_init() {
-    local root=$CCA_CACHE/apt mirror
-    mirror=$(cca_debian_mirror)
+# A private apt configuration rooted at $1 (its own sources.list, lists,
+# cache and an empty dpkg status): sets CCA_APT_ROOT and CCA_APT_OPTS for
+# cca_apt_private.  The system's apt and dpkg configuration is never
+# changed by it, and it needs no root.
+cca_apt_conf() {
+    local root=$1
+    CCA_APT_ROOT=$root
     mkdir -p "$root/lists/partial" "$root/archives/partial" "$root/etc/preferences.d"
-    cat > "$root/sources.list" <<EOT
-deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror sid main
-deb [arch=arm64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror sid main
-EOT
     CCA_APT_OPTS=(-o "Dir::Etc::SourceList=$root/sources.list"
                   -o "Dir::Etc::SourceParts=/dev/null"
                   -o "Dir::Etc::Preferences=/dev/null"
                   -o "Dir::Etc::PreferencesParts=$root/etc/preferences.d"
                   -o "Dir::State::Lists=$root/lists"
                   -o "Dir::State::status=$root/status"
+                  -o "Dir::State::extended_states=$root/extended_states"
                   -o "Dir::Cache=$root"
                   -o "Dir::Cache::archives=$root/archives"
-                  -o "APT::Architectures::=arm64"
                   -o "APT::Get::List-Cleanup=false"
                   -o "Debug::NoLocking=true"
                   -o "APT::Sandbox::User=root")
     [ -f "$root/status" ] || : > "$root/status"
 }
 
+# sid through the private configuration in $CCA_CACHE/apt: source
+# packages and arm64 binaries.
+cca_apt_private_init() {
+    local mirror
+    mirror=$(cca_debian_mirror)
+    cca_apt_conf "$CCA_CACHE/apt"
+    cat > "$CCA_APT_ROOT/sources.list" <<EOT
+deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror sid main
+deb [arch=arm64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror sid main
+EOT
+    CCA_APT_OPTS+=(-o "APT::Architectures::=arm64")
+}
+
+# bookworm's arm64 binaries as if arm64 were the native architecture (the
+# cross compiler's sysroot: gcc 12 and glibc 2.36 as in bookworm's
+# gcc-aarch64-linux-gnu), in $CCA_CACHE/apt-arm64-bookworm.
+cca_apt_arm64_init() {
+    local mirror
+    mirror=$(cca_debian_mirror)
+    cca_apt_conf "$CCA_CACHE/apt-arm64-bookworm"
+    cat > "$CCA_APT_ROOT/sources.list" <<EOT
+deb [arch=arm64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror bookworm main
+EOT
+    CCA_APT_OPTS+=(-o "APT::Architecture=arm64" -o "APT::Architectures::=arm64")
+}
+
 cca_apt_private() {
     apt-get "${CCA_APT_OPTS[@]}" "$@"
 }
 
+# apt-get update of the configuration set up last, at most every 12 hours.
 cca_apt_private_update() {
-    local root=$CCA_CACHE/apt stamp
-    stamp=$root/lists/.updated
+    local stamp=$CCA_APT_ROOT/lists/.updated
     if [ -f "$stamp" ] && [ -z "$(find "$stamp" -mmin +720)" ]; then
         return 0
     fi
-    cca_apt_private -qq update || cca_die "apt update of the private sid configuration failed"
+    cca_apt_private -qq update ||
+        cca_die "apt update of the private configuration in $CCA_APT_ROOT failed"
     touch "$stamp"
 }
 
