@@ -86,6 +86,83 @@ def make_identity(directory, name):
     return path, b'\x01' + hashlib.sha256(point).digest()
 
 
+class CborTag:
+    """A CBOR tag (major type 6) and the item it tags."""
+
+    def __init__(self, tag, value):
+        self.tag = tag
+        self.value = value
+
+
+def cbor_decode(data):
+    """
+    The CBOR item (RFC 8949) that @data holds entirely: integers, byte
+    and text strings, arrays, maps, tags (CborTag), simple values; no
+    indefinite lengths, which a CCA token does not use.
+    """
+    def item(pos):
+        ib = data[pos]
+        major, info = ib >> 5, ib & 0x1f
+        pos += 1
+        if info < 24:
+            arg = info
+        elif info <= 27:
+            n = 1 << (info - 24)
+            arg = int.from_bytes(data[pos:pos + n], 'big')
+            pos += n
+        else:
+            raise ValueError(f'CBOR: unsupported additional info {info}')
+        if major == 0:
+            return arg, pos
+        if major == 1:
+            return -1 - arg, pos
+        if major in (2, 3):
+            raw = bytes(data[pos:pos + arg])
+            if len(raw) != arg:
+                raise ValueError('CBOR: truncated string')
+            return (raw if major == 2 else raw.decode()), pos + arg
+        if major == 4:
+            out = []
+            for _ in range(arg):
+                v, pos = item(pos)
+                out.append(v)
+            return out, pos
+        if major == 5:
+            out = {}
+            for _ in range(arg):
+                k, pos = item(pos)
+                out[k], pos = item(pos)
+            return out, pos
+        if major == 6:
+            v, pos = item(pos)
+            return CborTag(arg, v), pos
+        return {20: False, 21: True, 22: None}.get(arg, arg), pos
+
+    value, end = item(0)
+    if end != len(data):
+        raise ValueError(f'CBOR: {len(data) - end} bytes after the item')
+    return value
+
+
+def cca_token_claims(token):
+    """
+    The claims of a CCA attestation token (CBOR tag 399 over the platform
+    token, key 44234, and the realm token, key 44241, each a COSE_Sign1):
+    (platform claims, realm claims), each a dict keyed by claim number.
+    """
+    top = cbor_decode(token)
+    if not isinstance(top, CborTag) or top.tag != 399:
+        raise ValueError('not a CCA token (CBOR tag 399)')
+
+    def payload(raw):
+        sign1 = cbor_decode(raw)
+        if isinstance(sign1, CborTag):
+            sign1 = sign1.value
+        return cbor_decode(sign1[2])
+
+    return payload(top.value[44234]), payload(top.value[44241])
+
+
 class RawQmp:
     """
     A QMP client on a UNIX socket whose every wait is bounded: for

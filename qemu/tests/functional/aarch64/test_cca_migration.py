@@ -243,14 +243,14 @@ class CcaMigration(QemuSystemTest):
     # ---- machines ----------------------------------------------------------
 
     def new_vm(self, name, realm=True, smp=1, identity=None, policy=None,
-               zero=None, incoming=False, extra_args=()):
+               zero=None, incoming=False, extra_args=(), rme_opts=''):
         """
         A QEMUMachine for the guest: a realm on a platform with
         @identity (default: the test's source or, with @incoming,
         destination identity; '' for none) and the migration @policy
         (default: the test's; '' for none), migration-zero-granules=@zero
-        unless None, or a plain VM; waiting for an incoming migration
-        with @incoming.
+        unless None, more rme-guest options in @rme_opts, or a plain VM;
+        waiting for an incoming migration with @incoming.
         """
         vm = self.get_vm(name=name)
         vm.set_console()
@@ -266,6 +266,7 @@ class CcaMigration(QemuSystemTest):
                 rme += ',migration-policy=' + policy
             if zero is not None:
                 rme += ',migration-zero-granules=' + ('on' if zero else 'off')
+            rme += rme_opts
             vm.add_args('-machine', 'confidential-guest-support=rme0',
                         '-object', rme)
         vm.add_args('-accel', 'tcg',
@@ -1501,6 +1502,67 @@ class CcaMigration(QemuSystemTest):
                            f'{running:.1f} s of running: it went back by '
                            f'the host\'s clock')
         self.assertLess(went, running + 5)
+
+    # ---- attestation across a migration -----------------------------------
+
+    def attest(self, vm, challenge):
+        """
+        A CCA attestation token of @vm's realm for @challenge (hex),
+        through configfs-tsm: (platform claims, realm claims).
+        """
+        _, text = self.guest_run(vm, f'cca-attest {challenge}')
+        self.assertIn('CCA-ATTEST: result=ok', text)
+        _, out = self.guest_run(vm, 'echo "TOKEN=$(od -An -tx1 -v '
+                                    "/tmp/cca-attest.outblob | tr -d ' \\n')\"")
+        m = re.search(r'TOKEN=([0-9a-f]+)', out)
+        self.assertIsNotNone(m, f'no token in {out!r}')
+        return cca_common.cca_token_claims(bytes.fromhex(m.group(1)))
+
+    def assert_token_bound(self, plat, realm, challenge, name):
+        """The realm token answers @challenge, the platform token its RAK."""
+        self.assertEqual(realm[10].hex(), challenge, f'{name}: challenge')
+        algo = realm[44240].replace('-', '')
+        self.assertEqual(plat[10], hashlib.new(algo, realm[44237]).digest(),
+                         f'{name}: the platform token does not bind the '
+                         f'realm attestation key')
+
+    def test_attestation(self):
+        """
+        A realm asks for a token before and after it moves: what the
+        realm is (RIM, REMs, personalization value, hash algorithm) is
+        the same; the platform part is the destination's (its instance
+        ID, its RMM's realm attestation key, bound by its platform
+        token); the challenge of each request is in its token.
+        """
+        rpv = base64.b64encode(bytes(range(64))).decode()
+        src = self.boot('src', smp=1, rme_opts=f',personalization-value={rpv}')
+        c1 = hashlib.sha512(b'before the move').hexdigest()
+        plat1, realm1 = self.attest(src, c1)
+        self.assert_token_bound(plat1, realm1, c1, 'source')
+        self.assertEqual(realm1[44235], bytes(range(64)))
+        self.assertEqual(realm1[44236], 'sha-512')
+        self.assertEqual(len(realm1[44239]), 4)
+
+        dst, port = self.start_dest('dst', smp=1,
+                                    rme_opts=f',personalization-value={rpv}')
+        self.migrate_ok(src, dst, f'tcp:127.0.0.1:{port}', smp=1)
+        c2 = hashlib.sha512(b'after the move').hexdigest()
+        plat2, realm2 = self.attest(dst, c2)
+        self.assert_token_bound(plat2, realm2, c2, 'destination')
+
+        for key, what in ((44238, 'RIM'), (44239, 'REMs'),
+                          (44235, 'personalization value'),
+                          (44236, 'measurement algorithm'),
+                          (265, 'realm profile')):
+            self.assertEqual(realm2[key], realm1[key],
+                             f'{what} changed across the migration')
+        self.assertNotEqual(realm2[44237], realm1[44237],
+                            'the realm attestation key is the source RMM\'s')
+        self.assertNotEqual(plat2[256], plat1[256],
+                            'the platform instance ID is the source\'s')
+        for key in (265, 2396, 2402):
+            self.assertEqual(plat2[key], plat1[key])
+        self.stop(src)
 
     # ---- h: a plain VM (the control) ---------------------------------------
 
