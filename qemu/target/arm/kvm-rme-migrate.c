@@ -346,7 +346,10 @@ bool rme_kvm_mig_import_commit(RmeGuest *g, uint8_t *token, Error **errp)
     return true;
 }
 
-/* The realm is gone afterwards: this VM cannot run it. */
+/*
+ * The kernel destroys the realm: this VM never runs it, and a later
+ * incoming migration imports into a new one.
+ */
 bool rme_kvm_mig_import_abort(RmeGuest *g, uint8_t *token)
 {
     uint8_t out[RMM_MIG_TOKEN_SIZE];
@@ -359,7 +362,9 @@ bool rme_kvm_mig_import_abort(RmeGuest *g, uint8_t *token)
     if (!ok) {
         warn_report_err(err);
     }
-    rme_kvm(g)->phase = RMM_MIG_IN_ABORTED;
+    /* As for the TCG backend: no realm here now, a new import may come. */
+    rme_kvm(g)->realm_built = false;
+    rme_kvm(g)->phase = RMM_MIG_NONE;
     if (!ok || len != RMM_MIG_TOKEN_SIZE) {
         return false;
     }
