@@ -9,6 +9,8 @@ CCA_QEMU_TREE=$CCA_BUILD/qemu-src
 CCA_QEMU_BUILD=$CCA_BUILD/qemu-build
 CCA_QEMU_BIN=$CCA_QEMU_BUILD/qemu-system-aarch64
 CCA_DEB_PY=/usr/bin/python3
+# Pure-Python test dependencies bookworm lacks (scripts/setup-deps).
+CCA_PY_SITE=$CCA_CACHE/python
 
 QEMU_DEB_VERSION=1:10.2.2+ds-1
 QEMU_UPSTREAM_VERSION=10.2.2
