@@ -1174,9 +1174,27 @@ static int rme_stream_load_state(QEMUFile *f, void *opaque, int version_id)
 }
 
 /*
+ * The main channel's load is over (failed, or ended without opening the
+ * epoch a lane waits for): nothing will open it any more.  No event
+ * says so to a multifd thread, and the main thread joins the multifd
+ * threads before any load_cleanup runs, so a waiting lane looks.
+ */
+static bool rme_stream_main_load_over(void)
+{
+    MigrationIncomingState *mis = migration_incoming_get_current();
+
+    return qatomic_read(&mis->load_threads_abort) ||
+           qatomic_read(&mis->state) == MIGRATION_STATUS_FAILED;
+}
+
+#define RME_STREAM_LANE_POLL_MS 50
+
+/*
  * A lane's DATA record from a multifd channel (its thread, no BQL).  It
  * waits until its epoch is open: the EPOCH that opened it went out
- * before it, but on the main channel.
+ * before it, but on the main channel.  If the main channel's load ends
+ * first, the record is refused: waiting on would hang the destination,
+ * whose main thread joins this one.
  */
 static bool rme_stream_load_state_buffer(void *opaque, char *buf, size_t len,
                                          Error **errp)
@@ -1185,7 +1203,7 @@ static bool rme_stream_load_state_buffer(void *opaque, char *buf, size_t len,
     const uint8_t *p = (const uint8_t *)buf;
     Error *err = NULL;
     uint32_t epoch;
-    bool failed, ok = false;
+    bool failed, over = false, ok = false;
 
     if (len < RMM_MIG_HEADER_SIZE || rmm_mig_record_length(p) != len ||
         !p[RMM_MIG_HDR_LANE]) {
@@ -1196,14 +1214,22 @@ static bool rme_stream_load_state_buffer(void *opaque, char *buf, size_t len,
     epoch = rmi_ld32(p + RMM_MIG_HDR_EPOCH);
     trace_rme_stream_lane_in(p[RMM_MIG_HDR_LANE], epoch, len);
     qemu_mutex_lock(&s->lane_lock);
-    while (!s->in_failed && epoch == s->in_epoch + 1) {
-        qemu_cond_wait(&s->lane_cond, &s->lane_lock);
+    while (!s->in_failed && epoch == s->in_epoch + 1 &&
+           !(over = rme_stream_main_load_over())) {
+        qemu_cond_timedwait(&s->lane_cond, &s->lane_lock,
+                            RME_STREAM_LANE_POLL_MS);
     }
     failed = s->in_failed;
     qemu_mutex_unlock(&s->lane_lock);
     if (failed) {
         error_setg(errp, "rme-guest: the realm's import failed");
         return false;
+    }
+    if (over) {
+        error_setg(&err, "rme-guest: DATA record lane %u epoch %u came on "
+                   "a multifd channel, but the main channel ended before "
+                   "that epoch opened", p[RMM_MIG_HDR_LANE], epoch);
+        goto fail;
     }
     /* Any other epoch: the RMM says what is wrong with it. */
     if (rme_stream_realm_enter(s)) {

@@ -620,6 +620,10 @@ class Tamper:
         place of @rec (a list of raw records; [] drops it)."""
         return [rec.raw]
 
+    def lane_forwarded(self, channel, rec):
+        """Called once what lane_record() gave for @rec went to the
+        destination on multifd channel @channel."""
+
 
 class RpTamper:
     """
@@ -1045,6 +1049,8 @@ class MultifdChannel:
             else [item.record.raw]
         for raw in raws:
             self.dst.sendall(item.framed(raw))
+        if tamper:
+            tamper.lane_forwarded(self.index, item.record)
 
     def _forward(self):
         log = self.proxy.log
@@ -1174,6 +1180,47 @@ class DuplicateLane(Tamper):
         self.done = True
         self.note = f'{rec} sent twice on channel {channel}'
         return [rec.raw, rec.raw]
+
+
+class CutBeforeEpochLane(Tamper):
+    """Hold the main channel's first EPOCH record (it closes an epoch E)
+    until a lane record of epoch E + 1 went to the destination on a
+    multifd channel and @taken(E + 1) says the destination has it, then
+    end the main stream before that EPOCH: the destination has a lane
+    record whose epoch never opens."""
+
+    def __init__(self, timeout, taken):
+        super().__init__()
+        self.timeout = timeout
+        self.taken = taken
+        self._cond = threading.Condition()
+        self._lanes = {}            # epoch -> note on its first lane record
+
+    def record(self, rec):
+        if self.done or rec.type != EPOCH:
+            return rec.framed
+        deadline = time.monotonic() + self.timeout
+        with self._cond:
+            came = self._cond.wait_for(lambda: rec.epoch + 1 in self._lanes,
+                                       self.timeout)
+            lane = self._lanes.get(rec.epoch + 1)
+        while came and not self.taken(rec.epoch + 1):
+            if time.monotonic() > deadline:
+                came = False
+                lane = f'{lane}, not taken by the destination'
+                break
+            time.sleep(0.05)
+        self.done = came
+        self.note = f'main stream ended before {rec}, {lane}' if came \
+            else f'no lane record of epoch {rec.epoch + 1} taken ({lane})'
+        return Cut()
+
+    def lane_forwarded(self, channel, rec):
+        with self._cond:
+            if rec.epoch not in self._lanes:
+                self._lanes[rec.epoch] = f'{rec} forwarded on channel ' \
+                                         f'{channel}'
+                self._cond.notify_all()
 
 
 class DropRec(Tamper):

@@ -316,6 +316,8 @@ class CcaMigration(QemuSystemTest):
         deadline = time.monotonic() + timeout
         while vm.exitcode() is None:
             if time.monotonic() > deadline:
+                # Hung: it may not answer 'quit' either.
+                vm.shutdown(hard=True)
                 self.fail(f'{name} did not exit within {timeout} s')
             time.sleep(0.2)
         rc = vm.exitcode()
@@ -1663,6 +1665,26 @@ class CcaMigration(QemuSystemTest):
                              ('authentication failed',))
         self.multifd_refused(src, 'dst-twice', mp.DuplicateLane(),
                              ('already sent in epoch',))
+        # The main channel ends while a lane record waits for its epoch
+        # (the destination has taken it: its trace says so).
+        dst, port = self.start_dest('dst-ahead', multifd=2,
+                                    extra_args=('-trace',
+                                                'rme_stream_lane_in'))
+        dst_log = os.path.join(dst.log_dir, 'dst-ahead.log')
+
+        def lane_taken(epoch):
+            with open(dst_log, encoding='utf-8', errors='replace') as f:
+                return re.search(rf'rme_stream_lane_in lane \d+ epoch '
+                                 rf'{epoch}:', f.read()) is not None
+
+        tamper = mp.CutBeforeEpochLane(MIGRATE_TIMEOUT, taken=lane_taken)
+        proxy = self.proxy(port, name='proxy-ahead', tamper=tamper)
+        self.migrate(src, proxy.uri)
+        self.assert_source_back(src, 'failed', 'dst-ahead')
+        self.assertTrue(tamper.done, f'dst-ahead: {tamper.note}')
+        self.log.info('dst-ahead: %s', tamper.note)
+        self.assert_dest_failed(dst, 'dst-ahead', (
+            'the main channel ended before that epoch opened',))
         # A channel dropped once it carried a few lane records.
         dst, port = self.start_dest('dst-drop', multifd=2)
         proxy = self.proxy(port, name='proxy-drop')
