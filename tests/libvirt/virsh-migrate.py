@@ -1,0 +1,515 @@
+#!/usr/bin/python3
+#
+# A running Arm CCA realm moved by libvirt: two libvirtd instances of
+# Debian's libvirt on this machine ("hosts" A and B), each in its own
+# mount namespace with its own /etc/libvirt, /run/libvirt,
+# /var/lib/libvirt, /var/cache/libvirt and /var/log/libvirt, and its own
+# platform identity at the same path (/var/lib/libvirt/qemu-cca), as two
+# CCA hosts would have.  The domain runs the project's
+# qemu-system-aarch64 with the realm objects on <qemu:commandline>.
+#
+#   1. virsh create on A; memstress rewrites the realm's memory
+#   2. virsh migrate --live --verbose A -> B, virsh domjobinfo polled on A
+#      meanwhile; on B memstress verifies its memory; A's QEMU is gone
+#   3. virsh migrate --live --parallel (multifd, 2 connections) B -> A
+#   4. virsh migrate --live --p2p --tunnelled A -> B: refused, with the
+#      error naming why; the realm runs on on A, memory intact
+#
+#   tests/libvirt/virsh-migrate.py [--qemu PATH] [--keep] [--workdir DIR]
+#
+# Needs root, libvirt's daemon and client (scripts/setup-deps), unshare
+# and a built QEMU (scripts/build).  Exits 0 when every step passed.
+#
+# Copyright (c) 2026 The QEMU CCA migration authors
+# SPDX-License-Identifier: GPL-2.0-or-later
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(TOP, 'qemu', 'tests', 'functional',
+                                'aarch64'))
+import cca_common                                    # noqa: E402
+
+DOMAIN = 'cca-realm'
+PROMPT = b'guest# '
+VERIFY_OK = re.compile(rb'MEMSTRESS: verify OK (\d+) bytes .*\(gen (\d+)')
+MEMSTRESS_MIB = 64
+# Each instance's own directories, bind-mounted over these paths in its
+# mount namespace.
+LIBVIRT_DIRS = {'/etc/libvirt': 'etc', '/run/libvirt': 'run',
+                '/var/lib/libvirt': 'lib', '/var/cache/libvirt': 'cache',
+                '/var/log/libvirt': 'log'}
+# What every host has at the same path: its platform identity and the
+# migration policy (the CA the RMMs trust).
+CCA_DIR = '/var/lib/libvirt/qemu-cca'
+BOOT_TIMEOUT = 300
+MIGRATE_TIMEOUT = 600
+CMD_TIMEOUT = 240
+
+
+def say(msg):
+    print(f'[virsh-migrate] {msg}', flush=True)
+
+
+class Failure(Exception):
+    pass
+
+
+class Libvirtd:
+    """One libvirtd, its directories under @root: etc, run, lib, cache
+    and log (bind-mounted over LIBVIRT_DIRS in its mount namespace) and
+    sock (its sockets, not bind-mounted, so visible from here)."""
+
+    def __init__(self, name, root, port_min, identity, policy):
+        self.name = name
+        self.root = root
+        self.dirs = {d: os.path.join(root, sub)
+                     for d, sub in LIBVIRT_DIRS.items()}
+        self.sock_dir = os.path.join(root, 'sock')
+        for d in list(self.dirs.values()) + [self.sock_dir]:
+            os.makedirs(d, exist_ok=True)
+        cca = self.host_path(CCA_DIR)
+        os.makedirs(cca, exist_ok=True)
+        shutil.copy(identity, os.path.join(cca, 'platform.pem'))
+        shutil.copy(policy, os.path.join(cca, 'policy.pem'))
+        etc = self.dirs['/etc/libvirt']
+        self.log_file = os.path.join(root, 'libvirtd.log')
+        with open(os.path.join(etc, 'libvirtd.conf'), 'w') as f:
+            f.write(f'unix_sock_dir = "{self.sock_dir}"\n'
+                    'unix_sock_group = "root"\n'
+                    'unix_sock_rw_perms = "0700"\n'
+                    'auth_unix_rw = "none"\n'
+                    'auth_unix_ro = "none"\n'
+                    f'host_uuid = "{uuid.uuid4()}"\n'
+                    'log_filters = "1:qemu 1:libvirt 4:object 4:json '
+                    '4:event 4:util 4:rpc"\n'
+                    f'log_outputs = "1:file:{self.log_file}"\n')
+        with open(os.path.join(etc, 'qemu.conf'), 'w') as f:
+            f.write('user = "root"\n'
+                    'group = "root"\n'
+                    'dynamic_ownership = 0\n'
+                    'remember_owner = 0\n'
+                    'security_driver = "none"\n'
+                    'cgroup_controllers = [ ]\n'
+                    'namespaces = [ ]\n'
+                    'stdio_handler = "file"\n'
+                    f'migration_port_min = {port_min}\n'
+                    f'migration_port_max = {port_min + 63}\n')
+        self.uri = f'qemu+unix:///system?socket={self.sock_dir}/libvirt-sock'
+        self.proc = None
+
+    def host_path(self, path):
+        """Where @path of this instance's namespace is seen from here."""
+        for d in sorted(LIBVIRT_DIRS, key=len, reverse=True):
+            if path == d or path.startswith(d + '/'):
+                return self.dirs[d] + path[len(d):]
+        return path
+
+    def start(self):
+        mounts = ' && '.join(
+            f'mkdir -p {d} && mount --bind {self.dirs[d]} {d}'
+            for d in LIBVIRT_DIRS)
+        etc = self.dirs['/etc/libvirt']
+        cmd = (f'{mounts} && exec libvirtd -f {etc}/libvirtd.conf '
+               f'-p {self.sock_dir}/libvirtd.pid')
+        out = open(os.path.join(self.root, 'libvirtd.stderr'), 'wb')
+        self.proc = subprocess.Popen(
+            ['unshare', '--mount', '--propagation', 'private',
+             'sh', '-c', cmd], stdout=out, stderr=out,
+            start_new_session=True)
+        deadline = time.monotonic() + 60
+        while True:
+            if self.proc.poll() is not None:
+                raise Failure(f'libvirtd {self.name} exited '
+                              f'({self.proc.returncode}); '
+                              f'{self.tail("libvirtd.stderr")}')
+            r = self.virsh('version', check=False)
+            if r.returncode == 0:
+                return r.stdout
+            if time.monotonic() > deadline:
+                raise Failure(f'libvirtd {self.name} does not answer: '
+                              f'{r.stderr}')
+            time.sleep(0.5)
+
+    def tail(self, rel, n=30):
+        try:
+            with open(os.path.join(self.root, rel), errors='replace') as f:
+                return ''.join(f.readlines()[-n:])
+        except OSError as e:
+            return str(e)
+
+    def virsh(self, *args, check=True, timeout=120):
+        r = subprocess.run(['virsh', '-c', self.uri, *args],
+                           capture_output=True, text=True, timeout=timeout)
+        if check and r.returncode:
+            raise Failure(f'virsh on {self.name} {" ".join(args)}: '
+                          f'{r.stderr.strip() or r.stdout.strip()}')
+        return r
+
+    def domains(self):
+        return self.virsh('list', '--all', '--name').stdout.split()
+
+    def qemu_log(self):
+        """libvirt's log of the domain's QEMU on this host."""
+        path = self.host_path(f'/var/log/libvirt/qemu/{DOMAIN}.log')
+        try:
+            with open(path, errors='replace') as f:
+                return f.read()
+        except OSError:
+            return ''
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            for dom in self.virsh('list', '--name', check=False).stdout.split():
+                self.virsh('destroy', dom, check=False)
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+class Console:
+    """The realm's serial port: a UNIX socket the domain's QEMU listens
+    on (in its host's namespace; @path as seen from here)."""
+
+    def __init__(self, path, name, timeout=60):
+        self.name = name
+        self.out = bytearray()
+        self.pos = 0
+        self.cond = threading.Condition()
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.connect(path)
+                break
+            except OSError as e:
+                self.sock.close()
+                if time.monotonic() > deadline:
+                    raise Failure(f'{name}: console {path}: {e}')
+                time.sleep(0.2)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        while True:
+            try:
+                chunk = self.sock.recv(65536)
+            except OSError:
+                chunk = b''
+            with self.cond:
+                if not chunk:
+                    self.out += b'\n<EOF>'
+                    self.cond.notify_all()
+                    return
+                self.out += chunk
+                self.cond.notify_all()
+
+    def wait_for(self, pattern, timeout):
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                m = regex.search(self.out, self.pos)
+                if m:
+                    self.pos = m.end()
+                    return m
+                left = deadline - time.monotonic()
+                if self.out.endswith(b'<EOF>') or left <= 0:
+                    break
+                self.cond.wait(left)
+            tail = self.out[-2000:].decode(errors='replace')
+        raise Failure(f'{self.name}: no {pattern!r} on the console; '
+                      f'tail:\n{tail}')
+
+    def run(self, cmd, timeout=CMD_TIMEOUT):
+        with self.cond:
+            self.pos = len(self.out)
+        self.sock.sendall(f'{cmd}; echo "__RC=$?__"\r'.encode())
+        m = self.wait_for(rb'__RC=(\d+)__', timeout)
+        with self.cond:
+            return int(m.group(1)), bytes(self.out[:m.end()])
+
+    def memstress_check(self):
+        rc, out = self.run('memstress check 200')
+        found = VERIFY_OK.search(out)
+        if rc or not found or b'verify FAIL' in out:
+            raise Failure(f'{self.name}: memstress check: '
+                          f'{out[-1500:].decode(errors="replace")}')
+        return int(found.group(2))
+
+    def close(self):
+        self.sock.close()
+
+
+def domain_xml(qemu, kernel, initrd, smp):
+    rme = (f'rme-guest,id=rme0,platform-identity={CCA_DIR}/platform.pem,'
+           f'migration-policy={CCA_DIR}/policy.pem')
+    append = cca_common.kernel_append(realm=True)
+    return f"""<domain type='qemu'
+        xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
+  <name>{DOMAIN}</name>
+  <memory unit='MiB'>1024</memory>
+  <vcpu>{smp}</vcpu>
+  <os>
+    <type arch='aarch64' machine='virt'>hvm</type>
+    <kernel>{kernel}</kernel>
+    <initrd>{initrd}</initrd>
+    <cmdline>{append}</cmdline>
+  </os>
+  <features>
+    <gic version='3'/>
+  </features>
+  <cpu mode='custom' match='exact'>
+    <model fallback='forbid'>max</model>
+  </cpu>
+  <clock offset='utc'/>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>destroy</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <emulator>{qemu}</emulator>
+    <serial type='unix'>
+      <source mode='bind' path='{CCA_DIR}/serial.sock'/>
+    </serial>
+    <memballoon model='none'/>
+  </devices>
+  <qemu:commandline>
+    <qemu:arg value='-machine'/>
+    <qemu:arg value='confidential-guest-support=rme0'/>
+    <qemu:arg value='-object'/>
+    <qemu:arg value='{rme}'/>
+  </qemu:commandline>
+</domain>
+"""
+
+
+def jobinfo(host):
+    """virsh domjobinfo as a dict, or {} when it fails."""
+    r = host.virsh('domjobinfo', DOMAIN, check=False, timeout=30)
+    out = {}
+    for line in r.stdout.splitlines():
+        if ':' in line:
+            k, v = line.split(':', 1)
+            out[k.strip()] = v.strip()
+    return out
+
+
+def migrate(src, dst, extra, what, watch=False):
+    """virsh migrate --live --verbose @src -> @dst with @extra options,
+    virsh domjobinfo polled on @src meanwhile.  With @watch the migration
+    starts at 1 MiB/s, and once domjobinfo showed "Data processed" grow,
+    virsh migrate-setspeed lets it go at full speed: the progress is seen
+    whatever the machine's speed.  Returns (completed process, the job
+    samples)."""
+    cmd = ['virsh', '-c', src.uri, 'migrate', '--live', '--verbose',
+           *extra, *(['--bandwidth', '1'] if watch else []), DOMAIN, dst.uri]
+    say(f'{what}: {" ".join(cmd)}')
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    samples = []
+    while proc.poll() is None:
+        info = jobinfo(src)
+        if info.get('Job type') == 'Unbounded':
+            samples.append(info)
+        if watch and len({s['Data processed'] for s in samples
+                          if 'Data processed' in s}) >= 2:
+            src.virsh('migrate-setspeed', DOMAIN, '100000')
+            say(f'{what}: progress seen, migrate-setspeed to full speed')
+            watch = False
+        if time.monotonic() - t0 > MIGRATE_TIMEOUT:
+            proc.kill()
+            raise Failure(f'{what}: no end in {MIGRATE_TIMEOUT} s')
+        time.sleep(0.1)
+    out, err = proc.communicate()
+    proc.stdout_text, proc.stderr_text = out, err
+    say(f'{what}: virsh exited {proc.returncode} after '
+        f'{time.monotonic() - t0:.1f} s')
+    return proc, samples
+
+
+def check_progress(samples, what):
+    """domjobinfo showed the migration moving: data processed grew."""
+    data = [s['Data processed'] for s in samples if 'Data processed' in s]
+    say(f'{what}: {len(samples)} domjobinfo samples during the migration, '
+        f'"Data processed" {data}')
+    if len(set(data)) < 2:
+        raise Failure(f'{what}: domjobinfo\'s "Data processed" did not '
+                      f'move: {data}')
+
+
+def moved(src, dst, proc, samples, gen, what, progress=False):
+    """The realm runs on @dst, its memory intact, and is gone from
+    @src; returns its memstress generation on @dst.  With @progress,
+    domjobinfo must have shown the migration moving."""
+    if proc.returncode:
+        raise Failure(f'{what}: virsh migrate failed: '
+                      f'{proc.stderr_text.strip()}')
+    if 'Migration: [100' not in proc.stdout_text + proc.stderr_text:
+        raise Failure(f'{what}: no progress to 100 % from --verbose: '
+                      f'{proc.stdout_text!r} {proc.stderr_text!r}')
+    if progress:
+        check_progress(samples, what)
+    done = dst.virsh('domjobinfo', '--completed', DOMAIN, check=False)
+    say(f'{what}: virsh domjobinfo --completed on {dst.name}:\n'
+        f'{done.stdout.strip()}')
+    state = dst.virsh('domstate', DOMAIN).stdout.strip()
+    if state != 'running':
+        raise Failure(f'{what}: domain is {state!r} on {dst.name}')
+    if DOMAIN in src.domains():
+        raise Failure(f'{what}: the domain is still on {src.name}')
+    if 'reason=migrated' not in src.qemu_log():
+        raise Failure(f'{what}: {src.name}\'s QEMU log does not say it '
+                      f'shut down as migrated:\n{src.qemu_log()[-1500:]}')
+    con = Console(dst.host_path(f'{CCA_DIR}/serial.sock'),
+                  f'{DOMAIN} on {dst.name}')
+    try:
+        now = con.memstress_check()
+    finally:
+        con.close()
+    if now <= gen:
+        raise Failure(f'{what}: memstress at generation {now} on '
+                      f'{dst.name}, {gen} before')
+    say(f'{what}: running on {dst.name}, memstress verified (generation '
+        f'{gen} -> {now})')
+    return now
+
+
+def run(opts, work):
+    kernel, initrd, kver = cca_common.guest_assets(TOP)
+    pki = os.path.join(work, 'pki')
+    ids = {h: cca_common.make_identity(pki, h)[0] for h in ('a', 'b')}
+    policy = os.path.join(pki, 'ca.pem')
+    a = Libvirtd('A', os.path.join(work, 'a'), 49152, ids['a'], policy)
+    b = Libvirtd('B', os.path.join(work, 'b'), 49216, ids['b'], policy)
+    hosts = [a, b]
+    try:
+        for h in hosts:
+            ver = h.start()
+            say(f'libvirtd {h.name} runs ({h.uri}); '
+                f'{" ".join(ver.split()[-4:])}')
+        xml = os.path.join(work, f'{DOMAIN}.xml')
+        with open(xml, 'w') as f:
+            f.write(domain_xml(opts.qemu, kernel, initrd, opts.smp))
+        say(f'virsh create on A (Debian Linux {kver} as a realm)')
+        a.virsh('create', xml)
+        con = Console(a.host_path(f'{CCA_DIR}/serial.sock'), f'{DOMAIN} on A')
+        con.wait_for(rb'CCA-GUEST: ready', BOOT_TIMEOUT)
+        con.wait_for(re.escape(PROMPT), CMD_TIMEOUT)
+        con.sock.sendall(f'MEMSTRESS_PROGRESS=0 memstress run '
+                         f'{MEMSTRESS_MIB} 1 & echo "__BG=$!__"\r'.encode())
+        con.wait_for(rb'MEMSTRESS: run started', CMD_TIMEOUT)
+        gen = con.memstress_check()
+        con.close()
+        say(f'memstress rewrites {MEMSTRESS_MIB} MiB of the realm, '
+            f'generation {gen}')
+
+        proc, samples = migrate(a, b, [], 'A -> B', watch=True)
+        gen = moved(a, b, proc, samples, gen, 'A -> B', progress=True)
+
+        proc, samples = migrate(b, a, ['--parallel',
+                                       '--parallel-connections', '2'],
+                                'B -> A, --parallel')
+        gen = moved(b, a, proc, samples, gen, 'B -> A, --parallel')
+
+        what = 'A -> B, --p2p --tunnelled'
+        proc, _ = migrate(a, b, ['--p2p', '--tunnelled'], what)
+        err = proc.stderr_text.strip()
+        if proc.returncode == 0:
+            raise Failure(f'{what}: the migration succeeded')
+        if 'return-path' not in err:
+            raise Failure(f'{what}: the error does not say why: {err}')
+        say(f'{what}: refused: {err}')
+        state = a.virsh('domstate', DOMAIN).stdout.strip()
+        if state != 'running' or DOMAIN in b.domains():
+            raise Failure(f'{what}: after the refusal the domain is '
+                          f'{state!r} on A, on B: {b.domains()}')
+        con = Console(a.host_path(f'{CCA_DIR}/serial.sock'), f'{DOMAIN} on A')
+        now = con.memstress_check()
+        con.close()
+        if now <= gen:
+            raise Failure(f'{what}: memstress stays at generation {gen}')
+        say(f'{what}: the realm runs on on A, memstress verified '
+            f'(generation {now})')
+        a.virsh('destroy', DOMAIN)
+    except Failure:
+        for h in hosts:
+            say(f'--- libvirt\'s QEMU log on {h.name}:\n'
+                f'{h.qemu_log()[-1500:]}')
+            if DOMAIN in h.domains():
+                for cmd in ('info status', 'info migrate', 'info chardev'):
+                    out = h.virsh('qemu-monitor-command', '--hmp', DOMAIN,
+                                  cmd, check=False)
+                    say(f'--- {cmd} on {h.name}:\n{out.stdout.strip()} '
+                        f'{out.stderr.strip()}')
+        raise
+    finally:
+        for h in hosts:
+            h.stop()
+
+
+def stop_leftovers(work):
+    """Stop the libvirtd instances (and their domains' QEMUs) of an
+    earlier run in @work that was killed before it could."""
+    for host in ('a', 'b'):
+        try:
+            with open(os.path.join(work, host, 'sock', 'libvirtd.pid')) as f:
+                pid = int(f.read().strip())
+            with open(f'/proc/{pid}/cmdline', 'rb') as f:
+                if b'libvirtd' not in f.read():
+                    continue
+        except (OSError, ValueError):
+            continue
+        say(f'stopping libvirtd {pid} of an earlier run')
+        subprocess.run(['pkill', '-TERM', '-P', str(pid)], check=False)
+        os.kill(pid, signal.SIGTERM)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument('--qemu', default=os.path.join(
+        TOP, 'build', 'qemu-build', 'qemu-system-aarch64'))
+    ap.add_argument('--smp', type=int, default=2)
+    ap.add_argument('--workdir', help='keep everything in this directory')
+    opts = ap.parse_args()
+    if os.geteuid() != 0:
+        say('needs root (libvirtd in mount namespaces)')
+        return 1
+    for tool in ('libvirtd', 'virsh', 'unshare'):
+        if not shutil.which(tool):
+            say(f'{tool} is missing (scripts/setup-deps installs it)')
+            return 1
+    if opts.workdir:
+        stop_leftovers(opts.workdir)
+        shutil.rmtree(opts.workdir, ignore_errors=True)
+    work = opts.workdir or tempfile.mkdtemp(prefix='cca-libvirt-')
+    os.makedirs(work, exist_ok=True)
+    t0 = time.monotonic()
+    try:
+        run(opts, work)
+    except Failure as e:
+        say(f'FAIL: {e}')
+        say(f'logs in {work}')
+        return 1
+    say(f'PASS in {time.monotonic() - t0:.0f} s')
+    if not opts.workdir:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
