@@ -12,8 +12,12 @@ CCA_DEB_PY=/usr/bin/python3
 # Pure-Python test dependencies bookworm lacks (scripts/setup-deps).
 CCA_PY_SITE=$CCA_CACHE/python
 
-QEMU_DEB_VERSION=1:10.2.2+ds-1
-QEMU_UPSTREAM_VERSION=10.2.2
+# The pinned QEMU (scripts/fetch-qemu takes the newest 10.2.x in sid once
+# sid has dropped it, and records it).  QEMU_DEB_VERSION may be set to pin
+# another Debian version of 10.2.x.
+QEMU_DEB_VERSION=${QEMU_DEB_VERSION:-1:10.2.2+ds-1}
+QEMU_UPSTREAM_VERSION=$(v=${QEMU_DEB_VERSION#*:}; printf '%s' "${v%%[+~-]*}")
+QEMU_SERIES=10.2
 
 cca_log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
 cca_die() { printf '%s: error: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }
