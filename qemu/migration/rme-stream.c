@@ -1325,6 +1325,7 @@ void rme_stream_fill_info(RmeGuest *g, bool incoming, MigrationInfo *info)
     r->state = rme_stream_state(s);
     r->pages = st.data_granules;
     r->zero_pages = st.zero_granules;
+    r->poisoned_pages = st.poisoned_granules;
     r->bytes = st.total_bytes;
     r->epochs = st.epoch;
     r->ripas_records = st.ripas_records;

@@ -1460,6 +1460,203 @@ static void expect_reject(GPtrArray *st, unsigned at, const char *what)
 }
 
 
+static bool all_zero(const uint8_t *p, size_t n)
+{
+    return !n || (!p[0] && !memcmp(p, p + 1, n - 1));
+}
+
+/* Is the granule at @ipa of @t poisoned?  (Host-side query.) */
+static bool poisoned(Realm *t, uint64_t ipa)
+{
+    return rmm_granule_poisoned(t->r, ipa);
+}
+
+/* Offset of the first poisoned entry in record @i of @st, or 0. */
+static size_t poison_entry(GPtrArray *st, unsigned i)
+{
+    size_t len, e = HDR + 4;
+    const uint8_t *r = rdata(st, i, &len);
+
+    while (rtype(st, i) == RMM_MIG_RT_DATA && e < len) {
+        uint64_t word = rmi_ld64(r + e);
+
+        if (word & RMM_MIG_DATA_POISON) {
+            return e;
+        }
+        e += word & RMM_MIG_DATA_NO_CT ? RMM_MIG_DATA_ZERO_ENTRY_SIZE
+                                       : RMM_MIG_DATA_ENTRY_SIZE;
+    }
+    return 0;
+}
+
+/*
+ * Memory errors: granules the host reports poisoned before the migration
+ * (rmm_granule_poison()) lose their contents at once, travel as poisoned
+ * entries of 24 bytes (no ciphertext: nothing reads them), through the
+ * driver on lane 0 or on parallel lanes, and are poisoned on the
+ * destination; one the realm gives back (DATA_DESTROY, granule 10)
+ * stops being poisoned there too; one whose RIPAS turns EMPTY (61)
+ * stays poisoned.  A tampered poisoned entry is refused.
+ */
+static void test_poisoned_granules(gconstpointer data)
+{
+    static const uint64_t bad[] = {
+        RAM0 + 7 * G, RAM0 + 10 * G, RAM0 + 61 * G, RAM1 + 3 * G,
+    };
+    GPtrArray *st = stream_new(), *tam;
+    RmmMigStats ss, ds;
+    Realm s, d;
+    size_t off = 0;
+    unsigned i, at = 0, j;
+
+    driver_lanes = GPOINTER_TO_UINT(data);
+    source_new(&s, RMI_HASH_SHA256, 61);
+    for (i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_assert_cmpint(rmm_granule_poison(s.r, bad[i]), ==, RMI_SUCCESS);
+        g_assert_true(poisoned(&s, bad[i]));
+        g_assert_true(all_zero(store_at(&s, bad[i]), G));
+    }
+    /* Again: no change.  Not an assigned granule, unaligned: refused. */
+    g_assert_cmpint(rmm_granule_poison(s.r, bad[0]), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_granule_poison(s.r, RAM0 + RAM0_RIPAS + 4 * G), ==,
+                    RMI_ERROR_INPUT);
+    g_assert_cmpint(rmm_granule_poison(s.r, RAM0 + 6 * G + 8), ==,
+                    RMI_ERROR_INPUT);
+    g_assert_cmpint(rmm_granule_poison(s.r, 0x20000000), ==,
+                    RMI_ERROR_INPUT);
+    g_assert_false(poisoned(&s, RAM0 + 6 * G));
+    /* The realm's accesses abort (stage 2); the RSI's do not reach it. */
+    g_assert_cmpint(rmm_realm_s2_lookup(s.r, bad[0]), ==, RMM_S2_ABORT);
+    g_assert_cmpint(rmm_realm_s2_lookup(s.r, RAM0 + 6 * G), ==, RMM_S2_OK);
+
+    migrate_out(&s, st, 0);
+    dest_new(&d, RMI_HASH_SHA256, 62);
+    /* The destination's memory holds something else to begin with. */
+    memset(store_at(&d, RAM0), 0xa5, 64 * G);
+    import_all(&d, st);
+    assert_same(&s, &d);
+    for (i = 0; i < G_N_ELEMENTS(bad); i++) {
+        bool want = bad[i] != RAM0 + 10 * G;
+
+        g_assert_cmpint(poisoned(&s, bad[i]), ==, want);
+        g_assert_cmpint(poisoned(&d, bad[i]), ==, want);
+    }
+    g_assert_false(poisoned(&d, RAM0 + 6 * G));
+    rmm_mig_stats(s.r, &ss);
+    rmm_mig_stats(d.r, &ds);
+    /* All four went poisoned in the first pass (10 before its destroy). */
+    g_assert_cmpuint(ss.poisoned_granules, ==, G_N_ELEMENTS(bad));
+    g_assert_cmpuint(ds.poisoned_granules, ==, ss.poisoned_granules);
+    realm_free(&d);
+    realm_free(&s);
+    driver_lanes = 0;
+
+    /*
+     * A poisoned entry on the wire, tampered with: made a zero entry
+     * (the same size), its tag changed.  The word and the tag are
+     * authenticated together.
+     */
+    for (i = 0; i < st->len && !off; i++) {
+        off = poison_entry(st, i);
+        at = i;
+    }
+    g_assert_cmpuint(off, >, 0);
+    for (j = 0; j < 2; j++) {
+        tam = stream_copy(st);
+        if (j == 0) {
+            flip(tam, at, off, 3);
+            flip(tam, at, off, 2);
+        } else {
+            flip(tam, at, off + 8, 0);
+        }
+        dest_new(&d, RMI_HASH_SHA256, 63);
+        reject_into(d.r, key, tam, at, AUTH);
+        realm_free(&d);
+        g_ptr_array_unref(tam);
+    }
+
+    /*
+     * The host says a whole granule is poisoned (POISON set, its
+     * ciphertext cut, the record's length fixed), to wipe it on the
+     * destination: the tag was over the granule too, so it fails.
+     */
+    {
+        size_t len, e = HDR + 4, cut;
+        const uint8_t *r = rdata(st, at, &len);
+        uint8_t *p;
+
+        g_assert_false(rmi_ld64(r + e) & RMM_MIG_DATA_NO_CT);
+        cut = len - G;
+        p = g_malloc(cut);
+        memcpy(p, r, e + 8);
+        memcpy(p + e + 8, r + e + 8 + G, len - e - 8 - G);
+        rmi_st32(p + 8, cut);
+        rmi_st64(p + e, rmi_ld64(p + e) | RMM_MIG_DATA_POISON);
+        tam = stream_copy(st);
+        put(tam, at, p, cut);
+        dest_new(&d, RMI_HASH_SHA256, 66);
+        reject_into(d.r, key, tam, at, AUTH);
+        realm_free(&d);
+        g_ptr_array_unref(tam);
+        g_free(p);
+    }
+    g_ptr_array_unref(st);
+}
+
+/*
+ * A granule poisoned during pre-copy, after it went out whole, goes
+ * again, poisoned, in the next epoch; one poisoned while the realm is
+ * paused for the final pass goes in that pass.  Both are poisoned on
+ * the destination.
+ */
+static void test_poisoned_in_flight(void)
+{
+    GPtrArray *st = stream_new();
+    RmmMigStats ss, ds;
+    size_t len;
+    Realm s, d;
+    unsigned i;
+
+    source_new(&s, RMI_HASH_SHA256, 64);
+    export_start(&s, st);
+    export_round(s.r, st, false);               /* everything, epoch 0 */
+    g_assert_cmpint(rmm_granule_poison(s.r, RAM0 + 7 * G), ==, RMI_SUCCESS);
+    g_assert_cmpuint(export_dirty(s.r, st), ==, 1);
+    g_assert_cmpuint(poison_entry(st, st->len - 1), >, 0);
+    g_assert_cmpuint(repoch(st, st->len - 1), ==, 1);
+    export_ripas(s.r, st);
+    export_epoch(s.r, st);
+    g_assert_cmpint(rmm_mig_export_pause(s.r), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_granule_poison(s.r, RAM1 + 5 * G), ==, RMI_SUCCESS);
+    export_round(s.r, st, false);
+    for (i = 0; i < s.nr_recs; i++) {
+        uint8_t *c = ctx_make(i);
+
+        g_assert_cmpint(rmm_mig_export_rec(s.rec[i], c, ctx_len[i], xbuf,
+                                           RMM_MIG_RECORD_MAX, &len), ==,
+                        RMI_SUCCESS);
+        push(st, len);
+        g_free(c);
+    }
+    g_assert_cmpint(rmm_mig_export_end(s.r, xbuf, RMM_MIG_RECORD_MAX, &len),
+                    ==, RMI_SUCCESS);
+    push(st, len);
+
+    dest_new(&d, RMI_HASH_SHA256, 65);
+    import_all(&d, st);
+    assert_same(&s, &d);
+    g_assert_true(poisoned(&d, RAM0 + 7 * G));
+    g_assert_true(poisoned(&d, RAM1 + 5 * G));
+    g_assert_false(poisoned(&d, RAM0 + 8 * G));
+    rmm_mig_stats(s.r, &ss);
+    rmm_mig_stats(d.r, &ds);
+    g_assert_cmpuint(ss.poisoned_granules, ==, 2);
+    g_assert_cmpuint(ds.poisoned_granules, ==, 2);
+    realm_free(&d);
+    realm_free(&s);
+    g_ptr_array_unref(st);
+}
+
 /*
  * A realm created with RMI_REALM_FLAGS_MIG_ZERO: its granules of zeros
  * (DATA_CREATE_UNKNOWN, 20..63 of RAM0) travel as zero entries of 24
@@ -1864,6 +2061,24 @@ static void test_reject_replay(void)
         st64le(two, RAM0 + 3 * G + RMM_MIG_DATA_ZERO + RMI_RIPAS_RAM);
         forge_reject(e0 + 1, RMM_MIG_RT_DATA, two, 8 + G,
                      "unit 0: a zero granule, but the realm was not created");
+        /* Poisoned units: outside RAM, twice in a record, with ZERO. */
+        st64le(two, 0x20000000 + RMM_MIG_DATA_POISON + RMI_RIPAS_RAM);
+        forge_reject(e0 + 1, RMM_MIG_RT_DATA, two, 8 + G, "outside RAM");
+        st64le(two, RAM0 + 3 * G + RMM_MIG_DATA_POISON + RMI_RIPAS_RAM);
+        memcpy(two + 8 + G, two, 8 + G);
+        forge_reject(e0 + 1, RMM_MIG_RT_DATA, two, 2 * (8 + G),
+                     "already sent in epoch 1");
+        st64le(two, RAM0 + 3 * G + RMM_MIG_DATA_NO_CT + RMI_RIPAS_RAM);
+        forge_reject(e0 + 1, RMM_MIG_RT_DATA, two, 8 + G,
+                     "unit 0: both a zero and a poisoned granule");
+        /* Whole in one record, poisoned in the next, same epoch. */
+        memcpy(two, pt, 8 + G);
+        st = prefix(ref, e0 + 1);
+        forge(st, &k, RMM_MIG_RT_DATA, two, 8 + G, 0, 0);
+        st64le(two, rmi_ld64(pt) | RMM_MIG_DATA_POISON);
+        forge(st, &k, RMM_MIG_RT_DATA, two, 8 + G, 0, 0);
+        expect_reject(st, e0 + 2, "already sent in epoch 1");
+        g_ptr_array_unref(st);
         g_free(two);
     }
     g_free(pt);
@@ -3917,6 +4132,11 @@ int main(int argc, char **argv)
     g_test_add_func("/rmm/mig/phase-notifier", test_phase_notifier);
     g_test_add_func("/rmm/mig/rec-in-open-epoch", test_rec_in_open_epoch);
     g_test_add_func("/rmm/mig/zero-granules", test_zero_granules);
+    g_test_add_data_func("/rmm/mig/poisoned/lane0", GUINT_TO_POINTER(0),
+                         test_poisoned_granules);
+    g_test_add_data_func("/rmm/mig/poisoned/lanes", GUINT_TO_POINTER(2),
+                         test_poisoned_granules);
+    g_test_add_func("/rmm/mig/poisoned/in-flight", test_poisoned_in_flight);
     g_test_add_func("/rmm/mig/overhead", test_overhead);
     g_test_add_func("/rmm/mig/record-parse", test_record_parse);
     g_test_add_func("/rmm/mig/reject/data-bits", test_reject_data_bits);

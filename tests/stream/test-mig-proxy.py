@@ -94,7 +94,7 @@ class Writer:
     def data(self, gpas):
         body = struct.pack('<I', len(gpas))
         for g in gpas:
-            ct = 0 if g & mp.DATA_ZERO else PAGE        # zero entry: tag only
+            ct = 0 if g & mp.DATA_NO_CT else PAGE       # tag only
             body += struct.pack('<Q', g) + os.urandom(ct + mp.TAG_SIZE)
         self.record(mp.DATA, body)
 
@@ -129,7 +129,7 @@ def realm_stream(footers=True, page_bits=12, decoy=True):
         w.section(mp.VM_SECTION_PART, 3)
         w.data([0x40000000 + i * PAGE for i in range(3)])
         w.data([0x40100000 | mp.DATA_ZERO | 1, 0x40101000,
-                0x40102000 | mp.DATA_ZERO])
+                0x40102000 | mp.DATA_ZERO, 0x40103000 | mp.DATA_POISON | 1])
         w.record(mp.EPOCH, b'')
         w.realm_eos()
         w.footer(3)
@@ -274,7 +274,7 @@ class TamperTest(unittest.TestCase):
         ents = mixed.data_entries()
         self.assertEqual([size for _, size, _ in ents],
                          [mp.DATA_ZERO_ENTRY_SIZE, mp.DATA_ENTRY_SIZE,
-                          mp.DATA_ZERO_ENTRY_SIZE])
+                          mp.DATA_ZERO_ENTRY_SIZE, mp.DATA_ZERO_ENTRY_SIZE])
         self.assertEqual(ents[-1][0] + ents[-1][1], len(mixed.raw))
         self.assertEqual(mixed.data_zero_count(), 2)
         # Swapping entries of different sizes keeps the record's length.

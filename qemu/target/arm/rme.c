@@ -21,6 +21,7 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "qapi/qapi-types-qom.h"
+#include "qapi/qapi-commands-misc-arm.h"
 #include "qemu/base64.h"
 #include "qemu/error-report.h"
 #include "qom/object_interfaces.h"
@@ -436,6 +437,32 @@ static void rme_guest_fill_info(ConfidentialGuestSupport *cgs, bool incoming,
                                 MigrationInfo *info)
 {
     rme_stream_fill_info(rme_guest_of(cgs), incoming, info);
+}
+
+void qmp_x_rme_poison_granule(uint64_t gpa, Error **errp)
+{
+    Object *cgs = current_machine && current_machine->cgs ?
+                  OBJECT(current_machine->cgs) : NULL;
+    RmeGuest *g = cgs ? (RmeGuest *)object_dynamic_cast(cgs, TYPE_RME_GUEST)
+                      : NULL;
+
+    if (!g || !g->ops) {
+        error_setg(errp, "x-rme-poison-granule: this machine runs no Arm "
+                   "CCA realm (rme-guest)");
+        return;
+    }
+    if (!g->ops->poison) {
+        error_setg(errp, "x-rme-poison-granule: not available with %s, "
+                   "whose host reports memory errors itself",
+                   current_accel_name());
+        return;
+    }
+    if (gpa & (RMM_GRANULE_SIZE - 1)) {
+        error_setg(errp, "x-rme-poison-granule: 0x%" PRIx64 " is not 4 KiB "
+                   "aligned", gpa);
+        return;
+    }
+    g->ops->poison(g, gpa, errp);
 }
 
 static void rme_guest_complete(UserCreatable *uc, Error **errp)

@@ -151,6 +151,11 @@ typedef struct RmeBackendOps {
     /* The realm's migration phase and figures (RMM_MIG_NONE: no realm). */
     RmmMigPhase (*mig_phase)(RmeGuest *g);
     void (*mig_stats)(RmeGuest *g, RmmMigStats *stats);
+    /*
+     * x-rme-poison-granule: the granule at @gpa had a memory error
+     * (optional: a backend whose host reports them itself has none).
+     */
+    bool (*poison)(RmeGuest *g, uint64_t gpa, Error **errp);
 } RmeBackendOps;
 
 struct RmeGuest {

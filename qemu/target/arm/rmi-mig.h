@@ -80,15 +80,21 @@ typedef enum RmmMigRecordType {
 
 /*
  * A DATA body: a u32 count, then count entries, each a u64 word (the
- * granule's IPA | RIPAS | RMM_MIG_DATA_ZERO), then RMM_GRANULE_SIZE bytes
- * of ciphertext and RMM_MIG_TAG_SIZE bytes of tag; an entry whose word
- * has RMM_MIG_DATA_ZERO is a granule of zeros and carries no ciphertext,
- * only the tag (over the word).  Zero entries are sent only for realms
- * created with RMI_REALM_FLAGS_MIG_ZERO.  What one granule costs on the
- * wire, the record header aside:
+ * granule's IPA | RIPAS | RMM_MIG_DATA_ZERO | RMM_MIG_DATA_POISON), then
+ * RMM_GRANULE_SIZE bytes of ciphertext and RMM_MIG_TAG_SIZE bytes of tag;
+ * an entry whose word has RMM_MIG_DATA_ZERO is a granule of zeros and
+ * carries no ciphertext, only the tag (over the word).  Zero entries are
+ * sent only for realms created with RMI_REALM_FLAGS_MIG_ZERO.  An entry
+ * whose word has RMM_MIG_DATA_POISON is a poisoned granule (a memory
+ * error the host reported, rmm_granule_poison()): no contents either,
+ * only the tag; the destination's granule is poisoned too.  What one
+ * granule costs on the wire, the record header aside:
  */
 #define RMM_MIG_DATA_RIPAS      0x3     /* word: RmiRipas */
 #define RMM_MIG_DATA_ZERO       0x4     /* word: a granule of zeros */
+#define RMM_MIG_DATA_POISON     0x8     /* word: a poisoned granule */
+/* Word flags of the entries that carry no ciphertext. */
+#define RMM_MIG_DATA_NO_CT      (RMM_MIG_DATA_ZERO | RMM_MIG_DATA_POISON)
 #define RMM_MIG_DATA_ENTRY_SIZE (8 + RMM_GRANULE_SIZE + RMM_MIG_TAG_SIZE)
 #define RMM_MIG_DATA_ZERO_ENTRY_SIZE (8 + RMM_MIG_TAG_SIZE)
 
@@ -165,6 +171,7 @@ typedef struct RmmMigStats {
     uint64_t epoch;             /* current epoch */
     uint64_t data_granules;     /* granules exported / imported */
     uint64_t zero_granules;     /* of which zero entries (no ciphertext) */
+    uint64_t poisoned_granules; /* of which poisoned entries */
     uint64_t data_bytes;        /* bytes of DATA records */
     uint64_t ripas_records;
     uint64_t ripas_granules;    /* granules described by RIPAS runs */

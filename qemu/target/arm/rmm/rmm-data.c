@@ -113,9 +113,43 @@ RmiCommandReturnCode rmm_data_destroy(RmmRealm *r, uint64_t ipa)
     }
     memset(rmm_granule_ptr(rr, ipa), 0, RMM_GRANULE_SIZE);
     rmm_write_notify(r, ipa, RMM_GRANULE_SIZE);
-    *rmm_s2_entry(rr, ipa) &= ~S2_ASSIGNED;     /* DELEGATED again */
+    /* DELEGATED again; a poisoned granule's error goes with it. */
+    *rmm_s2_entry(rr, ipa) &= ~(S2_ASSIGNED | S2_POISONED);
     rmm_mig_log_s2_locked(r, ipa);
 out:
     g_mutex_unlock(&r->lock);
     return ret;
+}
+
+RmiStatus rmm_granule_poison(RmmRealm *r, uint64_t ipa)
+{
+    RmmRamRange *rr;
+    RmiStatus ret = RMI_ERROR_INPUT;
+
+    g_mutex_lock(&r->lock);
+    rr = rmm_aligned(ipa) ? rmm_ram_find(r, ipa) : NULL;
+    if (rr && (*rmm_s2_entry(rr, ipa) & S2_ASSIGNED)) {
+        if (!(*rmm_s2_entry(rr, ipa) & S2_POISONED)) {
+            /* What was there is lost; nothing reads it again. */
+            memset(rmm_granule_ptr(rr, ipa), 0, RMM_GRANULE_SIZE);
+            *rmm_s2_entry(rr, ipa) |= S2_POISONED;
+            /* A migration sends it again, as poisoned. */
+            rmm_write_notify(r, ipa, RMM_GRANULE_SIZE);
+        }
+        ret = RMI_SUCCESS;
+    }
+    g_mutex_unlock(&r->lock);
+    return ret;
+}
+
+bool rmm_granule_poisoned(RmmRealm *r, uint64_t ipa)
+{
+    RmmRamRange *rr;
+    bool poisoned;
+
+    g_mutex_lock(&r->lock);
+    rr = rmm_ram_find(r, ipa);
+    poisoned = rr && (*rmm_s2_entry(rr, ipa) & S2_POISONED);
+    g_mutex_unlock(&r->lock);
+    return poisoned;
 }

@@ -43,6 +43,13 @@ static inline bool rmm_all_zero(const uint8_t *p, size_t n)
  * UNDELEGATED.
  */
 #define S2_RIPAS_MASK       0x03
+/*
+ * The granule of memory had an uncorrectable error (rmm_granule_poison()):
+ * nothing reads or exports its contents; the realm's accesses take a
+ * synchronous external abort.  Goes with the granule: DATA_DESTROY
+ * clears it.
+ */
+#define S2_POISONED         0x20
 #define S2_DELEGATED        0x40
 #define S2_ASSIGNED         0x80
 /* The stage 2 state of the IPA: what migration exports. */

@@ -445,27 +445,35 @@ static unsigned mig_data_select(RmmRealm *r, const uint64_t *ipas,
 }
 
 /*
- * Wire size of the DATA record of the granules @take picks; @zero[i] set
- * for those of zeros that go as zero entries (if the realm allows them),
- * *@zeros how many.
+ * Wire size of the DATA record of the granules @take picks; @flag[i] the
+ * word flag of each: RMM_MIG_DATA_POISON for a poisoned granule (its
+ * contents never read), RMM_MIG_DATA_ZERO for one of zeros (if the realm
+ * allows zero entries), else 0; *@zeros and *@poisoned how many of each.
  */
 static size_t mig_data_size(RmmRealm *r, const uint64_t *ipas, unsigned n,
-                            RmmRamRange **rrs, const bool *take, bool *zero,
-                            unsigned *zeros)
+                            RmmRamRange **rrs, const bool *take,
+                            uint64_t *flag, unsigned *zeros,
+                            unsigned *poisoned)
 {
     bool zok = r->params.flags & RMI_REALM_FLAGS_MIG_ZERO;
     size_t need = RMM_MIG_HEADER_SIZE + MIG_DATA_COUNT_SIZE;
     unsigned i;
 
-    *zeros = 0;
+    *zeros = *poisoned = 0;
     for (i = 0; i < n; i++) {
-        zero[i] = take[i] && zok &&
-                  mig_granule_zero(rmm_granule_ptr(rrs[i], ipas[i]));
-        *zeros += zero[i];
-        if (take[i]) {
-            need += zero[i] ? RMM_MIG_DATA_ZERO_ENTRY_SIZE
-                            : MIG_DATA_UNIT_SIZE;
+        flag[i] = 0;
+        if (!take[i]) {
+            continue;
         }
+        if (*rmm_s2_entry(rrs[i], ipas[i]) & S2_POISONED) {
+            flag[i] = RMM_MIG_DATA_POISON;
+            (*poisoned)++;
+        } else if (zok &&
+                   mig_granule_zero(rmm_granule_ptr(rrs[i], ipas[i]))) {
+            flag[i] = RMM_MIG_DATA_ZERO;
+            (*zeros)++;
+        }
+        need += mig_data_entry_size(flag[i]);
     }
     return need;
 }
@@ -481,13 +489,14 @@ typedef struct MigDataOut {
 
 /*
  * Lay out the DATA record of lane @lane for the granules @take picks
- * (header, count, words; those of @zero as zero entries) in @o, and
+ * (header, count, words with their @flag) in @o, and
  * account them exported: out of the pending set and the log, sent in
  * this epoch.  Sequence numbers are taken from the lane's counter.
  */
 static void mig_data_layout(RmmRealm *r, const uint64_t *ipas, unsigned n,
                             RmmRamRange **rrs, const bool *take,
-                            const bool *zero, unsigned lane, MigDataOut *o)
+                            const uint64_t *flag, unsigned lane,
+                            MigDataOut *o)
 {
     RmmMig *m = &r->mig;
     uint8_t *out = o->buf + RMM_MIG_HEADER_SIZE + MIG_DATA_COUNT_SIZE;
@@ -506,10 +515,9 @@ static void mig_data_layout(RmmRealm *r, const uint64_t *ipas, unsigned n,
         if (!take[i]) {
             continue;
         }
-        rmi_st64(out, ipas[i] | (rr->s2[g] & S2_RIPAS_MASK) |
-                      (zero[i] ? RMM_MIG_DATA_ZERO : 0));
-        o->src[u++] = zero[i] ? NULL : rmm_granule_ptr(rr, ipas[i]);
-        out += zero[i] ? RMM_MIG_DATA_ZERO_ENTRY_SIZE : MIG_DATA_UNIT_SIZE;
+        rmi_st64(out, ipas[i] | (rr->s2[g] & S2_RIPAS_MASK) | flag[i]);
+        o->src[u++] = flag[i] ? NULL : rmm_granule_ptr(rr, ipas[i]);
+        out += mig_data_entry_size(flag[i]);
         bm_clear(m->pending[rj], g);
         bm_clear(m->log[rj], g);
         bm_set(m->data_sent[rj], g);
@@ -565,10 +573,11 @@ RmiStatus rmm_mig_export_data_lane(RmmRealm *r, unsigned lane,
                                    unsigned *exported)
 {
     RmmRamRange *rrs[RMM_MIG_BATCH_MAX];
-    bool take[RMM_MIG_BATCH_MAX], zero[RMM_MIG_BATCH_MAX];
+    bool take[RMM_MIG_BATCH_MAX];
+    uint64_t flag[RMM_MIG_BATCH_MAX];
     RmmMig *m = &r->mig;
     RmiStatus ret = RMI_SUCCESS;
-    unsigned i, zeros;
+    unsigned i, zeros, poisoned;
     MigDataOut o = { .buf = buf };
     bool ok;
 
@@ -591,7 +600,7 @@ RmiStatus rmm_mig_export_data_lane(RmmRealm *r, unsigned lane,
         }
     }
     o.count = mig_data_select(r, ipas, n, rrs, lane, take);
-    o.need = mig_data_size(r, ipas, n, rrs, take, zero, &zeros);
+    o.need = mig_data_size(r, ipas, n, rrs, take, flag, &zeros, &poisoned);
     if (o.count && (!buf || cap < o.need)) {
         ret = RMI_ERROR_INPUT;
         goto out;
@@ -611,11 +620,12 @@ RmiStatus rmm_mig_export_data_lane(RmmRealm *r, unsigned lane,
     if (!o.count) {
         goto out;
     }
-    mig_data_layout(r, ipas, n, rrs, take, zero, lane, &o);
+    mig_data_layout(r, ipas, n, rrs, take, flag, lane, &o);
     m->epoch_granules += o.count;
     m->total_granules += o.count;
     m->stats.data_granules += o.count;
     m->stats.zero_granules += zeros;
+    m->stats.poisoned_granules += poisoned;
     m->stats.data_bytes += o.need;
     m->stats.total_bytes += o.need;
     if (lane) {

@@ -316,7 +316,8 @@ static uint64_t mig_ripas_apply(RmmRealm *r, const uint8_t *pt,
                 rmm_write_notify(r, ipa, RMM_GRANULE_SIZE);
             }
             /* A newly assigned granule is zero: unassigned ones are. */
-            rr->s2[i] = (rr->s2[i] & S2_DELEGATED) | state;
+            rr->s2[i] = (rr->s2[i] & S2_DELEGATED) | state |
+                        (state & S2_ASSIGNED ? rr->s2[i] & S2_POISONED : 0);
             if (state & S2_ASSIGNED) {
                 rmm_rtt_ensure(r, ipa);
             }
@@ -422,9 +423,13 @@ static RmiStatus mig_data_check(RmmRealm *r, const RmmMigRecordView *v,
         return mig_reject(err, ret, v, "unit %" PRIu32 ": bad RIPAS %"
                           PRIu64, i, ripas);
     }
-    if (word & MIG_WORD_LOW_MASK & ~(RMM_MIG_DATA_RIPAS | RMM_MIG_DATA_ZERO)) {
+    if (word & MIG_WORD_LOW_MASK & ~(RMM_MIG_DATA_RIPAS | RMM_MIG_DATA_NO_CT)) {
         return mig_reject(err, ret, v, "unit %" PRIu32 ": unknown flags 0x%"
                           PRIx64, i, (uint64_t)(word & MIG_WORD_LOW_MASK));
+    }
+    if ((word & RMM_MIG_DATA_NO_CT) == RMM_MIG_DATA_NO_CT) {
+        return mig_reject(err, ret, v, "unit %" PRIu32 ": both a zero and "
+                          "a poisoned granule", i);
     }
     if ((word & RMM_MIG_DATA_ZERO) &&
         !(r->params.flags & RMI_REALM_FLAGS_MIG_ZERO)) {
@@ -480,7 +485,7 @@ static RmiStatus mig_data_open(RmmRealm *r, const uint8_t *buf,
     RmiStatus ret = mig_data_check(r, v, ents, i, rr, &why);
     bool ok;
 
-    if (ret == RMI_SUCCESS && !(word & RMM_MIG_DATA_ZERO)) {
+    if (ret == RMI_SUCCESS && !(word & RMM_MIG_DATA_NO_CT)) {
         gpt = rmm_granule_ptr(*rr, word & ~MIG_WORD_LOW_MASK);
     } else {
         gpt = scratch = g_malloc(RMM_GRANULE_SIZE);
@@ -502,7 +507,8 @@ static RmiStatus mig_data_open(RmmRealm *r, const uint8_t *buf,
         }
         return ret;
     }
-    if (word & RMM_MIG_DATA_ZERO) {
+    if (word & RMM_MIG_DATA_NO_CT) {
+        /* Zeros; for a poisoned granule, nothing of what was there. */
         memset(rmm_granule_ptr(*rr, word & ~MIG_WORD_LOW_MASK), 0,
                RMM_GRANULE_SIZE);
     }
@@ -519,7 +525,7 @@ static void mig_data_apply(RmmRealm *r, const RmmMigRecordView *v,
                            uint32_t count, RmmMigImported *out)
 {
     RmmMig *m = &r->mig;
-    uint32_t zeros = 0, i;
+    uint32_t zeros = 0, poisoned = 0, i;
 
     for (i = 0; i < count; i++) {
         uint64_t word = rmi_ld64(ents[i]);
@@ -528,16 +534,19 @@ static void mig_data_apply(RmmRealm *r, const RmmMigRecordView *v,
         uint64_t g = rr_index(rr, gpa);
 
         rmm_write_notify(r, gpa, RMM_GRANULE_SIZE);
-        rr->s2[g] = S2_DELEGATED | S2_ASSIGNED | (word & S2_RIPAS_MASK);
+        rr->s2[g] = S2_DELEGATED | S2_ASSIGNED | (word & S2_RIPAS_MASK) |
+                    (word & RMM_MIG_DATA_POISON ? S2_POISONED : 0);
         rmm_rtt_ensure(r, gpa);
         m->data_epoch[rr - r->ram][g] = m->epoch + 1;
         zeros += !!(word & RMM_MIG_DATA_ZERO);
+        poisoned += !!(word & RMM_MIG_DATA_POISON);
     }
     out->granules = count;
     m->epoch_granules += count;
     m->total_granules += count;
     m->stats.data_granules += count;
     m->stats.zero_granules += zeros;
+    m->stats.poisoned_granules += poisoned;
     m->stats.data_bytes += v->length;
 }
 
@@ -602,15 +611,15 @@ static bool mig_lane_open(const RmmMigKeys *k, const uint8_t *buf,
     for (i = 0; i < count; i++) {
         uint64_t word = rmi_ld64(ents[i]);
         uint8_t *gpt = rmm_granule_ptr(rrs[i], word & ~MIG_WORD_LOW_MASK);
-        bool zero = word & RMM_MIG_DATA_ZERO;
+        bool no_ct = word & RMM_MIG_DATA_NO_CT;
 
         if (!rmm_mig_open(k, buf, v->seq + i, ents[i],
                           ents[i] + MIG_DATA_WORD,
                           mig_data_entry_size(word) - MIG_DATA_WORD,
-                          zero ? none : gpt)) {
+                          no_ct ? none : gpt)) {
             return false;
         }
-        if (zero) {
+        if (no_ct) {
             memset(gpt, 0, RMM_GRANULE_SIZE);
         }
     }

@@ -42,8 +42,8 @@ extern const char rmm_mig_auth_failed[];
 /* Wire size of the DATA entry whose word is @word. */
 static inline size_t mig_data_entry_size(uint64_t word)
 {
-    return word & RMM_MIG_DATA_ZERO ? RMM_MIG_DATA_ZERO_ENTRY_SIZE
-                                    : MIG_DATA_UNIT_SIZE;
+    return word & RMM_MIG_DATA_NO_CT ? RMM_MIG_DATA_ZERO_ENTRY_SIZE
+                                     : MIG_DATA_UNIT_SIZE;
 }
 
 /* True if the granule at @p holds only zeros. */

@@ -64,11 +64,12 @@
  * DATA (type 3), 28 + 4120 * count bytes at most (24 bytes of overhead a
  * granule):
  *    24   4  u32 count (1..RMM_MIG_BATCH_MAX), in clear
- *    28      count x { u64 word: gpa | ripas (bits 0-1) | ZERO (bit 2),
- *                      in clear, in the AAD;
+ *    28      count x { u64 word: gpa | ripas (bits 0-1) | ZERO (bit 2)
+ *                      | POISON (bit 3), in clear, in the AAD;
  *                      sealed(4096) granule contents, or with ZERO
  *                      (realms with RMI_REALM_FLAGS_MIG_ZERO) sealed(0):
- *                      the tag alone, the granule all zeros }
+ *                      the tag alone, the granule all zeros, or with
+ *                      POISON sealed(0): a poisoned granule, no contents }
  *            unit i has seq = header seq + i.
  * EPOCH (type 4), 52 bytes:
  *    24      sealed(12): 0 u32 epoch closed, 4 u64 DATA granules in it

@@ -493,7 +493,8 @@ static RmmS2Result rmm_s2_result(RmmRamRange *rr, uint64_t ipa)
         return RMM_S2_ABORT;
     }
     e = *rmm_s2_entry(rr, ipa);
-    if ((e & S2_RIPAS_MASK) != RMI_RIPAS_RAM) {
+    /* A poisoned granule: a synchronous external abort, as on hardware. */
+    if ((e & S2_RIPAS_MASK) != RMI_RIPAS_RAM || (e & S2_POISONED)) {
         return RMM_S2_ABORT;
     }
     return (e & S2_ASSIGNED) ? RMM_S2_OK : RMM_S2_UNASSIGNED;

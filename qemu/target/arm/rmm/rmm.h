@@ -207,6 +207,21 @@ const RmiRealmParams *rmm_realm_params(RmmRealm *r);
 uint64_t rmm_realm_prot_size(RmmRealm *r);
 
 /*
+ * Memory errors.  rmm_granule_poison(): the host learnt that the granule
+ * of the realm's data at @ipa has an uncorrectable error (on a CCA host,
+ * a SIGBUS or a synchronous external abort for that page).  The RMM keeps
+ * the granule poisoned: its contents are gone (the model wipes them) and
+ * nothing reads or exports them again; the realm's accesses to it take a
+ * synchronous external abort (the host's stage 2 asks
+ * rmm_granule_poisoned()); a migration carries it as a poisoned entry and
+ * the destination's granule is poisoned too; DATA_DESTROY ends it.
+ * RMI_ERROR_INPUT if @ipa is not the aligned IPA of an ASSIGNED granule
+ * of the realm's RAM; poisoning a granule again changes nothing.
+ */
+RmiStatus rmm_granule_poison(RmmRealm *r, uint64_t ipa);
+bool rmm_granule_poisoned(RmmRealm *r, uint64_t ipa);
+
+/*
  * Copy measurement @index (0 = RIM, 1..4 = REMs); returns the hash length,
  * or 0 (and leaves @out alone) for any other index.
  */
@@ -347,7 +362,7 @@ RmiStatus rmm_rtt_read_entry(RmmRealm *r, uint64_t ipa, RmmHipas *hipas,
 typedef enum RmmS2Result {
     RMM_S2_OK = 0,          /* RIPAS RAM, assigned */
     RMM_S2_UNASSIGNED,      /* RIPAS RAM, not assigned: exit to host */
-    RMM_S2_ABORT,           /* RIPAS EMPTY or outside RAM: SEA to realm */
+    RMM_S2_ABORT,           /* RIPAS EMPTY, outside RAM or poisoned: SEA */
 } RmmS2Result;
 
 RmmS2Result rmm_realm_s2_lookup(RmmRealm *r, uint64_t ipa);

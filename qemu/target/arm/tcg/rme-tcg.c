@@ -53,6 +53,9 @@ typedef struct RmeTcg {
     RmmRealm *realm;
     MemoryRegion store;         /* protected RAM contents */
     AddressSpace store_as;
+    /* Where an aborting access goes: every access fails (an SEA). */
+    MemoryRegion abort_mr;
+    AddressSpace abort_as;
     IOMMUMemoryRegion prot;     /* stage 2 of protected RAM */
     MemoryRegion view;          /* what a realm vCPU sees */
     MemoryRegion unprot;        /* alias of the machine's memory */
@@ -135,6 +138,35 @@ static RmmRealm *rme_tcg_realm(RmeGuest *g, Error **errp)
 
 /* ---- Stage 2: protected IPA space as seen by realm vCPUs ---- */
 
+/*
+ * An access the RMM aborts (RIPAS EMPTY, no memory, a poisoned granule)
+ * ends here: a bus error, which the vCPU takes as a synchronous external
+ * abort.  (An IOMMU entry without permissions would not do: TCG needs a
+ * target it can fill its TLB with.)
+ */
+static MemTxResult rme_tcg_abort_read(void *opaque, hwaddr addr,
+                                      uint64_t *data, unsigned size,
+                                      MemTxAttrs attrs)
+{
+    *data = 0;
+    return MEMTX_ERROR;
+}
+
+static MemTxResult rme_tcg_abort_write(void *opaque, hwaddr addr,
+                                       uint64_t data, unsigned size,
+                                       MemTxAttrs attrs)
+{
+    return MEMTX_ERROR;
+}
+
+static const MemoryRegionOps rme_tcg_abort_ops = {
+    .read_with_attrs = rme_tcg_abort_read,
+    .write_with_attrs = rme_tcg_abort_write,
+    .endianness = DEVICE_LITTLE_ENDIAN,
+    .valid.min_access_size = 1,
+    .valid.max_access_size = 8,
+};
+
 static IOMMUTLBEntry rme_tcg_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
                                        IOMMUAccessFlags flag, int iommu_idx)
 {
@@ -170,6 +202,8 @@ static IOMMUTLBEntry rme_tcg_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
         break;
     case RMM_S2_ABORT:
         trace_rme_s2_abort(ipa);
+        ret.target_as = &t->abort_as;
+        ret.perm = IOMMU_RW;
         break;
     }
     return ret;
@@ -484,6 +518,9 @@ static bool rme_tcg_init(RmeGuest *g, Error **errp)
         return false;
     }
     address_space_init(&t->store_as, &t->store, "realm-protected-ram");
+    memory_region_init_io(&t->abort_mr, OBJECT(g), &rme_tcg_abort_ops, t,
+                          "realm-abort", g->ram_size);
+    address_space_init(&t->abort_as, &t->abort_mr, "realm-abort");
     memory_region_init_iommu(&t->prot, sizeof(t->prot),
                              TYPE_RME_TCG_IOMMU_MEMORY_REGION, OBJECT(g),
                              "realm-protected", g->ram_size);
@@ -1062,6 +1099,29 @@ static void rme_tcg_mig_stats(RmeGuest *g, RmmMigStats *stats)
     }
 }
 
+/*
+ * A memory error in the granule at @gpa (x-rme-poison-granule): the RMM
+ * keeps it poisoned; every vCPU's next access to it goes through stage 2
+ * again, and aborts.
+ */
+static bool rme_tcg_poison(RmeGuest *g, uint64_t gpa, Error **errp)
+{
+    RmmRealm *realm = rme_tcg_realm(g, errp);
+
+    if (!realm) {
+        return false;
+    }
+    if (rmm_granule_poison(realm, gpa) != RMI_SUCCESS) {
+        error_setg(errp, "x-rme-poison-granule: 0x%" PRIx64 " is not a "
+                   "granule of the realm's protected RAM that holds data",
+                   gpa);
+        return false;
+    }
+    trace_rme_poison(gpa);
+    rme_tcg_flush_all();
+    return true;
+}
+
 const RmeBackendOps rme_tcg_backend_ops = {
     .accel = "tcg",
     .name = "emulated RMM",
@@ -1094,6 +1154,7 @@ const RmeBackendOps rme_tcg_backend_ops = {
     .mig_import_abort = rme_tcg_mig_import_abort,
     .mig_phase = rme_tcg_mig_phase,
     .mig_stats = rme_tcg_mig_stats,
+    .poison = rme_tcg_poison,
 };
 
 static void rme_tcg_register_types(void)

@@ -117,6 +117,8 @@ TAG_SIZE = 16
 BATCH_MAX = 64                  # granules in one DATA record
 DATA_ENTRY_SIZE = DATA_ENTRY_GPA + GRANULE + TAG_SIZE
 DATA_ZERO = 0x4                 # word flag: a granule of zeros, no ciphertext
+DATA_POISON = 0x8               # word flag: a poisoned granule, no ciphertext
+DATA_NO_CT = DATA_ZERO | DATA_POISON
 DATA_ZERO_ENTRY_SIZE = DATA_ENTRY_GPA + TAG_SIZE
 
 _RECV = 256 * 1024
@@ -157,11 +159,13 @@ class Record:
 
     def data_entries(self):
         """(offset in raw, size, word) of each DATA entry: a zero
-        entry (DATA_ZERO in its word) has no ciphertext."""
+        entry (DATA_ZERO in its word) and a poisoned one (DATA_POISON)
+        have no ciphertext."""
         off, out = HEADER_SIZE + DATA_COUNT_SIZE, []
         for _ in range(self.data_count()):
             word = struct.unpack_from('<Q', self.raw, off)[0]
-            size = DATA_ZERO_ENTRY_SIZE if word & DATA_ZERO else DATA_ENTRY_SIZE
+            size = DATA_ZERO_ENTRY_SIZE if word & DATA_NO_CT \
+                else DATA_ENTRY_SIZE
             out.append((off, size, word))
             off += size
         return out
