@@ -11,9 +11,10 @@
 #   1. virsh create on A; memstress rewrites the realm's memory
 #   2. virsh migrate --live --verbose A -> B, virsh domjobinfo polled on A
 #      meanwhile; on B memstress verifies its memory; A's QEMU is gone
-#   3. virsh migrate --live --parallel (multifd, 2 connections) B -> A
-#   4. virsh migrate --live --p2p --tunnelled A -> B: refused, with the
-#      error naming why; the realm runs on on A, memory intact
+#   3. the same B -> A
+#   4. virsh migrate --live --parallel (multifd, 2 connections) A -> B
+#   5. virsh migrate --live --p2p --tunnelled B -> A: refused, with the
+#      error naming why; the realm runs on on B, memory intact
 #
 #   tests/libvirt/virsh-migrate.py [--qemu PATH] [--keep] [--workdir DIR]
 #
@@ -109,6 +110,9 @@ class Libvirtd:
                     f'migration_port_max = {port_min + 63}\n')
         self.uri = f'qemu+unix:///system?socket={self.sock_dir}/libvirt-sock'
         self.proc = None
+        # The console of the domain's QEMU here, kept open as long as that
+        # QEMU runs: one connection per QEMU, never a second one.
+        self.console = None
 
     def host_path(self, path):
         """Where @path of this instance's namespace is seen from here."""
@@ -170,7 +174,22 @@ class Libvirtd:
         except OSError:
             return ''
 
+    def console_open(self):
+        """Connect to the console of the domain's QEMU that now runs here
+        (a new one: the domain came or was created)."""
+        self.console_drop()
+        self.console = Console(self.host_path(f'{CCA_DIR}/serial.sock'),
+                               f'{DOMAIN} on {self.name}')
+        return self.console
+
+    def console_drop(self):
+        """The domain's QEMU here is gone (or going)."""
+        if self.console:
+            self.console.close()
+            self.console = None
+
     def stop(self):
+        self.console_drop()
         if self.proc and self.proc.poll() is None:
             for dom in self.virsh('list', '--name', check=False).stdout.split():
                 self.virsh('destroy', dom, check=False)
@@ -236,12 +255,13 @@ class Console:
                       f'tail:\n{tail}')
 
     def run(self, cmd, timeout=CMD_TIMEOUT):
+        """Run @cmd in the guest's shell: (exit status, its output)."""
         with self.cond:
-            self.pos = len(self.out)
+            start = self.pos = len(self.out)
         self.sock.sendall(f'{cmd}; echo "__RC=$?__"\r'.encode())
         m = self.wait_for(rb'__RC=(\d+)__', timeout)
         with self.cond:
-            return int(m.group(1)), bytes(self.out[:m.end()])
+            return int(m.group(1)), bytes(self.out[start:m.end()])
 
     def memstress_check(self):
         rc, out = self.run('memstress check 200')
@@ -375,12 +395,8 @@ def moved(src, dst, proc, samples, gen, what, progress=False):
     if 'reason=migrated' not in src.qemu_log():
         raise Failure(f'{what}: {src.name}\'s QEMU log does not say it '
                       f'shut down as migrated:\n{src.qemu_log()[-1500:]}')
-    con = Console(dst.host_path(f'{CCA_DIR}/serial.sock'),
-                  f'{DOMAIN} on {dst.name}')
-    try:
-        now = con.memstress_check()
-    finally:
-        con.close()
+    src.console_drop()
+    now = dst.console_open().memstress_check()
     if now <= gen:
         raise Failure(f'{what}: memstress at generation {now} on '
                       f'{dst.name}, {gen} before')
@@ -407,45 +423,45 @@ def run(opts, work):
             f.write(domain_xml(opts.qemu, kernel, initrd, opts.smp))
         say(f'virsh create on A (Debian Linux {kver} as a realm)')
         a.virsh('create', xml)
-        con = Console(a.host_path(f'{CCA_DIR}/serial.sock'), f'{DOMAIN} on A')
+        con = a.console_open()
         con.wait_for(rb'CCA-GUEST: ready', BOOT_TIMEOUT)
         con.wait_for(re.escape(PROMPT), CMD_TIMEOUT)
         con.sock.sendall(f'MEMSTRESS_PROGRESS=0 memstress run '
                          f'{MEMSTRESS_MIB} 1 & echo "__BG=$!__"\r'.encode())
         con.wait_for(rb'MEMSTRESS: run started', CMD_TIMEOUT)
         gen = con.memstress_check()
-        con.close()
         say(f'memstress rewrites {MEMSTRESS_MIB} MiB of the realm, '
             f'generation {gen}')
 
         proc, samples = migrate(a, b, [], 'A -> B', watch=True)
         gen = moved(a, b, proc, samples, gen, 'A -> B', progress=True)
 
-        proc, samples = migrate(b, a, ['--parallel',
-                                       '--parallel-connections', '2'],
-                                'B -> A, --parallel')
-        gen = moved(b, a, proc, samples, gen, 'B -> A, --parallel')
+        proc, samples = migrate(b, a, [], 'B -> A')
+        gen = moved(b, a, proc, samples, gen, 'B -> A')
 
-        what = 'A -> B, --p2p --tunnelled'
-        proc, _ = migrate(a, b, ['--p2p', '--tunnelled'], what)
+        proc, samples = migrate(a, b, ['--parallel',
+                                       '--parallel-connections', '2'],
+                                'A -> B, --parallel')
+        gen = moved(a, b, proc, samples, gen, 'A -> B, --parallel')
+
+        what = 'B -> A, --p2p --tunnelled'
+        proc, _ = migrate(b, a, ['--p2p', '--tunnelled'], what)
         err = proc.stderr_text.strip()
         if proc.returncode == 0:
             raise Failure(f'{what}: the migration succeeded')
         if 'return-path' not in err:
             raise Failure(f'{what}: the error does not say why: {err}')
         say(f'{what}: refused: {err}')
-        state = a.virsh('domstate', DOMAIN).stdout.strip()
-        if state != 'running' or DOMAIN in b.domains():
+        state = b.virsh('domstate', DOMAIN).stdout.strip()
+        if state != 'running' or DOMAIN in a.domains():
             raise Failure(f'{what}: after the refusal the domain is '
-                          f'{state!r} on A, on B: {b.domains()}')
-        con = Console(a.host_path(f'{CCA_DIR}/serial.sock'), f'{DOMAIN} on A')
-        now = con.memstress_check()
-        con.close()
+                          f'{state!r} on B, on A: {a.domains()}')
+        now = b.console.memstress_check()
         if now <= gen:
             raise Failure(f'{what}: memstress stays at generation {gen}')
-        say(f'{what}: the realm runs on on A, memstress verified '
+        say(f'{what}: the realm runs on on B, memstress verified '
             f'(generation {now})')
-        a.virsh('destroy', DOMAIN)
+        b.virsh('destroy', DOMAIN)
     except Failure:
         for h in hosts:
             say(f'--- libvirt\'s QEMU log on {h.name}:\n'
