@@ -1466,6 +1466,31 @@ static void expect_reject(GPtrArray *st, unsigned at, const char *what)
 }
 
 
+/*
+ * A copy of @st whose DATA record @i has its first entry (a full one)
+ * turned into one without ciphertext: @flag set in its word, its 4096
+ * bytes of ciphertext cut, the record's length fixed.  What a host that
+ * wants a granule zeroed or wiped would send.
+ */
+static GPtrArray *cut_first_entry(GPtrArray *st, unsigned i, uint64_t flag)
+{
+    size_t len, e = HDR + 4, cut;
+    const uint8_t *r = rdata(st, i, &len);
+    GPtrArray *bad = stream_copy(st);
+    uint8_t *p;
+
+    g_assert_false(rmi_ld64(r + e) & RMM_MIG_DATA_NO_CT);
+    cut = len - G;
+    p = g_malloc(cut);
+    memcpy(p, r, e + 8);
+    memcpy(p + e + 8, r + e + 8 + G, len - e - 8 - G);
+    rmi_st32(p + 8, cut);
+    rmi_st64(p + e, rmi_ld64(p + e) | flag);
+    put(bad, i, p, cut);
+    g_free(p);
+    return bad;
+}
+
 static bool all_zero(const uint8_t *p, size_t n)
 {
     return !n || (!p[0] && !memcmp(p, p + 1, n - 1));
@@ -1587,24 +1612,11 @@ static void test_poisoned_granules(gconstpointer data)
      * destination: the tag was over the granule too, so it fails.
      */
     {
-        size_t len, e = HDR + 4, cut;
-        const uint8_t *r = rdata(st, at, &len);
-        uint8_t *p;
-
-        g_assert_false(rmi_ld64(r + e) & RMM_MIG_DATA_NO_CT);
-        cut = len - G;
-        p = g_malloc(cut);
-        memcpy(p, r, e + 8);
-        memcpy(p + e + 8, r + e + 8 + G, len - e - 8 - G);
-        rmi_st32(p + 8, cut);
-        rmi_st64(p + e, rmi_ld64(p + e) | RMM_MIG_DATA_POISON);
-        tam = stream_copy(st);
-        put(tam, at, p, cut);
+        tam = cut_first_entry(st, at, RMM_MIG_DATA_POISON);
         dest_new(&d, RMI_HASH_SHA256, 66);
         reject_into(d.r, key, tam, at, AUTH);
         realm_free(&d);
         g_ptr_array_unref(tam);
-        g_free(p);
     }
     g_ptr_array_unref(st);
 }
@@ -1732,23 +1744,13 @@ static void test_zero_granules(void)
     }
     g_assert_cmpuint(i, <, st->len);
     {
-        const uint8_t *r = rdata(st, i, &len);
-        size_t e = HDR + 4, cut = len - G;
-        uint8_t *p = g_malloc(cut);
-
-        memcpy(p, r, e + 8);
-        memcpy(p + e + 8, r + e + 8 + G, len - e - 8 - G);
-        rmi_st32(p + 8, cut);
-        rmi_st64(p + e, rmi_ld64(p + e) | RMM_MIG_DATA_ZERO);
-        bad = stream_copy(st);
-        put(bad, i, p, cut);
+        bad = cut_first_entry(st, i, RMM_MIG_DATA_ZERO);
         realm_flags = RMI_REALM_FLAGS_MIG_ZERO;
         dest_new(&d, RMI_HASH_SHA256, 54);
         realm_flags = 0;
         reject_into(d.r, key, bad, i, AUTH);
         realm_free(&d);
         g_ptr_array_unref(bad);
-        g_free(p);
     }
     realm_free(&s);
     g_ptr_array_unref(st);
