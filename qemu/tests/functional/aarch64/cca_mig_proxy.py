@@ -656,12 +656,16 @@ class MigProxy:
     as they are, or message by message through @rp_tamper.  With
     @capture, everything the source sent on it is kept in self.captured
     (before any change).  A multifd channel goes through a MultifdParser
-    and @tamper's lane_record().
+    and @tamper's lane_record().  With @end_channel (index, n), multifd
+    channel index ends (the destination reads the end of its stream) on
+    the packet boundary after its n-th lane record, while the source's
+    side of it stays open and its data is read and dropped.
     """
 
     def __init__(self, dst_port, tamper=None, capture=False, log=None,
-                 name='proxy', rp_tamper=None):
+                 name='proxy', rp_tamper=None, end_channel=None):
         self.dst_port = dst_port
+        self.end_channel = end_channel
         self.tamper = tamper
         self.rp_tamper = rp_tamper
         self._rp_buf = bytearray()
@@ -826,6 +830,8 @@ class MigProxy:
             if len(magic) == 4 and \
                     struct.unpack('>I', magic)[0] == MULTIFD_MAGIC:
                 ch = MultifdChannel(self, len(self.channels), src, dst)
+                if self.end_channel and self.end_channel[0] == ch.index:
+                    ch.end_after = self.end_channel[1]
                 self.channels.append(ch)
                 self._threads.append(ch.start())
                 return
@@ -1027,6 +1033,11 @@ class MultifdChannel:
         self.parser = MultifdParser(index)
         self.src_bytes = 0
         self.dropped = False
+        self.end_after = None       # lane records before the stream ends
+        self.ended_at = None        # (packets, lane records) at that end
+        self.ended = threading.Event()
+        self._items_sent = 0
+        self._lanes_sent = 0
 
     def start(self):
         t = threading.Thread(target=self._forward, daemon=True,
@@ -1056,6 +1067,23 @@ class MultifdChannel:
         if tamper:
             tamper.lane_forwarded(self.index, item.record)
 
+    def _end_or_send(self, item):
+        """Forward @item, or end the destination's stream before it once
+        end_after lane records went: on a packet boundary."""
+        if self.end_after is None or self._lanes_sent < self.end_after:
+            self._send(item)
+            self._items_sent += 1
+            self._lanes_sent += isinstance(item, LanePacket)
+            return
+        # The first item is the channel's init packet.
+        self.ended_at = (self._items_sent - 1, self._lanes_sent)
+        self.dst.shutdown(socket.SHUT_WR)
+        self.proxy.log.info('%s: multifd channel %d ends after %d packets '
+                            'and %d lane records; the source\'s data is '
+                            'dropped from here', self.proxy.name, self.index,
+                            *self.ended_at)
+        self.ended.set()
+
     def _forward(self):
         log = self.proxy.log
         try:
@@ -1066,7 +1094,8 @@ class MultifdChannel:
                     break
                 self.src_bytes += len(data)
                 for item in self.parser.feed(data):
-                    self._send(item)
+                    if self.ended_at is None:
+                        self._end_or_send(item)
         except OSError as e:
             if not self.dropped:
                 log.info('%s: multifd channel %d: %s', self.proxy.name,

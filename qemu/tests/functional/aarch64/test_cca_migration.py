@@ -60,6 +60,7 @@ SECRET_MIB = 64
 # Migration parameters: fast unless pre-copy has to last.
 BW_HIGH = 1 << 30               # bytes/s
 BW_LOW = 16 << 20
+BW_CRAWL = 1 << 20
 BW_AUTO_CONVERGE = 32 << 20     # well under what memstress dirties
 DOWNTIME_MS = 500
 
@@ -596,8 +597,17 @@ class CcaMigration(QemuSystemTest):
         until = status if isinstance(status, tuple) else (status,)
         info = self.wait_migration(src, until=until, timeout=120)
         self.wait_run_state(src, 'running', f'source after {what}')
-        r = self.query_migrate(src).get('realm')
-        self.assertIsNotNone(r, f'no realm in query-migrate: {info}')
+        # A multifd thread or the return path can fail the migration
+        # while the migration thread is still in its iteration; the
+        # realm comes back when that thread ends (before the VM would be
+        # started again), so its state may still say so for a moment.
+        deadline = time.monotonic() + CMD_TIMEOUT
+        while True:
+            r = self.query_migrate(src).get('realm')
+            self.assertIsNotNone(r, f'no realm in query-migrate: {info}')
+            if r['state'] != 'exporting' or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
         self.assertEqual(r['state'], 'running', f'after {what}: {r}')
         if memstress:
             self.memstress_check(src, f'source after {what}')
@@ -1703,6 +1713,20 @@ class CcaMigration(QemuSystemTest):
         self.log.info('dst-ahead: %s', tamper.note)
         self.assert_dest_failed(dst, 'dst-ahead', (
             'the main channel ended before that epoch opened',))
+        # Channel 1's stream ends on a packet boundary after 4 lane
+        # records, the source's side of it open (the source goes on): the
+        # destination's next sync point waits for a SYNC of channel 1
+        # that never comes, and the migration fails naming the channel.
+        dst, port = self.start_dest('dst-eof', multifd=2)
+        proxy = self.proxy(port, name='proxy-eof', end_channel=(1, 4))
+        self.migrate(src, proxy.uri, bandwidth=BW_LOW)
+        self.assert_source_back(src, 'failed', 'dst-eof')
+        self.assertTrue(len(proxy.channels) == 2 and
+                        proxy.channels[1].ended.is_set(),
+                        'dst-eof: multifd channel 1 never ended')
+        rc, out = self.wait_exit(dst, 'dst-eof')
+        self.assertNotEqual(rc, 0)
+        self.assertRegex(out, r'multifd: channel \d+ ended before its sync')
         # A channel dropped once it carried a few lane records.
         dst, port = self.start_dest('dst-drop', multifd=2)
         proxy = self.proxy(port, name='proxy-drop')
@@ -1822,6 +1846,79 @@ class CcaMigration(QemuSystemTest):
             self.assertEqual(self.memprobe_read(dst, pid), want,
                              f'memprobe {i} on the destination')
         self.assertGreater(self.memstress_check(dst, 'destination'), gen0)
+        self.stop(src)
+        self.stop(dst)
+
+    # ---- kexec ---------------------------------------------------------------
+
+    def kexec_disks(self):
+        """QEMU arguments: the guest's kernel and initramfs as read-only
+        virtio-blk disks, which cca-kexec finds by their serial numbers."""
+        args = []
+        for what, path in (('kernel', self.kernel), ('initrd', self.initrd)):
+            args += ['-drive', f'file={path},if=none,id=kx-{what},'
+                     'format=raw,readonly=on',
+                     '-device', f'virtio-blk-pci,drive=kx-{what},'
+                     f'serial=cca-{what},disable-legacy=on']
+        return tuple(args)
+
+    def kexec_load(self, vm, mark):
+        """cca-kexec: load the kernel and initramfs from the disks, the
+        command line marked with cca.kexec=@mark."""
+        _, text = self.guest_run(vm, f'cca-kexec cca.kexec={mark}')
+        self.assertIn('CCA-KEXEC: loaded', text)
+
+    def test_migrate_kexec(self):
+        """
+        The realm kexecs into a new kernel (the same Debian kernel, its
+        command line marked) while a migration is in pre-copy: the new
+        kernel sets RIPAS again, which the RMM tracks without the guest
+        telling anyone.  The migration goes on and completes, the
+        destination runs the new kernel, a memstress started after the
+        kexec verifies its memory there, and the destination's I/O
+        through shared memory works (it loads the kernel for a kexec
+        again from the disks).
+        """
+        disks = self.kexec_disks()
+        src = self.boot('src', smp=1, extra_args=disks)
+        self.kexec_load(src, 1)
+        dst, port = self.start_dest('dst', smp=1, extra_args=disks)
+        # Slow enough that the pre-copy cannot converge while the new
+        # kernel boots (it rewrites tens of MiB).
+        self.migrate(src, f'tcp:127.0.0.1:{port}', bandwidth=BW_CRAWL)
+        self.wait_migration(src, until=('active',), pred=lambda i:
+                            i.get('realm', {}).get('pages', 0) > 0)
+        before = self.query_migrate(src)['realm']
+        self._log_console(self._console_buf.pop(id(src), b''))
+        src.console_socket.sendall(b'kexec -e\r')
+        self.console_wait(src, rb'Booting Linux on physical CPU',
+                          CMD_TIMEOUT)
+        self.console_wait(src, rb'CCA-GUEST: ready', BOOT_TIMEOUT)
+        self.console_wait(src, rb'guest# ', CMD_TIMEOUT)
+        _, cmdline = self.guest_run(src, 'cat /proc/cmdline')
+        self.assertIn('cca.kexec=1', cmdline)
+        gen0 = self.memstress_start(src, MEMSTRESS_SMALL_MIB, 0x6ec)
+        info = self.query_migrate(src)
+        self.log.info('after the kexec: %s', info)
+        # Still the same pre-copy: neither ended nor restarted.
+        self.assertEqual(info['status'], 'active')
+        self.assertEqual(info['realm']['state'], 'exporting')
+        self.assertGreaterEqual(info['realm']['pages'], before['pages'])
+        src.cmd('migrate-set-parameters', **{'max-bandwidth': BW_HIGH})
+        info = self.wait_converged(src, True)
+        self.assertEqual(info['status'], 'completed',
+                         f'migration failed: {info.get("error-desc")}')
+        self.wait_run_state(dst, 'running', 'dst')
+        r = info['realm']
+        self.log.info('migrated after a kexec: %s epochs, %s RIPAS records '
+                      '(%s granules), %s pages', r['epochs'],
+                      r['ripas-records'], r['ripas-granules'], r['pages'])
+        # The RIPAS the new kernel set went in later epochs.
+        self.assertGreater(r['ripas-records'], 1)
+        self.assertGreater(self.memstress_check(dst, 'destination'), gen0)
+        _, cmdline = self.guest_run(dst, 'cat /proc/cmdline')
+        self.assertIn('cca.kexec=1', cmdline)
+        self.kexec_load(dst, 2)
         self.stop(src)
         self.stop(dst)
 
