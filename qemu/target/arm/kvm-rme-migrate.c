@@ -425,4 +425,5 @@ void rme_kvm_mig_stats(RmeGuest *g, RmmMigStats *stats)
     stats->dirty_granules = st.dirty_granules;
     stats->pending_granules = st.pending_granules;
     stats->ripas_pending_granules = st.ripas_pending_granules;
+    stats->poisoned_granules = st.poisoned_granules;
 }

@@ -97,7 +97,8 @@ struct kvm_arm_rmi_mig_status {
     __u64 dirty_granules;
     __u64 pending_granules;
     __u64 ripas_pending_granules;
-    __u64 reserved[4];
+    __u64 poisoned_granules;    /* sent or received as poisoned */
+    __u64 reserved[3];
 };
 
 /*

@@ -516,7 +516,7 @@ static int fake_clear_dirty_log(FakeKvm *k, struct kvm_clear_dirty_log *c)
 static int fake_mig_status(FakeKvm *k, uint8_t *a)
 {
     RmmMigStats st;
-    uint64_t v[11];
+    uint64_t v[12];
     unsigned i;
 
     if (!k->realm) {
@@ -534,9 +534,10 @@ static int fake_mig_status(FakeKvm *k, uint8_t *a)
     v[8] = st.dirty_granules;
     v[9] = st.pending_granules;
     v[10] = st.ripas_pending_granules;
+    v[11] = st.poisoned_granules;
     memset(a, 0, 128);
     st32(a, 0, rmm_mig_phase(k->realm));
-    for (i = 0; i < 11; i++) {
+    for (i = 0; i < G_N_ELEMENTS(v); i++) {
         st64(a, 8 + i * 8, v[i]);
     }
     return 0;

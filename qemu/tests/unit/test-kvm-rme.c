@@ -608,16 +608,22 @@ static void test_build(void)
     "MIG_EXPORT_REC MIG_EXPORT_REC MIG_EXPORT_END MIG_IMPORT_RECORD "       \
     "MIG_IMPORT_RECORD MIG_IMPORT_RECORD MIG_IMPORT_COMMIT MIG_COMMIT_ACK"
 
+/* A granule source_new() gave data and the realm does not write again. */
+#define POISONED_IPA (RAM_BASE + 0x100000 + 20 * 3 * RMM_GRANULE_SIZE)
+
 static void migrate_ok(unsigned lanes, bool manual)
 {
     Host *src = source_new(), *dst;
     g_autofree char *slog = NULL;
+    RmmMigStats st;
     Mig m;
 
     src->manual_dirty_protect = manual;
     fake_kvm_set_manual_protect(src->fk, manual);
     dst = host_new(1, FAKE_KVM_CAP_RMI | FAKE_KVM_CAP_MIGRATION,
                    &error_abort);
+    g_assert_cmpint(rmm_granule_poison(fake_kvm_realm(src->fk), POISONED_IPA),
+                    ==, RMI_SUCCESS);
     mig_init(&m, src, dst, lanes);
     g_free(fake_kvm_take_log());
     if (!mig_to_end(&m) || !mig_commit(&m)) {
@@ -642,6 +648,12 @@ static void migrate_ok(unsigned lanes, bool manual)
     g_assert_cmpint(ops->mig_phase(&src->g), ==, RMM_MIG_OUT_MIGRATED);
     g_assert_cmpint(ops->mig_phase(&dst->g), ==, RMM_MIG_NONE);
     realms_equal(src, dst);
+    /* The poisoned granule, counted on both sides (MIG_STATUS). */
+    g_assert_true(rmm_granule_poisoned(fake_kvm_realm(dst->fk), POISONED_IPA));
+    ops->mig_stats(&src->g, &st);
+    g_assert_cmpuint(st.poisoned_granules, ==, 1);
+    ops->mig_stats(&dst->g, &st);
+    g_assert_cmpuint(st.poisoned_granules, ==, 1);
     mig_cleanup(&m);
     host_free(src);
     host_free(dst);
