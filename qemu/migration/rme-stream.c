@@ -52,6 +52,7 @@
 #include "qapi/error.h"
 #include "qemu/error-report.h"
 #include "qemu/main-loop.h"
+#include "qemu/cutils.h"
 #include "qemu/host-utils.h"
 #include "qemu/thread.h"
 #include "qemu/timer.h"
@@ -121,6 +122,7 @@ typedef struct RmeStream {
     QemuCond lane_cond;
     unsigned users;             /* threads in such a call */
     bool realm_held;            /* being destroyed: no new call */
+    bool realm_reset;           /* destroyed (a reset) during the export */
     uint32_t in_epoch;          /* EPOCH records imported */
     bool in_failed;             /* the import failed: lanes stop */
 
@@ -219,6 +221,7 @@ void rme_stream_realm_hold(RmeGuest *g)
     }
     qemu_mutex_lock(&s->lane_lock);
     s->realm_held = true;
+    s->realm_reset |= s->out_active;
     while (s->users) {
         qemu_cond_wait(&s->lane_cond, &s->lane_lock);
     }
@@ -465,7 +468,12 @@ static int rme_stream_fail(RmeStream *s)
     qemu_mutex_lock(&s->err_lock);
     err = g_steal_pointer(&s->err);
     qemu_mutex_unlock(&s->err_lock);
-    if (!err) {
+    if (qatomic_read(&s->realm_reset)) {
+        /* What the RMM said of the new realm is beside the point. */
+        error_free(err);
+        err = NULL;
+        error_setg(&err, "rme-guest: the realm was reset while it migrated");
+    } else if (!err) {
         error_setg(&err, "rme-guest: the realm's export failed");
     }
     migration_file_set_error(-EINVAL, err);
@@ -503,6 +511,7 @@ static int rme_stream_save_setup(QEMUFile *f, void *opaque, Error **errp)
         return -EINVAL;
     }
     s->out_active = true;
+    s->realm_reset = false;
     s->out_ran = true;
     s->migrated = false;
     s->completed = false;
@@ -733,6 +742,30 @@ static int rme_stream_complete_records(RmeStream *s, QEMUFile *f,
     return rme_mig_driver_end(s->drv) ? -EINVAL : 0;
 }
 
+/*
+ * With the trace event rme_stream_ipa_state on, the IPA state of the
+ * realm's RAM at the source's END and at the destination's commit
+ * (before the realm runs there): the two must be the same.
+ */
+static void rme_stream_trace_ipa_state(RmeGuest *g, const char *where)
+{
+    RmmIpaState st;
+    g_autoptr(GString) hex = NULL;
+
+    if (!trace_event_get_state_backends(TRACE_RME_STREAM_IPA_STATE) ||
+        !g->ops->ipa_state) {
+        return;
+    }
+    BQL_LOCK_GUARD();
+    if (g->ops->ipa_state(g, &st)) {
+        hex = qemu_hexdump_line(NULL, st.sha256, sizeof(st.sha256), 0, 0);
+        trace_rme_stream_ipa_state(where, st.ripas[RMI_RIPAS_RAM],
+                                   st.ripas[RMI_RIPAS_EMPTY],
+                                   st.ripas[RMI_RIPAS_DESTROYED], st.assigned,
+                                   st.poisoned, hex->str);
+    }
+}
+
 static int rme_stream_save_complete(QEMUFile *f, void *opaque)
 {
     RmeStream *s = opaque;
@@ -760,6 +793,7 @@ static int rme_stream_save_complete(QEMUFile *f, void *opaque)
     }
     qemu_put_byte(f, RME_STREAM_EOS);
     trace_rme_stream_end();
+    rme_stream_trace_ipa_state(s->g, "source END");
     return qemu_file_get_error(f);
 }
 
@@ -1288,6 +1322,7 @@ bool rme_stream_incoming_commit(RmeGuest *g, Error **errp)
     s->in_active = false;
     rme_stream_send_token(s, RME_TOKEN_COMMIT, token);
     trace_rme_stream_committed();
+    rme_stream_trace_ipa_state(g, "destination commit");
     return true;
 }
 

@@ -568,8 +568,16 @@ static void assert_same_recs(RmmRec *a, RmmRec *b)
 static void assert_same(Realm *a, Realm *b)
 {
     uint8_t ma[RMM_HASH_MAX], mb[RMM_HASH_MAX];
+    RmmIpaState sa, sb;
     unsigned i;
     uint64_t ipa;
+
+    /* The summary QEMU traces at END and at commit agrees too. */
+    g_assert_true(rmm_realm_ipa_state(a->r, &sa));
+    g_assert_true(rmm_realm_ipa_state(b->r, &sb));
+    g_assert_cmpmem(&sa, sizeof(sa), &sb, sizeof(sb));
+    g_assert_cmpuint(sa.ripas[0] + sa.ripas[1] + sa.ripas[2], ==,
+                     (ram_size[0] + ram_size[1]) / G);
 
     for (i = 0; i < 2; i++) {
         g_assert_cmpmem(a->store[i], ram_size[i], b->store[i], ram_size[i]);
@@ -1536,12 +1544,15 @@ static void test_poisoned_granules(gconstpointer data)
     };
     GPtrArray *st = stream_new(), *tam;
     RmmMigStats ss, ds;
+    RmmIpaState before, after;
     Realm s, d;
     size_t off = 0;
     unsigned i, at = 0, j;
 
     driver_lanes = GPOINTER_TO_UINT(data);
     source_new(&s, RMI_HASH_SHA256, 61);
+    g_assert_true(rmm_realm_ipa_state(s.r, &before));
+    g_assert_cmpuint(before.poisoned, ==, 0);
     for (i = 0; i < G_N_ELEMENTS(bad); i++) {
         g_assert_cmpint(rmm_granule_poison(s.r, bad[i]), ==, RMI_SUCCESS);
         g_assert_true(poisoned(&s, bad[i]));
@@ -1573,6 +1584,12 @@ static void test_poisoned_granules(gconstpointer data)
         g_assert_cmpint(poisoned(&d, bad[i]), ==, want);
     }
     g_assert_false(poisoned(&d, RAM0 + 6 * G));
+    /* Only poison changed: the same RIPAS, a different summary. */
+    g_assert_true(rmm_realm_ipa_state(d.r, &after));
+    g_assert_cmpuint(after.poisoned, ==, 3);
+    g_assert_cmpmem(after.ripas, sizeof(after.ripas), before.ripas,
+                    sizeof(before.ripas));
+    g_assert_true(memcmp(after.sha256, before.sha256, 32) != 0);
     rmm_mig_stats(s.r, &ss);
     rmm_mig_stats(d.r, &ds);
     /* All four went poisoned in the first pass (10 before its destroy). */

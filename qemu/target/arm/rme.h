@@ -156,6 +156,11 @@ typedef struct RmeBackendOps {
      * (optional: a backend whose host reports them itself has none).
      */
     bool (*poison)(RmeGuest *g, uint64_t gpa, Error **errp);
+    /*
+     * The IPA state of the realm's RAM (optional: a backend whose host
+     * cannot read the RMM's tables has none); false if it cannot say.
+     */
+    bool (*ipa_state)(RmeGuest *g, RmmIpaState *st);
 } RmeBackendOps;
 
 struct RmeGuest {

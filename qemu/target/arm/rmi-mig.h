@@ -166,6 +166,20 @@ static inline const char *rmm_mig_phase_name(RmmMigPhase phase)
     return (unsigned)phase <= RMM_MIG_IN_ABORTED ? names[phase] : "unknown";
 }
 
+/*
+ * The IPA state of a realm's RAM, to compare two realms (a migration's
+ * source at END and its destination at commit must agree): granules by
+ * RIPAS, the assigned and the poisoned ones, and SHA-256 over the RAM
+ * ranges (base and size) and, per granule, its RIPAS, whether it is
+ * assigned and whether it is poisoned.
+ */
+typedef struct RmmIpaState {
+    uint64_t ripas[3];          /* granules by RmiRipas */
+    uint64_t assigned;
+    uint64_t poisoned;
+    uint8_t sha256[32];
+} RmmIpaState;
+
 /* Statistics of the current (or last) session of a realm. */
 typedef struct RmmMigStats {
     uint64_t epoch;             /* current epoch */

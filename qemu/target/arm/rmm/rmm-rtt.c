@@ -8,6 +8,8 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
+#include <gnutls/crypto.h>
+
 #include "rmm-internal.h"
 #include "rmm-measure.h"
 
@@ -483,6 +485,55 @@ RmiStatus rmm_rtt_read_entry(RmmRealm *r, uint64_t ipa, RmmHipas *hipas,
     }
     g_mutex_unlock(&r->lock);
     return RMI_SUCCESS;
+}
+
+/* The RAM range of @r with the lowest base above @after (any if !@any). */
+static RmmRamRange *rmm_ram_next(RmmRealm *r, bool any, uint64_t after)
+{
+    RmmRamRange *next = NULL;
+    unsigned i;
+
+    for (i = 0; i < r->nr_ram; i++) {
+        if ((!any || r->ram[i].base > after) &&
+            (!next || r->ram[i].base < next->base)) {
+            next = &r->ram[i];
+        }
+    }
+    return next;
+}
+
+bool rmm_realm_ipa_state(RmmRealm *r, RmmIpaState *st)
+{
+    gnutls_hash_hd_t h;
+    RmmRamRange *rr;
+    bool ok = true;
+
+    memset(st, 0, sizeof(*st));
+    if (gnutls_hash_init(&h, GNUTLS_DIG_SHA256) < 0) {
+        return false;
+    }
+    g_mutex_lock(&r->lock);
+    /* By IPA, whatever order the host gave the ranges in. */
+    for (rr = rmm_ram_next(r, false, 0); rr && ok;
+         rr = rmm_ram_next(r, true, rr->base)) {
+        uint64_t n = rr->size >> RMM_GRANULE_SHIFT, g;
+        uint64_t hdr[2] = { GUINT64_TO_LE(rr->base), GUINT64_TO_LE(rr->size) };
+        g_autofree uint8_t *state = g_malloc(n);
+
+        for (g = 0; g < n; g++) {
+            uint8_t e = rr->s2[g];
+
+            st->ripas[MIN(e & S2_RIPAS_MASK, RMI_RIPAS_DESTROYED)]++;
+            st->assigned += !!(e & S2_ASSIGNED);
+            st->poisoned += !!(e & S2_POISONED);
+            state[g] = e & (S2_RIPAS_MASK | S2_ASSIGNED | S2_POISONED);
+        }
+        ok = gnutls_hash(h, hdr, sizeof(hdr)) >= 0 &&
+             gnutls_hash(h, state, n) >= 0;
+    }
+    g_mutex_unlock(&r->lock);
+    gnutls_hash_deinit(h, st->sha256);
+    return ok;
 }
 
 static RmmS2Result rmm_s2_result(RmmRamRange *rr, uint64_t ipa)

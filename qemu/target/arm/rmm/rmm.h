@@ -354,6 +354,9 @@ RmiCommandReturnCode rmm_rtt_set_ripas(RmmRealm *r, RmmRec *rec,
 RmiStatus rmm_rtt_read_entry(RmmRealm *r, uint64_t ipa, RmmHipas *hipas,
                              RmiRipas *ripas);
 
+/* The IPA state of the realm's RAM (RmmIpaState); false if GnuTLS fails. */
+bool rmm_realm_ipa_state(RmmRealm *r, RmmIpaState *st);
+
 /*
  * Stage 2 walk for a realm access to protected @ipa (the "hardware" part
  * of the RMM's stage 2 tables).  RMM_S2_OK: mapped, *offset is the byte

@@ -1122,6 +1122,13 @@ static bool rme_tcg_poison(RmeGuest *g, uint64_t gpa, Error **errp)
     return true;
 }
 
+static bool rme_tcg_ipa_state(RmeGuest *g, RmmIpaState *st)
+{
+    RmmRealm *realm = rme_tcg_realm(g, NULL);
+
+    return realm && rmm_realm_ipa_state(realm, st);
+}
+
 const RmeBackendOps rme_tcg_backend_ops = {
     .accel = "tcg",
     .name = "emulated RMM",
@@ -1155,6 +1162,7 @@ const RmeBackendOps rme_tcg_backend_ops = {
     .mig_phase = rme_tcg_mig_phase,
     .mig_stats = rme_tcg_mig_stats,
     .poison = rme_tcg_poison,
+    .ipa_state = rme_tcg_ipa_state,
 };
 
 static void rme_tcg_register_types(void)

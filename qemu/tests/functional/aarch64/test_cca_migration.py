@@ -605,7 +605,10 @@ class CcaMigration(QemuSystemTest):
         while True:
             r = self.query_migrate(src).get('realm')
             self.assertIsNotNone(r, f'no realm in query-migrate: {info}')
-            if r['state'] != 'exporting' or time.monotonic() > deadline:
+            if r['state'] != 'exporting':
+                break
+            if time.monotonic() > deadline:
+                self.dump_stacks()
                 break
             time.sleep(0.1)
         self.assertEqual(r['state'], 'running', f'after {what}: {r}')
@@ -1862,6 +1865,17 @@ class CcaMigration(QemuSystemTest):
                      f'serial=cca-{what},disable-legacy=on']
         return tuple(args)
 
+    def ipa_state(self, vm, name, where):
+        """What @vm's QEMU (named @name, run with -trace
+        rme_stream_ipa_state) said of the realm's RIPAS, assignment and
+        poison at @where."""
+        with open(os.path.join(vm.log_dir, f'{name}.log'),
+                  encoding='utf-8', errors='replace') as f:
+            found = re.findall(rf'rme_stream_ipa_state {where}: (.*)',
+                               f.read())
+        self.assertTrue(found, f'{name}: no IPA state at {where}')
+        return found[-1].strip()
+
     def kexec_load(self, vm, mark):
         """cca-kexec: load the kernel and initramfs from the disks, the
         command line marked with cca.kexec=@mark."""
@@ -1877,12 +1891,14 @@ class CcaMigration(QemuSystemTest):
         destination runs the new kernel, a memstress started after the
         kexec verifies its memory there, and the destination's I/O
         through shared memory works (it loads the kernel for a kexec
-        again from the disks).
+        again from the disks).  Then a reboot during the next migration's
+        pre-copy ends that migration, and the realm runs on rebooted.
         """
         disks = self.kexec_disks()
-        src = self.boot('src', smp=1, extra_args=disks)
+        trace = ('-trace', 'rme_stream_ipa_state')
+        src = self.boot('src', smp=1, extra_args=disks + trace)
         self.kexec_load(src, 1)
-        dst, port = self.start_dest('dst', smp=1, extra_args=disks)
+        dst, port = self.start_dest('dst', smp=1, extra_args=disks + trace)
         # Slow enough that the pre-copy cannot converge while the new
         # kernel boots (it rewrites tens of MiB).
         self.migrate(src, f'tcp:127.0.0.1:{port}', bandwidth=BW_CRAWL)
@@ -1913,13 +1929,43 @@ class CcaMigration(QemuSystemTest):
         self.log.info('migrated after a kexec: %s epochs, %s RIPAS records '
                       '(%s granules), %s pages', r['epochs'],
                       r['ripas-records'], r['ripas-granules'], r['pages'])
-        # The RIPAS the new kernel set went in later epochs.
+        # The RIPAS the new kernel set went in later epochs, and the
+        # destination has exactly the source's RIPAS, assignment and
+        # poison before its realm runs.
         self.assertGreater(r['ripas-records'], 1)
+        state = self.ipa_state(src, 'src', 'source END')
+        self.log.info('IPA state at END: %s', state)
+        self.assertEqual(self.ipa_state(dst, 'dst', 'destination commit'),
+                         state)
         self.assertGreater(self.memstress_check(dst, 'destination'), gen0)
         _, cmdline = self.guest_run(dst, 'cat /proc/cmdline')
         self.assertIn('cca.kexec=1', cmdline)
         self.kexec_load(dst, 2)
         self.stop(src)
+        # A reboot, unlike a kexec, resets the machine, which rebuilds
+        # the realm: the migration in pre-copy ends with an error and the
+        # source runs the rebooted realm.
+        dst2, port = self.start_dest('dst2', smp=1, extra_args=disks)
+        self.migrate(dst, f'tcp:127.0.0.1:{port}', bandwidth=BW_LOW)
+        self.wait_migration(dst, until=('active',), pred=lambda i:
+                            i.get('realm', {}).get('pages', 0) > 0)
+        self._log_console(self._console_buf.pop(id(dst), b''))
+        dst.console_socket.sendall(b'reboot -f\r')
+        # The booting kernel prints more than the console socket holds.
+        with self.console_drained(dst):
+            info = self.wait_migration(dst)
+        self.log.info('reboot during pre-copy: %s', info)
+        self.assertEqual(info['status'], 'failed')
+        self.assertIn('the realm was reset while it migrated',
+                      info.get('error-desc', ''))
+        self.console_wait(dst, rb'CCA-GUEST: ready', BOOT_TIMEOUT)
+        self.console_wait(dst, rb'guest# ', CMD_TIMEOUT)
+        self.assertEqual(self.query_migrate(dst)['realm']['state'],
+                         'running')
+        _, cmdline = self.guest_run(dst, 'cat /proc/cmdline')
+        self.assertNotIn('cca.kexec', cmdline)
+        rc, _ = self.wait_exit(dst2, 'dst2')
+        self.assertNotEqual(rc, 0)
         self.stop(dst)
 
     def test_plain_vm_migrates(self):
