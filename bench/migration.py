@@ -28,14 +28,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, 'qemu', 'tests', 'functional', 'aarch64'))
 import cca_common                                    # noqa: E402
 PROMPT = b'guest# '
-VERIFY_OK = re.compile(rb'MEMSTRESS: verify OK (\d+) bytes .*\(gen (\d+)')
+VERIFY_OK = cca_common.MEMSTRESS_VERIFY_OK
 
 
 class Guest:
@@ -46,59 +45,28 @@ class Guest:
         self.qmp_path = os.path.join(tmpdir, f'{name}.qmp')
         self.args = args + ['-qmp', f'unix:{self.qmp_path},server=on,wait=off']
         self.log = open(os.path.join(tmpdir, f'{name}.log'), 'wb')
-        self.out = bytearray()
-        self.pos = 0
-        self.cond = threading.Condition()
         self.proc = subprocess.Popen(self.args, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE,
                                      stderr=self.log)
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
+        self.console = cca_common.GuestConsole(
+            name, lambda: os.read(self.proc.stdout.fileno(), 65536),
+            self._send)
         self.qmp = cca_common.RawQmp(self.qmp_path, 30)
 
-    def _read(self):
-        while True:
-            chunk = os.read(self.proc.stdout.fileno(), 65536)
-            with self.cond:
-                if not chunk:
-                    self.out += b'\n<EOF>'
-                    self.cond.notify_all()
-                    return
-                self.out += chunk
-                self.cond.notify_all()
+    def _send(self, data):
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
 
     def wait_for(self, pattern, timeout):
         """Wait until @pattern (bytes regex) appears after what an earlier
         wait_for consumed; returns the match."""
-        regex = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                m = regex.search(self.out, self.pos)
-                if m:
-                    self.pos = m.end()
-                    return m
-                if self.out.endswith(b'<EOF>'):
-                    break
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self.cond.wait(left)
-            tail = self.out[-2000:].decode(errors='replace')
-        raise RuntimeError(f'{self.name}: no {pattern!r}; console tail:\n'
-                           f'{tail}')
+        return self.console.wait(pattern, timeout)[0]
 
     def send(self, line):
-        self.proc.stdin.write(line.encode() + b'\r')
-        self.proc.stdin.flush()
+        self.console.send(line + '\r')
 
     def run(self, cmd, timeout=240):
-        with self.cond:
-            self.pos = len(self.out)
-        self.send(f'{cmd}; echo "__RC=$?__"')
-        m = self.wait_for(rb'__RC=(\d+)__', timeout)
-        with self.cond:
-            return int(m.group(1)), bytes(self.out[:m.end()])
+        return self.console.run(cmd, timeout)
 
     def kill(self):
         try:

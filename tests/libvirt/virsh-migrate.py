@@ -33,7 +33,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 
@@ -45,7 +44,6 @@ import cca_common                                    # noqa: E402
 
 DOMAIN = 'cca-realm'
 PROMPT = b'guest# '
-VERIFY_OK = re.compile(rb'MEMSTRESS: verify OK (\d+) bytes .*\(gen (\d+)')
 MEMSTRESS_MIB = 64
 # Each instance's own directories, bind-mounted over these paths in its
 # mount namespace.
@@ -201,15 +199,11 @@ class Libvirtd:
                 self.proc.wait()
 
 
-class Console:
+class Console(cca_common.GuestConsole):
     """The realm's serial port: a UNIX socket the domain's QEMU listens
     on (in its host's namespace; @path as seen from here)."""
 
     def __init__(self, path, name, timeout=60):
-        self.name = name
-        self.out = bytearray()
-        self.pos = 0
-        self.cond = threading.Condition()
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -221,54 +215,20 @@ class Console:
                 if time.monotonic() > deadline:
                     raise Failure(f'{name}: console {path}: {e}')
                 time.sleep(0.2)
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        while True:
-            try:
-                chunk = self.sock.recv(65536)
-            except OSError:
-                chunk = b''
-            with self.cond:
-                if not chunk:
-                    self.out += b'\n<EOF>'
-                    self.cond.notify_all()
-                    return
-                self.out += chunk
-                self.cond.notify_all()
+        super().__init__(name, cca_common.socket_recv(self.sock),
+                         self.sock.sendall)
 
     def wait_for(self, pattern, timeout):
-        regex = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                m = regex.search(self.out, self.pos)
-                if m:
-                    self.pos = m.end()
-                    return m
-                left = deadline - time.monotonic()
-                if self.out.endswith(b'<EOF>') or left <= 0:
-                    break
-                self.cond.wait(left)
-            tail = self.out[-2000:].decode(errors='replace')
-        raise Failure(f'{self.name}: no {pattern!r} on the console; '
-                      f'tail:\n{tail}')
+        return self.wait(pattern, timeout)[0]
 
     def run(self, cmd, timeout=CMD_TIMEOUT):
-        """Run @cmd in the guest's shell: (exit status, its output)."""
-        with self.cond:
-            start = self.pos = len(self.out)
-        self.sock.sendall(f'{cmd}; echo "__RC=$?__"\r'.encode())
-        m = self.wait_for(rb'__RC=(\d+)__', timeout)
-        with self.cond:
-            return int(m.group(1)), bytes(self.out[start:m.end()])
+        return super().run(cmd, timeout)
 
     def memstress_check(self):
         rc, out = self.run('memstress check 200')
-        found = VERIFY_OK.search(out)
-        if rc or not found or b'verify FAIL' in out:
-            raise Failure(f'{self.name}: memstress check: '
-                          f'{out[-1500:].decode(errors="replace")}')
+        found = cca_common.MEMSTRESS_VERIFY_OK.search(out)
+        if rc or not found or 'verify FAIL' in out:
+            raise Failure(f'{self.name}: memstress check: {out[-1500:]}')
         return int(found.group(2))
 
     def close(self):
@@ -426,8 +386,8 @@ def run(opts, work):
         con = a.console_open()
         con.wait_for(rb'CCA-GUEST: ready', BOOT_TIMEOUT)
         con.wait_for(re.escape(PROMPT), CMD_TIMEOUT)
-        con.sock.sendall(f'MEMSTRESS_PROGRESS=0 memstress run '
-                         f'{MEMSTRESS_MIB} 1 & echo "__BG=$!__"\r'.encode())
+        con.send(f'MEMSTRESS_PROGRESS=0 memstress run {MEMSTRESS_MIB} 1 & '
+                 f'echo "__BG=$!__"\r')
         con.wait_for(rb'MEMSTRESS: run started', CMD_TIMEOUT)
         gen = con.memstress_check()
         say(f'memstress rewrites {MEMSTRESS_MIB} MiB of the realm, '
@@ -462,7 +422,7 @@ def run(opts, work):
         say(f'{what}: the realm runs on on B, memstress verified '
             f'(generation {now})')
         b.virsh('destroy', DOMAIN)
-    except Failure:
+    except (Failure, cca_common.ConsoleError):
         for h in hosts:
             say(f'--- libvirt\'s QEMU log on {h.name}:\n'
                 f'{h.qemu_log()[-1500:]}')
@@ -517,7 +477,7 @@ def main():
     t0 = time.monotonic()
     try:
         run(opts, work)
-    except Failure as e:
+    except (Failure, cca_common.ConsoleError) as e:
         say(f'FAIL: {e}')
         say(f'logs in {work}')
         return 1

@@ -11,10 +11,12 @@
 import hashlib
 import json
 import os
+import re
 import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 
 # hw/arm/virt.c: memmap[VIRT_UART0], the PL011 the kernel's console uses.
@@ -221,6 +223,136 @@ class RawQmp:
 
     def close(self):
         self.sock.close()
+
+
+# What "memstress check" prints when its memory is intact: bytes, generation.
+MEMSTRESS_VERIFY_OK = re.compile(r'MEMSTRESS: verify OK (\d+) bytes .*\(gen (\d+)')
+
+
+def socket_recv(sock):
+    """A GuestConsole's recv for the stream socket @sock: an error (the
+    socket closed) ends the file like QEMU's end does."""
+    def recv():
+        try:
+            return sock.recv(65536)
+        except OSError:
+            return b''
+    return recv
+
+
+class ConsoleError(AssertionError):
+    """A console wait failed: timeout, end of file or a failure pattern.
+    An AssertionError, so that a unittest reports it as a failure."""
+
+
+class GuestConsole:
+    """
+    A guest's serial console, read by a thread from start to end of file.
+
+    QEMU writes a PL011's output one byte per write to the console's
+    socket, and a socket pair holds only some 280 of them: a guest that
+    prints while nobody reads (a kernel warning while a test only talks
+    QMP) blocks its vCPU in that write with the BQL held, and QMP with
+    it.  So the console is read all the time, and wait() looks at what
+    was read.
+
+    @recv() returns the next bytes, b'' at end of file; @send(bytes)
+    writes to the guest; every line read goes to @log (a logger) with
+    @name before it.  Without @log, errors end with the console's last
+    lines.
+    """
+
+    def __init__(self, name, recv, send, log=None):
+        self.name = name
+        self._recv = recv
+        self._send = send
+        self._log = log
+        self._cond = threading.Condition()
+        self._out = bytearray()
+        self._pos = 0
+        self._eof = False
+        self._thread = threading.Thread(target=self._read, daemon=True,
+                                        name=f'console-{name}')
+        self._thread.start()
+
+    @classmethod
+    def of_socket(cls, name, sock, log=None):
+        """The console on the stream socket @sock."""
+        return cls(name, socket_recv(sock), sock.sendall, log)
+
+    def _read(self):
+        line = b''
+        while True:
+            data = self._recv()
+            if self._log:
+                line += data
+                *lines, line = line.split(b'\n')
+                if not data and line:
+                    lines.append(line)
+                for text in lines:
+                    self._log.debug('%s: %s', self.name,
+                                    text.decode(errors='replace').rstrip())
+            with self._cond:
+                if data:
+                    self._out += data
+                else:
+                    self._eof = True
+                self._cond.notify_all()
+            if not data:
+                return
+
+    def send(self, text):
+        """Send @text (a str) to the guest; later waits only look at what
+        the guest prints from now on."""
+        with self._cond:
+            self._pos = len(self._out)
+        self._send(text.encode())
+
+    def wait(self, pattern, timeout, failures=()):
+        """
+        Wait until the regular expression @pattern (bytes) matches what
+        the guest printed since the last match (or send()).  Raises
+        ConsoleError on one of @failures (bytes), at end of file or after
+        @timeout seconds.  Returns (match, the text up to its end).
+        """
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            start = self._pos
+            while True:
+                m = regex.search(self._out, start)
+                if m:
+                    self._pos = m.end()
+                    return m, bytes(self._out[start:m.end()])
+                seen = bytes(self._out[start:])
+                bad = [f for f in failures if f in seen]
+                left = deadline - time.monotonic()
+                if bad:
+                    # A little more, so that the log shows the reason.
+                    self._cond.wait_for(lambda: self._eof, 2)
+                    why = f'{bad[0].decode()!r} on the console'
+                elif self._eof:
+                    why = 'end of the console (QEMU exited?)'
+                elif left <= 0:
+                    why = f'timeout ({timeout} s)'
+                else:
+                    self._cond.wait(left)
+                    continue
+                self._pos = len(self._out)
+                msg = f'{self.name}: {why} while waiting for {pattern!r}'
+                if not self._log:
+                    tail = self._out[-2000:].decode(errors='replace')
+                    msg += f'; console tail:\n{tail}'
+                raise ConsoleError(msg)
+
+    def run(self, cmd, timeout):
+        """Run @cmd in the guest's shell: (exit status, what it printed,
+        without the command line echoed and the status marker)."""
+        self.send(f'{cmd}; echo "__RC=$?__"\r')
+        m, out = self.wait(rb'__RC=(\d+)__', timeout)
+        text = out.decode(errors='replace').replace('\r', '')
+        text = '\n'.join(text.split('\n')[1:])
+        return int(m.group(1)), text[:text.rfind('__RC=')]
 
 
 if __name__ == '__main__':

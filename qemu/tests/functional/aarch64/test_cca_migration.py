@@ -25,7 +25,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 
 import base64
-import contextlib
 import hashlib
 import logging
 import os
@@ -111,7 +110,7 @@ class CcaMigration(QemuSystemTest):
                           'scripts/mkinitramfs)"  in the project first')
         self.set_machine('virt')
         self.require_accelerator('tcg')
-        self._console_buf = {}
+        self._consoles = {}
         self._proxies = []
         # The test PKI (scripts/mkidentity): a CA, the platform identities
         # of source and destination it endorses, and the realm's
@@ -141,106 +140,35 @@ class CcaMigration(QemuSystemTest):
                     out.write(f.read())
         return ident, both
 
-    # ---- console (as in test_cca_realm.py) --------------------------------
+    # ---- console ---------------------------------------------------------
 
-    def _log_console(self, data):
-        log = logging.getLogger('console')
-        for line in data.decode(errors='replace').splitlines():
-            log.debug(line.strip())
+    def launch(self, vm, name):
+        """Launch @vm's QEMU, its console read from now on."""
+        vm.launch()
+        self._consoles[vm] = cca_common.GuestConsole.of_socket(
+            name, vm.console_socket, logging.getLogger('console'))
+
+    def console(self, vm):
+        return self._consoles[vm]
 
     def console_wait(self, vm, pattern, timeout, failures=BOOT_FAILURES):
         """
-        Read @vm's console until the regular expression @pattern (bytes)
-        matches the text read since the call started.  Fails the test on
-        one of @failures, on EOF (QEMU gone) or after @timeout seconds.
-        Returns (match, text read up to the end of the match).
+        Wait until the regular expression @pattern (bytes) matches what
+        @vm's guest printed since the last match or command.  Fails the
+        test on one of @failures, at the console's end (QEMU gone) or
+        after @timeout seconds.  Returns (match, the text up to its end).
         """
-        regex = re.compile(pattern)
-        buf = self._console_buf.pop(id(vm), b'')
-        deadline = time.monotonic() + timeout
-        try:
-            while True:
-                m = regex.search(buf)
-                if m:
-                    rest = buf[m.end():]
-                    buf = buf[:m.end()]
-                    self._console_buf[id(vm)] = rest
-                    return m, buf
-                for f in failures:
-                    if f in buf:
-                        vm.console_socket.settimeout(2)
-                        try:
-                            buf += vm.console_socket.recv(65536)
-                        except OSError:
-                            pass
-                        self.fail(f'{f.decode()!r} on the console while '
-                                  f'waiting for {pattern!r}')
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    self.fail(f'timeout ({timeout} s) waiting for '
-                              f'{pattern!r} on the console')
-                vm.console_socket.settimeout(left)
-                try:
-                    data = vm.console_socket.recv(4096)
-                except socket.timeout:
-                    continue
-                if not data:
-                    self.fail(f'console EOF (QEMU exited?) while waiting for '
-                              f'{pattern!r}')
-                buf += data
-        finally:
-            self._log_console(buf)
+        return self.console(vm).wait(pattern, timeout, failures)
 
     def guest_run(self, vm, cmd, timeout=CMD_TIMEOUT, check=True):
         """
         Run @cmd in @vm's guest shell; returns (exit status, output text).
         With @check, a non-zero status fails the test.
         """
-        self._log_console(self._console_buf.pop(id(vm), b''))
-        vm.console_socket.sendall(f'{cmd}; echo "__RC=$?__"\r'.encode())
-        m, out = self.console_wait(vm, rb'__RC=(\d+)__', timeout)
-        rc = int(m.group(1))
-        text = out.decode(errors='replace').replace('\r', '')
-        text = '\n'.join(text.split('\n')[1:])
-        text = text[:text.rfind('__RC=')]
+        rc, text = self.console(vm).run(cmd, timeout)
         if check:
             self.assertEqual(rc, 0, f'guest command {cmd!r} failed:\n{text}')
         return rc, text
-
-    @contextlib.contextmanager
-    def console_drained(self, vm):
-        """
-        Keep reading @vm's console in the background while the test only
-        talks QMP; what is read goes where console_wait() reads next.  A
-        guest that prints more than the console socket holds (e.g. after
-        being frozen) would otherwise block QEMU in the PL011's write.
-        """
-        stop = threading.Event()
-        chunks = []
-        sock = vm.console_socket
-
-        def drain():
-            sock.settimeout(0.2)
-            while not stop.is_set():
-                try:
-                    data = sock.recv(65536)
-                except socket.timeout:
-                    continue
-                except OSError:
-                    return
-                if not data:
-                    return
-                chunks.append(data)
-
-        t = threading.Thread(target=drain, daemon=True)
-        t.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            t.join()
-            self._console_buf[id(vm)] = \
-                self._console_buf.get(id(vm), b'') + b''.join(chunks)
 
     # ---- machines ----------------------------------------------------------
 
@@ -288,7 +216,7 @@ class CcaMigration(QemuSystemTest):
         """Launch a guest and wait for its shell prompt."""
         vm = self.new_vm(name, **kwargs)
         start = time.monotonic()
-        vm.launch()
+        self.launch(vm, name)
         self.console_wait(vm, rb'CCA-GUEST: ready', BOOT_TIMEOUT)
         self.console_wait(vm, rb'guest# ', CMD_TIMEOUT)
         self.log.info('%s booted in %.1f s', name, time.monotonic() - start)
@@ -302,7 +230,7 @@ class CcaMigration(QemuSystemTest):
         multifd channels.
         """
         vm = self.new_vm(name, incoming=True, **kwargs)
-        vm.launch()
+        self.launch(vm, name)
         if multifd:
             self.set_multifd(vm, multifd)
         vm.cmd('migrate-incoming', uri='tcp:127.0.0.1:0',
@@ -352,10 +280,9 @@ class CcaMigration(QemuSystemTest):
 
     def memstress_start(self, vm, mib, seed):
         """Start "memstress run" in the background; returns after the fill."""
-        self._log_console(self._console_buf.pop(id(vm), b''))
-        vm.console_socket.sendall(
+        self.console(vm).send(
             f'MEMSTRESS_PROGRESS=0 memstress run {mib} {seed} & '
-            f'echo "__BG=$!__"\r'.encode())
+            f'echo "__BG=$!__"\r')
         self.console_wait(vm, rb'__BG=\d+__', CMD_TIMEOUT)
         self.console_wait(vm, rb'MEMSTRESS: run started', MEMSTRESS_TIMEOUT,
                           failures=BOOT_FAILURES +
@@ -387,9 +314,8 @@ class CcaMigration(QemuSystemTest):
 
     def memstress_secret(self, vm, mib, seed):
         """Start "memstress secret"; returns the 64-byte record."""
-        self._log_console(self._console_buf.pop(id(vm), b''))
-        vm.console_socket.sendall(
-            f'memstress secret {mib} {seed} & echo "__BG=$!__"\r'.encode())
+        self.console(vm).send(
+            f'memstress secret {mib} {seed} & echo "__BG=$!__"\r')
         self.console_wait(vm, rb'__BG=\d+__', CMD_TIMEOUT)
         m, _ = self.console_wait(vm, rb'MEMSTRESS: secret record '
                                  rb'([0-9a-f]{128})', MEMSTRESS_TIMEOUT)
@@ -1060,8 +986,7 @@ class CcaMigration(QemuSystemTest):
                     f'migrate_cancel/query-migrate did not complete within '
                     f'{self.STALL_TIMEOUT} s ({e})')
             # The guest runs all along.
-            self._log_console(self._console_buf.pop(id(src), b''))
-            src.console_socket.sendall(b'echo "__ALIVE=$((6*7))__"\r')
+            self.console(src).send('echo "__ALIVE=$((6*7))__"\r')
             try:
                 self.console_wait(src, rb'__ALIVE=42__', self.STALL_TIMEOUT)
             except AssertionError as e:
@@ -1074,11 +999,9 @@ class CcaMigration(QemuSystemTest):
             proxy.drop()
             qmp.close()
         status = ('cancelled', 'failed')
-        with self.console_drained(src):
-            info = self.wait_migration(src, until=status, timeout=120)
-            self.log.info('%s: after the stall: %s', tag, info.get('status'))
-            self.wait_run_state(src, 'running',
-                                f'{tag} source after the stall')
+        info = self.wait_migration(src, until=status, timeout=120)
+        self.log.info('%s: after the stall: %s', tag, info.get('status'))
+        self.wait_run_state(src, 'running', f'{tag} source after the stall')
         if realm:
             self.assertEqual(self.query_migrate(src)['realm']['state'],
                              'running')
@@ -1268,17 +1191,15 @@ class CcaMigration(QemuSystemTest):
                 ('src-no-identity', {'identity': ''},
                  'the emulated platform has no platform-identity')):
             vm = self.new_vm(name, smp=1, **kwargs)
-            vm.launch()
-            # Nobody waits for its prompt: read its boot log meanwhile, or
-            # QEMU blocks writing it once the console socket is full.
-            with self.console_drained(vm):
-                self.set_migration(vm)
-                res = vm.qmp('migrate', uri='tcp:127.0.0.1:1')
-                self.log.info('%s: migrate: %s', name, res)
-                self.assertIn('error', res, f'{name}: migrate accepted')
-                self.assertIn(words, res['error']['desc'])
-                self.assertEqual(vm.cmd('query-status')['status'],
-                                 'running')
+            # Nobody waits for its prompt; its console is read all the
+            # same.
+            self.launch(vm, name)
+            self.set_migration(vm)
+            res = vm.qmp('migrate', uri='tcp:127.0.0.1:1')
+            self.log.info('%s: migrate: %s', name, res)
+            self.assertIn('error', res, f'{name}: migrate accepted')
+            self.assertIn(words, res['error']['desc'])
+            self.assertEqual(vm.cmd('query-status')['status'], 'running')
             self.stop(vm)
 
     # ---- g2: the attested handshake ----------------------------------------
@@ -1755,8 +1676,7 @@ class CcaMigration(QemuSystemTest):
     def memprobe(self, vm, mode='catch'):
         """Start "memprobe @mode" in the background: one page of the
         guest's, filled; returns (pid, its guest physical address)."""
-        self._log_console(self._console_buf.pop(id(vm), b''))
-        vm.console_socket.sendall(f'memprobe {mode} &\r'.encode())
+        self.console(vm).send(f'memprobe {mode} &\r')
         m, _ = self.console_wait(
             vm, rb'MEMPROBE: pid=(\d+) pa=(0x[0-9a-f]+)\r?\n', CMD_TIMEOUT)
         return int(m.group(1)), int(m.group(2), 16)
@@ -1764,8 +1684,7 @@ class CcaMigration(QemuSystemTest):
     def memprobe_read(self, vm, pid):
         """memprobe @pid reads its page: 'read ok', 'read bad' or
         'SIGBUS code=N'."""
-        self._log_console(self._console_buf.pop(id(vm), b''))
-        vm.console_socket.sendall(f'kill -USR1 {pid}\r'.encode())
+        self.console(vm).send(f'kill -USR1 {pid}\r')
         m, _ = self.console_wait(
             vm, rb'MEMPROBE: (read ok|read bad|SIGBUS code=-?\d+)\r?\n',
             CMD_TIMEOUT)
@@ -1802,9 +1721,8 @@ class CcaMigration(QemuSystemTest):
         # does not wait for anything after it.  QEMU goes on.
         kpid, kpa = self.memprobe(vm, 'kill')
         vm.cmd('x-rme-poison-granule', gpa=kpa)
-        self._log_console(self._console_buf.pop(id(vm), b''))
-        vm.console_socket.sendall(f'kill -USR1 {kpid}; wait {kpid}; '
-                                  f'echo "__RC=$?__"\r'.encode())
+        self.console(vm).send(
+            f'kill -USR1 {kpid}; wait {kpid}; echo "__RC=$?__"\r')
         m, out = self.console_wait(vm, rb'__RC=(\d+)__', CMD_TIMEOUT,
                                    failures=())
         self.assertEqual(int(m.group(1)), 135, f'memprobe kill: {out}')
@@ -1905,8 +1823,7 @@ class CcaMigration(QemuSystemTest):
         self.wait_migration(src, until=('active',), pred=lambda i:
                             i.get('realm', {}).get('pages', 0) > 0)
         before = self.query_migrate(src)['realm']
-        self._log_console(self._console_buf.pop(id(src), b''))
-        src.console_socket.sendall(b'kexec -e\r')
+        self.console(src).send('kexec -e\r')
         self.console_wait(src, rb'Booting Linux on physical CPU',
                           CMD_TIMEOUT)
         self.console_wait(src, rb'CCA-GUEST: ready', BOOT_TIMEOUT)
@@ -1949,11 +1866,8 @@ class CcaMigration(QemuSystemTest):
         self.migrate(dst, f'tcp:127.0.0.1:{port}', bandwidth=BW_LOW)
         self.wait_migration(dst, until=('active',), pred=lambda i:
                             i.get('realm', {}).get('pages', 0) > 0)
-        self._log_console(self._console_buf.pop(id(dst), b''))
-        dst.console_socket.sendall(b'reboot -f\r')
-        # The booting kernel prints more than the console socket holds.
-        with self.console_drained(dst):
-            info = self.wait_migration(dst)
+        self.console(dst).send('reboot -f\r')
+        info = self.wait_migration(dst)
         self.log.info('reboot during pre-copy: %s', info)
         self.assertEqual(info['status'], 'failed')
         self.assertIn('the realm was reset while it migrated',

@@ -25,7 +25,6 @@ import hashlib
 import logging
 import os
 import re
-import socket
 import time
 
 from qemu_test import QemuSystemTest
@@ -72,59 +71,22 @@ class CcaRealm(QemuSystemTest):
             if not os.path.isfile(path):
                 self.fail(f'{var}={path} is not a file: run  eval "$(bash '
                           'scripts/mkinitramfs)"  in the project first')
-        self._console_buf = {}
+        self._consoles = {}
 
     # ---- console helpers ------------------------------------------------
 
-    def _log_console(self, data):
-        log = logging.getLogger('console')
-        for line in data.decode(errors='replace').splitlines():
-            log.debug(line.strip())
+    def console(self, vm=None):
+        """The console of @vm (default: self.vm), read from its launch on."""
+        return self._consoles[vm or self.vm]
 
     def console_wait(self, pattern, timeout, vm=None, failures=BOOT_FAILURES):
         """
-        Read the console until the regular expression @pattern (bytes)
-        matches the text read since the call started.  Fails the test on
-        one of @failures, on EOF (QEMU gone) or after @timeout seconds.
-        Returns (match, text read up to the end of the match).
+        Wait until the regular expression @pattern (bytes) matches what
+        the guest printed since the last match or command.  Fails the
+        test on one of @failures, at the console's end (QEMU gone) or
+        after @timeout seconds.  Returns (match, the text up to its end).
         """
-        vm = vm or self.vm
-        regex = re.compile(pattern)
-        buf = self._console_buf.pop(id(vm), b'')
-        deadline = time.monotonic() + timeout
-        try:
-            while True:
-                m = regex.search(buf)
-                if m:
-                    rest = buf[m.end():]
-                    buf = buf[:m.end()]
-                    self._console_buf[id(vm)] = rest
-                    return m, buf
-                for f in failures:
-                    if f in buf:
-                        # Read a little more so the log shows the reason.
-                        vm.console_socket.settimeout(2)
-                        try:
-                            buf += vm.console_socket.recv(65536)
-                        except OSError:
-                            pass
-                        self.fail(f'{f.decode()!r} on the console while '
-                                  f'waiting for {pattern!r}')
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    self.fail(f'timeout ({timeout} s) waiting for '
-                              f'{pattern!r} on the console')
-                vm.console_socket.settimeout(left)
-                try:
-                    data = vm.console_socket.recv(4096)
-                except socket.timeout:
-                    continue
-                if not data:
-                    self.fail(f'console EOF (QEMU exited?) while waiting for '
-                              f'{pattern!r}')
-                buf += data
-        finally:
-            self._log_console(buf)
+        return self.console(vm).wait(pattern, timeout, failures)
 
     def boot(self, realm, smp=1, rme_opts='', extra_args=(), vm=None):
         """Launch the guest and wait for its shell prompt."""
@@ -147,6 +109,9 @@ class CcaRealm(QemuSystemTest):
                     *extra_args)
         start = time.monotonic()
         vm.launch()
+        self._consoles[vm] = cca_common.GuestConsole.of_socket(
+            'realm' if realm else 'vm', vm.console_socket,
+            logging.getLogger('console'))
         self.console_wait(rb'CCA-GUEST: ready', BOOT_TIMEOUT, vm=vm)
         self.console_wait(rb'guest# ', CMD_TIMEOUT, vm=vm)
         self.log.info('%s booted in %.1f s', 'realm' if realm else 'VM',
@@ -157,17 +122,7 @@ class CcaRealm(QemuSystemTest):
         Run @cmd in the guest shell; returns (exit status, output text).
         With @check, a non-zero status fails the test.
         """
-        vm = vm or self.vm
-        # Whatever is left (the prompt) only goes to the log.
-        self._log_console(self._console_buf.pop(id(vm), b''))
-        vm.console_socket.sendall(f'{cmd}; echo "__RC=$?__"\r'.encode())
-        m, out = self.console_wait(rb'__RC=(\d+)__', timeout, vm=vm)
-        rc = int(m.group(1))
-        # The output without the echoed command line and the marker.
-        text = out.decode(errors='replace').replace('\r', '')
-        lines = text.split('\n')[1:]
-        text = '\n'.join(lines)
-        text = text[:text.rfind('__RC=')]
+        rc, text = self.console(vm).run(cmd, timeout)
         if check:
             self.assertEqual(rc, 0, f'guest command {cmd!r} failed:\n{text}')
         return rc, text
@@ -288,8 +243,7 @@ class CcaRealm(QemuSystemTest):
         self.boot(realm=True, smp=2)
         rim = self.realm_rim()
         self.assertNotEqual(rim, '0' * 128)
-        self._log_console(self._console_buf.pop(id(self.vm), b''))
-        self.vm.console_socket.sendall(b'echo b > /proc/sysrq-trigger\r')
+        self.console().send('echo b > /proc/sysrq-trigger\r')
         self.console_wait(rb'Booting Linux', BOOT_TIMEOUT)
         self.console_wait(rb'CCA-GUEST: ready', BOOT_TIMEOUT)
         self.console_wait(rb'guest# ', CMD_TIMEOUT)
