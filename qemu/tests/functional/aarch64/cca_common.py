@@ -348,11 +348,19 @@ class GuestConsole:
     def run(self, cmd, timeout):
         """Run @cmd in the guest's shell: (exit status, what it printed,
         without the command line echoed and the status marker)."""
-        self.send(f'{cmd}; echo "__RC=$?__"\r')
+        marker = 'echo "__RC=$?__"'
+        self.send(f'{cmd}; {marker}\r')
         m, out = self.wait(rb'__RC=(\d+)__', timeout)
+        out = out[:len(out) - len(m.group(0))]
         text = out.decode(errors='replace').replace('\r', '')
-        text = '\n'.join(text.split('\n')[1:])
-        return int(m.group(1)), text[:text.rfind('__RC=')]
+        # The shell echoes the command line, twice when it came before the
+        # prompt (once as typed, once redrawn with it): the output starts
+        # after the last echo.
+        echo = text.rfind(marker)
+        if echo >= 0:
+            text = text[text.find('\n', echo) + 1:] \
+                if '\n' in text[echo:] else ''
+        return int(m.group(1)), text
 
 
 if __name__ == '__main__':

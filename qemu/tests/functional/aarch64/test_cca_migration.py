@@ -1811,12 +1811,14 @@ class CcaMigration(QemuSystemTest):
         through shared memory works (it loads the kernel for a kexec
         again from the disks).  Then a reboot during the next migration's
         pre-copy ends that migration, and the realm runs on rebooted.
+        Two vCPUs: the kexec turns the second off and the new kernel turns
+        it on again while the migration goes on.
         """
         disks = self.kexec_disks()
         trace = ('-trace', 'rme_stream_ipa_state')
-        src = self.boot('src', smp=1, extra_args=disks + trace)
+        src = self.boot('src', smp=2, extra_args=disks + trace)
         self.kexec_load(src, 1)
-        dst, port = self.start_dest('dst', smp=1, extra_args=disks + trace)
+        dst, port = self.start_dest('dst', smp=2, extra_args=disks + trace)
         # Slow enough that the pre-copy cannot converge while the new
         # kernel boots (it rewrites tens of MiB).
         self.migrate(src, f'tcp:127.0.0.1:{port}', bandwidth=BW_CRAWL)
@@ -1857,12 +1859,16 @@ class CcaMigration(QemuSystemTest):
         self.assertGreater(self.memstress_check(dst, 'destination'), gen0)
         _, cmdline = self.guest_run(dst, 'cat /proc/cmdline')
         self.assertIn('cca.kexec=1', cmdline)
+        # The kexec turned vCPU 1 off (PSCI CPU_OFF) and the new kernel on
+        # again (CPU_ON) during the pre-copy: it runs on the destination.
+        _, online = self.guest_run(dst, 'cat /sys/devices/system/cpu/online')
+        self.assertEqual(online.strip(), '0-1')
         self.kexec_load(dst, 2)
         self.stop(src)
         # A reboot, unlike a kexec, resets the machine, which rebuilds
         # the realm: the migration in pre-copy ends with an error and the
         # source runs the rebooted realm.
-        dst2, port = self.start_dest('dst2', smp=1, extra_args=disks)
+        dst2, port = self.start_dest('dst2', smp=2, extra_args=disks)
         self.migrate(dst, f'tcp:127.0.0.1:{port}', bandwidth=BW_LOW)
         self.wait_migration(dst, until=('active',), pred=lambda i:
                             i.get('realm', {}).get('pages', 0) > 0)
