@@ -226,7 +226,8 @@ class RawQmp:
 
 
 # What "memstress check" prints when its memory is intact: bytes, generation.
-MEMSTRESS_VERIFY_OK = re.compile(r'MEMSTRESS: verify OK (\d+) bytes .*\(gen (\d+)')
+MEMSTRESS_VERIFY_OK = re.compile(
+    r'MEMSTRESS: verify OK (\d+) bytes .*\(gen (\d+)')
 
 
 def socket_recv(sock):
