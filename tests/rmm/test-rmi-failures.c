@@ -294,23 +294,44 @@ CASE(rtt_destroy_live_assigned)
     g_assert_cmpuint(rmm_rtt_walk_level(f->r, BASE), ==, 3);
 }
 
-CASE(rtt_destroy_live_ripas)
+/*
+ * Not a failure: entries of different RIPAS do not make a table live
+ * (DEN0137 A5.5.9); what it mapped becomes RIPAS DESTROYED, whatever it
+ * was.
+ */
+CASE(rtt_destroy_mixed_ripas)
 {
+    RmmHipas hipas;
+    RmiRipas ripas;
+
     /* RIPAS RAM in the first half of the block only */
-    g_assert_cmpint(rmm_rtt_destroy(f->r, BASE, 3), ==, rtt_error(3));
+    g_assert_cmpint(rmm_rtt_destroy(f->r, BASE, 3), ==, RMI_SUCCESS);
+    g_assert_cmpuint(rmm_rtt_walk_level(f->r, BASE), ==, 2);
+    g_assert_cmpint(rmm_rtt_read_entry(f->r, BASE, &hipas, &ripas), ==,
+                    RMI_SUCCESS);
+    g_assert_cmpint(ripas, ==, RMI_RIPAS_DESTROYED);
+    g_assert_cmpint(rmm_rtt_read_entry(f->r, BASE + BLOCK - G, &hipas,
+                                       &ripas), ==, RMI_SUCCESS);
+    g_assert_cmpint(ripas, ==, RMI_RIPAS_DESTROYED);
+    g_assert_cmpint(rmm_realm_s2_lookup(f->r, BASE), ==, RMM_S2_DESTROYED);
 }
 
-CASE(rtt_destroy_live_block_ripas)
+CASE(rtt_destroy_mixed_block_ripas)
 {
+    RmmHipas hipas;
+    RmiRipas ripas;
     uint64_t top;
 
     /* Block 0 all RIPAS RAM: its level 3 table goes; the rest EMPTY. */
     g_assert_cmpint(rmm_rtt_init_ripas(f->r, BASE + MIB, BASE + BLOCK,
                                        &top), ==, RMI_SUCCESS);
     g_assert_cmpint(rmm_rtt_destroy(f->r, BASE, 3), ==, RMI_SUCCESS);
-    /* Level 2: block entries of different RIPAS, no table below. */
-    g_assert_cmpint(rmm_rtt_destroy(f->r, BASE, 2), ==, rtt_error(2));
-    g_assert_cmpuint(rmm_rtt_walk_level(f->r, BASE), ==, 2);
+    /* Level 2: no table below, so not live; all of it DESTROYED. */
+    g_assert_cmpint(rmm_rtt_destroy(f->r, BASE, 2), ==, RMI_SUCCESS);
+    g_assert_cmpuint(rmm_rtt_walk_level(f->r, BASE), ==, 1);
+    g_assert_cmpint(rmm_rtt_read_entry(f->r, BASE + BLOCK + G, &hipas,
+                                       &ripas), ==, RMI_SUCCESS);
+    g_assert_cmpint(ripas, ==, RMI_RIPAS_DESTROYED);
 }
 
 CASE(rtt_destroy_live_unprotected)
@@ -709,8 +730,8 @@ static const Case cases[] = {
     C("rtt-destroy/rtt-state", rtt_destroy_rtt_state),
     C("rtt-destroy/live-child", rtt_destroy_live_child),
     C("rtt-destroy/live-assigned", rtt_destroy_live_assigned),
-    C("rtt-destroy/live-ripas", rtt_destroy_live_ripas),
-    C("rtt-destroy/live-block-ripas", rtt_destroy_live_block_ripas),
+    C("rtt-destroy/mixed-ripas", rtt_destroy_mixed_ripas),
+    C("rtt-destroy/mixed-block-ripas", rtt_destroy_mixed_block_ripas),
     C("rtt-destroy/live-unprotected", rtt_destroy_live_unprotected),
     C("rtt-destroy/ok", rtt_destroy_ok),
     C("rtt-map-unprotected/level", map_unprotected_level),

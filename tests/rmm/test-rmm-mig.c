@@ -552,6 +552,8 @@ static void assert_same_recs(RmmRec *a, RmmRec *b)
     g_assert_cmphex(a->ripas_top, ==, b->ripas_top);
     g_assert_cmphex(a->ripas_next, ==, b->ripas_next);
     g_assert_cmpint(a->ripas_value, ==, b->ripas_value);
+    g_assert_cmpint(a->ripas_change_destroyed, ==,
+                    b->ripas_change_destroyed);
     g_assert_cmphex(a->host_call_ipa, ==, b->host_call_ipa);
     g_assert_cmpint(a->psci_pending, ==, b->psci_pending);
     g_assert_cmphex(a->psci_fid, ==, b->psci_fid);
@@ -641,8 +643,10 @@ static void workload(Realm *s, unsigned round)
         rmm_mig_log_write(s->r, RAM0 + RAM0_RIPAS, G);
         /* Granules 60..63: assigned, RIPAS EMPTY (contents kept). */
         set_ripas(s, 0, RAM0 + 60 * G, RAM0 + 64 * G, RMI_RIPAS_EMPTY);
-        /* Granule 10 given back. */
+        /* Granules 10 and 11 given back: RIPAS DESTROYED. */
         g_assert_cmpint(rmm_data_destroy(s->r, RAM0 + 10 * G), ==,
+                        RMI_SUCCESS);
+        g_assert_cmpint(rmm_data_destroy(s->r, RAM0 + 11 * G), ==,
                         RMI_SUCCESS);
         /* REM 1 extended. */
         g_assert_cmpint(smc(s->rec[0], regs, &exit, RSI_MEASUREMENT_EXTEND,
@@ -651,7 +655,10 @@ static void workload(Realm *s, unsigned round)
         g_assert_cmpuint(regs[0], ==, RSI_SUCCESS);
         break;
     case 1:
-        /* Granule 3 again, granule 10 back as a zero granule. */
+        /*
+         * Granule 3 again, granule 10 assigned again (zero; still
+         * DESTROYED).
+         */
         p = store_at(s, RAM0 + 3 * G);
         memset(p, 0x33, 64);
         rmm_mig_log_write(s->r, RAM0 + 3 * G, 64);
@@ -666,7 +673,7 @@ static void workload(Realm *s, unsigned round)
  * REC state to migrate: REC 0 turns REC 2 on (PSCI CPU_ON completed),
  * starts an attestation token and reads part of it, asks to turn REC 1
  * on (left pending), then makes a host call (left pending).  REC 1 has a
- * RIPAS change half applied.
+ * RIPAS change half applied (one that may change DESTROYED granules).
  */
 static void rec_states(Realm *s)
 {
@@ -694,12 +701,90 @@ static void rec_states(Realm *s)
 
     g_assert_cmpint(smc(s->rec[1], regs, &exit, RSI_IPA_STATE_SET,
                         RAM0 + RAM0_RIPAS + 16 * G,
-                        RAM0 + RAM0_RIPAS + 32 * G, RMI_RIPAS_RAM, 0), ==,
+                        RAM0 + RAM0_RIPAS + 32 * G, RMI_RIPAS_RAM,
+                        1 /* RSI_CHANGE_DESTROYED */), ==,
                     RMI_EXIT_RIPAS_CHANGE);
     g_assert_cmpint(rmm_rtt_set_ripas(s->r, s->rec[1],
                                       RAM0 + RAM0_RIPAS + 16 * G,
                                       RAM0 + RAM0_RIPAS + 20 * G, &out), ==,
                     RMI_SUCCESS);
+}
+
+/* ---- Plaintext left on the stack ---- */
+
+#define STACK_AREA  (64 * 1024)
+
+/*
+ * The stack below the caller's frame, where the frames of the functions
+ * it called last were: clear it, or look for @pat there (a plaintext
+ * that nobody wiped is still there).  Not inlined, so that the area lies
+ * below the caller.
+ */
+static G_GNUC_NO_INLINE bool stack_area(const uint8_t *pat, size_t len)
+{
+    uint8_t area[STACK_AREA];
+    size_t i;
+
+    /* Whatever the frames left: the compiler must not assume anything. */
+    __asm__ volatile("" : : "r"(area) : "memory");
+    if (!pat) {
+        memset(area, 0, sizeof(area));
+        __asm__ volatile("" : : "r"(area) : "memory");
+        return false;
+    }
+    for (i = 0; i + len <= sizeof(area); i++) {
+        if (!memcmp(area + i, pat, len)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * IMMUTABLE (the RPV, the RIM) and END (the REMs) are sealed from and
+ * opened into plaintext on the stack, on both sides: none of it stays
+ * there afterwards.
+ */
+static void test_wipe_stack(void)
+{
+    uint8_t rpv[RMM_RPV_SIZE], rem[RMM_HASH_MAX];
+    uint64_t regs[RMM_SMC_NREGS];
+    GPtrArray *st = stream_new();
+    RmmRecExit exit;
+    Realm s, d;
+    size_t len;
+
+    source_new(&s, RMI_HASH_SHA256, 81);
+    g_assert_cmpint(smc(s.rec[0], regs, &exit, RSI_MEASUREMENT_EXTEND, 1, 8,
+                        0x5eed5eed5eed5eedULL, 0), ==, RMM_EXIT_NONE);
+    g_assert_cmpuint(regs[0], ==, RSI_SUCCESS);
+    memcpy(rpv, rmm_realm_params(s.r)->rpv, sizeof(rpv));
+    g_assert_cmpuint(rmm_realm_measurement(s.r, 1, rem), ==, 32);
+    g_assert_cmpint(host_export_start(s.r, policy, key), ==, RMI_SUCCESS);
+
+    stack_area(NULL, 0);
+    g_assert_false(stack_area(rpv, 32));
+    g_assert_cmpint(rmm_mig_export_immutable(s.r, xbuf, RMM_MIG_RECORD_MAX,
+                                             &len), ==, RMI_SUCCESS);
+    g_assert_false(stack_area(rpv, 32));
+    push(st, len);
+    export_all(s.r, st);
+    export_ripas(s.r, st);
+    export_epoch(s.r, st);
+    stack_area(NULL, 0);
+    g_assert_false(stack_area(rem, 32));
+    export_finish(&s, st);
+    g_assert_false(stack_area(rem, 32));
+
+    dest_new(&d, RMI_HASH_SHA256, 82);
+    stack_area(NULL, 0);
+    import_all(&d, st);
+    g_assert_false(stack_area(rpv, 32));
+    g_assert_false(stack_area(rem, 32));
+    assert_same(&s, &d);
+    realm_free(&d);
+    realm_free(&s);
+    g_ptr_array_unref(st);
 }
 
 /* ---- The host's export driver, as QEMU runs it (rmm-host.c) ---- */
@@ -1053,6 +1138,15 @@ static void test_round_trip(gconstpointer data)
     g_assert_false(rmm_rec_may_enter(d.rec[2]));
     g_assert_cmpint(rmm_realm_activate(d.r), ==, RMI_ERROR_REALM);
     assert_same(&s, &d);
+    /*
+     * Granules the host took away arrive DESTROYED, assigned again or
+     * not: the realm reads neither as memory.
+     */
+    g_assert_cmpint(rmm_realm_s2_lookup(d.r, RAM0 + 10 * G), ==,
+                    RMM_S2_DESTROYED);
+    g_assert_cmpint(rmm_realm_s2_lookup(d.r, RAM0 + 11 * G), ==,
+                    RMM_S2_DESTROYED);
+    g_assert_true(d.rec[1]->ripas_change_destroyed);
 
     rmm_mig_stats(s.r, &ss);
     rmm_mig_stats(d.r, &ds);
@@ -1584,9 +1678,15 @@ static void test_poisoned_granules(gconstpointer data)
         g_assert_cmpint(poisoned(&d, bad[i]), ==, want);
     }
     g_assert_false(poisoned(&d, RAM0 + 6 * G));
-    /* Only poison changed: the same RIPAS, a different summary. */
+    /*
+     * Poison changed, and granules 10 and 11, given back, are DESTROYED:
+     * otherwise
+     * the same RIPAS, a different summary.
+     */
     g_assert_true(rmm_realm_ipa_state(d.r, &after));
     g_assert_cmpuint(after.poisoned, ==, 3);
+    before.ripas[RMI_RIPAS_RAM] -= 2;
+    before.ripas[RMI_RIPAS_DESTROYED] += 2;
     g_assert_cmpmem(after.ripas, sizeof(after.ripas), before.ripas,
                     sizeof(before.ripas));
     g_assert_true(memcmp(after.sha256, before.sha256, 32) != 0);
@@ -2062,8 +2162,8 @@ static void test_reject_replay(void)
         /* GPA outside RAM, bad RIPAS. */
         st64le(two, 0x20000000);
         forge_reject(e0 + 1, RMM_MIG_RT_DATA, two, 8 + G, "outside RAM");
-        st64le(two, RAM0 + 3 * G + 2);
-        forge_reject(e0 + 1, RMM_MIG_RT_DATA, two, 8 + G, "bad RIPAS 2");
+        st64le(two, RAM0 + 3 * G + 3);
+        forge_reject(e0 + 1, RMM_MIG_RT_DATA, two, 8 + G, "bad RIPAS 3");
         st64le(two, RAM0 + 3 * G + 0x100);
         forge_reject(e0 + 1, RMM_MIG_RT_DATA, two, 8 + G,
                      "unknown flags 0x100");
@@ -2154,7 +2254,7 @@ static void test_reject_ripas(void)
     pt = open_pt(&k, ref, i, &pt_len);
     g_assert_cmpuint(pt_len, >=, 8 + 2 * 16);
     q = g_memdup2(pt, pt_len);
-    q[8 + 12] = 2;                  /* ripas DESTROYED */
+    q[8 + 12] = 3;                  /* no such RIPAS (DEV is RMM 1.1) */
     forge_reject(i, RMM_MIG_RT_RIPAS, q, pt_len, "bad fields");
     memcpy(q, pt, pt_len);
     q[8 + 13] = 2;                  /* assigned */
@@ -2588,7 +2688,8 @@ static void test_reject_bodies(void)
         { MIG_REC_RUNNABLE, 1, 2, "bad REC flags" },
         { MIG_REC_PSCI_PENDING, 1, 3, "bad REC flags" },
         { MIG_REC_HAS_TOKEN, 1, 2, "bad REC flags" },
-        { MIG_REC_HAS_TOKEN + 1, 1, 1, "bad REC flags" },
+        { MIG_REC_RIPAS_FLAGS, 1, 2, "bad REC flags" },
+        { MIG_REC_RIPAS_FLAGS + 1, 1, 1, "bad REC flags" },
         { MIG_REC_CTX_LEN + 4, 1, 1, "bad REC flags" },
         { MIG_REC_RIPAS_VALUE, 1, 2, "bad REC flags" },
         { MIG_REC_PENDING, 1, 3 /* none such */, "bad pending exit" },
@@ -3611,7 +3712,10 @@ static GPtrArray *fuzz_stream(void)
                     RMI_SUCCESS);
     g_assert_cmpint(smc(s.rec[0], regs, &exit, RSI_REALM_CONFIG,
                         FUZZ_RAM0 + 2 * G, 0, 0, 0), ==, RMM_EXIT_NONE);
+    /* Granule 3 taken away and assigned again: DESTROYED, zero. */
     g_assert_cmpint(rmm_data_destroy(s.r, FUZZ_RAM0 + 3 * G), ==,
+                    RMI_SUCCESS);
+    g_assert_cmpint(rmm_data_create_unknown(s.r, FUZZ_RAM0 + 3 * G), ==,
                     RMI_SUCCESS);
     set_ripas(&s, 0, FUZZ_RAM1 + G, FUZZ_RAM1 + 3 * G, RMI_RIPAS_EMPTY);
     g_assert_cmpint(smc(s.rec[0], regs, &exit, RSI_MEASUREMENT_EXTEND, 3, 8,
@@ -3978,6 +4082,280 @@ static void test_lanes_parallel_import(void)
     realm_free(&d);
 }
 
+/* ---- Lanes racing the host's commands ---- */
+
+/*
+ * Runs until RACE_HITS of them had the host's command land while the
+ * lane was in flight (the window is short: on a busy machine most runs
+ * miss it), RACE_RUNS at most.
+ */
+#define RACE_HITS   10
+#define RACE_RUNS   400
+
+/*
+ * A source in epoch 1, @st holding what went before (IMMUTABLE, epoch
+ * 0), with 64 granules the destination has not seen assigned at @ipas:
+ * those above RAM0_RIPAS, made RIPAS RAM, assigned and written.
+ */
+static void race_source(Realm *s, GPtrArray *st, uint64_t *ipas)
+{
+    size_t len;
+    unsigned i;
+
+    source_new(s, RMI_HASH_SHA256, 150);
+    g_assert_cmpint(host_export_start(s->r, policy, key), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_export_immutable(s->r, xbuf, RMM_MIG_RECORD_MAX,
+                                             &len), ==, RMI_SUCCESS);
+    push(st, len);
+    export_ripas(s->r, st);
+    export_all(s->r, st);
+    export_epoch(s->r, st);
+    set_ripas(s, 0, RAM0 + RAM0_RIPAS, RAM0 + RAM0_SIZE, RMI_RIPAS_RAM);
+    for (i = 0; i < RMM_MIG_BATCH_MAX; i++) {
+        ipas[i] = RAM0 + RAM0_RIPAS + i * G;
+        g_assert_cmpint(rmm_data_create_unknown(s->r, ipas[i]), ==,
+                        RMI_SUCCESS);
+        fill(store_at(s, ipas[i]), ipas[i]);
+        rmm_mig_log_write(s->r, ipas[i], G);
+    }
+}
+
+/* Seal the 64 granules on lane 1; the record (g_free it), *@len. */
+static uint8_t *race_lane_record(Realm *s, const uint64_t *ipas, size_t *len)
+{
+    unsigned n;
+
+    g_assert_cmpint(rmm_mig_export_data_lane(s->r, 1, ipas,
+                                             RMM_MIG_BATCH_MAX, xbuf,
+                                             RMM_MIG_RECORD_MAX, len, &n),
+                    ==, RMI_SUCCESS);
+    g_assert_cmpuint(n, ==, RMM_MIG_BATCH_MAX);
+    return g_memdup2(xbuf, *len);
+}
+
+/* A destination that imported @st: the lane record comes next. */
+static void race_dest(Realm *d, GPtrArray *st, uint16_t vmid)
+{
+    RmmMigImported out;
+    char *err = NULL;
+    unsigned i;
+
+    dest_new(d, RMI_HASH_SHA256, vmid);
+    g_assert_cmpint(host_import_start(d->r, NRECS, policy, key), ==,
+                    RMI_SUCCESS);
+    for (i = 0; i < st->len; i++) {
+        g_assert_cmpint(import_one(d->r, st, i, &out, &err), ==,
+                        RMI_SUCCESS);
+    }
+}
+
+/* A lane's command, run in a thread of its own. */
+typedef struct Race {
+    RmmRealm *r;
+    const uint8_t *rec;         /* import this record, or */
+    const uint64_t *ipas;       /* export these granules on lane 1 */
+    uint8_t *out;
+    size_t len;
+    RmiStatus ret;
+    gint done;
+} Race;
+
+static gpointer race_lane(gpointer data)
+{
+    Race *x = data;
+    RmmMigImported imported;
+    char *err = NULL;
+    unsigned n;
+
+    if (x->rec) {
+        x->ret = host_import_record(x->r, x->rec, x->len, &imported, &err);
+    } else {
+        x->ret = rmm_mig_export_data_lane(x->r, 1, x->ipas,
+                                          RMM_MIG_BATCH_MAX, x->out,
+                                          RMM_MIG_RECORD_MAX, &x->len, &n);
+    }
+    g_free(err);
+    g_atomic_int_set(&x->done, 1);
+    return NULL;
+}
+
+/*
+ * Start @x's lane; true once it is in flight (its granules opened or
+ * sealed without the realm lock), false if it was over before this
+ * thread saw it in flight.
+ */
+static bool race_start(Race *x, GThread **th)
+{
+    unsigned inflight;
+
+    *th = g_thread_new("race-lane", race_lane, x);
+    for (;;) {
+        g_mutex_lock(&x->r->lock);
+        inflight = x->r->mig.inflight;
+        g_mutex_unlock(&x->r->lock);
+        if (inflight) {
+            return true;
+        }
+        if (g_atomic_int_get(&x->done)) {
+            return false;
+        }
+    }
+}
+
+/*
+ * The host undelegates a granule while a lane opens the realm's data
+ * into it: it must not get it back (it would hold the realm's
+ * plaintext).  The lane made the granule the realm's before it let go of
+ * the lock; the undelegate waits for the lane and fails.
+ */
+static void test_lanes_undelegate_race(void)
+{
+    uint64_t ipas[RMM_MIG_BATCH_MAX];
+    GPtrArray *st = stream_new();
+    unsigned run, hits = 0;
+    uint8_t *lane;
+    size_t len;
+    Realm s;
+
+    race_source(&s, st, ipas);
+    lane = race_lane_record(&s, ipas, &len);
+    for (run = 0; run < RACE_RUNS && hits < RACE_HITS; run++) {
+        Race x = { .rec = lane, .len = len };
+        RmiStatus u;
+        GThread *th;
+        Realm d;
+
+        race_dest(&d, st, 160);
+        x.r = d.r;
+        g_assert_cmpint(rmm_granule_state(d.r, ipas[63]), ==,
+                        RMM_GRANULE_DELEGATED);
+        if (race_start(&x, &th)) {
+            hits++;
+            u = rmm_granule_undelegate(d.r, ipas[63]);
+            g_thread_join(th);
+            if (u == RMI_SUCCESS) {
+                g_error("run %u: the host took back a granule a lane was "
+                        "opening the realm's data into", run);
+            }
+        } else {
+            g_thread_join(th);
+        }
+        g_assert_cmpint(x.ret, ==, RMI_SUCCESS);
+        g_assert_cmpint(rmm_granule_state(d.r, ipas[63]), ==,
+                        RMM_GRANULE_DATA);
+        g_assert_cmpmem(store_at(&d, ipas[63]), G, store_at(&s, ipas[63]), G);
+        realm_free(&d);
+    }
+    g_test_message("%u of %u runs undelegated while the lane was in "
+                   "flight", hits, run);
+    g_assert_cmpuint(hits, >, 0);
+    g_free(lane);
+    realm_free(&s);
+    g_ptr_array_unref(st);
+}
+
+/*
+ * The host destroys the destination realm while a lane opens into it:
+ * the destroy waits for the lane, so that nothing is written into the
+ * memory after it was scrubbed and handed back, and the lane never uses
+ * a freed realm.
+ */
+static void test_lanes_destroy_race(void)
+{
+    uint64_t ipas[RMM_MIG_BATCH_MAX];
+    GPtrArray *st = stream_new();
+    unsigned run, hits = 0;
+    uint8_t *lane;
+    size_t len;
+    Realm s;
+
+    race_source(&s, st, ipas);
+    lane = race_lane_record(&s, ipas, &len);
+    for (run = 0; run < RACE_RUNS && hits < RACE_HITS; run++) {
+        Race x = { .rec = lane, .len = len };
+        GThread *th;
+        Realm d;
+
+        race_dest(&d, st, 161);
+        x.r = d.r;
+        if (!race_start(&x, &th)) {
+            g_thread_join(th);
+            realm_free(&d);
+            continue;
+        }
+        hits++;
+        rmm_realm_destroy(d.r);
+        g_thread_join(th);
+        g_assert_cmpint(x.ret, ==, RMI_SUCCESS);
+        if (!all_zero(d.store[0], RAM0_SIZE) ||
+            !all_zero(d.store[1], RAM1_SIZE)) {
+            g_error("run %u: the realm's data landed in memory its destroy "
+                    "had scrubbed and given back", run);
+        }
+        d.r = NULL;
+        realm_free(&d);
+    }
+    g_test_message("%u of %u runs destroyed the realm while the lane was "
+                   "in flight", hits, run);
+    g_assert_cmpuint(hits, >, 0);
+    g_free(lane);
+    realm_free(&s);
+    g_ptr_array_unref(st);
+}
+
+/*
+ * The host destroys a granule (DATA_DESTROY, which scrubs it) while a
+ * lane of the source seals it: the destroy waits, the record carries
+ * the granule whole, and the granule is scrubbed and DESTROYED after.
+ */
+static void test_lanes_export_destroy_race(void)
+{
+    uint64_t ipas[RMM_MIG_BATCH_MAX];
+    uint8_t want[G], *pt;
+    RmmMigKeys k;
+    unsigned run, hits = 0;
+    size_t pt_len;
+
+    for (run = 0; run < RACE_RUNS && hits < RACE_HITS; run++) {
+        GPtrArray *st = stream_new();
+        Race x = { .ipas = ipas, .out = g_malloc(RMM_MIG_RECORD_MAX) };
+        GThread *th;
+        RmiStatus u;
+        Realm s;
+
+        race_source(&s, st, ipas);
+        x.r = s.r;
+        memcpy(want, store_at(&s, ipas[63]), G);
+        if (!race_start(&x, &th)) {
+            g_thread_join(th);
+            goto next;
+        }
+        hits++;
+        u = rmm_data_destroy(s.r, ipas[63]);
+        g_thread_join(th);
+        g_assert_cmpint(u, ==, RMI_SUCCESS);
+        g_assert_cmpint(x.ret, ==, RMI_SUCCESS);
+        g_assert_true(all_zero(store_at(&s, ipas[63]), G));
+        g_ptr_array_add(st, g_bytes_new(x.out, x.len));
+        stream_keys(st, &k);
+        pt = open_pt(&k, st, st->len - 1, &pt_len);
+        g_assert_cmpuint(pt_len, ==, RMM_MIG_BATCH_MAX * (8 + G));
+        if (memcmp(pt + 63 * (8 + G) + 8, want, G)) {
+            g_error("run %u: the granule changed while a lane sealed it",
+                    run);
+        }
+        g_free(pt);
+        rmm_mig_keys_wipe(&k);
+next:
+        g_free(x.out);
+        realm_free(&s);
+        g_ptr_array_unref(st);
+    }
+    g_test_message("%u of %u runs destroyed the granule while the lane was "
+                   "in flight", hits, run);
+    g_assert_cmpuint(hits, >, 0);
+}
+
 /* The @nth record on a lane other than 0. */
 static unsigned find_lane(GPtrArray *st, unsigned nth)
 {
@@ -4132,6 +4510,11 @@ int main(int argc, char **argv)
                     test_lanes_parallel_import);
     g_test_add_func("/rmm/mig/lanes/reject", test_lanes_reject);
     g_test_add_func("/rmm/mig/lanes/ripas-rule", test_lanes_ripas_rule);
+    g_test_add_func("/rmm/mig/lanes/undelegate-race",
+                    test_lanes_undelegate_race);
+    g_test_add_func("/rmm/mig/lanes/destroy-race", test_lanes_destroy_race);
+    g_test_add_func("/rmm/mig/lanes/export-destroy-race",
+                    test_lanes_export_destroy_race);
     g_test_add_func("/rmm/mig/attested/round-trip",
                     test_attested_round_trip);
     g_test_add_func("/rmm/mig/attested/replay", test_attested_replay);
@@ -4167,6 +4550,7 @@ int main(int argc, char **argv)
     g_test_add_func("/rmm/mig/reject/header", test_reject_header);
     g_test_add_func("/rmm/mig/reject/order", test_reject_order);
     g_test_add_func("/rmm/mig/reject/bodies", test_reject_bodies);
+    g_test_add_func("/rmm/mig/wipe/stack", test_wipe_stack);
     g_test_add_func("/rmm/mig/abort/running-paused",
                     test_abort_running_paused);
     g_test_add_func("/rmm/mig/abort/ended", test_abort_ended);

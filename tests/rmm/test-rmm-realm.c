@@ -754,22 +754,30 @@ static void test_data_destroy(void)
                     rmi_return(RMI_ERROR_RTT, 1));
     g_assert_cmpmem(store + G, G, src, G);
 
-    /* Scrubs the granule, and only it; RIPAS stays */
+    /* Scrubs the granule, and only it; RIPAS RAM becomes DESTROYED */
     g_assert_cmpint(rmm_data_destroy(r, BASE + G), ==, RMI_SUCCESS);
     g_assert_true(all_zero(store + G, G));
     g_assert_cmpmem(store + 2 * G, G, src, G);
-    assert_entry(r, BASE + G, RMM_HIPAS_UNASSIGNED, RMI_RIPAS_RAM);
-    g_assert_cmpint(rmm_realm_s2_lookup(r, BASE + G), ==, RMM_S2_UNASSIGNED);
+    assert_entry(r, BASE + G, RMM_HIPAS_UNASSIGNED, RMI_RIPAS_DESTROYED);
+    g_assert_cmpint(rmm_realm_s2_lookup(r, BASE + G), ==, RMM_S2_DESTROYED);
     g_assert_cmpint(rmm_data_destroy(r, BASE + G), ==,
                     rmi_return(RMI_ERROR_RTT, 3));
 
-    /* RIPAS EMPTY granule */
+    /* RIPAS EMPTY granule: stays EMPTY */
     g_assert_cmpint(rmm_data_destroy(r, BASE + 3 * MIB), ==, RMI_SUCCESS);
     assert_entry(r, BASE + 3 * MIB, RMM_HIPAS_UNASSIGNED, RMI_RIPAS_EMPTY);
 
-    /* The granule can be assigned again, zero. */
+    /*
+     * The host can assign the granule again (zero), but the realm never
+     * reads those zeros as its memory: it stays DESTROYED, and so after
+     * a second DATA_DESTROY.
+     */
     g_assert_cmpint(rmm_data_create_unknown(r, BASE + G), ==, RMI_SUCCESS);
     g_assert_true(all_zero(store + G, G));
+    assert_entry(r, BASE + G, RMM_HIPAS_ASSIGNED, RMI_RIPAS_DESTROYED);
+    g_assert_cmpint(rmm_realm_s2_lookup(r, BASE + G), ==, RMM_S2_DESTROYED);
+    g_assert_cmpint(rmm_data_destroy(r, BASE + G), ==, RMI_SUCCESS);
+    assert_entry(r, BASE + G, RMM_HIPAS_UNASSIGNED, RMI_RIPAS_DESTROYED);
 
     rmm_realm_destroy(r);
     g_free(store);

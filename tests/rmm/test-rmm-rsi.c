@@ -977,6 +977,51 @@ static void test_ipa_state_get(Env *e, gconstpointer data)
     }
 }
 
+/*
+ * A granule the host took away (DATA_DESTROY of RIPAS RAM) is DESTROYED:
+ * the realm's accesses and RSI buffers never reach it, assigning it again
+ * does not bring it back, and a RIPAS change goes past it only if the
+ * realm allows it (RSI_CHANGE_DESTROYED).
+ */
+static void test_ipa_state_set_destroyed(Env *e, gconstpointer data)
+{
+    const uint64_t p = BASE + 2 * G;
+    uint64_t out = 0;
+
+    g_assert_cmpint(rmm_data_destroy(e->r, p), ==, RMI_SUCCESS);
+    assert_ripas(e, p, RMM_HIPAS_UNASSIGNED, RMI_RIPAS_DESTROYED);
+    state_get(e, BASE, RAM_END, p, RMI_RIPAS_RAM);
+    state_get(e, p, RAM_END, p + G, RMI_RIPAS_DESTROYED);
+    g_assert_cmpint(rmm_realm_s2_lookup(e->r, p), ==, RMM_S2_DESTROYED);
+    g_assert_cmpint(rmm_data_create_unknown(e->r, p), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_realm_s2_lookup(e->r, p), ==, RMM_S2_DESTROYED);
+    /* An RSI buffer there: refused, no exit the host could resolve. */
+    CALL(e, 0, RSI_REALM_CONFIG, p);
+    assert_answer(e, RSI_ERROR_INPUT);
+
+    /* Without RSI_CHANGE_DESTROYED: the change stops at the granule... */
+    request(e, BASE, BASE + 4 * G, RMI_RIPAS_EMPTY);
+    set_ripas(e, BASE, BASE + 4 * G, RMI_SUCCESS, p);
+    complete(e, RMM_RIPAS_ACCEPT, p, RMM_RIPAS_ACCEPT);
+    assert_ripas(e, BASE + G, RMM_HIPAS_ASSIGNED, RMI_RIPAS_EMPTY);
+    /* ...and makes no progress from it. */
+    request(e, p, BASE + 4 * G, RMI_RIPAS_RAM);
+    set_ripas(e, p, BASE + 4 * G, rmi_return(RMI_ERROR_RTT, 3), p);
+    complete(e, RMM_RIPAS_ACCEPT, p, RMM_RIPAS_REJECT);
+    assert_ripas(e, p, RMM_HIPAS_ASSIGNED, RMI_RIPAS_DESTROYED);
+
+    /* With it, the realm takes the granule back (its old contents lost). */
+    g_assert_cmpint(CALL(e, 0, RSI_IPA_STATE_SET, p, BASE + 4 * G,
+                         RMI_RIPAS_RAM, RSI_CHANGE_DESTROYED), ==,
+                    RMI_EXIT_RIPAS_CHANGE);
+    g_assert_cmpint(rmm_rtt_set_ripas(e->r, e->rec[0], p, BASE + 4 * G,
+                                      &out), ==, RMI_SUCCESS);
+    g_assert_cmphex(out, ==, BASE + 4 * G);
+    complete(e, RMM_RIPAS_ACCEPT, BASE + 4 * G, RMM_RIPAS_ACCEPT);
+    assert_ripas(e, p, RMM_HIPAS_ASSIGNED, RMI_RIPAS_RAM);
+    g_assert_cmpint(rmm_realm_s2_lookup(e->r, p), ==, RMM_S2_OK);
+}
+
 /* ---- HOST_CALL ---- */
 
 static void test_host_call(Env *e, gconstpointer data)
@@ -1335,6 +1380,7 @@ int main(int argc, char **argv)
         { "ipa-state-set/reject", test_ipa_state_set_reject },
         { "ipa-state-set/ram", test_ipa_state_set_ram },
         { "ipa-state-set/ram-end", test_ipa_state_set_ram_end },
+        { "ipa-state-set/destroyed", test_ipa_state_set_destroyed },
         { "ipa-state-set/realm-off", test_ipa_state_set_realm_off },
         { "ipa-state-get", test_ipa_state_get },
         { "host-call", test_host_call },

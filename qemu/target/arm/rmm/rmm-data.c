@@ -93,6 +93,8 @@ RmiCommandReturnCode rmm_data_destroy(RmmRealm *r, uint64_t ipa)
     unsigned walk;
 
     g_mutex_lock(&r->lock);
+    /* Not while a lane seals what it holds. */
+    rmm_granule_wait_idle(r, ipa);
     if (!rmm_aligned(ipa) || ipa >= r->prot_size) {
         ret = RMI_ERROR_INPUT;
         goto out;
@@ -115,6 +117,15 @@ RmiCommandReturnCode rmm_data_destroy(RmmRealm *r, uint64_t ipa)
     rmm_write_notify(r, ipa, RMM_GRANULE_SIZE);
     /* DELEGATED again; a poisoned granule's error goes with it. */
     *rmm_s2_entry(rr, ipa) &= ~(S2_ASSIGNED | S2_POISONED);
+    /*
+     * What the realm had there is gone: RAM becomes DESTROYED, so that
+     * the realm never reads a granule the host gave it back as zeros
+     * (DEN0137 B4.3.3).  EMPTY and DESTROYED stay.
+     */
+    if ((*rmm_s2_entry(rr, ipa) & S2_RIPAS_MASK) == RMI_RIPAS_RAM) {
+        *rmm_s2_entry(rr, ipa) = (*rmm_s2_entry(rr, ipa) & ~S2_RIPAS_MASK) |
+                                 RMI_RIPAS_DESTROYED;
+    }
     rmm_mig_log_s2_locked(r, ipa);
 out:
     g_mutex_unlock(&r->lock);
@@ -127,6 +138,7 @@ RmiStatus rmm_granule_poison(RmmRealm *r, uint64_t ipa)
     RmiStatus ret = RMI_ERROR_INPUT;
 
     g_mutex_lock(&r->lock);
+    rmm_granule_wait_idle(r, ipa);
     rr = rmm_aligned(ipa) ? rmm_ram_find(r, ipa) : NULL;
     if (rr && (*rmm_s2_entry(rr, ipa) & S2_ASSIGNED)) {
         if (!(*rmm_s2_entry(rr, ipa) & S2_POISONED)) {

@@ -59,6 +59,25 @@ RmmRamRange *rmm_ram_find(RmmRealm *r, uint64_t ipa)
     return NULL;
 }
 
+void rmm_granule_wait_idle(RmmRealm *r, uint64_t ipa)
+{
+    RmmRamRange *rr = rmm_ram_find(r, ipa);
+
+    while (rr && (*rmm_s2_entry(rr, ipa) & S2_BUSY)) {
+        g_cond_wait(&r->idle, &r->lock);
+    }
+}
+
+void rmm_granules_release(RmmRealm *r, uint8_t *const *s2, unsigned n)
+{
+    unsigned i;
+
+    for (i = 0; i < n; i++) {
+        *s2[i] &= ~S2_BUSY;
+    }
+    g_cond_broadcast(&r->idle);
+}
+
 /* The RAM range of the granule at @pa, or NULL if @pa is not usable. */
 static RmmRamRange *rmm_granule_range(RmmRealm *r, uint64_t pa)
 {
@@ -85,6 +104,8 @@ static RmiStatus rmm_granule_move(RmmRealm *r, uint64_t pa,
     RmmRamRange *rr;
 
     g_mutex_lock(&r->lock);
+    /* Not while a lane writes the realm's data into it. */
+    rmm_granule_wait_idle(r, pa);
     rr = rmm_granule_range(r, pa);
     if (rr && rmm_granule_state_of(*rmm_s2_entry(rr, pa)) == from) {
         if (delegate) {

@@ -50,6 +50,13 @@ static inline bool rmm_all_zero(const uint8_t *p, size_t n)
  * clears it.
  */
 #define S2_POISONED         0x20
+/*
+ * A lane is sealing or opening the granule without the realm lock
+ * (rmm-mig-export.c, rmm-mig-import.c): until it is done, no command
+ * changes the granule's state or contents; they wait
+ * (rmm_granule_wait_idle()).
+ */
+#define S2_BUSY             0x10
 #define S2_DELEGATED        0x40
 #define S2_ASSIGNED         0x80
 /* The stage 2 state of the IPA: what migration exports. */
@@ -124,7 +131,9 @@ typedef struct RmmMigKeys {
 #define MIG_REC_RIPAS_NEXT      32      /* u64 */
 #define MIG_REC_HOST_CALL_IPA   40      /* u64 */
 #define MIG_REC_PSCI_FID        48      /* u32 */
-#define MIG_REC_HAS_TOKEN       52      /* u8, then 3 zero bytes */
+#define MIG_REC_HAS_TOKEN       52      /* u8 */
+#define MIG_REC_RIPAS_FLAGS     53      /* u8 (RSI_CHANGE_DESTROYED), */
+                                        /* then 2 zero bytes */
 #define MIG_REC_PSCI_MPIDR      56      /* u64 */
 #define MIG_REC_TOKEN_LEN       64      /* u32 */
 #define MIG_REC_TOKEN_OFF       68      /* u32 */
@@ -226,6 +235,8 @@ struct RmmRec {
     uint64_t ripas_top;
     uint64_t ripas_next;    /* first address RTT_SET_RIPAS did not change */
     RmiRipas ripas_value;
+    /* RSI_CHANGE_DESTROYED: a DESTROYED granule may change too. */
+    bool ripas_change_destroyed;
     uint64_t host_call_ipa;
 
     /*
@@ -253,6 +264,8 @@ struct RmmRec {
 
 struct RmmRealm {
     GMutex lock;
+    /* Broadcast when a lane is done with its granules (S2_BUSY). */
+    GCond idle;
     RmmPlatform *plat;
     RmiRealmParams params;
     RmmRealmState state;
@@ -358,6 +371,14 @@ void rmm_rtt_ensure(RmmRealm *r, uint64_t ipa);
 
 /* Lookups, with realm->lock held. */
 RmmRamRange *rmm_ram_find(RmmRealm *r, uint64_t ipa);
+/*
+ * With realm->lock held: wait until no lane is sealing or opening the
+ * granule at @ipa (the lock is dropped while waiting, so check the
+ * granule's state after).
+ */
+void rmm_granule_wait_idle(RmmRealm *r, uint64_t ipa);
+/* A lane is done with the granules @s2[0..@n): clear S2_BUSY, wake. */
+void rmm_granules_release(RmmRealm *r, uint8_t *const *s2, unsigned n);
 RmmRec *rmm_rec_find(RmmRealm *r, uint64_t mpidr);
 /* REC_CREATE's MPIDR rule: valid fields, and REC index @index. */
 bool rmm_rec_mpidr_ok(uint64_t mpidr, unsigned index);

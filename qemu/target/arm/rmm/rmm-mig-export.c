@@ -257,6 +257,7 @@ RmiStatus rmm_mig_export_immutable(RmmRealm *r, uint8_t *buf, size_t cap,
     }
     rmm_mig_account(m, RMM_MIG_RT_IMMUTABLE, *len, 1);
 out:
+    gnutls_memset(pt, 0, sizeof(pt));
     g_mutex_unlock(&r->lock);
     return ret;
 }
@@ -485,6 +486,7 @@ typedef struct MigDataOut {
     unsigned count;             /* entries */
     uint64_t seq;               /* of the first */
     const uint8_t *src[RMM_MIG_BATCH_MAX];  /* each entry's granule */
+    uint8_t *s2[RMM_MIG_BATCH_MAX];         /* and its stage 2 state */
 } MigDataOut;
 
 /*
@@ -516,6 +518,7 @@ static void mig_data_layout(RmmRealm *r, const uint64_t *ipas, unsigned n,
             continue;
         }
         rmi_st64(out, ipas[i] | (rr->s2[g] & S2_RIPAS_MASK) | flag[i]);
+        o->s2[u] = &rr->s2[g];
         o->src[u++] = flag[i] ? NULL : rmm_granule_ptr(rr, ipas[i]);
         out += mig_data_entry_size(flag[i]);
         bm_clear(m->pending[rj], g);
@@ -550,20 +553,27 @@ static bool mig_data_units(const RmmMigKeys *k, const MigDataOut *o)
 
 /*
  * Seal @o outside the realm lock (held on entry and on return), with a
- * copy of the session keys: lanes other than 0 seal in parallel.
+ * copy of the session keys: lanes other than 0 seal in parallel.  Its
+ * granules are busy meanwhile: nothing destroys, scrubs or poisons them
+ * under the lane, and the realm is not destroyed under it.
  */
 static bool mig_data_seal_unlocked(RmmRealm *r, MigDataOut *o)
 {
     RmmMig *m = &r->mig;
     RmmMigKeys k;
     bool ok = rmm_mig_keys_clone(&k, &m->keys);
+    unsigned u;
 
+    for (u = 0; u < o->count; u++) {
+        *o->s2[u] |= S2_BUSY;
+    }
     m->inflight++;
     g_mutex_unlock(&r->lock);
     ok = ok && mig_data_units(&k, o);
     rmm_mig_keys_wipe(&k);
     g_mutex_lock(&r->lock);
     m->inflight--;
+    rmm_granules_release(r, o->s2, o->count);
     return ok;
 }
 
@@ -690,6 +700,7 @@ RmiStatus rmm_mig_export_epoch(RmmRealm *r, uint8_t *buf, size_t cap,
         memset(m->lane_data[j], 0, words * sizeof(uint64_t));
     }
 out:
+    gnutls_memset(pt, 0, sizeof(pt));
     g_mutex_unlock(&r->lock);
     return ret;
 }
@@ -754,6 +765,7 @@ RmiStatus rmm_mig_export_rec(RmmRec *rec, const void *ctx, size_t ctx_len,
     rmi_st64(pt + MIG_REC_HOST_CALL_IPA, rec->host_call_ipa);
     rmi_st32(pt + MIG_REC_PSCI_FID, rec->psci_fid);
     pt[MIG_REC_HAS_TOKEN] = rec->token != NULL;
+    pt[MIG_REC_RIPAS_FLAGS] = rec->ripas_change_destroyed;
     rmi_st64(pt + MIG_REC_PSCI_MPIDR, rec->psci_mpidr);
     rmi_st32(pt + MIG_REC_TOKEN_LEN, token_len);
     rmi_st32(pt + MIG_REC_TOKEN_OFF, rec->token ? rec->token_off : 0);
@@ -815,6 +827,7 @@ RmiStatus rmm_mig_export_end(RmmRealm *r, uint8_t *buf, size_t cap,
     m->logging = false;
     rmm_mig_set_phase(r, RMM_MIG_OUT_ENDED);
 out:
+    gnutls_memset(pt, 0, sizeof(pt));
     g_mutex_unlock(&r->lock);
     return ret;
 }

@@ -250,9 +250,9 @@ static RmiStatus mig_check_params(RmmRealm *r, const uint8_t *pt,
 }
 
 static RmiStatus mig_import_immutable(RmmRealm *r, const uint8_t *buf,
-                                      const RmmMigRecordView *v, char **err)
+                                      const RmmMigRecordView *v, uint8_t *pt,
+                                      char **err)
 {
-    uint8_t pt[MIG_IMM_SIZE(RMM_MAX_RAM_RANGES)];
     size_t hlen = rmm_hash_len(r->params.hash_algo);
     RmmMig *m = &r->mig;
     size_t pt_len = v->body_len - RMM_MIG_SESSION_SIZE - RMM_MIG_TAG_SIZE;
@@ -356,7 +356,8 @@ static RmiStatus mig_import_ripas(RmmRealm *r, const uint8_t *buf,
         uint64_t base = rmi_ld64(q), n = rmi_ld32(q + 8), i;
         RmmRamRange *rr;
 
-        if (!rmm_aligned(base) || !n || q[12] > RMI_RIPAS_RAM || q[13] > 1 ||
+        if (!rmm_aligned(base) || !n || q[12] > RMI_RIPAS_DESTROYED ||
+            q[13] > 1 ||
             q[14] || q[15]) {
             ret = mig_reject(err, ret, v, "run %" PRIu32 ": bad fields", k);
             goto out;
@@ -419,7 +420,7 @@ static RmiStatus mig_data_check(RmmRealm *r, const RmmMigRecordView *v,
     uint64_t ripas = word & RMM_MIG_DATA_RIPAS;
     uint32_t j;
 
-    if (ripas > RMI_RIPAS_RAM) {
+    if (ripas > RMI_RIPAS_DESTROYED) {
         return mig_reject(err, ret, v, "unit %" PRIu32 ": bad RIPAS %"
                           PRIu64, i, ripas);
     }
@@ -629,9 +630,11 @@ static bool mig_lane_open(const RmmMigKeys *k, const uint8_t *buf,
 /*
  * A DATA record of a lane other than 0 (the realm lock held on entry
  * and on return), taken in any order within its epoch.  Its words are
- * checked and its granules claimed for the epoch with the lock held;
- * its entries are opened straight into their granules without it, with
- * a copy of the keys, so that records of several lanes open in
+ * checked and its granules claimed for the epoch with the lock held:
+ * they become the realm's (ASSIGNED, so that the host cannot undelegate
+ * them) and busy (no command changes them until the lane is done).  Its
+ * entries are opened straight into their granules without the lock,
+ * with a copy of the keys, so that records of several lanes open in
  * parallel; then they are accounted.  A failure fails the import.
  */
 static RmiStatus mig_import_lane(RmmRealm *r, const uint8_t *buf,
@@ -644,6 +647,7 @@ static RmiStatus mig_import_lane(RmmRealm *r, const uint8_t *buf,
     uint32_t count = rmi_ld32(v->body), i;
     const uint8_t *e = v->body + MIG_DATA_COUNT_SIZE;
     const char *why = mig_order_error(m, RMM_MIG_RT_DATA);
+    uint8_t *s2[RMM_MIG_BATCH_MAX];
     RmmMigKeys k;
     bool ok;
 
@@ -668,6 +672,8 @@ static RmiStatus mig_import_lane(RmmRealm *r, const uint8_t *buf,
 
         m->data_epoch[rrs[i] - r->ram][rr_index(rrs[i], gpa)] = m->epoch + 1;
         bm_set(m->lane_data[rrs[i] - r->ram], rr_index(rrs[i], gpa));
+        s2[i] = rmm_s2_entry(rrs[i], gpa);
+        *s2[i] |= S2_ASSIGNED | S2_BUSY;
     }
     ok = rmm_mig_keys_clone(&k, &m->keys);
     m->inflight++;
@@ -676,6 +682,7 @@ static RmiStatus mig_import_lane(RmmRealm *r, const uint8_t *buf,
     rmm_mig_keys_wipe(&k);
     g_mutex_lock(&r->lock);
     m->inflight--;
+    rmm_granules_release(r, s2, count);
     if (!ok) {
         return mig_reject(err, RMI_ERROR_INPUT, v, "%s", rmm_mig_auth_failed);
     }
@@ -690,9 +697,9 @@ static RmiStatus mig_import_lane(RmmRealm *r, const uint8_t *buf,
 }
 
 static RmiStatus mig_import_epoch(RmmRealm *r, const uint8_t *buf,
-                                  const RmmMigRecordView *v, char **err)
+                                  const RmmMigRecordView *v, uint8_t *pt,
+                                  char **err)
 {
-    uint8_t pt[MIG_EPOCH_SIZE];
     RmmMig *m = &r->mig;
     unsigned j;
 
@@ -774,6 +781,7 @@ static RmmRec *mig_rec_restore(RmmRealm *r, const uint8_t *pt)
     rec->ripas_top = rmi_ld64(pt + MIG_REC_RIPAS_TOP);
     rec->ripas_next = rmi_ld64(pt + MIG_REC_RIPAS_NEXT);
     rec->ripas_value = pt[MIG_REC_RIPAS_VALUE];
+    rec->ripas_change_destroyed = pt[MIG_REC_RIPAS_FLAGS];
     rec->host_call_ipa = rmi_ld64(pt + MIG_REC_HOST_CALL_IPA);
     rec->psci_pending = pt[MIG_REC_PSCI_PENDING];
     rec->psci_fid = rmi_ld32(pt + MIG_REC_PSCI_FID);
@@ -821,7 +829,8 @@ static RmiStatus mig_import_rec(RmmRealm *r, const uint8_t *buf,
     }
     if (pt[MIG_REC_RUNNABLE] > 1 || pt[MIG_REC_PSCI_PENDING] > 1 ||
         has_token > 1 || pt[MIG_REC_RIPAS_VALUE] > RMI_RIPAS_RAM ||
-        !rmm_all_zero(pt + MIG_REC_HAS_TOKEN + 1, 3) ||
+        pt[MIG_REC_RIPAS_FLAGS] > 1 ||
+        !rmm_all_zero(pt + MIG_REC_RIPAS_FLAGS + 1, 2) ||
         !rmm_all_zero(pt + MIG_REC_CTX_LEN + 4, 4)) {
         return mig_reject(err, RMI_ERROR_INPUT, v, "bad REC flags");
     }
@@ -851,9 +860,9 @@ static RmiStatus mig_import_rec(RmmRealm *r, const uint8_t *buf,
 }
 
 static RmiStatus mig_import_end(RmmRealm *r, const uint8_t *buf,
-                                const RmmMigRecordView *v, char **err)
+                                const RmmMigRecordView *v, uint8_t *pt,
+                                char **err)
 {
-    uint8_t pt[MIG_END_SIZE];
     size_t hlen = rmm_hash_len(r->params.hash_algo);
     RmmMig *m = &r->mig;
     unsigned i;
@@ -891,16 +900,21 @@ static RmiStatus mig_import_end(RmmRealm *r, const uint8_t *buf,
     return RMI_SUCCESS;
 }
 
-/* Open and apply the record @v of @buf, checked up to its order. */
+/*
+ * Open and apply the record @v of @buf, checked up to its order.  The
+ * small records open into @pt, on the stack, wiped whatever happens.
+ */
 static RmiStatus mig_import_body(RmmRealm *r, const uint8_t *buf,
                                  const RmmMigRecordView *v,
                                  RmmMigImported *out, char **err)
 {
+    uint8_t pt[MAX(MIG_IMM_SIZE(RMM_MAX_RAM_RANGES),
+                   MAX(MIG_END_SIZE, MIG_EPOCH_SIZE))];
     RmiStatus ret = RMI_ERROR_INPUT;
 
     switch (v->type) {
     case RMM_MIG_RT_IMMUTABLE:
-        ret = mig_import_immutable(r, buf, v, err);
+        ret = mig_import_immutable(r, buf, v, pt, err);
         break;
     case RMM_MIG_RT_RIPAS:
         ret = mig_import_ripas(r, buf, v, out, err);
@@ -909,19 +923,20 @@ static RmiStatus mig_import_body(RmmRealm *r, const uint8_t *buf,
         ret = mig_import_data(r, buf, v, out, err);
         break;
     case RMM_MIG_RT_EPOCH:
-        ret = mig_import_epoch(r, buf, v, err);
+        ret = mig_import_epoch(r, buf, v, pt, err);
         break;
     case RMM_MIG_RT_REC:
         ret = mig_import_rec(r, buf, v, out, err);
         break;
     case RMM_MIG_RT_END:
-        ret = mig_import_end(r, buf, v, err);
+        ret = mig_import_end(r, buf, v, pt, err);
         break;
     case RMM_MIG_RT_HELLO:
     case RMM_MIG_RT_ACCEPT:
         /* mig_order_error() refuses them */
         break;
     }
+    gnutls_memset(pt, 0, sizeof(pt));
     return ret;
 }
 

@@ -58,13 +58,14 @@
  * RIPAS (type 2), 48 + 16 * count bytes:
  *    24      sealed(8 + 16 * count):
  *             0  u32 count (>= 1), 4 zero bytes
- *             8  count x { u64 base, u32 granules, u8 ripas,
- *                          u8 assigned (HIPAS), 2 zero bytes }
+ *             8  count x { u64 base, u32 granules, u8 ripas (EMPTY,
+ *                          RAM or DESTROYED), u8 assigned (HIPAS),
+ *                          2 zero bytes }
  *            runs lie inside one RAM range each, in IPA order, disjoint.
  * DATA (type 3), 28 + 4120 * count bytes at most (24 bytes of overhead a
  * granule):
  *    24   4  u32 count (1..RMM_MIG_BATCH_MAX), in clear
- *    28      count x { u64 word: gpa | ripas (bits 0-1) | ZERO (bit 2)
+ *    28      count x { u64 word: gpa | ripas (bits 0-1, 0..2) | ZERO (bit 2)
  *                      | POISON (bit 3), in clear, in the AAD;
  *                      sealed(4096) granule contents, or with ZERO
  *                      (realms with RMI_REALM_FLAGS_MIG_ZERO) sealed(0):
@@ -80,7 +81,8 @@
  *             7  u8 psci_pending      8  u64 mpidr
  *            16  u64 ripas_base      24  u64 ripas_top
  *            32  u64 ripas_next      40  u64 host_call_ipa
- *            48  u32 psci_fid        52  u8 has_token, 3 zero bytes
+ *            48  u32 psci_fid        52  u8 has_token
+ *            53  u8 ripas_flags (RSI_CHANGE_DESTROYED), 2 zero bytes
  *            56  u64 psci_mpidr      64  u32 token_len
  *            68  u32 token_off       72  u32 ctx_len, 4 zero bytes
  *            80  u64 the realm's virtual counter when exported

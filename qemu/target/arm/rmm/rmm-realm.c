@@ -116,6 +116,7 @@ RmiStatus rmm_realm_create(RmmPlatform *plat, const RmiRealmParams *params,
 
     r = g_new0(RmmRealm, 1);
     g_mutex_init(&r->lock);
+    g_cond_init(&r->idle);
     r->plat = plat;
     r->params = *params;
     r->state = RMM_REALM_NEW;
@@ -148,6 +149,16 @@ void rmm_realm_destroy(RmmRealm *r)
     if (!r) {
         return;
     }
+    /*
+     * Lanes still sealing or opening use the realm and write its
+     * granules: wait for them (the host must start no command of this
+     * realm once it destroys it).
+     */
+    g_mutex_lock(&r->lock);
+    while (r->mig.inflight) {
+        g_cond_wait(&r->idle, &r->lock);
+    }
+    g_mutex_unlock(&r->lock);
     rmm_mig_free(r);
     rmm_rtt_free(r);
     for (i = 0; i < r->nr_recs; i++) {
@@ -161,6 +172,7 @@ void rmm_realm_destroy(RmmRealm *r)
         g_free(r->ram[i].s2);
     }
     rmm_vmid_update(r->plat, r->params.vmid, false);
+    g_cond_clear(&r->idle);
     g_mutex_clear(&r->lock);
     g_free(r);
 }

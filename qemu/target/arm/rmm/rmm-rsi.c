@@ -211,11 +211,9 @@ static void rsi_ipa_state_set(RmmRec *rec, uint64_t *regs, RmmRecExit *exit)
         regs[0] = RSI_ERROR_INPUT;
         return;
     }
-    /*
-     * The model never creates DESTROYED granules, so the flag changes
-     * nothing; the host applies the change (RTT_SET_RIPAS).
-     */
+    /* The host applies the change (RTT_SET_RIPAS). */
     rec->pending = RMM_REC_PENDING_RIPAS;
+    rec->ripas_change_destroyed = flags & RSI_CHANGE_DESTROYED;
     rec->ripas_base = rec->ripas_next = base;
     rec->ripas_top = top;
     rec->ripas_value = ripas;

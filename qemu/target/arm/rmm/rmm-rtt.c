@@ -121,41 +121,16 @@ RmiCommandReturnCode rmm_rtt_create(RmmRealm *r, uint64_t ipa,
     return ret;
 }
 
-/* The RIPAS of the protected granule at @ipa: EMPTY where unbacked. */
-static uint8_t rtt_granule_state(RmmRealm *r, uint64_t ipa)
-{
-    RmmRamRange *rr = rmm_ram_find(r, ipa);
-
-    return rr ? *rmm_s2_entry(rr, ipa) & (S2_RIPAS_MASK | S2_ASSIGNED)
-              : RMI_RIPAS_EMPTY;
-}
-
-/* Does the level 3 table at @base hold what no block entry could? */
-static bool rtt_leaf_live(RmmRealm *r, uint64_t base)
-{
-    uint8_t first = rtt_granule_state(r, base);
-    unsigned i;
-
-    for (i = 0; i < RTT_ENTRIES; i++) {
-        uint64_t ipa = base + i * RMM_GRANULE_SIZE;
-
-        if (g_hash_table_contains(r->ns, GSIZE_TO_POINTER(ipa)) ||
-            (ipa < r->prot_size && (rtt_granule_state(r, ipa) != first ||
-                                    (first & S2_ASSIGNED)))) {
-            return true;
-        }
-    }
-    return false;
-}
-
 /*
- * Do the granules of [@base, @base + @len) differ in state, or is one
- * assigned?  Only RAM has granules of its own; the rest is EMPTY.
+ * Call @fn on each granule of RAM in [@base, @base + @len) (only RAM has
+ * granules of its own; the rest of protected IPA space is EMPTY); stop
+ * and return true when it does.
  */
-static bool rtt_range_mixed(RmmRealm *r, uint64_t base, uint64_t len)
+static bool rtt_ram_any(RmmRealm *r, uint64_t base, uint64_t len,
+                        bool (*fn)(RmmRealm *r, RmmRamRange *rr,
+                                   uint64_t ipa))
 {
-    uint8_t first = rtt_granule_state(r, base);
-    uint64_t covered = 0, ipa, lo, hi;
+    uint64_t ipa, lo, hi;
     unsigned j;
 
     for (j = 0; j < r->nr_ram; j++) {
@@ -164,38 +139,60 @@ static bool rtt_range_mixed(RmmRealm *r, uint64_t base, uint64_t len)
         lo = MAX(base, rr->base);
         hi = MIN(base + len, rr->base + rr->size);
         for (ipa = lo; ipa < hi; ipa += RMM_GRANULE_SIZE) {
-            uint8_t st = rtt_granule_state(r, ipa);
-
-            if (st != first || (st & S2_ASSIGNED)) {
+            if (fn(r, rr, ipa)) {
                 return true;
             }
         }
-        covered += hi > lo ? hi - lo : 0;
     }
-    return covered < len && first != RMI_RIPAS_EMPTY;
+    return false;
 }
 
+static bool rtt_granule_assigned(RmmRealm *r, RmmRamRange *rr, uint64_t ipa)
+{
+    return *rmm_s2_entry(rr, ipa) & S2_ASSIGNED;
+}
+
+/*
+ * RTT_DESTROY: the granule's RIPAS becomes DESTROYED (logged for a
+ * migration in pre-copy); returns false to go on.
+ */
+static bool rtt_granule_destroy(RmmRealm *r, RmmRamRange *rr, uint64_t ipa)
+{
+    uint8_t *e = rmm_s2_entry(rr, ipa);
+
+    if ((*e & S2_RIPAS_MASK) != RMI_RIPAS_DESTROYED) {
+        *e = (*e & ~S2_RIPAS_MASK) | RMI_RIPAS_DESTROYED;
+        rmm_mig_log_s2_locked(r, ipa);
+    }
+    return false;
+}
+
+/*
+ * Is the table of @level at @base live (DEN0137 A5.5.8): does it hold a
+ * child table, an ASSIGNED or an ASSIGNED_NS entry?  Whether its entries
+ * have the same RIPAS does not matter.
+ */
 static bool rtt_live(RmmRealm *r, uint64_t base, unsigned level)
 {
     uint64_t size = RMI_RTT_ENTRY_SIZE(level);
     unsigned i;
 
-    if (level == RMI_RTT_LEVEL_MAX) {
-        return rtt_leaf_live(r, base);
-    }
     for (i = 0; i < RTT_ENTRIES; i++) {
-        if (g_hash_table_contains(r->rtts,
-                                  rtt_key(base + i * size, level + 1))) {
+        uint64_t ipa = base + i * size;
+
+        if (level == RMI_RTT_LEVEL_MAX
+            ? g_hash_table_contains(r->ns, GSIZE_TO_POINTER(ipa))
+            : g_hash_table_contains(r->rtts, rtt_key(ipa, level + 1))) {
             return true;
         }
     }
-    /* Block entries the parent could not hold as one: RIPAS differs. */
-    return rtt_range_mixed(r, base, RTT_ENTRIES * size);
+    return rtt_ram_any(r, base, RTT_ENTRIES * size, rtt_granule_assigned);
 }
 
 RmiCommandReturnCode rmm_rtt_destroy(RmmRealm *r, uint64_t ipa,
                                      unsigned level)
 {
+    uint64_t len = RMI_RTT_ENTRY_SIZE(level - 1);
     RmiCommandReturnCode ret;
 
     g_mutex_lock(&r->lock);
@@ -206,8 +203,16 @@ RmiCommandReturnCode rmm_rtt_destroy(RmmRealm *r, uint64_t ipa,
     if (ret == RMI_SUCCESS && rtt_live(r, ipa, level)) {
         ret = rmi_return(RMI_ERROR_RTT, level);
     }
+    if (ret == RMI_SUCCESS && ipa < r->prot_size && rmm_mig_frozen(r)) {
+        ret = RMI_ERROR_REALM;
+    }
     if (ret == RMI_SUCCESS) {
         g_hash_table_remove(r->rtts, rtt_key(ipa, level));
+        /* The parent entry: UNASSIGNED, RIPAS DESTROYED. */
+        if (ipa < r->prot_size) {
+            rtt_ram_any(r, ipa, MIN(len, r->prot_size - ipa),
+                        rtt_granule_destroy);
+        }
     }
     g_mutex_unlock(&r->lock);
     return ret;
@@ -446,11 +451,16 @@ RmiCommandReturnCode rmm_rtt_set_ripas(RmmRealm *r, RmmRec *rec,
         if (!rr && rec->ripas_value == RMI_RIPAS_EMPTY) {
             continue;   /* unbacked protected IPA is EMPTY already */
         }
-        if (!rr || level < 0) {
-            /* Unbacked protected IPA can be nothing but EMPTY. */
+        if (!rr || level < 0 ||
+            ((*rmm_s2_entry(rr, ipa) & S2_RIPAS_MASK) ==
+             RMI_RIPAS_DESTROYED && !rec->ripas_change_destroyed)) {
+            /*
+             * Unbacked protected IPA can be nothing but EMPTY; a
+             * DESTROYED granule stays so unless the realm allowed it.
+             */
             if (ipa == base) {
                 ret = level < 0 ? (RmiCommandReturnCode)-level
-                                : rmi_return(RMI_ERROR_RTT, level);
+                                : rmi_return(RMI_ERROR_RTT, MAX(level, 0));
             }
             break;
         }
@@ -544,6 +554,9 @@ static RmmS2Result rmm_s2_result(RmmRamRange *rr, uint64_t ipa)
         return RMM_S2_ABORT;
     }
     e = *rmm_s2_entry(rr, ipa);
+    if ((e & S2_RIPAS_MASK) == RMI_RIPAS_DESTROYED) {
+        return RMM_S2_DESTROYED;
+    }
     /* A poisoned granule: a synchronous external abort, as on hardware. */
     if ((e & S2_RIPAS_MASK) != RMI_RIPAS_RAM || (e & S2_POISONED)) {
         return RMM_S2_ABORT;

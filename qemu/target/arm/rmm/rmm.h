@@ -160,7 +160,9 @@ RmiStatus rmm_granule_delegate(RmmRealm *r, uint64_t pa);
 /*
  * RMI_GRANULE_UNDELEGATE: DELEGATED -> UNDELEGATED, contents scrubbed.
  * RMI_ERROR_INPUT as for DELEGATE, or if the granule is not DELEGATED
- * (a DATA granule is in use).
+ * (a DATA granule is in use; so is one a migration lane is opening the
+ * realm's data into: it is DATA from the moment the lane takes it).
+ * Waits while a migration lane seals or opens the granule.
  */
 RmiStatus rmm_granule_undelegate(RmmRealm *r, uint64_t pa);
 
@@ -177,7 +179,10 @@ RmiStatus rmm_realm_activate(RmmRealm *r);
 /*
  * RMI_REALM_DESTROY, and all its RECs.  Always succeeds in the emulation
  * (every granule the realm used is scrubbed and given back), whatever
- * state the realm is in: tearing a realm down must never fail.
+ * state the realm is in: tearing a realm down must never fail.  Waits
+ * for the migration lanes in flight (rmm_mig_export_data_lane(),
+ * rmm_mig_import_record() of a lane's record) to finish first; the host
+ * starts no command of @r once it called this.
  */
 void rmm_realm_destroy(RmmRealm *r);
 
@@ -262,9 +267,9 @@ RmiCommandReturnCode rmm_rtt_create(RmmRealm *r, uint64_t ipa,
  * RMI_RTT_DESTROY of the table of @level that maps @ipa.  As for
  * RTT_CREATE, and RMI_ERROR_RTT(@level - 1) when it does not exist,
  * RMI_ERROR_RTT(@level) when it is live: it has child tables, ASSIGNED
- * or ASSIGNED_NS entries, or (the model keeps RIPAS, where DEN0137 makes
- * it DESTROYED) entries whose RIPAS differ, so that no block entry could
- * hold them.
+ * or ASSIGNED_NS entries; RMI_ERROR_REALM while migration freezes the
+ * realm's stage 2.  The protected IPA space the table mapped becomes
+ * RIPAS DESTROYED (DEN0137 A5.5.9), whatever RIPAS its entries had.
  */
 RmiCommandReturnCode rmm_rtt_destroy(RmmRealm *r, uint64_t ipa,
                                      unsigned level);
@@ -331,7 +336,10 @@ RmiCommandReturnCode rmm_data_create_unknown(RmmRealm *r, uint64_t ipa);
 
 /*
  * RMI_DATA_DESTROY: unmap the granule at @ipa, scrubbed; it is DELEGATED
- * again.
+ * again.  RIPAS RAM becomes DESTROYED (the realm never reads there again
+ * until it changes the RIPAS itself); EMPTY and DESTROYED stay.
+ * RMI_ERROR_REALM while migration freezes the realm.  Waits while a
+ * migration lane seals the granule.
  */
 RmiCommandReturnCode rmm_data_destroy(RmmRealm *r, uint64_t ipa);
 
@@ -366,6 +374,12 @@ typedef enum RmmS2Result {
     RMM_S2_OK = 0,          /* RIPAS RAM, assigned */
     RMM_S2_UNASSIGNED,      /* RIPAS RAM, not assigned: exit to host */
     RMM_S2_ABORT,           /* RIPAS EMPTY, outside RAM or poisoned: SEA */
+    /*
+     * RIPAS DESTROYED (the host took the granule away, DATA_DESTROY or
+     * RTT_DESTROY): a REC exit that the host cannot resolve.  Assigning a
+     * granule does not help; only the realm can change the RIPAS again.
+     */
+    RMM_S2_DESTROYED,
 } RmmS2Result;
 
 RmmS2Result rmm_realm_s2_lookup(RmmRealm *r, uint64_t ipa);

@@ -200,6 +200,17 @@ static IOMMUTLBEntry rme_tcg_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
     case RMM_S2_OK:
         ret.perm = IOMMU_RW;
         break;
+    case RMM_S2_DESTROYED:
+        /*
+         * The REC exit the host cannot resolve: no granule it could
+         * assign brings the contents back.  The vCPU takes it as a
+         * synchronous external abort, so the realm never reads what is
+         * not its memory (cca.rst: "Deviations").
+         */
+        trace_rme_s2_destroyed(ipa);
+        ret.target_as = &t->abort_as;
+        ret.perm = IOMMU_RW;
+        break;
     case RMM_S2_ABORT:
         trace_rme_s2_abort(ipa);
         ret.target_as = &t->abort_as;
@@ -321,7 +332,7 @@ static void rme_tcg_shared_resync(void *opaque)
     }
     for (ipa = t->g->ram_base; ipa < end; ipa += RMM_GRANULE_SIZE) {
         shared = rmm_rtt_read_entry(realm, ipa, &hipas, &ripas) !=
-                 RMI_SUCCESS || ripas != RMI_RIPAS_RAM;
+                 RMI_SUCCESS || ripas == RMI_RIPAS_EMPTY;
         if (shared != run_shared) {
             rme_tcg_shared_set(t, run, ipa, run_shared);
             run = ipa;
