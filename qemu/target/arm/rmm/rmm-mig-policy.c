@@ -94,6 +94,7 @@ typedef struct PolicyParser {
     unsigned line;              /* of the line being parsed, from 1 */
     PolicyBlock block;
     size_t block_start;         /* offset of its BEGIN line */
+    unsigned block_line;        /* number of its BEGIN line */
     bool had_req, had_eku, had_lifecycle;
     char **err;
 } PolicyParser;
@@ -233,6 +234,8 @@ static bool policy_boundary(const char *s, size_t len, bool *begin,
 /* The END of the current block, ending at @end (offset in ps->text). */
 static bool policy_end_block(PolicyParser *ps, size_t end)
 {
+    unsigned line = ps->line;
+    bool ok;
     gnutls_datum_t d = {
         .data = (unsigned char *)ps->text + ps->block_start,
         .size = end - ps->block_start,
@@ -240,14 +243,19 @@ static bool policy_end_block(PolicyParser *ps, size_t end)
     PolicyBlock block = ps->block;
 
     ps->block = BLOCK_NONE;
+    ps->line = ps->block_line;          /* errors name the BEGIN line */
     switch (block) {
     case BLOCK_CERT:
-        return policy_add_anchor(ps, &d);
+        ok = policy_add_anchor(ps, &d);
+        break;
     case BLOCK_KEY:
-        return policy_add_pin(ps, &d);
+        ok = policy_add_pin(ps, &d);
+        break;
     default:
-        return true;
+        ok = true;
     }
+    ps->line = line;
+    return ok;
 }
 
 /* ---- Requirements ---- */
@@ -491,6 +499,7 @@ static bool policy_line(PolicyParser *ps, const char *s, size_t len,
         ps->had_req |= block == BLOCK_REQ;
         ps->block = block;
         ps->block_start = s - ps->text;
+        ps->block_line = ps->line;
         return true;
     }
     if (block != ps->block) {
@@ -503,7 +512,6 @@ static bool policy_line(PolicyParser *ps, const char *s, size_t len,
 static bool policy_lines(PolicyParser *ps, size_t len)
 {
     size_t at = 0, end, n;
-    unsigned begin_line = 0;
 
     while (at < len) {
         const char *nl = memchr(ps->text + at, '\n', len - at);
@@ -517,16 +525,13 @@ static bool policy_lines(PolicyParser *ps, size_t len)
         if (n && ps->text[at + n - 1] == '\r') {
             n--;
         }
-        if (ps->block == BLOCK_NONE) {
-            begin_line = ps->line;
-        }
         if (!policy_line(ps, ps->text + at, n, end)) {
             return false;
         }
         at = end + 1;
     }
     if (ps->block != BLOCK_NONE) {
-        ps->line = begin_line;
+        ps->line = ps->block_line;
         return policy_err(ps, "BEGIN without END");
     }
     return true;
