@@ -1098,7 +1098,9 @@ static bool get_plat_claims(const uint8_t *claims, size_t len,
             }
             continue;
         }
-        for (j = 0; j < G_N_ELEMENTS(needed) && key != needed[j]; j++) {
+        j = 0;
+        while (j < G_N_ELEMENTS(needed) && key != needed[j]) {
+            j++;
         }
         if (j == G_N_ELEMENTS(needed)) {
             if (!rmm_cbor_skip(&r)) {

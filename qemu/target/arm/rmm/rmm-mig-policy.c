@@ -267,7 +267,9 @@ static bool policy_hex(const char *s, uint8_t *out, size_t *n,
     size_t len = strlen(s), i;
     unsigned j;
 
-    for (j = 0; j < nr_sizes && len != 2 * sizes[j]; j++) {
+    j = 0;
+    while (j < nr_sizes && len != 2 * sizes[j]) {
+        j++;
     }
     if (j == nr_sizes) {
         return false;
@@ -760,8 +762,9 @@ static bool policy_sw(const RmmMigPolicy *p, const RmmPlatTokenSw *sw,
                            "minimum is %s)", who, i + 1, type,
                            p->min_version_text);
     }
-    for (j = 0; j < POLICY_VERSION_PARTS && v[j] == p->min_version[j];
-         j++) {
+    j = 0;
+    while (j < POLICY_VERSION_PARTS && v[j] == p->min_version[j]) {
+        j++;
     }
     if (j < POLICY_VERSION_PARTS && v[j] < p->min_version[j]) {
         g_autofree char *ver = policy_printable(sw->version,
