@@ -1599,6 +1599,119 @@ static void test_plat_token_claims(void)
     gnutls_privkey_deinit(key);
 }
 
+/*
+ * @claims (unreferenced here) signed by @key: verified with one
+ * software component of version "1.2.3" and no type, or refused with
+ * @want_err.
+ */
+static bool policy_claims(gnutls_privkey_t key, GByteArray *claims,
+                          const uint8_t *chal, const char *want_err)
+{
+    RmmPlatTokenClaims claims_out, *c = &claims_out;
+    gnutls_pubkey_t pub = pubkey_of(key);
+    g_autoptr(GByteArray) tok = make_sign1(key, &good_spec, claims);
+    char *err = NULL;
+    bool ok = rmm_attest_verify_platform_token_claims(pub, tok->data,
+                                                      tok->len, chal, 32, c,
+                                                      &err);
+
+    gnutls_pubkey_deinit(pub);
+    if (ok) {
+        g_assert_null(err);
+        g_assert_null(want_err);
+        g_assert_cmpuint(c->nr_sw, ==, 1);
+        g_assert_cmpmem(c->sw[0].version, c->sw[0].version_len, "1.2.3", 5);
+        g_assert_null(c->sw[0].type);
+    } else {
+        g_assert_cmpstr(err, ==, want_err);
+        g_free(err);
+    }
+    g_byte_array_unref(claims);
+    return ok;
+}
+
+#define HEX32(b)    b b b b b b b b b b b b b b b b \
+                    b b b b b b b b b b b b b b b b
+#define LC          "19095b 193000 "
+#define IMPL        "19095c 5820" HEX32("11") " "
+#define SW          "19095f 81 a3 02 5820" HEX32("22") " 05 5820" HEX32("33") \
+                    " 04 65 312e322e33 "
+#define SW_UNSIGNED "19095f 81 a1 02 5820" HEX32("22") " "
+
+/*
+ * The claims a migration policy checks: the emulated platform's, and
+ * hand-made ones that are incomplete or repeated.
+ */
+static void test_plat_token_policy_claims(void)
+{
+    gnutls_privkey_t key = ecdsa_key(GNUTLS_ECC_CURVE_SECP384R1);
+    char *err = NULL;
+    RmmAttestKeys *k = rmm_attest_keys_new(&err);
+    gnutls_pubkey_t cpak = rmm_attest_keys_cpak_pubkey(k);
+    RmmPlatformClaims pc;
+    RmmPlatTokenClaims c;
+    GByteArray *tok;
+    uint8_t chal[32];
+    unsigned i;
+
+    fill_challenge(chal, sizeof(chal), 3);
+    rmm_attest_keys_get_claims(k, &pc);
+    tok = make_plat_token(k, chal, sizeof(chal));
+    g_assert_true(rmm_attest_verify_platform_token_claims(
+                      cpak, tok->data, tok->len, chal, 32, &c, &err));
+    g_assert_cmphex(c.lifecycle, ==, 0x3000);
+    g_assert_cmpmem(c.impl_id, c.impl_id_len, pc.implementation_id, 32);
+    g_assert_cmpuint(c.nr_sw, ==, RMM_PLATFORM_SW_COMPONENTS);
+    for (i = 0; i < c.nr_sw; i++) {
+        g_assert_cmpmem(c.sw[i].measurement, c.sw[i].measurement_len,
+                        pc.sw[i].measurement, 32);
+        g_assert_cmpmem(c.sw[i].signer_id, c.sw[i].signer_id_len,
+                        pc.sw[i].signer_id, 32);
+        g_assert_cmpmem(c.sw[i].version, c.sw[i].version_len, "1.0.0", 5);
+    }
+    g_assert_cmpmem(c.sw[2].type, c.sw[2].type_len, "RMM", 3);
+    g_byte_array_unref(tok);
+    /* Claims set are the claims signed. */
+    pc.lifecycle = 0x2000;
+    pc.sw[1].version[0] = '7';
+    g_assert_true(rmm_attest_keys_set_claims(k, &pc, &err));
+    tok = make_plat_token(k, chal, sizeof(chal));
+    g_assert_true(rmm_attest_verify_platform_token_claims(
+                      cpak, tok->data, tok->len, chal, 32, &c, &err));
+    g_assert_cmphex(c.lifecycle, ==, 0x2000);
+    g_assert_cmpmem(c.sw[1].version, c.sw[1].version_len, "7.0.0", 5);
+    g_byte_array_unref(tok);
+    pc.sw[0].version[0] = 0;
+    g_assert_false(rmm_attest_keys_set_claims(k, &pc, &err));
+    g_assert_cmpstr(err, ==, "platform claims: software component 1 has "
+                    "no version");
+    g_free(err);
+
+    /* Hand-made */
+    g_assert_true(policy_claims(key, claims_with(LC IMPL SW, 1, chal, 32, 4),
+                                chal, NULL));
+    policy_claims(key, claims_with(LC LC IMPL SW, 1, chal, 32, 5), chal,
+                  "platform token: more than one security lifecycle claim");
+    policy_claims(key, claims_with(LC IMPL, 1, chal, 32, 3), chal,
+                  "platform token: no software components claim");
+    policy_claims(key, claims_with(IMPL SW, 1, chal, 32, 3), chal,
+                  "platform token: no security lifecycle claim");
+    policy_claims(key, claims_with("19095b 6161 " IMPL SW, 1, chal, 32, 4),
+                  chal, "platform token: bad security lifecycle claim");
+    policy_claims(key, claims_with(LC IMPL SW_UNSIGNED, 1, chal, 32, 4),
+                  chal, "platform token: bad software components claim");
+    policy_claims(key, claims_with(LC "19095c 40 " SW, 1, chal, 32, 4),
+                  chal, "platform token: bad implementation ID claim");
+    /* The signature still comes first. */
+    policy_claims(key, claims_with(LC IMPL SW, 1, chal, 32, 4),
+                  (const uint8_t *)"another challenge of 32 bytes...",
+                  "platform token: challenge does not match");
+
+    gnutls_pubkey_deinit(cpak);
+    rmm_attest_keys_free(k);
+    gnutls_privkey_deinit(key);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1626,5 +1739,7 @@ int main(int argc, char **argv)
                     test_plat_token_mutations);
     g_test_add_func("/rmm/attest/plat-token/cose", test_plat_token_cose);
     g_test_add_func("/rmm/attest/plat-token/claims", test_plat_token_claims);
+    g_test_add_func("/rmm/attest/plat-token/policy-claims",
+                    test_plat_token_policy_claims);
     return g_test_run();
 }

@@ -4,7 +4,9 @@
  *
  * Two test CAs: CA 1 endorses the platforms "src" and "dst", CA 2 the
  * platform "rogue".  The realms' policy is CA 1 unless a test says
- * otherwise.
+ * otherwise.  The tests of the policy's requirements (fitness of the
+ * leaf certificate, pinned keys, platform token claims, policy text)
+ * make platforms of their own.
  *
  * Copyright (c) 2026 The QEMU CCA migration authors
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -434,6 +436,491 @@ static void test_out_of_place(void)
     realm_free(&s);
 }
 
+/* ---- The policy's requirements ---- */
+
+#define EKU_SERVER_AUTH     "1.3.6.1.5.5.7.3.1"
+#define EKU_OTHER           "1.3.6.1.4.1.99999.7.1"
+#define REQ_BEGIN           "-----BEGIN CCA MIGRATION REQUIREMENTS-----\n"
+#define REQ_END             "-----END CCA MIGRATION REQUIREMENTS-----\n"
+
+/*
+ * A policy: CA 1 as anchor (if @anchor), the keys of @pins[0..@n) and
+ * requirements @req (NULL: no block).
+ */
+static GString *policy_of(bool anchor, const Cred *const *pins, unsigned n,
+                          const char *req)
+{
+    const Cred *ca[] = { &ca1 };
+    GString *pem = anchor ? pki_policy(ca, 1) : g_string_new(NULL);
+    unsigned i;
+
+    for (i = 0; i < n; i++) {
+        put_pubkey(pem, pins[i]);
+    }
+    if (req) {
+        g_string_append_printf(pem, REQ_BEGIN "%s" REQ_END, req);
+    }
+    return pem;
+}
+
+/* A platform of a fresh identity from CA 1 shaped by @o (NULL: fit). */
+static RmmPlatform *plat_of(Cred *id, const char *cn, const PkiLeafOpts *o)
+{
+    *id = pki_issue_opts(&ca1, cn, o);
+    return pki_platform(id, &ca1);
+}
+
+/* @p with @c as its claims. */
+static void set_claims(RmmPlatform *p, const RmmPlatformClaims *c)
+{
+    char *err = NULL;
+
+    if (!rmm_platform_set_claims(p, c, &err)) {
+        g_error("set claims: %s", err);
+    }
+}
+
+static char *hex_of(const uint8_t *b, size_t len)
+{
+    GString *s = g_string_new(NULL);
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        g_string_append_printf(s, "%02x", b[i]);
+    }
+    return g_string_free(s, false);
+}
+
+/*
+ * A session from @splat to @dplat, both realms under @policy: NULL if
+ * the source accepted the destination, else the source's error (the
+ * source still runs and aborts).  The destination must accept the
+ * source.
+ */
+static char *dst_verdict(RmmPlatform *splat, RmmPlatform *dplat,
+                         const GString *policy)
+{
+    char *err = NULL;
+    Realm s, d;
+    size_t alen;
+
+    realm_new(&s, splat, policy, true);
+    realm_new(&d, dplat, policy, false);
+    alen = answer(&d, policy, start(&s, policy));
+    if (rmm_mig_export_accept(s.r, accept, alen, &err) != RMI_SUCCESS) {
+        g_assert_nonnull(err);
+        g_assert_true(rmm_mig_may_run(s.r));
+        g_assert_cmpint(rmm_mig_export_abort(s.r, NULL), ==, RMI_SUCCESS);
+    } else {
+        g_assert_null(err);
+    }
+    realm_free(&s);
+    realm_free(&d);
+    return err;
+}
+
+/* The destination's error on the HELLO of @splat, NULL if accepted. */
+static char *src_verdict(RmmPlatform *splat, RmmPlatform *dplat,
+                         const GString *policy)
+{
+    char *err = NULL;
+    Realm s, d;
+    size_t hlen, len;
+
+    realm_new(&s, splat, policy, true);
+    realm_new(&d, dplat, policy, false);
+    hlen = start(&s, policy);
+    g_assert_cmpint(imp_start(&d, policy, &err), ==, RMI_SUCCESS);
+    if (rmm_mig_import_hello(d.r, hello, hlen, accept, RMM_MIG_HS_MAX, &len,
+                             &err) != RMI_SUCCESS) {
+        g_assert_nonnull(err);
+    }
+    g_assert_cmpint(rmm_mig_export_abort(s.r, NULL), ==, RMI_SUCCESS);
+    realm_free(&s);
+    realm_free(&d);
+    return err;
+}
+
+static void expect_dst_refused(RmmPlatform *dplat, const GString *policy,
+                               const char *words)
+{
+    expect_err(dst_verdict(src_plat, dplat, policy), words);
+}
+
+static void expect_dst_admitted(RmmPlatform *dplat, const GString *policy)
+{
+    char *err = dst_verdict(src_plat, dplat, policy);
+
+    if (err) {
+        g_error("destination refused: %s", err);
+    }
+}
+
+/*
+ * The leaf must be for signing: the issue's destination (key usage
+ * keyEncipherment, EKU serverAuth, same CA) and one without key usage
+ * are refused.
+ */
+static void test_leaf_key_usage(void)
+{
+    PkiLeafOpts tls = {
+        .key_usage = GNUTLS_KEY_KEY_ENCIPHERMENT, .eku = EKU_SERVER_AUTH,
+    };
+    PkiLeafOpts enc = { .key_usage = GNUTLS_KEY_KEY_ENCIPHERMENT };
+    PkiLeafOpts none = { .no_key_usage = true };
+    Cred a, b, c;
+    RmmPlatform *pa = plat_of(&a, "TLS server", &tls);
+    RmmPlatform *pb = plat_of(&b, "encipherment", &enc);
+    RmmPlatform *pc = plat_of(&c, "no key usage", &none);
+
+    expect_dst_refused(pa, policy1, "the destination platform's "
+                       "certificate is not for signing (key usage without "
+                       "digitalSignature)");
+    expect_dst_refused(pb, policy1, "is not for signing");
+    expect_dst_refused(pc, policy1, "the destination platform's "
+                       "certificate has no key usage (digitalSignature "
+                       "needed)");
+    /* A source likewise. */
+    expect_err(src_verdict(pc, dst_plat, policy1), "the source platform's "
+               "certificate has no key usage");
+    rmm_platform_free(pa);
+    rmm_platform_free(pb);
+    rmm_platform_free(pc);
+    cred_free(&a);
+    cred_free(&b);
+    cred_free(&c);
+}
+
+/* The leaf must have the EKU for CCA platform migration. */
+static void test_leaf_eku(void)
+{
+    PkiLeafOpts tls = { .eku = EKU_SERVER_AUTH };
+    PkiLeafOpts none = { .eku = "" };
+    Cred a, b;
+    RmmPlatform *pa = plat_of(&a, "serverAuth", &tls);
+    RmmPlatform *pb = plat_of(&b, "no EKU", &none);
+
+    expect_dst_refused(pa, policy1, "the destination platform's "
+                       "certificate is not for CCA platform migration "
+                       "(extended key usage " RMM_MIG_EKU_DEFAULT ")");
+    expect_dst_refused(pb, policy1, "is not for CCA platform migration");
+    rmm_platform_free(pa);
+    rmm_platform_free(pb);
+    cred_free(&a);
+    cred_free(&b);
+}
+
+/* A policy that names its own EKU refuses the default one. */
+static void test_policy_eku(void)
+{
+    PkiLeafOpts other = { .eku = EKU_OTHER };
+    g_autoptr(GString) policy = policy_of(true, NULL, 0,
+                                          "eku " EKU_OTHER "\n");
+    Cred a, b;
+    RmmPlatform *ps = plat_of(&a, "src other EKU", &other);
+    RmmPlatform *pd = plat_of(&b, "dst other EKU", &other);
+    char *err;
+
+    err = dst_verdict(ps, pd, policy);
+    g_assert_null(err);
+    expect_err(dst_verdict(ps, dst_plat, policy), "the destination "
+               "platform's certificate is not for CCA platform migration "
+               "(extended key usage " EKU_OTHER ")");
+    expect_err(src_verdict(src_plat, pd, policy), "the source platform's "
+               "certificate is not for CCA platform migration");
+    rmm_platform_free(ps);
+    rmm_platform_free(pd);
+    cred_free(&a);
+    cred_free(&b);
+}
+
+/* A platform outside the secured lifecycle is refused, either side. */
+static void test_lifecycle(void)
+{
+    g_autoptr(GString) narrow = policy_of(true, NULL, 0,
+                                          "lifecycle 0x3000 0x3000\n");
+    RmmPlatformClaims c;
+    char *err = NULL;
+    Cred a;
+    RmmPlatform *debug = plat_of(&a, "debug", NULL);
+    Realm r;
+
+    rmm_platform_get_claims(debug, &c);
+    g_assert_cmphex(c.lifecycle, ==, 0x3000);
+    c.lifecycle = 0x2000;               /* PSA "non-PSA-ROT debug" */
+    set_claims(debug, &c);
+    expect_dst_refused(debug, policy1, "the destination platform is not in "
+                       "a secured state (security lifecycle 0x2000, the "
+                       "migration policy admits 0x3000..0x30ff)");
+    expect_err(src_verdict(debug, dst_plat, policy1), "the source platform "
+               "is not in a secured state");
+    /* A narrower range of the policy. */
+    c.lifecycle = 0x3001;
+    set_claims(debug, &c);
+    expect_dst_admitted(debug, policy1);
+    expect_dst_refused(debug, narrow, "security lifecycle 0x3001, the "
+                       "migration policy admits 0x3000..0x3000");
+    /* Claims change only on a platform without realms. */
+    realm_new(&r, debug, policy1, false);
+    g_assert_false(rmm_platform_set_claims(debug, &c, &err));
+    expect_err(err, "the platform has realms");
+    realm_free(&r);
+    rmm_platform_free(debug);
+    cred_free(&a);
+}
+
+/* Implementation IDs the policy lists. */
+static void test_implementation_id(void)
+{
+    g_autofree char *hex = NULL;
+    g_autofree char *req = NULL;
+    g_autoptr(GString) policy = NULL;
+    RmmPlatformClaims c;
+    Cred a;
+    RmmPlatform *other = plat_of(&a, "other implementation", NULL);
+
+    rmm_platform_get_claims(src_plat, &c);
+    hex = hex_of(c.implementation_id, sizeof(c.implementation_id));
+    req = g_strdup_printf("implementation-id %064x\nimplementation-id %s\n",
+                          0, hex);
+    policy = policy_of(true, NULL, 0, req);
+    expect_dst_admitted(dst_plat, policy);
+    c.implementation_id[5] ^= 1;
+    set_claims(other, &c);
+    expect_dst_refused(other, policy, "the destination platform's "
+                       "implementation ID is not one the migration policy "
+                       "lists");
+    rmm_platform_free(other);
+    cred_free(&a);
+}
+
+/* Signer IDs and measurements the policy lists, for every component. */
+static void test_signer_measurement(void)
+{
+    g_autoptr(GString) signers = g_string_new(NULL);
+    g_autoptr(GString) meas = g_string_new(NULL);
+    g_autoptr(GString) p_signers = NULL, p_meas = NULL;
+    RmmPlatformClaims c, bad;
+    Cred a;
+    RmmPlatform *other = plat_of(&a, "other firmware", NULL);
+    unsigned i;
+
+    rmm_platform_get_claims(src_plat, &c);
+    for (i = 0; i < RMM_PLATFORM_SW_COMPONENTS; i++) {
+        g_autofree char *s = hex_of(c.sw[i].signer_id, 32);
+        g_autofree char *m = hex_of(c.sw[i].measurement, 32);
+
+        g_string_append_printf(signers, "signer-id %s\n", s);
+        g_string_append_printf(meas, "  measurement\t%s  # %u\n", m, i);
+    }
+    p_signers = policy_of(true, NULL, 0, signers->str);
+    p_meas = policy_of(true, NULL, 0, meas->str);
+    expect_dst_admitted(dst_plat, p_signers);
+    expect_dst_admitted(dst_plat, p_meas);
+    bad = c;
+    bad.sw[1].signer_id[0] ^= 1;
+    set_claims(other, &bad);
+    expect_dst_admitted(other, p_meas);
+    expect_dst_refused(other, p_signers, "the destination platform's "
+                       "software component 2 (BL31) has a signer ID the "
+                       "migration policy does not list");
+    bad = c;
+    bad.sw[2].measurement[31] ^= 1;
+    set_claims(other, &bad);
+    expect_dst_admitted(other, p_signers);
+    expect_dst_refused(other, p_meas, "the destination platform's software "
+                       "component 3 (RMM) has a measurement the migration "
+                       "policy does not list");
+    rmm_platform_free(other);
+    cred_free(&a);
+}
+
+/* Every software component at least the policy's minimum version. */
+static void test_min_version(void)
+{
+    g_autoptr(GString) policy = policy_of(true, NULL, 0,
+                                          "min-version 1.2\n");
+    RmmPlatformClaims c;
+    Cred a, b;
+    RmmPlatform *ps = plat_of(&a, "src 1.2.0", NULL);
+    RmmPlatform *pd = plat_of(&b, "dst 1.10", NULL);
+    unsigned i;
+
+    rmm_platform_get_claims(ps, &c);
+    for (i = 0; i < RMM_PLATFORM_SW_COMPONENTS; i++) {
+        g_strlcpy(c.sw[i].version, "1.2.0", RMM_PLATFORM_VERSION_MAX);
+    }
+    set_claims(ps, &c);
+    /* Numbers, not strings: 1.10 is above 1.2. */
+    g_strlcpy(c.sw[1].version, "1.10", RMM_PLATFORM_VERSION_MAX);
+    set_claims(pd, &c);
+    g_assert_null(dst_verdict(ps, pd, policy));
+    expect_err(dst_verdict(ps, dst_plat, policy), "the destination "
+               "platform's software component 1 (BL1) has version 1.0.0, "
+               "below the migration policy's minimum 1.2");
+    g_strlcpy(c.sw[2].version, "1.1.9", RMM_PLATFORM_VERSION_MAX);
+    set_claims(pd, &c);
+    expect_err(dst_verdict(ps, pd, policy), "software component 3 (RMM) "
+               "has version 1.1.9, below");
+    g_strlcpy(c.sw[2].version, "1.2-rc1", RMM_PLATFORM_VERSION_MAX);
+    set_claims(pd, &c);
+    expect_err(dst_verdict(ps, pd, policy), "software component 3 (RMM) "
+               "has no dotted version (the policy's minimum is 1.2)");
+    rmm_platform_free(ps);
+    rmm_platform_free(pd);
+    cred_free(&a);
+    cred_free(&b);
+}
+
+/* A policy that pins keys accepts only those. */
+static void test_pinned_key(void)
+{
+    const Cred *pins[] = { &src_id, &dst_id };
+    g_autoptr(GString) with_ca = policy_of(true, pins, 2, NULL);
+    g_autoptr(GString) only = policy_of(false, pins, 2, NULL);
+    g_autoptr(GString) rogue = policy_of(false, (const Cred *[]) {
+                                             &src_id, &rogue_id }, 2, NULL);
+    g_autoptr(GString) rogue_ca = policy_of(true, (const Cred *[]) {
+                                                &src_id, &rogue_id }, 2,
+                                            NULL);
+    Cred a;
+    RmmPlatform *other = plat_of(&a, "same CA, not pinned", NULL);
+
+    expect_dst_admitted(dst_plat, with_ca);
+    expect_dst_admitted(dst_plat, only);
+    expect_dst_refused(other, with_ca, "the destination platform's key is "
+                       "not one the realm's migration policy pins");
+    expect_dst_refused(other, only, "not one the realm's migration policy "
+                       "pins");
+    /* Pinned without anchors: no CA needed. */
+    expect_dst_admitted(rogue_plat, rogue);
+    /* Pinned, with anchors: the chain must still end at one. */
+    expect_dst_refused(rogue_plat, rogue_ca,
+                       "does not chain to a trust anchor");
+    rmm_platform_free(other);
+    cred_free(&a);
+}
+
+/*
+ * The host's clock decides expiry for an anchor-only policy; a pinned
+ * key is accepted whatever its certificate's dates.
+ */
+static void test_pinned_expired(void)
+{
+    PkiLeafOpts expired = { .not_before = -2 * 86400, .not_after = -86400 };
+    Cred a;
+    RmmPlatform *old = plat_of(&a, "expired", &expired);
+    const Cred *pins[] = { &src_id, &a };
+    g_autoptr(GString) pinned = policy_of(true, pins, 2, NULL);
+    g_autoptr(GString) pinned_only = policy_of(false, pins, 2, NULL);
+
+    expect_dst_refused(old, policy1, "the destination platform's "
+                       "certificates are expired or not yet valid by this "
+                       "host's clock");
+    expect_dst_admitted(old, pinned);
+    expect_dst_admitted(old, pinned_only);
+    rmm_platform_free(old);
+    cred_free(&a);
+}
+
+/* CA 1 with @text appended is refused saying @words. */
+static void expect_bad_policy(const char *text, const char *words)
+{
+    g_autoptr(GString) policy = policy_of(true, NULL, 0, NULL);
+    char *err = NULL;
+    size_t len;
+    Realm s;
+
+    g_string_append(policy, text);
+    g_assert_false(rmm_mig_policy_check(pem_bytes(policy), policy->len,
+                                        &err));
+    g_assert_null(strchr(err, '\n'));
+    if (!strstr(err, words)) {
+        g_error("policy error '%s' does not say '%s'", err, words);
+    }
+    g_free(err);
+    /* MIG_START refuses it with the same words. */
+    err = NULL;
+    realm_new(&s, src_plat, policy, true);
+    g_assert_cmpint(mig_start(&s, policy, &len, &err), ==, RMI_ERROR_INPUT);
+    expect_err(err, words);
+    g_assert_cmpint(rmm_mig_phase(s.r), ==, RMM_MIG_NONE);
+    realm_free(&s);
+}
+
+/* Malformed policy text is refused naming the line. */
+static void test_policy_text(void)
+{
+    g_autoptr(GString) p256 = g_string_new(NULL);
+    g_autoptr(GString) good = policy_of(true, NULL, 0,
+        "# CCA platform migration, site A\r\n"
+        "eku 1.3.6.1.3.2026.24.1\n\n"
+        "lifecycle 0x3000 0x30ff\n"
+        "min-version 1.0\n");
+    Cred p;
+    char *err = NULL, *msg;
+    /* CA 1 is lines 1.. of every bad policy: count from its end. */
+    g_autoptr(GString) ca = policy_of(true, NULL, 0, NULL);
+    unsigned l = 1;
+    gsize i;
+
+    for (i = 0; i < ca->len; i++) {
+        l += ca->str[i] == '\n';
+    }
+    g_assert_true(rmm_mig_policy_check(pem_bytes(good), good->len, &err));
+    g_assert_null(err);
+    expect_dst_admitted(dst_plat, good);
+
+    msg = g_strdup_printf("migration policy line %u: unknown requirement "
+                          "'colour'", l + 1);
+    expect_bad_policy(REQ_BEGIN "colour blue\n" REQ_END, msg);
+    g_free(msg);
+    expect_bad_policy(REQ_BEGIN "eku 1.2.3\neku 1.2.4\n" REQ_END,
+                      "eku: given twice");
+    expect_bad_policy(REQ_BEGIN "eku serverAuth\n" REQ_END,
+                      "eku: 'serverAuth' is not a dotted OID");
+    expect_bad_policy(REQ_BEGIN "lifecycle 0x1000 0x30ff\n" REQ_END,
+                      "lifecycle: not a range within the secured "
+                      "0x3000..0x30ff");
+    expect_bad_policy(REQ_BEGIN "lifecycle secured\n" REQ_END,
+                      "lifecycle: 'secured' is not a number");
+    expect_bad_policy(REQ_BEGIN "implementation-id abcd\n" REQ_END,
+                      "implementation-id: not 32 bytes of hex");
+    expect_bad_policy(REQ_BEGIN "signer-id 12\n" REQ_END,
+                      "signer-id: not 32, 48 or 64 bytes of hex");
+    expect_bad_policy(REQ_BEGIN "measurement\n" REQ_END,
+                      "measurement: needs one value");
+    expect_bad_policy(REQ_BEGIN "min-version 1.x\n" REQ_END,
+                      "min-version: '1.x' is not a dotted version");
+    expect_bad_policy(REQ_BEGIN "min-version 1\n" REQ_END REQ_BEGIN REQ_END,
+                      "a second CCA MIGRATION REQUIREMENTS block");
+    msg = g_strdup_printf("migration policy line %u: BEGIN without END", l);
+    expect_bad_policy(REQ_BEGIN "eku 1.2.3\n", msg);
+    g_free(msg);
+    expect_bad_policy("-----BEGIN CCA MIGRATION POLICY-----\n",
+                      "is not a CERTIFICATE, PUBLIC KEY or CCA MIGRATION "
+                      "REQUIREMENTS boundary");
+    msg = g_strdup_printf("migration policy line %u: CERTIFICATE is not an "
+                          "X.509 certificate", l);
+    expect_bad_policy("-----BEGIN CERTIFICATE-----\nnot base64!\n"
+                      "-----END CERTIFICATE-----\n", msg);
+    g_free(msg);
+    expect_bad_policy("-----END PUBLIC KEY-----\n",
+                      "END of a block that did not BEGIN");
+    /* A pinned key that is no platform's: P-256. */
+    p = new_cred(new_key(GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(
+                             GNUTLS_ECC_CURVE_SECP256R1)), "P-256", NULL);
+    put_pubkey(p256, &p);
+    expect_bad_policy(p256->str, "PUBLIC KEY is not an ECDSA P-384 public "
+                      "key");
+    cred_free(&p);
+    g_assert_false(rmm_mig_policy_check((const uint8_t *)"x\0y", 3, &err));
+    expect_err(err, "migration policy line 1: a NUL byte");
+    g_assert_false(rmm_mig_policy_check((const uint8_t *)REQ_BEGIN REQ_END,
+                                        strlen(REQ_BEGIN REQ_END), &err));
+    expect_err(err, "holds no trust anchor or pinned key");
+}
+
 /* ECDH: both sides agree; invalid points are refused. */
 static void test_ecdh(void)
 {
@@ -502,6 +989,18 @@ int main(int argc, char **argv)
     g_test_add_func("/rmm/handshake/tamper-accept", test_tamper_accept);
     g_test_add_func("/rmm/handshake/out-of-place", test_out_of_place);
     g_test_add_func("/rmm/handshake/ecdh", test_ecdh);
+    g_test_add_func("/rmm/handshake/leaf-key-usage", test_leaf_key_usage);
+    g_test_add_func("/rmm/handshake/leaf-eku", test_leaf_eku);
+    g_test_add_func("/rmm/handshake/policy-eku", test_policy_eku);
+    g_test_add_func("/rmm/handshake/lifecycle", test_lifecycle);
+    g_test_add_func("/rmm/handshake/implementation-id",
+                    test_implementation_id);
+    g_test_add_func("/rmm/handshake/signer-measurement",
+                    test_signer_measurement);
+    g_test_add_func("/rmm/handshake/min-version", test_min_version);
+    g_test_add_func("/rmm/handshake/pinned-key", test_pinned_key);
+    g_test_add_func("/rmm/handshake/pinned-expired", test_pinned_expired);
+    g_test_add_func("/rmm/handshake/policy-text", test_policy_text);
     ret = g_test_run();
 
     rmm_platform_free(src_plat);

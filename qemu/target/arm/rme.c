@@ -135,10 +135,12 @@ static bool rme_guest_load_policy(RmeGuest *g, Error **errp)
         g_error_free(gerr);
         return false;
     }
-    if (!g_strstr_len(pem, len, "-----BEGIN CERTIFICATE-----")) {
+    if (!g_strstr_len(pem, len, "-----BEGIN CERTIFICATE-----") &&
+        !g_strstr_len(pem, len, "-----BEGIN PUBLIC KEY-----")) {
         error_setg(errp, "rme-guest: migration-policy '%s' holds no PEM "
-                   "certificate (the trust anchors of the platforms the "
-                   "realm may migrate between)", g->migration_policy);
+                   "certificate or public key (the trust anchors or "
+                   "pinned keys of the platforms the realm may migrate "
+                   "between)", g->migration_policy);
         g_free(pem);
         return false;
     }

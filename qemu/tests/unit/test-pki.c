@@ -21,12 +21,42 @@ gnutls_x509_privkey_t new_key(gnutls_pk_algorithm_t pk, unsigned bits)
     return key;
 }
 
-/* A certificate for @key named @cn, signed by @issuer (NULL: itself). */
-Cred new_cred(gnutls_x509_privkey_t key, const char *cn, const Cred *issuer)
+/*
+ * The extensions of a certificate issued by another: fit to be a
+ * platform's (key usage digitalSignature, EKU for CCA platform
+ * migration) unless @o says otherwise.  A CA may sign certificates.
+ */
+static void set_usage(gnutls_x509_crt_t crt, bool ca, const PkiLeafOpts *o)
+{
+    const char *eku = o && o->eku ? o->eku : RMM_MIG_EKU_DEFAULT;
+    unsigned usage = o && o->key_usage ? o->key_usage
+                                       : GNUTLS_KEY_DIGITAL_SIGNATURE;
+
+    if (ca) {
+        g_assert_cmpint(gnutls_x509_crt_set_key_usage(
+                            crt, GNUTLS_KEY_KEY_CERT_SIGN |
+                            GNUTLS_KEY_CRL_SIGN), ==, 0);
+        return;
+    }
+    if (!o || !o->no_key_usage) {
+        g_assert_cmpint(gnutls_x509_crt_set_key_usage(crt, usage), ==, 0);
+    }
+    if (*eku) {
+        g_assert_cmpint(gnutls_x509_crt_set_key_purpose_oid(crt, eku, 0),
+                        ==, 0);
+    }
+}
+
+Cred new_cred_opts(gnutls_x509_privkey_t key, const char *cn,
+                   const Cred *issuer, const PkiLeafOpts *o)
 {
     static unsigned serial;
     Cred c = { .key = key };
     time_t now = time(NULL);
+    long not_before = o && (o->not_before || o->not_after) ?
+                      o->not_before : -60;
+    long not_after = o && (o->not_before || o->not_after) ?
+                     o->not_after : 86400;
 
     serial++;
     g_assert_cmpint(gnutls_x509_crt_init(&c.crt), ==, 0);
@@ -34,20 +64,29 @@ Cred new_cred(gnutls_x509_privkey_t key, const char *cn, const Cred *issuer)
     g_assert_cmpint(gnutls_x509_crt_set_version(c.crt, 3), ==, 0);
     g_assert_cmpint(gnutls_x509_crt_set_serial(c.crt, &serial,
                                                sizeof(serial)), ==, 0);
-    g_assert_cmpint(gnutls_x509_crt_set_activation_time(c.crt, now - 60),
+    g_assert_cmpint(gnutls_x509_crt_set_activation_time(c.crt,
+                                                        now + not_before),
                     ==, 0);
     g_assert_cmpint(gnutls_x509_crt_set_expiration_time(c.crt,
-                                                        now + 86400), ==, 0);
+                                                        now + not_after),
+                    ==, 0);
     g_assert_cmpint(gnutls_x509_crt_set_dn_by_oid(c.crt,
                                                   GNUTLS_OID_X520_COMMON_NAME,
                                                   0, cn, strlen(cn)), ==, 0);
     g_assert_cmpint(gnutls_x509_crt_set_basic_constraints(c.crt, !issuer,
                                                           -1), ==, 0);
+    set_usage(c.crt, !issuer, o);
     g_assert_cmpint(gnutls_x509_crt_sign2(c.crt,
                                           issuer ? issuer->crt : c.crt,
                                           issuer ? issuer->key : key,
                                           GNUTLS_DIG_SHA384, 0), ==, 0);
     return c;
+}
+
+/* A certificate for @key named @cn, signed by @issuer (NULL: itself). */
+Cred new_cred(gnutls_x509_privkey_t key, const char *cn, const Cred *issuer)
+{
+    return new_cred_opts(key, cn, issuer, NULL);
 }
 
 void cred_free(Cred *c)
@@ -112,8 +151,27 @@ GString *identity_pem(const Pki *p, bool pkcs8)
 
 Cred pki_issue(const Cred *ca, const char *cn)
 {
-    return new_cred(new_key(GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(
-                                GNUTLS_ECC_CURVE_SECP384R1)), cn, ca);
+    return pki_issue_opts(ca, cn, NULL);
+}
+
+Cred pki_issue_opts(const Cred *ca, const char *cn, const PkiLeafOpts *o)
+{
+    return new_cred_opts(new_key(GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(
+                                     GNUTLS_ECC_CURVE_SECP384R1)), cn, ca, o);
+}
+
+void put_pubkey(GString *pem, const Cred *c)
+{
+    gnutls_pubkey_t pub;
+    gnutls_datum_t d = { NULL, 0 };
+
+    g_assert_cmpint(gnutls_pubkey_init(&pub), ==, 0);
+    g_assert_cmpint(gnutls_pubkey_import_x509(pub, c->crt, 0), ==, 0);
+    g_assert_cmpint(gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_PEM, &d), ==,
+                    0);
+    g_string_append_len(pem, (const char *)d.data, d.size);
+    gnutls_free(d.data);
+    gnutls_pubkey_deinit(pub);
 }
 
 GString *pki_identity_of(const Cred *leaf, const Cred *ca)

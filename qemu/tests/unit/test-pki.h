@@ -29,10 +29,25 @@ typedef struct Pki {
     Cred plat;
 } Pki;
 
+/*
+ * How a certificate issued by a CA departs from a fit platform identity
+ * (key usage digitalSignature, EKU RMM_MIG_EKU_DEFAULT, valid from a
+ * minute ago for a day).  Zero fields: the default.
+ */
+typedef struct PkiLeafOpts {
+    unsigned key_usage;         /* GNUTLS_KEY_* bits instead */
+    bool no_key_usage;          /* no key usage extension at all */
+    const char *eku;            /* this EKU instead; "": no EKU */
+    long not_before, not_after; /* validity, seconds from now */
+} PkiLeafOpts;
+
 /* A fresh P-384 (or other) key. */
 gnutls_x509_privkey_t new_key(gnutls_pk_algorithm_t pk, unsigned bits);
 /* A certificate for @key named @cn, signed by @issuer (NULL: itself). */
 Cred new_cred(gnutls_x509_privkey_t key, const char *cn, const Cred *issuer);
+/* The same, shaped by @o (NULL: fit), when @issuer is not NULL. */
+Cred new_cred_opts(gnutls_x509_privkey_t key, const char *cn,
+                   const Cred *issuer, const PkiLeafOpts *o);
 void cred_free(Cred *c);
 void put_key(GString *pem, gnutls_x509_privkey_t key, bool pkcs8);
 void put_crt(GString *pem, gnutls_x509_crt_t crt);
@@ -43,6 +58,10 @@ GString *identity_pem(const Pki *p, bool pkcs8);
 
 /* A P-384 identity named @cn issued by @ca. */
 Cred pki_issue(const Cred *ca, const char *cn);
+/* The same, shaped by @o. */
+Cred pki_issue_opts(const Cred *ca, const char *cn, const PkiLeafOpts *o);
+/* The public key of @c's certificate as PEM "PUBLIC KEY" (a pin). */
+void put_pubkey(GString *pem, const Cred *c);
 /* Identity PEM of @leaf issued by @ca. */
 GString *pki_identity_of(const Cred *leaf, const Cred *ca);
 /* The platform of @leaf issued by @ca; asserts it loads. */

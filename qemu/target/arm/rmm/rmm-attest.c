@@ -119,9 +119,10 @@
 #define EMU_VERIFICATION_SERVICE        "https://cca-emulation.invalid/verifier"
 /*
  * PSA/CCA security lifecycle "CCA platform secured" (0x3000..0x30ff),
- * so that verifiers apply their normal policy to the emulated platform.
+ * so that verifiers apply their normal policy to the emulated platform
+ * (rmm_platform_set_claims() can make it report another).
  */
-#define EMU_LIFECYCLE                   0x3000
+#define EMU_LIFECYCLE                   RMM_LIFECYCLE_SECURED_MIN
 /* UEID type RAND (RFC 9711), followed by a 32-byte identifier. */
 #define UEID_TYPE_RAND                  0x01
 
@@ -134,7 +135,7 @@ typedef struct EmuSwComponent {
     const char *image;      /* measured: hashed into the measurement value */
 } EmuSwComponent;
 
-static const EmuSwComponent emu_sw_components[] = {
+static const EmuSwComponent emu_sw_components[RMM_PLATFORM_SW_COMPONENTS] = {
     { "BL1", "1.0.0", "QEMU emulated CCA boot ROM" },
     { "BL31", "1.0.0", "QEMU emulated EL3 monitor" },
     { "RMM", "1.0.0", "QEMU emulated Realm Management Monitor 1.0" },
@@ -146,6 +147,7 @@ struct RmmAttestKeys {
     GByteArray *cpak_pub;       /* COSE_Key */
     GByteArray *rak_pub;        /* COSE_Key: the realm public key claim */
     GByteArray *plat_token;     /* COSE_Sign1_Tagged, signed by the CPAK */
+    RmmPlatformClaims claims;   /* what the platform token says */
     uint8_t cpak_x[P384_COORD_SIZE];    /* the CPAK's coordinates */
     uint8_t cpak_y[P384_COORD_SIZE];
 };
@@ -366,33 +368,48 @@ static GByteArray *cose_sign1(gnutls_privkey_t key, const GByteArray *payload,
 }
 
 /* The software components claim of the platform token, to @claims. */
-static bool put_sw_components(GByteArray *claims,
-                              const uint8_t signer_id[SHA256_SIZE],
-                              char **err)
+static void put_sw_components(GByteArray *claims, const RmmPlatformClaims *c)
 {
-    uint8_t measurement[SHA256_SIZE];
     size_t i;
 
     rmm_cbor_put_uint(claims, CCA_PLAT_SW_COMPONENTS);
     rmm_cbor_put_array(claims, G_N_ELEMENTS(emu_sw_components));
     for (i = 0; i < G_N_ELEMENTS(emu_sw_components); i++) {
-        const EmuSwComponent *c = &emu_sw_components[i];
-
-        if (!hash_data(RMI_HASH_SHA256, c->image, strlen(c->image),
-                       measurement, err)) {
-            return false;
-        }
         rmm_cbor_put_map(claims, 5);
         rmm_cbor_put_uint(claims, SW_COMP_MEASUREMENT_TYPE);
-        rmm_cbor_put_text(claims, c->type);
+        rmm_cbor_put_text(claims, emu_sw_components[i].type);
         rmm_cbor_put_uint(claims, SW_COMP_MEASUREMENT_VALUE);
-        rmm_cbor_put_bytes(claims, measurement, sizeof(measurement));
+        rmm_cbor_put_bytes(claims, c->sw[i].measurement, SHA256_SIZE);
         rmm_cbor_put_uint(claims, SW_COMP_VERSION);
-        rmm_cbor_put_text(claims, c->version);
+        rmm_cbor_put_text(claims, c->sw[i].version);
         rmm_cbor_put_uint(claims, SW_COMP_SIGNER_ID);
-        rmm_cbor_put_bytes(claims, signer_id, SHA256_SIZE);
+        rmm_cbor_put_bytes(claims, c->sw[i].signer_id, SHA256_SIZE);
         rmm_cbor_put_uint(claims, SW_COMP_MEASUREMENT_DESC);
         rmm_cbor_put_text(claims, hash_name(RMI_HASH_SHA256));
+    }
+}
+
+/* The emulated platform's own claims, to @c. */
+static bool default_claims(RmmPlatformClaims *c, char **err)
+{
+    size_t i;
+
+    memset(c, 0, sizeof(*c));
+    c->lifecycle = EMU_LIFECYCLE;
+    if (!hash_data(RMI_HASH_SHA256, EMU_IMPLEMENTATION,
+                   strlen(EMU_IMPLEMENTATION), c->implementation_id, err)) {
+        return false;
+    }
+    for (i = 0; i < G_N_ELEMENTS(emu_sw_components); i++) {
+        const EmuSwComponent *e = &emu_sw_components[i];
+
+        if (!hash_data(RMI_HASH_SHA256, e->image, strlen(e->image),
+                       c->sw[i].measurement, err) ||
+            !hash_data(RMI_HASH_SHA256, EMU_SIGNER, strlen(EMU_SIGNER),
+                       c->sw[i].signer_id, err)) {
+            return false;
+        }
+        g_strlcpy(c->sw[i].version, e->version, RMM_PLATFORM_VERSION_MAX);
     }
     return true;
 }
@@ -405,8 +422,7 @@ static GByteArray *build_platform_token(const RmmAttestKeys *k,
     g_autoptr(GByteArray) claims = g_byte_array_new();
     uint8_t sec1[1 + 2 * P384_COORD_SIZE];
     uint8_t instance_id[1 + SHA256_SIZE];
-    uint8_t impl_id[SHA256_SIZE];
-    uint8_t signer_id[SHA256_SIZE];
+    const RmmPlatformClaims *c = &k->claims;
     GByteArray *token;
 
     /* Instance ID: UEID of the hash of the CPAK (uncompressed SEC1 point) */
@@ -415,11 +431,7 @@ static GByteArray *build_platform_token(const RmmAttestKeys *k,
     memcpy(sec1 + 1 + P384_COORD_SIZE, k->cpak_y, P384_COORD_SIZE);
     instance_id[0] = UEID_TYPE_RAND;
     if (!hash_data(RMI_HASH_SHA256, sec1, sizeof(sec1), instance_id + 1,
-                   err) ||
-        !hash_data(RMI_HASH_SHA256, EMU_IMPLEMENTATION,
-                   strlen(EMU_IMPLEMENTATION), impl_id, err) ||
-        !hash_data(RMI_HASH_SHA256, EMU_SIGNER, strlen(EMU_SIGNER),
-                   signer_id, err)) {
+                   err)) {
         return NULL;
     }
 
@@ -436,14 +448,12 @@ static GByteArray *build_platform_token(const RmmAttestKeys *k,
     rmm_cbor_put_text(claims, CCA_PLAT_PROFILE_NAME);
 
     rmm_cbor_put_uint(claims, CCA_PLAT_LIFECYCLE);
-    rmm_cbor_put_uint(claims, EMU_LIFECYCLE);
+    rmm_cbor_put_uint(claims, c->lifecycle);
 
     rmm_cbor_put_uint(claims, CCA_PLAT_IMPLEMENTATION_ID);
-    rmm_cbor_put_bytes(claims, impl_id, sizeof(impl_id));
+    rmm_cbor_put_bytes(claims, c->implementation_id, SHA256_SIZE);
 
-    if (!put_sw_components(claims, signer_id, err)) {
-        return NULL;
-    }
+    put_sw_components(claims, c);
 
     rmm_cbor_put_uint(claims, CCA_PLAT_VERIFICATION_SERVICE);
     rmm_cbor_put_text(claims, EMU_VERIFICATION_SERVICE);
@@ -473,7 +483,7 @@ RmmAttestKeys *rmm_attest_keys_new_cpak(gnutls_privkey_t cpak, char **err)
 
     k->cpak = cpak;
     k->rak = p384_generate("RAK", err);
-    if (!k->cpak || !k->rak ||
+    if (!k->cpak || !k->rak || !default_claims(&k->claims, err) ||
         !p384_public(k->rak, "RAK", &k->rak_pub, rak_x, rak_y, err) ||
         !p384_public(k->cpak, "the platform key (CPAK)", &k->cpak_pub,
                      k->cpak_x, k->cpak_y, err)) {
@@ -523,6 +533,39 @@ void rmm_attest_keys_free(RmmAttestKeys *k)
         g_byte_array_unref(k->plat_token);
     }
     g_free(k);
+}
+
+void rmm_attest_keys_get_claims(const RmmAttestKeys *k, RmmPlatformClaims *c)
+{
+    *c = k->claims;
+}
+
+bool rmm_attest_keys_set_claims(RmmAttestKeys *k, const RmmPlatformClaims *c,
+                                char **err)
+{
+    RmmPlatformClaims old = k->claims;
+    uint8_t rak_hash[SHA256_SIZE];
+    GByteArray *token;
+    size_t i;
+
+    for (i = 0; i < RMM_PLATFORM_SW_COMPONENTS; i++) {
+        if (!memchr(c->sw[i].version, 0, RMM_PLATFORM_VERSION_MAX) ||
+            !c->sw[i].version[0]) {
+            return rmm_set_err(err, "platform claims: software component "
+                               "%zu has no version", i + 1);
+        }
+    }
+    k->claims = *c;
+    token = hash_data(RAK_HASH_ALGO, k->rak_pub->data, k->rak_pub->len,
+                      rak_hash, err) ?
+            build_platform_token(k, rak_hash, sizeof(rak_hash), err) : NULL;
+    if (!token) {
+        k->claims = old;
+        return false;
+    }
+    g_byte_array_unref(k->plat_token);
+    k->plat_token = token;
+    return true;
 }
 
 GByteArray *rmm_attest_keys_export_cpak_pub(const RmmAttestKeys *k)
@@ -906,4 +949,195 @@ bool rmm_attest_verify_platform_token(gnutls_pubkey_t key,
     return parse_sign1(tok, len, &p, err) &&
            verify_sign1(key, &p, err) &&
            check_challenge(p.payload, p.payload_len, challenge, clen, err);
+}
+
+/* ---- The claims a migration policy checks ---- */
+
+/*
+ * Read the value of the claim whose key @r is at, if it is a uint key
+ * below 32 (into *@key, and whether it was seen before into @seen);
+ * otherwise skip key and value and set *@key to UINT64_MAX.
+ */
+static bool get_claim_key(RmmCborReader *r, uint64_t *key, uint32_t *seen,
+                          bool *dup)
+{
+    RmmCborReader at = *r;
+    RmmCborMajor major;
+
+    *dup = false;
+    if (rmm_cbor_get_head(r, &major, key) && major == RMM_CBOR_UINT &&
+        *key < 32) {
+        *dup = *seen & (1u << *key);
+        *seen |= 1u << *key;
+        return true;
+    }
+    *r = at;
+    *key = UINT64_MAX;
+    return rmm_cbor_skip(r) && rmm_cbor_skip(r);
+}
+
+/* One software component map to @sw: measurement and signer ID needed. */
+static bool get_sw_component(RmmCborReader *r, RmmPlatTokenSw *sw)
+{
+    RmmCborMajor major;
+    uint64_t n, i, key;
+    uint32_t seen = 0;
+    bool dup, ok;
+
+    memset(sw, 0, sizeof(*sw));
+    if (!rmm_cbor_get_head(r, &major, &n) || major != RMM_CBOR_MAP) {
+        return false;
+    }
+    for (i = 0; i < n; i++) {
+        if (!get_claim_key(r, &key, &seen, &dup) || dup) {
+            return false;
+        }
+        switch (key) {
+        case UINT64_MAX:
+            continue;
+        case SW_COMP_MEASUREMENT_TYPE:
+            ok = rmm_cbor_get_text(r, &sw->type, &sw->type_len);
+            break;
+        case SW_COMP_MEASUREMENT_VALUE:
+            ok = rmm_cbor_get_bytes(r, &sw->measurement,
+                                    &sw->measurement_len);
+            break;
+        case SW_COMP_VERSION:
+            ok = rmm_cbor_get_text(r, &sw->version, &sw->version_len);
+            break;
+        case SW_COMP_SIGNER_ID:
+            ok = rmm_cbor_get_bytes(r, &sw->signer_id, &sw->signer_id_len);
+            break;
+        default:
+            ok = rmm_cbor_skip(r);
+        }
+        if (!ok) {
+            return false;
+        }
+    }
+    return sw->measurement && sw->signer_id;
+}
+
+/* The software components claim (an array of 1 to RMM_PLAT_TOKEN_SW_MAX). */
+static bool get_sw_components(RmmCborReader *r, RmmPlatTokenClaims *c)
+{
+    RmmCborMajor major;
+    uint64_t n, i;
+
+    if (!rmm_cbor_get_head(r, &major, &n) || major != RMM_CBOR_ARRAY ||
+        !n || n > RMM_PLAT_TOKEN_SW_MAX) {
+        return false;
+    }
+    for (i = 0; i < n; i++) {
+        if (!get_sw_component(r, &c->sw[i])) {
+            return false;
+        }
+    }
+    c->nr_sw = n;
+    return true;
+}
+
+/* The value of claim @key (one of @c's) at @r. */
+static bool get_plat_claim(RmmCborReader *r, uint64_t key,
+                           RmmPlatTokenClaims *c)
+{
+    RmmCborMajor major;
+
+    switch (key) {
+    case CCA_PLAT_LIFECYCLE:
+        c->has_lifecycle = rmm_cbor_get_head(r, &major, &c->lifecycle) &&
+                           major == RMM_CBOR_UINT;
+        return c->has_lifecycle;
+    case CCA_PLAT_IMPLEMENTATION_ID:
+        return rmm_cbor_get_bytes(r, &c->impl_id, &c->impl_id_len) &&
+               c->impl_id_len;
+    default:
+        return get_sw_components(r, c);
+    }
+}
+
+static const char *plat_claim_name(uint64_t key)
+{
+    switch (key) {
+    case CCA_PLAT_LIFECYCLE:
+        return "security lifecycle";
+    case CCA_PLAT_IMPLEMENTATION_ID:
+        return "implementation ID";
+    default:
+        return "software components";
+    }
+}
+
+/* Lifecycle, implementation ID and software components of @claims. */
+static bool get_plat_claims(const uint8_t *claims, size_t len,
+                            RmmPlatTokenClaims *c, char **err)
+{
+    static const uint64_t needed[] = {
+        CCA_PLAT_LIFECYCLE, CCA_PLAT_IMPLEMENTATION_ID,
+        CCA_PLAT_SW_COMPONENTS,
+    };
+    uint64_t seen[G_N_ELEMENTS(needed)] = { 0 };
+    RmmCborReader r;
+    RmmCborMajor major;
+    uint64_t n, i, key;
+    size_t j;
+
+    memset(c, 0, sizeof(*c));
+    rmm_cbor_reader_init(&r, claims, len);
+    if (!rmm_cbor_get_head(&r, &major, &n) || major != RMM_CBOR_MAP) {
+        return rmm_set_err(err, "platform token: claims are not a map");
+    }
+    for (i = 0; i < n; i++) {
+        RmmCborReader at = r;
+
+        if (!rmm_cbor_get_head(&r, &major, &key) || major != RMM_CBOR_UINT) {
+            r = at;
+            if (!rmm_cbor_skip(&r) || !rmm_cbor_skip(&r)) {
+                return rmm_set_err(err, "platform token: claims are not a "
+                                   "map");
+            }
+            continue;
+        }
+        j = 0;
+        while (j < G_N_ELEMENTS(needed) && key != needed[j]) {
+            j++;
+        }
+        if (j == G_N_ELEMENTS(needed)) {
+            if (!rmm_cbor_skip(&r)) {
+                return rmm_set_err(err, "platform token: claims are not a "
+                                   "map");
+            }
+            continue;
+        }
+        if (seen[j]++) {
+            return rmm_set_err(err, "platform token: more than one %s "
+                               "claim", plat_claim_name(key));
+        }
+        if (!get_plat_claim(&r, key, c)) {
+            return rmm_set_err(err, "platform token: bad %s claim",
+                               plat_claim_name(key));
+        }
+    }
+    for (j = 0; j < G_N_ELEMENTS(needed); j++) {
+        if (!seen[j]) {
+            return rmm_set_err(err, "platform token: no %s claim",
+                               plat_claim_name(needed[j]));
+        }
+    }
+    return true;
+}
+
+bool rmm_attest_verify_platform_token_claims(gnutls_pubkey_t key,
+                                             const uint8_t *tok, size_t len,
+                                             const uint8_t *challenge,
+                                             size_t clen,
+                                             RmmPlatTokenClaims *claims,
+                                             char **err)
+{
+    Sign1Parts p;
+
+    return rmm_attest_verify_platform_token(key, tok, len, challenge, clen,
+                                            err) &&
+           parse_sign1(tok, len, &p, err) &&
+           get_plat_claims(p.payload, p.payload_len, claims, err);
 }

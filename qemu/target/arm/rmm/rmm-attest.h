@@ -66,6 +66,52 @@ bool rmm_attest_verify_platform_token(gnutls_pubkey_t key,
                                       const uint8_t *challenge, size_t clen,
                                       char **err);
 
+/*
+ * The claims of a verified platform token that a migration policy
+ * checks; pointers into the token, valid while it is.
+ */
+#define RMM_PLAT_TOKEN_SW_MAX   16
+
+typedef struct RmmPlatTokenSw {
+    const char *type;           /* measurement type, NULL: none */
+    size_t type_len;
+    const uint8_t *measurement;
+    size_t measurement_len;
+    const uint8_t *signer_id;
+    size_t signer_id_len;
+    const char *version;        /* NULL: none */
+    size_t version_len;
+} RmmPlatTokenSw;
+
+typedef struct RmmPlatTokenClaims {
+    bool has_lifecycle;
+    uint64_t lifecycle;
+    const uint8_t *impl_id;
+    size_t impl_id_len;
+    unsigned nr_sw;
+    RmmPlatTokenSw sw[RMM_PLAT_TOKEN_SW_MAX];
+} RmmPlatTokenClaims;
+
+/*
+ * rmm_attest_verify_platform_token(), then the claims a policy checks
+ * to @claims: the security lifecycle (uint), implementation ID (a
+ * non-empty bstr) and software components (1 to RMM_PLAT_TOKEN_SW_MAX
+ * maps, each with a measurement value and a signer ID; type and
+ * version text if present) must each appear once and be well-formed.
+ */
+bool rmm_attest_verify_platform_token_claims(gnutls_pubkey_t key,
+                                             const uint8_t *tok, size_t len,
+                                             const uint8_t *challenge,
+                                             size_t clen,
+                                             RmmPlatTokenClaims *claims,
+                                             char **err);
+
+/* The claims @k's platform token makes (RmmPlatformClaims, rmm.h). */
+void rmm_attest_keys_get_claims(const RmmAttestKeys *k, RmmPlatformClaims *c);
+/* Make @k's platform tokens say @c from now on. */
+bool rmm_attest_keys_set_claims(RmmAttestKeys *k, const RmmPlatformClaims *c,
+                                char **err);
+
 typedef struct RmmRealmClaims {
     uint8_t challenge[RMM_CHALLENGE_SIZE];
     uint8_t rpv[RMM_RPV_SIZE];

@@ -197,6 +197,22 @@ bool rmm_cbor_get_bytes(RmmCborReader *r, const uint8_t **data, size_t *len)
     return true;
 }
 
+bool rmm_cbor_get_text(RmmCborReader *r, const char **text, size_t *len)
+{
+    RmmCborMajor major;
+    uint64_t arg;
+    size_t size;
+
+    if (!peek_head(r, &major, &arg, &size) || major != RMM_CBOR_TEXT) {
+        return false;
+    }
+    /* peek_head() checked that @arg bytes follow the head */
+    *text = (const char *)r->buf + r->pos + size;
+    *len = (size_t)arg;
+    r->pos += size + (size_t)arg;
+    return true;
+}
+
 /*
  * Skip the item at the reader's position, nested inside @depth arrays,
  * maps or tags.  On failure the position is anywhere inside the item.

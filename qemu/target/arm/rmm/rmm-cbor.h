@@ -96,6 +96,12 @@ bool rmm_cbor_get_head(RmmCborReader *r, RmmCborMajor *major, uint64_t *arg);
 /* Read a byte string: @data points into the reader's buffer. */
 bool rmm_cbor_get_bytes(RmmCborReader *r, const uint8_t **data, size_t *len);
 
+/*
+ * Read a text string: @text points into the reader's buffer (not
+ * NUL-terminated, and not checked to be UTF-8).
+ */
+bool rmm_cbor_get_text(RmmCborReader *r, const char **text, size_t *len);
+
 /* Skip one whole item, nested items included. */
 bool rmm_cbor_skip(RmmCborReader *r);
 

@@ -149,13 +149,15 @@ typedef struct RmmMigKeys {
 #define MIG_END_SIZE            (MIG_END_REMS + RMM_NUM_REMS * RMM_HASH_MAX)
 
 /* Migration state of a realm; see rmm-mig.c. */
+typedef struct RmmMigPolicy RmmMigPolicy;
+
 typedef struct RmmMig {
     RmmMigPhase phase;
     bool logging;               /* RUNNING or PAUSED: writes are logged */
     RmmMigKeys keys;
     /* Handshake (rmm-mig-handshake.c) */
     RmmMigHandshake hs;
-    void *policy;               /* gnutls_x509_trust_list_t: the anchors */
+    RmmMigPolicy *policy;       /* rmm-mig-policy.c */
     RmmMigEcdh *ecdh;           /* this side's ephemeral key */
     GByteArray *hello;          /* the HELLO, for the transcript */
     uint64_t seq;               /* next sequence number */

@@ -13,7 +13,10 @@
  *
  * share: a fresh ephemeral ECDH P-384 public key (rmm-mig-ecdh.c).
  * chain: the platform identity's X.509 certificates, leaf (the CPAK's)
- * first; it must chain to a trust anchor of the realm's migration policy.
+ * first; the realm's migration policy must admit it (rmm-mig-policy.c:
+ * leaf fit for CCA platform migration, chaining to a trust anchor of the
+ * policy or with a pinned key), and the claims of the token below meet
+ * the policy's requirements (secured lifecycle and what it lists).
  * token: a CCA platform token signed by the CPAK whose challenge is
  *   SHA-512(label || the body up to the token),
  * label "CCA-MIG-v2 HELLO" or "CCA-MIG-v2 ACCEPT", so the evidence binds
@@ -58,7 +61,6 @@
 #define HS_HASH_SIZE    64              /* SHA-512 */
 #define HS_MAX_CERTS    4
 #define HS_CERT_MAX     4096
-#define HS_MAX_ANCHORS  16
 
 static const char *hs_label(unsigned type)
 {
@@ -92,11 +94,7 @@ static bool hs_sha512(const void *a, size_t alen, const void *b, size_t blen,
 bool rmm_mig_policy_load(RmmRealm *r, const uint8_t *pem, size_t len,
                          RmiStatus *st, char **err)
 {
-    gnutls_datum_t d = { (unsigned char *)pem, len };
     uint8_t hash[RMM_MIG_POLICY_HASH_SIZE];
-    gnutls_x509_trust_list_t tl = NULL;
-    gnutls_x509_crt_t *crts = NULL;
-    unsigned n = 0, i;
 
     *st = RMI_ERROR_REALM;
     if (rmm_all_zero(r->params.mig_policy, sizeof(hash))) {
@@ -110,37 +108,17 @@ bool rmm_mig_policy_load(RmmRealm *r, const uint8_t *pem, size_t len,
         return rmm_set_err(err, "the migration policy is not the realm's "
                            "(its SHA-512 is not the measured one)");
     }
-    if (gnutls_x509_crt_list_import2(&crts, &n, &d, GNUTLS_X509_FMT_PEM,
-                                     0) < 0 || !n || n > HS_MAX_ANCHORS) {
-        for (i = 0; i < n; i++) {
-            gnutls_x509_crt_deinit(crts[i]);
-        }
-        gnutls_free(crts);
-        return rmm_set_err(err, "the migration policy holds no trust anchor "
-                           "(1 to %d PEM certificates)", HS_MAX_ANCHORS);
+    r->mig.policy = rmm_mig_policy_parse(pem, len, err);
+    if (!r->mig.policy) {
+        return false;
     }
-    if (gnutls_x509_trust_list_init(&tl, 0) < 0 ||
-        gnutls_x509_trust_list_add_cas(tl, crts, n, 0) < 0) {
-        /* The list owns what it took. */
-        if (tl) {
-            gnutls_x509_trust_list_deinit(tl, 1);
-        }
-        gnutls_free(crts);
-        *st = RMI_ERROR_REALM;
-        return rmm_set_err(err, "cannot build the policy's trust list");
-    }
-    gnutls_free(crts);
-    r->mig.policy = tl;
     *st = RMI_SUCCESS;
     return true;
 }
 
 void rmm_mig_handshake_free(RmmMig *m)
 {
-    if (m->policy) {
-        gnutls_x509_trust_list_deinit(m->policy, 1);
-        m->policy = NULL;
-    }
+    g_clear_pointer(&m->policy, rmm_mig_policy_free);
     g_clear_pointer(&m->ecdh, rmm_mig_ecdh_free);
     if (m->hello) {
         g_byte_array_unref(m->hello);
@@ -278,18 +256,13 @@ static bool hs_get_chain(const uint8_t *c, uint32_t clen,
     return true;
 }
 
-/* @crts[0..@n) chain to an anchor of the policy, and the leaf's key. */
+/* @crts[0..@n) are admitted by the policy; the leaf's key. */
 static bool hs_check_chain(RmmMig *m, gnutls_x509_crt_t *crts, unsigned n,
                            gnutls_pubkey_t *leaf, const char *who,
                            char **err)
 {
-    unsigned status = 0;
-
-    if (gnutls_x509_trust_list_verify_crt(m->policy, crts, n, 0, &status,
-                                          NULL) < 0 || status) {
-        return rmm_set_err(err, "the %s platform's identity does not chain "
-                           "to a trust anchor of the realm's migration "
-                           "policy", who);
+    if (!rmm_mig_policy_check_chain(m->policy, crts, n, who, err)) {
+        return false;
     }
     if (gnutls_pubkey_init(leaf) < 0 ||
         gnutls_pubkey_import_x509(*leaf, crts[0], 0) < 0) {
@@ -308,6 +281,7 @@ bool rmm_mig_hs_check(RmmMig *m, unsigned type, const uint8_t *buf,
 {
     gnutls_x509_crt_t crts[HS_MAX_CERTS];
     uint8_t challenge[HS_HASH_SIZE];
+    RmmPlatTokenClaims claims;
     gnutls_pubkey_t leaf = NULL;
     const char *who = hs_peer(type);
     RmmMigRecordView v;
@@ -341,10 +315,10 @@ bool rmm_mig_hs_check(RmmMig *m, unsigned type, const uint8_t *buf,
     if (hs_get_chain(v.body + HS_CHAIN + 4, clen, crts, &n, who, err) &&
         hs_check_chain(m, crts, n, &leaf, who, err) &&
         hs_challenge(type, v.body, HS_CHAIN + 4 + clen, challenge)) {
-        ok = rmm_attest_verify_platform_token(leaf,
-                                              v.body + HS_CHAIN + 8 + clen,
-                                              tlen, challenge,
-                                              sizeof(challenge), err);
+        ok = rmm_attest_verify_platform_token_claims(
+                 leaf, v.body + HS_CHAIN + 8 + clen, tlen, challenge,
+                 sizeof(challenge), &claims, err) &&
+             rmm_mig_policy_check_claims(m->policy, &claims, who, err);
     }
     if (ok) {
         memcpy(share, v.body + HS_SHARE, RMM_MIG_SHARE_SIZE);

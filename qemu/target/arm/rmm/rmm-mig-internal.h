@@ -8,6 +8,8 @@
 #ifndef RMM_MIG_INTERNAL_H
 #define RMM_MIG_INTERNAL_H
 
+#include <gnutls/x509.h>
+
 #include "rmm-internal.h"
 
 #define MIG_NONCE_SIZE          12
@@ -156,6 +158,25 @@ bool rmm_mig_ecdh_derive(const RmmMigEcdh *e,
                          const uint8_t peer[RMM_MIG_SHARE_SIZE],
                          uint8_t secret[RMM_MIG_COORD_SIZE]);
 void rmm_mig_ecdh_free(RmmMigEcdh *e);
+
+/* ---- Policy (rmm-mig-policy.c) ---- */
+
+/* The policy of @pem[0..@len); NULL and *@err naming the line if bad. */
+RmmMigPolicy *rmm_mig_policy_parse(const uint8_t *pem, size_t len,
+                                   char **err);
+void rmm_mig_policy_free(RmmMigPolicy *p);
+/*
+ * The peer's (@who) certificates @crts[0..@n), leaf first: the leaf fit
+ * for migration (key usage, EKU), its key pinned if @p pins keys, the
+ * chain ending at an anchor if @p has anchors.
+ */
+bool rmm_mig_policy_check_chain(const RmmMigPolicy *p,
+                                gnutls_x509_crt_t *crts, unsigned n,
+                                const char *who, char **err);
+/* The claims of the peer's verified platform token against @p. */
+bool rmm_mig_policy_check_claims(const RmmMigPolicy *p,
+                                 const RmmPlatTokenClaims *c,
+                                 const char *who, char **err);
 
 /*
  * The realm's migration policy from @pem[0..@len) (whose SHA-512 must

@@ -48,6 +48,27 @@ void rmm_platform_set_counter(RmmPlatform *p, RmmCounterFn *fn,
     p->counter_opaque = opaque;
 }
 
+void rmm_platform_get_claims(RmmPlatform *p, RmmPlatformClaims *c)
+{
+    rmm_attest_keys_get_claims(p->keys, c);
+}
+
+bool rmm_platform_set_claims(RmmPlatform *p, const RmmPlatformClaims *c,
+                             char **err)
+{
+    bool ok;
+
+    /* Under the lock no realm comes: none reads the token meanwhile. */
+    g_mutex_lock(&p->lock);
+    if (!rmm_all_zero(p->vmid_used, sizeof(p->vmid_used))) {
+        ok = rmm_set_err(err, "platform claims: the platform has realms");
+    } else {
+        ok = rmm_attest_keys_set_claims(p->keys, c, err);
+    }
+    g_mutex_unlock(&p->lock);
+    return ok;
+}
+
 uint64_t rmm_platform_counter(RmmPlatform *p)
 {
     return p->counter ? p->counter(p->counter_opaque) : 0;

@@ -106,6 +106,44 @@ RmmPlatform *rmm_platform_new_identity(const char *pem, size_t len,
 /* Certificates of the platform's identity (0: an ephemeral platform). */
 unsigned rmm_platform_identity_chain_len(RmmPlatform *p);
 
+/*
+ * What the emulated platform says about itself in its platform token
+ * (rmm-attest.c): the claims a migration policy checks in a peer's
+ * token.  A real platform's boot chain measures these; here they are
+ * the emulation's fixed values unless set, so that an operator or a
+ * test can make a platform that a policy refuses (a "debug" platform
+ * with a non-secured lifecycle, another implementation, older
+ * firmware).
+ */
+#define RMM_PLATFORM_SW_COMPONENTS  3       /* BL1, BL31, RMM */
+#define RMM_PLATFORM_ID_SIZE        32      /* SHA-256 */
+#define RMM_PLATFORM_VERSION_MAX    16      /* with the NUL */
+
+/* PSA / CCA security lifecycle "CCA platform secured" */
+#define RMM_LIFECYCLE_SECURED_MIN   0x3000
+#define RMM_LIFECYCLE_SECURED_MAX   0x30ff
+
+typedef struct RmmPlatformClaims {
+    uint16_t lifecycle;             /* default RMM_LIFECYCLE_SECURED_MIN */
+    uint8_t implementation_id[RMM_PLATFORM_ID_SIZE];
+    struct {
+        uint8_t measurement[RMM_PLATFORM_ID_SIZE];
+        uint8_t signer_id[RMM_PLATFORM_ID_SIZE];
+        char version[RMM_PLATFORM_VERSION_MAX];     /* e.g. "1.0.0" */
+    } sw[RMM_PLATFORM_SW_COMPONENTS];
+} RmmPlatformClaims;
+
+/* The claims @p reports. */
+void rmm_platform_get_claims(RmmPlatform *p, RmmPlatformClaims *c);
+
+/*
+ * Make @p report @c from now on.  Only on a platform with no realm
+ * (false and *@err otherwise, or when a version is empty or not
+ * NUL-terminated).
+ */
+bool rmm_platform_set_claims(RmmPlatform *p, const RmmPlatformClaims *c,
+                             char **err);
+
 /* ---- Realm lifecycle (RMI_REALM_CREATE / ACTIVATE / DESTROY) ---- */
 
 /*
@@ -548,11 +586,33 @@ RmmMigPhase rmm_mig_phase(RmmRealm *r);
 void rmm_mig_stats(RmmRealm *r, RmmMigStats *out);
 
 /*
+ * The migration policy (docs/system/arm/cca-migration.rst, "Migration
+ * policy"): a PEM file of trust anchors ("CERTIFICATE"), pinned platform
+ * keys ("PUBLIC KEY") and at most one "CCA MIGRATION REQUIREMENTS"
+ * block.  The whole file is what the realm measures.
+ *
+ * RMM_MIG_EKU_DEFAULT is the extended key usage a peer platform's
+ * certificate must have when the policy names none: a placeholder under
+ * the IANA "experimental" arc (1.3.6.1.3, RFC 1155), not assigned to
+ * this project by anybody.  Deployments set their own (eku ...).
+ */
+#define RMM_MIG_EKU_DEFAULT     "1.3.6.1.3.2026.24.1"
+
+/*
+ * Check the policy text @pem[0..@len) as MIG_START would parse it (for
+ * the host, to refuse a bad policy when the realm is configured rather
+ * than when it migrates).  False and *@err (one line naming the line
+ * or field that is wrong; g_free it) if it is not a policy.
+ */
+bool rmm_mig_policy_check(const uint8_t *pem, size_t len, char **err);
+
+/*
  * MIG_START: an ACTIVE realm with no migration (or an aborted one) starts
  * a session: the host passes the realm's migration policy
- * (@policy[0..@policy_len), PEM trust anchors) whose SHA-512 must be
- * the measured RmiRealmParams.mig_policy (RMI_ERROR_REALM if the realm
- * has none, RMI_ERROR_INPUT if it differs), and gets the HELLO record
+ * (@policy[0..@policy_len), see rmm_mig_policy_check()) whose SHA-512
+ * must be the measured RmiRealmParams.mig_policy (RMI_ERROR_REALM if
+ * the realm has none, RMI_ERROR_INPUT if it differs or is not a
+ * policy), and gets the HELLO record
  * (at most RMM_MIG_HS_MAX bytes) in @buf.  Every assigned granule is
  * logged dirty, every granule marked for RIPAS export; RECs keep
  * running.  Nothing is sealed before rmm_mig_export_accept().  *@err
@@ -564,8 +624,10 @@ RmiStatus rmm_mig_export_start(RmmRealm *r, const uint8_t *policy,
 
 /*
  * MIG_ACCEPT: the destination's answer to the HELLO.  Its platform must
- * chain to an anchor of the policy and its evidence bind the HELLO and
- * its share; then the session keys are derived.  One answer per HELLO:
+ * be one the policy admits (certificate chaining to an anchor or key
+ * pinned, fit for migration; platform token claims within the policy's
+ * requirements) and its evidence bind the HELLO and its share; then the
+ * session keys are derived.  One answer per HELLO:
  * on RMI_ERROR_INPUT (and *@err) the session can only be aborted.
  */
 RmiStatus rmm_mig_export_accept(RmmRealm *r, const uint8_t *buf, size_t len,
@@ -704,7 +766,7 @@ RmiStatus rmm_mig_import_start(RmmRealm *r, unsigned nr_recs,
 
 /*
  * MIG_IMPORT_HELLO: the source's HELLO (policy hash equal to this
- * realm's, platform chaining to an anchor of the policy, evidence
+ * realm's, platform admitted by the policy as for MIG_ACCEPT, evidence
  * binding its share) answered with this RMM's ACCEPT in @buf (at most
  * RMM_MIG_HS_MAX bytes); the session keys are derived.  On failure
  * (*@err) the import can only be aborted.

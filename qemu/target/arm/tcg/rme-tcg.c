@@ -494,11 +494,20 @@ static uint64_t rme_tcg_counter(void *opaque)
 static bool rme_tcg_init(RmeGuest *g, Error **errp)
 {
     MachineState *ms = MACHINE(qdev_get_machine());
+    char *err = NULL;
     RmeTcg *t;
 
     if (ms->smp.max_cpus > RMM_MAX_RECS) {
         error_setg(errp, "rme-guest: at most %d vCPUs (-smp) per realm",
                    RMM_MAX_RECS);
+        return false;
+    }
+    /* A policy the RMM would refuse at MIG_START is refused now. */
+    if (g->policy_pem &&
+        !rmm_mig_policy_check(g->policy_pem, g->policy_len, &err)) {
+        error_setg(errp, "rme-guest: migration-policy '%s': %s",
+                   g->migration_policy, err);
+        g_free(err);
         return false;
     }
     t = g_new0(RmeTcg, 1);

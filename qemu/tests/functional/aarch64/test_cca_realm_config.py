@@ -126,6 +126,27 @@ class CcaRealmConfig(QemuSystemTest):
             f"rme-guest: platform-identity '{path}': no unencrypted "
             'private key')
 
+    def test_migration_policy_bad_text(self):
+        # Bad policy text is refused when QEMU starts, naming the line
+        # (docs/system/arm/cca-migration.rst, "Migration policy").
+        path = self.scratch_file('bad-policy.pem')
+        cert = ('-----BEGIN CERTIFICATE-----\nAAAA\n'
+                '-----END CERTIFICATE-----\n')
+        with open(path, 'w', encoding='ascii') as f:
+            f.write('-----BEGIN CCA MIGRATION REQUIREMENTS-----\n'
+                    'colour blue\n'
+                    '-----END CCA MIGRATION REQUIREMENTS-----\n' + cert)
+        self.assert_config_error(
+            self.realm_args(rme_opts=',migration-policy=' + path),
+            f"rme-guest: migration-policy '{path}': migration policy "
+            "line 2: unknown requirement 'colour'")
+        with open(path, 'w', encoding='ascii') as f:
+            f.write(cert)
+        self.assert_config_error(
+            self.realm_args(rme_opts=',migration-policy=' + path),
+            f"rme-guest: migration-policy '{path}': migration policy "
+            'line 1: CERTIFICATE is not an X.509 certificate')
+
     def test_personalization_value_not_base64(self):
         self.assert_config_error(
             self.realm_args(rme_opts=',personalization-value=@not*base64@'),
