@@ -482,16 +482,17 @@ static int rme_stream_fail(RmeStream *s)
 
 static int rme_stream_save_prepare(void *opaque, Error **errp)
 {
+    if (migrate_postcopy_ram() || migrate_background_snapshot() ||
+        migrate_mapped_ram() || migrate_colo()) {
+        error_setg(errp, "rme-guest: realms migrate with pre-copy only "
+                   "(no postcopy-ram, background-snapshot, mapped-ram or "
+                   "x-colo)");
+        return -EINVAL;
+    }
     if (!migrate_return_path()) {
         error_setg(errp, "rme-guest: migrating a realm needs the "
                    "'return-path' capability: the source realm is given up "
                    "only when the destination's commit comes back on it");
-        return -EINVAL;
-    }
-    if (migrate_postcopy_ram() || migrate_background_snapshot() ||
-        migrate_mapped_ram()) {
-        error_setg(errp, "rme-guest: realms migrate with pre-copy only "
-                   "(no postcopy-ram, background-snapshot or mapped-ram)");
         return -EINVAL;
     }
     return 0;
@@ -503,8 +504,19 @@ static int rme_stream_save_setup(QEMUFile *f, void *opaque, Error **errp)
     g_autofree uint8_t *hello = g_malloc(RMM_MIG_RECORD_MAX);
     size_t len;
 
-    /* Also refuses savevm, which has no return path. */
     if (rme_stream_save_prepare(opaque, errp) < 0) {
+        return -EINVAL;
+    }
+    /*
+     * The capability is not the channel: savevm and snapshot-save keep
+     * whatever capabilities the last migration set (libvirt leaves
+     * return-path on) and have no destination to answer the HELLO.
+     * Only an outgoing migration whose return path is open goes on.
+     */
+    if (!migrate_get_current()->rp_state.rp_thread_created) {
+        error_setg(errp, "rme-guest: a realm is saved only by a live "
+                   "migration to a destination that answers on the return "
+                   "path (no savevm or snapshots)");
         return -EINVAL;
     }
     if (!s->g->ops->mig_export_start(s->g, hello, &len, errp)) {
@@ -817,7 +829,9 @@ static bool rme_stream_abort_out(RmeStream *s, Error **errp)
             error_setg(errp, "rme-guest: the realm's final state went to "
                        "the destination, which neither committed nor "
                        "aborted it: the realm cannot run here (the "
-                       "destination may be running it)");
+                       "destination may be running it; one that gave it "
+                       "up printed an abort token for "
+                       "migrate-guest-token)");
             return false;
         }
         return s->g->ops->mig_export_abort(s->g, token, errp);
@@ -1015,7 +1029,9 @@ bool rme_stream_can_run(RmeGuest *g, Error **errp)
     if (phase == RMM_MIG_OUT_ENDED) {
         error_setg(errp, "rme-guest: the realm's final state went to the "
                    "destination, which neither committed nor aborted it; "
-                   "it cannot run here");
+                   "it cannot run here until migrate-guest-token gives "
+                   "the destination's token (a destination that gave it "
+                   "up printed its abort token)");
         return false;
     }
     if (phase == RMM_MIG_IN_ABORTED) {
@@ -1023,6 +1039,24 @@ bool rme_stream_can_run(RmeGuest *g, Error **errp)
         return false;
     }
     return true;
+}
+
+bool rme_stream_can_reset(RmeGuest *g, Error **errp)
+{
+    switch (g->ops->mig_phase(g)) {
+    case RMM_MIG_OUT_ENDED:
+        error_setg(errp, "rme-guest: the realm's migration is undecided (the "
+                   "destination neither committed nor aborted it): a reset "
+                   "would destroy the only copy that may run again; resolve "
+                   "it first (migrate-guest-token)");
+        return false;
+    case RMM_MIG_IN_IMPORTING:
+        error_setg(errp, "rme-guest: the realm is arriving by migration: a "
+                   "reset would destroy it before it committed or aborted");
+        return false;
+    default:
+        return true;
+    }
 }
 
 bool rme_stream_migrated(RmeGuest *g)
@@ -1286,16 +1320,31 @@ fail:
 /*
  * The commit or abort token goes to the source; it stays here too, for an
  * operator who finds the return path broken (query-migrate-guest-token).
+ * An abort token is also printed: a destination that gave the realm up
+ * usually exits (-incoming's exit-on-error) or is killed (libvirt) right
+ * after, and the source, if it sent END, waits for this token or a
+ * commit; the log is what survives.  Anybody may read it: it only says
+ * that this destination will never commit.
  */
 static void rme_stream_send_token(RmeStream *s, int kind,
                                   const uint8_t *token)
 {
+    bool sent;
+
     s->sent_kind = kind;
     memcpy(s->sent, token, RMM_MIG_TOKEN_SIZE);
-    if (rme_stream_send_rp(kind, token, RMM_MIG_TOKEN_SIZE) < 0) {
-        warn_report("rme-guest: cannot send the realm's %s token to the "
-                    "source (query-migrate-guest-token has it)",
-                    kind == RME_TOKEN_COMMIT ? "commit" : "abort");
+    sent = rme_stream_send_rp(kind, token, RMM_MIG_TOKEN_SIZE) >= 0;
+    if (kind == RME_TOKEN_ABORT) {
+        g_autofree char *b64 = g_base64_encode(token, RMM_MIG_TOKEN_SIZE);
+
+        error_report("rme-guest: this destination gave the realm up (its "
+                     "abort token %s the return path); a source waiting in "
+                     "doubt runs it again after: migrate-guest-token "
+                     "kind=abort token=%s",
+                     sent ? "written to" : "could not go on", b64);
+    } else if (!sent) {
+        warn_report("rme-guest: cannot send the realm's commit token to "
+                    "the source (query-migrate-guest-token has it)");
     }
 }
 

@@ -33,6 +33,11 @@ void rme_stream_fill_info(RmeGuest *g, bool incoming, MigrationInfo *info);
 
 /* True once the destination committed the realm that ran here. */
 bool rme_stream_migrated(RmeGuest *g);
+/*
+ * May a reset destroy the realm (false and @errp while its migration is
+ * undecided)?
+ */
+bool rme_stream_can_reset(RmeGuest *g, Error **errp);
 
 /*
  * Around the realm's destruction (BQL held): wait for the migration's

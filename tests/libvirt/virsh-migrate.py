@@ -14,9 +14,17 @@
 #   3. the same B -> A
 #   4. virsh migrate --live --parallel (multifd, 2 connections) A -> B
 #   5. virsh migrate --live --p2p --tunnelled B -> A: refused, with the
-#      error naming why; the realm runs on on B, memory intact
+#      error naming why; the realm runs on B, memory intact
+#   6. B -> A with the connection cut right after the realm's END record:
+#      B's QEMU migrates (--migrateuri) to a proxy (cca_mig_proxy) on
+#      127.0.0.2, A's listens (--listen-address) on 127.0.0.1.  virsh
+#      migrate fails and libvirt kills A's QEMU, which gave the realm up
+#      and printed its abort token in its log.  B is in doubt: paused,
+#      virsh resume refused.  The token from A's log given to B's QEMU
+#      (virsh qemu-monitor-command migrate-guest-token), virsh resume
+#      runs the realm on B again, memory intact
 #
-#   tests/libvirt/virsh-migrate.py [--qemu PATH] [--keep] [--workdir DIR]
+#   tests/libvirt/virsh-migrate.py [--qemu PATH] [--smp N] [--workdir DIR]
 #
 # Needs root, libvirt's daemon and client (scripts/setup-deps), unshare
 # and a built QEMU (scripts/build).  Exits 0 when every step passed.
@@ -25,6 +33,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 
 import argparse
+import base64
+import json
+import logging
 import os
 import re
 import shutil
@@ -41,6 +52,7 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(
 sys.path.insert(0, os.path.join(TOP, 'qemu', 'tests', 'functional',
                                 'aarch64'))
 import cca_common                                    # noqa: E402
+import cca_mig_proxy                                 # noqa: E402
 
 DOMAIN = 'cca-realm'
 PROMPT = b'guest# '
@@ -56,6 +68,16 @@ CCA_DIR = '/var/lib/libvirt/qemu-cca'
 BOOT_TIMEOUT = 300
 MIGRATE_TIMEOUT = 600
 CMD_TIMEOUT = 240
+# Through the test's proxy (Python) the migration is slower than the
+# realm's memstress dirties memory at libvirt's default downtime: it is
+# allowed this much (ms), as a management layer would, so that it ends
+# whatever the machine's speed.  The proxy keeps every realm record it
+# saw: a migration that sends more than this through it does not end.
+CONVERGE_DOWNTIME_MS = 60000
+PROXY_BYTES_MAX = 4 << 30
+# What a destination that gave the realm up prints in its log
+# (migration/rme-stream.c): the source in doubt runs it again with it.
+ABORT_TOKEN = re.compile(r'migrate-guest-token kind=abort token=(\S+)')
 
 
 def say(msg):
@@ -189,7 +211,8 @@ class Libvirtd:
     def stop(self):
         self.console_drop()
         if self.proc and self.proc.poll() is None:
-            for dom in self.virsh('list', '--name', check=False).stdout.split():
+            running = self.virsh('list', '--name', check=False).stdout
+            for dom in running.split():
                 self.virsh('destroy', dom, check=False)
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
@@ -288,13 +311,17 @@ def jobinfo(host):
     return out
 
 
-def migrate(src, dst, extra, what, watch=False):
+def migrate(src, dst, extra, what, watch=False, downtime=None,
+            guard=None):
     """virsh migrate --live --verbose @src -> @dst with @extra options,
     virsh domjobinfo polled on @src meanwhile.  With @watch the migration
     starts at 1 MiB/s, and once domjobinfo showed "Data processed" grow,
     virsh migrate-setspeed lets it go at full speed: the progress is seen
-    whatever the machine's speed.  Returns (completed process, the job
-    samples)."""
+    whatever the machine's speed.  With @downtime (ms), virsh
+    migrate-setmaxdowntime allows that much once domjobinfo showed the
+    job: the migration ends whatever the machine's speed.  @guard, if
+    given, is called at each poll and returns why to stop (or None).
+    Returns (completed process, the job samples)."""
     cmd = ['virsh', '-c', src.uri, 'migrate', '--live', '--verbose',
            *extra, *(['--bandwidth', '1'] if watch else []), DOMAIN, dst.uri]
     say(f'{what}: {" ".join(cmd)}')
@@ -311,9 +338,19 @@ def migrate(src, dst, extra, what, watch=False):
             src.virsh('migrate-setspeed', DOMAIN, '100000')
             say(f'{what}: progress seen, migrate-setspeed to full speed')
             watch = False
+        if downtime and samples:
+            src.virsh('migrate-setmaxdowntime', DOMAIN, str(downtime))
+            now = src.virsh('migrate-getmaxdowntime', DOMAIN).stdout
+            say(f'{what}: job seen, migrate-setmaxdowntime {downtime}: '
+                f'{now.strip()} ms')
+            downtime = None
         if time.monotonic() - t0 > MIGRATE_TIMEOUT:
             proc.kill()
             raise Failure(f'{what}: no end in {MIGRATE_TIMEOUT} s')
+        stop = guard() if guard else None
+        if stop:
+            proc.kill()
+            raise Failure(f'{what}: {stop}')
         time.sleep(0.1)
     out, err = proc.communicate()
     proc.stdout_text, proc.stderr_text = out, err
@@ -363,6 +400,195 @@ def moved(src, dst, proc, samples, gen, what, progress=False):
     say(f'{what}: running on {dst.name}, memstress verified (generation '
         f'{gen} -> {now})')
     return now
+
+
+class SayHandler(logging.Handler):
+    """A logger's records (the proxy's) through say()."""
+
+    def emit(self, record):
+        say(self.format(record))
+
+
+def free_port():
+    """A TCP port nothing listens on at 127.0.0.1 (now)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def realm_state(host, what):
+    """The realm's migration state in HMP info migrate on @host (None
+    when it has no realm part); the whole output is logged."""
+    out = host.virsh('qemu-monitor-command', '--hmp', DOMAIN,
+                     'info migrate').stdout.strip()
+    say(f'{what}: info migrate on {host.name}:\n{out}')
+    m = re.search(r'^Realm info:\s*\n\s*State:\s*(\S+)', out, re.M)
+    return m.group(1) if m else None
+
+
+def qmp(host, what, cmd, **args):
+    """QMP @cmd with @args through virsh qemu-monitor-command on @host:
+    its answer, a dict with "return" or "error"."""
+    req = json.dumps({'execute': cmd, 'arguments': args})
+    out = host.virsh('qemu-monitor-command', DOMAIN, req).stdout.strip()
+    try:
+        return json.loads(out)
+    except ValueError:
+        raise Failure(f'{what}: {cmd} on {host.name}: not JSON: {out!r}')
+
+
+def wait_gone(host, what, timeout=60):
+    """After a failed incoming migration (virsh migrate returned): the
+    domain gone from @host (libvirt killed its QEMU), or at least not
+    running there.  Returns its state then, None when gone."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = host.virsh('domstate', '--reason', DOMAIN, check=False)
+        if r.returncode and DOMAIN not in host.domains():
+            return None
+        state = r.stdout.strip()
+        if state.startswith('running'):
+            raise Failure(f'{what}: the domain is {state!r} on '
+                          f'{host.name} after the migration failed')
+        if time.monotonic() > deadline:
+            return state
+        time.sleep(0.2)
+
+
+def cut_after_end(src, dst, gen):
+    """
+    Migrate from @src to @dst through a proxy that ends the stream right
+    after the realm's END record: the destination gives the realm up and
+    prints its abort token, libvirt kills it; @src stays paused in doubt
+    until that token, given to its QEMU, lets it run again.  Returns the
+    memstress generation on @src after.
+    """
+    what = f'{src.name} -> {dst.name}, connection cut after END'
+    log = logging.getLogger('virsh-migrate.proxy')
+    if not log.handlers:
+        handler = SayHandler()
+        handler.setFormatter(logging.Formatter('%(message)s'))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+    # The destination's QEMU listens on 127.0.0.1:port, the source's is
+    # told 127.0.0.2:port, where the proxy is.
+    port = free_port()
+    tamper = cca_mig_proxy.CutAfterEnd()
+    proxy = cca_mig_proxy.MigProxy(port, tamper=tamper, log=log,
+                                   name='proxy', listen=('127.0.0.2', port))
+    try:
+        say(f'{what}: proxy on {proxy.uri} -> 127.0.0.1:{port}')
+        log_from = len(dst.qemu_log())
+        realm_state(src, f'{what}, before')
+        proc, _ = migrate(src, dst,
+                          ['--migrateuri', f'tcp://127.0.0.2:{port}',
+                           '--listen-address', '127.0.0.1'], what,
+                          downtime=CONVERGE_DOWNTIME_MS,
+                          guard=lambda: proxy_guard(proxy))
+        err = proc.stderr_text.strip()
+        if proc.returncode == 0:
+            raise Failure(f'{what}: the migration succeeded')
+        say(f'{what}: virsh migrate failed: {err}')
+        if not proxy.wait_connected(0):
+            raise Failure(f'{what}: the source never connected to the '
+                          f'proxy: {err}')
+        if not proxy.wait_closed(CMD_TIMEOUT):
+            raise Failure(f'{what}: the proxy still forwards '
+                          f'{CMD_TIMEOUT} s after virsh migrate failed')
+        check_cut(proxy, tamper, dst, what)
+    finally:
+        proxy.close()
+
+    state = wait_gone(dst, what)
+    say(f'{what}: the domain is ' +
+        ('gone from ' if state is None else f'{state!r} on ') + dst.name)
+    dst.console_drop()
+    new = dst.qemu_log()[log_from:]
+    lines = [ln for ln in new.splitlines() if ABORT_TOKEN.search(ln)]
+    if len(lines) != 1:
+        raise Failure(f'{what}: {len(lines)} abort token lines in '
+                      f'{dst.name}\'s QEMU log, not one:\n{new[-3000:]}')
+    token = ABORT_TOKEN.search(lines[0]).group(1)
+    say(f'{what}: {dst.name}\'s QEMU log: {lines[0].strip()}')
+    try:
+        base64.b64decode(token, validate=True)
+    except ValueError:
+        raise Failure(f'{what}: the token {token!r} is not base64')
+
+    # In doubt: the source waits, paused, for the destination's word.
+    state = src.virsh('domstate', '--reason', DOMAIN).stdout.strip()
+    if not state.startswith('paused'):
+        raise Failure(f'{what}: the domain is {state!r} on {src.name}, '
+                      f'not paused in doubt')
+    say(f'{what}: the domain is {state!r} on {src.name}')
+    realm = realm_state(src, f'{what}, in doubt')
+    if realm != 'ended':
+        raise Failure(f'{what}: the realm is {realm!r} on {src.name}, '
+                      f'not ended (in doubt)')
+    r = src.virsh('resume', DOMAIN, check=False)
+    said = (r.stderr.strip() or r.stdout.strip())
+    if r.returncode == 0:
+        raise Failure(f'{what}: virsh resume on {src.name} accepted in '
+                      f'doubt: {said}')
+    say(f'{what}: virsh resume on {src.name} refused in doubt: {said}')
+    if 'migrate-guest-token' not in said:
+        raise Failure(f'{what}: virsh resume\'s error does not say what '
+                      f'resolves it (migrate-guest-token): {said}')
+    state = src.virsh('domstate', '--reason', DOMAIN).stdout.strip()
+    if not state.startswith('paused'):
+        raise Failure(f'{what}: after the refused resume the domain is '
+                      f'{state!r} on {src.name}')
+
+    # The destination's abort token resolves it.
+    res = qmp(src, what, 'migrate-guest-token', kind='abort', token=token)
+    if 'return' not in res:
+        raise Failure(f'{what}: migrate-guest-token on {src.name}: {res}')
+    say(f'{what}: migrate-guest-token kind=abort on {src.name}: {res}')
+    realm_state(src, f'{what}, token given')
+    src.virsh('resume', DOMAIN)
+    state = src.virsh('domstate', '--reason', DOMAIN).stdout.strip()
+    if not state.startswith('running'):
+        raise Failure(f'{what}: after the token and virsh resume the '
+                      f'domain is {state!r} on {src.name}')
+    realm = realm_state(src, f'{what}, after')
+    if realm != 'running':
+        raise Failure(f'{what}: after the token and virsh resume the '
+                      f'realm is {realm!r} on {src.name}')
+    now = src.console.memstress_check()
+    if now <= gen:
+        raise Failure(f'{what}: memstress at generation {now} on '
+                      f'{src.name}, {gen} before')
+    say(f'{what}: the realm runs on {src.name} again, memstress verified '
+        f'(generation {gen} -> {now})')
+    return now
+
+
+def proxy_guard(proxy):
+    """Why to stop a migration through @proxy, or None."""
+    if proxy.src_bytes > PROXY_BYTES_MAX:
+        return (f'no end after {proxy.src_bytes} bytes through the proxy, '
+                f'{len(proxy.records)} realm records')
+    return None
+
+
+def check_cut(proxy, tamper, dst, what):
+    """The proxy followed the stream, forwarded the realm's END record
+    whole and ended the stream right after it."""
+    if proxy.error or proxy.parse_error:
+        raise Failure(f'{what}: proxy: {proxy.error or proxy.parse_error}')
+    if not tamper.done or not proxy.cut:
+        raise Failure(f'{what}: the proxy did not cut the stream (no END '
+                      f'record seen): {proxy.layout()[-10:]}')
+    ends = proxy.records_of(cca_mig_proxy.END)
+    if len(ends) != 1 or proxy.cut_at != ends[0].end:
+        raise Failure(f'{what}: the stream was cut at {proxy.cut_at}, END '
+                      f'records {ends}')
+    if ends[0].section != cca_mig_proxy.VM_SECTION_END:
+        raise Failure(f'{what}: {ends[0]} came before the switchover')
+    say(f'{what}: proxy: {tamper.note}, at stream offset '
+        f'{proxy.cut_at} ({proxy.dst_bytes} bytes to {dst.name}, '
+        f'{len(proxy.records)} realm records)')
 
 
 def run(opts, work):
@@ -419,8 +645,11 @@ def run(opts, work):
         now = b.console.memstress_check()
         if now <= gen:
             raise Failure(f'{what}: memstress stays at generation {gen}')
-        say(f'{what}: the realm runs on on B, memstress verified '
+        say(f'{what}: the realm runs on B, memstress verified '
             f'(generation {now})')
+        gen = now
+
+        gen = cut_after_end(b, a, gen)
         b.virsh('destroy', DOMAIN)
     except (Failure, cca_common.ConsoleError):
         for h in hosts:

@@ -1779,6 +1779,67 @@ static void test_poisoned_in_flight(void)
 }
 
 /*
+ * Once migration freezes the realm (the first REC record out, END, an
+ * import until it commits), a memory error is not recorded: the granule
+ * went or goes out as it is.  Before, and once the destination commits,
+ * it is.
+ */
+static void test_poisoned_frozen(void)
+{
+    uint8_t token[RMM_MIG_TOKEN_SIZE];
+    GPtrArray *st = stream_new();
+    char *err = NULL;
+    uint8_t *c;
+    size_t len;
+    unsigned i;
+    Realm s, d;
+
+    source_new(&s, RMI_HASH_SHA256, 66);
+    export_start(&s, st);
+    export_round(s.r, st, false);
+    export_ripas(s.r, st);
+    export_epoch(s.r, st);
+    g_assert_cmpint(rmm_mig_export_pause(s.r), ==, RMI_SUCCESS);
+    export_round(s.r, st, false);
+    /* Paused, no REC out yet: recorded, and it goes in the final pass. */
+    g_assert_cmpint(rmm_granule_poison(s.r, RAM0 + 7 * G), ==, RMI_SUCCESS);
+    export_round(s.r, st, false);
+    for (i = 0; i < s.nr_recs; i++) {
+        c = ctx_make(i);
+        g_assert_cmpint(rmm_mig_export_rec(s.rec[i], c, ctx_len[i], xbuf,
+                                           RMM_MIG_RECORD_MAX, &len), ==,
+                        RMI_SUCCESS);
+        push(st, len);
+        g_free(c);
+        g_assert_cmpint(rmm_granule_poison(s.r, RAM0 + 8 * G), ==,
+                        RMI_ERROR_REALM);
+    }
+    g_assert_cmpint(rmm_mig_export_end(s.r, xbuf, RMM_MIG_RECORD_MAX, &len),
+                    ==, RMI_SUCCESS);
+    push(st, len);
+    g_assert_cmpint(rmm_granule_poison(s.r, RAM0 + 8 * G), ==,
+                    RMI_ERROR_REALM);
+    g_assert_false(poisoned(&s, RAM0 + 8 * G));
+
+    dest_new(&d, RMI_HASH_SHA256, 67);
+    import_all(&d, st);
+    g_assert_cmpint(rmm_granule_poison(d.r, RAM0 + 8 * G), ==,
+                    RMI_ERROR_REALM);
+    assert_same(&s, &d);
+    g_assert_true(poisoned(&d, RAM0 + 7 * G));
+    g_assert_cmpint(rmm_mig_import_commit(d.r, token, &err), ==,
+                    RMI_SUCCESS);
+    g_assert_cmpint(rmm_mig_commit_ack(s.r, token), ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_granule_poison(s.r, RAM0 + 8 * G), ==,
+                    RMI_ERROR_REALM);
+    g_assert_cmpint(rmm_granule_poison(d.r, RAM0 + 8 * G), ==, RMI_SUCCESS);
+    g_assert_true(poisoned(&d, RAM0 + 8 * G));
+    realm_free(&d);
+    realm_free(&s);
+    g_ptr_array_unref(st);
+}
+
+/*
  * A realm created with RMI_REALM_FLAGS_MIG_ZERO: its granules of zeros
  * (DATA_CREATE_UNKNOWN, 20..63 of RAM0) travel as zero entries of 24
  * bytes, which the destination turns into zeros over whatever its memory
@@ -4531,6 +4592,7 @@ int main(int argc, char **argv)
     g_test_add_data_func("/rmm/mig/poisoned/lanes", GUINT_TO_POINTER(2),
                          test_poisoned_granules);
     g_test_add_func("/rmm/mig/poisoned/in-flight", test_poisoned_in_flight);
+    g_test_add_func("/rmm/mig/poisoned/frozen", test_poisoned_frozen);
     g_test_add_func("/rmm/mig/overhead", test_overhead);
     g_test_add_func("/rmm/mig/record-parse", test_record_parse);
     g_test_add_func("/rmm/mig/reject/data-bits", test_reject_data_bits);

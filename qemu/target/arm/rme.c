@@ -336,6 +336,12 @@ static void rme_guest_reset_exit(Object *obj, ResetType type)
     if (!g->ops) {
         return;
     }
+    if (!rme_stream_can_reset(g, &err)) {
+        /* A reset QMP did not ask for (system_reset refuses it). */
+        error_prepend(&err, "reset without the realm: ");
+        warn_report_err(err);
+        return;
+    }
     rme_stream_realm_hold(g);
     g->ops->destroy(g);
     rme_stream_realm_release(g);
@@ -397,6 +403,13 @@ static RmeGuest *rme_guest_of(ConfidentialGuestSupport *cgs)
 static bool rme_guest_can_run(ConfidentialGuestSupport *cgs, Error **errp)
 {
     return rme_stream_can_run(rme_guest_of(cgs), errp);
+}
+
+static bool rme_guest_can_reset(ConfidentialGuestSupport *cgs, Error **errp)
+{
+    RmeGuest *g = rme_guest_of(cgs);
+
+    return !g->ops || rme_stream_can_reset(g, errp);
 }
 
 static bool rme_guest_incoming_commit(ConfidentialGuestSupport *cgs,
@@ -513,6 +526,7 @@ static void rme_guest_class_init(ObjectClass *oc, const void *data)
     rc->get_state = rme_guest_reset_state;
     rc->phases.exit = rme_guest_reset_exit;
     cgsc->can_run = rme_guest_can_run;
+    cgsc->can_reset = rme_guest_can_reset;
     cgsc->migration_incoming_commit = rme_guest_incoming_commit;
     cgsc->migration_rp_token = rme_guest_rp_token;
     cgsc->migration_token_get = rme_guest_token_get;

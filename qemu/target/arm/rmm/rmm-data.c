@@ -140,7 +140,10 @@ RmiStatus rmm_granule_poison(RmmRealm *r, uint64_t ipa)
     g_mutex_lock(&r->lock);
     rmm_granule_wait_idle(r, ipa);
     rr = rmm_aligned(ipa) ? rmm_ram_find(r, ipa) : NULL;
-    if (rr && (*rmm_s2_entry(rr, ipa) & S2_ASSIGNED)) {
+    if (rmm_mig_frozen(r)) {
+        /* Its state went (or goes) in the sealed records as it is. */
+        ret = RMI_ERROR_REALM;
+    } else if (rr && (*rmm_s2_entry(rr, ipa) & S2_ASSIGNED)) {
         if (!(*rmm_s2_entry(rr, ipa) & S2_POISONED)) {
             /* What was there is lost; nothing reads it again. */
             memset(rmm_granule_ptr(rr, ipa), 0, RMM_GRANULE_SIZE);

@@ -260,6 +260,9 @@ uint64_t rmm_realm_prot_size(RmmRealm *r);
  * the destination's granule is poisoned too; DATA_DESTROY ends it.
  * RMI_ERROR_INPUT if @ipa is not the aligned IPA of an ASSIGNED granule
  * of the realm's RAM; poisoning a granule again changes nothing.
+ * RMI_ERROR_REALM while migration freezes the realm (rmm_mig_frozen():
+ * from the first REC record to the commit or abort), whose state went
+ * or goes out as it is: the host reports the error again after.
  */
 RmiStatus rmm_granule_poison(RmmRealm *r, uint64_t ipa);
 bool rmm_granule_poisoned(RmmRealm *r, uint64_t ipa);

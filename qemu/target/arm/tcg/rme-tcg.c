@@ -1131,7 +1131,15 @@ static bool rme_tcg_poison(RmeGuest *g, uint64_t gpa, Error **errp)
     if (!realm) {
         return false;
     }
-    if (rmm_granule_poison(realm, gpa) != RMI_SUCCESS) {
+    switch (rmm_granule_poison(realm, gpa)) {
+    case RMI_SUCCESS:
+        break;
+    case RMI_ERROR_REALM:
+        error_setg(errp, "x-rme-poison-granule: the realm's migration is "
+                   "in its final phase or undecided, its memory frozen: "
+                   "report the error again once it committed or aborted");
+        return false;
+    default:
         error_setg(errp, "x-rme-poison-granule: 0x%" PRIx64 " is not a "
                    "granule of the realm's protected RAM that holds data",
                    gpa);

@@ -647,8 +647,9 @@ class RpTamper:
 
 class MigProxy:
     """
-    Listens on 127.0.0.1 (an ephemeral port, self.port), and connects
-    each connection from the source to the destination at
+    Listens on @listen, (host, port): by default 127.0.0.1 and an
+    ephemeral port (self.host, self.port; self.uri for the source), and
+    connects each connection from the source to the destination at
     127.0.0.1:@dst_port: the migration stream's (the main channel) and,
     with multifd, one per multifd channel (self.channels, in the order
     they came).  Main channel: source -> destination bytes go through a
@@ -663,7 +664,8 @@ class MigProxy:
     """
 
     def __init__(self, dst_port, tamper=None, capture=False, log=None,
-                 name='proxy', rp_tamper=None, end_channel=None):
+                 name='proxy', rp_tamper=None, end_channel=None,
+                 listen=('127.0.0.1', 0)):
         self.dst_port = dst_port
         self.end_channel = end_channel
         self.tamper = tamper
@@ -694,9 +696,9 @@ class MigProxy:
         self._connected = threading.Event()
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind(('127.0.0.1', 0))
+        self._listener.bind(tuple(listen))
         self._listener.listen(8)
-        self.port = self._listener.getsockname()[1]
+        self.host, self.port = self._listener.getsockname()[:2]
         self.channels = []          # MultifdChannel, in connection order
         self._acceptor = threading.Thread(target=self._accept,
                                           name=f'{name}-accept', daemon=True)
@@ -704,7 +706,7 @@ class MigProxy:
 
     @property
     def uri(self):
-        return f'tcp:127.0.0.1:{self.port}'
+        return f'tcp:{self.host}:{self.port}'
 
     @property
     def records(self):

@@ -1342,6 +1342,36 @@ class CcaMigration(QemuSystemTest):
         src = self.boot('src', smp=1)
         self.memstress_start(src, MEMSTRESS_SMALL_MIB, 0x1d0)
 
+        # Issue 24, item 4: a destination as -incoming starts it (it
+        # exits on error) loses the connection right after END.  It
+        # never committed; its abort token is in its log, and that is
+        # all the source needs.
+        dst, port = self.start_dest('dst-default', smp=1)
+        self.migrate_changed(src, 'dst-default', port, mp.CutAfterEnd(),
+                             None)
+        self.assertEqual(self.query_migrate(src)['realm']['state'], 'ended')
+        rc, out = self.wait_exit(dst, 'dst-default')
+        self.assertEqual(rc, 1, f'dst-default: {out}')
+        m = re.search(r'migrate-guest-token kind=abort token=(\S+)', out)
+        self.assertIsNotNone(m, f'dst-default: no abort token in {out}')
+        # Item 6: nothing that would lose the undecided realm meanwhile.
+        res = src.qmp('cont')
+        self.assertIn('printed its abort token', res['error']['desc'])
+        res = src.qmp('system_reset')
+        self.log.info('system_reset in doubt: %s', res)
+        self.assertIn('undecided', res.get('error', {}).get('desc', ''),
+                      'system_reset of a realm in doubt')
+        out = src.cmd('human-monitor-command', command_line='system_reset')
+        self.assertIn('undecided', out, 'HMP system_reset in doubt')
+        res = src.qmp('x-rme-poison-granule', gpa=0x40000000)
+        self.log.info('x-rme-poison-granule in doubt: %s', res)
+        self.assertIn('frozen', res.get('error', {}).get('desc', ''),
+                      'a memory error recorded in doubt')
+        src.cmd('migrate-guest-token', kind='abort', token=m.group(1))
+        src.cmd('cont')
+        self.assert_source_back(src, 'failed', 'the abort token of a '
+                                'destination that exited')
+
         # The destination gave the realm up (the stream ended right after
         # END) and its abort token was lost with the connection.
         dst, tok, _ = self.in_doubt(src, 'dst-abort', tamper=mp.CutAfterEnd())
@@ -1395,6 +1425,109 @@ class CcaMigration(QemuSystemTest):
         self.memstress_check(dst, 'destination after the in-doubt commit')
         self.stop(src)
         self.stop(dst)
+
+    # ---- issue 24, item 5: no save without a destination ------------------
+
+    SAVE_REFUSED = 'a realm is saved only by a live migration'
+
+    def qcow2(self, vm, path, node):
+        """A 64 MiB qcow2 image at @path, made by @vm itself
+        (blockdev-create) and open as node @node: a disk that takes
+        internal snapshots."""
+        for job, opts in (('mk-file', {'driver': 'file', 'filename': path,
+                                       'size': 0}),
+                          ('mk-qcow2', {'driver': 'qcow2', 'file': 'f0',
+                                        'size': 64 << 20})):
+            vm.cmd('blockdev-create', **{'job-id': job, 'options': opts})
+            done = self.wait_job(vm, job)
+            self.assertNotIn('error', done, f'{job}: {done}')
+            vm.cmd('job-dismiss', id=job)
+            if job == 'mk-file':
+                vm.cmd('blockdev-add', driver='file', filename=path,
+                       **{'node-name': 'f0'})
+        vm.cmd('blockdev-add', driver='qcow2', file='f0',
+               **{'node-name': node})
+
+    def wait_job(self, vm, job, timeout=CMD_TIMEOUT):
+        """Poll query-jobs until @job concluded; returns its entry."""
+        deadline = time.monotonic() + timeout
+        while True:
+            jobs = {j['id']: j for j in vm.cmd('query-jobs')}
+            if jobs.get(job, {}).get('status') == 'concluded':
+                return jobs[job]
+            if time.monotonic() > deadline:
+                self.fail(f'job {job} did not conclude in {timeout} s: '
+                          f'{jobs}')
+            time.sleep(0.1)
+
+    def refused_at_once(self, vm, uri, words, what):
+        """migrate @vm to @uri: refused with @words, by the command or
+        as a failed migration."""
+        res = vm.qmp('migrate', uri=uri)
+        self.log.info('%s: migrate: %s', what, res)
+        if 'error' in res:
+            desc = res['error']['desc']
+        else:
+            desc = self.wait_migration(vm, until=('failed',)).get(
+                'error-desc', '')
+        self.assertIn(words, desc, f'{what}: {desc}')
+
+    def test_snapshots_refused(self):
+        # savevm, snapshot-save, a migration to a file, background-snapshot
+        # and COLO, with the 'return-path' capability on as libvirt leaves
+        # it: each is refused at once (QMP answers within its timeout),
+        # with one line, and the realm runs on, its memory intact.
+        src = self.boot('src', smp=1)
+        self.memstress_start(src, MEMSTRESS_SMALL_MIB, 0x1e0)
+        self.set_migration(src)
+        self.qcow2(src, self.scratch_file('snap.qcow2'), 'd0')
+
+        out = src.cmd('human-monitor-command', command_line='savevm s1')
+        self.log.info('savevm: %s', out.strip())
+        self.assertIn(self.SAVE_REFUSED, out)
+        self.assertNotIn('s1', src.cmd('human-monitor-command',
+                                       command_line='info snapshots'))
+
+        src.cmd('snapshot-save', **{'job-id': 'snap', 'tag': 's2',
+                                    'vmstate': 'd0', 'devices': ['d0']})
+        job = self.wait_job(src, 'snap')
+        self.log.info('snapshot-save: %s', job)
+        self.assertIn(self.SAVE_REFUSED, job.get('error', ''))
+        src.cmd('job-dismiss', id='snap')
+
+        # No destination answers on the return path of a file.
+        res = src.qmp('migrate', uri='file:' + self.scratch_file('r.mig'))
+        self.log.info('migrate file: %s', res)
+        self.assertIn("The 'return-path' capability needs a peer",
+                      res.get('error', {}).get('desc', ''))
+
+        # A background snapshot (to a file: no return path there).
+        src.cmd('migrate-set-capabilities', capabilities=[
+            {'capability': 'return-path', 'state': False},
+            {'capability': 'background-snapshot', 'state': True}])
+        self.refused_at_once(src, 'file:' + self.scratch_file('bg.mig'),
+                             'pre-copy only', 'background-snapshot')
+        src.cmd('migrate-set-capabilities', capabilities=[
+            {'capability': 'background-snapshot', 'state': False},
+            {'capability': 'return-path', 'state': True}])
+
+        res = src.qmp('migrate-set-capabilities', capabilities=[
+            {'capability': 'x-colo', 'state': True}])
+        if 'error' in res:
+            # This build has no COLO at all (no replication module).
+            self.log.info('x-colo: %s', res['error']['desc'])
+            self.assertIn('COLO', res['error']['desc'])
+        else:
+            dst, port = self.start_dest('dst-colo', smp=1)
+            self.refused_at_once(src, f'tcp:127.0.0.1:{port}', 'x-colo',
+                                 'x-colo')
+            self.stop(dst)
+
+        self.assertEqual(src.cmd('query-status')['status'], 'running')
+        # Nothing began: no HELLO made, no export to abort.
+        self.assertEqual(self.query_migrate(src)['realm']['state'], 'none')
+        self.memstress_check(src, 'after the refused saves')
+        self.stop(src)
 
     # ---- g4: the realm's counter across a migration -------------------------
 
