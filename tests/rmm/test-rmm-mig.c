@@ -4264,12 +4264,24 @@ static bool race_start(Race *x, GThread **th)
 }
 
 /*
- * The host undelegates a granule while a lane opens the realm's data
- * into it: it must not get it back (it would hold the realm's
- * plaintext).  The lane made the granule the realm's before it let go of
- * the lock; the undelegate waits for the lane and fails.
+ * What the host does while a lane opens the record into destination @d
+ * (run @run; @s is the source, @ipas the record's granules), and checks
+ * after the lane (@ret) is done.
  */
-static void test_lanes_undelegate_race(void)
+typedef struct RaceHost {
+    const char *what;
+    void (*during)(Realm *d, const uint64_t *ipas, unsigned run,
+                   void **state);
+    void (*after)(Realm *d, Realm *s, const uint64_t *ipas, unsigned run,
+                  RmiStatus ret, void *state);
+} RaceHost;
+
+/*
+ * A lane's record imported into a fresh destination, over and over,
+ * until RACE_HITS runs had @h's command land while the lane was in
+ * flight.
+ */
+static void race_import(const RaceHost *h)
 {
     uint64_t ipas[RMM_MIG_BATCH_MAX];
     GPtrArray *st = stream_new();
@@ -4282,7 +4294,7 @@ static void test_lanes_undelegate_race(void)
     lane = race_lane_record(&s, ipas, &len);
     for (run = 0; run < RACE_RUNS && hits < RACE_HITS; run++) {
         Race x = { .rec = lane, .len = len };
-        RmiStatus u;
+        void *state = NULL;
         GThread *th;
         Realm d;
 
@@ -4290,29 +4302,75 @@ static void test_lanes_undelegate_race(void)
         x.r = d.r;
         g_assert_cmpint(rmm_granule_state(d.r, ipas[63]), ==,
                         RMM_GRANULE_DELEGATED);
-        if (race_start(&x, &th)) {
-            hits++;
-            u = rmm_granule_undelegate(d.r, ipas[63]);
+        if (!race_start(&x, &th)) {
             g_thread_join(th);
-            if (u == RMI_SUCCESS) {
-                g_error("run %u: the host took back a granule a lane was "
-                        "opening the realm's data into", run);
-            }
-        } else {
-            g_thread_join(th);
+            realm_free(&d);
+            continue;
         }
-        g_assert_cmpint(x.ret, ==, RMI_SUCCESS);
-        g_assert_cmpint(rmm_granule_state(d.r, ipas[63]), ==,
-                        RMM_GRANULE_DATA);
-        g_assert_cmpmem(store_at(&d, ipas[63]), G, store_at(&s, ipas[63]), G);
+        hits++;
+        h->during(&d, ipas, run, &state);
+        g_thread_join(th);
+        h->after(&d, &s, ipas, run, x.ret, state);
         realm_free(&d);
     }
-    g_test_message("%u of %u runs undelegated while the lane was in "
-                   "flight", hits, run);
+    g_test_message("%u of %u runs %s while the lane was in flight", hits,
+                   run, h->what);
     g_assert_cmpuint(hits, >, 0);
     g_free(lane);
     realm_free(&s);
     g_ptr_array_unref(st);
+}
+
+static void race_undelegate(Realm *d, const uint64_t *ipas, unsigned run,
+                            void **state)
+{
+    *state = GINT_TO_POINTER(rmm_granule_undelegate(d->r, ipas[63]));
+}
+
+static void race_undelegate_after(Realm *d, Realm *s, const uint64_t *ipas,
+                                  unsigned run, RmiStatus ret, void *state)
+{
+    if (GPOINTER_TO_INT(state) == RMI_SUCCESS) {
+        g_error("run %u: the host took back a granule a lane was opening "
+                "the realm's data into", run);
+    }
+    g_assert_cmpint(ret, ==, RMI_SUCCESS);
+    g_assert_cmpint(rmm_granule_state(d->r, ipas[63]), ==,
+                    RMM_GRANULE_DATA);
+    g_assert_cmpmem(store_at(d, ipas[63]), G, store_at(s, ipas[63]), G);
+}
+
+/*
+ * The host undelegates a granule while a lane opens the realm's data
+ * into it: it must not get it back (it would hold the realm's
+ * plaintext).  The lane made the granule the realm's before it let go of
+ * the lock; the undelegate waits for the lane and fails.
+ */
+static void test_lanes_undelegate_race(void)
+{
+    static const RaceHost h = {
+        "undelegated", race_undelegate, race_undelegate_after,
+    };
+
+    race_import(&h);
+}
+
+static void race_destroy(Realm *d, const uint64_t *ipas, unsigned run,
+                         void **state)
+{
+    rmm_realm_destroy(d->r);
+    d->r = NULL;
+}
+
+static void race_destroy_after(Realm *d, Realm *s, const uint64_t *ipas,
+                               unsigned run, RmiStatus ret, void *state)
+{
+    g_assert_cmpint(ret, ==, RMI_SUCCESS);
+    if (!all_zero(d->store[0], RAM0_SIZE) ||
+        !all_zero(d->store[1], RAM1_SIZE)) {
+        g_error("run %u: the realm's data landed in memory its destroy "
+                "had scrubbed and given back", run);
+    }
 }
 
 /*
@@ -4323,45 +4381,11 @@ static void test_lanes_undelegate_race(void)
  */
 static void test_lanes_destroy_race(void)
 {
-    uint64_t ipas[RMM_MIG_BATCH_MAX];
-    GPtrArray *st = stream_new();
-    unsigned run, hits = 0;
-    uint8_t *lane;
-    size_t len;
-    Realm s;
+    static const RaceHost h = {
+        "destroyed the realm", race_destroy, race_destroy_after,
+    };
 
-    race_source(&s, st, ipas);
-    lane = race_lane_record(&s, ipas, &len);
-    for (run = 0; run < RACE_RUNS && hits < RACE_HITS; run++) {
-        Race x = { .rec = lane, .len = len };
-        GThread *th;
-        Realm d;
-
-        race_dest(&d, st, 161);
-        x.r = d.r;
-        if (!race_start(&x, &th)) {
-            g_thread_join(th);
-            realm_free(&d);
-            continue;
-        }
-        hits++;
-        rmm_realm_destroy(d.r);
-        g_thread_join(th);
-        g_assert_cmpint(x.ret, ==, RMI_SUCCESS);
-        if (!all_zero(d.store[0], RAM0_SIZE) ||
-            !all_zero(d.store[1], RAM1_SIZE)) {
-            g_error("run %u: the realm's data landed in memory its destroy "
-                    "had scrubbed and given back", run);
-        }
-        d.r = NULL;
-        realm_free(&d);
-    }
-    g_test_message("%u of %u runs destroyed the realm while the lane was "
-                   "in flight", hits, run);
-    g_assert_cmpuint(hits, >, 0);
-    g_free(lane);
-    realm_free(&s);
-    g_ptr_array_unref(st);
+    race_import(&h);
 }
 
 /*
