@@ -1103,6 +1103,11 @@ class CcaMigration(QemuSystemTest):
             self.assertIn('not finalized', res['error']['desc'], res)
             self.answers_promptly(qmp, 'human-monitor-command',
                                   **{'command-line': 'info migrate'})
+            # Issue 24, item 6: a reset would destroy the arriving realm.
+            res = dst.qmp('system_reset')
+            self.log.info('system_reset of the destination: %s', res)
+            self.assertIn('arriving by migration',
+                          res.get('error', {}).get('desc', ''))
             # Still stalled: the answers did not wait for the stream.
             self.wait_blocked_sending(src, 'switchover, after QMP')
             self.assertFalse(proxy.cut)
