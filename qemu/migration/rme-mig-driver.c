@@ -8,7 +8,6 @@
 #include <glib.h>
 #include <string.h>
 
-#include "target/arm/rmi-mig.h"
 #include "rme-mig-driver.h"
 
 /* A batch of DATA on its way through a lane (one per lane). */
@@ -17,12 +16,14 @@ typedef struct RmeMigLane {
     unsigned lane;              /* 1.. */
     unsigned n;
     uint64_t ipas[RMM_MIG_BATCH_MAX];
-    uint8_t *buf;               /* one record */
+    RmiMigRecord rec;           /* one record's buffer */
 } RmeMigLane;
 
 struct RmeMigDriver {
-    const RmeMigDriverOps *ops;
-    void *opaque;
+    const RmiMigOps *rmm;
+    void *rmm_opaque;
+    const RmeMigSink *sink;
+    void *sink_opaque;
     uint64_t ram_base;
     uint64_t words;             /* of the bitmaps */
     uint64_t *todo;             /* granules to send in this epoch */
@@ -32,7 +33,8 @@ struct RmeMigDriver {
     uint64_t logged;            /* granules the log reported, in all */
     uint64_t cursor;            /* where the scan of @todo resumes */
     uint64_t epoch_sent;        /* granules and RIPAS records sent in it */
-    uint8_t *buf;               /* one record */
+    RmiMigRecord rec;           /* one record's buffer */
+    char *err;                  /* the first error (under @lock) */
     /* Lanes */
     unsigned nr_lanes;
     RmeMigLane *lanes;
@@ -43,17 +45,58 @@ struct RmeMigDriver {
     bool lane_failed;
 };
 
+/* Keep @err (taken) as the driver's error, unless it has one already. */
+static void keep_error(RmeMigDriver *d, char *err)
+{
+    g_mutex_lock(&d->lock);
+    if (!d->err) {
+        d->err = err ? err : g_strdup("the realm's export failed");
+        err = NULL;
+    }
+    g_mutex_unlock(&d->lock);
+    g_free(err);
+}
+
+char *rme_mig_driver_take_error(RmeMigDriver *d)
+{
+    char *err;
+
+    g_mutex_lock(&d->lock);
+    err = g_steal_pointer(&d->err);
+    g_mutex_unlock(&d->lock);
+    return err;
+}
+
+/*
+ * An RMM command or the sink said @ok and *@err (taken; by reference, as
+ * the call that sets it is an argument too); RME_MIG_FAILED if not ok.
+ */
+static int check(RmeMigDriver *d, bool ok, char **err)
+{
+    char *why = g_steal_pointer(err);
+
+    if (ok) {
+        g_free(why);
+        return RME_MIG_MORE;
+    }
+    keep_error(d, why);
+    return RME_MIG_FAILED;
+}
+
 /* A worker: seal @data's batch on its lane and send it. */
 static void lane_work(gpointer data, gpointer user_data)
 {
     RmeMigLane *l = data;
     RmeMigDriver *d = l->d;
-    size_t len = 0;
+    char *err = NULL;
     bool ok;
 
-    ok = d->ops->export_data_lane(d->opaque, l->lane, l->ipas, l->n, l->buf,
-                                  &len) &&
-         (!len || d->ops->emit_lane(d->opaque, l->lane, l->buf, len));
+    ok = d->rmm->export_data(d->rmm_opaque, l->lane, l->ipas, l->n, &l->rec,
+                             &err) &&
+         (!l->rec.len || d->sink->emit_lane(d->sink_opaque, &l->rec, &err));
+    if (!ok) {
+        keep_error(d, err);
+    }
     g_mutex_lock(&d->lock);
     d->lane_failed |= !ok;
     g_queue_push_tail(&d->idle, l);
@@ -61,20 +104,23 @@ static void lane_work(gpointer data, gpointer user_data)
     g_mutex_unlock(&d->lock);
 }
 
-RmeMigDriver *rme_mig_driver_new(const RmeMigDriverOps *ops, void *opaque,
+RmeMigDriver *rme_mig_driver_new(const RmiMigOps *rmm, void *rmm_opaque,
+                                 const RmeMigSink *sink, void *sink_opaque,
                                  uint64_t ram_base, uint64_t nr_granules,
                                  unsigned lanes)
 {
     RmeMigDriver *d = g_new0(RmeMigDriver, 1);
     unsigned i;
 
-    d->ops = ops;
-    d->opaque = opaque;
+    d->rmm = rmm;
+    d->rmm_opaque = rmm_opaque;
+    d->sink = sink;
+    d->sink_opaque = sink_opaque;
     d->ram_base = ram_base;
     d->words = (nr_granules + 63) / 64;
     d->todo = g_new0(uint64_t, d->words);
     d->next = g_new0(uint64_t, d->words);
-    d->buf = g_malloc(RMM_MIG_RECORD_MAX);
+    d->rec.buf = g_malloc(RMM_MIG_RECORD_MAX);
     g_mutex_init(&d->lock);
     g_cond_init(&d->cond);
     g_queue_init(&d->idle);
@@ -84,7 +130,7 @@ RmeMigDriver *rme_mig_driver_new(const RmeMigDriverOps *ops, void *opaque,
         for (i = 0; i < d->nr_lanes; i++) {
             d->lanes[i].d = d;
             d->lanes[i].lane = i + 1;
-            d->lanes[i].buf = g_malloc(RMM_MIG_RECORD_MAX);
+            d->lanes[i].rec.buf = g_malloc(RMM_MIG_RECORD_MAX);
             g_queue_push_tail(&d->idle, &d->lanes[i]);
         }
         /* Exclusive: the workers start now, in the caller's thread. */
@@ -121,7 +167,7 @@ void rme_mig_driver_free(RmeMigDriver *d)
         g_thread_pool_free(d->pool, false, true);
     }
     for (i = 0; i < d->nr_lanes; i++) {
-        g_free(d->lanes[i].buf);
+        g_free(d->lanes[i].rec.buf);
     }
     g_free(d->lanes);
     g_queue_clear(&d->idle);
@@ -129,23 +175,35 @@ void rme_mig_driver_free(RmeMigDriver *d)
     g_mutex_clear(&d->lock);
     g_free(d->todo);
     g_free(d->next);
-    g_free(d->buf);
+    g_free(d->rec.buf);
+    g_free(d->err);
     g_free(d);
 }
 
-static int emit(RmeMigDriver *d, size_t len)
+/* The record @d->rec an export made, if any, goes out. */
+static int emit(RmeMigDriver *d)
 {
-    if (len && !d->ops->emit(d->opaque, d->buf, len)) {
-        return RME_MIG_FAILED;
+    char *err = NULL;
+
+    if (!d->rec.len) {
+        return RME_MIG_MORE;
     }
-    return RME_MIG_MORE;
+    return check(d, d->sink->emit(d->sink_opaque, &d->rec, &err), &err);
+}
+
+/* The export @ok made d->rec; it goes out. */
+static int exported(RmeMigDriver *d, bool ok, char **err)
+{
+    return check(d, ok, err) ? RME_MIG_FAILED : emit(d);
 }
 
 int rme_mig_driver_sync(RmeMigDriver *d)
 {
-    uint64_t i, n = 0, kept = 0;
+    uint64_t i, n = 0, kept = 0, logged;
+    char *err = NULL;
 
-    if (!d->ops->dirty_log(d->opaque, d->next)) {
+    if (check(d, d->rmm->dirty_log(d->rmm_opaque, d->next, &logged, &err),
+              &err)) {
         return RME_MIG_FAILED;
     }
     for (i = 0; i < d->words; i++) {
@@ -200,19 +258,17 @@ uint64_t rme_mig_driver_pending_bytes(const RmeMigDriver *d)
 
 static int send_ripas(RmeMigDriver *d)
 {
-    bool more = true;
-    size_t len;
+    bool more = true, ok;
+    char *err = NULL;
 
     /* The RMM takes RIPAS changes only with no lane sealing. */
     if (lanes_drain(d)) {
         return RME_MIG_FAILED;
     }
     while (more) {
-        if (!d->ops->export_ripas(d->opaque, d->buf, &len, &more)) {
-            return RME_MIG_FAILED;
-        }
-        d->epoch_sent += len != 0;
-        if (emit(d, len)) {
+        ok = d->rmm->export_ripas(d->rmm_opaque, &d->rec, &more, &err);
+        d->epoch_sent += ok && d->rec.len;
+        if (exported(d, ok, &err)) {
             return RME_MIG_FAILED;
         }
     }
@@ -221,16 +277,20 @@ static int send_ripas(RmeMigDriver *d)
 
 static int close_epoch(RmeMigDriver *d)
 {
-    size_t len;
+    char *err = NULL;
+    bool ok;
 
     if (!d->epoch_sent) {
         return RME_MIG_MORE;
     }
     /* The epoch's lane records are all out, and reach it before EPOCH. */
-    if (lanes_drain(d) || (d->nr_lanes && !d->ops->lanes_flush(d->opaque))) {
+    if (lanes_drain(d) ||
+        (d->nr_lanes &&
+         check(d, d->sink->lanes_flush(d->sink_opaque, &err), &err))) {
         return RME_MIG_FAILED;
     }
-    if (!d->ops->export_epoch(d->opaque, d->buf, &len) || emit(d, len)) {
+    ok = d->rmm->export_epoch(d->rmm_opaque, &d->rec, &err);
+    if (exported(d, ok, &err)) {
         return RME_MIG_FAILED;
     }
     d->epoch_sent = 0;
@@ -294,7 +354,8 @@ static int send_batch(RmeMigDriver *d)
 {
     uint64_t ipas[RMM_MIG_BATCH_MAX];
     unsigned n = next_batch(d, ipas);
-    size_t len;
+    char *err = NULL;
+    bool ok;
 
     if (!n) {
         return RME_MIG_DONE;
@@ -302,8 +363,8 @@ static int send_batch(RmeMigDriver *d)
     if (d->nr_lanes) {
         return send_batch_lane(d, ipas, n);
     }
-    if (!d->ops->export_data(d->opaque, ipas, n, d->buf, &len) ||
-        emit(d, len)) {
+    ok = d->rmm->export_data(d->rmm_opaque, 0, ipas, n, &d->rec, &err);
+    if (exported(d, ok, &err)) {
         return RME_MIG_FAILED;
     }
     d->epoch_sent += n;
@@ -312,11 +373,11 @@ static int send_batch(RmeMigDriver *d)
 
 int rme_mig_driver_setup(RmeMigDriver *d)
 {
-    size_t len;
+    char *err = NULL;
+    bool ok = d->rmm->export_immutable(d->rmm_opaque, &d->rec, &err);
 
-    if (!d->ops->export_immutable(d->opaque, d->buf, &len) || emit(d, len) ||
-        send_ripas(d) || (d->nr_lanes && close_epoch(d)) ||
-        rme_mig_driver_sync(d)) {
+    if (exported(d, ok, &err) || send_ripas(d) ||
+        (d->nr_lanes && close_epoch(d)) || rme_mig_driver_sync(d)) {
         return RME_MIG_FAILED;
     }
     merge_next(d);
@@ -327,7 +388,7 @@ int rme_mig_driver_iterate(RmeMigDriver *d)
 {
     int ret = send_ripas(d);
 
-    while (ret == RME_MIG_MORE && !d->ops->stop_iteration(d->opaque)) {
+    while (ret == RME_MIG_MORE && !d->sink->stop_iteration(d->sink_opaque)) {
         ret = send_batch(d);
         if (ret != RME_MIG_DONE) {
             continue;
@@ -368,9 +429,11 @@ int rme_mig_driver_complete(RmeMigDriver *d, unsigned nr_recs,
                             uint64_t *left)
 {
     unsigned passes, i;
-    size_t len;
+    RmmMigStats st;
+    char *err = NULL;
+    bool ok;
 
-    if (!d->ops->pause(d->opaque)) {
+    if (check(d, d->rmm->pause(d->rmm_opaque, &err), &err)) {
         return RME_MIG_FAILED;
     }
     /*
@@ -383,7 +446,9 @@ int rme_mig_driver_complete(RmeMigDriver *d, unsigned nr_recs,
             lanes_drain(d);
             return RME_MIG_FAILED;
         }
-        *left = d->ops->pending(d->opaque);
+        /* What the RMM has not exported, read from its log or not. */
+        d->rmm->status(d->rmm_opaque, &st);
+        *left = st.pending_granules + st.ripas_pending_granules;
         if (!d->todo_count && !*left) {
             break;
         }
@@ -392,8 +457,8 @@ int rme_mig_driver_complete(RmeMigDriver *d, unsigned nr_recs,
         }
     }
     for (i = 0; i < nr_recs; i++) {
-        if (!d->ops->export_rec(d->opaque, i, d->buf, &len) ||
-            emit(d, len)) {
+        ok = d->rmm->export_rec(d->rmm_opaque, i, &d->rec, &err);
+        if (exported(d, ok, &err)) {
             return RME_MIG_FAILED;
         }
     }
@@ -402,10 +467,8 @@ int rme_mig_driver_complete(RmeMigDriver *d, unsigned nr_recs,
 
 int rme_mig_driver_end(RmeMigDriver *d)
 {
-    size_t len;
+    char *err = NULL;
+    bool ok = d->rmm->export_end(d->rmm_opaque, &d->rec, &err);
 
-    if (!d->ops->export_end(d->opaque, d->buf, &len) || emit(d, len)) {
-        return RME_MIG_FAILED;
-    }
-    return RME_MIG_MORE;
+    return exported(d, ok, &err);
 }

@@ -19,64 +19,31 @@
 #ifndef MIGRATION_RME_MIG_DRIVER_H
 #define MIGRATION_RME_MIG_DRIVER_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
+#include "target/arm/rmi-mig-ops.h"
 
 /*
- * What the driver needs of the RMM and of the stream.  An operation that
- * fails returns false and keeps its own error (in @opaque); the driver
- * then stops and returns RME_MIG_FAILED.  Each export writes one record
- * of at most RMM_MIG_RECORD_MAX bytes to @buf and sets *@len (0: nothing
- * to export).
+ * Where the driver's records go (the stream).  Each returns false with
+ * *@err (g_free it) if the stream failed; the driver then stops and
+ * returns RME_MIG_FAILED.
  */
-typedef struct RmeMigDriverOps {
-    /*
-     * MIG_DIRTY_LOG, read and clear: set bit i of @bitmap (zeroed, one
-     * bit per granule of protected RAM) for granule ram_base + i * 4 KiB.
-     */
-    bool (*dirty_log)(void *opaque, uint64_t *bitmap);
-    bool (*export_immutable)(void *opaque, uint8_t *buf, size_t *len);
-    /* *@more: RIPAS changes remain for this epoch. */
-    bool (*export_ripas)(void *opaque, uint8_t *buf, size_t *len,
-                         bool *more);
-    bool (*export_data)(void *opaque, const uint64_t *ipas, unsigned n,
-                        uint8_t *buf, size_t *len);
-    bool (*export_epoch)(void *opaque, uint8_t *buf, size_t *len);
-    /* No REC enters from now on. */
-    bool (*pause)(void *opaque);
-    /*
-     * Granules whose contents or RIPAS the RMM has not exported yet,
-     * whether or not they were read from the log (END needs none).
-     */
-    uint64_t (*pending)(void *opaque);
-    /* The REC of vCPU @index, with the vCPU state the host holds. */
-    bool (*export_rec)(void *opaque, unsigned index, uint8_t *buf,
-                       size_t *len);
-    bool (*export_end)(void *opaque, uint8_t *buf, size_t *len);
-    /* The record @buf[0..@len) goes out; false if the stream failed. */
-    bool (*emit)(void *opaque, const uint8_t *buf, size_t len);
+typedef struct RmeMigSink {
+    /* The record goes out, in order. */
+    bool (*emit)(void *opaque, const RmiMigRecord *rec, char **err);
     /* Pre-copy: true when this iteration has sent enough (rate limit). */
     bool (*stop_iteration)(void *opaque);
-
     /*
-     * Parallel lanes (a driver made with lanes > 0), called from the
-     * driver's worker threads, one per lane, each at most once at a time
-     * for its lane: export_data on lane @lane (1..lanes), then hand the
-     * record to a stream of its own (emit_lane).
+     * Parallel lanes (a driver made with lanes > 0): from the driver's
+     * worker of lane @rec->lane, each lane one record at a time, a DATA
+     * record goes out on a stream of its own.
      */
-    bool (*export_data_lane)(void *opaque, unsigned lane,
-                             const uint64_t *ipas, unsigned n, uint8_t *buf,
-                             size_t *len);
-    bool (*emit_lane)(void *opaque, unsigned lane, const uint8_t *buf,
-                      size_t len);
+    bool (*emit_lane)(void *opaque, const RmiMigRecord *rec, char **err);
     /*
      * From the driver's thread, with no lane busy: every lane record
      * emitted so far reaches the destination before whatever emit()
      * sends next (the EPOCH that closes their epoch).
      */
-    bool (*lanes_flush)(void *opaque);
-} RmeMigDriverOps;
+    bool (*lanes_flush)(void *opaque, char **err);
+} RmeMigSink;
 
 /* Results of the driver's steps. */
 enum {
@@ -95,14 +62,21 @@ typedef struct RmeMigDriver RmeMigDriver;
  * A driver for protected RAM of @nr_granules granules from @ram_base.
  * With @lanes (at most RMM_MIG_LANES_MAX), DATA records are sealed by
  * @lanes worker threads on lanes 1..@lanes and go out through
- * ops->emit_lane, in parallel; everything else stays on lane 0 and
- * ops->emit, in order.  Epoch 0 then holds the IMMUTABLE and RIPAS map
+ * sink->emit_lane, in parallel; everything else stays on lane 0 and
+ * sink->emit, in order.  Epoch 0 then holds the IMMUTABLE and RIPAS map
  * only, as a lane does not carry granules whose RIPAS went in its epoch.
  */
-RmeMigDriver *rme_mig_driver_new(const RmeMigDriverOps *ops, void *opaque,
+RmeMigDriver *rme_mig_driver_new(const RmiMigOps *rmm, void *rmm_opaque,
+                                 const RmeMigSink *sink, void *sink_opaque,
                                  uint64_t ram_base, uint64_t nr_granules,
                                  unsigned lanes);
 void rme_mig_driver_free(RmeMigDriver *d);
+
+/*
+ * Why the last step returned RME_MIG_FAILED: the first error an RMM
+ * command or the sink gave (NULL if none did); the caller owns it.
+ */
+char *rme_mig_driver_take_error(RmeMigDriver *d);
 
 /*
  * After MIG_START: IMMUTABLE, the whole RIPAS map, and the first read of
@@ -130,7 +104,7 @@ uint64_t rme_mig_driver_pending_bytes(const RmeMigDriver *d);
 
 /*
  * Pre-copy, with RECs running: RIPAS changes, then DATA batches until
- * ops->stop_iteration(); a pass over what was dirty closes its epoch.
+ * sink->stop_iteration(); a pass over what was dirty closes its epoch.
  * RME_MIG_DONE when a pass ended with nothing dirty; the log is read
  * again only by rme_mig_driver_sync(), as QEMU does for RAM.
  */

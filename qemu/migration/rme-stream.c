@@ -28,10 +28,16 @@
  *                    source may run the realm again
  *
  * Within a section part the stream is a list of
- *   RME_STREAM_RECORD, <record of the RMM>  (self-delimiting)
+ *   RME_STREAM_RECORD, envelope, <record of the RMM>
  *   RME_STREAM_SYNC     (multifd: every lane record sent before it is
  *                        in before what follows, see below)
- * closed by RME_STREAM_EOS.
+ * closed by RME_STREAM_EOS.  The envelope is this stream's own framing
+ * (RME_STREAM_ENV_SIZE bytes: kind, lane, epoch as big-endian 32 bits,
+ * length as big-endian 32 bits): the stream routes and cuts records by
+ * it and never reads the RMM's header; the RMM refuses a record whose
+ * envelope says something else than the record (rmi-mig-ops.h).  A
+ * lane's device state packet on a multifd channel is an envelope and
+ * its record.
  *
  * Lanes: with multifd (and no multifd compression), DATA records are
  * sealed by one driver worker per multifd channel, each on its own lane
@@ -74,6 +80,7 @@
 #define RME_STREAM_EOS          0x00
 #define RME_STREAM_RECORD       0x01
 #define RME_STREAM_SYNC         0x02
+#define RME_STREAM_ENV_SIZE     10      /* kind, lane, epoch, length */
 
 /* Messages on the return path: one byte of kind, then the token. */
 #define RME_TOKEN_COMMIT        0x01
@@ -93,7 +100,7 @@ typedef struct RmeStream {
     bool out_ran;               /* a migration went out (and came back) */
     RmeMigDriver *drv;          /* while out_active */
     QEMUFile *f;                /* where the driver's records go */
-    Error *err;                 /* of the operation that failed */
+    Error *err;                 /* of the stream's own step that failed */
     QemuMutex token_lock;
     int token_kind;             /* RME_TOKEN_*, 0: none */
     uint8_t token[RMM_MIG_TOKEN_SIZE];
@@ -111,18 +118,10 @@ typedef struct RmeStream {
     uint64_t complete_ms;       /* how long, waits on the stream included */
     uint64_t final_granules;    /* DATA granules it sent */
     unsigned lanes;             /* DATA lanes (multifd), 0: none */
-    QemuMutex err_lock;         /* @err, when lane workers may set it */
 
-    /*
-     * RMM calls made without the BQL (lanes, both sides) against the
-     * realm's destruction (rme_stream_realm_hold()), and the epochs lane
-     * records wait for (destination), under @lane_lock.
-     */
+    /* The epochs lane records wait for (destination), under @lane_lock. */
     QemuMutex lane_lock;
     QemuCond lane_cond;
-    unsigned users;             /* threads in such a call */
-    bool realm_held;            /* being destroyed: no new call */
-    bool realm_reset;           /* destroyed (a reset) during the export */
     uint32_t in_epoch;          /* EPOCH records imported */
     bool in_failed;             /* the import failed: lanes stop */
 
@@ -133,13 +132,39 @@ typedef struct RmeStream {
     uint8_t sent[RMM_MIG_TOKEN_SIZE];
 } RmeStream;
 
+/* The realm's migration commands (rmi-mig-ops.h); their opaque: @g. */
+static const RmiMigOps *rmm(RmeStream *s)
+{
+    return s->g->ops->mig;
+}
+
+static RmmMigPhase rme_stream_phase(RmeStream *s)
+{
+    return rmm(s)->status(s->g, NULL);
+}
+
+/*
+ * An RMM command said @ok; if not, @errp gets what it said in *@why (or
+ * that it failed).  *@why is freed; by reference, as the command that
+ * sets it is an argument too.
+ */
+static bool rme_stream_rmm(bool ok, char **why, Error **errp)
+{
+    g_autofree char *msg = g_steal_pointer(why);
+
+    if (!ok) {
+        error_setg(errp, "%s", msg ? msg : "rme-guest: the RMM refused");
+    }
+    return ok;
+}
+
 /* The realm's migration state as query-migrate reports it. */
 static RealmMigrationState rme_stream_state(RmeStream *s)
 {
     if (s->migrated) {
         return REALM_MIGRATION_STATE_MIGRATED;
     }
-    switch (s->g->ops->mig_phase(s->g)) {
+    switch (rme_stream_phase(s)) {
     case RMM_MIG_OUT_EXPORTING:
         return REALM_MIGRATION_STATE_EXPORTING;
     case RMM_MIG_OUT_PAUSED:
@@ -191,148 +216,59 @@ static void rme_stream_wait_end(bool relock)
     }
 }
 
-/* An RMM call without the BQL may begin; false if the realm is held. */
-static bool rme_stream_realm_enter(RmeStream *s)
-{
-    bool ok;
-
-    qemu_mutex_lock(&s->lane_lock);
-    ok = !s->realm_held;
-    s->users += ok;
-    qemu_mutex_unlock(&s->lane_lock);
-    return ok;
-}
-
-static void rme_stream_realm_exit(RmeStream *s)
-{
-    qemu_mutex_lock(&s->lane_lock);
-    if (!--s->users) {
-        qemu_cond_broadcast(&s->lane_cond);
-    }
-    qemu_mutex_unlock(&s->lane_lock);
-}
-
-void rme_stream_realm_hold(RmeGuest *g)
-{
-    RmeStream *s = g->stream;
-
-    if (!s) {
-        return;
-    }
-    qemu_mutex_lock(&s->lane_lock);
-    s->realm_held = true;
-    s->realm_reset |= s->out_active;
-    while (s->users) {
-        qemu_cond_wait(&s->lane_cond, &s->lane_lock);
-    }
-    qemu_mutex_unlock(&s->lane_lock);
-}
-
-void rme_stream_realm_release(RmeGuest *g)
-{
-    RmeStream *s = g->stream;
-
-    if (!s) {
-        return;
-    }
-    qemu_mutex_lock(&s->lane_lock);
-    s->realm_held = false;
-    qemu_mutex_unlock(&s->lane_lock);
-}
-
-/* Keep @err as the export's error, unless one is kept already. */
-static void rme_stream_set_err(RmeStream *s, Error *err)
-{
-    qemu_mutex_lock(&s->err_lock);
-    if (!s->err) {
-        s->err = err;
-        err = NULL;
-    }
-    qemu_mutex_unlock(&s->err_lock);
-    error_free(err);
-}
-
 /*
- * The host driver (rme-mig-driver.c) runs the export; these are its
- * operations.  The realm (and its backend) may only be used under the
- * BQL: a guest reset replaces it.  The migration thread takes the BQL
- * around each RMM command, never while it writes to the stream, which
- * may block.
+ * Where the driver's records go (RmeMigSink).  The driver calls the
+ * RMM's commands itself (each takes its own locks); none of these needs
+ * the BQL, and the stream, which may block, is written without it.
  */
 
-static bool rme_drv_dirty_log(void *opaque, uint64_t *bitmap)
+/* The envelope of @rec (RME_STREAM_ENV_SIZE bytes) to @f. */
+static void rme_stream_put_env(QEMUFile *f, const RmiMigRecord *rec)
+{
+    qemu_put_byte(f, rec->kind);
+    qemu_put_byte(f, rec->lane);
+    qemu_put_be32(f, rec->epoch);
+    qemu_put_be32(f, rec->len);
+}
+
+static bool rme_sink_emit(void *opaque, const RmiMigRecord *rec, char **err)
 {
     RmeStream *s = opaque;
-    uint64_t n;
+    bool relock;
 
-    BQL_LOCK_GUARD();
-    if (!s->g->ops->mig_dirty_log(s->g, bitmap, &n, &s->err)) {
-        return false;
+    trace_rme_stream_record_out(rmm_mig_record_type_name(rec->kind),
+                                rec->len);
+    relock = rme_stream_wait_begin();
+    qemu_put_byte(s->f, RME_STREAM_RECORD);
+    rme_stream_put_env(s->f, rec);
+    qemu_put_buffer(s->f, rec->buf, rec->len);
+    if (s->lanes && rec->kind == RMM_MIG_RT_EPOCH) {
+        /*
+         * The destination holds the next epoch's lane records until it
+         * has this: out with it now, or both sides wait for each other.
+         */
+        qemu_fflush(s->f);
     }
-    trace_rme_stream_sync(rme_mig_driver_dirty(s->drv), n);
-    return true;
+    rme_stream_wait_end(relock);
+    return true;        /* a stream error shows in qemu_file_get_error() */
 }
 
-static bool rme_drv_export_immutable(void *opaque, uint8_t *buf, size_t *len)
+/* A lane's record goes out on a multifd channel: its envelope, itself. */
+static bool rme_sink_emit_lane(void *opaque, const RmiMigRecord *rec,
+                               char **err)
 {
-    RmeStream *s = opaque;
+    g_autofree uint8_t *pkt = g_malloc(RME_STREAM_ENV_SIZE + rec->len);
 
-    BQL_LOCK_GUARD();
-    return s->g->ops->mig_export_immutable(s->g, buf, len, &s->err);
-}
-
-static bool rme_drv_export_ripas(void *opaque, uint8_t *buf, size_t *len,
-                                 bool *more)
-{
-    RmeStream *s = opaque;
-
-    BQL_LOCK_GUARD();
-    return s->g->ops->mig_export_ripas(s->g, buf, len, more, &s->err);
-}
-
-static bool rme_drv_export_data(void *opaque, const uint64_t *ipas,
-                                unsigned n, uint8_t *buf, size_t *len)
-{
-    RmeStream *s = opaque;
-
-    BQL_LOCK_GUARD();
-    return s->g->ops->mig_export_data(s->g, 0, ipas, n, buf, len, &s->err);
-}
-
-/* A lane's DATA, from a driver worker: no BQL, the realm entered. */
-static bool rme_drv_export_data_lane(void *opaque, unsigned lane,
-                                     const uint64_t *ipas, unsigned n,
-                                     uint8_t *buf, size_t *len)
-{
-    RmeStream *s = opaque;
-    Error *err = NULL;
-    bool ok = false;
-
-    if (rme_stream_realm_enter(s)) {
-        ok = s->g->ops->mig_export_data(s->g, lane, ipas, n, buf, len, &err);
-        rme_stream_realm_exit(s);
-    } else {
-        error_setg(&err, "rme-guest: the realm was reset while it migrated");
-    }
-    if (!ok) {
-        rme_stream_set_err(s, err);
-    }
-    return ok;
-}
-
-/* A lane's record goes out on a multifd channel. */
-static bool rme_drv_emit_lane(void *opaque, unsigned lane, const uint8_t *buf,
-                              size_t len)
-{
-    RmeStream *s = opaque;
-    Error *err = NULL;
-
-    trace_rme_stream_lane_out(lane, rmi_ld32(buf + RMM_MIG_HDR_EPOCH), len);
-    if (!multifd_queue_device_state((char *)"rme-realm", 0, (char *)buf,
-                                    len)) {
-        error_setg(&err, "rme-guest: a multifd channel failed while it "
-                   "carried the realm's DATA");
-        rme_stream_set_err(s, err);
+    trace_rme_stream_lane_out(rec->lane, rec->epoch, rec->len);
+    pkt[0] = rec->kind;
+    pkt[1] = rec->lane;
+    stl_be_p(pkt + 2, rec->epoch);
+    stl_be_p(pkt + 6, rec->len);
+    memcpy(pkt + RME_STREAM_ENV_SIZE, rec->buf, rec->len);
+    if (!multifd_queue_device_state((char *)"rme-realm", 0, (char *)pkt,
+                                    RME_STREAM_ENV_SIZE + rec->len)) {
+        *err = g_strdup("rme-guest: a multifd channel failed while it "
+                        "carried the realm's DATA");
         return false;
     }
     return true;
@@ -342,7 +278,7 @@ static bool rme_drv_emit_lane(void *opaque, unsigned lane, const uint8_t *buf,
  * The lane records sent so far reach the destination before what this
  * section carries next: the channels synced, RME_STREAM_SYNC here.
  */
-static bool rme_drv_lanes_flush(void *opaque)
+static bool rme_sink_lanes_flush(void *opaque, char **err)
 {
     RmeStream *s = opaque;
     bool relock = rme_stream_wait_begin();
@@ -354,127 +290,39 @@ static bool rme_drv_lanes_flush(void *opaque)
     rme_stream_wait_end(relock);
     trace_rme_stream_lanes_flush(ret);
     if (ret < 0) {
-        Error *err = NULL;
-
-        error_setg(&err, "rme-guest: the multifd channels failed while "
-                   "they carried the realm's DATA");
-        rme_stream_set_err(s, err);
+        *err = g_strdup("rme-guest: the multifd channels failed while they "
+                        "carried the realm's DATA");
         return false;
     }
     return true;
 }
 
-static bool rme_drv_export_epoch(void *opaque, uint8_t *buf, size_t *len)
-{
-    RmeStream *s = opaque;
-
-    BQL_LOCK_GUARD();
-    trace_rme_stream_epoch(rme_mig_driver_epoch_sent(s->drv));
-    return s->g->ops->mig_export_epoch(s->g, buf, len, &s->err);
-}
-
-/* The VM is stopped from here to END. */
-static bool rme_drv_pause(void *opaque)
-{
-    RmeStream *s = opaque;
-
-    BQL_LOCK_GUARD();
-    return s->g->ops->mig_export_pause(s->g, &s->err);
-}
-
-static uint64_t rme_drv_pending(void *opaque)
-{
-    RmeStream *s = opaque;
-    RmmMigStats st;
-
-    BQL_LOCK_GUARD();
-    s->g->ops->mig_stats(s->g, &st);
-    return st.pending_granules + st.ripas_pending_granules;
-}
-
-static bool rme_drv_export_rec(void *opaque, unsigned index, uint8_t *buf,
-                               size_t *len)
-{
-    RmeStream *s = opaque;
-    CPUState *cs;
-
-    BQL_LOCK_GUARD();
-    cs = qemu_get_cpu(index);
-    if (!cs) {
-        error_setg(&s->err, "rme-guest: no vCPU %u", index);
-        return false;
-    }
-    return s->g->ops->mig_export_rec(s->g, cs, buf, len, &s->err);
-}
-
-static bool rme_drv_export_end(void *opaque, uint8_t *buf, size_t *len)
-{
-    RmeStream *s = opaque;
-
-    BQL_LOCK_GUARD();
-    return s->g->ops->mig_export_end(s->g, buf, len, &s->err);
-}
-
-static bool rme_drv_emit(void *opaque, const uint8_t *buf, size_t len)
-{
-    RmeStream *s = opaque;
-    bool relock;
-
-    trace_rme_stream_record_out(
-        rmm_mig_record_type_name(buf[RMM_MIG_HDR_TYPE]), len);
-    relock = rme_stream_wait_begin();
-    qemu_put_byte(s->f, RME_STREAM_RECORD);
-    qemu_put_buffer(s->f, buf, len);
-    if (s->lanes && buf[RMM_MIG_HDR_TYPE] == RMM_MIG_RT_EPOCH) {
-        /*
-         * The destination holds the next epoch's lane records until it
-         * has this: out with it now, or both sides wait for each other.
-         */
-        qemu_fflush(s->f);
-    }
-    rme_stream_wait_end(relock);
-    return true;        /* a stream error shows in qemu_file_get_error() */
-}
-
-static bool rme_drv_stop_iteration(void *opaque)
+static bool rme_sink_stop_iteration(void *opaque)
 {
     RmeStream *s = opaque;
 
     return migration_rate_exceeded(s->f);
 }
 
-static const RmeMigDriverOps rme_stream_driver_ops = {
-    .dirty_log = rme_drv_dirty_log,
-    .export_immutable = rme_drv_export_immutable,
-    .export_ripas = rme_drv_export_ripas,
-    .export_data = rme_drv_export_data,
-    .export_epoch = rme_drv_export_epoch,
-    .pause = rme_drv_pause,
-    .pending = rme_drv_pending,
-    .export_rec = rme_drv_export_rec,
-    .export_end = rme_drv_export_end,
-    .emit = rme_drv_emit,
-    .stop_iteration = rme_drv_stop_iteration,
-    .export_data_lane = rme_drv_export_data_lane,
-    .emit_lane = rme_drv_emit_lane,
-    .lanes_flush = rme_drv_lanes_flush,
+static const RmeMigSink rme_stream_sink = {
+    .emit = rme_sink_emit,
+    .stop_iteration = rme_sink_stop_iteration,
+    .emit_lane = rme_sink_emit_lane,
+    .lanes_flush = rme_sink_lanes_flush,
 };
 
-/* A failed step of the driver: its error goes to the migration. */
+/*
+ * A failed step: what failed (the stream's own step, or the driver's
+ * RMM command or sink) goes to the migration.
+ */
 static int rme_stream_fail(RmeStream *s)
 {
-    Error *err;
+    g_autofree char *why = s->drv ? rme_mig_driver_take_error(s->drv) : NULL;
+    Error *err = g_steal_pointer(&s->err);
 
-    qemu_mutex_lock(&s->err_lock);
-    err = g_steal_pointer(&s->err);
-    qemu_mutex_unlock(&s->err_lock);
-    if (qatomic_read(&s->realm_reset)) {
-        /* What the RMM said of the new realm is beside the point. */
-        error_free(err);
-        err = NULL;
-        error_setg(&err, "rme-guest: the realm was reset while it migrated");
-    } else if (!err) {
-        error_setg(&err, "rme-guest: the realm's export failed");
+    if (!err) {
+        error_setg(&err, "%s", why ? why : "rme-guest: the realm's export "
+                   "failed");
     }
     migration_file_set_error(-EINVAL, err);
     return -EINVAL;
@@ -501,8 +349,9 @@ static int rme_stream_save_prepare(void *opaque, Error **errp)
 static int rme_stream_save_setup(QEMUFile *f, void *opaque, Error **errp)
 {
     RmeStream *s = opaque;
-    g_autofree uint8_t *hello = g_malloc(RMM_MIG_RECORD_MAX);
-    size_t len;
+    g_autofree uint8_t *buf = g_malloc(RMM_MIG_RECORD_MAX);
+    RmiMigRecord hello = { .buf = buf };
+    char *why = NULL;
 
     if (rme_stream_save_prepare(opaque, errp) < 0) {
         return -EINVAL;
@@ -519,11 +368,10 @@ static int rme_stream_save_setup(QEMUFile *f, void *opaque, Error **errp)
                    "path (no savevm or snapshots)");
         return -EINVAL;
     }
-    if (!s->g->ops->mig_export_start(s->g, hello, &len, errp)) {
+    if (!rme_stream_rmm(rmm(s)->start(s->g, &hello, &why), &why, errp)) {
         return -EINVAL;
     }
     s->out_active = true;
-    s->realm_reset = false;
     s->out_ran = true;
     s->migrated = false;
     s->completed = false;
@@ -537,13 +385,13 @@ static int rme_stream_save_setup(QEMUFile *f, void *opaque, Error **errp)
     /* DATA on the multifd channels, one lane each, when they carry it. */
     s->lanes = multifd_device_state_supported() ?
                MIN(migrate_multifd_channels(), RMM_MIG_LANES_MAX) : 0;
-    s->drv = rme_mig_driver_new(&rme_stream_driver_ops, s, s->g->ram_base,
-                                s->nr_granules, s->lanes);
+    s->drv = rme_mig_driver_new(rmm(s), s->g, &rme_stream_sink, s,
+                                s->g->ram_base, s->nr_granules, s->lanes);
     s->f = f;
     trace_rme_stream_save_setup(s->nr_granules, s->lanes);
 
     /* The HELLO goes out now: the destination answers on the return path */
-    rme_drv_emit(s, hello, len);
+    rme_sink_emit(s, &hello, NULL);
     qemu_put_byte(f, RME_STREAM_EOS);
     qemu_fflush(f);
     return qemu_file_get_error(f);
@@ -577,10 +425,17 @@ static GBytes *rme_stream_wait_accept(RmeStream *s)
     return accept;
 }
 
-static bool rme_stream_accept(RmeStream *s, const uint8_t *p, size_t len)
+static bool rme_stream_accept(RmeStream *s, GBytes *accept)
 {
-    BQL_LOCK_GUARD();
-    return s->g->ops->mig_export_accept(s->g, p, len, &s->err);
+    size_t len;
+    RmiMigRecord rec = {
+        .kind = RMM_MIG_RT_ACCEPT,
+        .buf = (uint8_t *)g_bytes_get_data(accept, &len),
+    };
+    char *why = NULL;
+
+    rec.len = len;
+    return rme_stream_rmm(rmm(s)->accept(s->g, &rec, &why), &why, &s->err);
 }
 
 /*
@@ -592,9 +447,7 @@ static bool rme_stream_accept(RmeStream *s, const uint8_t *p, size_t len)
 static int rme_stream_finish_handshake(RmeStream *s)
 {
     g_autoptr(GBytes) accept = NULL;
-    const uint8_t *p;
     int64_t t0;
-    size_t len;
     bool ok;
 
     if (!s->hs_wait) {
@@ -608,9 +461,8 @@ static int rme_stream_finish_handshake(RmeStream *s)
     if (!accept) {
         return -EIO;
     }
-    p = g_bytes_get_data(accept, &len);
-    trace_rme_stream_record_in("ACCEPT", len);
-    ok = rme_stream_accept(s, p, len);
+    trace_rme_stream_record_in("ACCEPT", g_bytes_get_size(accept));
+    ok = rme_stream_accept(s, accept);
     if (!ok || rme_mig_driver_setup(s->drv)) {
         return -EINVAL;
     }
@@ -754,30 +606,6 @@ static int rme_stream_complete_records(RmeStream *s, QEMUFile *f,
     return rme_mig_driver_end(s->drv) ? -EINVAL : 0;
 }
 
-/*
- * With the trace event rme_stream_ipa_state on, the IPA state of the
- * realm's RAM at the source's END and at the destination's commit
- * (before the realm runs there): the two must be the same.
- */
-static void rme_stream_trace_ipa_state(RmeGuest *g, const char *where)
-{
-    RmmIpaState st;
-    g_autoptr(GString) hex = NULL;
-
-    if (!trace_event_get_state_backends(TRACE_RME_STREAM_IPA_STATE) ||
-        !g->ops->ipa_state) {
-        return;
-    }
-    BQL_LOCK_GUARD();
-    if (g->ops->ipa_state(g, &st)) {
-        hex = qemu_hexdump_line(NULL, st.sha256, sizeof(st.sha256), 0, 0);
-        trace_rme_stream_ipa_state(where, st.ripas[RMI_RIPAS_RAM],
-                                   st.ripas[RMI_RIPAS_EMPTY],
-                                   st.ripas[RMI_RIPAS_DESTROYED], st.assigned,
-                                   st.poisoned, hex->str);
-    }
-}
-
 static int rme_stream_save_complete(QEMUFile *f, void *opaque)
 {
     RmeStream *s = opaque;
@@ -789,13 +617,13 @@ static int rme_stream_save_complete(QEMUFile *f, void *opaque)
     int ret;
 
     /* The VM is stopped; the BQL only for each RMM command from here. */
-    s->g->ops->mig_stats(s->g, &st);
+    rmm(s)->status(s->g, &st);
     granules = st.data_granules;
     nr_vcpus = rme_stream_nr_vcpus();
     relock = rme_stream_wait_begin();
     ret = rme_stream_complete_records(s, f, nr_vcpus);
     rme_stream_wait_end(relock);
-    s->g->ops->mig_stats(s->g, &st);
+    rmm(s)->status(s->g, &st);
     s->completed = true;
     s->final_granules = st.data_granules - granules;
     s->complete_ms = qemu_clock_get_ms(QEMU_CLOCK_REALTIME) - t0;
@@ -805,21 +633,21 @@ static int rme_stream_save_complete(QEMUFile *f, void *opaque)
     }
     qemu_put_byte(f, RME_STREAM_EOS);
     trace_rme_stream_end();
-    rme_stream_trace_ipa_state(s->g, "source END");
     return qemu_file_get_error(f);
 }
 
 /* Take the realm back, if the RMM allows it. */
 static bool rme_stream_abort_out(RmeStream *s, Error **errp)
 {
-    RmmMigPhase phase = s->g->ops->mig_phase(s->g);
+    RmmMigPhase phase = rme_stream_phase(s);
     uint8_t token[RMM_MIG_TOKEN_SIZE];
     bool have_token;
+    char *why = NULL;
 
     switch (phase) {
     case RMM_MIG_OUT_EXPORTING:
     case RMM_MIG_OUT_PAUSED:
-        return s->g->ops->mig_export_abort(s->g, NULL, errp);
+        return rme_stream_rmm(rmm(s)->abort(s->g, NULL, &why), &why, errp);
     case RMM_MIG_OUT_ENDED:
         qemu_mutex_lock(&s->token_lock);
         have_token = s->token_kind == RME_TOKEN_ABORT;
@@ -834,7 +662,7 @@ static bool rme_stream_abort_out(RmeStream *s, Error **errp)
                        "migrate-guest-token)");
             return false;
         }
-        return s->g->ops->mig_export_abort(s->g, token, errp);
+        return rme_stream_rmm(rmm(s)->abort(s->g, token, &why), &why, errp);
     case RMM_MIG_OUT_MIGRATED:
         error_setg(errp, "rme-guest: the realm was migrated and committed "
                    "on the destination: it cannot run here");
@@ -853,7 +681,7 @@ static void rme_stream_save_cleanup(void *opaque)
         return;
     }
     /* A migration that stopped before completion gives the realm back. */
-    phase = s->g->ops->mig_phase(s->g);
+    phase = rme_stream_phase(s);
     if (phase == RMM_MIG_OUT_EXPORTING || phase == RMM_MIG_OUT_PAUSED) {
         Error *err = NULL;
 
@@ -936,11 +764,12 @@ bool rme_stream_outgoing_complete(RmeGuest *g, Error **errp)
 {
     RmeStream *s = g->stream;
     uint8_t token[RMM_MIG_TOKEN_SIZE];
+    char *why = NULL;
     bool ok = false;
     int kind;
 
     BQL_LOCK_GUARD();
-    if (g->ops->mig_phase(g) != RMM_MIG_OUT_ENDED) {
+    if (rme_stream_phase(s) != RMM_MIG_OUT_ENDED) {
         /* No realm went out with this migration. */
         return true;
     }
@@ -954,9 +783,10 @@ bool rme_stream_outgoing_complete(RmeGuest *g, Error **errp)
         return false;
     }
     /* The backend stops the realm's vCPUs for good. */
-    ok = g->ops->mig_commit_ack(g, token, errp);
+    ok = rme_stream_rmm(rmm(s)->commit_ack(g, token, &why), &why, errp);
     if (ok) {
         s->migrated = true;
+        g->migrated = true;
         trace_rme_stream_migrated();
     }
     return ok;
@@ -983,9 +813,10 @@ bool rme_stream_token_put(RmeGuest *g, int kind, const uint8_t *buf,
                           size_t len, Error **errp)
 {
     RmeStream *s = g->stream;
+    char *why = NULL;
     bool ok;
 
-    if (!s || g->ops->mig_phase(g) != RMM_MIG_OUT_ENDED) {
+    if (!s || rme_stream_phase(s) != RMM_MIG_OUT_ENDED) {
         error_setg(errp, "rme-guest: the realm waits for no token (its "
                    "migration state is %s)",
                    s ? rme_stream_state_name(s) : "none");
@@ -997,10 +828,11 @@ bool rme_stream_token_put(RmeGuest *g, int kind, const uint8_t *buf,
         return false;
     }
     if (kind == MIGRATE_GUEST_TOKEN_KIND_COMMIT) {
-        ok = g->ops->mig_commit_ack(g, buf, errp);
+        ok = rme_stream_rmm(rmm(s)->commit_ack(g, buf, &why), &why, errp);
         s->migrated = ok;
+        g->migrated |= ok;
     } else {
-        ok = g->ops->mig_export_abort(g, buf, errp);
+        ok = rme_stream_rmm(rmm(s)->abort(g, buf, &why), &why, errp);
     }
     trace_rme_stream_token_put(MigrateGuestTokenKind_str(kind), ok);
     return ok;
@@ -1015,63 +847,14 @@ bool rme_stream_outgoing_resume(RmeGuest *g, Error **errp)
     return ok;
 }
 
-bool rme_stream_can_run(RmeGuest *g, Error **errp)
-{
-    RmeStream *s = g->stream;
-    RmmMigPhase phase = g->ops->mig_phase(g);
-
-    if (s->migrated || phase == RMM_MIG_OUT_MIGRATED) {
-        error_setg(errp, "rme-guest: the realm was migrated and committed "
-                   "on the destination; it never runs here again (quit "
-                   "this QEMU)");
-        return false;
-    }
-    if (phase == RMM_MIG_OUT_ENDED) {
-        error_setg(errp, "rme-guest: the realm's final state went to the "
-                   "destination, which neither committed nor aborted it; "
-                   "it cannot run here until migrate-guest-token gives "
-                   "the destination's token (a destination that gave it "
-                   "up printed its abort token)");
-        return false;
-    }
-    if (phase == RMM_MIG_IN_ABORTED) {
-        error_setg(errp, "rme-guest: the incoming realm was aborted");
-        return false;
-    }
-    return true;
-}
-
-bool rme_stream_can_reset(RmeGuest *g, Error **errp)
-{
-    switch (g->ops->mig_phase(g)) {
-    case RMM_MIG_OUT_ENDED:
-        error_setg(errp, "rme-guest: the realm's migration is undecided (the "
-                   "destination neither committed nor aborted it): a reset "
-                   "would destroy the only copy that may run again; resolve "
-                   "it first (migrate-guest-token)");
-        return false;
-    case RMM_MIG_IN_IMPORTING:
-        error_setg(errp, "rme-guest: the realm is arriving by migration: a "
-                   "reset would destroy it before it committed or aborted");
-        return false;
-    default:
-        return true;
-    }
-}
-
-bool rme_stream_migrated(RmeGuest *g)
-{
-    return g->stream && g->stream->migrated;
-}
-
 /* ---- Destination ---- */
 
 static int rme_stream_load_setup(QEMUFile *f, void *opaque, Error **errp)
 {
     RmeStream *s = opaque;
-    RmiRealmParams p = rme_guest_realm_params(s->g);
+    char *why = NULL;
 
-    if (!s->g->ops->mig_import_start(s->g, &p, errp)) {
+    if (!rme_stream_rmm(rmm(s)->import_start(s->g, &why), &why, errp)) {
         return -EINVAL;
     }
     s->in_active = true;
@@ -1135,25 +918,26 @@ static void rme_stream_refused(Error *err)
 }
 
 /* The source's HELLO: this RMM's ACCEPT goes back on the return path. */
-static int rme_stream_load_hello(RmeStream *s, uint32_t len)
+static int rme_stream_load_hello(RmeStream *s, const RmiMigRecord *hello)
 {
     MigrationIncomingState *mis = migration_incoming_get_current();
-    g_autofree uint8_t *accept = g_malloc(RMM_MIG_RECORD_MAX);
+    g_autofree uint8_t *buf = g_malloc(RMM_MIG_RECORD_MAX);
+    RmiMigRecord accept = { .buf = buf };
     Error *err = NULL;
-    size_t alen;
+    char *why = NULL;
 
     if (!mis->to_src_file) {
         error_report("rme-guest: a realm migrates only with the "
                      "'return-path' capability");
         return -EINVAL;
     }
-    if (!s->g->ops->mig_import_hello(s->g, s->buf, len, accept, &alen,
-                                     &err)) {
+    if (!rme_stream_rmm(rmm(s)->import_hello(s->g, hello, &accept, &why),
+                        &why, &err)) {
         rme_stream_refused(err);
         return -EINVAL;
     }
-    trace_rme_stream_record_out("ACCEPT", alen);
-    if (rme_stream_send_rp(RME_RP_ACCEPT, accept, alen) < 0) {
+    trace_rme_stream_record_out("ACCEPT", accept.len);
+    if (rme_stream_send_rp(RME_RP_ACCEPT, accept.buf, accept.len) < 0) {
         error_report("rme-guest: cannot answer the realm's handshake on "
                      "the return path");
         return -EIO;
@@ -1161,40 +945,52 @@ static int rme_stream_load_hello(RmeStream *s, uint32_t len)
     return 0;
 }
 
-/* The next record of @f into s->buf; its length, or a negative errno. */
-static int rme_stream_get_record(RmeStream *s, QEMUFile *f)
+/*
+ * An envelope (RME_STREAM_ENV_SIZE bytes at @env) into @rec; false if
+ * it cannot be one of a record (the RMM judges the rest).
+ */
+static bool rme_stream_parse_env(const uint8_t *env, RmiMigRecord *rec)
 {
-    uint32_t len;
+    rec->kind = env[0];
+    rec->lane = env[1];
+    rec->epoch = ldl_be_p(env + 2);
+    rec->len = ldl_be_p(env + 6);
+    return rec->len >= 1 && rec->len <= RMM_MIG_RECORD_MAX &&
+           rec->lane <= RMM_MIG_LANES_MAX;
+}
 
-    if (qemu_get_buffer(f, s->buf, RMM_MIG_HEADER_SIZE) !=
-        RMM_MIG_HEADER_SIZE) {
-        error_report("rme-guest: realm stream truncated in a record "
-                     "header");
+/* The next record of @f, by its envelope, into @rec (s->buf). */
+static int rme_stream_get_record(RmeStream *s, QEMUFile *f, RmiMigRecord *rec)
+{
+    uint8_t env[RME_STREAM_ENV_SIZE];
+
+    if (qemu_get_buffer(f, env, sizeof(env)) != sizeof(env)) {
+        error_report("rme-guest: realm stream truncated in an envelope");
         return -EIO;
     }
-    len = rmm_mig_record_length(s->buf);
-    if (len < RMM_MIG_HEADER_SIZE || len > RMM_MIG_RECORD_MAX) {
-        error_report("rme-guest: bad realm record header (type %u, "
-                     "length %u)", s->buf[RMM_MIG_HDR_TYPE], len);
+    rec->buf = s->buf;
+    if (!rme_stream_parse_env(env, rec) || rec->lane) {
+        error_report("rme-guest: bad realm record envelope (kind %u, lane "
+                     "%u, length %u)", rec->kind, rec->lane, rec->len);
         return -EINVAL;
     }
-    if (qemu_get_buffer(f, s->buf + RMM_MIG_HEADER_SIZE,
-                        len - RMM_MIG_HEADER_SIZE) !=
-        len - RMM_MIG_HEADER_SIZE) {
+    if (qemu_get_buffer(f, rec->buf, rec->len) != rec->len) {
         error_report("rme-guest: realm stream truncated in a %s record",
-                     rmm_mig_record_type_name(s->buf[RMM_MIG_HDR_TYPE]));
+                     rmm_mig_record_type_name(rec->kind));
         return -EIO;
     }
-    trace_rme_stream_record_in(
-        rmm_mig_record_type_name(s->buf[RMM_MIG_HDR_TYPE]), len);
-    return len;
+    trace_rme_stream_record_in(rmm_mig_record_type_name(rec->kind),
+                               rec->len);
+    return 0;
 }
 
 static int rme_stream_load_state(QEMUFile *f, void *opaque, int version_id)
 {
     RmeStream *s = opaque;
+    RmiMigRecord rec;
     Error *err = NULL;
-    int marker, len;
+    char *why = NULL;
+    int marker, ret;
 
     if (!s->in_active) {
         error_report("rme-guest: realm records without an import");
@@ -1219,23 +1015,23 @@ static int rme_stream_load_state(QEMUFile *f, void *opaque, int version_id)
                          marker);
             return -EINVAL;
         }
-        len = rme_stream_get_record(s, f);
-        if (len < 0) {
-            return len;
+        ret = rme_stream_get_record(s, f, &rec);
+        if (ret < 0) {
+            return ret;
         }
-        if (s->buf[RMM_MIG_HDR_TYPE] == RMM_MIG_RT_HELLO) {
-            if (rme_stream_load_hello(s, len) < 0) {
+        if (rec.kind == RMM_MIG_RT_HELLO) {
+            if (rme_stream_load_hello(s, &rec) < 0) {
                 return -EINVAL;
             }
             continue;
         }
-        if (!s->g->ops->mig_import_record(s->g, s->buf, len, &err)) {
+        if (!rme_stream_rmm(rmm(s)->import(s->g, &rec, &why), &why, &err)) {
             rme_stream_in_fail(s);
             error_prepend(&err, "rme-guest: realm record rejected: ");
             rme_stream_refused(err);
             return -EINVAL;
         }
-        if (s->buf[RMM_MIG_HDR_TYPE] == RMM_MIG_RT_EPOCH) {
+        if (rec.kind == RMM_MIG_RT_EPOCH) {
             rme_stream_in_epoch(s);
         }
     }
@@ -1269,20 +1065,21 @@ static bool rme_stream_load_state_buffer(void *opaque, char *buf, size_t len,
 {
     RmeStream *s = opaque;
     const uint8_t *p = (const uint8_t *)buf;
+    RmiMigRecord rec;
     Error *err = NULL;
-    uint32_t epoch;
-    bool failed, over = false, ok = false;
+    char *why = NULL;
+    bool failed, over = false;
 
-    if (len < RMM_MIG_HEADER_SIZE || rmm_mig_record_length(p) != len ||
-        !p[RMM_MIG_HDR_LANE]) {
+    if (len < RME_STREAM_ENV_SIZE || !rme_stream_parse_env(p, &rec) ||
+        rec.len != len - RME_STREAM_ENV_SIZE || !rec.lane) {
         error_setg(&err, "rme-guest: a multifd packet of the realm that is "
                    "no lane record (%zu bytes)", len);
         goto fail;
     }
-    epoch = rmi_ld32(p + RMM_MIG_HDR_EPOCH);
-    trace_rme_stream_lane_in(p[RMM_MIG_HDR_LANE], epoch, len);
+    rec.buf = (uint8_t *)p + RME_STREAM_ENV_SIZE;
+    trace_rme_stream_lane_in(rec.lane, rec.epoch, rec.len);
     qemu_mutex_lock(&s->lane_lock);
-    while (!s->in_failed && epoch == s->in_epoch + 1 &&
+    while (!s->in_failed && rec.epoch == s->in_epoch + 1 &&
            !(over = rme_stream_main_load_over())) {
         qemu_cond_timedwait(&s->lane_cond, &s->lane_lock,
                             RME_STREAM_LANE_POLL_MS);
@@ -1296,17 +1093,11 @@ static bool rme_stream_load_state_buffer(void *opaque, char *buf, size_t len,
     if (over) {
         error_setg(&err, "rme-guest: DATA record lane %u epoch %u came on "
                    "a multifd channel, but the main channel ended before "
-                   "that epoch opened", p[RMM_MIG_HDR_LANE], epoch);
+                   "that epoch opened", rec.lane, rec.epoch);
         goto fail;
     }
     /* Any other epoch: the RMM says what is wrong with it. */
-    if (rme_stream_realm_enter(s)) {
-        ok = s->g->ops->mig_import_record(s->g, p, len, &err);
-        rme_stream_realm_exit(s);
-    } else {
-        error_setg(&err, "rme-guest: the realm was reset while it migrated");
-    }
-    if (ok) {
+    if (rme_stream_rmm(rmm(s)->import(s->g, &rec, &why), &why, &err)) {
         return true;
     }
     error_prepend(&err, "rme-guest: realm record rejected: ");
@@ -1364,14 +1155,15 @@ bool rme_stream_incoming_commit(RmeGuest *g, Error **errp)
                    "'return-path' capability");
         return false;
     }
-    if (!g->ops->mig_import_commit(g, token, errp)) {
+    char *why = NULL;
+
+    if (!rme_stream_rmm(rmm(s)->import_commit(g, token, &why), &why, errp)) {
         return false;
     }
     s->committed = true;
     s->in_active = false;
     rme_stream_send_token(s, RME_TOKEN_COMMIT, token);
     trace_rme_stream_committed();
-    rme_stream_trace_ipa_state(g, "destination commit");
     return true;
 }
 
@@ -1384,7 +1176,7 @@ static int rme_stream_load_cleanup(void *opaque)
     if (s->in_active) {
         /* The import failed: the source may have its realm back. */
         s->in_active = false;
-        if (s->g->ops->mig_import_abort(s->g, token)) {
+        if (rmm(s)->import_abort(s->g, token)) {
             rme_stream_send_token(s, RME_TOKEN_ABORT, token);
         }
         trace_rme_stream_import_aborted();
@@ -1404,7 +1196,7 @@ void rme_stream_fill_info(RmeGuest *g, bool incoming, MigrationInfo *info)
     if (!s || info->realm || (incoming && s->out_ran)) {
         return;
     }
-    g->ops->mig_stats(g, &st);
+    rmm(s)->status(g, &st);
     r = g_new0(RealmMigrationInfo, 1);
     r->state = rme_stream_state(s);
     r->pages = st.data_granules;
@@ -1476,7 +1268,6 @@ bool rme_stream_init(RmeGuest *g, Error **errp)
     s->nr_granules = g->ram_size >> RMM_GRANULE_SHIFT;
     s->buf = g_malloc(RMM_MIG_RECORD_MAX);
     qemu_mutex_init(&s->token_lock);
-    qemu_mutex_init(&s->err_lock);
     qemu_mutex_init(&s->lane_lock);
     qemu_cond_init(&s->lane_cond);
     qemu_sem_init(&s->accept_sem, 0);

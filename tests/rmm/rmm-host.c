@@ -14,99 +14,266 @@
 #include "rmm-host.h"
 #include "rmm-mig-internal.h"
 
-static bool host_dirty_log(void *opaque, uint64_t *bitmap)
+/*
+ * RMI command @what returned @s; false and *@err (with what the RMM said
+ * in *@why, taken: by reference, as the command sets it) if it failed.
+ */
+static bool host_rmi(RmiStatus s, const char *what, char **why, char **err)
+{
+    g_autofree char *msg = why ? g_steal_pointer(why) : NULL;
+
+    if (s == RMI_SUCCESS) {
+        return true;
+    }
+    if (err) {
+        *err = g_strdup_printf("%s: %s", what,
+                               msg ? msg : rmi_status_name(s));
+    }
+    return false;
+}
+
+/*
+ * An export made *@len bytes of @rec: its envelope from the record.
+ * (@len by reference: the export that sets it is an argument too.)
+ */
+static bool host_exported(RmiStatus s, const char *what, RmiMigRecord *rec,
+                          const size_t *len, char **err)
+{
+    rec->len = s == RMI_SUCCESS ? *len : 0;
+    if (!host_rmi(s, what, NULL, err)) {
+        return false;
+    }
+    g_assert_true(!rec->len || rmi_mig_record_describe(rec));
+    return true;
+}
+
+static bool host_start(void *opaque, RmiMigRecord *hello, char **err)
+{
+    RmmHost *h = opaque;
+    char *why = NULL;
+    size_t len = 0;
+    RmiStatus s = rmm_mig_export_start(h->r, h->policy, h->policy_len,
+                                       hello->buf, RMM_MIG_HS_MAX, &len,
+                                       &why);
+
+    return host_rmi(s, "MIG_START", &why, err) &&
+           host_exported(s, "MIG_START", hello, &len, err);
+}
+
+static bool host_accept(void *opaque, const RmiMigRecord *accept, char **err)
+{
+    RmmHost *h = opaque;
+    char *why = NULL;
+
+    return host_rmi(rmm_mig_export_accept(h->r, accept->buf, accept->len,
+                                          &why), "MIG_ACCEPT", &why, err);
+}
+
+static bool host_dirty_log(void *opaque, uint64_t *bitmap, uint64_t *n,
+                           char **err)
 {
     RmmHost *h = opaque;
     unsigned i;
 
+    *n = 0;
     for (i = 0; i < h->nr_ram; i++) {
         uint64_t first = (h->ram_base[i] - h->ram_base[0]) /
                          RMM_GRANULE_SIZE;
 
-        rmm_mig_dirty_log(h->r, h->ram_base[i],
-                          h->ram_size[i] / RMM_GRANULE_SIZE,
-                          bitmap + first / 64);
+        *n += rmm_mig_dirty_log(h->r, h->ram_base[i],
+                                h->ram_size[i] / RMM_GRANULE_SIZE,
+                                bitmap + first / 64);
     }
     return true;
 }
 
-static bool host_export_immutable(void *opaque, uint8_t *buf, size_t *len)
+static bool host_export_immutable(void *opaque, RmiMigRecord *rec,
+                                  char **err)
 {
     RmmHost *h = opaque;
+    size_t len = 0;
 
-    return rmm_mig_export_immutable(h->r, buf, RMM_MIG_RECORD_MAX, len) ==
-           RMI_SUCCESS;
+    return host_exported(rmm_mig_export_immutable(h->r, rec->buf,
+                                                  RMM_MIG_RECORD_MAX, &len),
+                         "MIG_EXPORT_IMMUTABLE", rec, &len, err);
 }
 
-static bool host_export_ripas(void *opaque, uint8_t *buf, size_t *len,
-                              bool *more)
+static bool host_export_ripas(void *opaque, RmiMigRecord *rec, bool *more,
+                              char **err)
 {
     RmmHost *h = opaque;
+    size_t len = 0;
 
-    return rmm_mig_export_ripas(h->r, buf, RMM_MIG_RECORD_MAX, len,
-                                more) == RMI_SUCCESS;
+    return host_exported(rmm_mig_export_ripas(h->r, rec->buf,
+                                              RMM_MIG_RECORD_MAX, &len,
+                                              more),
+                         "MIG_EXPORT_RIPAS", rec, &len, err);
 }
 
-static bool host_export_data(void *opaque, const uint64_t *ipas, unsigned n,
-                             uint8_t *buf, size_t *len)
+/* Lanes 1.. from the driver's workers at once: the model seals them so. */
+static bool host_export_data(void *opaque, unsigned lane,
+                             const uint64_t *ipas, unsigned n,
+                             RmiMigRecord *rec, char **err)
 {
     RmmHost *h = opaque;
     unsigned exported;
+    size_t len = 0;
 
-    return rmm_mig_export_data(h->r, ipas, n, buf, RMM_MIG_RECORD_MAX, len,
-                               &exported) == RMI_SUCCESS;
+    return host_exported(rmm_mig_export_data_lane(h->r, lane, ipas, n,
+                                                  rec->buf,
+                                                  RMM_MIG_RECORD_MAX, &len,
+                                                  &exported),
+                         "MIG_EXPORT_DATA", rec, &len, err);
 }
 
-static bool host_export_epoch(void *opaque, uint8_t *buf, size_t *len)
+static bool host_export_epoch(void *opaque, RmiMigRecord *rec, char **err)
+{
+    RmmHost *h = opaque;
+    size_t len = 0;
+
+    return host_exported(rmm_mig_export_epoch(h->r, rec->buf,
+                                              RMM_MIG_RECORD_MAX, &len),
+                         "MIG_EXPORT_EPOCH", rec, &len, err);
+}
+
+static bool host_pause(void *opaque, char **err)
 {
     RmmHost *h = opaque;
 
-    return rmm_mig_export_epoch(h->r, buf, RMM_MIG_RECORD_MAX, len) ==
-           RMI_SUCCESS;
+    return host_rmi(rmm_mig_export_pause(h->r), "MIG_PAUSE", NULL, err);
 }
 
-static bool host_pause(void *opaque)
-{
-    RmmHost *h = opaque;
-
-    return rmm_mig_export_pause(h->r) == RMI_SUCCESS;
-}
-
-static uint64_t host_pending(void *opaque)
-{
-    RmmHost *h = opaque;
-    RmmMigStats st;
-
-    rmm_mig_stats(h->r, &st);
-    return st.pending_granules + st.ripas_pending_granules;
-}
-
-static bool host_export_rec(void *opaque, unsigned index, uint8_t *buf,
-                            size_t *len)
+static bool host_export_rec(void *opaque, unsigned index, RmiMigRecord *rec,
+                            char **err)
 {
     RmmHost *h = opaque;
     g_autofree uint8_t *ctx = g_malloc(RMM_MIG_REC_CTX_MAX);
-    size_t ctx_len = h->rec_ctx(h->opaque, index, ctx);
+    size_t ctx_len = h->rec_ctx ? h->rec_ctx(h->opaque, index, ctx) : 0;
+    size_t len = 0;
 
-    return index < rmm_realm_num_recs(h->r) &&
-           rmm_mig_export_rec(rmm_realm_rec(h->r, index), ctx, ctx_len, buf,
-                              RMM_MIG_RECORD_MAX, len) == RMI_SUCCESS;
+    if (index >= rmm_realm_num_recs(h->r)) {
+        return host_rmi(RMI_ERROR_INPUT, "MIG_EXPORT_REC", NULL, err);
+    }
+    return host_exported(rmm_mig_export_rec(rmm_realm_rec(h->r, index), ctx,
+                                            ctx_len, rec->buf,
+                                            RMM_MIG_RECORD_MAX, &len),
+                         "MIG_EXPORT_REC", rec, &len, err);
 }
 
-static bool host_export_end(void *opaque, uint8_t *buf, size_t *len)
+static bool host_export_end(void *opaque, RmiMigRecord *rec, char **err)
+{
+    RmmHost *h = opaque;
+    size_t len = 0;
+
+    return host_exported(rmm_mig_export_end(h->r, rec->buf,
+                                            RMM_MIG_RECORD_MAX, &len),
+                         "MIG_EXPORT_END", rec, &len, err);
+}
+
+static bool host_commit_ack(void *opaque, const uint8_t *token, char **err)
 {
     RmmHost *h = opaque;
 
-    return rmm_mig_export_end(h->r, buf, RMM_MIG_RECORD_MAX, len) ==
-           RMI_SUCCESS;
+    return host_rmi(rmm_mig_commit_ack(h->r, token), "MIG_COMMIT_ACK", NULL,
+                    err);
 }
 
-static bool host_emit(void *opaque, const uint8_t *buf, size_t len)
+static bool host_abort(void *opaque, const uint8_t *token, char **err)
+{
+    RmmHost *h = opaque;
+
+    return host_rmi(rmm_mig_export_abort(h->r, token), "MIG_ABORT", NULL,
+                    err);
+}
+
+static bool host_import_start_op(void *opaque, char **err)
+{
+    RmmHost *h = opaque;
+    char *why = NULL;
+
+    return host_rmi(rmm_mig_import_start(h->r, h->nr_recs, h->policy,
+                                         h->policy_len, &why),
+                    "MIG_IMPORT_START", &why, err);
+}
+
+static bool host_import_hello(void *opaque, const RmiMigRecord *hello,
+                              RmiMigRecord *accept, char **err)
+{
+    RmmHost *h = opaque;
+    char *why = NULL;
+    size_t len = 0;
+    RmiStatus s = rmm_mig_import_hello(h->r, hello->buf, hello->len,
+                                       accept->buf, RMM_MIG_HS_MAX, &len,
+                                       &why);
+
+    return host_rmi(s, "MIG_IMPORT_HELLO", &why, err) &&
+           host_exported(s, "MIG_IMPORT_HELLO", accept, &len, err);
+}
+
+static bool host_import(void *opaque, const RmiMigRecord *rec, char **err)
+{
+    RmmHost *h = opaque;
+    RmmMigImported out;
+    char *why = NULL;
+
+    return host_rmi(rmm_mig_import(h->r, rec, &out, &why), "MIG_IMPORT",
+                    &why, err);
+}
+
+static bool host_import_commit(void *opaque, uint8_t *token, char **err)
+{
+    RmmHost *h = opaque;
+    char *why = NULL;
+
+    return host_rmi(rmm_mig_import_commit(h->r, token, &why),
+                    "MIG_IMPORT_COMMIT", &why, err);
+}
+
+static bool host_import_abort(void *opaque, uint8_t *token)
+{
+    RmmHost *h = opaque;
+
+    return rmm_mig_import_abort(h->r, token);
+}
+
+static RmmMigPhase host_status(void *opaque, RmmMigStats *st)
+{
+    RmmHost *h = opaque;
+
+    if (st) {
+        rmm_mig_stats(h->r, st);
+    }
+    return rmm_mig_phase(h->r);
+}
+
+const RmiMigOps rmm_host_mig_ops = {
+    .start = host_start,
+    .accept = host_accept,
+    .dirty_log = host_dirty_log,
+    .export_immutable = host_export_immutable,
+    .export_ripas = host_export_ripas,
+    .export_data = host_export_data,
+    .export_epoch = host_export_epoch,
+    .pause = host_pause,
+    .export_rec = host_export_rec,
+    .export_end = host_export_end,
+    .commit_ack = host_commit_ack,
+    .abort = host_abort,
+    .import_start = host_import_start_op,
+    .import_hello = host_import_hello,
+    .import = host_import,
+    .import_commit = host_import_commit,
+    .import_abort = host_import_abort,
+    .status = host_status,
+};
+
+/* The sink: every record to h->emit, lane records too (under @lock). */
+static bool host_emit(void *opaque, const RmiMigRecord *rec, char **err)
 {
     RmmHost *h = opaque;
 
     g_mutex_lock(&h->lock);
-    h->emit(h->opaque, buf, len);
+    h->emit(h->opaque, rec->buf, rec->len);
     h->emitted++;
     g_mutex_unlock(&h->lock);
     return true;
@@ -119,26 +286,7 @@ static bool host_stop_iteration(void *opaque)
     return h->stop_after && h->emitted >= h->stop_after;
 }
 
-static bool host_export_data_lane(void *opaque, unsigned lane,
-                                  const uint64_t *ipas, unsigned n,
-                                  uint8_t *buf, size_t *len)
-{
-    RmmHost *h = opaque;
-    unsigned exported;
-
-    return rmm_mig_export_data_lane(h->r, lane, ipas, n, buf,
-                                    RMM_MIG_RECORD_MAX, len, &exported) ==
-           RMI_SUCCESS;
-}
-
-/* Lane records go to the same sink, as each worker finishes one. */
-static bool host_emit_lane(void *opaque, unsigned lane, const uint8_t *buf,
-                           size_t len)
-{
-    return host_emit(opaque, buf, len);
-}
-
-static bool host_lanes_flush(void *opaque)
+static bool host_lanes_flush(void *opaque, char **err)
 {
     RmmHost *h = opaque;
 
@@ -148,20 +296,10 @@ static bool host_lanes_flush(void *opaque)
     return true;
 }
 
-static const RmeMigDriverOps rmm_host_ops = {
-    .dirty_log = host_dirty_log,
-    .export_immutable = host_export_immutable,
-    .export_ripas = host_export_ripas,
-    .export_data = host_export_data,
-    .export_epoch = host_export_epoch,
-    .pause = host_pause,
-    .pending = host_pending,
-    .export_rec = host_export_rec,
-    .export_end = host_export_end,
+static const RmeMigSink rmm_host_sink = {
     .emit = host_emit,
     .stop_iteration = host_stop_iteration,
-    .export_data_lane = host_export_data_lane,
-    .emit_lane = host_emit_lane,
+    .emit_lane = host_emit,
     .lanes_flush = host_lanes_flush,
 };
 
@@ -176,7 +314,8 @@ RmeMigDriver *rmm_host_driver_new(RmmHost *h)
                  == 0);
         end = MAX(end, h->ram_base[i] + h->ram_size[i]);
     }
-    return rme_mig_driver_new(&rmm_host_ops, h, h->ram_base[0],
+    return rme_mig_driver_new(&rmm_host_mig_ops, h, &rmm_host_sink, h,
+                              h->ram_base[0],
                               (end - h->ram_base[0]) / RMM_GRANULE_SIZE,
                               h->lanes);
 }

@@ -35,7 +35,17 @@ typedef struct RmmHost {
     unsigned lanes;
     GMutex lock;
     unsigned flushes;
+    /* The realm's migration policy (MIG_START, MIG_IMPORT_START). */
+    const uint8_t *policy;
+    size_t policy_len;
+    unsigned nr_recs;           /* MIG_IMPORT_START: RECs to expect */
 } RmmHost;
+
+/*
+ * The RMI migration commands over the model (rmi-mig-ops.h), with an
+ * RmmHost as their opaque: what the driver runs in these tests.
+ */
+extern const RmiMigOps rmm_host_mig_ops;
 
 /*
  * What a host does with RAM it gives a realm: delegate every granule of

@@ -1845,6 +1845,57 @@ static void test_poisoned_frozen(void)
  * bytes, which the destination turns into zeros over whatever its memory
  * held; a tampered zero entry is refused.
  */
+/*
+ * The host's envelope (rmm_mig_import(): what QEMU's stream carries in
+ * front of each record) must say what the record says: a kind, lane or
+ * epoch the host changed is refused like a bad header, and the session
+ * is over.
+ */
+static void test_envelope(void)
+{
+    GPtrArray *st = stream_new();
+    RmmMigImported out;
+    RmiMigRecord rec;
+    char *err = NULL;
+    Realm s, d;
+    size_t len;
+    unsigned i, bad;
+
+    source_new(&s, RMI_HASH_SHA256, 71);
+    migrate_out(&s, st, 0);
+    for (bad = 0; bad < 3; bad++) {
+        dest_new(&d, RMI_HASH_SHA256, 72 + bad);
+        g_assert_cmpint(host_import_start(d.r, NRECS, policy, key), ==,
+                        RMI_SUCCESS);
+        /* IMMUTABLE (the keys come with it), then RIPAS in its envelope */
+        rec.buf = (uint8_t *)rdata(st, 0, &len);
+        g_assert_cmpint(host_import_record(d.r, rec.buf, len, &out, NULL),
+                        ==, RMI_SUCCESS);
+        for (i = 1; i < 3; i++) {
+            rec.buf = (uint8_t *)rdata(st, i, &len);
+            rec.len = len;
+            g_assert_true(rmi_mig_record_describe(&rec));
+            if (i == 2) {
+                rec.kind ^= bad == 0 ? 1 : 0;
+                rec.lane += bad == 1;
+                rec.epoch += bad == 2;
+                g_assert_cmpint(rmm_mig_import(d.r, &rec, &out, &err), ==,
+                                RMI_ERROR_INPUT);
+                g_assert_nonnull(strstr(err, "envelope"));
+                g_clear_pointer(&err, g_free);
+                /* The record itself, as it came, is refused now too. */
+                g_assert_true(rmi_mig_record_describe(&rec));
+            }
+            g_assert_cmpint(rmm_mig_import(d.r, &rec, &out, NULL), ==,
+                            i == 2 ? RMI_ERROR_REALM : RMI_SUCCESS);
+        }
+        host_forget(d.r);
+        realm_free(&d);
+    }
+    realm_free(&s);
+    g_ptr_array_unref(st);
+}
+
 static void test_zero_granules(void)
 {
     GPtrArray *st = stream_new(), *bad;
@@ -4611,6 +4662,7 @@ int main(int argc, char **argv)
     g_test_add_func("/rmm/mig/phase-notifier", test_phase_notifier);
     g_test_add_func("/rmm/mig/rec-in-open-epoch", test_rec_in_open_epoch);
     g_test_add_func("/rmm/mig/zero-granules", test_zero_granules);
+    g_test_add_func("/rmm/mig/envelope", test_envelope);
     g_test_add_data_func("/rmm/mig/poisoned/lane0", GUINT_TO_POINTER(0),
                          test_poisoned_granules);
     g_test_add_data_func("/rmm/mig/poisoned/lanes", GUINT_TO_POINTER(2),

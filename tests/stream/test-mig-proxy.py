@@ -88,8 +88,8 @@ class Writer:
         rec = (mp.MAGIC + bytes([mp.VERSION, rtype, 0, 0]) +
                struct.pack('<IIQ', length, epoch, self.seq) + body)
         self.seq += 1
-        self.records.append((len(self.out), bytes([mp.MARKER]) + rec))
-        self.out += bytes([mp.MARKER]) + rec
+        self.records.append((len(self.out), mp.frame(rec)))
+        self.out += mp.frame(rec)
 
     def data(self, gpas):
         body = struct.pack('<I', len(gpas))
@@ -283,14 +283,15 @@ class TamperTest(unittest.TestCase):
         t.done = False
         out = t.record(mixed)
         self.assertEqual(len(out), len(mixed.framed))
-        self.assertEqual(out[1 + ents[0][0]:1 + ents[0][0] + 8],
+        at = 1 + mp.ENV_SIZE            # the record, in the framed bytes
+        self.assertEqual(out[at + ents[0][0]:at + ents[0][0] + 8],
                          mixed.raw[ents[1][0]:ents[1][0] + 8])
         # The ciphertext bit is flipped in a full entry, never a zero one.
         f = mp.FlipDataBit()
         out = f.record(mixed)
         diff = [i for i in range(len(out)) if out[i] != mixed.framed[i]]
         self.assertEqual(len(diff), 1)
-        self.assertTrue(ents[1][0] < diff[0] - 1 < ents[1][0] + ents[1][1])
+        self.assertTrue(ents[1][0] < diff[0] - at < ents[1][0] + ents[1][1])
 
     def test_truncate_at_third_data(self):
         w = realm_stream()

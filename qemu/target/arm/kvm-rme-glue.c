@@ -15,6 +15,12 @@
 #include "system/kvm.h"
 #include "system/kvm_int.h"
 #include "kvm-rme.h"
+#include <sys/ioctl.h>
+
+int rme_kvm_ioctl(int fd, unsigned long request, void *arg)
+{
+    return ioctl(fd, request, arg);
+}
 
 bool rme_kvm_attach(RmeKvm *k, RmeGuest *g, Error **errp)
 {
@@ -73,6 +79,13 @@ bool rme_kvm_attach_slots(RmeKvm *k, RmeGuest *g, Error **errp)
  * them after the realm activates, so QEMU's CPU sections cannot carry
  * them (the REC record does, sealed).
  */
+int rme_kvm_vcpu_fd(RmeGuest *g, unsigned index)
+{
+    CPUState *cs = qemu_get_cpu(index);
+
+    return cs ? cs->kvm_fd : -1;
+}
+
 void rme_kvm_vcpus_detach(void)
 {
     CPUState *cs;

@@ -30,13 +30,6 @@
 #include "kvm-rmi-mig.h"
 #include "trace.h"
 
-static int rme_kvm_sys_ioctl(int fd, unsigned long request, void *arg)
-{
-    return ioctl(fd, request, arg);
-}
-
-RmeKvmIoctl *rme_kvm_ioctl = rme_kvm_sys_ioctl;
-
 int rme_kvm_call(int fd, unsigned long request, void *arg, const char *what,
                  Error **errp)
 {
@@ -272,23 +265,5 @@ const RmeBackendOps rme_kvm_backend_ops = {
     .activate = rme_kvm_activate,
     .destroy = rme_kvm_destroy,
     .cpu_memory = rme_kvm_cpu_memory,
-    .mig_export_start = rme_kvm_mig_export_start,
-    .mig_export_accept = rme_kvm_mig_export_accept,
-    .mig_dirty_log = rme_kvm_mig_dirty_log,
-    .mig_export_immutable = rme_kvm_mig_export_immutable,
-    .mig_export_ripas = rme_kvm_mig_export_ripas,
-    .mig_export_data = rme_kvm_mig_export_data,
-    .mig_export_epoch = rme_kvm_mig_export_epoch,
-    .mig_export_pause = rme_kvm_mig_export_pause,
-    .mig_export_rec = rme_kvm_mig_export_rec,
-    .mig_export_end = rme_kvm_mig_export_end,
-    .mig_commit_ack = rme_kvm_mig_commit_ack,
-    .mig_export_abort = rme_kvm_mig_export_abort,
-    .mig_import_start = rme_kvm_mig_import_start,
-    .mig_import_hello = rme_kvm_mig_import_hello,
-    .mig_import_record = rme_kvm_mig_import_record,
-    .mig_import_commit = rme_kvm_mig_import_commit,
-    .mig_import_abort = rme_kvm_mig_import_abort,
-    .mig_phase = rme_kvm_mig_phase,
-    .mig_stats = rme_kvm_mig_stats,
+    .mig = &rme_kvm_mig_ops,
 };

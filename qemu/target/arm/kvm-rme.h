@@ -17,8 +17,11 @@
 #include "hw/core/cpu.h"
 #include "rme.h"
 
-typedef int RmeKvmIoctl(int fd, unsigned long request, void *arg);
-extern RmeKvmIoctl *rme_kvm_ioctl;
+/*
+ * ioctl(2), in kvm-rme-glue.c; the unit tests link a model of the
+ * kernel side instead (tests/unit/kvm-rme-fake.c).
+ */
+int rme_kvm_ioctl(int fd, unsigned long request, void *arg);
 
 /* A KVM memslot of the realm's RAM. */
 typedef struct RmeKvmSlot {
@@ -65,48 +68,14 @@ bool rme_kvm_attach_slots(RmeKvm *k, RmeGuest *g, Error **errp);
 /* Realm vCPUs: their registers are the RMM's; QEMU neither saves them. */
 void rme_kvm_vcpus_detach(void);
 
-static inline int rme_kvm_vcpu_fd(CPUState *cs)
-{
-    return cs->kvm_fd;
-}
+/* The fd of vCPU @index of @g's VM, or -1 if it has none. */
+int rme_kvm_vcpu_fd(RmeGuest *g, unsigned index);
 
 /* The realm's parameters (kvm-rme.c), also when it is imported. */
 bool rme_kvm_realm_config(RmeGuest *g, const RmiRealmParams *p,
                           Error **errp);
 
-/* kvm-rme-migrate.c: the migration operations of rme_kvm_backend_ops. */
-bool rme_kvm_mig_export_start(RmeGuest *g, uint8_t *buf, size_t *len,
-                              Error **errp);
-bool rme_kvm_mig_export_accept(RmeGuest *g, const uint8_t *buf, size_t len,
-                               Error **errp);
-bool rme_kvm_mig_dirty_log(RmeGuest *g, uint64_t *bitmap, uint64_t *n,
-                           Error **errp);
-bool rme_kvm_mig_export_immutable(RmeGuest *g, uint8_t *buf, size_t *len,
-                                  Error **errp);
-bool rme_kvm_mig_export_ripas(RmeGuest *g, uint8_t *buf, size_t *len,
-                              bool *more, Error **errp);
-bool rme_kvm_mig_export_data(RmeGuest *g, unsigned lane,
-                             const uint64_t *ipas, unsigned n, uint8_t *buf,
-                             size_t *len, Error **errp);
-bool rme_kvm_mig_export_epoch(RmeGuest *g, uint8_t *buf, size_t *len,
-                              Error **errp);
-bool rme_kvm_mig_export_pause(RmeGuest *g, Error **errp);
-bool rme_kvm_mig_export_rec(RmeGuest *g, CPUState *cs, uint8_t *buf,
-                            size_t *len, Error **errp);
-bool rme_kvm_mig_export_end(RmeGuest *g, uint8_t *buf, size_t *len,
-                            Error **errp);
-bool rme_kvm_mig_commit_ack(RmeGuest *g, const uint8_t *token, Error **errp);
-bool rme_kvm_mig_export_abort(RmeGuest *g, const uint8_t *token,
-                              Error **errp);
-bool rme_kvm_mig_import_start(RmeGuest *g, const RmiRealmParams *p,
-                              Error **errp);
-bool rme_kvm_mig_import_hello(RmeGuest *g, const uint8_t *hello, size_t len,
-                              uint8_t *buf, size_t *out_len, Error **errp);
-bool rme_kvm_mig_import_record(RmeGuest *g, const uint8_t *buf, size_t len,
-                               Error **errp);
-bool rme_kvm_mig_import_commit(RmeGuest *g, uint8_t *token, Error **errp);
-bool rme_kvm_mig_import_abort(RmeGuest *g, uint8_t *token);
-RmmMigPhase rme_kvm_mig_phase(RmeGuest *g);
-void rme_kvm_mig_stats(RmeGuest *g, RmmMigStats *stats);
+/* kvm-rme-migrate.c: the RMI migration commands, over the proposed uapi */
+extern const RmiMigOps rme_kvm_mig_ops;
 
 #endif /* TARGET_ARM_KVM_RME_H */

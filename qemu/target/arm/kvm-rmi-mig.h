@@ -67,7 +67,7 @@ struct kvm_arm_rmi_realm_config {
 /* The argument of the migration ioctls: 104 bytes. */
 struct kvm_arm_rmi_mig {
     __u32 flags;                /* in: zero; out: KVM_ARM_RMI_MIG_MORE */
-    __u32 lane;                 /* EXPORT_DATA: 0..16; otherwise zero */
+    __u32 lane;                 /* EXPORT_DATA, IMPORT_RECORD: 0..16 */
     __u64 in_uaddr;             /* what the host passes in */
     __u64 in_len;
     __u64 out_uaddr;            /* where the RMM's output goes */
@@ -77,7 +77,15 @@ struct kvm_arm_rmi_mig {
     __u32 nr_gpas;              /* EXPORT_DATA: 1..64 */
     __u32 nr_recs;              /* IMPORT_START: RECs the realm will have */
     __u64 rmi_status;           /* out: with EPERM, the RMI status */
-    __u64 reserved[4];          /* zero */
+    /*
+     * The record's envelope: exports return the kind (RmmMigRecordType)
+     * and epoch of the record they wrote (its lane in @lane); for
+     * IMPORT_RECORD the host passes what its stream's envelope said
+     * (with @lane), and the RMM refuses a record that says otherwise.
+     */
+    __u32 kind;
+    __u32 epoch;
+    __u64 reserved[3];          /* zero */
 };
 /* EXPORT_RIPAS: more RIPAS records follow */
 #define KVM_ARM_RMI_MIG_MORE            (1U << 0)

@@ -156,24 +156,6 @@ static bool rme_guest_load_policy(RmeGuest *g, Error **errp)
     return true;
 }
 
-/*
- * migration-key (a key the host held on both sides) is gone: say what
- * replaced it.
- */
-static char *rme_guest_get_key(Object *obj, Error **errp)
-{
-    return NULL;
-}
-
-static void rme_guest_set_key(Object *obj, const char *value, Error **errp)
-{
-    error_setg(errp, "rme-guest: migration-key is no longer supported: the "
-               "two RMMs agree on the session keys in an attested "
-               "handshake; give each side platform-identity=<PEM file> and "
-               "both the same migration-policy=<PEM file> "
-               "(docs/system/arm/cca-migration.rst)");
-}
-
 void rme_guest_add_image(RmeGuest *g, hwaddr base, hwaddr size)
 {
     RmeImage img = { .base = base, .size = size };
@@ -323,6 +305,31 @@ static bool rme_guest_build(RmeGuest *g, Error **errp)
     return g->ops->activate(g, errp);
 }
 
+/* The realm's migration phase, RMM_MIG_NONE without one. */
+static RmmMigPhase rme_guest_mig_phase(RmeGuest *g)
+{
+    return g->ops->mig->status(g, NULL);
+}
+
+/* False and @errp when a reset would destroy a realm migration needs. */
+static bool rme_guest_may_reset(RmeGuest *g, Error **errp)
+{
+    switch (rme_guest_mig_phase(g)) {
+    case RMM_MIG_OUT_ENDED:
+        error_setg(errp, "rme-guest: the realm's migration is undecided (the "
+                   "destination neither committed nor aborted it): a reset "
+                   "would destroy the only copy that may run again; resolve "
+                   "it first (migrate-guest-token)");
+        return false;
+    case RMM_MIG_IN_IMPORTING:
+        error_setg(errp, "rme-guest: the realm is arriving by migration: a "
+                   "reset would destroy it before it committed or aborted");
+        return false;
+    default:
+        return true;
+    }
+}
+
 static ResettableState *rme_guest_reset_state(Object *obj)
 {
     return &RME_GUEST(obj)->reset_state;
@@ -336,29 +343,25 @@ static void rme_guest_reset_exit(Object *obj, ResetType type)
     if (!g->ops) {
         return;
     }
-    if (!rme_stream_can_reset(g, &err)) {
+    if (!rme_guest_may_reset(g, &err)) {
         /* A reset QMP did not ask for (system_reset refuses it). */
         error_prepend(&err, "reset without the realm: ");
         warn_report_err(err);
         return;
     }
-    rme_stream_realm_hold(g);
     g->ops->destroy(g);
-    rme_stream_realm_release(g);
     if (runstate_check(RUN_STATE_INMIGRATE)) {
         /*
          * The realm arrives with the migration stream, into a NEW realm
          * made now, while nobody waits (or at the import, if this fails).
          */
-        RmiRealmParams p = rme_guest_realm_params(g);
-
-        if (g->ops->mig_import_prepare &&
-            !g->ops->mig_import_prepare(g, &p, &err)) {
+        if (g->ops->incoming_prepare &&
+            !g->ops->incoming_prepare(g, &err)) {
             warn_report_err(err);
         }
         return;
     }
-    if (rme_stream_migrated(g)) {
+    if (g->migrated) {
         /* It lives on another host now: nothing runs here again. */
         return;
     }
@@ -402,14 +405,35 @@ static RmeGuest *rme_guest_of(ConfidentialGuestSupport *cgs)
 
 static bool rme_guest_can_run(ConfidentialGuestSupport *cgs, Error **errp)
 {
-    return rme_stream_can_run(rme_guest_of(cgs), errp);
+    RmeGuest *g = rme_guest_of(cgs);
+    RmmMigPhase phase = g->ops ? rme_guest_mig_phase(g) : RMM_MIG_NONE;
+
+    if (g->migrated || phase == RMM_MIG_OUT_MIGRATED) {
+        error_setg(errp, "rme-guest: the realm was migrated and committed "
+                   "on the destination; it never runs here again (quit "
+                   "this QEMU)");
+        return false;
+    }
+    if (phase == RMM_MIG_OUT_ENDED) {
+        error_setg(errp, "rme-guest: the realm's final state went to the "
+                   "destination, which neither committed nor aborted it; "
+                   "it cannot run here until migrate-guest-token gives "
+                   "the destination's token (a destination that gave it "
+                   "up printed its abort token)");
+        return false;
+    }
+    if (phase == RMM_MIG_IN_ABORTED) {
+        error_setg(errp, "rme-guest: the incoming realm was aborted");
+        return false;
+    }
+    return true;
 }
 
 static bool rme_guest_can_reset(ConfidentialGuestSupport *cgs, Error **errp)
 {
     RmeGuest *g = rme_guest_of(cgs);
 
-    return !g->ops || rme_stream_can_reset(g, errp);
+    return !g->ops || rme_guest_may_reset(g, errp);
 }
 
 static bool rme_guest_incoming_commit(ConfidentialGuestSupport *cgs,
@@ -546,10 +570,6 @@ static void rme_guest_class_init(ObjectClass *oc, const void *data)
     object_class_property_set_description(oc, "personalization-value",
         "Realm personalization value: 64 bytes, base64 encoded "
         "(default: all zero)");
-    object_class_property_add_str(oc, "migration-key",
-                                  rme_guest_get_key, rme_guest_set_key);
-    object_class_property_set_description(oc, "migration-key",
-        "No longer supported: see platform-identity and migration-policy");
     object_class_property_add_str(oc, "platform-identity",
                                   rme_guest_get_identity,
                                   rme_guest_set_identity);

@@ -21,7 +21,7 @@
 #include "system/confidential-guest-support.h"
 #include "hw/resettable.h"
 #include "rmi.h"            /* RMI facts every backend shares */
-#include "rmi-mig.h"        /* the proposed RMI migration interface */
+#include "rmi-mig-ops.h"    /* the proposed RMI migration commands */
 #ifdef CONFIG_GNUTLS
 #include <gnutls/gnutls.h>
 #endif
@@ -73,94 +73,21 @@ typedef struct RmeBackendOps {
     MemoryRegion *(*cpu_memory)(RmeGuest *g, MemoryRegion *sysmem);
 
     /*
-     * Migration: the RMM's migration commands (docs/system/arm/
-     * cca-migration.rst), used by migration/rme-stream.c.  Records are
-     * opaque to QEMU; @buf holds RMM_MIG_RECORD_MAX bytes and *@len is 0
-     * when there was nothing to export.
+     * Destination, at reset on -incoming: a NEW realm from the rme-guest's
+     * parameters, with its RAM, so that the import does not wait for it
+     * (optional).
      */
+    bool (*incoming_prepare)(RmeGuest *g, Error **errp);
     /*
-     * Source: MIG_START with the realm's migration policy: the HELLO of
-     * the handshake (at most RMM_MIG_HS_MAX bytes) to @buf.
+     * The RMM's migration commands (docs/system/arm/cca-migration.rst),
+     * whose opaque is the rme-guest.
      */
-    bool (*mig_export_start)(RmeGuest *g, uint8_t *buf, size_t *len,
-                             Error **errp);
-    /* MIG_ACCEPT: the destination's answer; then records may be sealed. */
-    bool (*mig_export_accept)(RmeGuest *g, const uint8_t *buf, size_t len,
-                              Error **errp);
-    /*
-     * MIG_DIRTY_LOG (read and clear) of all protected RAM, including guest
-     * writes the backend tracks: sets bit i of @bitmap for granule
-     * ram_base + i * 4 KiB, and *@n to the number of granules logged.
-     */
-    bool (*mig_dirty_log)(RmeGuest *g, uint64_t *bitmap, uint64_t *n,
-                          Error **errp);
-    bool (*mig_export_immutable)(RmeGuest *g, uint8_t *buf, size_t *len,
-                                 Error **errp);
-    bool (*mig_export_ripas)(RmeGuest *g, uint8_t *buf, size_t *len,
-                             bool *more, Error **errp);
-    /*
-     * MIG_EXPORT_DATA on @lane: 0 with the BQL like every other command;
-     * 1..RMM_MIG_LANES_MAX from several threads at once without it (the
-     * RMM seals lanes in parallel), one call per lane at a time.
-     */
-    bool (*mig_export_data)(RmeGuest *g, unsigned lane, const uint64_t *ipas,
-                            unsigned n, uint8_t *buf, size_t *len,
-                            Error **errp);
-    bool (*mig_export_epoch)(RmeGuest *g, uint8_t *buf, size_t *len,
-                             Error **errp);
-    /* No REC enters from now on (the VM is stopped already). */
-    bool (*mig_export_pause)(RmeGuest *g, Error **errp);
-    /* The REC of @cpu, with the vCPU state the backend holds. */
-    bool (*mig_export_rec)(RmeGuest *g, CPUState *cpu, uint8_t *buf,
-                           size_t *len, Error **errp);
-    bool (*mig_export_end)(RmeGuest *g, uint8_t *buf, size_t *len,
-                           Error **errp);
-    /*
-     * MIG_COMMIT_ACK: the realm is MIGRATED and never runs here again;
-     * the backend stops its vCPUs for good.
-     */
-    bool (*mig_commit_ack)(RmeGuest *g, const uint8_t *token, Error **errp);
-    /* MIG_ABORT, with the destination's abort token or NULL. */
-    bool (*mig_export_abort)(RmeGuest *g, const uint8_t *token, Error **errp);
-    /*
-     * Destination, at reset on -incoming: a NEW realm from @p with its RAM,
-     * so that the import does not wait for it (optional).
-     */
-    bool (*mig_import_prepare)(RmeGuest *g, const RmiRealmParams *p,
-                               Error **errp);
-    /*
-     * Destination: start importing into the prepared realm (or one made
-     * now from @p), with the realm's migration policy.
-     */
-    bool (*mig_import_start)(RmeGuest *g, const RmiRealmParams *p,
-                             Error **errp);
-    /* MIG_IMPORT_HELLO: the source's HELLO; this RMM's ACCEPT to @buf. */
-    bool (*mig_import_hello)(RmeGuest *g, const uint8_t *hello, size_t len,
-                             uint8_t *buf, size_t *out_len, Error **errp);
-    /*
-     * Import one record; a REC record also restores its vCPU.  With the
-     * BQL, except DATA records of a lane other than 0: those come from
-     * several threads at once, without it.
-     */
-    bool (*mig_import_record)(RmeGuest *g, const uint8_t *buf, size_t len,
-                              Error **errp);
-    /* MIG_IMPORT_COMMIT: RECs may enter; @token goes to the source. */
-    bool (*mig_import_commit)(RmeGuest *g, uint8_t *token, Error **errp);
-    /* MIG_IMPORT_ABORT: true and @token when the source should get one. */
-    bool (*mig_import_abort)(RmeGuest *g, uint8_t *token);
-    /* The realm's migration phase and figures (RMM_MIG_NONE: no realm). */
-    RmmMigPhase (*mig_phase)(RmeGuest *g);
-    void (*mig_stats)(RmeGuest *g, RmmMigStats *stats);
+    const RmiMigOps *mig;
     /*
      * x-rme-poison-granule: the granule at @gpa had a memory error
      * (optional: a backend whose host reports them itself has none).
      */
     bool (*poison)(RmeGuest *g, uint64_t gpa, Error **errp);
-    /*
-     * The IPA state of the realm's RAM (optional: a backend whose host
-     * cannot read the RMM's tables has none); false if it cannot say.
-     */
-    bool (*ipa_state)(RmeGuest *g, RmmIpaState *st);
 } RmeBackendOps;
 
 struct RmeGuest {
@@ -188,6 +115,8 @@ struct RmeGuest {
 
     const RmeBackendOps *ops;
     void *backend;                      /* the backend's own state */
+    /* Sticky: the realm was committed on a destination (never runs here) */
+    bool migrated;
     ResettableState reset_state;
     Notifier machine_done;
     struct RmeStream *stream;           /* migration/rme-stream.c */

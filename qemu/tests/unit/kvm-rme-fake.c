@@ -8,6 +8,7 @@
 #include "qemu/osdep.h"
 #include "qemu/host-utils.h"
 #include <linux/kvm.h>
+#include "target/arm/kvm-rme.h"      /* rme_kvm_ioctl(), defined here */
 #include "kvm-rme-fake.h"
 
 /*
@@ -41,7 +42,9 @@
 #define M_NR_GPAS   56
 #define M_NR_RECS   60
 #define M_STATUS    64
-#define M_RESERVED  72
+#define M_KIND      72
+#define M_EPOCH     76
+#define M_RESERVED  80
 
 enum {
     MIG_START = 0xe0, MIG_ACCEPT, MIG_EXPORT_IMMUTABLE, MIG_EXPORT_RIPAS,
@@ -547,10 +550,11 @@ static int fake_mig_status(FakeKvm *k, uint8_t *a)
 static int fake_mig_check(FakeKvm *k, unsigned nr, bool vcpu,
                           const uint8_t *a)
 {
-    bool data = nr == MIG_EXPORT_DATA;
+    bool data = nr == MIG_EXPORT_DATA, import = nr == MIG_IMPORT_RECORD;
     uint64_t in_len = ld64(a, M_IN_LEN);
 
-    if (ld32(a, M_FLAGS) || (!data && ld32(a, M_LANE)) ||
+    if (ld32(a, M_FLAGS) || (!data && !import && ld32(a, M_LANE)) ||
+        (!import && (ld32(a, M_KIND) || ld32(a, M_EPOCH))) ||
         ld32(a, M_LANE) > RMM_MIG_LANES_MAX ||
         (!data && (ld64(a, M_GPAS) || ld32(a, M_NR_GPAS))) ||
         (data && (ld32(a, M_NR_GPAS) < 1 ||
@@ -590,6 +594,7 @@ static RmiStatus fake_mig_rmi(FakeKvm *k, unsigned nr, unsigned vcpu,
     const uint8_t *in = (const uint8_t *)(uintptr_t)ld64(a, M_IN);
     size_t in_len = ld64(a, M_IN_LEN), cap = RMM_MIG_RECORD_MAX;
     g_autofree char *err = NULL;
+    RmiMigRecord env;
     RmmMigImported imp;
     unsigned exported;
     RmiStatus s;
@@ -635,7 +640,15 @@ static RmiStatus fake_mig_rmi(FakeKvm *k, unsigned nr, unsigned vcpu,
         return rmm_mig_import_hello(k->realm, in, in_len, out, cap, len,
                                     &err);
     case MIG_IMPORT_RECORD:
-        s = rmm_mig_import_record(k->realm, in, in_len, &imp, &err);
+        if (ld32(a, M_KIND) > UINT8_MAX) {
+            return RMI_ERROR_INPUT;
+        }
+        env.kind = ld32(a, M_KIND);
+        env.lane = ld32(a, M_LANE);
+        env.epoch = ld32(a, M_EPOCH);
+        env.buf = (uint8_t *)in;
+        env.len = in_len;
+        s = rmm_mig_import(k->realm, &env, &imp, &err);
         if (s == RMI_SUCCESS && imp.type == RMM_MIG_RT_REC &&
             (rmm_rec_index(imp.rec) >= k->nr_vcpus || imp.rec_ctx_len)) {
             /* A REC with no vCPU, or with a host context KVM has not. */
@@ -705,6 +718,13 @@ static int fake_mig(FakeKvm *k, unsigned nr, int vcpu, uint8_t *a)
         memcpy(dst, out, len);
     }
     st64(a, M_OUT_LEN, len);
+    /* A record out: its envelope, as the RMM would return it. */
+    if (len >= RMM_MIG_HEADER_SIZE && fake_mig_out_max(nr) ==
+        RMM_MIG_RECORD_MAX) {
+        st32(a, M_KIND, out[RMM_MIG_HDR_TYPE]);
+        st32(a, M_LANE, out[RMM_MIG_HDR_LANE]);
+        st32(a, M_EPOCH, ld32(out, RMM_MIG_HDR_EPOCH));
+    }
     return 0;
 }
 
@@ -749,7 +769,7 @@ static int fake_dispatch(FakeKvm *k, int vcpu, unsigned long request,
     return -ENOTTY;
 }
 
-int fake_kvm_ioctl(int fd, unsigned long request, void *arg)
+int rme_kvm_ioctl(int fd, unsigned long request, void *arg)
 {
     FakeKvm *k;
     int vcpu, ret;

@@ -66,8 +66,10 @@ void fake_kvm_guest_write(FakeKvm *k, uint64_t ipa, const void *buf,
 /* The realm's view of protected @ipa (NULL if it would abort). */
 const uint8_t *fake_kvm_guest_view(FakeKvm *k, uint64_t ipa);
 
-/* The kernel side of the ioctls: rme_kvm_ioctl in the tests. */
-int fake_kvm_ioctl(int fd, unsigned long request, void *arg);
+/*
+ * The kernel side of the ioctls: this file defines rme_kvm_ioctl()
+ * (kvm-rme.h) for the tests, in place of kvm-rme-glue.c's ioctl(2).
+ */
 
 /*
  * The next ioctl @request (0: any) fails with @err, doing nothing; with

@@ -960,8 +960,10 @@ static RmiStatus mig_import_state(RmmMig *m, char **err)
     return RMI_SUCCESS;
 }
 
-RmiStatus rmm_mig_import_record(RmmRealm *r, const uint8_t *buf, size_t len,
-                                RmmMigImported *out, char **err)
+/* The import of one record; with @env, the host's envelope of it. */
+static RmiStatus mig_import(RmmRealm *r, const RmiMigRecord *env,
+                            const uint8_t *buf, size_t len,
+                            RmmMigImported *out, char **err)
 {
     RmmMig *m = &r->mig;
     RmmMigRecordView v;
@@ -991,6 +993,14 @@ RmiStatus rmm_mig_import_record(RmmRealm *r, const uint8_t *buf, size_t len,
             rmm_set_err(err, "record: %s", perr ? perr : "no buffer");
         }
         g_free(perr);
+        goto fail;
+    }
+    if (env && (env->kind != v.type || env->lane != v.lane ||
+                env->epoch != v.epoch)) {
+        mig_reject(err, ret, &v, "the host's envelope says %s lane %u "
+                   "epoch %" PRIu32 " (envelope tampered or the record "
+                   "swapped)", rmm_mig_record_type_name(env->kind),
+                   env->lane, env->epoch);
         goto fail;
     }
     out->type = v.type;
@@ -1030,6 +1040,18 @@ fail:
 out:
     g_mutex_unlock(&r->lock);
     return ret;
+}
+
+RmiStatus rmm_mig_import_record(RmmRealm *r, const uint8_t *buf, size_t len,
+                                RmmMigImported *out, char **err)
+{
+    return mig_import(r, NULL, buf, len, out, err);
+}
+
+RmiStatus rmm_mig_import(RmmRealm *r, const RmiMigRecord *rec,
+                         RmmMigImported *out, char **err)
+{
+    return mig_import(r, rec, rec->buf, rec->len, out, err);
 }
 
 RmiStatus rmm_mig_import_commit(RmmRealm *r,

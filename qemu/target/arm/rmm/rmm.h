@@ -29,6 +29,7 @@
 
 #include "../rmi.h"            /* RMI types of the specification */
 #include "../rmi-mig.h"        /* granule, migration record format */
+#include "../rmi-mig-ops.h"    /* RmiMigRecord: a record and its envelope */
 
 #define RMM_L2_BLOCK_SIZE       (1ULL << 21)
 #define RMM_NUM_REMS            4
@@ -812,6 +813,15 @@ typedef struct RmmMigImported {
  */
 RmiStatus rmm_mig_import_record(RmmRealm *r, const uint8_t *buf, size_t len,
                                 RmmMigImported *out, char **err);
+
+/*
+ * MIG_IMPORT of @rec as the host carried it: rmm_mig_import_record() of
+ * @rec->buf[0..@rec->len), refused like a bad header (and the session
+ * failed) when the host's envelope (@rec->kind, lane, epoch) is not what
+ * the record says.
+ */
+RmiStatus rmm_mig_import(RmmRealm *r, const RmiMigRecord *rec,
+                         RmmMigImported *out, char **err);
 
 /*
  * MIG_IMPORT_COMMIT: after END, IMPORTING -> ACTIVE (RECs may enter,

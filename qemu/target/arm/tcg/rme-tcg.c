@@ -44,26 +44,11 @@
 #include "target/arm/rme.h"
 #include "target/arm/rmm/rmm.h"
 #include "target/arm/trace.h"
+#include "rme-tcg.h"
 
 #define TYPE_RME_TCG_IOMMU_MEMORY_REGION "rme-tcg-iommu-memory-region"
 
-typedef struct RmeTcg {
-    RmeGuest *g;
-    RmmPlatform *plat;
-    RmmRealm *realm;
-    MemoryRegion store;         /* protected RAM contents */
-    AddressSpace store_as;
-    /* Where an aborting access goes: every access fails (an SEA). */
-    MemoryRegion abort_mr;
-    AddressSpace abort_as;
-    IOMMUMemoryRegion prot;     /* stage 2 of protected RAM */
-    MemoryRegion view;          /* what a realm vCPU sees */
-    MemoryRegion unprot;        /* alias of the machine's memory */
-    bool view_ready;
-    RamBlockAttributes *shared; /* the machine's RAM: populated = shared */
-} RmeTcg;
-
-static RmeTcg *rme_tcg(RmeGuest *g)
+RmeTcg *rme_tcg(RmeGuest *g)
 {
     return g->backend;
 }
@@ -94,29 +79,7 @@ static bool rmi_check(RmiCommandReturnCode s, Error **errp,
     return rmi_ok(rmi_traced(s, what), errp, what);
 }
 
-/*
- * Trace and check RMI command @what, which explained a failure in *@err
- * (freed here): @prefix and that explanation go to @errp.
- */
-static bool rmi_check_err(RmiCommandReturnCode s, char **err, Error **errp,
-                          const char *what, const char *prefix)
-{
-    bool ok = rmi_traced(s, what) == RMI_SUCCESS;
-
-    if (!ok && *err) {
-        error_setg(errp, "%s%s", prefix, *err);
-    } else if (!ok) {
-        rmi_ok(s, errp, what);
-    }
-    g_clear_pointer(err, g_free);
-    return ok;
-}
-
-/*
- * The realm of @g: NULL and @errp set when there is none (never built on
- * a destination, or torn down by a reset or an aborted import).
- */
-static RmmRealm *rme_tcg_realm(RmeGuest *g, Error **errp)
+RmmRealm *rme_tcg_realm(RmeGuest *g, Error **errp)
 {
     RmmRealm *realm = rme_tcg(g)->realm;
 
@@ -126,15 +89,6 @@ static RmmRealm *rme_tcg_realm(RmeGuest *g, Error **errp)
     }
     return realm;
 }
-
-/*
- * RMI command @call, named @what, on the realm of @g, which @call names
- * @realm: fails when there is no realm; traced and checked.
- */
-#define RME_TCG_RMI(g, errp, what, realm, call) ({                      \
-            RmmRealm *realm = rme_tcg_realm(g, errp);                   \
-            realm && rmi_check(call, errp, what);                       \
-        })
 
 /* ---- Stage 2: protected IPA space as seen by realm vCPUs ---- */
 
@@ -256,7 +210,7 @@ static MemoryRegion *rme_tcg_cpu_memory(RmeGuest *g, MemoryRegion *sysmem)
     return &t->view;
 }
 
-static void rme_tcg_flush_all(void)
+void rme_tcg_flush_all(void)
 {
     CPUState *cs;
 
@@ -318,7 +272,7 @@ static void rme_tcg_shared_set(RmeTcg *t, hwaddr base, hwaddr top,
  * would) after the realm arrived by migration: until then every page is
  * "shared", which only costs the next migration time.
  */
-static void rme_tcg_shared_resync(void *opaque)
+void rme_tcg_shared_resync(void *opaque)
 {
     RmeTcg *t = opaque;
     RmmRealm *realm = t->realm;
@@ -512,6 +466,8 @@ static bool rme_tcg_init(RmeGuest *g, Error **errp)
     }
     t = g_new0(RmeTcg, 1);
     t->g = g;
+    qemu_mutex_init(&t->lane_lock);
+    qemu_cond_init(&t->lane_cond);
     t->plat = rme_tcg_platform(g, errp);
     if (!t->plat) {
         g_free(t);
@@ -570,8 +526,8 @@ static bool rme_tcg_machine_done(RmeGuest *g, Error **errp)
     return true;
 }
 
-static bool rme_tcg_realm_create(RmeGuest *g, const RmiRealmParams *p,
-                                 Error **errp)
+bool rme_tcg_realm_create(RmeGuest *g, const RmiRealmParams *p,
+                          Error **errp)
 {
     RmeTcg *t = rme_tcg(g);
     RmmRealm *realm;
@@ -603,7 +559,7 @@ static bool rme_tcg_realm_create(RmeGuest *g, const RmiRealmParams *p,
  * realm's stage 2 faults (DATA_CREATE_UNKNOWN) and RIPAS changes need
  * them at any granule.
  */
-static bool rme_tcg_map_ram_l3(RmeGuest *g, Error **errp)
+bool rme_tcg_map_ram_l3(RmeGuest *g, Error **errp)
 {
     return rmi_check(rmm_rtt_create_range(rme_tcg(g)->realm, g->ram_base,
                                           g->ram_base + g->ram_size, 3),
@@ -700,10 +656,11 @@ static bool rme_tcg_activate(RmeGuest *g, Error **errp)
  * none has a REC, each halts.  (An incoming migration stops here until
  * the realm arrives.)
  */
-static void rme_tcg_destroy(RmeGuest *g)
+void rme_tcg_destroy(RmeGuest *g)
 {
     RmeTcg *t = rme_tcg(g);
     RmmRealm *realm = t->realm;
+    RmmMigPhase phase;
     CPUState *cs;
 
     CPU_FOREACH(cs) {
@@ -711,412 +668,26 @@ static void rme_tcg_destroy(RmeGuest *g)
         cs->halted = 1;
     }
     if (realm) {
+        /* No lane command is in the realm, none enters it any more. */
+        qemu_mutex_lock(&t->lane_lock);
+        t->held = true;
+        while (t->users) {
+            qemu_cond_wait(&t->lane_cond, &t->lane_lock);
+        }
+        qemu_mutex_unlock(&t->lane_lock);
+        /* A migration under way fails on, saying why. */
+        phase = rmm_mig_phase(realm);
+        t->mig_reset |= phase == RMM_MIG_OUT_EXPORTING ||
+                        phase == RMM_MIG_OUT_PAUSED ||
+                        phase == RMM_MIG_OUT_ENDED;
         qatomic_set(&t->realm, NULL);
         rme_tcg_flush_all();
         rmm_realm_destroy(realm);
+        qemu_mutex_lock(&t->lane_lock);
+        t->held = false;
+        qemu_mutex_unlock(&t->lane_lock);
     }
     rme_tcg_shared_set(t, g->ram_base, g->ram_base + g->ram_size, true);
-}
-
-/* ---- Migration ---- */
-
-static bool rme_tcg_mig_export_start(RmeGuest *g, uint8_t *buf, size_t *len,
-                                     Error **errp)
-{
-    RmmRealm *realm = rme_tcg_realm(g, errp);
-    char *err = NULL;
-
-    return realm &&
-           rmi_check_err(rmm_mig_export_start(realm, g->policy_pem,
-                                              g->policy_len, buf,
-                                              RMM_MIG_RECORD_MAX, len, &err),
-                         &err, errp, "MIG_START",
-                         "rme-guest: the realm cannot migrate: ");
-}
-
-static bool rme_tcg_mig_export_accept(RmeGuest *g, const uint8_t *buf,
-                                      size_t len, Error **errp)
-{
-    RmmRealm *realm = rme_tcg_realm(g, errp);
-    char *err = NULL;
-
-    return realm &&
-           rmi_check_err(rmm_mig_export_accept(realm, buf, len, &err), &err,
-                         errp, "MIG_ACCEPT",
-                         "rme-guest: the destination's handshake answer "
-                         "was refused: ");
-}
-
-/*
- * The emulation's hardware dirty bits: TCG logs guest writes to the
- * protected store in QEMU's migration dirty bitmap (the store is not
- * migrated as RAM, but TCG tracks every RAM block); hand them to the RMM,
- * then read the RMM's log.
- */
-static bool rme_tcg_mig_dirty_log(RmeGuest *g, uint64_t *bitmap,
-                                  uint64_t *n, Error **errp)
-{
-    RmeTcg *t = rme_tcg(g);
-    g_autofree DirtyBitmapSnapshot *snap = NULL;
-    uint64_t off, run = 0, size = g->ram_size;
-
-    *n = 0;
-    if (!t->realm) {
-        return true;
-    }
-    snap = memory_region_snapshot_and_clear_dirty(&t->store, 0, size,
-                                                  DIRTY_MEMORY_MIGRATION);
-    for (off = 0; off <= size; off += RMM_GRANULE_SIZE) {
-        if (off < size &&
-            memory_region_snapshot_get_dirty(&t->store, snap, off,
-                                             RMM_GRANULE_SIZE)) {
-            run += RMM_GRANULE_SIZE;
-            continue;
-        }
-        if (run) {
-            rmm_mig_log_write(t->realm, g->ram_base + off - run, run);
-            run = 0;
-        }
-    }
-    *n = rmm_mig_dirty_log(t->realm, g->ram_base, size >> RMM_GRANULE_SHIFT,
-                           bitmap);
-    return true;
-}
-
-static bool rme_tcg_mig_export_immutable(RmeGuest *g, uint8_t *buf,
-                                         size_t *len, Error **errp)
-{
-    return RME_TCG_RMI(g, errp, "MIG_EXPORT_IMMUTABLE", realm,
-                       rmm_mig_export_immutable(realm, buf,
-                                                RMM_MIG_RECORD_MAX, len));
-}
-
-static bool rme_tcg_mig_export_ripas(RmeGuest *g, uint8_t *buf, size_t *len,
-                                     bool *more, Error **errp)
-{
-    return RME_TCG_RMI(g, errp, "MIG_EXPORT_RIPAS", realm,
-                       rmm_mig_export_ripas(realm, buf, RMM_MIG_RECORD_MAX,
-                                            len, more));
-}
-
-static bool rme_tcg_mig_export_data(RmeGuest *g, unsigned lane,
-                                    const uint64_t *ipas, unsigned n,
-                                    uint8_t *buf, size_t *len, Error **errp)
-{
-    unsigned exported;
-
-    return RME_TCG_RMI(g, errp, "MIG_EXPORT_DATA", realm,
-                       rmm_mig_export_data_lane(realm, lane, ipas, n, buf,
-                                                RMM_MIG_RECORD_MAX, len,
-                                                &exported));
-}
-
-static bool rme_tcg_mig_export_epoch(RmeGuest *g, uint8_t *buf, size_t *len,
-                                     Error **errp)
-{
-    return RME_TCG_RMI(g, errp, "MIG_EPOCH", realm,
-                       rmm_mig_export_epoch(realm, buf, RMM_MIG_RECORD_MAX,
-                                            len));
-}
-
-static bool rme_tcg_mig_export_pause(RmeGuest *g, Error **errp)
-{
-    return RME_TCG_RMI(g, errp, "MIG_PAUSE", realm,
-                       rmm_mig_export_pause(realm));
-}
-
-/*
- * Under TCG the vCPU state of a REC lives in QEMU's CPU, not in the RMM:
- * it is serialized with the CPU's own VMState descriptions and sealed by
- * the RMM together with the REC.
- */
-static const VMStateDescription *const *rme_tcg_cpu_vmsds(CPUState *cs)
-{
-    static const VMStateDescription *vmsds[3];
-
-    vmsds[0] = &vmstate_cpu_common;
-    vmsds[1] = cs->cc->sysemu_ops->legacy_vmsd;
-    vmsds[2] = NULL;
-    return vmsds;
-}
-
-static bool rme_tcg_mig_export_rec(RmeGuest *g, CPUState *cs, uint8_t *buf,
-                                   size_t *len, Error **errp)
-{
-    RmmRec *rec = ARM_CPU(cs)->realm_rec;
-    const VMStateDescription *const *vmsd;
-    QIOChannelBuffer *bioc;
-    QEMUFile *f;
-    bool ok = false;
-
-    if (!rec) {
-        error_setg(errp, "rme-guest: vCPU %d has no REC", cs->cpu_index);
-        return false;
-    }
-    bioc = qio_channel_buffer_new(64 * KiB);
-    f = qemu_file_new_output(QIO_CHANNEL(bioc));
-    for (vmsd = rme_tcg_cpu_vmsds(cs); *vmsd; vmsd++) {
-        if (vmstate_save_state(f, *vmsd, cs, NULL, errp) < 0) {
-            goto out;
-        }
-    }
-    if (qemu_fflush(f) < 0) {
-        error_setg(errp, "rme-guest: cannot serialize vCPU %d",
-                   cs->cpu_index);
-        goto out;
-    }
-    if (bioc->usage > RMM_MIG_REC_CTX_MAX) {
-        error_setg(errp, "rme-guest: vCPU %d state is %zu bytes, more than "
-                   "a REC record carries", cs->cpu_index, bioc->usage);
-        goto out;
-    }
-    ok = rmi_check(rmm_mig_export_rec(rec, bioc->data, bioc->usage,
-                                              buf, RMM_MIG_RECORD_MAX, len),
-                           errp, "MIG_EXPORT_REC");
-out:
-    rme_wipe(bioc->data, bioc->usage);
-    qemu_fclose(f);
-    object_unref(OBJECT(bioc));
-    return ok;
-}
-
-static bool rme_tcg_mig_export_end(RmeGuest *g, uint8_t *buf, size_t *len,
-                                   Error **errp)
-{
-    return RME_TCG_RMI(g, errp, "MIG_END", realm,
-                       rmm_mig_export_end(realm, buf, RMM_MIG_RECORD_MAX, len));
-}
-
-static bool rme_tcg_mig_commit_ack(RmeGuest *g, const uint8_t *token,
-                                   Error **errp)
-{
-    RmmRealm *realm = rme_tcg_realm(g, errp);
-    CPUState *cs;
-
-    if (!realm) {
-        return false;
-    }
-    if (rmi_traced(rmm_mig_commit_ack(realm, token), "MIG_COMMIT_ACK") !=
-        RMI_SUCCESS) {
-        error_setg(errp, "rme-guest: the destination's commit token is not "
-                   "valid for this migration");
-        return false;
-    }
-    /* MIGRATED: nothing of the realm runs here again. */
-    CPU_FOREACH(cs) {
-        cs->halted = 1;
-    }
-    return true;
-}
-
-static bool rme_tcg_mig_export_abort(RmeGuest *g, const uint8_t *token,
-                                     Error **errp)
-{
-    RmmRealm *realm = rme_tcg_realm(g, errp);
-    RmiCommandReturnCode s;
-
-    if (!realm) {
-        return false;
-    }
-    s = rmi_traced(rmm_mig_export_abort(realm, token), "MIG_ABORT");
-    if (rmi_return_status(s) == RMI_ERROR_INPUT) {
-        error_setg(errp, "rme-guest: the destination's abort token is not "
-                   "valid for this migration: the realm cannot run here");
-        return false;
-    }
-    return rmi_ok(s, errp, "MIG_ABORT");
-}
-
-/*
- * A NEW realm with all of RAM delegated and mapped, ready for
- * MIG_IMPORT_START: at reset on a destination (-incoming), so that the
- * source's handshake does not wait for it.
- */
-static bool rme_tcg_mig_import_prepare(RmeGuest *g, const RmiRealmParams *p,
-                                       Error **errp)
-{
-    rme_tcg_destroy(g);
-    if (!rme_tcg_realm_create(g, p, errp) || !rme_tcg_map_ram_l3(g, errp)) {
-        rme_tcg_destroy(g);
-        return false;
-    }
-    return true;
-}
-
-static bool rme_tcg_mig_import_start(RmeGuest *g, const RmiRealmParams *p,
-                                     Error **errp)
-{
-    RmeTcg *t = rme_tcg(g);
-    RmiStatus st = RMI_ERROR_REALM;
-    unsigned nr_vcpus = 0;
-    char *err = NULL;
-    CPUState *cs;
-
-    CPU_FOREACH(cs) {
-        nr_vcpus++;         /* one REC each: the source must have as many */
-    }
-    /* The realm prepared at reset, if it is still fresh. */
-    if (t->realm) {
-        st = rmm_mig_import_start(t->realm, nr_vcpus, g->policy_pem,
-                                  g->policy_len, &err);
-    }
-    if (st == RMI_ERROR_REALM) {
-        g_clear_pointer(&err, g_free);
-        if (!rme_tcg_mig_import_prepare(g, p, errp)) {
-            return false;
-        }
-        st = rmm_mig_import_start(t->realm, nr_vcpus, g->policy_pem,
-                                  g->policy_len, &err);
-    }
-    if (!rmi_check_err(st, &err, errp, "MIG_IMPORT_START",
-                       "rme-guest: the realm cannot be imported: ")) {
-        rme_tcg_destroy(g);
-        return false;
-    }
-    return true;
-}
-
-static bool rme_tcg_mig_import_hello(RmeGuest *g, const uint8_t *hello,
-                                     size_t len, uint8_t *buf,
-                                     size_t *out_len, Error **errp)
-{
-    RmmRealm *realm = rme_tcg_realm(g, errp);
-    char *err = NULL;
-
-    return realm &&
-           rmi_check_err(rmm_mig_import_hello(realm, hello, len, buf,
-                                              RMM_MIG_RECORD_MAX, out_len,
-                                              &err),
-                         &err, errp, "MIG_IMPORT_HELLO",
-                         "rme-guest: the source's handshake was refused: ");
-}
-
-static bool rme_tcg_load_rec_ctx(CPUState *cs, const uint8_t *ctx,
-                                 size_t len, Error **errp)
-{
-    const VMStateDescription *const *vmsd;
-    QIOChannelBuffer *bioc = qio_channel_buffer_new(len);
-    QEMUFile *f;
-    bool ok = true;
-
-    memcpy(bioc->data, ctx, len);
-    bioc->usage = len;
-    f = qemu_file_new_input(QIO_CHANNEL(bioc));
-    for (vmsd = rme_tcg_cpu_vmsds(cs); *vmsd && ok; vmsd++) {
-        ok = vmstate_load_state(f, *vmsd, cs, (*vmsd)->version_id,
-                                errp) == 0;
-    }
-    if (!ok && errp && !*errp) {
-        error_setg(errp, "bad vCPU state");
-    }
-    rme_wipe(bioc->data, len);
-    qemu_fclose(f);
-    object_unref(OBJECT(bioc));
-    return ok;
-}
-
-static bool rme_tcg_mig_import_record(RmeGuest *g, const uint8_t *buf,
-                                      size_t len, Error **errp)
-{
-    RmmRealm *realm = rme_tcg_realm(g, errp);
-    RmmMigImported out;
-    CPUState *cs;
-    char *err = NULL;
-
-    if (!realm) {
-        return false;
-    }
-    if (!rmi_check_err(rmm_mig_import_record(realm, buf, len, &out, &err),
-                       &err, errp, "MIG_IMPORT_RECORD", "")) {
-        return false;
-    }
-    if (out.type != RMM_MIG_RT_REC) {
-        return true;
-    }
-    CPU_FOREACH(cs) {
-        ARMCPU *cpu = ARM_CPU(cs);
-
-        if (rmm_realm_rec_by_mpidr(realm, cpu->mp_affinity) != out.rec) {
-            continue;
-        }
-        if (!rme_tcg_load_rec_ctx(cs, out.rec_ctx, out.rec_ctx_len, errp)) {
-            error_prepend(errp, "REC %u: ", rmm_rec_index(out.rec));
-            return false;
-        }
-        cpu->realm_rec = out.rec;
-        return true;
-    }
-    error_setg(errp, "REC %u: no vCPU with its MPIDR here",
-               rmm_rec_index(out.rec));
-    return false;
-}
-
-static bool rme_tcg_mig_import_commit(RmeGuest *g, uint8_t *token,
-                                      Error **errp)
-{
-    RmmRealm *realm = rme_tcg_realm(g, errp);
-    char *err = NULL;
-    CPUState *cs;
-
-    if (!realm) {
-        return false;
-    }
-    if (!rmi_check_err(rmm_mig_import_commit(realm, token, &err), &err,
-                       errp, "MIG_IMPORT_COMMIT",
-                       "rme-guest: the realm cannot be committed: ")) {
-        return false;
-    }
-    /*
-     * The RMM's counter offsets for the RECs, over whatever the host's
-     * vCPU state said: the realm's virtual counter goes on from where it
-     * left the source.
-     */
-    CPU_FOREACH(cs) {
-        ARMCPU *cpu = ARM_CPU(cs);
-
-        if (cpu->realm_rec) {
-            cpu->env.cp15.cntvoff_el2 = rmm_rec_cntvoff(cpu->realm_rec);
-            trace_rme_counter(cs->cpu_index, gt_get_countervalue(&cpu->env) -
-                              cpu->env.cp15.cntvoff_el2);
-            arm_gt_vtimer_cb(cpu);
-        }
-    }
-    /* Out of the downtime: the next migration skips private pages again. */
-    aio_bh_schedule_oneshot(qemu_get_aio_context(), rme_tcg_shared_resync,
-                            rme_tcg(g));
-    return true;
-}
-
-static bool rme_tcg_mig_import_abort(RmeGuest *g, uint8_t *token)
-{
-    RmeTcg *t = rme_tcg(g);
-    bool ret;
-
-    if (!t->realm) {
-        return false;
-    }
-    ret = rmm_mig_import_abort(t->realm, token);
-    trace_rme_rmi("MIG_IMPORT_ABORT", ret ? "token" : "no token", 0);
-    /* Nothing of it may run: park every vCPU again. */
-    rme_tcg_destroy(g);
-    return ret;
-}
-
-static RmmMigPhase rme_tcg_mig_phase(RmeGuest *g)
-{
-    RmmRealm *realm = rme_tcg(g)->realm;
-
-    return realm ? rmm_mig_phase(realm) : RMM_MIG_NONE;
-}
-
-static void rme_tcg_mig_stats(RmeGuest *g, RmmMigStats *stats)
-{
-    RmmRealm *realm = rme_tcg(g)->realm;
-
-    memset(stats, 0, sizeof(*stats));
-    if (realm) {
-        rmm_mig_stats(realm, stats);
-    }
 }
 
 /*
@@ -1150,13 +721,6 @@ static bool rme_tcg_poison(RmeGuest *g, uint64_t gpa, Error **errp)
     return true;
 }
 
-static bool rme_tcg_ipa_state(RmeGuest *g, RmmIpaState *st)
-{
-    RmmRealm *realm = rme_tcg_realm(g, NULL);
-
-    return realm && rmm_realm_ipa_state(realm, st);
-}
-
 const RmeBackendOps rme_tcg_backend_ops = {
     .accel = "tcg",
     .name = "emulated RMM",
@@ -1169,28 +733,9 @@ const RmeBackendOps rme_tcg_backend_ops = {
     .activate = rme_tcg_activate,
     .destroy = rme_tcg_destroy,
     .cpu_memory = rme_tcg_cpu_memory,
-    .mig_export_start = rme_tcg_mig_export_start,
-    .mig_export_accept = rme_tcg_mig_export_accept,
-    .mig_dirty_log = rme_tcg_mig_dirty_log,
-    .mig_export_immutable = rme_tcg_mig_export_immutable,
-    .mig_export_ripas = rme_tcg_mig_export_ripas,
-    .mig_export_data = rme_tcg_mig_export_data,
-    .mig_export_epoch = rme_tcg_mig_export_epoch,
-    .mig_export_pause = rme_tcg_mig_export_pause,
-    .mig_export_rec = rme_tcg_mig_export_rec,
-    .mig_export_end = rme_tcg_mig_export_end,
-    .mig_commit_ack = rme_tcg_mig_commit_ack,
-    .mig_export_abort = rme_tcg_mig_export_abort,
-    .mig_import_prepare = rme_tcg_mig_import_prepare,
-    .mig_import_start = rme_tcg_mig_import_start,
-    .mig_import_hello = rme_tcg_mig_import_hello,
-    .mig_import_record = rme_tcg_mig_import_record,
-    .mig_import_commit = rme_tcg_mig_import_commit,
-    .mig_import_abort = rme_tcg_mig_import_abort,
-    .mig_phase = rme_tcg_mig_phase,
-    .mig_stats = rme_tcg_mig_stats,
+    .incoming_prepare = rme_tcg_incoming_prepare,
+    .mig = &rme_tcg_mig_ops,
     .poison = rme_tcg_poison,
-    .ipa_state = rme_tcg_ipa_state,
 };
 
 static void rme_tcg_register_types(void)

@@ -8,9 +8,10 @@
 # (migration/savevm.c, migration/ram.c): the file header, the
 # configuration, commands, and the sections of the iterable handlers,
 # "ram" (page headers, zero pages, pages) and "rme-realm".  The realm's
-# section is a list of records, each the byte 0x01 followed by the
-# record, closed by 0x00; a record's 24-byte header is in clear
-# (target/arm/rmm/rmm.h, "Record format"):
+# section is a list of records, each the byte 0x01, QEMU's envelope
+# (kind, lane, epoch as big-endian 32 bits, length as big-endian 32
+# bits: ENV_SIZE bytes) and the record, closed by 0x00; a record's
+# 24-byte header is in clear (target/arm/rmi-mig.h, "Record format"):
 #
 #    0  4  magic "RMIG"          12  4  epoch (LE)
 #    4  1  version (1)            16  8  sequence number (LE, in its lane)
@@ -74,6 +75,8 @@ TARGET_PAGE_BITS_MIN = 10       # Arm (target/arm/cpu-param.h)
 
 # migration/rme-stream.c
 MARKER = 0x01
+# The stream's envelope after MARKER: kind, lane, epoch (BE32), length (BE32)
+ENV_SIZE = 10
 EOS = 0x00
 SYNC = 0x02
 
@@ -124,6 +127,19 @@ DATA_ZERO_ENTRY_SIZE = DATA_ENTRY_GPA + TAG_SIZE
 _RECV = 256 * 1024
 
 
+def envelope(raw):
+    """The envelope QEMU puts in front of the realm record @raw: what
+    the record's own header says (kind, lane, epoch) and its length."""
+    kind, lane = raw[5], raw[6]
+    epoch = struct.unpack_from('<I', raw, 12)[0] if len(raw) >= 16 else 0
+    return struct.pack('>BBII', kind, lane, epoch, len(raw))
+
+
+def frame(raw):
+    """@raw as the realm's section carries it: MARKER, envelope, record."""
+    return bytes([MARKER]) + envelope(raw) + raw
+
+
 class Record:
     """One realm record as found in the stream (without the 0x01)."""
 
@@ -144,12 +160,12 @@ class Record:
 
     @property
     def framed(self):
-        return bytes([MARKER]) + self.raw
+        return frame(self.raw)
 
     @property
     def end(self):
         """Stream offset just past the record."""
-        return self.offset + 1 + self.length
+        return self.offset + 1 + ENV_SIZE + len(self.raw)
 
     # DATA records
 
@@ -464,15 +480,16 @@ class StreamParser:
                 continue
             if marker != MARKER:
                 raise StreamError(f'realm stream marker 0x{marker:02x}')
-            hdr = yield from self._peek(1 + HEADER_SIZE)
-            length = struct.unpack_from('<I', hdr, 9)[0]
-            if hdr[1:5] != MAGIC or hdr[5] != VERSION or \
-                    hdr[6] not in TYPE_NAMES or \
+            hdr = yield from self._peek(1 + ENV_SIZE + HEADER_SIZE)
+            length = struct.unpack_from('>I', hdr, 7)[0]
+            raw = hdr[1 + ENV_SIZE:]
+            if raw[0:4] != MAGIC or raw[4] != VERSION or \
+                    raw[5] not in TYPE_NAMES or \
                     not HEADER_SIZE <= length <= RECORD_MAX:
                 raise StreamError(f'bad realm record header {hdr.hex()}')
             self._emit_bytes()      # everything before the record
-            framed = yield from self._take(1 + length)
-            rec = Record(framed[1:], self.offset - len(framed),
+            framed = yield from self._take(1 + ENV_SIZE + length)
+            rec = Record(framed[1 + ENV_SIZE:], self.offset - len(framed),
                          len(self.records), sec.kind)
             self.records.append(rec)
             sec.records += 1
@@ -494,8 +511,9 @@ class LanePacket:
         """The packet, with the record @raw (default: as it came)."""
         raw = self.record.raw if raw is None else raw
         hdr = bytearray(self.header)
-        struct.pack_into('>I', hdr, MULTIFD_DEV_SIZE - 4, len(raw))
-        return bytes(hdr) + raw
+        struct.pack_into('>I', hdr, MULTIFD_DEV_SIZE - 4,
+                         ENV_SIZE + len(raw))
+        return bytes(hdr) + envelope(raw) + raw
 
 
 class MultifdParser:
@@ -570,11 +588,11 @@ class MultifdParser:
         if not flags & MULTIFD_FLAG_DEVICE_STATE:
             return pkt
         idstr = pkt[12:12 + 256].split(b'\0', 1)[0]
-        raw = pkt[MULTIFD_DEV_SIZE:]
+        raw = pkt[MULTIFD_DEV_SIZE + ENV_SIZE:]
         if idstr != b'rme-realm' or len(raw) < HEADER_SIZE or \
                 raw[:4] != MAGIC:
             return pkt
-        rec = Record(raw, self.offset + MULTIFD_DEV_SIZE,
+        rec = Record(raw, self.offset + MULTIFD_DEV_SIZE + ENV_SIZE,
                      len(self.records))
         self.records.append(rec)
         return LanePacket(pkt[:MULTIFD_DEV_SIZE], rec)
@@ -1155,7 +1173,7 @@ class FlipDataBit(Tamper):
         raw[off] ^= 0x10
         self.done = True
         self.note = f'bit 4 of byte {off} of {rec} flipped (ciphertext)'
-        return bytes([MARKER]) + raw
+        return frame(raw)
 
 
 class SwapDataEntries(Tamper):
@@ -1170,7 +1188,7 @@ class SwapDataEntries(Tamper):
         self.done = True
         self.note = (f'entries 0 (word 0x{wa:x}) and 1 (word '
                      f'0x{wb:x}) of {rec} swapped')
-        return bytes([MARKER]) + raw
+        return frame(raw)
 
 
 class StallAtSwitchover(Tamper):
@@ -1301,7 +1319,7 @@ class FlipRipasByte(Tamper):
         self.done = True
         self.note = f'byte {off} of {rec} (body {len(raw) - HEADER_SIZE} ' \
                     f'bytes) flipped'
-        return bytes([MARKER]) + raw
+        return frame(raw)
 
 
 class Truncate(Tamper):
@@ -1337,7 +1355,7 @@ class FlipHelloShare(Tamper):
         self.done = True
         self.note = f'bit 2 of byte {HS_SHARE + 40} of {rec} (its share) ' \
                     'flipped'
-        return bytes([MARKER]) + raw
+        return frame(raw)
 
 
 class FlipAcceptShare(RpTamper):

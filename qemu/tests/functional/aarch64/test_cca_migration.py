@@ -1160,10 +1160,6 @@ class CcaMigration(QemuSystemTest):
             self.assertIn(word, res.stderr)
 
     def test_config_errors(self):
-        # migration-key is gone: the error names what replaced it.
-        self.qemu_refuses(',migration-key=mk0', (
-            'migration-key is no longer supported', 'platform-identity=',
-            'migration-policy='))
         # A policy without a certificate.
         junk = self.scratch_file('junk.pem')
         with open(junk, 'w', encoding='ascii') as f:
@@ -1921,17 +1917,6 @@ class CcaMigration(QemuSystemTest):
                      f'serial=cca-{what},disable-legacy=on']
         return tuple(args)
 
-    def ipa_state(self, vm, name, where):
-        """What @vm's QEMU (named @name, run with -trace
-        rme_stream_ipa_state) said of the realm's RIPAS, assignment and
-        poison at @where."""
-        with open(os.path.join(vm.log_dir, f'{name}.log'),
-                  encoding='utf-8', errors='replace') as f:
-            found = re.findall(rf'rme_stream_ipa_state {where}: (.*)',
-                               f.read())
-        self.assertTrue(found, f'{name}: no IPA state at {where}')
-        return found[-1].strip()
-
     def kexec_load(self, vm, mark):
         """cca-kexec: load the kernel and initramfs from the disks, the
         command line marked with cca.kexec=@mark."""
@@ -1953,10 +1938,9 @@ class CcaMigration(QemuSystemTest):
         it on again while the migration goes on.
         """
         disks = self.kexec_disks()
-        trace = ('-trace', 'rme_stream_ipa_state')
-        src = self.boot('src', smp=2, extra_args=disks + trace)
+        src = self.boot('src', smp=2, extra_args=disks)
         self.kexec_load(src, 1)
-        dst, port = self.start_dest('dst', smp=2, extra_args=disks + trace)
+        dst, port = self.start_dest('dst', smp=2, extra_args=disks)
         # Slow enough that the pre-copy cannot converge while the new
         # kernel boots (it rewrites tens of MiB).
         self.migrate(src, f'tcp:127.0.0.1:{port}', bandwidth=BW_CRAWL)
@@ -1986,14 +1970,10 @@ class CcaMigration(QemuSystemTest):
         self.log.info('migrated after a kexec: %s epochs, %s RIPAS records '
                       '(%s granules), %s pages', r['epochs'],
                       r['ripas-records'], r['ripas-granules'], r['pages'])
-        # The RIPAS the new kernel set went in later epochs, and the
-        # destination has exactly the source's RIPAS, assignment and
-        # poison before its realm runs.
+        # The RIPAS the new kernel set went in later epochs (that the
+        # destination then has exactly the source's RIPAS, assignment and
+        # poison is the model's round-trip unit test, /rmm/mig/...).
         self.assertGreater(r['ripas-records'], 1)
-        state = self.ipa_state(src, 'src', 'source END')
-        self.log.info('IPA state at END: %s', state)
-        self.assertEqual(self.ipa_state(dst, 'dst', 'destination commit'),
-                         state)
         self.assertGreater(self.memstress_check(dst, 'destination'), gen0)
         _, cmdline = self.guest_run(dst, 'cat /proc/cmdline')
         self.assertIn('cca.kexec=1', cmdline)
