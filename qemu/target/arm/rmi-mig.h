@@ -140,10 +140,14 @@ static inline uint32_t rmm_mig_record_length(const uint8_t *hdr)
     return length;
 }
 
-/* Where an outgoing migration stands (rmm_mig_export_phase). */
+/*
+ * Where a realm's migration stands, source or destination, as its RMM
+ * tells it: rmm_mig_phase() of the emulated RMM, RmeBackendOps.mig_phase
+ * of a backend.
+ */
 typedef enum RmmMigPhase {
     RMM_MIG_NONE = 0,           /* not migrating */
-    RMM_MIG_OUT_EXPORTING,        /* pre-copy: RECs run, writes are logged */
+    RMM_MIG_OUT_EXPORTING,      /* pre-copy: RECs run, writes are logged */
     RMM_MIG_OUT_PAUSED,         /* RECs may not enter; final export */
     RMM_MIG_OUT_ENDED,          /* END exported: waits for commit/abort */
     RMM_MIG_OUT_MIGRATED,       /* committed elsewhere: only destroy */

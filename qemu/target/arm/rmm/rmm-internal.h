@@ -153,7 +153,7 @@ typedef struct RmmMigPolicy RmmMigPolicy;
 
 typedef struct RmmMig {
     RmmMigPhase phase;
-    bool logging;               /* RUNNING or PAUSED: writes are logged */
+    bool logging;               /* EXPORTING or PAUSED: writes are logged */
     RmmMigKeys keys;
     /* Handshake (rmm-mig-handshake.c) */
     RmmMigHandshake hs;

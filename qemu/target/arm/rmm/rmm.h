@@ -641,7 +641,7 @@ RmiStatus rmm_mig_export_accept(RmmRealm *r, const uint8_t *buf, size_t len,
  * not make itself (the emulation's stand-in for hardware dirty bits).
  * Writes the model makes (DATA_CREATE_UNKNOWN, scrubs, RSI output) and
  * assignment changes are logged by the model.  Only assigned granules
- * are logged; nothing is while the phase is not RUNNING or PAUSED.
+ * are logged; nothing is while the phase is not EXPORTING or PAUSED.
  *
  * Besides the host's log, the model keeps for each granule whether its
  * current contents have been exported ("pending", RmmMigStats): reading
@@ -663,9 +663,9 @@ uint64_t rmm_mig_dirty_log(RmmRealm *r, uint64_t base, uint64_t n,
  * sets *@len.  RMI_ERROR_INPUT if @cap is too small or an argument is
  * bad, RMI_ERROR_REALM in the wrong phase.
  *
- * IMMUTABLE: first record of a session (phase RUNNING or PAUSED,
+ * IMMUTABLE: first record of a session (phase EXPORTING or PAUSED,
  *   nothing exported).
- * RIPAS, DATA, EPOCH: phase RUNNING or PAUSED, after IMMUTABLE, before
+ * RIPAS, DATA, EPOCH: phase EXPORTING or PAUSED, after IMMUTABLE, before
  *   the first REC.  A granule goes at most once per epoch in RIPAS
  *   records and once in DATA records: a later change waits for the next
  *   epoch.
@@ -728,7 +728,7 @@ RmiStatus rmm_mig_export_rec(RmmRec *rec, const void *ctx, size_t ctx_len,
 RmiStatus rmm_mig_export_end(RmmRealm *r, uint8_t *buf, size_t cap,
                              size_t *len);
 
-/* RUNNING -> PAUSED: no REC enters from now on. */
+/* EXPORTING -> PAUSED: no REC enters from now on. */
 RmiStatus rmm_mig_export_pause(RmmRealm *r);
 
 /*
@@ -743,7 +743,7 @@ RmiStatus rmm_mig_commit_ack(RmmRealm *r,
 
 /*
  * MIG_ABORT: back to no migration, realm ACTIVE with its memory intact
- * and RECs runnable as before.  From RUNNING or PAUSED @token may be NULL
+ * and RECs runnable as before.  From EXPORTING or PAUSED @token may be NULL
  * (the destination cannot have committed: it lacks the END record).
  * From ENDED only the destination's abort token for this session is
  * accepted (RMI_ERROR_INPUT otherwise): the destination may have
