@@ -421,7 +421,7 @@ static bool rme_drv_emit(void *opaque, const uint8_t *buf, size_t len)
     bool relock;
 
     trace_rme_stream_record_out(
-        rmm_mig_record_type_name(buf[RMM_MIG_HDR_TYPE]), len);
+        rmi_mig_record_type_name(buf[RMM_MIG_HDR_TYPE]), len);
     relock = rme_stream_wait_begin();
     qemu_put_byte(s->f, RME_STREAM_RECORD);
     qemu_put_buffer(s->f, buf, len);
@@ -1172,7 +1172,7 @@ static int rme_stream_get_record(RmeStream *s, QEMUFile *f)
                      "header");
         return -EIO;
     }
-    len = rmm_mig_record_length(s->buf);
+    len = rmi_mig_record_length(s->buf);
     if (len < RMM_MIG_HEADER_SIZE || len > RMM_MIG_RECORD_MAX) {
         error_report("rme-guest: bad realm record header (type %u, "
                      "length %u)", s->buf[RMM_MIG_HDR_TYPE], len);
@@ -1182,11 +1182,11 @@ static int rme_stream_get_record(RmeStream *s, QEMUFile *f)
                         len - RMM_MIG_HEADER_SIZE) !=
         len - RMM_MIG_HEADER_SIZE) {
         error_report("rme-guest: realm stream truncated in a %s record",
-                     rmm_mig_record_type_name(s->buf[RMM_MIG_HDR_TYPE]));
+                     rmi_mig_record_type_name(s->buf[RMM_MIG_HDR_TYPE]));
         return -EIO;
     }
     trace_rme_stream_record_in(
-        rmm_mig_record_type_name(s->buf[RMM_MIG_HDR_TYPE]), len);
+        rmi_mig_record_type_name(s->buf[RMM_MIG_HDR_TYPE]), len);
     return len;
 }
 
@@ -1273,7 +1273,7 @@ static bool rme_stream_load_state_buffer(void *opaque, char *buf, size_t len,
     uint32_t epoch;
     bool failed, over = false, ok = false;
 
-    if (len < RMM_MIG_HEADER_SIZE || rmm_mig_record_length(p) != len ||
+    if (len < RMM_MIG_HEADER_SIZE || rmi_mig_record_length(p) != len ||
         !p[RMM_MIG_HDR_LANE]) {
         error_setg(&err, "rme-guest: a multifd packet of the realm that is "
                    "no lane record (%zu bytes)", len);

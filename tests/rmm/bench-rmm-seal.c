@@ -232,8 +232,8 @@ int main(int argc, char **argv)
         t_exp[pass] = g_get_monotonic_time() - t;
 
         t = g_get_monotonic_time();
-        for (r = arena; r < w; r += rmm_mig_record_length(r)) {
-            import(d, r, rmm_mig_record_length(r));
+        for (r = arena; r < w; r += rmi_mig_record_length(r)) {
+            import(d, r, rmi_mig_record_length(r));
         }
         t_imp[pass] = g_get_monotonic_time() - t;
     }

@@ -142,7 +142,7 @@ static void run_raw(RmmRealm *r, const uint8_t *p, size_t left)
         size_t len = left;
 
         if (left >= RMM_MIG_HEADER_SIZE) {
-            len = rmm_mig_record_length(p);
+            len = rmi_mig_record_length(p);
             if (!len || len > left) {
                 len = left;
             }

@@ -153,10 +153,10 @@ mig_reject(char **err, RmiStatus st, const RmmMigRecordView *v,
         va_end(ap);
         *err = v->lane ?
                g_strdup_printf("%s record lane %u seq %" PRIu64 ": %s",
-                               rmm_mig_record_type_name(v->type), v->lane,
+                               rmi_mig_record_type_name(v->type), v->lane,
                                v->seq, why) :
                g_strdup_printf("%s record seq %" PRIu64 ": %s",
-                               rmm_mig_record_type_name(v->type), v->seq,
+                               rmi_mig_record_type_name(v->type), v->seq,
                                why);
         g_free(why);
     }
@@ -945,7 +945,7 @@ static RmiStatus mig_import_state(RmmMig *m, char **err)
 {
     if (m->phase != RMM_MIG_IN_IMPORTING) {
         rmm_set_err(err, "record refused: the realm is not importing (%s)",
-                    rmm_mig_phase_name(m->phase));
+                    rmi_mig_phase_name(m->phase));
         return RMI_ERROR_REALM;
     }
     if (m->failed) {
@@ -1047,7 +1047,7 @@ RmiStatus rmm_mig_import_commit(RmmRealm *r,
     g_mutex_lock(&r->lock);
     if (m->phase != RMM_MIG_IN_IMPORTING) {
         rmm_set_err(err, "commit refused: the realm is not importing (%s)",
-                    rmm_mig_phase_name(m->phase));
+                    rmi_mig_phase_name(m->phase));
         goto out;
     }
     if (m->failed) {

@@ -190,7 +190,7 @@ static bool mig_body_ok(const RmmMigRecordView *v, char **err)
     case RMM_MIG_RT_ACCEPT:
         if (bl < MIG_HS_BODY_MIN || v->length > RMM_MIG_HS_MAX) {
             return rmm_set_err(err, "%s body of %zu bytes",
-                               rmm_mig_record_type_name(v->type), bl);
+                               rmi_mig_record_type_name(v->type), bl);
         }
         break;
     }
@@ -214,7 +214,7 @@ bool rmm_mig_record_parse(const uint8_t *buf, size_t len,
                            buf[RMM_MIG_HDR_VERSION]);
     }
     type = buf[RMM_MIG_HDR_TYPE];
-    if (!rmm_mig_record_type_valid(type)) {
+    if (!rmi_mig_record_type_valid(type)) {
         return rmm_set_err(err, "unknown record type %u", type);
     }
     v->type = type;
@@ -226,7 +226,7 @@ bool rmm_mig_record_parse(const uint8_t *buf, size_t len,
     if (v->lane > RMM_MIG_LANES_MAX ||
         (v->lane && type != RMM_MIG_RT_DATA)) {
         return rmm_set_err(err, "lane %u for a %s record", v->lane,
-                           rmm_mig_record_type_name(type));
+                           rmi_mig_record_type_name(type));
     }
     v->length = rmi_ld32(buf + RMM_MIG_HDR_LENGTH);
     v->epoch = rmi_ld32(buf + RMM_MIG_HDR_EPOCH);

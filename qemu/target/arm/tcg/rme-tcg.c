@@ -285,7 +285,7 @@ static void rme_tcg_protected_written(void *opaque, uint64_t ipa,
 static void rme_tcg_mig_phase_changed(void *opaque, RmmMigPhase from,
                                       RmmMigPhase to)
 {
-    trace_rme_mig_phase(rmm_mig_phase_name(from), rmm_mig_phase_name(to));
+    trace_rme_mig_phase(rmi_mig_phase_name(from), rmi_mig_phase_name(to));
 }
 
 /* ---- Shared RAM: the machine's RAM pages the realm shares ---- */
