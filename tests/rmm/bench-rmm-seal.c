@@ -29,6 +29,9 @@
 #include <gnutls/crypto.h>
 
 #include "rmm.h"
+#include "rmm-realm.h"
+#include "rmm-rec.h"
+#include "rmm-mig.h"
 #include "rmm-host.h"
 #include "test-pki.h"
 

@@ -34,6 +34,9 @@
 #include <glib.h>
 
 #include "rmm.h"
+#include "rmm-realm.h"
+#include "rmm-rec.h"
+#include "rmm-mig.h"
 #include "rmm-internal.h"
 #include "rmm-mig-fuzz.h"
 #include "rmm-host.h"

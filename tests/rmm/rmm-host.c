@@ -12,6 +12,9 @@
 #include <gnutls/crypto.h>
 
 #include "rmm-host.h"
+#include "rmm-realm.h"
+#include "rmm-rec.h"
+#include "rmm-mig.h"
 #include "rmm-mig-internal.h"
 
 static bool host_dirty_log(void *opaque, uint64_t *bitmap)

@@ -18,6 +18,8 @@
 #include <glib.h>
 
 #include "rmm.h"
+#include "rmm-realm.h"
+#include "rmm-rec.h"
 #include "rmm-host.h"
 
 #define G           RMM_GRANULE_SIZE

@@ -17,6 +17,8 @@
 #include <glib.h>
 
 #include "rmm.h"
+#include "rmm-realm.h"
+#include "rmm-mig.h"
 #include "rmm-mig-internal.h"
 #include "rmm-host.h"
 #include "test-pki.h"

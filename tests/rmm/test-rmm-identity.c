@@ -16,8 +16,8 @@
 #include <gnutls/x509.h>
 
 #include "rmm.h"
-#include "rmm-internal.h"
-
+#include "rmm-attest.h"
+#include "rmm-internal.h"       /* RmmPlatform.keys */
 #include "test-pki.h"
 
 static GByteArray *cpak_pub(RmmPlatform *plat)

@@ -26,6 +26,9 @@
 #include <glib.h>
 
 #include "rmm.h"
+#include "rmm-realm.h"
+#include "rmm-rec.h"
+#include "rmm-mig.h"
 #include "rmm-internal.h"       /* RmmRec fields, sealing helpers */
 #include "rmm-mig-fuzz.h"
 #include "rmm-host.h"

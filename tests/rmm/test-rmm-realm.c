@@ -19,6 +19,8 @@
 #include <glib.h>
 
 #include "rmm.h"
+#include "rmm-realm.h"
+#include "rmm-rec.h"
 #include "rmm-internal.h"       /* RMM_MAX_RAM_RANGES */
 #include "rmm-host.h"
 #include "rmm-measure.h"

@@ -24,6 +24,8 @@
 #include <glib.h>
 
 #include "rmm.h"
+#include "rmm-realm.h"
+#include "rmm-rec.h"
 #include "rmm-attest.h"         /* rmm_attest_token_max_size() */
 #include "rmm-measure.h"
 #include "rmm-host.h"

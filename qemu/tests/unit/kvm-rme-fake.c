@@ -9,6 +9,9 @@
 #include "qemu/host-utils.h"
 #include <linux/kvm.h>
 #include "kvm-rme-fake.h"
+#include "rmm-realm.h"
+#include "rmm-rec.h"
+#include "rmm-mig.h"
 
 /*
  * The ABI as docs/system/arm/cca-migration.rst documents it: numbers,

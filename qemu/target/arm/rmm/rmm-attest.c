@@ -44,6 +44,7 @@
 #include "rmm-attest.h"
 #include "rmm-internal.h"
 #include "rmm-cbor.h"
+#include "rmm-measure.h"
 
 /* CCA token collection */
 #define CCA_TOKEN_TAG                   399

@@ -10,6 +10,7 @@
  */
 
 #include <string.h>
+#include "rmm-realm.h"
 #include "rmm-internal.h"
 
 RmiStatus rmm_realm_add_ram(RmmRealm *r, uint64_t base, uint64_t size,

@@ -18,7 +18,9 @@
 #include <gnutls/abstract.h>
 #include <gnutls/x509.h>
 
+#include "rmm.h"
 #include "rmm-internal.h"
+#include "rmm-attest.h"
 
 /* The private key of @pem, or NULL and *err. */
 static gnutls_privkey_t identity_key(const gnutls_datum_t *pem, char **err)

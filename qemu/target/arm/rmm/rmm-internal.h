@@ -1,6 +1,11 @@
 /*
  * Emulated RMM: internal state shared by the model's source files
  *
+ * The layout of the objects the interface keeps opaque (RmmPlatform,
+ * RmmRealm and its migration state, RmmRec) and the helpers every
+ * command family uses on them.  Included by the model's sources, and by
+ * the unit tests that look inside a realm.
+ *
  * Copyright (c) 2026 The QEMU CCA migration authors
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -9,8 +14,12 @@
 #define RMM_INTERNAL_H
 
 #include <glib.h>
+
 #include "rmm.h"
-#include "rmm-attest.h"
+#include "rmm-realm.h"
+#include "rmm-rec.h"
+#include "rmm-mig.h"
+#include "rmm-attest.h"         /* RmmAttestKeys */
 
 static inline bool rmm_all_zero(const uint8_t *p, size_t n)
 {

@@ -22,8 +22,8 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
 
-#include "rmm-internal.h"
 #include "rmm-measure.h"
+#include "rmm-internal.h"
 
 /* Size of the output of each RmiHashAlgorithm, in bytes. */
 #define RMM_SHA256_SIZE             32

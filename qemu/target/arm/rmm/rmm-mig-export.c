@@ -11,6 +11,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
 
+#include "rmm-mig.h"
 #include "rmm-mig-internal.h"
 
 /* Logging on: every assigned granule dirty, every granule's RIPAS. */

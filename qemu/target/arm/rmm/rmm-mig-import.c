@@ -12,8 +12,10 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
 
+#include "rmm-mig.h"
 #include "rmm-mig-internal.h"
 #include "rmm-attest.h"         /* rmm_attest_token_max_size() */
+#include "rmm-measure.h"        /* rmm_hash_len() */
 
 /* No granule of @rr has a RIPAS or is assigned. */
 /* Every granule of @rr DELEGATED, with no RIPAS or data yet. */

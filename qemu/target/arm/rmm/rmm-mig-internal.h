@@ -11,6 +11,8 @@
 #include <gnutls/x509.h>
 
 #include "rmm-internal.h"
+#include "rmm-attest.h"
+#include "rmm-mig.h"
 
 #define MIG_NONCE_SIZE          12
 #define MIG_HMAC_SIZE           32

@@ -50,6 +50,7 @@
 #include <gnutls/abstract.h>
 #include <gnutls/x509.h>
 
+#include "rmm-mig.h"
 #include "rmm-mig-internal.h"
 #include "rmm-attest.h"
 

@@ -2,7 +2,7 @@
  * Emulated RMM migration: records (format, parse, seal, open)
  *
  * The source RMM exports a realm as a stream of records that only the
- * destination RMM can open; the host carries them.  See rmm.h for the
+ * destination RMM can open; the host carries them.  See rmm-mig.h for the
  * commands and docs/system/arm/cca-migration.rst for the protocol.
  *
  * Cryptography (GnuTLS)
@@ -111,6 +111,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
 
+#include "rmm-mig.h"
 #include "rmm-mig-internal.h"
 
 const char rmm_mig_auth_failed[] =

@@ -22,6 +22,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
 
+#include "rmm-mig.h"
 #include "rmm-mig-internal.h"
 
 /* Bits of every RAM range set in @bms (NULL bitmaps count 0). */

@@ -10,6 +10,8 @@
  */
 
 #include <string.h>
+#include "rmm-realm.h"
+#include "rmm-mig.h"            /* rmm_realm_set_phase_notifier() */
 #include "rmm-internal.h"
 #include "rmm-measure.h"
 

@@ -6,6 +6,7 @@
  */
 
 #include <string.h>
+#include "rmm-rec.h"
 #include "rmm-internal.h"
 #include "rmm-measure.h"
 

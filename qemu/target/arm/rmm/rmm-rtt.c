@@ -10,6 +10,7 @@
 
 #include <gnutls/crypto.h>
 
+#include "rmm-realm.h"
 #include "rmm-internal.h"
 #include "rmm-measure.h"
 

@@ -43,6 +43,9 @@
 #include "internals.h"
 #include "target/arm/rme.h"
 #include "target/arm/rmm/rmm.h"
+#include "target/arm/rmm/rmm-realm.h"
+#include "target/arm/rmm/rmm-rec.h"
+#include "target/arm/rmm/rmm-mig.h"
 #include "target/arm/trace.h"
 
 #define TYPE_RME_TCG_IOMMU_MEMORY_REGION "rme-tcg-iommu-memory-region"
