@@ -37,6 +37,7 @@
 #include "rmm-realm.h"
 #include "rmm-rec.h"
 #include "rmm-mig.h"
+#include "rmm-mig-record.h"     /* plays the source: seals records */
 #include "rmm-internal.h"
 #include "rmm-mig-fuzz.h"
 #include "rmm-host.h"

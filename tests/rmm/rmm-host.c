@@ -15,7 +15,9 @@
 #include "rmm-realm.h"
 #include "rmm-rec.h"
 #include "rmm-mig.h"
-#include "rmm-mig-internal.h"
+#include "rmm-internal.h"
+#include "rmm-mig-ecdh.h"
+#include "rmm-mig-record.h"
 
 static bool host_dirty_log(void *opaque, uint64_t *bitmap)
 {

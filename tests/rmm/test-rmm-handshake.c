@@ -19,7 +19,8 @@
 #include "rmm.h"
 #include "rmm-realm.h"
 #include "rmm-mig.h"
-#include "rmm-mig-internal.h"
+#include "rmm-internal.h"       /* rmm_mig_may_run() */
+#include "rmm-mig-ecdh.h"
 #include "rmm-host.h"
 #include "test-pki.h"
 

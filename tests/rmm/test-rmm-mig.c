@@ -29,7 +29,8 @@
 #include "rmm-realm.h"
 #include "rmm-rec.h"
 #include "rmm-mig.h"
-#include "rmm-internal.h"       /* RmmRec fields, sealing helpers */
+#include "rmm-mig-record.h"     /* plays the source: record layouts, sealing */
+#include "rmm-internal.h"       /* RmmRec fields, RmmMig */
 #include "rmm-mig-fuzz.h"
 #include "rmm-host.h"
 #include "test-pki.h"

@@ -14,6 +14,8 @@
 
 #include <string.h>
 
+#include <glib.h>
+
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
 #include <nettle/bignum.h>
@@ -21,7 +23,7 @@
 #include <nettle/ecc-curve.h>
 #include <nettle/ecdsa.h>
 
-#include "rmm-mig-internal.h"
+#include "rmm-mig-ecdh.h"
 
 struct RmmMigEcdh {
     struct ecc_scalar priv;

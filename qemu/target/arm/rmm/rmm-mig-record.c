@@ -43,7 +43,7 @@
  * record starts with the 24-byte header of rmi-mig.h ("RMIG", version 1,
  * type, lane, a zero byte, le32 length, le32 epoch, le64 seq).  "sealed(n)" is
  * n bytes of ciphertext followed by the 16-byte tag; offsets inside it
- * are those of the plaintext (MIG_* in rmm-internal.h).
+ * are those of the plaintext (MIG_* in rmm-mig-record.h).
  *
  * IMMUTABLE (type 1; seq 0, epoch 0), 232 + 16 * nr_ram bytes:
  *    24  32  session ID S, in clear
@@ -113,6 +113,13 @@
 
 #include "rmm-mig.h"
 #include "rmm-mig-internal.h"
+#include "rmm-mig-record.h"
+
+#define MIG_NONCE_SIZE          12
+#define MIG_HMAC_SIZE           32
+
+/* Associated data: session, version, type, lane, length, epoch, seq, word. */
+#define MIG_AAD_MAX             (RMM_MIG_SESSION_SIZE + 3 + 4 + 4 + 8 + 8)
 
 const char rmm_mig_auth_failed[] =
     "authentication failed (not sealed in this session, or tampered)";

@@ -30,7 +30,8 @@
  *   rmm-mig.h      migration: export, import, handshake, policy
  *                  (rmm-mig*.c)
  * and, inside the model only, rmm-internal.h (the objects' layout),
- * rmm-cbor.h and rmm-mig-internal.h.
+ * rmm-cbor.h, rmm-mig-internal.h, rmm-mig-record.h (records: layout and
+ * sealing) and rmm-mig-ecdh.h.
  *
  * Copyright (c) 2026 The QEMU CCA migration authors
  * SPDX-License-Identifier: GPL-2.0-or-later
