@@ -26,12 +26,13 @@
  *                  SMCs (RSI, PSCI), REC exits and their completion
  *                  (rmm-rec.c, rmm-rsi.c, rmm-psci.c)
  *   rmm-measure.h  RIM and REM (rmm-measure.c)
- *   rmm-attest.h   attestation keys and tokens (rmm-attest.c)
+ *   rmm-attest.h   attestation keys and tokens (rmm-attest.c,
+ *                  rmm-attest-verify.c)
  *   rmm-mig.h      migration: export, import, handshake, policy
  *                  (rmm-mig*.c)
  * and, inside the model only, rmm-internal.h (the objects' layout),
- * rmm-cbor.h, rmm-mig-internal.h, rmm-mig-record.h (records: layout and
- * sealing) and rmm-mig-ecdh.h.
+ * rmm-cbor.h, rmm-attest-defs.h (the token's format), rmm-mig-internal.h,
+ * rmm-mig-record.h (records: layout and sealing) and rmm-mig-ecdh.h.
  *
  * Copyright (c) 2026 The QEMU CCA migration authors
  * SPDX-License-Identifier: GPL-2.0-or-later
