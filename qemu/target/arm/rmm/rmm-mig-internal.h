@@ -2,8 +2,8 @@
  * Emulated RMM migration: what rmm-mig*.c share
  *
  * Per-granule bitmaps of a session, the migration policy
- * (rmm-mig-policy.c), the handshake (rmm-mig-handshake.c) and the
- * session's bookkeeping (rmm-mig.c), with the realm locked.
+ * (rmm-mig-policy.c), the handshake (rmm-mig-handshake.c), the two
+ * halves of the import and the session's bookkeeping (rmm-mig.c).
  *
  * Copyright (c) 2026 The QEMU CCA migration authors
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -145,6 +145,31 @@ bool rmm_mig_hs_keys(RmmMig *m, const uint8_t share[RMM_MIG_SHARE_SIZE],
                      const uint8_t *accept, size_t len, char **err);
 /* SHA-512 of m->hello. */
 bool rmm_mig_hs_hello_hash(RmmMig *m, uint8_t out[64]);
+
+/* ---- Import (rmm-mig-import.c, rmm-mig-import-records.c) ---- */
+
+/*
+ * Fail the record @v: *@err (if @err; g_free it) says "<TYPE> record
+ * [lane <l>] seq <n>: " and the reason; returns @st.
+ */
+RmiStatus G_GNUC_PRINTF(4, 5)
+rmm_mig_reject(char **err, RmiStatus st, const RmmMigRecordView *v,
+               const char *fmt, ...);
+/*
+ * Open the record @v of @buf, a record of lane 0 whose place in the
+ * session was checked, check it against the realm and apply it.  With
+ * realm->lock held.
+ */
+RmiStatus rmm_mig_import_body(RmmRealm *r, const uint8_t *buf,
+                              const RmmMigRecordView *v,
+                              RmmMigImported *out, char **err);
+/*
+ * The same for a DATA record of lane 1..RMM_MIG_LANES_MAX, opened
+ * without the lock (held on entry and on return).
+ */
+RmiStatus rmm_mig_import_lane(RmmRealm *r, const uint8_t *buf,
+                              const RmmMigRecordView *v,
+                              RmmMigImported *out, char **err);
 
 /* ---- Session (rmm-mig.c), with realm->lock held ---- */
 

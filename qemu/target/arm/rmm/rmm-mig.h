@@ -3,11 +3,11 @@
  * (docs/system/arm/cca-migration.rst)
  *
  * The source's commands (rmm-mig-export.c), the destination's
- * (rmm-mig-import.c), the attested handshake between the two RMMs
- * (rmm-mig-handshake.c) under the realm's migration policy
- * (rmm-mig-policy.c), the session and its dirty log (rmm-mig.c) and the
- * records they exchange (rmm-mig-record.c; their header and types are
- * the specification level of ../rmi-mig.h).
+ * (rmm-mig-import.c, rmm-mig-import-records.c), the attested handshake
+ * between the two RMMs (rmm-mig-handshake.c) under the realm's
+ * migration policy (rmm-mig-policy.c), the session and its dirty log
+ * (rmm-mig.c) and the records they exchange (rmm-mig-record.c; their
+ * header and types are the specification level of ../rmi-mig.h).
  *
  * Copyright (c) 2026 The QEMU CCA migration authors
  * SPDX-License-Identifier: GPL-2.0-or-later
