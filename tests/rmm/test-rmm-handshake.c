@@ -12,6 +12,8 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
+#include "qemu/osdep.h"
+
 #include <string.h>
 
 #include <glib.h>

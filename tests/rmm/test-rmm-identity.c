@@ -7,7 +7,8 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
-#define _GNU_SOURCE        /* memmem */
+#include "qemu/osdep.h"         /* _GNU_SOURCE: memmem() */
+
 #include <string.h>
 
 #include <glib.h>

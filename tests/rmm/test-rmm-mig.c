@@ -19,6 +19,8 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
+#include "qemu/osdep.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

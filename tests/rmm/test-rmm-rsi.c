@@ -16,9 +16,8 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE             /* memmem */
-#endif
+#include "qemu/osdep.h"         /* _GNU_SOURCE: memmem() */
+
 #include <string.h>
 
 #include <glib.h>

@@ -16,9 +16,8 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
-#include <string.h>
+#include "qemu/osdep.h"
 
-#include <glib.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
 

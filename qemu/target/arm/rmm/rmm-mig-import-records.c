@@ -11,8 +11,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
-#include <inttypes.h>
-#include <string.h>
+#include "qemu/osdep.h"
 
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
@@ -740,8 +739,8 @@ RmiStatus rmm_mig_import_body(RmmRealm *r, const uint8_t *buf,
                               const RmmMigRecordView *v,
                               RmmMigImported *out, char **err)
 {
-    uint8_t pt[MAX(MIG_IMM_SIZE(RMM_MAX_RAM_RANGES),
-                   MAX(MIG_END_SIZE, MIG_EPOCH_SIZE))];
+    uint8_t pt[MAX_CONST(MIG_IMM_SIZE(RMM_MAX_RAM_RANGES),
+                         MAX_CONST(MIG_END_SIZE, MIG_EPOCH_SIZE))];
     RmiStatus ret = RMI_ERROR_INPUT;
 
     switch (v->type) {

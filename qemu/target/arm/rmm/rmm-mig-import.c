@@ -10,9 +10,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
-#include <inttypes.h>
-#include <stdarg.h>
-#include <string.h>
+#include "qemu/osdep.h"
 
 #include "rmm-mig.h"
 #include "rmm-mig-internal.h"

@@ -14,6 +14,7 @@
 
 #include <gnutls/x509.h>
 
+#include "qemu/host-utils.h"
 #include "rmm-internal.h"
 #include "rmm-attest.h"
 #include "rmm-mig.h"
@@ -74,7 +75,7 @@ static inline uint64_t bm_next(const uint64_t *bm, uint64_t i, uint64_t end)
         uint64_t w = bm[i / 64] >> (i % 64);
 
         if (w) {
-            i += __builtin_ctzll(w);
+            i += ctz64(w);
             return i < end ? i : end;
         }
         i = (i | 63) + 1;
@@ -88,7 +89,7 @@ static inline uint64_t bm_count(const uint64_t *bm, uint64_t nbits)
     size_t i;
 
     for (i = 0; bm && i < bm_words(nbits); i++) {
-        n += __builtin_popcountll(bm[i]);
+        n += ctpop64(bm[i]);
     }
     return n;
 }

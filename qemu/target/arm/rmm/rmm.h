@@ -1,10 +1,13 @@
 /*
  * Emulated Arm CCA Realm Management Monitor (RMM): core types
  *
- * The model is plain C (GLib + GnuTLS) with no QEMU headers, so that it
- * builds, is unit-tested and fuzzed on its own, and links into QEMU
- * unchanged.  Its host side is shaped after the RMI of the RMM
- * specification (DEN0137 1.0); its realm side implements the RSI.
+ * The model is plain C (GLib + GnuTLS) that builds, is unit-tested and
+ * fuzzed on its own, and links into QEMU unchanged.  Of QEMU it uses
+ * "qemu/osdep.h", which each of its sources includes first, and
+ * "qemu/host-utils.h"; its standalone build has stand-ins of the two
+ * (tests/rmm/include/qemu/).  Its host side is shaped after the RMI of
+ * the RMM specification (DEN0137 1.0); its realm side implements the
+ * RSI.
  *
  * What the model owns: realm descriptors (RD), the realm's stage 2 state
  * per 4 KiB granule of protected IPA space (HIPAS and RIPAS), the contents
