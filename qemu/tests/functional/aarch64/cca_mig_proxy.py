@@ -10,7 +10,7 @@
 # "ram" (page headers, zero pages, pages) and "rme-realm".  The realm's
 # section is a list of records, each the byte 0x01 followed by the
 # record, closed by 0x00; a record's 24-byte header is in clear
-# (target/arm/rmm/rmm.h, "Record format"):
+# (target/arm/rmi-mig.h, "Record format"):
 #
 #    0  4  magic "RMIG"          12  4  epoch (LE)
 #    4  1  version (1)            16  8  sequence number (LE, in its lane)
@@ -89,7 +89,7 @@ MULTIFD_FLAG_DEVICE_STATE = 32 << 1
 # its pages_alloc says: MULTIFD_PACKET_SIZE / the target page size.
 MULTIFD_PAGE_COUNT = (512 << 10) // 4096
 
-# target/arm/rmm/rmm.h
+# target/arm/rmi-mig.h
 MAGIC = b'RMIG'
 VERSION = 1
 HEADER_SIZE = 24
