@@ -5,9 +5,8 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
-#include <glib.h>
-#include <string.h>
-
+#include "qemu/osdep.h"
+#include "qemu/host-utils.h"
 #include "rme-mig-driver.h"
 
 /* A batch of DATA on its way through a lane (one per lane). */
@@ -207,7 +206,7 @@ int rme_mig_driver_sync(RmeMigDriver *d)
         return RME_MIG_FAILED;
     }
     for (i = 0; i < d->words; i++) {
-        n += __builtin_popcountll(d->next[i]);
+        n += ctpop64(d->next[i]);
         /*
          * A granule still to send in this epoch goes with what it holds
          * then: the write logged now needs no second send in the next
@@ -215,7 +214,7 @@ int rme_mig_driver_sync(RmeMigDriver *d)
          * logged again).
          */
         d->next[i] &= ~d->todo[i];
-        kept += __builtin_popcountll(d->next[i]);
+        kept += ctpop64(d->next[i]);
     }
     d->logged += n - d->next_count;
     d->next_count = kept;
@@ -314,7 +313,7 @@ static unsigned next_batch(RmeMigDriver *d, uint64_t *ipas)
             d->cursor = (w + 1) * 64;
             continue;
         }
-        d->cursor += __builtin_ctzll(bits);
+        d->cursor += ctz64(bits);
         d->todo[d->cursor / 64] &= ~(1ULL << (d->cursor % 64));
         d->todo_count--;
         ipas[n++] = d->ram_base + (d->cursor << RMM_GRANULE_SHIFT);

@@ -236,7 +236,7 @@ static bool rme_sink_emit(void *opaque, const RmiMigRecord *rec, char **err)
     RmeStream *s = opaque;
     bool relock;
 
-    trace_rme_stream_record_out(rmm_mig_record_type_name(rec->kind),
+    trace_rme_stream_record_out(rmi_mig_record_type_name(rec->kind),
                                 rec->len);
     relock = rme_stream_wait_begin();
     qemu_put_byte(s->f, RME_STREAM_RECORD);
@@ -976,10 +976,10 @@ static int rme_stream_get_record(RmeStream *s, QEMUFile *f, RmiMigRecord *rec)
     }
     if (qemu_get_buffer(f, rec->buf, rec->len) != rec->len) {
         error_report("rme-guest: realm stream truncated in a %s record",
-                     rmm_mig_record_type_name(rec->kind));
+                     rmi_mig_record_type_name(rec->kind));
         return -EIO;
     }
-    trace_rme_stream_record_in(rmm_mig_record_type_name(rec->kind),
+    trace_rme_stream_record_in(rmi_mig_record_type_name(rec->kind),
                                rec->len);
     return 0;
 }

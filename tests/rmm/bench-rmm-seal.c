@@ -20,6 +20,8 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
+#include "qemu/osdep.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,9 @@
 #include <gnutls/crypto.h>
 
 #include "rmm.h"
+#include "rmm-realm.h"
+#include "rmm-rec.h"
+#include "rmm-mig.h"
 #include "rmm-host.h"
 #include "test-pki.h"
 
@@ -232,8 +237,8 @@ int main(int argc, char **argv)
         t_exp[pass] = g_get_monotonic_time() - t;
 
         t = g_get_monotonic_time();
-        for (r = arena; r < w; r += rmm_mig_record_length(r)) {
-            import(d, r, rmm_mig_record_length(r));
+        for (r = arena; r < w; r += rmi_mig_record_length(r)) {
+            import(d, r, rmi_mig_record_length(r));
         }
         t_imp[pass] = g_get_monotonic_time() - t;
     }

@@ -27,6 +27,8 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
+#include "qemu/osdep.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,10 @@
 #include <glib.h>
 
 #include "rmm.h"
+#include "rmm-realm.h"
+#include "rmm-rec.h"
+#include "rmm-mig.h"
+#include "rmm-mig-record.h"     /* plays the source: seals records */
 #include "rmm-internal.h"
 #include "rmm-mig-fuzz.h"
 #include "rmm-host.h"
@@ -142,7 +148,7 @@ static void run_raw(RmmRealm *r, const uint8_t *p, size_t left)
         size_t len = left;
 
         if (left >= RMM_MIG_HEADER_SIZE) {
-            len = rmm_mig_record_length(p);
+            len = rmi_mig_record_length(p);
             if (!len || len > left) {
                 len = left;
             }

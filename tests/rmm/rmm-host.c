@@ -5,6 +5,8 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
+#include "qemu/osdep.h"
+
 #include <string.h>
 
 #include <glib.h>
@@ -12,7 +14,12 @@
 #include <gnutls/crypto.h>
 
 #include "rmm-host.h"
-#include "rmm-mig-internal.h"
+#include "rmm-realm.h"
+#include "rmm-rec.h"
+#include "rmm-mig.h"
+#include "rmm-internal.h"
+#include "rmm-mig-ecdh.h"
+#include "rmm-mig-record.h"
 
 /*
  * RMI command @what returned @s; false and *@err (with what the RMM said

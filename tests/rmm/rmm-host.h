@@ -11,6 +11,7 @@
 #define TESTS_RMM_RMM_HOST_H
 
 #include "rmm.h"
+#include "rmm-mig.h"
 #include "rme-mig-driver.h"
 
 typedef struct RmmHost {

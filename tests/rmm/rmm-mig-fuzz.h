@@ -4,7 +4,7 @@
  *
  * Input format of fuzz-rmm-mig (first byte selects the mode):
  *   FUZZ_MODE_RAW: records, back to back; each one's length is read from
- *     its header (rmm_mig_record_length(), clamped to what is left).
+ *     its header (rmi_mig_record_length(), clamped to what is left).
  *   FUZZ_MODE_SEALED: the harness is a malicious source that knows the
  *     key: chunks of { u8 type, u8 mods, le16 len, payload[len] }, each
  *     sealed by the harness at its own next sequence number and epoch

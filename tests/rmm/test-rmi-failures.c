@@ -13,11 +13,15 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
+#include "qemu/osdep.h"
+
 #include <string.h>
 
 #include <glib.h>
 
 #include "rmm.h"
+#include "rmm-realm.h"
+#include "rmm-rec.h"
 #include "rmm-host.h"
 
 #define G           RMM_GRANULE_SIZE

@@ -12,12 +12,17 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
+#include "qemu/osdep.h"
+
 #include <string.h>
 
 #include <glib.h>
 
 #include "rmm.h"
-#include "rmm-mig-internal.h"
+#include "rmm-realm.h"
+#include "rmm-mig.h"
+#include "rmm-internal.h"       /* rmm_mig_may_run() */
+#include "rmm-mig-ecdh.h"
 #include "rmm-host.h"
 #include "test-pki.h"
 

@@ -7,7 +7,8 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
-#define _GNU_SOURCE        /* memmem */
+#include "qemu/osdep.h"         /* _GNU_SOURCE: memmem() */
+
 #include <string.h>
 
 #include <glib.h>
@@ -16,8 +17,8 @@
 #include <gnutls/x509.h>
 
 #include "rmm.h"
-#include "rmm-internal.h"
-
+#include "rmm-attest.h"
+#include "rmm-internal.h"       /* RmmPlatform.keys */
 #include "test-pki.h"
 
 static GByteArray *cpak_pub(RmmPlatform *plat)

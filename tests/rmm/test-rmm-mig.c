@@ -19,6 +19,8 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
+#include "qemu/osdep.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,7 +28,11 @@
 #include <glib.h>
 
 #include "rmm.h"
-#include "rmm-internal.h"       /* RmmRec fields, sealing helpers */
+#include "rmm-realm.h"
+#include "rmm-rec.h"
+#include "rmm-mig.h"
+#include "rmm-mig-record.h"     /* plays the source: record layouts, sealing */
+#include "rmm-internal.h"       /* RmmRec fields, RmmMig */
 #include "rmm-mig-fuzz.h"
 #include "rmm-host.h"
 #include "test-pki.h"
@@ -1276,8 +1282,8 @@ static void phase_logged(void *opaque, RmmMigPhase from, RmmMigPhase to)
 {
     PhaseLog *log = opaque;
 
-    g_string_append_printf(log->s, "%s>%s ", rmm_mig_phase_name(from),
-                           rmm_mig_phase_name(to));
+    g_string_append_printf(log->s, "%s>%s ", rmi_mig_phase_name(from),
+                           rmi_mig_phase_name(to));
 }
 
 static void test_phase_notifier(void)
@@ -2886,7 +2892,7 @@ static void test_reject_bodies(void)
     rmm_mig_keys_wipe(&k);
 }
 
-/* rmm_mig_record_parse() and rmm_mig_record_length(), on bytes. */
+/* rmm_mig_record_parse() and rmi_mig_record_length(), on bytes. */
 static void test_record_parse(void)
 {
     GPtrArray *ref = reference();
@@ -2930,7 +2936,7 @@ static void test_record_parse(void)
         g_assert_cmpuint(v.seq, ==, rseq(ref, i));
         g_assert_true(v.body == p + HDR);
         g_assert_cmpuint(v.body_len, ==, len - HDR);
-        g_assert_cmpuint(rmm_mig_record_length(p), ==, len);
+        g_assert_cmpuint(rmi_mig_record_length(p), ==, len);
         if (i > 0) {
             g_assert_cmpuint(rseq(ref, i), ==, rseq(ref, i - 1) +
                              (rtype(ref, i - 1) == RMM_MIG_RT_DATA ?
@@ -2947,7 +2953,7 @@ static void test_record_parse(void)
         rec[4] = 1;
         rec[5] = sizes[i].type;
         st32le(rec + 8, len);
-        g_assert_cmpuint(rmm_mig_record_length(rec), ==, len);
+        g_assert_cmpuint(rmi_mig_record_length(rec), ==, len);
         g_assert_cmpint(rmm_mig_record_parse(rec, len, &v, &err), ==,
                         sizes[i].ok);
         if (!sizes[i].ok) {
@@ -2955,44 +2961,44 @@ static void test_record_parse(void)
             g_clear_pointer(&err, g_free);
         }
     }
-    /* Lengths rmm_mig_record_length() refuses. */
+    /* Lengths rmi_mig_record_length() refuses. */
     memset(rec, 0, sizeof(rec));
     memcpy(rec, "RMIG", 4);
     rec[4] = 1;
     rec[5] = RMM_MIG_RT_EPOCH;
     st32le(rec + 8, 23);
-    g_assert_cmpuint(rmm_mig_record_length(rec), ==, 0);
+    g_assert_cmpuint(rmi_mig_record_length(rec), ==, 0);
     st32le(rec + 8, RMM_MIG_RECORD_MAX + 1);
-    g_assert_cmpuint(rmm_mig_record_length(rec), ==, 0);
+    g_assert_cmpuint(rmi_mig_record_length(rec), ==, 0);
     g_assert_false(rmm_mig_record_parse(rec, RMM_MIG_RECORD_MAX + 1, &v,
                                         &err));
     g_assert_nonnull(strstr(err, "exceeds"));
     g_clear_pointer(&err, g_free);
     st32le(rec + 8, RMM_MIG_RECORD_MAX);
-    g_assert_cmpuint(rmm_mig_record_length(rec), ==, RMM_MIG_RECORD_MAX);
+    g_assert_cmpuint(rmi_mig_record_length(rec), ==, RMM_MIG_RECORD_MAX);
     rec[6] = 1;
-    g_assert_cmpuint(rmm_mig_record_length(rec), ==, 0);
+    g_assert_cmpuint(rmi_mig_record_length(rec), ==, 0);
     rec[6] = 0;
     rec[4] = 2;
-    g_assert_cmpuint(rmm_mig_record_length(rec), ==, 0);
+    g_assert_cmpuint(rmi_mig_record_length(rec), ==, 0);
     rec[4] = 1;
     rec[5] = 9;
-    g_assert_cmpuint(rmm_mig_record_length(rec), ==, 0);
+    g_assert_cmpuint(rmi_mig_record_length(rec), ==, 0);
     rec[5] = RMM_MIG_RT_EPOCH;
     rec[0] = 'r';
-    g_assert_cmpuint(rmm_mig_record_length(rec), ==, 0);
+    g_assert_cmpuint(rmi_mig_record_length(rec), ==, 0);
     /* NULL err is fine. */
     g_assert_false(rmm_mig_record_parse(rec, 10, &v, NULL));
 
     for (i = RMM_MIG_RT_IMMUTABLE; i <= RMM_MIG_RT_END; i++) {
-        g_assert_cmpstr(rmm_mig_record_type_name(i), !=, "unknown");
+        g_assert_cmpstr(rmi_mig_record_type_name(i), !=, "unknown");
     }
-    g_assert_cmpstr(rmm_mig_record_type_name(0), ==, "unknown");
-    g_assert_cmpstr(rmm_mig_record_type_name(RMM_MIG_RT_DATA), ==, "DATA");
+    g_assert_cmpstr(rmi_mig_record_type_name(0), ==, "unknown");
+    g_assert_cmpstr(rmi_mig_record_type_name(RMM_MIG_RT_DATA), ==, "DATA");
     for (i = RMM_MIG_NONE; i <= RMM_MIG_IN_ABORTED; i++) {
-        g_assert_cmpstr(rmm_mig_phase_name(i), !=, "unknown");
+        g_assert_cmpstr(rmi_mig_phase_name(i), !=, "unknown");
     }
-    g_assert_cmpstr(rmm_mig_phase_name(99), ==, "unknown");
+    g_assert_cmpstr(rmi_mig_phase_name(99), ==, "unknown");
 }
 
 /* ---- Phases, aborts and tokens ---- */

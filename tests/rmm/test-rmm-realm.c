@@ -14,11 +14,15 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
+#include "qemu/osdep.h"
+
 #include <string.h>
 
 #include <glib.h>
 
 #include "rmm.h"
+#include "rmm-realm.h"
+#include "rmm-rec.h"
 #include "rmm-internal.h"       /* RMM_MAX_RAM_RANGES */
 #include "rmm-host.h"
 #include "rmm-measure.h"

@@ -16,14 +16,15 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE             /* memmem */
-#endif
+#include "qemu/osdep.h"         /* _GNU_SOURCE: memmem() */
+
 #include <string.h>
 
 #include <glib.h>
 
 #include "rmm.h"
+#include "rmm-realm.h"
+#include "rmm-rec.h"
 #include "rmm-attest.h"         /* rmm_attest_token_max_size() */
 #include "rmm-measure.h"
 #include "rmm-host.h"

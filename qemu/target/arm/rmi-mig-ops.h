@@ -133,7 +133,7 @@ static inline bool rmi_mig_record_describe(RmiMigRecord *rec)
     const uint8_t *h = rec->buf;
 
     if (rec->len < RMM_MIG_HEADER_SIZE ||
-        rmm_mig_record_length(h) != rec->len) {
+        rmi_mig_record_length(h) != rec->len) {
         return false;
     }
     rec->kind = h[RMM_MIG_HDR_TYPE];

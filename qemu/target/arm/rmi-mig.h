@@ -98,12 +98,12 @@ typedef enum RmmMigRecordType {
 #define RMM_MIG_DATA_ENTRY_SIZE (8 + RMM_GRANULE_SIZE + RMM_MIG_TAG_SIZE)
 #define RMM_MIG_DATA_ZERO_ENTRY_SIZE (8 + RMM_MIG_TAG_SIZE)
 
-static inline bool rmm_mig_record_type_valid(unsigned type)
+static inline bool rmi_mig_record_type_valid(unsigned type)
 {
     return type >= RMM_MIG_RT_IMMUTABLE && type <= RMM_MIG_RT_ACCEPT;
 }
 
-static inline const char *rmm_mig_record_type_name(unsigned type)
+static inline const char *rmi_mig_record_type_name(unsigned type)
 {
     static const char *const names[] = {
         [RMM_MIG_RT_IMMUTABLE] = "IMMUTABLE",
@@ -116,7 +116,7 @@ static inline const char *rmm_mig_record_type_name(unsigned type)
         [RMM_MIG_RT_ACCEPT] = "ACCEPT",
     };
 
-    return rmm_mig_record_type_valid(type) ? names[type] : "unknown";
+    return rmi_mig_record_type_valid(type) ? names[type] : "unknown";
 }
 
 /*
@@ -124,13 +124,13 @@ static inline const char *rmm_mig_record_type_name(unsigned type)
  * or 0 if the header is not one of a record: what a host needs to cut
  * a stream into records.  The RMM checks everything else.
  */
-static inline uint32_t rmm_mig_record_length(const uint8_t *hdr)
+static inline uint32_t rmi_mig_record_length(const uint8_t *hdr)
 {
     uint32_t length = rmi_ld32(hdr + RMM_MIG_HDR_LENGTH);
 
     if (memcmp(hdr + RMM_MIG_HDR_MAGIC, "RMIG", 4) ||
         hdr[RMM_MIG_HDR_VERSION] != RMM_MIG_VERSION ||
-        !rmm_mig_record_type_valid(hdr[RMM_MIG_HDR_TYPE]) ||
+        !rmi_mig_record_type_valid(hdr[RMM_MIG_HDR_TYPE]) ||
         hdr[RMM_MIG_HDR_LANE] > RMM_MIG_LANES_MAX ||
         (hdr[RMM_MIG_HDR_LANE] && hdr[RMM_MIG_HDR_TYPE] != RMM_MIG_RT_DATA) ||
         hdr[RMM_MIG_HDR_RESERVED] ||
@@ -140,10 +140,14 @@ static inline uint32_t rmm_mig_record_length(const uint8_t *hdr)
     return length;
 }
 
-/* Where an outgoing migration stands (rmm_mig_export_phase). */
+/*
+ * Where a realm's migration stands, source or destination, as its RMM
+ * tells it: rmm_mig_phase() of the emulated RMM, RmeBackendOps.mig_phase
+ * of a backend.
+ */
 typedef enum RmmMigPhase {
     RMM_MIG_NONE = 0,           /* not migrating */
-    RMM_MIG_OUT_EXPORTING,        /* pre-copy: RECs run, writes are logged */
+    RMM_MIG_OUT_EXPORTING,      /* pre-copy: RECs run, writes are logged */
     RMM_MIG_OUT_PAUSED,         /* RECs may not enter; final export */
     RMM_MIG_OUT_ENDED,          /* END exported: waits for commit/abort */
     RMM_MIG_OUT_MIGRATED,       /* committed elsewhere: only destroy */
@@ -151,7 +155,7 @@ typedef enum RmmMigPhase {
     RMM_MIG_IN_ABORTED,         /* destination, import aborted */
 } RmmMigPhase;
 
-static inline const char *rmm_mig_phase_name(RmmMigPhase phase)
+static inline const char *rmi_mig_phase_name(RmmMigPhase phase)
 {
     static const char *const names[] = {
         [RMM_MIG_NONE] = "none",

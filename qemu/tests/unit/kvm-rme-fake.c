@@ -10,6 +10,9 @@
 #include <linux/kvm.h>
 #include "target/arm/kvm-rme.h"      /* rme_kvm_ioctl(), defined here */
 #include "kvm-rme-fake.h"
+#include "rmm-realm.h"
+#include "rmm-rec.h"
+#include "rmm-mig.h"
 
 /*
  * The ABI as docs/system/arm/cca-migration.rst documents it: numbers,

@@ -18,6 +18,9 @@
 #include "target/arm/kvm-rmi-mig.h"
 #include "migration/rme-mig-driver.h"
 #include "kvm-rme-fake.h"
+#include "rmm-realm.h"
+#include "rmm-rec.h"
+#include "rmm-mig.h"
 #include "test-pki.h"
 
 #define RAM_BASE    0x40000000ULL

@@ -11,6 +11,7 @@
 #include <gnutls/crypto.h>
 
 #include "test-pki.h"
+#include "rmm-mig.h"            /* RMM_MIG_EKU_DEFAULT */
 
 gnutls_x509_privkey_t new_key(gnutls_pk_algorithm_t pk, unsigned bits)
 {

@@ -6,6 +6,9 @@
  * by keys of the emulated platform: the CCA platform attestation key
  * (CPAK) signs the platform token, the realm attestation key (RAK) signs
  * the realm token, and the platform token's challenge binds the RAK.
+ * rmm-attest.c makes the keys and builds and signs the tokens;
+ * rmm-attest-verify.c checks a peer's platform token (the migration
+ * handshake).
  *
  * Copyright (c) 2026 The QEMU CCA migration authors
  * SPDX-License-Identifier: GPL-2.0-or-later

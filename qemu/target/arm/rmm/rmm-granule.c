@@ -9,7 +9,9 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
-#include <string.h>
+#include "qemu/osdep.h"
+
+#include "rmm-realm.h"
 #include "rmm-internal.h"
 
 RmiStatus rmm_realm_add_ram(RmmRealm *r, uint64_t base, uint64_t size,

@@ -14,11 +14,15 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
+#include "qemu/osdep.h"
+
 #include <gnutls/gnutls.h>
 #include <gnutls/abstract.h>
 #include <gnutls/x509.h>
 
+#include "rmm.h"
 #include "rmm-internal.h"
+#include "rmm-attest.h"
 
 /* The private key of @pem, or NULL and *err. */
 static gnutls_privkey_t identity_key(const gnutls_datum_t *pem, char **err)

@@ -1,6 +1,11 @@
 /*
  * Emulated RMM: internal state shared by the model's source files
  *
+ * The layout of the objects the interface keeps opaque (RmmPlatform,
+ * RmmRealm and its migration state, RmmRec) and the helpers every
+ * command family uses on them.  Included by the model's sources, and by
+ * the unit tests that look inside a realm.
+ *
  * Copyright (c) 2026 The QEMU CCA migration authors
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -9,8 +14,14 @@
 #define RMM_INTERNAL_H
 
 #include <glib.h>
+
 #include "rmm.h"
-#include "rmm-attest.h"
+#include "rmm-realm.h"
+#include "rmm-rec.h"
+#include "rmm-mig.h"
+#include "rmm-attest.h"         /* RmmAttestKeys */
+#include "rmm-mig-ecdh.h"       /* RmmMigEcdh */
+#include "rmm-mig-record.h"     /* RmmMigKeys */
 
 static inline bool rmm_all_zero(const uint8_t *p, size_t n)
 {
@@ -71,13 +82,7 @@ typedef struct RmmRamRange {
     uint8_t *s2;            /* size >> RMM_GRANULE_SHIFT entries */
 } RmmRamRange;
 
-/*
- * Migration (rmm-mig.c).  Session keys: derived from the handshake's
- * ECDH secret and transcript (rmm-mig-handshake.c); @aead is the
- * gnutls_aead_cipher_hd_t of @enc_key (kept opaque here so that this
- * header needs no GnuTLS).
- */
-/* Where the handshake of a session stands. */
+/* Where the handshake of a migration session stands. */
 typedef enum RmmMigHandshake {
     RMM_MIG_HS_NONE = 0,
     RMM_MIG_HS_WAIT_ACCEPT,     /* source: HELLO out */
@@ -85,75 +90,12 @@ typedef enum RmmMigHandshake {
     RMM_MIG_HS_DONE,            /* session keys derived */
 } RmmMigHandshake;
 
-typedef struct RmmMigEcdh RmmMigEcdh;
-
-typedef struct RmmMigKeys {
-    bool valid;
-    uint8_t session[RMM_MIG_SESSION_SIZE];
-    uint8_t enc_key[32];
-    uint8_t tok_key[32];
-    void *aead;
-} RmmMigKeys;
-
-/* Layout of the sealed bodies (offsets in the plaintext, see rmm-mig.c). */
-#define MIG_IMM_IPA_WIDTH       0       /* u32 */
-#define MIG_IMM_HASH_ALGO       4       /* u8 */
-#define MIG_IMM_SVE_VL          5       /* u8 */
-#define MIG_IMM_NUM_BPS         6       /* u8 */
-#define MIG_IMM_NUM_WPS         7       /* u8 */
-#define MIG_IMM_PMU_CTRS        8       /* u8, then 3 zero bytes */
-#define MIG_IMM_NR_RAM          12      /* u32 */
-#define MIG_IMM_FLAGS           16      /* u64 */
-#define MIG_IMM_RPV             24      /* RMM_RPV_SIZE bytes */
-#define MIG_IMM_RIM             88      /* RMM_HASH_MAX bytes */
-#define MIG_IMM_NR_RECS         152     /* u32, then 4 zero bytes */
-#define MIG_IMM_RAM             160     /* nr_ram x { u64 base, u64 size } */
-#define MIG_IMM_SIZE(nr_ram)    (MIG_IMM_RAM + 16 * (nr_ram))
-
-#define MIG_RIPAS_COUNT         0       /* u32, then 4 zero bytes */
-#define MIG_RIPAS_RUNS          8
-#define MIG_RIPAS_RUN_SIZE      16      /* u64 base, u32 granules, */
-                                        /* u8 ripas, u8 assigned, 2 zero */
-#define MIG_DATA_UNIT_SIZE      RMM_MIG_DATA_ENTRY_SIZE
-
-#define MIG_EPOCH_EPOCH         0       /* u32 */
-#define MIG_EPOCH_GRANULES      4       /* u64 */
-#define MIG_EPOCH_SIZE          12
-
-#define MIG_REC_INDEX           0       /* u32 */
-#define MIG_REC_RUNNABLE        4       /* u8 */
-#define MIG_REC_PENDING         5       /* u8, RmmRecPending */
-#define MIG_REC_RIPAS_VALUE     6       /* u8 */
-#define MIG_REC_PSCI_PENDING    7       /* u8 */
-#define MIG_REC_MPIDR           8       /* u64 */
-#define MIG_REC_RIPAS_BASE      16      /* u64 */
-#define MIG_REC_RIPAS_TOP       24      /* u64 */
-#define MIG_REC_RIPAS_NEXT      32      /* u64 */
-#define MIG_REC_HOST_CALL_IPA   40      /* u64 */
-#define MIG_REC_PSCI_FID        48      /* u32 */
-#define MIG_REC_HAS_TOKEN       52      /* u8 */
-#define MIG_REC_RIPAS_FLAGS     53      /* u8 (RSI_CHANGE_DESTROYED), */
-                                        /* then 2 zero bytes */
-#define MIG_REC_PSCI_MPIDR      56      /* u64 */
-#define MIG_REC_TOKEN_LEN       64      /* u32 */
-#define MIG_REC_TOKEN_OFF       68      /* u32 */
-#define MIG_REC_CTX_LEN         72      /* u32, then 4 zero bytes */
-#define MIG_REC_VCNT            80      /* u64 virtual counter at export */
-#define MIG_REC_TOKEN           88      /* token bytes, then ctx bytes */
-
-#define MIG_END_SEQ             0       /* u64 */
-#define MIG_END_EPOCHS          8       /* u32 */
-#define MIG_END_NR_RECS         12      /* u32 */
-#define MIG_END_GRANULES        16      /* u64 */
-#define MIG_END_REMS            24      /* RMM_NUM_REMS x RMM_HASH_MAX */
-#define MIG_END_SIZE            (MIG_END_REMS + RMM_NUM_REMS * RMM_HASH_MAX)
-
 /* Migration state of a realm; see rmm-mig.c. */
 typedef struct RmmMigPolicy RmmMigPolicy;
 
 typedef struct RmmMig {
     RmmMigPhase phase;
-    bool logging;               /* RUNNING or PAUSED: writes are logged */
+    bool logging;               /* EXPORTING or PAUSED: writes are logged */
     RmmMigKeys keys;
     /* Handshake (rmm-mig-handshake.c) */
     RmmMigHandshake hs;
@@ -306,48 +248,6 @@ bool rmm_mig_frozen(RmmRealm *r);
 bool rmm_mig_may_run(RmmRealm *r);
 /* Free the migration state, wiping keys (rmm_realm_destroy). */
 void rmm_mig_free(RmmRealm *r);
-
-/*
- * Session keys from the handshake's key material: @okm holds the session
- * ID, the encryption key and the token key, in that order; false if
- * GnuTLS fails.  rmm_mig_keys_wipe() erases and frees them.
- */
-#define RMM_MIG_OKM_SIZE        (RMM_MIG_SESSION_SIZE + 32 + 32)
-bool rmm_mig_keys_init(RmmMigKeys *k, const uint8_t okm[RMM_MIG_OKM_SIZE]);
-void rmm_mig_keys_wipe(RmmMigKeys *k);
-
-/*
- * Seal a record as the source does: header (@type, @epoch, @seq) and
- * body.  For DATA @pt is n units of { le64 word, granule } (n =
- * @pt_len / (8 + RMM_GRANULE_SIZE), 1..RMM_MIG_BATCH_MAX; a unit whose
- * word has RMM_MIG_DATA_ZERO becomes a zero entry, its granule ignored)
- * and the record uses n sequence numbers; for IMMUTABLE the session ID
- * is put before the sealed @pt; any other type is one sealed unit.
- * Returns the record's length, or 0 if @cap is too small or @pt_len
- * impossible.  The exporter uses it; so do the tests and the fuzzer,
- * which play the source.
- */
-size_t rmm_mig_seal_record(RmmMigKeys *k, unsigned type, uint32_t epoch,
-                           uint64_t seq, const uint8_t *pt, size_t pt_len,
-                           uint8_t *buf, size_t cap);
-/* The same for a DATA record of @lane (0..RMM_MIG_LANES_MAX). */
-size_t rmm_mig_seal_data_lane(RmmMigKeys *k, unsigned lane, uint32_t epoch,
-                              uint64_t seq, const uint8_t *pt, size_t pt_len,
-                              uint8_t *buf, size_t cap);
-/*
- * A copy of the session keys @src with a cipher handle of its own, for
- * one thread to seal or open with outside the realm lock (GnuTLS
- * handles are not shared between threads); rmm_mig_keys_wipe() it.
- */
-bool rmm_mig_keys_clone(RmmMigKeys *dst, const RmmMigKeys *src);
-/*
- * The reverse: authenticate and decrypt the record @buf[0..@len) into @pt
- * (at least @len bytes, and for DATA RMM_MIG_BATCH_MAX units), *@pt_len
- * set; DATA units come out as @pt of rmm_mig_seal_record() (a zero
- * entry's granule as zeros).  False if it does not parse or authenticate.
- */
-bool rmm_mig_open_record(RmmMigKeys *k, const uint8_t *buf, size_t len,
-                         uint8_t *pt, size_t *pt_len);
 
 /*
  * The model wrote [ipa, ipa + len) of protected memory: log it for

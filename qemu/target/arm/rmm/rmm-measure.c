@@ -16,14 +16,13 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
-#include <string.h>
+#include "qemu/osdep.h"
 
-#include <glib.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
 
-#include "rmm-internal.h"
 #include "rmm-measure.h"
+#include "rmm-internal.h"
 
 /* Size of the output of each RmiHashAlgorithm, in bytes. */
 #define RMM_SHA256_SIZE             32

@@ -17,6 +17,10 @@
 #define RMM_MEASURE_H
 
 #include "rmm.h"
+#include "rmm-rec.h"          /* RmmRecParams */
+
+/* Length of a hash of @algo (32 or 64), 0 for an unknown algorithm. */
+size_t rmm_hash_len(RmiHashAlgo algo);
 
 /*
  * RIM at RMI_REALM_CREATE (B4.3.9.4): hash, with @p->hash_algo, of a

@@ -12,7 +12,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
-#include <string.h>
+#include "qemu/osdep.h"
 
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
@@ -21,7 +21,7 @@
 #include <nettle/ecc-curve.h>
 #include <nettle/ecdsa.h>
 
-#include "rmm-mig-internal.h"
+#include "rmm-mig-ecdh.h"
 
 struct RmmMigEcdh {
     struct ecc_scalar priv;

@@ -5,12 +5,12 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
-#include <inttypes.h>
-#include <string.h>
+#include "qemu/osdep.h"
 
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
 
+#include "rmm-mig.h"
 #include "rmm-mig-internal.h"
 
 /* Logging on: every assigned granule dirty, every granule's RIPAS. */

@@ -43,8 +43,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
-#include <inttypes.h>
-#include <string.h>
+#include "qemu/osdep.h"
 
 #include <gnutls/gnutls.h>
 #include <gnutls/abstract.h>
@@ -211,7 +210,7 @@ GByteArray *rmm_mig_hs_build(RmmRealm *r, unsigned type,
     g_byte_array_unref(token);
     if (b->len > RMM_MIG_HS_MAX) {
         rmm_set_err(err, "%s of %u bytes exceeds %u",
-                    rmm_mig_record_type_name(type), b->len, RMM_MIG_HS_MAX);
+                    rmi_mig_record_type_name(type), b->len, RMM_MIG_HS_MAX);
         return NULL;
     }
     rmm_mig_header(b->data, type, b->len, 0, 0);
@@ -295,8 +294,8 @@ bool rmm_mig_hs_check(RmmMig *m, unsigned type, const uint8_t *buf,
     if (v.type != type || v.epoch || v.seq) {
         return rmm_set_err(err, "expected %s, got %s (epoch %" PRIu32
                            ", seq %" PRIu64 ")",
-                           rmm_mig_record_type_name(type),
-                           rmm_mig_record_type_name(v.type), v.epoch, v.seq);
+                           rmi_mig_record_type_name(type),
+                           rmi_mig_record_type_name(v.type), v.epoch, v.seq);
     }
     if (gnutls_memcmp(v.body + HS_BIND, bind, HS_HASH_SIZE)) {
         return rmm_set_err(err, type == RMM_MIG_RT_HELLO ?
@@ -310,7 +309,7 @@ bool rmm_mig_hs_check(RmmMig *m, unsigned type, const uint8_t *buf,
     if (clen > v.body_len - HS_CHAIN - 8 ||
         tlen != v.body_len - HS_CHAIN - 8 - clen) {
         return rmm_set_err(err, "%s: lengths do not add up",
-                           rmm_mig_record_type_name(type));
+                           rmi_mig_record_type_name(type));
     }
     if (hs_get_chain(v.body + HS_CHAIN + 4, clen, crts, &n, who, err) &&
         hs_check_chain(m, crts, n, &leaf, who, err) &&

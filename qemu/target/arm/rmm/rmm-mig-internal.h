@@ -1,6 +1,10 @@
 /*
  * Emulated RMM migration: what rmm-mig*.c share
  *
+ * Per-granule bitmaps of a session, the migration policy
+ * (rmm-mig-policy.c), the handshake (rmm-mig-handshake.c), the two
+ * halves of the import and the session's bookkeeping (rmm-mig.c).
+ *
  * Copyright (c) 2026 The QEMU CCA migration authors
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -10,43 +14,12 @@
 
 #include <gnutls/x509.h>
 
+#include "qemu/host-utils.h"
 #include "rmm-internal.h"
-
-#define MIG_NONCE_SIZE          12
-#define MIG_HMAC_SIZE           32
-
-/* Associated data: session, version, type, lane, length, epoch, seq, word. */
-#define MIG_AAD_MAX             (RMM_MIG_SESSION_SIZE + 3 + 4 + 4 + 8 + 8)
-
-#define MIG_DATA_WORD           8
-#define MIG_DATA_PT_UNIT        (MIG_DATA_WORD + RMM_GRANULE_SIZE)
-#define MIG_DATA_COUNT_SIZE     4
-#define MIG_WORD_LOW_MASK       (RMM_GRANULE_SIZE - 1)
-
-/* Body sizes, tag included. */
-#define MIG_IMM_BODY(nr_ram)    (RMM_MIG_SESSION_SIZE + MIG_IMM_SIZE(nr_ram) + \
-                                 RMM_MIG_TAG_SIZE)
-#define MIG_RIPAS_BODY(count)   (MIG_RIPAS_RUNS + \
-                                 (count) * MIG_RIPAS_RUN_SIZE + \
-                                 RMM_MIG_TAG_SIZE)
-/* ... at most: every entry a full one */
-#define MIG_DATA_BODY(count)    (MIG_DATA_COUNT_SIZE + \
-                                 (count) * MIG_DATA_UNIT_SIZE)
-#define MIG_EPOCH_BODY          (MIG_EPOCH_SIZE + RMM_MIG_TAG_SIZE)
-#define MIG_REC_BODY_MIN        (MIG_REC_TOKEN + RMM_MIG_TAG_SIZE)
-#define MIG_END_BODY            (MIG_END_SIZE + RMM_MIG_TAG_SIZE)
-/* HELLO and ACCEPT: nonce, share, bind, chain size, token size at least */
-#define MIG_HS_BODY_MIN         (RMM_MIG_NONCE_SIZE + RMM_MIG_SHARE_SIZE + \
-                                 64 + 4 + 4)
-
-extern const char rmm_mig_auth_failed[];
-
-/* Wire size of the DATA entry whose word is @word. */
-static inline size_t mig_data_entry_size(uint64_t word)
-{
-    return word & RMM_MIG_DATA_NO_CT ? RMM_MIG_DATA_ZERO_ENTRY_SIZE
-                                     : MIG_DATA_UNIT_SIZE;
-}
+#include "rmm-attest.h"
+#include "rmm-mig.h"
+#include "rmm-mig-ecdh.h"
+#include "rmm-mig-record.h"
 
 /* True if the granule at @p holds only zeros. */
 static inline bool mig_granule_zero(const uint8_t *p)
@@ -102,7 +75,7 @@ static inline uint64_t bm_next(const uint64_t *bm, uint64_t i, uint64_t end)
         uint64_t w = bm[i / 64] >> (i % 64);
 
         if (w) {
-            i += __builtin_ctzll(w);
+            i += ctz64(w);
             return i < end ? i : end;
         }
         i = (i | 63) + 1;
@@ -116,7 +89,7 @@ static inline uint64_t bm_count(const uint64_t *bm, uint64_t nbits)
     size_t i;
 
     for (i = 0; bm && i < bm_words(nbits); i++) {
-        n += __builtin_popcountll(bm[i]);
+        n += ctpop64(bm[i]);
     }
     return n;
 }
@@ -130,34 +103,6 @@ static inline bool rmm_mig_epoch_closed(RmmMig *m)
 {
     return m->epoch > 0;
 }
-
-/* ---- Records (rmm-mig-record.c) ---- */
-
-/* Commit token (@commit) or abort token of the session. */
-bool rmm_mig_token(const RmmMigKeys *k, bool commit, uint64_t end_seq,
-                   uint8_t out[RMM_MIG_TOKEN_SIZE]);
-/* Seal @pt[0..@len) to @out (@len + tag bytes). */
-bool rmm_mig_seal(const RmmMigKeys *k, const uint8_t *hdr, uint64_t seq,
-                  const uint8_t *word, const uint8_t *pt, size_t len,
-                  uint8_t *out);
-/* Open @ct[0..@len) (tag included) to @pt (@len - tag bytes). */
-bool rmm_mig_open(const RmmMigKeys *k, const uint8_t *hdr, uint64_t seq,
-                  const uint8_t *word, const uint8_t *ct, size_t len,
-                  uint8_t *pt);
-void rmm_mig_header(uint8_t *buf, unsigned type, uint32_t length,
-                    uint32_t epoch, uint64_t seq);
-
-/* ---- Handshake (rmm-mig-handshake.c, rmm-mig-ecdh.c) ---- */
-
-/* A fresh ephemeral ECDH P-384 key; NULL if no randomness. */
-RmmMigEcdh *rmm_mig_ecdh_new(void);
-/* Its public share, 0x04 || X || Y. */
-const uint8_t *rmm_mig_ecdh_share(const RmmMigEcdh *e);
-/* X of the product with the peer's @peer; false if it is no P-384 point. */
-bool rmm_mig_ecdh_derive(const RmmMigEcdh *e,
-                         const uint8_t peer[RMM_MIG_SHARE_SIZE],
-                         uint8_t secret[RMM_MIG_COORD_SIZE]);
-void rmm_mig_ecdh_free(RmmMigEcdh *e);
 
 /* ---- Policy (rmm-mig-policy.c) ---- */
 
@@ -177,6 +122,8 @@ bool rmm_mig_policy_check_chain(const RmmMigPolicy *p,
 bool rmm_mig_policy_check_claims(const RmmMigPolicy *p,
                                  const RmmPlatTokenClaims *c,
                                  const char *who, char **err);
+
+/* ---- Handshake (rmm-mig-handshake.c) ---- */
 
 /*
  * The realm's migration policy from @pem[0..@len) (whose SHA-512 must
@@ -199,6 +146,31 @@ bool rmm_mig_hs_keys(RmmMig *m, const uint8_t share[RMM_MIG_SHARE_SIZE],
                      const uint8_t *accept, size_t len, char **err);
 /* SHA-512 of m->hello. */
 bool rmm_mig_hs_hello_hash(RmmMig *m, uint8_t out[64]);
+
+/* ---- Import (rmm-mig-import.c, rmm-mig-import-records.c) ---- */
+
+/*
+ * Fail the record @v: *@err (if @err; g_free it) says "<TYPE> record
+ * [lane <l>] seq <n>: " and the reason; returns @st.
+ */
+RmiStatus G_GNUC_PRINTF(4, 5)
+rmm_mig_reject(char **err, RmiStatus st, const RmmMigRecordView *v,
+               const char *fmt, ...);
+/*
+ * Open the record @v of @buf, a record of lane 0 whose place in the
+ * session was checked, check it against the realm and apply it.  With
+ * realm->lock held.
+ */
+RmiStatus rmm_mig_import_body(RmmRealm *r, const uint8_t *buf,
+                              const RmmMigRecordView *v,
+                              RmmMigImported *out, char **err);
+/*
+ * The same for a DATA record of lane 1..RMM_MIG_LANES_MAX, opened
+ * without the lock (held on entry and on return).
+ */
+RmiStatus rmm_mig_import_lane(RmmRealm *r, const uint8_t *buf,
+                              const RmmMigRecordView *v,
+                              RmmMigImported *out, char **err);
 
 /* ---- Session (rmm-mig.c), with realm->lock held ---- */
 

@@ -43,13 +43,13 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
-#include <inttypes.h>
-#include <string.h>
+#include "qemu/osdep.h"
 
 #include <gnutls/gnutls.h>
 #include <gnutls/abstract.h>
 #include <gnutls/x509.h>
 
+#include "rmm-mig.h"
 #include "rmm-mig-internal.h"
 #include "rmm-attest.h"
 

@@ -2,7 +2,7 @@
  * Emulated RMM migration: records (format, parse, seal, open)
  *
  * The source RMM exports a realm as a stream of records that only the
- * destination RMM can open; the host carries them.  See rmm.h for the
+ * destination RMM can open; the host carries them.  See rmm-mig.h for the
  * commands and docs/system/arm/cca-migration.rst for the protocol.
  *
  * Cryptography (GnuTLS)
@@ -43,7 +43,7 @@
  * record starts with the 24-byte header of rmi-mig.h ("RMIG", version 1,
  * type, lane, a zero byte, le32 length, le32 epoch, le64 seq).  "sealed(n)" is
  * n bytes of ciphertext followed by the 16-byte tag; offsets inside it
- * are those of the plaintext (MIG_* in rmm-internal.h).
+ * are those of the plaintext (MIG_* in rmm-mig-record.h).
  *
  * IMMUTABLE (type 1; seq 0, epoch 0), 232 + 16 * nr_ram bytes:
  *    24  32  session ID S, in clear
@@ -105,13 +105,20 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
-#include <inttypes.h>
-#include <string.h>
+#include "qemu/osdep.h"
 
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
 
+#include "rmm-mig.h"
 #include "rmm-mig-internal.h"
+#include "rmm-mig-record.h"
+
+#define MIG_NONCE_SIZE          12
+#define MIG_HMAC_SIZE           32
+
+/* Associated data: session, version, type, lane, length, epoch, seq, word. */
+#define MIG_AAD_MAX             (RMM_MIG_SESSION_SIZE + 3 + 4 + 4 + 8 + 8)
 
 const char rmm_mig_auth_failed[] =
     "authentication failed (not sealed in this session, or tampered)";
@@ -190,7 +197,7 @@ static bool mig_body_ok(const RmmMigRecordView *v, char **err)
     case RMM_MIG_RT_ACCEPT:
         if (bl < MIG_HS_BODY_MIN || v->length > RMM_MIG_HS_MAX) {
             return rmm_set_err(err, "%s body of %zu bytes",
-                               rmm_mig_record_type_name(v->type), bl);
+                               rmi_mig_record_type_name(v->type), bl);
         }
         break;
     }
@@ -214,7 +221,7 @@ bool rmm_mig_record_parse(const uint8_t *buf, size_t len,
                            buf[RMM_MIG_HDR_VERSION]);
     }
     type = buf[RMM_MIG_HDR_TYPE];
-    if (!rmm_mig_record_type_valid(type)) {
+    if (!rmi_mig_record_type_valid(type)) {
         return rmm_set_err(err, "unknown record type %u", type);
     }
     v->type = type;
@@ -226,7 +233,7 @@ bool rmm_mig_record_parse(const uint8_t *buf, size_t len,
     if (v->lane > RMM_MIG_LANES_MAX ||
         (v->lane && type != RMM_MIG_RT_DATA)) {
         return rmm_set_err(err, "lane %u for a %s record", v->lane,
-                           rmm_mig_record_type_name(type));
+                           rmi_mig_record_type_name(type));
     }
     v->length = rmi_ld32(buf + RMM_MIG_HDR_LENGTH);
     v->epoch = rmi_ld32(buf + RMM_MIG_HDR_EPOCH);

@@ -16,12 +16,12 @@
  */
 
 
-#include <inttypes.h>
-#include <string.h>
+#include "qemu/osdep.h"
 
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
 
+#include "rmm-mig.h"
 #include "rmm-mig-internal.h"
 
 /* Bits of every RAM range set in @bms (NULL bitmaps count 0). */

@@ -5,6 +5,9 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
+#include "qemu/osdep.h"
+
+#include "rmm-rec.h"
 #include "rmm-internal.h"
 
 #define PSCI_VERSION_1_1            0x10001u

@@ -9,7 +9,10 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
-#include <string.h>
+#include "qemu/osdep.h"
+
+#include "rmm-realm.h"
+#include "rmm-mig.h"            /* rmm_realm_set_phase_notifier() */
 #include "rmm-internal.h"
 #include "rmm-measure.h"
 

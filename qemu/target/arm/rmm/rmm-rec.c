@@ -5,7 +5,9 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
-#include <string.h>
+#include "qemu/osdep.h"
+
+#include "rmm-rec.h"
 #include "rmm-internal.h"
 #include "rmm-measure.h"
 

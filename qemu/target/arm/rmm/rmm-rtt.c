@@ -8,8 +8,11 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
+#include "qemu/osdep.h"
+
 #include <gnutls/crypto.h>
 
+#include "rmm-realm.h"
 #include "rmm-internal.h"
 #include "rmm-measure.h"
 

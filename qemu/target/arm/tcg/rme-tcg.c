@@ -43,6 +43,9 @@
 #include "internals.h"
 #include "target/arm/rme.h"
 #include "target/arm/rmm/rmm.h"
+#include "target/arm/rmm/rmm-realm.h"
+#include "target/arm/rmm/rmm-rec.h"
+#include "target/arm/rmm/rmm-mig.h"
 #include "target/arm/trace.h"
 #include "rme-tcg.h"
 
@@ -239,7 +242,7 @@ static void rme_tcg_protected_written(void *opaque, uint64_t ipa,
 static void rme_tcg_mig_phase_changed(void *opaque, RmmMigPhase from,
                                       RmmMigPhase to)
 {
-    trace_rme_mig_phase(rmm_mig_phase_name(from), rmm_mig_phase_name(to));
+    trace_rme_mig_phase(rmi_mig_phase_name(from), rmi_mig_phase_name(to));
 }
 
 /* ---- Shared RAM: the machine's RAM pages the realm shares ---- */
