@@ -42,6 +42,19 @@ cca_debian_mirror() {
     printf '%s\n' "${uri%/}"
 }
 
+# The mirror and the keyring of the private apt configurations below:
+# the machine's mirror and Debian's archive keyring, unless
+# CCA_APT_MIRROR and CCA_APT_KEYRING name others (tests/scripts/ points
+# them at a local test mirror).
+cca_apt_mirror() {
+    if [ -n "${CCA_APT_MIRROR:-}" ]; then
+        printf '%s\n' "${CCA_APT_MIRROR%/}"
+    else
+        cca_debian_mirror
+    fi
+}
+CCA_APT_KEYRING=${CCA_APT_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
+
 # A private apt configuration rooted at $1 (its own sources.list, lists,
 # cache and an empty dpkg status): sets CCA_APT_ROOT and CCA_APT_OPTS for
 # cca_apt_private.  The system's apt and dpkg configuration is never
@@ -69,11 +82,11 @@ cca_apt_conf() {
 # packages and arm64 binaries.
 cca_apt_private_init() {
     local mirror
-    mirror=$(cca_debian_mirror)
+    mirror=$(cca_apt_mirror)
     cca_apt_conf "$CCA_CACHE/apt"
     cat > "$CCA_APT_ROOT/sources.list" <<EOT
-deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror sid main
-deb [arch=arm64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror sid main
+deb-src [signed-by=$CCA_APT_KEYRING] $mirror sid main
+deb [arch=arm64 signed-by=$CCA_APT_KEYRING] $mirror sid main
 EOT
     CCA_APT_OPTS+=(-o "APT::Architectures::=arm64")
 }
@@ -83,10 +96,10 @@ EOT
 # gcc-aarch64-linux-gnu), in $CCA_CACHE/apt-arm64-bookworm.
 cca_apt_arm64_init() {
     local mirror
-    mirror=$(cca_debian_mirror)
+    mirror=$(cca_apt_mirror)
     cca_apt_conf "$CCA_CACHE/apt-arm64-bookworm"
     cat > "$CCA_APT_ROOT/sources.list" <<EOT
-deb [arch=arm64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror bookworm main
+deb [arch=arm64 signed-by=$CCA_APT_KEYRING] $mirror bookworm main
 EOT
     CCA_APT_OPTS+=(-o "APT::Architecture=arm64" -o "APT::Architectures::=arm64")
 }
@@ -95,15 +108,17 @@ cca_apt_private() {
     apt-get "${CCA_APT_OPTS[@]}" "$@"
 }
 
-# apt-get update of the configuration set up last, at most every 12 hours.
+# apt-get update of the configuration set up last, at most every 12 hours
+# while its sources.list stays the same.
 cca_apt_private_update() {
     local stamp=$CCA_APT_ROOT/lists/.updated
-    if [ -f "$stamp" ] && [ -z "$(find "$stamp" -mmin +720)" ]; then
+    if [ -f "$stamp" ] && [ -z "$(find "$stamp" -mmin +720)" ] &&
+       cmp -s "$stamp" "$CCA_APT_ROOT/sources.list"; then
         return 0
     fi
     cca_apt_private -qq update ||
         cca_die "apt update of the private configuration in $CCA_APT_ROOT failed"
-    touch "$stamp"
+    cp "$CCA_APT_ROOT/sources.list" "$stamp"
 }
 
 # Identifies the patch series (its files' contents, in order).
