@@ -12,12 +12,11 @@ CCA_DEB_PY=/usr/bin/python3
 # Pure-Python test dependencies bookworm lacks (scripts/setup-deps).
 CCA_PY_SITE=$CCA_CACHE/python
 
-# The pinned QEMU (scripts/fetch-qemu takes the newest 10.2.x in sid once
-# sid has dropped it, and records it).  QEMU_DEB_VERSION may be set to pin
-# another Debian version of 10.2.x.
-QEMU_DEB_VERSION=${QEMU_DEB_VERSION:-1:10.2.2+ds-1}
-QEMU_UPSTREAM_VERSION=$(v=${QEMU_DEB_VERSION#*:}; printf '%s' "${v%%[+~-]*}")
-QEMU_SERIES=10.2
+# The pinned QEMU: Debian's qemu 1:10.2.2+ds-1, whose source files'
+# checksums are in scripts/qemu-source.sha256.  scripts/fetch-qemu takes
+# the newest version sid lists whose files the mirror serves and to which
+# patches/ applies (today this one), and records it.
+QEMU_PINNED_DEB_VERSION=1:10.2.2+ds-1
 
 cca_log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
 cca_die() { printf '%s: error: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }
