@@ -12,12 +12,11 @@ CCA_DEB_PY=/usr/bin/python3
 # Pure-Python test dependencies bookworm lacks (scripts/setup-deps).
 CCA_PY_SITE=$CCA_CACHE/python
 
-# The pinned QEMU (scripts/fetch-qemu takes the newest 10.2.x in sid once
-# sid has dropped it, and records it).  QEMU_DEB_VERSION may be set to pin
-# another Debian version of 10.2.x.
-QEMU_DEB_VERSION=${QEMU_DEB_VERSION:-1:10.2.2+ds-1}
-QEMU_UPSTREAM_VERSION=$(v=${QEMU_DEB_VERSION#*:}; printf '%s' "${v%%[+~-]*}")
-QEMU_SERIES=10.2
+# The pinned QEMU: Debian's qemu 1:10.2.2+ds-1, whose source files'
+# checksums are in scripts/qemu-source.sha256.  scripts/fetch-qemu takes
+# the newest version sid lists whose files the mirror serves and to which
+# patches/ applies (today this one), and records it.
+QEMU_PINNED_DEB_VERSION=1:10.2.2+ds-1
 
 cca_log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
 cca_die() { printf '%s: error: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }
@@ -41,6 +40,19 @@ cca_debian_mirror() {
     [ -n "$uri" ] || cca_die "no Debian mirror found in /etc/apt"
     printf '%s\n' "${uri%/}"
 }
+
+# The mirror and the keyring of the private apt configurations below:
+# the machine's mirror and Debian's archive keyring, unless
+# CCA_APT_MIRROR and CCA_APT_KEYRING name others (tests/scripts/ points
+# them at a local test mirror).
+cca_apt_mirror() {
+    if [ -n "${CCA_APT_MIRROR:-}" ]; then
+        printf '%s\n' "${CCA_APT_MIRROR%/}"
+    else
+        cca_debian_mirror
+    fi
+}
+CCA_APT_KEYRING=${CCA_APT_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
 
 # A private apt configuration rooted at $1 (its own sources.list, lists,
 # cache and an empty dpkg status): sets CCA_APT_ROOT and CCA_APT_OPTS for
@@ -69,11 +81,11 @@ cca_apt_conf() {
 # packages and arm64 binaries.
 cca_apt_private_init() {
     local mirror
-    mirror=$(cca_debian_mirror)
+    mirror=$(cca_apt_mirror)
     cca_apt_conf "$CCA_CACHE/apt"
     cat > "$CCA_APT_ROOT/sources.list" <<EOT
-deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror sid main
-deb [arch=arm64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror sid main
+deb-src [signed-by=$CCA_APT_KEYRING] $mirror sid main
+deb [arch=arm64 signed-by=$CCA_APT_KEYRING] $mirror sid main
 EOT
     CCA_APT_OPTS+=(-o "APT::Architectures::=arm64")
 }
@@ -83,10 +95,10 @@ EOT
 # gcc-aarch64-linux-gnu), in $CCA_CACHE/apt-arm64-bookworm.
 cca_apt_arm64_init() {
     local mirror
-    mirror=$(cca_debian_mirror)
+    mirror=$(cca_apt_mirror)
     cca_apt_conf "$CCA_CACHE/apt-arm64-bookworm"
     cat > "$CCA_APT_ROOT/sources.list" <<EOT
-deb [arch=arm64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror bookworm main
+deb [arch=arm64 signed-by=$CCA_APT_KEYRING] $mirror bookworm main
 EOT
     CCA_APT_OPTS+=(-o "APT::Architecture=arm64" -o "APT::Architectures::=arm64")
 }
@@ -95,15 +107,17 @@ cca_apt_private() {
     apt-get "${CCA_APT_OPTS[@]}" "$@"
 }
 
-# apt-get update of the configuration set up last, at most every 12 hours.
+# apt-get update of the configuration set up last, at most every 12 hours
+# while its sources.list stays the same.
 cca_apt_private_update() {
     local stamp=$CCA_APT_ROOT/lists/.updated
-    if [ -f "$stamp" ] && [ -z "$(find "$stamp" -mmin +720)" ]; then
+    if [ -f "$stamp" ] && [ -z "$(find "$stamp" -mmin +720)" ] &&
+       cmp -s "$stamp" "$CCA_APT_ROOT/sources.list"; then
         return 0
     fi
     cca_apt_private -qq update ||
         cca_die "apt update of the private configuration in $CCA_APT_ROOT failed"
-    touch "$stamp"
+    cp "$CCA_APT_ROOT/sources.list" "$stamp"
 }
 
 # Identifies the patch series (its files' contents, in order).
