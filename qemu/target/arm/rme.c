@@ -35,7 +35,6 @@
 #include "system/runstate.h"
 #include "qemu/accel.h"
 #include "crypto/hash.h"
-#include "migration/rme-stream.h"
 #include "rme.h"
 #include "trace.h"
 
@@ -392,7 +391,7 @@ static void rme_guest_machine_done(Notifier *n, void *data)
                      "(use -M virt)", MACHINE_GET_CLASS(ms)->name);
         exit(1);
     }
-    if (!g->ops->machine_done(g, &err) || !rme_stream_init(g, &err)) {
+    if (!g->ops->machine_done(g, &err)) {
         error_report_err(err);
         exit(1);
     }
@@ -436,46 +435,20 @@ static bool rme_guest_can_reset(ConfidentialGuestSupport *cgs, Error **errp)
     return !g->ops || rme_guest_may_reset(g, errp);
 }
 
-static bool rme_guest_incoming_commit(ConfidentialGuestSupport *cgs,
-                                      Error **errp)
+const char *rme_guest_migration_blocked(RmeGuest *g)
 {
-    return rme_stream_incoming_commit(rme_guest_of(cgs), errp);
-}
-
-static bool rme_guest_rp_token(ConfidentialGuestSupport *cgs,
-                               const uint8_t *buf, size_t len, Error **errp)
-{
-    return rme_stream_rp_token(rme_guest_of(cgs), buf, len, errp);
-}
-
-static bool rme_guest_token_get(ConfidentialGuestSupport *cgs, int *kind,
-                                uint8_t **buf, size_t *len, Error **errp)
-{
-    return rme_stream_token_get(rme_guest_of(cgs), kind, buf, len, errp);
-}
-
-static bool rme_guest_token_put(ConfidentialGuestSupport *cgs, int kind,
-                                const uint8_t *buf, size_t len, Error **errp)
-{
-    return rme_stream_token_put(rme_guest_of(cgs), kind, buf, len, errp);
-}
-
-static bool rme_guest_outgoing_complete(ConfidentialGuestSupport *cgs,
-                                        Error **errp)
-{
-    return rme_stream_outgoing_complete(rme_guest_of(cgs), errp);
-}
-
-static bool rme_guest_outgoing_resume(ConfidentialGuestSupport *cgs,
-                                      Error **errp)
-{
-    return rme_stream_outgoing_resume(rme_guest_of(cgs), errp);
-}
-
-static void rme_guest_fill_info(ConfidentialGuestSupport *cgs, bool incoming,
-                                MigrationInfo *info)
-{
-    rme_stream_fill_info(rme_guest_of(cgs), incoming, info);
+    if (!g->policy_pem) {
+        return "rme-guest: the realm has no migration-policy, so it never "
+               "migrates (migration-policy=<PEM file with the trust anchors "
+               "of the platforms it may migrate between>; the policy is "
+               "measured into the realm)";
+    }
+    if (!g->platform_identity) {
+        return "rme-guest: the emulated platform has no platform-identity "
+               "(a PEM file with its key and certificate chain): nothing "
+               "migrates to or from it";
+    }
+    return NULL;
 }
 
 void qmp_x_rme_poison_granule(uint64_t gpa, Error **errp)
@@ -551,13 +524,6 @@ static void rme_guest_class_init(ObjectClass *oc, const void *data)
     rc->phases.exit = rme_guest_reset_exit;
     cgsc->can_run = rme_guest_can_run;
     cgsc->can_reset = rme_guest_can_reset;
-    cgsc->migration_incoming_commit = rme_guest_incoming_commit;
-    cgsc->migration_rp_token = rme_guest_rp_token;
-    cgsc->migration_token_get = rme_guest_token_get;
-    cgsc->migration_token_put = rme_guest_token_put;
-    cgsc->migration_outgoing_complete = rme_guest_outgoing_complete;
-    cgsc->migration_outgoing_resume = rme_guest_outgoing_resume;
-    cgsc->migration_fill_info = rme_guest_fill_info;
 
     object_class_property_add_enum(oc, "measurement-algorithm",
                                    "RmeGuestMeasurementAlgorithm",

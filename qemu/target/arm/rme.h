@@ -119,7 +119,6 @@ struct RmeGuest {
     bool migrated;
     ResettableState reset_state;
     Notifier machine_done;
-    struct RmeStream *stream;           /* migration/rme-stream.c */
 };
 
 /* The emulated RMM under TCG (built with TCG and GnuTLS). */
@@ -166,6 +165,12 @@ static inline void rme_wipe(void *p, size_t len)
     explicit_bzero(p, len);
 #endif
 }
+
+/*
+ * Why this realm cannot migrate (no migration policy, no platform
+ * identity): one line for a migration blocker, or NULL.
+ */
+const char *rme_guest_migration_blocked(RmeGuest *g);
 
 /* The memory the board links realm vCPUs to. */
 MemoryRegion *rme_guest_cpu_memory(RmeGuest *g, MemoryRegion *sysmem);

@@ -26,6 +26,9 @@
 #include "migration/qemu-file.h"
 #include "cpu.h"
 #include "internals.h"
+#include "target/arm/rmm/rmm-realm.h"
+#include "target/arm/rmm/rmm-rec.h"
+#include "target/arm/rmm/rmm-mig.h"
 #include "target/arm/trace.h"
 #include "rme-tcg.h"
 

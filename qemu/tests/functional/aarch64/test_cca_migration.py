@@ -1659,10 +1659,12 @@ class CcaMigration(QemuSystemTest):
     def test_auto_converge(self):
         """A realm that rewrites protected memory faster than the link
         moves it converges with auto-converge: the realm's own dirty rate
-        (its RMM's dirty log, which RAM's check never sees) throttles its
-        vCPUs.  No downtime-limit is raised here."""
+        (its RMM's dirty log, outside RAM's bitmap), which the stream
+        reports to the migration core (migration_dirty_bytes_report()),
+        throttles its vCPUs.  No downtime-limit is raised here."""
         src = self.boot('src', smp=1,
-                        extra_args=('-trace', 'rme_stream_throttle'))
+                        extra_args=('-trace', 'rme_stream_dirty_report',
+                                    '-trace', 'migration_throttle'))
         gen0 = self.memstress_start(src, MEMSTRESS_SMALL_MIB, 0xac0)
         dst, port = self.start_dest('dst', smp=1)
         self.set_migration(src, bandwidth=BW_AUTO_CONVERGE)
@@ -1688,8 +1690,10 @@ class CcaMigration(QemuSystemTest):
         gen1 = self.memstress_check(dst, 'destination')
         self.assertGreater(gen1, gen0)
         self.stop(src)
-        # The realm's check throttled, not RAM's.
-        self.assertIn('rme_stream_throttle', src.get_log() or '')
+        # RAM's throttle fired, on the realm's reported dirty granules.
+        log = src.get_log() or ''
+        self.assertIn('rme_stream_dirty_report', log)
+        self.assertIn('migration_throttle', log)
         self.stop(dst)
 
     # ---- i: multifd: DATA sealed and carried on parallel lanes ----------
