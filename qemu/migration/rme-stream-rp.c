@@ -362,15 +362,15 @@ static void rme_stream_fill_info(void *opaque, bool incoming,
     rmm(s)->status(g, &st);
     r = g_new0(RealmMigrationInfo, 1);
     r->state = rme_stream_state(s);
-    r->pages = st.data_granules;
-    r->zero_pages = st.zero_granules;
-    r->poisoned_pages = st.poisoned_granules;
+    r->granules = st.data_granules;
+    r->zero_granules = st.zero_granules;
+    r->poisoned_granules = st.poisoned_granules;
     r->bytes = st.total_bytes;
     r->epochs = st.epoch;
     r->ripas_records = st.ripas_records;
     r->ripas_granules = st.ripas_granules;
     r->recs = st.rec_records;
-    r->dirty_pages = !incoming && s->drv ? rme_mig_driver_dirty(s->drv) : 0;
+    r->dirty_granules = !incoming && s->drv ? rme_mig_driver_dirty(s->drv) : 0;
     if (!incoming && s->out_ran) {
         r->has_lanes = true;
         r->lanes = s->lanes;
@@ -378,8 +378,8 @@ static void rme_stream_fill_info(void *opaque, bool incoming,
     if (!incoming && s->completed) {
         r->has_downtime = true;
         r->downtime = s->complete_ms;
-        r->has_final_pages = true;
-        r->final_pages = s->final_granules;
+        r->has_final_granules = true;
+        r->final_granules = s->final_granules;
     }
     info->realm = r;
 }

@@ -802,10 +802,12 @@ static void errno_case(unsigned i, int e)
          */
         g_assert_false(ok);
         g_assert_nonnull(strstr(m.err, "MIG_COMMIT_ACK"));
-        g_assert_cmpint(mig_ops()->status(&src->g, NULL), ==, RMM_MIG_OUT_ENDED);
+        g_assert_cmpint(mig_ops()->status(&src->g, NULL), ==,
+                        RMM_MIG_OUT_ENDED);
         g_assert_cmpint(mig_ops()->status(&dst->g, NULL), ==, RMM_MIG_NONE);
         g_assert_true(mig_ops()->commit_ack(&src->g, m.token, NULL));
-        g_assert_cmpint(mig_ops()->status(&src->g, NULL), ==, RMM_MIG_OUT_MIGRATED);
+        g_assert_cmpint(mig_ops()->status(&src->g, NULL), ==,
+                        RMM_MIG_OUT_MIGRATED);
     } else {
         const char *msg = m.err ? m.err : "(no error)";
         bool mig = _IOC_NR(mig_ioctls[i].request) >= 0xe0;

@@ -108,7 +108,7 @@ HS_SHARE = HEADER_SIZE + 32
 
 # The return path (migration/migration.c): be16 type, be16 length, data.
 # A confidential guest's message (rme-stream.c): a kind byte, then data.
-RP_MSG_CGS_TOKEN = 8
+RP_MSG_CGS = 8                  # MIG_RP_MSG_CGS: a confidential guest's message
 RP_KIND_COMMIT = 1
 RP_KIND_ABORT = 2
 RP_KIND_ACCEPT = 3
@@ -1363,7 +1363,7 @@ class FlipAcceptShare(RpTamper):
     the return path."""
 
     def message(self, mtype, data):
-        if self.done or mtype != RP_MSG_CGS_TOKEN or not data or \
+        if self.done or mtype != RP_MSG_CGS or not data or \
                 data[0] != RP_KIND_ACCEPT:
             return data
         raw = bytearray(data)
@@ -1385,7 +1385,7 @@ class HoldToken(RpTamper):
         self.token = None
 
     def message(self, mtype, data):
-        if self.done or mtype != RP_MSG_CGS_TOKEN or not data or \
+        if self.done or mtype != RP_MSG_CGS or not data or \
                 data[0] != self.kind:
             return data
         self.token = data[1:]

@@ -469,26 +469,27 @@ class CcaMigration(QemuSystemTest):
         r = info.get('realm')
         self.assertIsNotNone(r, f'no realm in query-migrate: {info}')
         self.assertEqual(r['state'], 'migrated')
-        self.assertGreater(r['pages'], 0)
+        self.assertGreater(r['granules'], 0)
         # Most of a fresh guest's 1 GiB is zeros: they go as zero entries
         # (unless migration-zero-granules=off).
         if zero:
-            self.assertGreater(r['zero-pages'], 0)
-            self.assertLess(r['zero-pages'], r['pages'])
+            self.assertGreater(r['zero-granules'], 0)
+            self.assertLess(r['zero-granules'], r['granules'])
         else:
-            self.assertEqual(r['zero-pages'], 0)
-        self.assertGreater(r['bytes'], (r['pages'] - r['zero-pages']) * 4096)
+            self.assertEqual(r['zero-granules'], 0)
+        self.assertGreater(r['bytes'],
+                           (r['granules'] - r['zero-granules']) * 4096)
         self.assertGreaterEqual(r['epochs'], 1)
         self.assertGreaterEqual(r['ripas-records'], 1)
         self.assertEqual(r['recs'], smp)
-        self.assertEqual(r['dirty-pages'], 0)
+        self.assertEqual(r['dirty-granules'], 0)
         # Every record the source sealed was imported.
         d = dinfo.get('realm')
         self.assertIsNotNone(d, f'no realm in the destination\'s '
                              f'query-migrate: {dinfo}')
         self.assertEqual(d['state'], 'running')
-        for k in ('pages', 'zero-pages', 'bytes', 'epochs', 'ripas-records',
-                  'recs'):
+        for k in ('granules', 'zero-granules', 'bytes', 'epochs',
+                  'ripas-records', 'recs'):
             self.assertEqual(d[k], r[k], f'{k}: source {r}, destination {d}')
 
         # The source realm never runs again.
@@ -856,7 +857,7 @@ class CcaMigration(QemuSystemTest):
 
     def realm_pages_sent(self, info):
         return info.get('status') == 'active' and \
-            info.get('realm', {}).get('pages', 0) >= self.PRECOPY_PAGES
+            info.get('realm', {}).get('granules', 0) >= self.PRECOPY_PAGES
 
     def test_faults(self):
         src = self.boot('src', smp=1)
@@ -1120,11 +1121,11 @@ class CcaMigration(QemuSystemTest):
         r = info['realm']
         self.log.info('switchover: downtime %s ms, realm %s ms, %s granules '
                       'in the final passes', info.get('downtime'),
-                      r.get('downtime'), r.get('final-pages'))
+                      r.get('downtime'), r.get('final-granules'))
         # The realm's part of the switchover: the stall is in it.
         self.assertGreaterEqual(r['downtime'], 100)
         self.assertLessEqual(r['downtime'], info['downtime'])
-        self.assertGreater(r['final-pages'], 16 << 20 >> 12)
+        self.assertGreater(r['final-granules'], 16 << 20 >> 12)
         hmp = src.cmd('human-monitor-command', command_line='info migrate')
         self.assertIn('Switchover:', hmp)
         self.wait_run_state(dst, 'running', 'dst')
@@ -1417,7 +1418,14 @@ class CcaMigration(QemuSystemTest):
                       'accepted: two live copies')
         self.assertEqual(self.query_migrate(src)['realm']['state'], 'ended')
         self.stop(second)
-        src.cmd('migrate-guest-token', kind='commit', token=tok['token'])
+        # The operator carries the commit token by hand, with HMP this
+        # time: info migrate_guest_token, migrate_guest_token.
+        out = dst.cmd('human-monitor-command',
+                      command_line='info migrate_guest_token').split()
+        self.assertEqual(out, ['commit', tok['token']])
+        out = src.cmd('human-monitor-command',
+                      command_line=f'migrate_guest_token commit {out[1]}')
+        self.assertEqual(out.strip(), '', out)
         r = self.query_migrate(src).get('realm')
         self.assertEqual(r['state'], 'migrated', r)
         res = src.qmp('cont')
@@ -1714,7 +1722,7 @@ class CcaMigration(QemuSystemTest):
         # The realm's DATA went on the channels, one lane each.
         self.assertEqual(r['lanes'], channels)
         self.assertGreater(info['ram']['multifd-bytes'],
-                           (r['pages'] - r['zero-pages']) * 4096)
+                           (r['granules'] - r['zero-granules']) * 4096)
         self.assertGreater(self.memstress_check(dst, f'mfd{channels}'), gen)
         return dst
 
@@ -1894,8 +1902,8 @@ class CcaMigration(QemuSystemTest):
         self.assertEqual(info['status'], 'completed',
                          f'migration failed: {info.get("error-desc")}')
         self.wait_run_state(dst, 'running', 'dst')
-        sent = info['realm']['poisoned-pages']
-        got = self.query_migrate(dst)['realm']['poisoned-pages']
+        sent = info['realm']['poisoned-granules']
+        got = self.query_migrate(dst)['realm']['poisoned-granules']
         self.log.info('poisoned granules: %d sent, %d received', sent, got)
         self.assertGreaterEqual(sent, 3)
         self.assertEqual(got, sent)
@@ -1949,7 +1957,7 @@ class CcaMigration(QemuSystemTest):
         # kernel boots (it rewrites tens of MiB).
         self.migrate(src, f'tcp:127.0.0.1:{port}', bandwidth=BW_CRAWL)
         self.wait_migration(src, until=('active',), pred=lambda i:
-                            i.get('realm', {}).get('pages', 0) > 0)
+                            i.get('realm', {}).get('granules', 0) > 0)
         before = self.query_migrate(src)['realm']
         self.console(src).send('kexec -e\r')
         self.console_wait(src, rb'Booting Linux on physical CPU',
@@ -1964,7 +1972,8 @@ class CcaMigration(QemuSystemTest):
         # Still the same pre-copy: neither ended nor restarted.
         self.assertEqual(info['status'], 'active')
         self.assertEqual(info['realm']['state'], 'exporting')
-        self.assertGreaterEqual(info['realm']['pages'], before['pages'])
+        self.assertGreaterEqual(info['realm']['granules'],
+                                before['granules'])
         src.cmd('migrate-set-parameters', **{'max-bandwidth': BW_HIGH})
         info = self.wait_converged(src, True)
         self.assertEqual(info['status'], 'completed',
@@ -1973,7 +1982,7 @@ class CcaMigration(QemuSystemTest):
         r = info['realm']
         self.log.info('migrated after a kexec: %s epochs, %s RIPAS records '
                       '(%s granules), %s pages', r['epochs'],
-                      r['ripas-records'], r['ripas-granules'], r['pages'])
+                      r['ripas-records'], r['ripas-granules'], r['granules'])
         # The RIPAS the new kernel set went in later epochs (that the
         # destination then has exactly the source's RIPAS, assignment and
         # poison is the model's round-trip unit test, /rmm/mig/...).
@@ -1993,7 +2002,7 @@ class CcaMigration(QemuSystemTest):
         dst2, port = self.start_dest('dst2', smp=2, extra_args=disks)
         self.migrate(dst, f'tcp:127.0.0.1:{port}', bandwidth=BW_LOW)
         self.wait_migration(dst, until=('active',), pred=lambda i:
-                            i.get('realm', {}).get('pages', 0) > 0)
+                            i.get('realm', {}).get('granules', 0) > 0)
         self.console(dst).send('reboot -f\r')
         info = self.wait_migration(dst)
         self.log.info('reboot during pre-copy: %s', info)
