@@ -7,9 +7,10 @@
  * its RMM and takes its own locks: the emulated RMM under TCG
  * (target/arm/tcg/rme-tcg-migrate.c), a KVM CCA host
  * (target/arm/kvm-rme-migrate.c), and the model's unit tests
- * (tests/rmm/rmm-host.c, which the fake KVM of tests/unit uses as its
- * kernel side too).  The host's export driver (migration/rme-mig-driver.c)
- * and QEMU's realm stream (migration/rme-stream.c) call it.
+ * (tests/unit/rmm-host.c, which the fake KVM of
+ * tests/unit/kvm-rme-fake.c uses as its kernel side too).  The host's
+ * export driver (migration/rme-mig-driver.c) and QEMU's realm stream
+ * (migration/rme-stream.c) call it.
  *
  * Unstable: no RMM specification defines migration commands yet; this
  * interface changes with the proposal.  Plain C, no QEMU headers.

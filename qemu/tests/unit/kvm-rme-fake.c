@@ -10,6 +10,7 @@
 #include <linux/kvm.h>
 #include "target/arm/kvm-rme.h"      /* rme_kvm_ioctl(), defined here */
 #include "kvm-rme-fake.h"
+#include "rmm-host.h"
 #include "rmm-realm.h"
 #include "rmm-rec.h"
 #include "rmm-mig.h"
@@ -521,6 +522,8 @@ static int fake_clear_dirty_log(FakeKvm *k, struct kvm_clear_dirty_log *c)
 
 static int fake_mig_status(FakeKvm *k, uint8_t *a)
 {
+    RmmHost h = { .r = k->realm };
+    RmmMigPhase phase;
     RmmMigStats st;
     uint64_t v[12];
     unsigned i;
@@ -528,7 +531,7 @@ static int fake_mig_status(FakeKvm *k, uint8_t *a)
     if (!k->realm) {
         return -EINVAL;
     }
-    rmm_mig_stats(k->realm, &st);
+    phase = rmm_host_mig_ops.status(&h, &st);
     v[0] = st.epoch;
     v[1] = st.data_granules;
     v[2] = st.zero_granules;
@@ -542,7 +545,7 @@ static int fake_mig_status(FakeKvm *k, uint8_t *a)
     v[10] = st.ripas_pending_granules;
     v[11] = st.poisoned_granules;
     memset(a, 0, 128);
-    st32(a, 0, rmm_mig_phase(k->realm));
+    st32(a, 0, phase);
     for (i = 0; i < G_N_ELEMENTS(v); i++) {
         st64(a, 8 + i * 8, v[i]);
     }
@@ -591,80 +594,107 @@ static uint64_t fake_mig_out_max(unsigned nr)
     }
 }
 
+/*
+ * The RMM's side of migration command @nr, through the same table of
+ * migration operations the backends implement (rmm_host_mig_ops, the
+ * unit tests' host over the model): what the kernel would ask the RMM.
+ * Its RMI status; its output in @out (*@len bytes).
+ */
 static RmiStatus fake_mig_rmi(FakeKvm *k, unsigned nr, unsigned vcpu,
                               uint8_t *a, uint8_t *out, size_t *len)
 {
+    const RmiMigOps *ops = &rmm_host_mig_ops;
     const uint8_t *in = (const uint8_t *)(uintptr_t)ld64(a, M_IN);
-    size_t in_len = ld64(a, M_IN_LEN), cap = RMM_MIG_RECORD_MAX;
-    g_autofree char *err = NULL;
-    RmiMigRecord env;
-    RmmMigImported imp;
-    unsigned exported;
-    RmiStatus s;
-    bool more = false;
+    size_t in_len = ld64(a, M_IN_LEN);
+    RmmHost h = {
+        .r = k->realm,
+        .ram_base = &k->ram_base,
+        .ram_size = &k->ram_size,
+        .nr_ram = 1,
+        .policy = in,
+        .policy_len = in_len,
+        .nr_recs = ld32(a, M_NR_RECS),
+    };
+    RmiMigRecord rec = { .buf = out }, inrec = {
+        .kind = ld32(a, M_KIND),
+        .lane = ld32(a, M_LANE),
+        .epoch = ld32(a, M_EPOCH),
+        .buf = (uint8_t *)in,
+        .len = in_len,
+    };
+    bool more = false, ok;
 
     switch (nr) {
     case MIG_START:
-        return rmm_mig_export_start(k->realm, in, in_len, out, cap, len,
-                                    &err);
+        ok = ops->start(&h, &rec, NULL);
+        break;
     case MIG_ACCEPT:
-        return rmm_mig_export_accept(k->realm, in, in_len, &err);
+        ok = ops->accept(&h, &inrec, NULL);
+        break;
     case MIG_EXPORT_IMMUTABLE:
-        return rmm_mig_export_immutable(k->realm, out, cap, len);
+        ok = ops->export_immutable(&h, &rec, NULL);
+        break;
     case MIG_EXPORT_RIPAS:
-        s = rmm_mig_export_ripas(k->realm, out, cap, len, &more);
+        ok = ops->export_ripas(&h, &rec, &more, NULL);
         st32(a, M_FLAGS, more ? ABI_MIG_MORE : 0);
-        return s;
+        break;
     case MIG_EXPORT_DATA:
-        return rmm_mig_export_data_lane(k->realm, ld32(a, M_LANE),
-                   (const uint64_t *)(uintptr_t)ld64(a, M_GPAS),
-                   ld32(a, M_NR_GPAS), out, cap, len, &exported);
+        ok = ops->export_data(&h, ld32(a, M_LANE),
+                              (const uint64_t *)(uintptr_t)ld64(a, M_GPAS),
+                              ld32(a, M_NR_GPAS), &rec, NULL);
+        break;
     case MIG_EXPORT_EPOCH:
-        return rmm_mig_export_epoch(k->realm, out, cap, len);
+        ok = ops->export_epoch(&h, &rec, NULL);
+        break;
     case MIG_PAUSE:
-        return rmm_mig_export_pause(k->realm);
+        ok = ops->pause(&h, NULL);
+        break;
     case MIG_EXPORT_REC:
-        return rmm_mig_export_rec(rmm_realm_rec(k->realm, vcpu), NULL, 0,
-                                  out, cap, len);
+        ok = ops->export_rec(&h, vcpu, &rec, NULL);
+        break;
     case MIG_EXPORT_END:
-        return rmm_mig_export_end(k->realm, out, cap, len);
+        ok = ops->export_end(&h, &rec, NULL);
+        break;
     case MIG_COMMIT_ACK:
-        return in_len != RMM_MIG_TOKEN_SIZE ? RMI_ERROR_INPUT :
-               rmm_mig_commit_ack(k->realm, in);
+        if (in_len != RMM_MIG_TOKEN_SIZE) {
+            return RMI_ERROR_INPUT;
+        }
+        ok = ops->commit_ack(&h, in, NULL);
+        break;
     case MIG_ABORT:
         if (in_len && in_len != RMM_MIG_TOKEN_SIZE) {
             return RMI_ERROR_INPUT;
         }
-        return rmm_mig_export_abort(k->realm, in_len ? in : NULL);
+        ok = ops->abort(&h, in_len ? in : NULL, NULL);
+        break;
     case MIG_IMPORT_START:
-        return rmm_mig_import_start(k->realm, ld32(a, M_NR_RECS), in,
-                                    in_len, &err);
+        ok = ops->import_start(&h, NULL);
+        break;
     case MIG_IMPORT_HELLO:
-        return rmm_mig_import_hello(k->realm, in, in_len, out, cap, len,
-                                    &err);
+        ok = ops->import_hello(&h, &inrec, &rec, NULL);
+        break;
     case MIG_IMPORT_RECORD:
-        if (ld32(a, M_KIND) > UINT8_MAX) {
+        if (ld32(a, M_KIND) > UINT8_MAX || ld32(a, M_LANE) > UINT8_MAX) {
             return RMI_ERROR_INPUT;
         }
-        env.kind = ld32(a, M_KIND);
-        env.lane = ld32(a, M_LANE);
-        env.epoch = ld32(a, M_EPOCH);
-        env.buf = (uint8_t *)in;
-        env.len = in_len;
-        s = rmm_mig_import(k->realm, &env, &imp, &err);
-        if (s == RMI_SUCCESS && imp.type == RMM_MIG_RT_REC &&
-            (rmm_rec_index(imp.rec) >= k->nr_vcpus || imp.rec_ctx_len)) {
+        ok = ops->import(&h, &inrec, NULL);
+        if (ok && h.imported.type == RMM_MIG_RT_REC &&
+            (rmm_rec_index(h.imported.rec) >= k->nr_vcpus ||
+             h.imported.rec_ctx_len)) {
             /* A REC with no vCPU, or with a host context KVM has not. */
             return RMI_ERROR_INPUT;
         }
-        return s;
+        break;
     case MIG_IMPORT_COMMIT:
-        s = rmm_mig_import_commit(k->realm, out, &err);
-        *len = s == RMI_SUCCESS ? RMM_MIG_TOKEN_SIZE : 0;
-        k->active = s == RMI_SUCCESS;
-        return s;
+        ok = ops->import_commit(&h, out, NULL);
+        rec.len = ok ? RMM_MIG_TOKEN_SIZE : 0;
+        k->active = ok;
+        break;
+    default:
+        g_assert_not_reached();
     }
-    g_assert_not_reached();
+    *len = rec.len;
+    return ok ? RMI_SUCCESS : h.status;
 }
 
 static int fake_mig(FakeKvm *k, unsigned nr, int vcpu, uint8_t *a)
@@ -697,7 +727,8 @@ static int fake_mig(FakeKvm *k, unsigned nr, int vcpu, uint8_t *a)
         }
     }
     if (nr == MIG_IMPORT_ABORT) {
-        bool t = rmm_mig_import_abort(k->realm, token);
+        RmmHost h = { .r = k->realm };
+        bool t = rmm_host_mig_ops.import_abort(&h, token);
 
         rmm_realm_destroy(k->realm);
         k->realm = NULL;

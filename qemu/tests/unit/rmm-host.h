@@ -1,18 +1,20 @@
 /*
- * The host's export driver (qemu/migration/rme-mig-driver.c) over the
- * emulated RMM, for the unit tests and the fuzzer: the operations QEMU's
- * TCG backend performs, made directly on an RmmRealm.
+ * The table of RMI migration commands (target/arm/rmi-mig-ops.h) over the
+ * emulated RMM, and the host's export driver (migration/rme-mig-driver.c)
+ * over it: for the model's unit tests and fuzzer (tests/rmm/), and as the
+ * RMM side of the fake KVM (kvm-rme-fake.c).  Built by QEMU's test-kvm-rme
+ * and by the standalone build of the model.
  *
  * Copyright (c) 2026 The QEMU CCA migration authors
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
-#ifndef TESTS_RMM_RMM_HOST_H
-#define TESTS_RMM_RMM_HOST_H
+#ifndef TESTS_UNIT_RMM_HOST_H
+#define TESTS_UNIT_RMM_HOST_H
 
 #include "rmm.h"
 #include "rmm-mig.h"
-#include "rme-mig-driver.h"
+#include "migration/rme-mig-driver.h"
 
 typedef struct RmmHost {
     RmmRealm *r;
@@ -40,6 +42,10 @@ typedef struct RmmHost {
     const uint8_t *policy;
     size_t policy_len;
     unsigned nr_recs;           /* MIG_IMPORT_START: RECs to expect */
+    /* Of the last command of rmm_host_mig_ops: its RMI status... */
+    RmiStatus status;
+    /* ...and, of the last MIG_IMPORT, what it imported. */
+    RmmMigImported imported;
 } RmmHost;
 
 /*
@@ -99,4 +105,4 @@ void host_forget(RmmRealm *r);
 bool host_handshake(RmmRealm *src, RmmRealm *dst, unsigned nr_recs,
                     const GString *policy, char **err);
 
-#endif /* TESTS_RMM_RMM_HOST_H */
+#endif /* TESTS_UNIT_RMM_HOST_H */

@@ -1,5 +1,6 @@
 /*
- * The host's export driver over the emulated RMM (see rmm-host.h)
+ * The RMI migration commands over the emulated RMM, and the host's export
+ * driver over them (see rmm-host.h)
  *
  * Copyright (c) 2026 The QEMU CCA migration authors
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -25,10 +26,12 @@
  * RMI command @what returned @s; false and *@err (with what the RMM said
  * in *@why, taken: by reference, as the command sets it) if it failed.
  */
-static bool host_rmi(RmiStatus s, const char *what, char **why, char **err)
+static bool host_rmi(RmmHost *h, RmiStatus s, const char *what, char **why,
+                     char **err)
 {
     g_autofree char *msg = why ? g_steal_pointer(why) : NULL;
 
+    h->status = s;
     if (s == RMI_SUCCESS) {
         return true;
     }
@@ -43,11 +46,11 @@ static bool host_rmi(RmiStatus s, const char *what, char **why, char **err)
  * An export made *@len bytes of @rec: its envelope from the record.
  * (@len by reference: the export that sets it is an argument too.)
  */
-static bool host_exported(RmiStatus s, const char *what, RmiMigRecord *rec,
-                          const size_t *len, char **err)
+static bool host_exported(RmmHost *h, RmiStatus s, const char *what,
+                          RmiMigRecord *rec, const size_t *len, char **err)
 {
     rec->len = s == RMI_SUCCESS ? *len : 0;
-    if (!host_rmi(s, what, NULL, err)) {
+    if (!host_rmi(h, s, what, NULL, err)) {
         return false;
     }
     g_assert_true(!rec->len || rmi_mig_record_describe(rec));
@@ -63,8 +66,8 @@ static bool host_start(void *opaque, RmiMigRecord *hello, char **err)
                                        hello->buf, RMM_MIG_HS_MAX, &len,
                                        &why);
 
-    return host_rmi(s, "MIG_START", &why, err) &&
-           host_exported(s, "MIG_START", hello, &len, err);
+    return host_rmi(h, s, "MIG_START", &why, err) &&
+           host_exported(h, s, "MIG_START", hello, &len, err);
 }
 
 static bool host_accept(void *opaque, const RmiMigRecord *accept, char **err)
@@ -72,7 +75,7 @@ static bool host_accept(void *opaque, const RmiMigRecord *accept, char **err)
     RmmHost *h = opaque;
     char *why = NULL;
 
-    return host_rmi(rmm_mig_export_accept(h->r, accept->buf, accept->len,
+    return host_rmi(h, rmm_mig_export_accept(h->r, accept->buf, accept->len,
                                           &why), "MIG_ACCEPT", &why, err);
 }
 
@@ -100,7 +103,7 @@ static bool host_export_immutable(void *opaque, RmiMigRecord *rec,
     RmmHost *h = opaque;
     size_t len = 0;
 
-    return host_exported(rmm_mig_export_immutable(h->r, rec->buf,
+    return host_exported(h, rmm_mig_export_immutable(h->r, rec->buf,
                                                   RMM_MIG_RECORD_MAX, &len),
                          "MIG_EXPORT_IMMUTABLE", rec, &len, err);
 }
@@ -111,7 +114,7 @@ static bool host_export_ripas(void *opaque, RmiMigRecord *rec, bool *more,
     RmmHost *h = opaque;
     size_t len = 0;
 
-    return host_exported(rmm_mig_export_ripas(h->r, rec->buf,
+    return host_exported(h, rmm_mig_export_ripas(h->r, rec->buf,
                                               RMM_MIG_RECORD_MAX, &len,
                                               more),
                          "MIG_EXPORT_RIPAS", rec, &len, err);
@@ -126,7 +129,7 @@ static bool host_export_data(void *opaque, unsigned lane,
     unsigned exported;
     size_t len = 0;
 
-    return host_exported(rmm_mig_export_data_lane(h->r, lane, ipas, n,
+    return host_exported(h, rmm_mig_export_data_lane(h->r, lane, ipas, n,
                                                   rec->buf,
                                                   RMM_MIG_RECORD_MAX, &len,
                                                   &exported),
@@ -138,7 +141,7 @@ static bool host_export_epoch(void *opaque, RmiMigRecord *rec, char **err)
     RmmHost *h = opaque;
     size_t len = 0;
 
-    return host_exported(rmm_mig_export_epoch(h->r, rec->buf,
+    return host_exported(h, rmm_mig_export_epoch(h->r, rec->buf,
                                               RMM_MIG_RECORD_MAX, &len),
                          "MIG_EXPORT_EPOCH", rec, &len, err);
 }
@@ -147,7 +150,7 @@ static bool host_pause(void *opaque, char **err)
 {
     RmmHost *h = opaque;
 
-    return host_rmi(rmm_mig_export_pause(h->r), "MIG_PAUSE", NULL, err);
+    return host_rmi(h, rmm_mig_export_pause(h->r), "MIG_PAUSE", NULL, err);
 }
 
 static bool host_export_rec(void *opaque, unsigned index, RmiMigRecord *rec,
@@ -159,9 +162,9 @@ static bool host_export_rec(void *opaque, unsigned index, RmiMigRecord *rec,
     size_t len = 0;
 
     if (index >= rmm_realm_num_recs(h->r)) {
-        return host_rmi(RMI_ERROR_INPUT, "MIG_EXPORT_REC", NULL, err);
+        return host_rmi(h, RMI_ERROR_INPUT, "MIG_EXPORT_REC", NULL, err);
     }
-    return host_exported(rmm_mig_export_rec(rmm_realm_rec(h->r, index), ctx,
+    return host_exported(h, rmm_mig_export_rec(rmm_realm_rec(h->r, index), ctx,
                                             ctx_len, rec->buf,
                                             RMM_MIG_RECORD_MAX, &len),
                          "MIG_EXPORT_REC", rec, &len, err);
@@ -172,7 +175,7 @@ static bool host_export_end(void *opaque, RmiMigRecord *rec, char **err)
     RmmHost *h = opaque;
     size_t len = 0;
 
-    return host_exported(rmm_mig_export_end(h->r, rec->buf,
+    return host_exported(h, rmm_mig_export_end(h->r, rec->buf,
                                             RMM_MIG_RECORD_MAX, &len),
                          "MIG_EXPORT_END", rec, &len, err);
 }
@@ -181,7 +184,7 @@ static bool host_commit_ack(void *opaque, const uint8_t *token, char **err)
 {
     RmmHost *h = opaque;
 
-    return host_rmi(rmm_mig_commit_ack(h->r, token), "MIG_COMMIT_ACK", NULL,
+    return host_rmi(h, rmm_mig_commit_ack(h->r, token), "MIG_COMMIT_ACK", NULL,
                     err);
 }
 
@@ -189,7 +192,7 @@ static bool host_abort(void *opaque, const uint8_t *token, char **err)
 {
     RmmHost *h = opaque;
 
-    return host_rmi(rmm_mig_export_abort(h->r, token), "MIG_ABORT", NULL,
+    return host_rmi(h, rmm_mig_export_abort(h->r, token), "MIG_ABORT", NULL,
                     err);
 }
 
@@ -198,7 +201,7 @@ static bool host_import_start_op(void *opaque, char **err)
     RmmHost *h = opaque;
     char *why = NULL;
 
-    return host_rmi(rmm_mig_import_start(h->r, h->nr_recs, h->policy,
+    return host_rmi(h, rmm_mig_import_start(h->r, h->nr_recs, h->policy,
                                          h->policy_len, &why),
                     "MIG_IMPORT_START", &why, err);
 }
@@ -213,18 +216,17 @@ static bool host_import_hello(void *opaque, const RmiMigRecord *hello,
                                        accept->buf, RMM_MIG_HS_MAX, &len,
                                        &why);
 
-    return host_rmi(s, "MIG_IMPORT_HELLO", &why, err) &&
-           host_exported(s, "MIG_IMPORT_HELLO", accept, &len, err);
+    return host_rmi(h, s, "MIG_IMPORT_HELLO", &why, err) &&
+           host_exported(h, s, "MIG_IMPORT_HELLO", accept, &len, err);
 }
 
 static bool host_import(void *opaque, const RmiMigRecord *rec, char **err)
 {
     RmmHost *h = opaque;
-    RmmMigImported out;
     char *why = NULL;
 
-    return host_rmi(rmm_mig_import(h->r, rec, &out, &why), "MIG_IMPORT",
-                    &why, err);
+    return host_rmi(h, rmm_mig_import(h->r, rec, &h->imported, &why),
+                    "MIG_IMPORT", &why, err);
 }
 
 static bool host_import_commit(void *opaque, uint8_t *token, char **err)
@@ -232,7 +234,7 @@ static bool host_import_commit(void *opaque, uint8_t *token, char **err)
     RmmHost *h = opaque;
     char *why = NULL;
 
-    return host_rmi(rmm_mig_import_commit(h->r, token, &why),
+    return host_rmi(h, rmm_mig_import_commit(h->r, token, &why),
                     "MIG_IMPORT_COMMIT", &why, err);
 }
 
