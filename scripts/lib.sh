@@ -6,6 +6,9 @@ CCA_CACHE=${CCA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/qemu-cca}
 CCA_BUILD=${CCA_BUILD:-$CCA_TOP/build}
 # The QEMU tree that is built: pristine 10.2.2 + patches/ + overlay links.
 CCA_QEMU_TREE=$CCA_BUILD/qemu-src
+# The identity of the patch series (author and Signed-off-by of every
+# patch, scripts/regen-patches): whoever sends it sets theirs.
+CCA_MAINTAINER=${CCA_MAINTAINER:-QEMU CCA migration maintainers <qemu-cca@localhost>}
 CCA_QEMU_BUILD=$CCA_BUILD/qemu-build
 CCA_QEMU_BIN=$CCA_QEMU_BUILD/qemu-system-aarch64
 CCA_DEB_PY=/usr/bin/python3
@@ -140,4 +143,58 @@ cca_fuzz_prepare() {
     rm -rf "$b/fuzz-corpus/seeds"
     mkdir -p "$b/fuzz-corpus/work" "$b/fuzz-artifacts"
     "$b/tests/rmm/test-rmm-mig" --write-corpus "$b/fuzz-corpus/seeds" >/dev/null
+}
+
+# Overlay: link every file of qemu/ into the QEMU tree $1.  Overlay files
+# must be new files; changes to QEMU's own files belong in patches/.
+cca_overlay() {
+    local tree=$1 exclude f rel dst
+    # In a worktree of the tree too: its own git directory's exclude file.
+    exclude=$(git -C "$tree" rev-parse --path-format=absolute \
+                  --git-path info/exclude)
+    mkdir -p "$(dirname "$exclude")"
+    : > "$exclude.new"
+    while IFS= read -r -d '' f; do
+        rel=${f#"$CCA_TOP"/qemu/}
+        dst=$tree/$rel
+        if [ -e "$dst" ] && [ ! -L "$dst" ]; then
+            cca_die "qemu/$rel would replace a QEMU file; change QEMU files through patches/"
+        fi
+        mkdir -p "$(dirname "$dst")"
+        if [ "$(readlink "$dst" 2>/dev/null)" != "$f" ]; then
+            ln -sfn "$f" "$dst"
+        fi
+        printf '/%s\n' "$rel" >> "$exclude.new"
+    done < <(find "$CCA_TOP/qemu" -type f -print0 | sort -z)
+    # Drop links to overlay files that no longer exist.
+    if [ -f "$exclude" ]; then
+        while IFS= read -r rel; do
+            rel=${rel#/}
+            [ -L "$tree/$rel" ] && [ ! -e "$tree/$rel" ] && rm -f "$tree/$rel"
+        done < "$exclude"
+    fi
+    mv "$exclude.new" "$exclude"
+}
+
+# The minimal feature set of the project's QEMU builds, native and cross,
+# in the array conf; "$@": what differs.
+cca_qemu_conf() {
+    conf=(--target-list=aarch64-softmmu
+          --python="$CCA_DEB_PY"
+          --disable-download
+          --without-default-features
+          --enable-tcg --enable-fdt=system --enable-gnutls "$@"
+          --disable-docs --disable-rust --disable-werror --disable-install-blobs
+          --extra-cflags=-g1)
+}
+
+# ccache for QEMU's builds, shared by all of them.
+cca_ccache_env() {
+    export CCACHE_DIR=${CCACHE_DIR:-$CCA_CACHE/ccache}
+    export CCACHE_BASEDIR=$CCA_BUILD
+    export CCACHE_NOHASHDIR=1
+    export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
+    if [ -d /usr/lib/ccache ]; then
+        export PATH=/usr/lib/ccache:$PATH
+    fi
 }

@@ -694,7 +694,7 @@ static RmiStatus fake_mig_rmi(FakeKvm *k, unsigned nr, unsigned vcpu,
         g_assert_not_reached();
     }
     *len = rec.len;
-    return ok ? RMI_SUCCESS : h.status;
+    return ok ? RMI_SUCCESS : (RmiStatus)g_atomic_int_get(&h.status);
 }
 
 static int fake_mig(FakeKvm *k, unsigned nr, int vcpu, uint8_t *a)

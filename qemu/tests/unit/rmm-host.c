@@ -31,7 +31,7 @@ static bool host_rmi(RmmHost *h, RmiStatus s, const char *what, char **why,
 {
     g_autofree char *msg = why ? g_steal_pointer(why) : NULL;
 
-    h->status = s;
+    g_atomic_int_set(&h->status, s);     /* lanes: several threads at once */
     if (s == RMI_SUCCESS) {
         return true;
     }

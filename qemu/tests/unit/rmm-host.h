@@ -42,9 +42,12 @@ typedef struct RmmHost {
     const uint8_t *policy;
     size_t policy_len;
     unsigned nr_recs;           /* MIG_IMPORT_START: RECs to expect */
-    /* Of the last command of rmm_host_mig_ops: its RMI status... */
-    RmiStatus status;
-    /* ...and, of the last MIG_IMPORT, what it imported. */
+    /*
+     * Of the last command of rmm_host_mig_ops: its RMI status (an
+     * RmiStatus; g_atomic_int_get() while lanes may run)...
+     */
+    gint status;
+    /* ...and, of the last MIG_IMPORT, what it imported (one thread). */
     RmmMigImported imported;
 } RmmHost;
 
