@@ -142,8 +142,8 @@ static inline uint32_t rmi_mig_record_length(const uint8_t *hdr)
 
 /*
  * Where a realm's migration stands, source or destination, as its RMM
- * tells it: rmm_mig_phase() of the emulated RMM, RmeBackendOps.mig_phase
- * of a backend.
+ * tells it: rmm_mig_phase() of the emulated RMM, RmiMigOps.status of a
+ * backend (rmi-mig-ops.h).
  */
 typedef enum RmmMigPhase {
     RMM_MIG_NONE = 0,           /* not migrating */
