@@ -253,12 +253,17 @@ def migrate_once(opts, qemu, kernel, initrd, realm, rme_opts, tmpdir, run):
             'ram_pages': ram.get('normal', 0),
             'dirty_sync': ram.get('dirty-sync-count', 0),
             'realm_bytes': realm_info.get('bytes', 0),
-            'realm_pages': realm_info.get('granules', 0),
-            'realm_zero': realm_info.get('zero-granules', 0),
+            # Builds before 2026-12-07 said pages where they counted
+            # granules (query-migrate's realm member is unstable).
+            'realm_pages': realm_info.get('granules',
+                                          realm_info.get('pages', 0)),
+            'realm_zero': realm_info.get('zero-granules',
+                                         realm_info.get('zero-pages', 0)),
             'epochs': realm_info.get('epochs', 0),
             'lanes': realm_info.get('lanes', 0),
             'realm_downtime_ms': realm_info.get('downtime'),
-            'final_pages': realm_info.get('final-granules'),
+            'final_pages': realm_info.get('final-granules',
+                                          realm_info.get('final-pages')),
             'throttle': throttle,
             'dirty_rate': dirty_rate,
         }
