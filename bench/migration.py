@@ -365,9 +365,15 @@ def main():
                 if line.startswith('model name')), platform.machine())
     version = subprocess.run([qemu, '--version'], capture_output=True,
                              text=True).stdout.splitlines()[0]
-    commit = subprocess.run(['git', '-C', TOP, 'describe', '--always',
-                             '--dirty'], capture_output=True,
-                            text=True).stdout.strip()
+    def tree_commit(path):
+        return subprocess.run(['git', '-C', path, 'describe', '--always',
+                               '--dirty'], capture_output=True,
+                              text=True).stdout.strip() or 'unknown'
+
+    commit = tree_commit(TOP)
+    # The checkout the QEMU binary was built from (another one, for a
+    # side-by-side run against an older build).
+    qemu_commit = tree_commit(os.path.dirname(os.path.realpath(qemu)))
     rows = [
         ('total time (ms)', 'total_ms', '.0f'),
         ('wall clock, migrate to completed (s)', 'wall', '.2f'),
@@ -405,7 +411,8 @@ def main():
         f.write(f'- machine: {os.cpu_count()} cores, {cpu}, '
                 f'{os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") >> 30} GiB, '
                 f'{platform.system()} {platform.release()}\n')
-        f.write(f'- QEMU: {version}, this tree at {commit}\n')
+        f.write(f'- QEMU: {version}, {qemu}, built from the tree at '
+                f'{qemu_commit}; this script from the tree at {commit}\n')
         f.write(f'- guest: Debian Linux {kver} + busybox initramfs, '
                 f'-m {opts.mem} -smp {opts.smp}, TCG, -cpu max\n')
         rate = f'at most {opts.rate} MiB/s' if opts.rate else 'no rate cap'
