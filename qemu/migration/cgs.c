@@ -42,6 +42,13 @@ bool cgs_migration_rp_message(const uint8_t *buf, size_t len, Error **errp)
     return cgs_handler->rp_message(cgs_opaque, buf, len, errp);
 }
 
+void cgs_migration_rp_state(bool open)
+{
+    if (cgs_handler && cgs_handler->rp_state) {
+        cgs_handler->rp_state(cgs_opaque, open);
+    }
+}
+
 bool cgs_migration_outgoing_complete(Error **errp)
 {
     return CGS_MIGRATION_CALL(outgoing_complete, errp);

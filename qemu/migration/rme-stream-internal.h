@@ -56,7 +56,9 @@ typedef struct RmeStream {
     bool migrated;              /* sticky: committed elsewhere */
     bool hs_wait;               /* HELLO out, no ACCEPT taken (token_lock) */
     GBytes *accept;             /* the ACCEPT, under token_lock */
-    QemuSemaphore accept_sem;   /* posted when it arrives */
+    bool refused;               /* the destination refused (token_lock) */
+    bool rp_open;               /* the return path is open (token_lock) */
+    QemuCond accept_cond;       /* any of the three changed */
     /* The realm's part of the switchover (rme_stream_save_complete) */
     bool completed;             /* it ran in this migration */
     uint64_t complete_ms;       /* how long, waits on the stream included */
@@ -119,8 +121,8 @@ GBytes *rme_stream_wait_accept(RmeStream *s);
 bool rme_stream_accept(RmeStream *s, GBytes *accept);
 /* Source: take the realm back, if the RMM allows it. */
 bool rme_stream_abort_out(RmeStream *s, Error **errp);
-/* Destination: why the realm is refused, to the log and the source. */
-void rme_stream_refused(Error *err);
+/* Destination: why the realm is refused, to the source. */
+void rme_stream_refuse(const Error *err);
 int rme_stream_send_rp(int kind, const uint8_t *buf, size_t len);
 void rme_stream_send_token(RmeStream *s, int kind, const uint8_t *token);
 

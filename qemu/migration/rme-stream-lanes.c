@@ -132,7 +132,7 @@ bool rme_stream_load_state_buffer(void *opaque, char *buf, size_t len,
 {
     RmeStream *s = opaque;
     const uint8_t *p = (const uint8_t *)buf;
-    RmiMigRecord rec;
+    RmiMigRecord rec = { 0 };
     Error *err = NULL;
     char *why = NULL;
     bool failed, over = false;
@@ -169,7 +169,14 @@ bool rme_stream_load_state_buffer(void *opaque, char *buf, size_t len,
     error_prepend(&err, "rme-guest: realm record rejected: ");
 fail:
     rme_stream_in_fail(s);
-    error_propagate(errp, error_copy(err));
-    rme_stream_refused(err);
+    /*
+     * The migration's error, reported once the load is over; unless the
+     * main channel failed first (its error is the migration's): the
+     * trace has this one.
+     */
+    trace_rme_stream_lane_refused(rec.lane, rec.epoch,
+                                  error_get_pretty(err));
+    rme_stream_refuse(err);
+    error_propagate(errp, err);
     return false;
 }

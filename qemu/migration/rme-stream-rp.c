@@ -70,27 +70,24 @@ bool rme_stream_abort_out(RmeStream *s, Error **errp)
 
 /*
  * The destination RMM's ACCEPT, from the return path: waits without the
- * BQL until it came, the migration failed or it was cancelled.
+ * BQL until it came, the destination refused the realm or the return
+ * path closed (the stream failed, the migration was cancelled...).
  */
 GBytes *rme_stream_wait_accept(RmeStream *s)
 {
-    MigrationState *ms = migrate_get_current();
     bool relock = rme_stream_wait_begin();
-    GBytes *accept = NULL;
+    GBytes *accept;
 
-    while (!accept) {
-        if (qemu_file_get_error(s->f) || migrate_has_error(ms) ||
-            ms->state == MIGRATION_STATUS_CANCELLING ||
-            ms->state == MIGRATION_STATUS_CANCELLED) {
-            error_setg(&s->err, "rme-guest: the destination did not answer "
-                       "the realm's handshake (stream or return path "
-                       "failed, or migration cancelled)");
-            break;
-        }
-        qemu_sem_timedwait(&s->accept_sem, 100);
-        qemu_mutex_lock(&s->token_lock);
-        accept = g_steal_pointer(&s->accept);
-        qemu_mutex_unlock(&s->token_lock);
+    qemu_mutex_lock(&s->token_lock);
+    while (!s->accept && !s->refused && s->rp_open) {
+        qemu_cond_wait(&s->accept_cond, &s->token_lock);
+    }
+    accept = g_steal_pointer(&s->accept);
+    qemu_mutex_unlock(&s->token_lock);
+    if (!accept) {
+        error_setg(&s->err, "rme-guest: the destination did not accept "
+                   "the realm's handshake (it refused, the stream or return "
+                   "path failed, or the migration was cancelled)");
     }
     rme_stream_wait_end(relock);
     return accept;
@@ -121,14 +118,27 @@ static bool rme_stream_rp_accept(RmeStream *s, const uint8_t *buf, size_t len,
     if (ok) {
         s->accept = g_bytes_new(buf, len);
     }
+    if (ok) {
+        qemu_cond_broadcast(&s->accept_cond);
+    }
     qemu_mutex_unlock(&s->token_lock);
     if (!ok) {
         error_setg(errp, "rme-guest: unexpected or malformed handshake "
                    "answer on the return path (%zu bytes)", len);
         return false;
     }
-    qemu_sem_post(&s->accept_sem);
     return true;
+}
+
+/* The return path opened or closed (no BQL). */
+static void rme_stream_rp_state(void *opaque, bool open)
+{
+    RmeStream *s = opaque;
+
+    qemu_mutex_lock(&s->token_lock);
+    s->rp_open = open;
+    qemu_cond_broadcast(&s->accept_cond);
+    qemu_mutex_unlock(&s->token_lock);
 }
 
 /* The destination's message (return path thread, no BQL). */
@@ -152,6 +162,10 @@ static bool rme_stream_rp_message(void *opaque, const uint8_t *buf,
                    (const char *)buf + 1);
         migrate_set_error(migrate_get_current(), err);
         error_free(err);
+        qemu_mutex_lock(&s->token_lock);
+        s->refused = true;
+        qemu_cond_broadcast(&s->accept_cond);
+        qemu_mutex_unlock(&s->token_lock);
         return true;
     }
     if (len != 1 + RMM_MIG_TOKEN_SIZE ||
@@ -253,11 +267,11 @@ int rme_stream_send_rp(int kind, const uint8_t *buf, size_t len)
 }
 
 /*
- * Why the destination refuses the realm: in its own log, and to the
- * source on the return path so that the source's error says it too (the
- * RMM's errors quote no sealed value).  Frees @err.
+ * Why the destination refuses the realm, to the source on the return path
+ * so that the source's error says it too (the RMM's errors quote no sealed
+ * value).  The caller reports @err here, once.
  */
-void rme_stream_refused(Error *err)
+void rme_stream_refuse(const Error *err)
 {
     const char *why = error_get_pretty(err);
 
@@ -267,7 +281,6 @@ void rme_stream_refused(Error *err)
     /* Without a return path the source learns nothing more: no matter. */
     rme_stream_send_rp(RME_RP_REFUSED, (const uint8_t *)why,
                        MIN(strlen(why), RME_RP_REFUSED_MAX));
-    error_report_err(err);
 }
 
 /*
@@ -387,6 +400,7 @@ static void rme_stream_fill_info(void *opaque, bool incoming,
 static const CgsMigrationHandler rme_stream_cgs = {
     .incoming_commit = rme_stream_incoming_commit,
     .rp_message = rme_stream_rp_message,
+    .rp_state = rme_stream_rp_state,
     .outgoing_complete = rme_stream_outgoing_complete,
     .outgoing_resume = rme_stream_outgoing_resume,
     .fill_info = rme_stream_fill_info,

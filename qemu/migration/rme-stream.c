@@ -251,6 +251,7 @@ static int rme_stream_save_setup(QEMUFile *f, void *opaque, Error **errp)
     g_autofree uint8_t *buf = g_malloc(RMM_MIG_RECORD_MAX);
     RmiMigRecord hello = { .buf = buf };
     char *why = NULL;
+    bool rp_open;
 
     if (rme_stream_save_prepare(opaque, errp) < 0) {
         return -EINVAL;
@@ -261,7 +262,10 @@ static int rme_stream_save_setup(QEMUFile *f, void *opaque, Error **errp)
      * return-path on) and have no destination to answer the HELLO.
      * Only an outgoing migration whose return path is open goes on.
      */
-    if (!migrate_get_current()->rp_state.rp_thread_created) {
+    qemu_mutex_lock(&s->token_lock);
+    rp_open = s->rp_open;
+    qemu_mutex_unlock(&s->token_lock);
+    if (!rp_open) {
         error_setg(errp, "rme-guest: a realm is saved only by a live "
                    "migration to a destination that answers on the return "
                    "path (no savevm or snapshots)");
@@ -279,6 +283,7 @@ static int rme_stream_save_setup(QEMUFile *f, void *opaque, Error **errp)
     qemu_mutex_lock(&s->token_lock);
     s->token_kind = 0;
     g_clear_pointer(&s->accept, g_bytes_unref);
+    s->refused = false;
     s->hs_wait = true;
     qemu_mutex_unlock(&s->token_lock);
     /* DATA on the multifd channels, one lane each, when they carry it. */
@@ -516,7 +521,8 @@ static int rme_stream_load_hello(RmeStream *s, const RmiMigRecord *hello)
     }
     if (!rme_stream_rmm(rmm(s)->import_hello(s->g, hello, &accept, &why),
                         &why, &err)) {
-        rme_stream_refused(err);
+        rme_stream_refuse(err);
+        error_report_err(err);
         return -EINVAL;
     }
     trace_rme_stream_record_out("ACCEPT", accept.len);
@@ -597,7 +603,8 @@ static int rme_stream_load_state(QEMUFile *f, void *opaque, int version_id)
         if (!rme_stream_rmm(rmm(s)->import(s->g, &rec, &why), &why, &err)) {
             rme_stream_in_fail(s);
             error_prepend(&err, "rme-guest: realm record rejected: ");
-            rme_stream_refused(err);
+            rme_stream_refuse(err);
+            error_report_err(err);
             return -EINVAL;
         }
         if (rec.kind == RMM_MIG_RT_EPOCH) {
@@ -670,7 +677,7 @@ static void rme_stream_machine_done(Notifier *n, void *data)
     qemu_mutex_init(&s->token_lock);
     qemu_mutex_init(&s->lane_lock);
     qemu_cond_init(&s->lane_cond);
-    qemu_sem_init(&s->accept_sem, 0);
+    qemu_cond_init(&s->accept_cond);
     if (register_savevm_live("rme-realm", 0, 1, &rme_stream_handlers,
                              s) < 0) {
         error_report("rme-guest: cannot register the realm's migration "

@@ -39,6 +39,14 @@ typedef struct CgsMigrationHandler {
     bool (*rp_message)(void *opaque, const uint8_t *buf, size_t len,
                        Error **errp);
     /*
+     * Source, no BQL: the return path opened (@open: before its thread
+     * starts, so before any save_setup) or closed (@open false: its
+     * thread ends, on an error, a cancel, the destination closing it or
+     * the end of the migration; no rp_message comes after it).  A
+     * handler that waits for the destination's answer wakes on this.
+     */
+    void (*rp_state)(void *opaque, bool open);
+    /*
      * Source, migration thread, the return path closed without error:
      * is the guest's migration complete (did the destination commit)?
      */
@@ -83,6 +91,7 @@ bool cgs_migration_has_rp(void);
  */
 bool cgs_migration_incoming_commit(Error **errp);
 bool cgs_migration_rp_message(const uint8_t *buf, size_t len, Error **errp);
+void cgs_migration_rp_state(bool open);
 bool cgs_migration_outgoing_complete(Error **errp);
 bool cgs_migration_outgoing_resume(Error **errp);
 void cgs_migration_fill_info(bool incoming, MigrationInfo *info);

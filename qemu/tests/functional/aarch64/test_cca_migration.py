@@ -562,16 +562,20 @@ class CcaMigration(QemuSystemTest):
         self.assert_source_back(src, 'failed', f'{name} ({smp} vCPUs for '
                                 f'{src_smp})')
 
-    def assert_dest_failed(self, dst, name, words):
+    def assert_dest_failed(self, dst, name, words, once=False):
         """@dst's QEMU exits with an error; one of its rme-guest error
-        lines names one of @words.  Returns its log."""
+        lines names one of @words (with @once, exactly one line: the
+        error is reported once).  Returns its log."""
         rc, out = self.wait_exit(dst, name)
         self.assertNotEqual(rc, 0, f'{name} exit status; log:\n{out}')
         lines = [l for l in out.splitlines() if 'rme-guest' in l]
         named = re.compile(r'\b(' + '|'.join(words) + r')\b')
-        self.assertTrue(any(named.search(l) for l in lines),
-                        f'{name}: no rme-guest error naming {words}; '
-                        f'log:\n{out}')
+        found = [l for l in lines if named.search(l)]
+        self.assertTrue(found, f'{name}: no rme-guest error naming '
+                        f'{words}; log:\n{out}')
+        if once:
+            self.assertEqual(len(found), 1, f'{name}: the error reported '
+                             f'{len(found)} times; log:\n{out}')
         return out
 
     def proxy(self, dst_port, **kwargs):
@@ -1747,7 +1751,7 @@ class CcaMigration(QemuSystemTest):
         self.assert_source_back(src, 'failed', name)
         self.assertTrue(tamper.done, f'{name}: no lane record was changed')
         self.log.info('%s: %s', name, tamper.note)
-        self.assert_dest_failed(dst, name, words)
+        self.assert_dest_failed(dst, name, words, once=True)
 
     def test_multifd_faults(self):
         """
@@ -1764,10 +1768,14 @@ class CcaMigration(QemuSystemTest):
         self.multifd_refused(src, 'dst-twice', mp.DuplicateLane(),
                              ('already sent in epoch',))
         # The main channel ends while a lane record waits for its epoch
-        # (the destination has taken it: its trace says so).
+        # (the destination has taken it: its trace says so).  The
+        # migration's error is the main channel's; the lane's refusal is
+        # in the trace, once.
         dst, port = self.start_dest('dst-ahead', multifd=2,
                                     extra_args=('-trace',
-                                                'rme_stream_lane_in'))
+                                                'rme_stream_lane_in',
+                                                '-trace',
+                                                'rme_stream_lane_refused'))
         dst_log = os.path.join(dst.log_dir, 'dst-ahead.log')
 
         def lane_taken(epoch):
@@ -1782,7 +1790,7 @@ class CcaMigration(QemuSystemTest):
         self.assertTrue(tamper.done, f'dst-ahead: {tamper.note}')
         self.log.info('dst-ahead: %s', tamper.note)
         self.assert_dest_failed(dst, 'dst-ahead', (
-            'the main channel ended before that epoch opened',))
+            'the main channel ended before that epoch opened',), once=True)
         # Channel 1's stream ends on a packet boundary after 4 lane
         # records, the source's side of it open (the source goes on): the
         # destination's next sync point waits for a SYNC of channel 1
