@@ -235,8 +235,12 @@ static bool rme_tcg_mig_dirty_log(void *opaque, uint64_t *bitmap,
     return true;
 }
 
-static bool rme_tcg_mig_export_immutable(void *opaque, RmiMigRecord *rec,
-                                         char **err)
+/* A one-record export of the realm (BQL): IMMUTABLE, EPOCH, END. */
+typedef RmiStatus RmeTcgExportFn(RmmRealm *r, uint8_t *buf, size_t cap,
+                                 size_t *len);
+
+static bool mig_export_one(void *opaque, RmeTcgExportFn *fn,
+                           const char *what, RmiMigRecord *rec, char **err)
 {
     RmeTcg *t = rme_tcg(opaque);
     RmmRealm *realm;
@@ -245,10 +249,15 @@ static bool rme_tcg_mig_export_immutable(void *opaque, RmiMigRecord *rec,
     BQL_LOCK_GUARD();
     realm = mig_realm(t, err);
     return realm &&
-           mig_exported(t, rmm_mig_export_immutable(realm, rec->buf,
-                                                    RMM_MIG_RECORD_MAX,
-                                                    &len),
-                        "MIG_EXPORT_IMMUTABLE", rec, &len, err);
+           mig_exported(t, fn(realm, rec->buf, RMM_MIG_RECORD_MAX, &len),
+                        what, rec, &len, err);
+}
+
+static bool rme_tcg_mig_export_immutable(void *opaque, RmiMigRecord *rec,
+                                         char **err)
+{
+    return mig_export_one(opaque, rmm_mig_export_immutable,
+                          "MIG_EXPORT_IMMUTABLE", rec, err);
 }
 
 static bool rme_tcg_mig_export_ripas(void *opaque, RmiMigRecord *rec,
@@ -300,16 +309,8 @@ static bool rme_tcg_mig_export_data(void *opaque, unsigned lane,
 static bool rme_tcg_mig_export_epoch(void *opaque, RmiMigRecord *rec,
                                      char **err)
 {
-    RmeTcg *t = rme_tcg(opaque);
-    RmmRealm *realm;
-    size_t len = 0;
-
-    BQL_LOCK_GUARD();
-    realm = mig_realm(t, err);
-    return realm &&
-           mig_exported(t, rmm_mig_export_epoch(realm, rec->buf,
-                                                RMM_MIG_RECORD_MAX, &len),
-                        "MIG_EPOCH", rec, &len, err);
+    return mig_export_one(opaque, rmm_mig_export_epoch, "MIG_EPOCH", rec,
+                          err);
 }
 
 static bool rme_tcg_mig_pause(void *opaque, char **err)
@@ -402,16 +403,7 @@ static bool rme_tcg_mig_export_rec(void *opaque, unsigned index,
 static bool rme_tcg_mig_export_end(void *opaque, RmiMigRecord *rec,
                                    char **err)
 {
-    RmeTcg *t = rme_tcg(opaque);
-    RmmRealm *realm;
-    size_t len = 0;
-
-    BQL_LOCK_GUARD();
-    realm = mig_realm(t, err);
-    return realm &&
-           mig_exported(t, rmm_mig_export_end(realm, rec->buf,
-                                              RMM_MIG_RECORD_MAX, &len),
-                        "MIG_END", rec, &len, err);
+    return mig_export_one(opaque, rmm_mig_export_end, "MIG_END", rec, err);
 }
 
 static bool rme_tcg_mig_commit_ack(void *opaque, const uint8_t *token,
