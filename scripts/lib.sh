@@ -9,6 +9,14 @@ CCA_QEMU_TREE=$CCA_BUILD/qemu-src
 # The identity of the patch series (author and Signed-off-by of every
 # patch, scripts/regen-patches): whoever sends it sets theirs.
 CCA_MAINTAINER=${CCA_MAINTAINER:-QEMU CCA migration maintainers <qemu-cca@localhost>}
+# Its name and address (git's -c user.name= and user.email=), or exits.
+cca_maintainer() {
+    maint_name=${CCA_MAINTAINER% <*}
+    maint_email=${CCA_MAINTAINER##*<}
+    maint_email=${maint_email%>}
+    [ -n "$maint_name" ] && [ "$maint_email" != "$CCA_MAINTAINER" ] ||
+        cca_die "CCA_MAINTAINER must read 'Name <address>', not '$CCA_MAINTAINER'"
+}
 CCA_QEMU_BUILD=$CCA_BUILD/qemu-build
 CCA_QEMU_BIN=$CCA_QEMU_BUILD/qemu-system-aarch64
 CCA_DEB_PY=/usr/bin/python3

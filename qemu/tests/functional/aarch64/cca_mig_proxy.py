@@ -1374,6 +1374,20 @@ class FlipAcceptShare(RpTamper):
         return bytes(raw)
 
 
+class HoldAccept(RpTamper):
+    """Hold back the destination RMM's ACCEPT and break both connections:
+    the source, waiting for it, learns only that the return path
+    closed."""
+
+    def message(self, mtype, data):
+        if self.done or mtype != RP_MSG_CGS or not data or \
+                data[0] != RP_KIND_ACCEPT:
+            return data
+        self.done = True
+        self.note = f'the ACCEPT ({len(data) - 1} bytes) held back'
+        return None
+
+
 class HoldToken(RpTamper):
     """Hold back the destination's token of @kind (RP_KIND_COMMIT or
     RP_KIND_ABORT) and break both connections: the source never learns

@@ -1269,6 +1269,9 @@ class CcaMigration(QemuSystemTest):
                 src_words="the destination's handshake answer was "
                           "refused: platform token: challenge does not "
                           "match")),
+            # No ACCEPT: the return path closes while the source waits
+            # for it (the source wakes on the close, with no poll).
+            ('dst-no-accept', dict(rp_tamper=mp.HoldAccept())),
             # A destination platform outside the realm's policy.
             ('dst-rogue', dict(
                 dst_kwargs={'identity': rogue},
