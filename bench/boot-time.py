@@ -14,7 +14,6 @@
 
 import argparse
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -23,6 +22,7 @@ import time
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, 'qemu', 'tests', 'functional', 'aarch64'))
 import cca_common                                    # noqa: E402
+import benchlib                                      # noqa: E402
 PROMPT = b'guest# '
 
 
@@ -80,16 +80,12 @@ def main():
 
     med = {k: statistics.median(v) for k, v in times.items()}
     ratio = med['realm'] / med['plain']
-    cpu = next((line.split(':', 1)[1].strip()
-                for line in open('/proc/cpuinfo')
-                if line.startswith('model name')), platform.machine())
     os.makedirs(os.path.dirname(opts.out), exist_ok=True)
     with open(opts.out, 'w') as f:
         f.write('# Boot time to the initramfs prompt: realm vs plain VM\n\n')
         f.write(f'- date: {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}\n')
-        f.write(f'- machine: {os.cpu_count()} cores, {cpu}, '
-                f'{os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") >> 30} GiB, '
-                f'{platform.system()} {platform.release()}\n')
+        f.write(f'- machine: {benchlib.machine_line()}\n')
+        f.write(f'- QEMU: {benchlib.qemu_line(qemu)}\n')
         f.write(f'- guest: Debian Linux {kver} + busybox initramfs, '
                 f'-m 1G -smp {opts.smp}, TCG, -cpu max\n')
         f.write(f'- kernel command line: plain `{cca_common.kernel_append(False)}`,'

@@ -17,9 +17,7 @@
 import argparse
 import datetime
 import os
-import platform
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +28,7 @@ sys.path.insert(0, os.path.join(TOP, 'qemu', 'tests', 'functional',
                                 'aarch64'))
 import cca_common                                    # noqa: E402
 from migration import Guest, qemu_args, realm_options  # noqa: E402
+import benchlib                                      # noqa: E402
 
 TRACE = re.compile(r'^(\S+) rme_stream_record_(out|in) (\w+) record')
 WAIT = re.compile(r'rme_stream_handshake_wait waited (\d+) us')
@@ -133,20 +132,12 @@ def main():
                   f'total {r["total_ms"]} ms, downtime '
                   f'{r["downtime_ms"]} ms', flush=True)
             res.append(r)
-    cpu = next((line.split(':', 1)[1].strip()
-                for line in open('/proc/cpuinfo')
-                if line.startswith('model name')), platform.machine())
-    version = subprocess.run([opts.qemu, '--version'], capture_output=True,
-                             text=True).stdout.splitlines()[0]
-    commit = subprocess.run(['git', '-C', TOP, 'rev-parse', '--short',
-                             'HEAD'], capture_output=True,
-                            text=True).stdout.strip()
     lines = [
         '# The attested handshake of a realm migration',
         '',
-        f'- when: {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}, '
-        f'commit {commit}',
-        f'- machine: {cpu}, {os.cpu_count()} CPUs; {version}',
+        f'- when: {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}',
+        f'- machine: {benchlib.machine_line()}',
+        f'- QEMU: {benchlib.qemu_line(opts.qemu)}',
         f'- {opts.runs} migrations of a 1 GiB, 1-vCPU realm over TCP on '
         'localhost (source and destination on this machine), started '
         'right after the realm was built',

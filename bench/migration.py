@@ -20,7 +20,6 @@
 import argparse
 import json
 import os
-import platform
 import re
 import shlex
 import signal
@@ -33,6 +32,7 @@ import time
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, 'qemu', 'tests', 'functional', 'aarch64'))
 import cca_common                                    # noqa: E402
+import benchlib                                      # noqa: E402
 PROMPT = b'guest# '
 VERIFY_OK = cca_common.MEMSTRESS_VERIFY_OK
 
@@ -360,20 +360,6 @@ def main():
             return ''
         return f' ({format(min(vals), spec)}..{format(max(vals), spec)})'
 
-    cpu = next((line.split(':', 1)[1].strip()
-                for line in open('/proc/cpuinfo')
-                if line.startswith('model name')), platform.machine())
-    version = subprocess.run([qemu, '--version'], capture_output=True,
-                             text=True).stdout.splitlines()[0]
-    def tree_commit(path):
-        return subprocess.run(['git', '-C', path, 'describe', '--always',
-                               '--dirty'], capture_output=True,
-                              text=True).stdout.strip() or 'unknown'
-
-    commit = tree_commit(TOP)
-    # The checkout the QEMU binary was built from (another one, for a
-    # side-by-side run against an older build).
-    qemu_commit = tree_commit(os.path.dirname(os.path.realpath(qemu)))
     rows = [
         ('total time (ms)', 'total_ms', '.0f'),
         ('wall clock, migrate to completed (s)', 'wall', '.2f'),
@@ -408,11 +394,8 @@ def main():
     with open(out_path, 'w') as f:
         f.write('# Live migration over TCP (localhost): realm vs plain VM\n\n')
         f.write(f'- date: {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}\n')
-        f.write(f'- machine: {os.cpu_count()} cores, {cpu}, '
-                f'{os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") >> 30} GiB, '
-                f'{platform.system()} {platform.release()}\n')
-        f.write(f'- QEMU: {version}, {qemu}, built from the tree at '
-                f'{qemu_commit}; this script from the tree at {commit}\n')
+        f.write(f'- machine: {benchlib.machine_line()}\n')
+        f.write(f'- QEMU: {benchlib.qemu_line(qemu)}\n')
         f.write(f'- guest: Debian Linux {kver} + busybox initramfs, '
                 f'-m {opts.mem} -smp {opts.smp}, TCG, -cpu max\n')
         rate = f'at most {opts.rate} MiB/s' if opts.rate else 'no rate cap'
@@ -458,8 +441,10 @@ def main():
             f.write(f'- {k}: `{cmdlines[k]}`\n')
     # Every figure, for bench/plot.py.
     with open(os.path.splitext(out_path)[0] + '.json', 'w') as f:
-        json.dump({'options': vars(opts), 'machine': cpu, 'qemu': version,
-                   'commit': commit, 'results': results}, f, indent=1)
+        json.dump({'options': vars(opts), 'machine': benchlib.cpu_model(),
+                   'qemu': benchlib.qemu_line(qemu),
+                   'commit': benchlib.tree_commit(benchlib.TOP),
+                   'results': results}, f, indent=1)
     print(f'report in {out_path}')
     return 0
 
