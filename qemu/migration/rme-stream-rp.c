@@ -117,8 +117,6 @@ static bool rme_stream_rp_accept(RmeStream *s, const uint8_t *buf, size_t len,
          len <= RMM_MIG_HS_MAX;
     if (ok) {
         s->accept = g_bytes_new(buf, len);
-    }
-    if (ok) {
         qemu_cond_broadcast(&s->accept_cond);
     }
     qemu_mutex_unlock(&s->token_lock);
@@ -269,7 +267,7 @@ int rme_stream_send_rp(int kind, const uint8_t *buf, size_t len)
 /*
  * Why the destination refuses the realm, to the source on the return path
  * so that the source's error says it too (the RMM's errors quote no sealed
- * value).  The caller reports @err here, once.
+ * value).  The caller reports @err, or propagates it, once.
  */
 void rme_stream_refuse(const Error *err)
 {
