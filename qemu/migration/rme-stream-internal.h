@@ -70,6 +70,7 @@ typedef struct RmeStream {
     QemuCond lane_cond;
     uint32_t in_epoch;          /* EPOCH records imported */
     bool in_failed;             /* the import failed: lanes stop */
+    Error *in_err;              /* why (its first error), if known */
     bool in_main_over;          /* the main channel's load has ended */
     Notifier load_end;
 
@@ -109,7 +110,8 @@ bool rme_sink_emit_lane(void *opaque, const RmiMigRecord *rec, char **err);
 bool rme_sink_lanes_flush(void *opaque, char **err);
 void rme_stream_lanes_load_setup(RmeStream *s);
 void rme_stream_lanes_load_cleanup(RmeStream *s);
-void rme_stream_in_fail(RmeStream *s);
+/* The import failed (@why: its first error, or NULL): lanes stop. */
+void rme_stream_in_fail(RmeStream *s, const Error *why);
 void rme_stream_in_epoch(RmeStream *s);
 bool rme_stream_load_state_buffer(void *opaque, char *buf, size_t len,
                                   Error **errp);

@@ -87,24 +87,32 @@ void rme_stream_lanes_load_setup(RmeStream *s)
     qemu_mutex_lock(&s->lane_lock);
     s->in_epoch = 0;
     s->in_failed = false;
+    g_clear_pointer(&s->in_err, error_free);
     s->in_main_over = false;
     qemu_mutex_unlock(&s->lane_lock);
     s->load_end.notify = rme_stream_main_load_end;
     migration_incoming_add_load_end_notifier(&s->load_end);
 }
 
-/* Lane records stop waiting: the import failed or ended. */
-void rme_stream_in_fail(RmeStream *s)
+/*
+ * Lane records stop waiting: the import failed or ended.  The first
+ * error is kept before any lane wakes, so that whichever lane's error
+ * becomes the migration's names it.
+ */
+void rme_stream_in_fail(RmeStream *s, const Error *why)
 {
     qemu_mutex_lock(&s->lane_lock);
     s->in_failed = true;
+    if (why && !s->in_err) {
+        s->in_err = error_copy(why);
+    }
     qemu_cond_broadcast(&s->lane_cond);
     qemu_mutex_unlock(&s->lane_lock);
 }
 
 void rme_stream_lanes_load_cleanup(RmeStream *s)
 {
-    rme_stream_in_fail(s);
+    rme_stream_in_fail(s, NULL);
     if (s->load_end.notify) {
         migration_incoming_remove_load_end_notifier(&s->load_end);
         s->load_end.notify = NULL;
@@ -151,9 +159,14 @@ bool rme_stream_load_state_buffer(void *opaque, char *buf, size_t len,
         qemu_cond_wait(&s->lane_cond, &s->lane_lock);
     }
     failed = s->in_failed;
+    if (failed) {
+        /* Another record failed it: that one's error. */
+        error_setg(errp, "rme-guest: the realm's import failed%s%s",
+                   s->in_err ? ": " : "",
+                   s->in_err ? error_get_pretty(s->in_err) : "");
+    }
     qemu_mutex_unlock(&s->lane_lock);
     if (failed) {
-        error_setg(errp, "rme-guest: the realm's import failed");
         return false;
     }
     if (over) {
@@ -168,7 +181,7 @@ bool rme_stream_load_state_buffer(void *opaque, char *buf, size_t len,
     }
     error_prepend(&err, "rme-guest: realm record rejected: ");
 fail:
-    rme_stream_in_fail(s);
+    rme_stream_in_fail(s, err);
     /*
      * The migration's error, reported once the load is over; unless the
      * main channel failed first (its error is the migration's): the

@@ -601,8 +601,8 @@ static int rme_stream_load_state(QEMUFile *f, void *opaque, int version_id)
             continue;
         }
         if (!rme_stream_rmm(rmm(s)->import(s->g, &rec, &why), &why, &err)) {
-            rme_stream_in_fail(s);
             error_prepend(&err, "rme-guest: realm record rejected: ");
+            rme_stream_in_fail(s, err);
             rme_stream_refuse(err);
             error_report_err(err);
             return -EINVAL;

@@ -1889,11 +1889,21 @@ static void test_envelope(void)
                                 RMI_ERROR_INPUT);
                 g_assert_nonnull(strstr(err, "envelope"));
                 g_clear_pointer(&err, g_free);
-                /* The record itself, as it came, is refused now too. */
+                /*
+                 * The record itself, as it came, is refused now too, and
+                 * the refusal names the first error (a record that races
+                 * with it on another lane says the same).
+                 */
                 g_assert_true(rmi_mig_record_describe(&rec));
+                g_assert_cmpint(rmm_mig_import(d.r, &rec, &out, &err), ==,
+                                RMI_ERROR_REALM);
+                g_assert_nonnull(strstr(err, "the import failed"));
+                g_assert_nonnull(strstr(err, "envelope"));
+                g_clear_pointer(&err, g_free);
+                continue;
             }
             g_assert_cmpint(rmm_mig_import(d.r, &rec, &out, NULL), ==,
-                            i == 2 ? RMI_ERROR_REALM : RMI_SUCCESS);
+                            RMI_SUCCESS);
         }
         host_forget(d.r);
         realm_free(&d);

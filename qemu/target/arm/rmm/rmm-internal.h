@@ -111,6 +111,7 @@ typedef struct RmmMig {
     uint32_t nr_recs;           /* destination: RECs the source must have */
     uint64_t end_seq;           /* sequence number of the END record */
     bool failed;                /* an error: the session can only abort */
+    char *fail_why;             /* the error that failed it (import) */
     bool have_abort_token;
     uint8_t abort_token[RMM_MIG_TOKEN_SIZE];
     /* Source: one bit per granule of each RAM range (index as ram[]). */

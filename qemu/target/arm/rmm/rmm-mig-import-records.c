@@ -513,9 +513,14 @@ RmiStatus rmm_mig_import_lane(RmmRealm *r, const uint8_t *buf,
         return rmm_mig_reject(err, RMI_ERROR_INPUT, v, "%s",
                               rmm_mig_auth_failed);
     }
-    if (m->phase != RMM_MIG_IN_IMPORTING || m->failed) {
-        rmm_set_err(err, "record refused: the import failed or ended while "
-                    "it was opened");
+    if (m->failed) {
+        rmm_set_err(err, "record refused: the import failed (%s) while it "
+                    "was opened", rmm_mig_fail_why(m));
+        return RMI_ERROR_REALM;
+    }
+    if (m->phase != RMM_MIG_IN_IMPORTING) {
+        rmm_set_err(err, "record refused: the import ended while it was "
+                    "opened");
         return RMI_ERROR_REALM;
     }
     mig_data_apply(r, v, ents, rrs, count, out);

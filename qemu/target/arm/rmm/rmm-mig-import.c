@@ -131,7 +131,7 @@ RmiStatus rmm_mig_import_hello(RmmRealm *r, const uint8_t *hello, size_t len,
     }
     if (ret != RMI_SUCCESS) {
         /* One HELLO per import: it can only be aborted now. */
-        m->failed = true;
+        rmm_mig_import_fail(m, err);
     }
 out:
     g_mutex_unlock(&r->lock);
@@ -229,8 +229,8 @@ static RmiStatus mig_import_state(RmmMig *m, char **err)
         return RMI_ERROR_REALM;
     }
     if (m->failed) {
-        rmm_set_err(err, "record refused: the import failed, it can "
-                    "only be aborted");
+        rmm_set_err(err, "record refused: the import failed (%s), it can "
+                    "only be aborted", rmm_mig_fail_why(m));
         return RMI_ERROR_REALM;
     }
     if (m->hs != RMM_MIG_HS_DONE) {
@@ -301,7 +301,7 @@ static RmiStatus mig_import(RmmRealm *r, const RmiMigRecord *env,
         goto out;
     }
 fail:
-    m->failed = true;
+    rmm_mig_import_fail(m, err);
     memset(out, 0, sizeof(*out));
     rmm_mig_drop_rec_pt(m);
 out:

@@ -185,6 +185,13 @@ void rmm_mig_ram_order(RmmRealm *r, unsigned order[RMM_MAX_RAM_RANGES]);
 void rmm_mig_end_session(RmmMig *m);
 /* Wipe and free the plaintext of the last REC imported. */
 void rmm_mig_drop_rec_pt(RmmMig *m);
+/*
+ * An import fails: it can only be aborted from now on; the first error,
+ * *@err, is kept (fail_why) for the refusals of the records after it.
+ */
+void rmm_mig_import_fail(RmmMig *m, char **err);
+/* Why the import failed, for a message ("an earlier record" if unknown) */
+const char *rmm_mig_fail_why(const RmmMig *m);
 /* A new session: everything but the phase cleared. */
 void rmm_mig_reset(RmmMig *m);
 /* The only way the phase changes (realm locked): tells the host. */

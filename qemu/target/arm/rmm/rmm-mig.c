@@ -77,6 +77,20 @@ void rmm_mig_end_session(RmmMig *m)
     m->logging = false;
     mig_free_arrays(m);
     rmm_mig_drop_rec_pt(m);
+    g_clear_pointer(&m->fail_why, g_free);
+}
+
+void rmm_mig_import_fail(RmmMig *m, char **err)
+{
+    m->failed = true;
+    if (!m->fail_why && err && *err) {
+        m->fail_why = g_strdup(*err);
+    }
+}
+
+const char *rmm_mig_fail_why(const RmmMig *m)
+{
+    return m->fail_why ? m->fail_why : "an earlier record";
 }
 
 /* Wipe and free the plaintext of the last REC imported (registers...). */
