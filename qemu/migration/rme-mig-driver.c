@@ -250,11 +250,6 @@ uint64_t rme_mig_driver_epoch_sent(const RmeMigDriver *d)
     return d->epoch_sent;
 }
 
-uint64_t rme_mig_driver_pending_bytes(const RmeMigDriver *d)
-{
-    return rme_mig_driver_dirty(d) * RMM_MIG_DATA_ENTRY_SIZE;
-}
-
 static int send_ripas(RmeMigDriver *d)
 {
     bool more = true, ok;

@@ -99,9 +99,6 @@ uint64_t rme_mig_driver_logged(const RmeMigDriver *d);
 /* Granules and RIPAS records sent in the epoch still open. */
 uint64_t rme_mig_driver_epoch_sent(const RmeMigDriver *d);
 
-/* Bytes the dirty granules would take on the wire (an estimate). */
-uint64_t rme_mig_driver_pending_bytes(const RmeMigDriver *d);
-
 /*
  * Pre-copy, with RECs running: RIPAS changes, then DATA batches until
  * sink->stop_iteration(); a pass over what was dirty closes its epoch.

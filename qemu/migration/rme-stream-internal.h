@@ -97,6 +97,11 @@ RmmMigPhase rme_stream_phase(RmeStream *s);
 bool rme_stream_rmm(bool ok, char **why, Error **errp);
 RealmMigrationState rme_stream_state(RmeStream *s);
 const char *rme_stream_state_name(RmeStream *s);
+/*
+ * What the realm has still to send, in bytes on the wire, with @dirty
+ * granules dirty (source).
+ */
+uint64_t rme_stream_pending_bytes(RmeStream *s, uint64_t dirty);
 /* Drop the BQL around a wait in the switchover, if it is held. */
 bool rme_stream_wait_begin(void);
 void rme_stream_wait_end(bool relock);

@@ -365,10 +365,21 @@ static void rme_stream_fill_info(void *opaque, bool incoming,
     RmeGuest *g = s->g;
     RealmMigrationInfo *r;
     RmmMigStats st;
+    uint64_t dirty;
 
     /* A destination that migrated the realm on shows its outgoing view. */
     if (info->realm || (incoming && s->out_ran)) {
         return;
+    }
+    dirty = !incoming && s->drv ? rme_mig_driver_dirty(s->drv) : 0;
+    /*
+     * The realm's protected memory is RAM that has still to go, even if
+     * it goes as records: a tool that reads only ram.remaining (libvirt's
+     * "Data remaining") must see it.  One reading of the dirty count for
+     * both figures, so that remaining >= dirty-granules * granule size.
+     */
+    if (!incoming && info->ram && !s->completed) {
+        info->ram->remaining += rme_stream_pending_bytes(s, dirty);
     }
     rmm(s)->status(g, &st);
     r = g_new0(RealmMigrationInfo, 1);
@@ -381,7 +392,7 @@ static void rme_stream_fill_info(void *opaque, bool incoming,
     r->ripas_records = st.ripas_records;
     r->ripas_granules = st.ripas_granules;
     r->recs = st.rec_records;
-    r->dirty_granules = !incoming && s->drv ? rme_mig_driver_dirty(s->drv) : 0;
+    r->dirty_granules = dirty;
     if (!incoming && s->out_ran) {
         r->has_lanes = true;
         r->lanes = s->lanes;

@@ -337,16 +337,23 @@ static int rme_stream_finish_handshake(RmeStream *s)
     return 0;
 }
 
+uint64_t rme_stream_pending_bytes(RmeStream *s, uint64_t dirty)
+{
+    if (!s->out_active) {
+        return 0;
+    }
+    /* Before the handshake nothing is known dirty yet: all of it is. */
+    return (s->hs_wait ? s->nr_granules : dirty) * RMM_MIG_DATA_ENTRY_SIZE;
+}
+
 static void rme_stream_state_pending(void *opaque, uint64_t *must_precopy,
                                      uint64_t *can_postcopy)
 {
     RmeStream *s = opaque;
 
     if (s->out_active) {
-        /* Before the handshake nothing is known dirty yet: all of it is. */
-        *must_precopy += s->hs_wait ? s->nr_granules *
-                                      RMM_MIG_DATA_ENTRY_SIZE
-                                    : rme_mig_driver_pending_bytes(s->drv);
+        *must_precopy += rme_stream_pending_bytes(s,
+                                                  rme_mig_driver_dirty(s->drv));
     }
 }
 

@@ -10,7 +10,8 @@
 #
 #   1. virsh create on A; memstress rewrites the realm's memory
 #   2. virsh migrate --live --verbose A -> B, virsh domjobinfo polled on A
-#      meanwhile; on B memstress verifies its memory; A's QEMU is gone
+#      meanwhile (its "Data remaining" counts the realm's dirty granules);
+#      on B memstress verifies its memory; A's QEMU is gone
 #   3. the same B -> A
 #   4. virsh migrate --live --parallel (multifd, 2 connections) A -> B
 #   5. virsh migrate --live --p2p --tunnelled B -> A: refused, with the
@@ -330,8 +331,19 @@ def migrate(src, dst, extra, what, watch=False, downtime=None,
                             stderr=subprocess.PIPE, text=True)
     samples = []
     while proc.poll() is None:
+        # While it is slow: the realm's dirty granules just before.
+        realm = None
+        if watch:
+            q = src.virsh('qemu-monitor-command', DOMAIN,
+                          '{"execute": "query-migrate"}', check=False)
+            try:
+                realm = json.loads(q.stdout)['return'].get('realm')
+            except (ValueError, KeyError):
+                realm = None
         info = jobinfo(src)
         if info.get('Job type') == 'Unbounded':
+            if realm is not None:
+                info['realm dirty-granules'] = realm['dirty-granules']
             samples.append(info)
         if watch and len({s['Data processed'] for s in samples
                           if 'Data processed' in s}) >= 2:
@@ -359,14 +371,44 @@ def migrate(src, dst, extra, what, watch=False, downtime=None,
     return proc, samples
 
 
+UNITS = {'B': 1, 'KiB': 1 << 10, 'MiB': 1 << 20, 'GiB': 1 << 30,
+         'TiB': 1 << 40}
+
+
+def size(text):
+    """virsh's "1.503 GiB" in bytes."""
+    num, unit = text.split()
+    return int(float(num) * UNITS[unit])
+
+
+# How far the realm's dirty granules may drop between query-migrate and
+# domjobinfo at 1 MiB/s: 4 MiB.
+DIRTY_SLACK = 4 << 20
+
+
 def check_progress(samples, what):
-    """domjobinfo showed the migration moving: data processed grew."""
+    """domjobinfo showed the migration moving: data processed grew; and
+    its "Data remaining" counted the realm's protected memory still to
+    be sent (the dirty granules query-migrate showed just before)."""
     data = [s['Data processed'] for s in samples if 'Data processed' in s]
     say(f'{what}: {len(samples)} domjobinfo samples during the migration, '
         f'"Data processed" {data}')
     if len(set(data)) < 2:
         raise Failure(f'{what}: domjobinfo\'s "Data processed" did not '
                       f'move: {data}')
+    pairs = [(s['realm dirty-granules'] * 4096, size(s['Data remaining']))
+             for s in samples
+             if 'realm dirty-granules' in s and 'Data remaining' in s]
+    say(f'{what}: (realm dirty bytes, "Data remaining") while slow: '
+        f'{pairs}')
+    if not any(dirty > DIRTY_SLACK for dirty, _r in pairs):
+        raise Failure(f'{what}: no sample while the realm had dirty '
+                      f'granules: {pairs}')
+    for dirty, remaining in pairs:
+        if remaining < dirty - DIRTY_SLACK:
+            raise Failure(f'{what}: domjobinfo\'s "Data remaining" '
+                          f'{remaining} B leaves out the realm\'s {dirty} B '
+                          f'of dirty protected memory')
 
 
 def moved(src, dst, proc, samples, gen, what, progress=False):

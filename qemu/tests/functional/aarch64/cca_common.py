@@ -65,6 +65,15 @@ def median_spread(vals, digits=1):
             f'({min(vals):.{digits}f} - {max(vals):.{digits}f})')
 
 
+def host_mem_total():
+    """The host's RAM in bytes (MemTotal of /proc/meminfo)."""
+    with open('/proc/meminfo') as f:
+        for line in f:
+            if line.startswith('MemTotal:'):
+                return int(line.split()[1]) << 10
+    raise RuntimeError('no MemTotal in /proc/meminfo')
+
+
 def project_top():
     """The top directory of the project (this file is linked into QEMU)."""
     here = os.path.dirname(os.path.realpath(__file__))
