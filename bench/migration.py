@@ -68,6 +68,14 @@ class Guest:
     def run(self, cmd, timeout=240):
         return self.console.run(cmd, timeout)
 
+    def peak_rss_mib(self):
+        """The process's peak resident memory (VmHWM), MiB."""
+        with open(f'/proc/{self.proc.pid}/status') as f:
+            for line in f:
+                if line.startswith('VmHWM:'):
+                    return int(line.split()[1]) / 1024
+        return None
+
     def kill(self):
         try:
             self.qmp.close()
@@ -233,6 +241,8 @@ def migrate_once(opts, qemu, kernel, initrd, realm, rme_opts, tmpdir, run):
         if rc or not m:
             raise RuntimeError(f'memstress check on the destination failed:'
                                f'\n{out}')
+        rss = {'rss_src_mib': src.peak_rss_mib(),
+               'rss_dst_mib': dst.peak_rss_mib()}
         # The guest's dirty rate: memstress rewrote its region once per
         # generation, from before migrate to after the switchover.
         dirty_rate = ((int(m.group(2)) - gen0) * opts.mib /
@@ -266,6 +276,7 @@ def migrate_once(opts, qemu, kernel, initrd, realm, rme_opts, tmpdir, run):
                                           realm_info.get('final-pages')),
             'throttle': throttle,
             'dirty_rate': dirty_rate,
+            **rss,
         }
         res['mbps_calc'] = res['wire'] * 8 / (total_ms / 1000) / 1e6
         # Memory moved with the VM stopped: RAM's downtime-bytes counts
@@ -385,6 +396,9 @@ def main():
         ('memory moved in the downtime (MB: RAM downtime-bytes + realm '
          'final granules x 4 KiB)', 'downtime_mb', '.1f'),
         ('that memory over the downtime (MB/s)', 'downtime_rate', '.0f'),
+        ('peak RSS of the source QEMU (MiB, VmHWM)', 'rss_src_mib', '.0f'),
+        ('peak RSS of the destination QEMU (MiB, VmHWM)', 'rss_dst_mib',
+         '.0f'),
     ]
     for kind in results:
         for r in results[kind]:

@@ -16,12 +16,25 @@
  *   import_mbs        MIG_IMPORT_RECORD of those records
  *   wire_overhead_pct record bytes over granule bytes, less 1, in %
  *
+ * and the host memory the model itself holds (its heap, mallinfo2; the
+ * realm's memory, which QEMU owns, not counted), per GiB of realm:
+ *
+ *   rmm_src_kib_per_gib   the source realm, every granule assigned
+ *   rmm_dst_kib_per_gib   the destination realm, created and mapped
+ *   rmm_src_mig_kib_per_gib  what the source adds while it migrates
+ *   rmm_dst_mig_kib_per_gib  what the destination adds while it imports
+ *
+ * With --mem-only, only those: no contents (the granules are assigned
+ * with DATA_CREATE_UNKNOWN and the realm's memory is never touched), no
+ * passes, so that a 16 GiB realm can be measured on a small host.
+ *
  * Copyright (c) 2026 The QEMU CCA migration authors
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
 #include "qemu/osdep.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +118,14 @@ static void import(RmmRealm *d, const uint8_t *buf, size_t len)
     }
 }
 
+/* Bytes the heap holds now (arena and mmap()ed blocks). */
+static uint64_t heap_bytes(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+
+    return mi.uordblks + mi.hblkhd;
+}
+
 /* The library alone: @n seals of 4096 bytes; MB/s. */
 static double gnutls_seal_mbs(unsigned n)
 {
@@ -153,9 +174,12 @@ static double median_after_first(double *t, int n)
 int main(int argc, char **argv)
 {
     int mib = 64, passes = 4;
+    gboolean mem_only = false;
     GOptionEntry opts[] = {
         { "mib", 0, 0, G_OPTION_ARG_INT, &mib, "protected MiB", "N" },
         { "passes", 0, 0, G_OPTION_ARG_INT, &passes, "export passes", "N" },
+        { "mem-only", 0, 0, G_OPTION_ARG_NONE, &mem_only,
+          "only the model's host memory", NULL },
         { NULL }
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new("");
@@ -167,6 +191,10 @@ int main(int argc, char **argv)
     uint8_t *sstore, *dstore, *buf, *arena;
     const uint8_t *r;
     uint64_t size, ipas[BATCH], granules = 0, bytes = 0;
+    uint64_t m0, m_src, m_dst, m_src_mig, m_dst_mig;
+    uint8_t *hello, *accept;
+    size_t hlen, alen;
+    double gib;
     double *t_exp, *t_imp;
     gint64 t;
     char *err = NULL;
@@ -186,15 +214,49 @@ int main(int argc, char **argv)
     pki_new(&pki);
     policy = pki_policy((const Cred *[]) { &pki.ca }, 1);
     plat = pki_platform(&pki.plat, &pki.ca);
-    sstore = g_malloc(size);
+    sstore = mem_only ? g_malloc0(size) : g_malloc(size);
     dstore = g_malloc0(size);
     buf = g_malloc(RMM_MIG_RECORD_MAX);
+    hello = g_malloc(RMM_MIG_HS_MAX);
+    accept = g_malloc(RMM_MIG_HS_MAX);
+
+    /* The handshake, its steps apart: each side's state measured. */
+    m0 = heap_bytes();
     s = realm_new(plat, policy, size, sstore, 1, true);
+    m_src = heap_bytes() - m0;
+    m0 = heap_bytes();
     d = realm_new(plat, policy, size, dstore, 2, false);
-    /* Random contents: no granule is zero. */
-    gnutls_rnd(GNUTLS_RND_NONCE, sstore, size);
-    if (!host_handshake(s, d, 1, policy, &err)) {
-        die("handshake", RMI_ERROR_INPUT, err);
+    m_dst = heap_bytes() - m0;
+    if (!mem_only) {
+        /* Random contents: no granule is zero. */
+        gnutls_rnd(GNUTLS_RND_NONCE, sstore, size);
+    }
+    m0 = heap_bytes();
+    if (rmm_mig_export_start(s, (const uint8_t *)policy->str, policy->len,
+                             hello, RMM_MIG_HS_MAX, &hlen, &err)) {
+        die("MIG_EXPORT_START", RMI_ERROR_INPUT, err);
+    }
+    m_src_mig = heap_bytes() - m0;
+    m0 = heap_bytes();
+    if (rmm_mig_import_start(d, 1, (const uint8_t *)policy->str, policy->len,
+                             &err) ||
+        rmm_mig_import_hello(d, hello, hlen, accept, RMM_MIG_HS_MAX, &alen,
+                             &err)) {
+        die("MIG_IMPORT_START/HELLO", RMI_ERROR_INPUT, err);
+    }
+    m_dst_mig = heap_bytes() - m0;
+    m0 = heap_bytes();
+    if (rmm_mig_export_accept(s, accept, alen, &err)) {
+        die("MIG_EXPORT_ACCEPT", RMI_ERROR_INPUT, err);
+    }
+    m_src_mig += heap_bytes() - m0;
+    gib = (double)size / (1 << 30);
+    printf("rmm_src_kib_per_gib %.1f\n", m_src / 1024.0 / gib);
+    printf("rmm_dst_kib_per_gib %.1f\n", m_dst / 1024.0 / gib);
+    printf("rmm_src_mig_kib_per_gib %.1f\n", m_src_mig / 1024.0 / gib);
+    printf("rmm_dst_mig_kib_per_gib %.1f\n", m_dst_mig / 1024.0 / gib);
+    if (mem_only) {
+        goto out;
     }
     if (rmm_mig_export_immutable(s, buf, RMM_MIG_RECORD_MAX, &len)) {
         die("MIG_EXPORT_IMMUTABLE", RMI_ERROR_INPUT, NULL);
@@ -255,6 +317,7 @@ int main(int argc, char **argv)
     g_free(arena);
     g_free(t_exp);
     g_free(t_imp);
+out:
     host_forget(d);
     rmm_realm_destroy(s);
     rmm_realm_destroy(d);
@@ -264,5 +327,7 @@ int main(int argc, char **argv)
     g_free(sstore);
     g_free(dstore);
     g_free(buf);
+    g_free(hello);
+    g_free(accept);
     return 0;
 }

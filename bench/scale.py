@@ -1,0 +1,191 @@
+#!/usr/bin/python3
+#
+# Realms of several sizes, each beside the same guest as a plain VM, same
+# build, interleaved (the order alternating): live migration over TCP on
+# localhost of a guest whose memstress rewrites --mib MiB all along, its
+# memory verified on the destination (bench/migration.py's run), and the
+# peak RSS of both QEMUs.  And the emulated RMM's own host memory per GiB
+# of realm (tests/rmm/bench-rmm-seal --mem-only, the model alone).
+# Writes a Markdown report and its JSON.
+#
+#   bench/scale.py [--vcpus 1,2,8,32] [--vcpus-mem 4G] [--mems 1G,4G,16G]
+#                  [--mems-vcpus 2] [--mib 256] [--runs 1] [--name NAME]
+#
+# The sizes: every --vcpus count with --vcpus-mem of RAM, then every
+# --mems size with --mems-vcpus vCPUs.
+#
+# Copyright (c) 2026 The QEMU CCA migration authors
+# SPDX-License-Identifier: GPL-2.0-or-later
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import benchlib                                      # noqa: E402
+import migration                                     # noqa: E402
+cca_common = migration.cca_common
+
+TOP = benchlib.TOP
+RMM_BUILD = os.path.join(TOP, 'build', 'rmm-release')
+RMM_BENCH = os.path.join(RMM_BUILD, 'tests', 'rmm', 'bench-rmm-seal')
+RMM_MIBS = (1024, 4096)
+
+
+def rmm_memory():
+    """The model's heap per GiB of realm, at each of RMM_MIBS."""
+    if not os.path.exists(os.path.join(RMM_BUILD, 'build.ninja')):
+        subprocess.run(['meson', 'setup', '--buildtype=release', RMM_BUILD,
+                        TOP], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(['ninja', '-C', RMM_BUILD, 'tests/rmm/bench-rmm-seal'],
+                   check=True, stdout=subprocess.DEVNULL)
+    res = {}
+    for mib in RMM_MIBS:
+        out = subprocess.run([RMM_BENCH, '--mib', str(mib), '--mem-only'],
+                             check=True, capture_output=True,
+                             text=True).stdout
+        res[mib] = {k: float(v) for k, v in
+                    (line.split() for line in out.splitlines())}
+    return res
+
+
+def run_opts(args, smp, mem):
+    """The options bench/migration.py's migrate_once() reads."""
+    return argparse.Namespace(
+        smp=smp, mem=mem, mib=args.mib, rate=0, multifd=0,
+        downtime=args.downtime, bandwidth=args.bandwidth,
+        auto_converge=False, perf=None, perf_switchover=False,
+        perf_freq=0, perf_event=None, timeout=args.timeout)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument('--vcpus', default='1,2,8,32')
+    ap.add_argument('--vcpus-mem', default='4G')
+    ap.add_argument('--mems', default='1G,4G,16G')
+    ap.add_argument('--mems-vcpus', type=int, default=2)
+    ap.add_argument('--mib', type=int, default=256,
+                    help='memstress size (MiB), rewritten continuously')
+    ap.add_argument('--runs', type=int, default=1)
+    ap.add_argument('--downtime', type=int, default=300)
+    ap.add_argument('--bandwidth', type=int, default=1 << 30)
+    ap.add_argument('--timeout', type=int, default=900)
+    ap.add_argument('--name', default=time.strftime('%Y%m%d-%H%M',
+                                                    time.gmtime()))
+    ap.add_argument('--qemu', default=os.path.join(
+        TOP, 'build', 'qemu-build', 'qemu-system-aarch64'))
+    args = ap.parse_args()
+    out_path = os.path.join(TOP, 'bench', 'results',
+                            f'scale-{args.name}.md')
+
+    sizes = [(int(n), args.vcpus_mem) for n in args.vcpus.split(',') if n]
+    sizes += [(args.mems_vcpus, m) for m in args.mems.split(',')
+              if m and (args.mems_vcpus, m) not in sizes]
+    kernel, initrd, kver = cca_common.guest_assets(TOP)
+    load0 = os.getloadavg()
+    rmm = rmm_memory()
+    print(f'RMM model per GiB: {rmm}', flush=True)
+    results = []
+    with tempfile.TemporaryDirectory(prefix='cca-scale-') as tmpdir:
+        rme_opts = migration.realm_options(args.qemu, tmpdir)
+        k = 0
+        for smp, mem in sizes:
+            opts = run_opts(args, smp, mem)
+            entry = {'smp': smp, 'mem': mem, 'plain': [], 'realm': []}
+            for i in range(args.runs):
+                for kind in ('plain', 'realm')[::1 if k % 2 == 0 else -1]:
+                    t0 = time.monotonic()
+                    r = migration.migrate_once(opts, args.qemu, kernel, initrd,
+                                               kind == 'realm', rme_opts,
+                                               tmpdir, i)
+                    r['run_s'] = time.monotonic() - t0
+                    entry[kind].append(r)
+                    print(f'{smp} vCPUs, {mem}, {kind}: total '
+                          f'{r["total_ms"]} ms, downtime {r["downtime_ms"]} '
+                          f'ms, RSS {r["rss_src_mib"]:.0f}/'
+                          f'{r["rss_dst_mib"]:.0f} MiB', flush=True)
+                    k += 1
+            results.append(entry)
+    load1 = os.getloadavg()
+
+    def med(entry, kind, key):
+        vals = [r[key] for r in entry[kind] if r.get(key) is not None]
+        return statistics.median(vals) if vals else None
+
+    with open(out_path, 'w') as f:
+        f.write('# Realms by size: migration and host memory, realm vs '
+                'plain VM\n\n')
+        f.write(f'- date: {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}'
+                '\n')
+        f.write(f'- machine: {benchlib.machine_line()}; load average '
+                f'{load0[0]:.1f} before, {load1[0]:.1f} after\n')
+        f.write(f'- QEMU: {benchlib.qemu_line(args.qemu)}\n')
+        f.write(f'- guest: Debian Linux {kver} + busybox initramfs, TCG, '
+                f'-cpu max; memstress run {args.mib} MiB rewritten all '
+                'along, verified on the destination\n')
+        f.write(f'- migration: tcp:127.0.0.1, return-path on, downtime-limit '
+                f'{args.downtime} ms, max-bandwidth {args.bandwidth} B/s\n')
+        f.write(f'- runs: {args.runs} per size and kind, interleaved, the '
+                'order alternating\n')
+        f.write(f'- command: `bench/scale.py --vcpus {args.vcpus} --vcpus-mem '
+                f'{args.vcpus_mem} --mems {args.mems} --mems-vcpus '
+                f'{args.mems_vcpus} --mib {args.mib} --runs {args.runs}`\n\n')
+        f.write('## The emulated RMM\'s own host memory per GiB of realm\n\n'
+                'Its heap (mallinfo2) around each step, the realm\'s memory '
+                '(which QEMU owns) not counted; `tests/rmm/bench-rmm-seal '
+                '--mem-only --mib N`:\n\n'
+                '| realm | source realm (KiB/GiB) | destination realm '
+                '(KiB/GiB) | source, migrating (+KiB/GiB) | destination, '
+                'importing (+KiB/GiB) |\n|---|---|---|---|---|\n')
+        for mib, v in rmm.items():
+            f.write(f'| {mib // 1024} GiB | {v["rmm_src_kib_per_gib"]:.0f} | '
+                    f'{v["rmm_dst_kib_per_gib"]:.0f} | '
+                    f'{v["rmm_src_mig_kib_per_gib"]:.0f} | '
+                    f'{v["rmm_dst_mig_kib_per_gib"]:.0f} |\n')
+        f.write('\n## Migration by size (medians)\n\n'
+                '| vCPUs | RAM | total time plain (ms) | total time realm '
+                '(ms) | realm / plain | downtime plain (ms) | downtime realm '
+                '(ms) | peak RSS source plain / realm (MiB) | peak RSS '
+                'destination plain / realm (MiB) | realm granules moved '
+                '|\n|---|---|---|---|---|---|---|---|---|---|\n')
+
+        def num(e, kind, key):
+            v = med(e, kind, key)
+            return '-' if v is None else f'{v:.0f}'
+
+        for e in results:
+            p, r = med(e, 'plain', 'total_ms'), med(e, 'realm', 'total_ms')
+            ratio = f'{r / p:.2f}x' if p and r is not None else '-'
+            f.write(f'| {e["smp"]} | {e["mem"]} | {num(e, "plain", "total_ms")}'
+                    f' | {num(e, "realm", "total_ms")} | {ratio} | '
+                    f'{num(e, "plain", "downtime_ms")} | '
+                    f'{num(e, "realm", "downtime_ms")} | '
+                    f'{num(e, "plain", "rss_src_mib")} / '
+                    f'{num(e, "realm", "rss_src_mib")} | '
+                    f'{num(e, "plain", "rss_dst_mib")} / '
+                    f'{num(e, "realm", "rss_dst_mib")} | '
+                    f'{num(e, "realm", "realm_pages")} |\n')
+        f.write('\nThe realm moves only the granules it assigned (a fresh '
+                'realm has not touched most of its RAM), while RAM migration '
+                'of the plain VM reads every page of its RAM (most found '
+                'zero): where the realm is faster, that is why.  The peak '
+                'RSS counts the guest memory each QEMU touched; a realm\'s '
+                'destination also holds the RMM model\'s import state '
+                '(above).\n')
+    with open(os.path.splitext(out_path)[0] + '.json', 'w') as f:
+        json.dump({'options': vars(args), 'machine': benchlib.machine_line(),
+                   'qemu': benchlib.qemu_line(args.qemu),
+                   'commit': benchlib.tree_commit(TOP), 'rmm': rmm,
+                   'results': results, 'load': [load0, load1]}, f, indent=1)
+    print(f'report in {out_path}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
