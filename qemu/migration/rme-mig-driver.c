@@ -32,6 +32,15 @@ struct RmeMigDriver {
     uint64_t logged;            /* granules the log reported, in all */
     uint64_t cursor;            /* where the scan of @todo resumes */
     uint64_t epoch_sent;        /* granules and RIPAS records sent in it */
+    /*
+     * What exporting cost in pre-copy, halved at each new measure (a
+     * decaying sum): granules sent and the microseconds it took, and the
+     * microseconds one read of the dirty log took.
+     */
+    uint64_t granules_sent;     /* DATA granules handed out, in all */
+    double cost_granules;
+    double cost_us;
+    double sync_us;
     RmiMigRecord rec;           /* one record's buffer */
     char *err;                  /* the first error (under @lock) */
     /* Lanes */
@@ -199,6 +208,7 @@ static int exported(RmeMigDriver *d, bool ok, char **err)
 int rme_mig_driver_sync(RmeMigDriver *d)
 {
     uint64_t i, n = 0, kept = 0, logged;
+    gint64 t0 = g_get_monotonic_time();
     char *err = NULL;
 
     if (check(d, d->rmm->dirty_log(d->rmm_opaque, d->next, &logged, &err),
@@ -218,7 +228,20 @@ int rme_mig_driver_sync(RmeMigDriver *d)
     }
     d->logged += n - d->next_count;
     d->next_count = kept;
+    d->sync_us = d->sync_us / 2 + (g_get_monotonic_time() - t0);
     return RME_MIG_MORE;
+}
+
+uint64_t rme_mig_driver_switchover_us(const RmeMigDriver *d, uint64_t dirty)
+{
+    if (d->cost_granules < 1) {
+        return 0;
+    }
+    /*
+     * A pass over @dirty, another that finds nothing left: two reads of
+     * the log (each decaying sum counts twice its latest term, about).
+     */
+    return dirty * d->cost_us / d->cost_granules + d->sync_us;
 }
 
 uint64_t rme_mig_driver_logged(const RmeMigDriver *d)
@@ -339,6 +362,7 @@ static int send_batch_lane(RmeMigDriver *d, const uint64_t *ipas, unsigned n)
         return RME_MIG_FAILED;
     }
     d->epoch_sent += n;
+    d->granules_sent += n;
     g_thread_pool_push(d->pool, l, NULL);
     return RME_MIG_MORE;
 }
@@ -362,6 +386,7 @@ static int send_batch(RmeMigDriver *d)
         return RME_MIG_FAILED;
     }
     d->epoch_sent += n;
+    d->granules_sent += n;
     return RME_MIG_MORE;
 }
 
@@ -380,6 +405,8 @@ int rme_mig_driver_setup(RmeMigDriver *d)
 
 int rme_mig_driver_iterate(RmeMigDriver *d)
 {
+    gint64 t0 = g_get_monotonic_time();
+    uint64_t sent = d->granules_sent;
     int ret = send_ripas(d);
 
     while (ret == RME_MIG_MORE && !d->sink->stop_iteration(d->sink_opaque)) {
@@ -398,7 +425,19 @@ int rme_mig_driver_iterate(RmeMigDriver *d)
         }
     }
     /* No lane works between iterations. */
-    return lanes_drain(d) ? RME_MIG_FAILED : ret;
+    if (lanes_drain(d)) {
+        return RME_MIG_FAILED;
+    }
+    /*
+     * What this iteration's granules cost, lanes drained: sealing, the
+     * stream and the destination opening them behind it (a full
+     * stream blocks), an epoch's close and log read included.
+     */
+    if (d->granules_sent > sent) {
+        d->cost_granules = d->cost_granules / 2 + (d->granules_sent - sent);
+        d->cost_us = d->cost_us / 2 + (g_get_monotonic_time() - t0);
+    }
+    return ret;
 }
 
 /* One final pass: RIPAS, every dirty granule, EPOCH, the log read again. */

@@ -100,6 +100,14 @@ uint64_t rme_mig_driver_logged(const RmeMigDriver *d);
 uint64_t rme_mig_driver_epoch_sent(const RmeMigDriver *d);
 
 /*
+ * How long rme_mig_driver_complete()'s final passes would take for
+ * @dirty granules, in microseconds, at what exporting cost in pre-copy
+ * (the latest iterations weigh most) and what reading the log costs;
+ * 0 before an iteration sent anything.
+ */
+uint64_t rme_mig_driver_switchover_us(const RmeMigDriver *d, uint64_t dirty);
+
+/*
  * Pre-copy, with RECs running: RIPAS changes, then DATA batches until
  * sink->stop_iteration(); a pass over what was dirty closes its epoch.
  * RME_MIG_DONE when a pass ended with nothing dirty; the log is read

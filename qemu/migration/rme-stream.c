@@ -346,14 +346,39 @@ uint64_t rme_stream_pending_bytes(RmeStream *s, uint64_t dirty)
     return (s->hs_wait ? s->nr_granules : dirty) * RMM_MIG_DATA_ENTRY_SIZE;
 }
 
+/*
+ * The realm's part of the switchover, as QEMU weighs it: QEMU switches
+ * over once the pending bytes fit its threshold, the bandwidth it
+ * expects for the switchover times downtime-limit.  A realm's records
+ * cost more than RAM's pages at that bandwidth (sealed, on fewer
+ * streams, opened behind them on the destination), so the realm reports
+ * the larger of its records' size and what its final passes would take
+ * (from what exporting cost in pre-copy) times that bandwidth.
+ */
+static uint64_t rme_stream_switchover_bytes(RmeStream *s)
+{
+    uint64_t dirty = rme_mig_driver_dirty(s->drv);
+    uint64_t bytes = rme_stream_pending_bytes(s, dirty);
+    uint64_t limit_ms = migrate_downtime_limit();
+    uint64_t threshold = migrate_get_current()->threshold_size;
+    uint64_t us, cost;
+
+    if (s->hs_wait || !limit_ms || !threshold) {
+        return bytes;
+    }
+    us = rme_mig_driver_switchover_us(s->drv, dirty);
+    cost = (double)threshold * us / (limit_ms * 1000.0);
+    trace_rme_stream_switchover_cost(dirty, us, bytes, cost, threshold);
+    return MAX(bytes, cost);
+}
+
 static void rme_stream_state_pending(void *opaque, uint64_t *must_precopy,
                                      uint64_t *can_postcopy)
 {
     RmeStream *s = opaque;
 
     if (s->out_active) {
-        *must_precopy += rme_stream_pending_bytes(s,
-                                                  rme_mig_driver_dirty(s->drv));
+        *must_precopy += rme_stream_switchover_bytes(s);
     }
 }
 

@@ -832,7 +832,16 @@ static void migrate_out(Realm *s, GPtrArray *st, unsigned stop_after)
     logged = rme_mig_driver_logged(d);
     g_assert_cmpuint(logged, ==, rme_mig_driver_dirty(d));
     g_assert_true(rmm_rec_may_enter(s->rec[0]));
+    /* Nothing exported yet: no cost to weigh the switchover by. */
+    g_assert_cmpuint(rme_mig_driver_switchover_us(d, 1000), ==, 0);
     g_assert_cmpint(rmm_host_round(d, &h), ==, RME_MIG_DONE);
+    /* Then it grows with the dirty granules, from a cost per granule. */
+    g_assert_cmpuint(rme_mig_driver_switchover_us(d, 1000000), >,
+                     rme_mig_driver_switchover_us(d, 0));
+    g_assert_cmpuint(rme_mig_driver_switchover_us(d, 2000000) -
+                     rme_mig_driver_switchover_us(d, 1000000), >=,
+                     rme_mig_driver_switchover_us(d, 1000000) -
+                     rme_mig_driver_switchover_us(d, 0) - 1);
     workload(s, 0);
     g_assert_cmpint(rme_mig_driver_sync(d), ==, RME_MIG_MORE);
     g_assert_cmpuint(rme_mig_driver_dirty(d), >, 0);
