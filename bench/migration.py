@@ -164,6 +164,22 @@ def stop_perf(opts, p):
                               if l and not l.startswith('#')) + '\n\n')
 
 
+def sample(t, info):
+    """What one query-migrate answer says, at @t seconds after migrate
+    (bench/timeseries.py plots them)."""
+    ram = info.get('ram', {})
+    realm = info.get('realm', {})
+    return {'t': round(t, 3), 'status': info.get('status'),
+            'remaining': ram.get('remaining'),
+            'transferred': ram.get('transferred'),
+            'dirty_pages_rate': ram.get('dirty-pages-rate'),
+            'page_size': ram.get('page-size'),
+            'realm_dirty': realm.get('dirty-granules'),
+            'realm_epochs': realm.get('epochs'),
+            'realm_granules': realm.get('granules'),
+            'throttle': info.get('cpu-throttle-percentage', 0)}
+
+
 def migrate_once(opts, qemu, kernel, initrd, realm, rme_opts, tmpdir, run):
     kind = 'realm' if realm else 'plain'
     src = dst = None
@@ -209,8 +225,10 @@ def migrate_once(opts, qemu, kernel, initrd, realm, rme_opts, tmpdir, run):
         throttle = 0
         continued = False
         src.qmp.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
+        samples = []
         while True:
             info = src.qmp.cmd('query-migrate')
+            samples.append(sample(time.monotonic() - t0, info))
             throttle = max(throttle, info.get('cpu-throttle-percentage', 0))
             if info['status'] in ('completed', 'failed', 'cancelled'):
                 break
@@ -277,6 +295,7 @@ def migrate_once(opts, qemu, kernel, initrd, realm, rme_opts, tmpdir, run):
             'throttle': throttle,
             'dirty_rate': dirty_rate,
             **rss,
+            'samples': samples,
         }
         res['mbps_calc'] = res['wire'] * 8 / (total_ms / 1000) / 1e6
         # Memory moved with the VM stopped: RAM's downtime-bytes counts

@@ -6,9 +6,9 @@ Plot bench/migration.py results: realm vs plain VM, side by side.
 
 One group of bars per result file (a configuration: memory, vCPUs,
 workload cap, multifd channels), plain and realm next to each other:
-total time, downtime and bytes on the wire, the medians, with the
-smallest and largest run as error bars.  Needs python3-matplotlib
-(Debian).
+total time, downtime (with downtime-limit drawn) and bytes on the
+wire, the medians, with the smallest and largest run as error bars.
+Needs python3-matplotlib (Debian).
 
 Copyright (c) 2026 The QEMU CCA migration authors
 SPDX-License-Identifier: GPL-2.0-or-later
@@ -92,10 +92,12 @@ def main():
     for path in args.results:
         with open(path) as f:
             data.append(json.load(f))
-    fig, axes = plt.subplots(1, len(PANELS),
-                             figsize=(4.5 * len(PANELS), 4.8))
-    width = 0.38
-    xs = range(len(data))
+    # Horizontal bars: the configurations' names read on the left, once.
+    fig, axes = plt.subplots(1, len(PANELS), sharey=True,
+                             figsize=(4.2 * len(PANELS) + 2.5,
+                                      0.75 * len(data) + 1.8))
+    height = 0.38
+    ys = range(len(data))
     for ax, (title, key, scale) in zip(axes, PANELS):
         for k, kind in enumerate(('plain', 'realm')):
             meds, lo, hi = [], [], []
@@ -104,13 +106,23 @@ def main():
                 meds.append(m)
                 lo.append(a)
                 hi.append(b)
-            pos = [x + (k - 0.5) * width for x in xs]
-            ax.bar(pos, meds, width, yerr=[lo, hi], capsize=3,
-                   label=kind, color=COLOURS[kind])
-        ax.set_title(title)
-        ax.set_xticks(list(xs))
-        ax.set_xticklabels([label(d['options']) for d in data], fontsize=7)
-        ax.grid(axis='y', alpha=0.3)
+            pos = [y + (k - 0.5) * height for y in ys]
+            ax.barh(pos, meds, height, xerr=[lo, hi], capsize=3,
+                    label=kind, color=COLOURS[kind])
+        if key == 'downtime_ms':
+            # Every run of both kinds must stay within downtime-limit.
+            for limit in sorted({d['options'].get('downtime', 300)
+                                 for d in data}):
+                ax.axvline(limit, color='#d62728', linestyle='--',
+                           linewidth=1)
+                ax.text(limit, -0.55, f' downtime-limit {limit} ms',
+                        color='#d62728', fontsize=7, va='bottom')
+        ax.set_title(title, fontsize=9)
+        ax.grid(axis='x', alpha=0.3)
+    axes[0].set_yticks(list(ys))
+    axes[0].set_yticklabels([label(d['options']).replace('\n', ', ')
+                             for d in data], fontsize=7)
+    axes[0].invert_yaxis()
     axes[0].legend()
     runs = min(len(d['results']['realm']) for d in data)
     fig.suptitle(f'{args.title}\n{data[0]["machine"]}, {runs}+ runs each',
