@@ -187,7 +187,7 @@ def migrate_once(opts, qemu, kernel, initrd, realm, rme_opts, tmpdir, run):
         src = Guest(qemu_args(qemu, kernel, initrd, realm, opts.smp, rme_opts,
                               mem=opts.mem),
                     tmpdir, f'{kind}-{run}-src')
-        src.wait_for(re.escape(PROMPT), 180)
+        src.wait_for(re.escape(PROMPT), getattr(opts, 'boot_timeout', 180))
         src.send(f'MEMSTRESS_PROGRESS=0 memstress run {opts.mib} {run + 1} '
                  f'0 {opts.rate} &')
         src.wait_for(rb'MEMSTRESS: run started', 240)

@@ -61,7 +61,9 @@ def run_opts(args, smp, mem):
         smp=smp, mem=mem, mib=args.mib, rate=0, multifd=0,
         downtime=args.downtime, bandwidth=args.bandwidth,
         auto_converge=False, perf=None, perf_switchover=False,
-        perf_freq=0, perf_event=None, timeout=args.timeout)
+        perf_freq=0, perf_event=None, timeout=args.timeout,
+        # TCG boots each vCPU in turn on few host cores.
+        boot_timeout=180 + 20 * smp)
 
 
 def main():
@@ -101,9 +103,19 @@ def main():
             for i in range(args.runs):
                 for kind in ('plain', 'realm')[::1 if k % 2 == 0 else -1]:
                     t0 = time.monotonic()
-                    r = migration.migrate_once(opts, args.qemu, kernel, initrd,
-                                               kind == 'realm', rme_opts,
-                                               tmpdir, i)
+                    try:
+                        r = migration.migrate_once(opts, args.qemu, kernel,
+                                                   initrd, kind == 'realm',
+                                                   rme_opts, tmpdir, i)
+                    except (RuntimeError, AssertionError) as e:
+                        # Reported, not hidden: the report lists it.
+                        first = str(e).splitlines()[0]
+                        entry.setdefault('errors', []).append(
+                            f'{kind}, run {i + 1}: {first}')
+                        print(f'{smp} vCPUs, {mem}, {kind}: FAILED: {first}',
+                              flush=True)
+                        k += 1
+                        continue
                     r['run_s'] = time.monotonic() - t0
                     entry[kind].append(r)
                     print(f'{smp} vCPUs, {mem}, {kind}: total '
@@ -171,6 +183,11 @@ def main():
                     f'{num(e, "plain", "rss_dst_mib")} / '
                     f'{num(e, "realm", "rss_dst_mib")} | '
                     f'{num(e, "realm", "realm_pages")} |\n')
+        errors = [f'{e["smp"]} vCPUs, {e["mem"]}: {x}' for e in results
+                  for x in e.get('errors', [])]
+        if errors:
+            f.write('\nRuns that failed (not in the medians):\n\n' +
+                    ''.join(f'- {x}\n' for x in errors))
         f.write('\nThe realm moves only the granules it assigned (a fresh '
                 'realm has not touched most of its RAM), while RAM migration '
                 'of the plain VM reads every page of its RAM (most found '
