@@ -487,10 +487,15 @@ static bool rme_tcg_init(RmeGuest *g, Error **errp)
     }
     rme_tcg_shared_set(t, g->ram_base, g->ram_base + g->ram_size, true);
     rmm_platform_set_counter(t->plat, rme_tcg_counter, NULL);
-    /* Protected memory: never migrated as RAM, never mapped for devices. */
-    if (!memory_region_init_ram_nomigrate(&t->store, OBJECT(g),
-                                          "realm-protected-ram", g->ram_size,
-                                          errp)) {
+    /*
+     * Protected memory: never migrated as RAM, never mapped for devices.
+     * Reserved as the machine's RAM is: a memory backend with
+     * reserve=off lets a host start a realm larger than its RAM and swap.
+     */
+    if (!memory_region_init_ram_flags_nomigrate(
+            &t->store, OBJECT(g), "realm-protected-ram", g->ram_size,
+            qemu_ram_is_noreserve(g->shared_ram->ram_block) ?
+            RAM_NORESERVE : 0, errp)) {
         ram_block_attributes_destroy(t->shared);
         rmm_platform_free(t->plat);
         g_free(t);

@@ -210,6 +210,30 @@ class CcaRealm(QemuSystemTest):
 
         self.memstress()
 
+    def test_realm_larger_than_host(self):
+        """
+        A realm of twice the host's RAM starts with a memory backend of
+        reserve=off (both its RAM and its protected memory then reserve
+        no swap), sees all of it, and the host holds only what it
+        touched.
+        """
+        host = cca_common.host_mem_total()
+        gib = 2 * (host >> 30) + 2
+        self.boot(realm=True, extra_args=(
+            '-object', f'memory-backend-ram,id=m0,size={gib}G,reserve=off',
+            '-machine', 'memory-backend=m0', '-m', f'{gib}G'))
+        _, text = self.guest_run('grep MemTotal /proc/meminfo')
+        kib = int(text.split('MemTotal:')[1].split()[0])
+        # The kernel keeps about 2 % (its memory map, page tables).
+        self.assertGreater(kib, (gib << 20) * 95 // 100, text)
+        self.memstress()
+        with open(f'/proc/{self.vm.get_pid()}/status') as f:
+            rss = next(int(line.split()[1]) << 10 for line in f
+                       if line.startswith('VmRSS:'))
+        self.log.info('a %d GiB realm on a host of %d MiB: QEMU RSS %d MiB',
+                      gib, host >> 20, rss >> 20)
+        self.assertLess(rss, host // 2)
+
     def test_realm_aborts(self):
         # A realm access to protected IPA space with no RAM behind it, or
         # beyond the IPA space, takes a synchronous external abort: the
