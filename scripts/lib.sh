@@ -20,6 +20,9 @@ cca_maintainer() {
 CCA_QEMU_BUILD=$CCA_BUILD/qemu-build
 CCA_QEMU_BIN=$CCA_QEMU_BUILD/qemu-system-aarch64
 CCA_DEB_PY=/usr/bin/python3
+# Python's bytecode of the checkout's modules goes into the build
+# directory: the scripts and tests change no file of the checkout.
+export PYTHONPYCACHEPREFIX=${PYTHONPYCACHEPREFIX:-$CCA_BUILD/pycache}
 # Pure-Python test dependencies bookworm lacks (scripts/setup-deps).
 CCA_PY_SITE=$CCA_CACHE/python
 
