@@ -70,10 +70,15 @@ cca_debian_mirror() {
         sed -n 2p "$cache"
         return 0
     fi
+    # Every source, in order (without ReleaseInfo=false, apt-get
+    # indextargets leaves out those whose Release apt does not have).
     # shellcheck disable=SC2016 # apt's format, not the shell's
+    mapfile -t uris < <(apt-get indextargets -o APT::Get::IndexTargets::ReleaseInfo=false \
+                            --format '$(REPO_URI)' 2>/dev/null | awk 'NF && !seen[$0]++')
+    # The Origin of each Release apt has.
+    # shellcheck disable=SC2016
     targets=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(ORIGIN)' 2>/dev/null |
               awk '!seen[$0]++') || targets=
-    mapfile -t uris < <(awk '!seen[$1]++ { print $1 }' <<< "$targets")
     [ ${#uris[@]} -gt 0 ] ||
         cca_die "the system's apt has no source (apt-get indextargets lists none)"
     for uri in "${uris[@]}"; do
@@ -105,8 +110,8 @@ cca_debian_mirror() {
         tried+=("$uri: $why")
     done
     cca_die "no Debian mirror with ${CCA_MIRROR_SUITES[*]} (Origin: Debian) among" \
-            "the system's apt sources; tried: $(printf '%s; ' "${tried[@]}")" \
-            "add one to /etc/apt or set CCA_APT_MIRROR"
+            "the system's apt sources; tried:" \
+            "$(printf '%s; ' "${tried[@]}")add one to /etc/apt or set CCA_APT_MIRROR"
 }
 
 # The Origin field of the Release file of suite $2 at the repository URI
