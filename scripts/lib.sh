@@ -20,6 +20,9 @@ cca_maintainer() {
 CCA_QEMU_BUILD=$CCA_BUILD/qemu-build
 CCA_QEMU_BIN=$CCA_QEMU_BUILD/qemu-system-aarch64
 CCA_DEB_PY=/usr/bin/python3
+# Python's bytecode of the checkout's modules goes into the build
+# directory: the scripts and tests change no file of the checkout.
+export PYTHONPYCACHEPREFIX=${PYTHONPYCACHEPREFIX:-$CCA_BUILD/pycache}
 # Pure-Python test dependencies bookworm lacks (scripts/setup-deps).
 CCA_PY_SITE=$CCA_CACHE/python
 
@@ -32,24 +35,99 @@ QEMU_PINNED_DEB_VERSION=1:10.2.2+ds-1
 cca_log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
 cca_die() { printf '%s: error: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }
 
+# "$@" as root: directly as root, else through sudo.
 cca_sudo() {
-    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null; then
+        sudo "$@"
+    else
+        cca_die "needs root or sudo to run: $*"
+    fi
 }
 
-# The Debian mirror this machine already uses (first URI of a Debian
-# source in /etc/apt), so nothing here names a host of its own.
+# The Debian mirror this machine already uses, so nothing here names a
+# host of its own: the first URI of the system's apt sources (in their
+# order, as apt-get indextargets lists them) whose Release file of every
+# suite in CCA_MIRROR_SUITES says "Origin: Debian".  A suite the system's
+# apt already has is read from apt's copy of its Release file (apt
+# verified it); the others are fetched from the candidate
+# (dists/<suite>/Release, with apt's own apt-helper).  A third-party
+# repository, the security archive or a mirror without sid is passed
+# over; if no URI qualifies, the error names each one tried and why.  The
+# choice is kept for 12 hours in $CCA_CACHE/mirror while the sources stay
+# the same.  (apt later checks every index it takes from there against
+# Debian's archive keyring.)
+CCA_MIRROR_SUITES=(sid bookworm)
 cca_debian_mirror() {
-    local uri
-    uri=$(grep -rhsE '^[[:space:]]*URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null |
-          awk '{print $2}' | grep -v -- '-security' | grep -m1 -i debian)
-    if [ -z "$uri" ]; then
-        uri=$(grep -hsE '^[[:space:]]*deb[[:space:]]' /etc/apt/sources.list \
-                 /etc/apt/sources.list.d/*.list 2>/dev/null |
-              sed -E 's/\[[^]]*\]//' | awk '{print $2}' |
-              grep -v -- '-security' | grep -m1 -i debian)
+    local targets uris=() uri suite origin why tried=() key list parts
+    local cache=$CCA_CACHE/mirror
+    eval "$(apt-config shell list Dir::Etc::sourcelist/f parts Dir::Etc::sourceparts/d)"
+    key=$( { cat "$list" "$parts"*.list "$parts"*.sources 2>/dev/null
+             printf '%s\n' "${CCA_MIRROR_SUITES[@]}"; } | sha256sum | cut -d' ' -f1)
+    if [ -f "$cache" ] && [ -z "$(find "$cache" -mmin +720)" ] &&
+       [ "$(sed -n 1p "$cache")" = "$key" ]; then
+        sed -n 2p "$cache"
+        return 0
     fi
-    [ -n "$uri" ] || cca_die "no Debian mirror found in /etc/apt"
-    printf '%s\n' "${uri%/}"
+    # Every source, in order (without ReleaseInfo=false, apt-get
+    # indextargets leaves out those whose Release apt does not have).
+    # shellcheck disable=SC2016 # apt's format, not the shell's
+    mapfile -t uris < <(apt-get indextargets -o APT::Get::IndexTargets::ReleaseInfo=false \
+                            --format '$(REPO_URI)' 2>/dev/null | awk 'NF && !seen[$0]++')
+    # The Origin of each Release apt has.
+    # shellcheck disable=SC2016
+    targets=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(ORIGIN)' 2>/dev/null |
+              awk '!seen[$0]++') || targets=
+    [ ${#uris[@]} -gt 0 ] ||
+        cca_die "the system's apt has no source (apt-get indextargets lists none)"
+    for uri in "${uris[@]}"; do
+        why=
+        case $uri in
+        cdrom:*) why="a cdrom" ;;
+        esac
+        for suite in "${CCA_MIRROR_SUITES[@]}"; do
+            [ -z "$why" ] || break
+            origin=$(awk -v u="$uri" -v s="$suite" \
+                         '$1 == u && $2 == s && NF > 2 { $1 = $2 = ""; sub(/^ +/, ""); print; exit }' \
+                         <<< "$targets")
+            if [ -z "$origin" ]; then
+                if ! origin=$(cca_release_origin "$uri" "$suite"); then
+                    why="no dists/$suite/Release"
+                    break
+                fi
+            fi
+            if [ "$origin" != Debian ]; then
+                why="dists/$suite/Release says Origin: ${origin:-(none)}"
+            fi
+        done
+        if [ -z "$why" ]; then
+            mkdir -p "$CCA_CACHE"
+            printf '%s\n%s\n' "$key" "${uri%/}" > "$cache.tmp" && mv "$cache.tmp" "$cache"
+            printf '%s\n' "${uri%/}"
+            return 0
+        fi
+        tried+=("$uri: $why")
+    done
+    cca_die "no Debian mirror with ${CCA_MIRROR_SUITES[*]} (Origin: Debian) among" \
+            "the system's apt sources; tried:" \
+            "$(printf '%s; ' "${tried[@]}")add one to /etc/apt or set CCA_APT_MIRROR"
+}
+
+# The Origin field of the Release file of suite $2 at the repository URI
+# $1, fetched with apt's apt-helper (the machine's apt configuration, its
+# proxy say, applies); fails if there is none.
+cca_release_origin() {
+    local uri=${1%/} suite=$2 tmp origin rc=1
+    tmp=$(mktemp -d)
+    if /usr/lib/apt/apt-helper -o "APT::Sandbox::User=$(id -un)" download-file \
+           "$uri/dists/$suite/Release" "$tmp/Release" >/dev/null 2>&1; then
+        origin=$(sed -n 's/^Origin: *//p' "$tmp/Release" | head -n1)
+        printf '%s\n' "$origin"
+        rc=0
+    fi
+    rm -rf "$tmp"
+    return $rc
 }
 
 # The mirror and the keyring of the private apt configurations below:

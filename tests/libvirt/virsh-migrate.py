@@ -28,7 +28,10 @@
 #   tests/libvirt/virsh-migrate.py [--qemu PATH] [--smp N] [--workdir DIR]
 #
 # Needs root, libvirt's daemon and client (scripts/setup-deps), unshare
-# and a built QEMU (scripts/build).  Exits 0 when every step passed.
+# and a built QEMU (scripts/build).  Run by a user, it prepares the guest
+# (scripts/mkinitramfs) as that user and runs the test itself as root
+# through sudo -n (sudo without a password), then gives the work
+# directory back to the user.  Exits 0 when every step passed.
 #
 # Copyright (c) 2026 The QEMU CCA migration authors
 # SPDX-License-Identifier: GPL-2.0-or-later
@@ -39,6 +42,7 @@ import json
 import logging
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -48,6 +52,8 @@ import tempfile
 import time
 import uuid
 
+# Nothing of this checkout is written by the test, root's bytecode neither.
+sys.dont_write_bytecode = True
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(TOP, 'qemu', 'tests', 'functional',
@@ -118,8 +124,16 @@ class Libvirtd:
                     'log_filters = "1:qemu 1:libvirt 4:object 4:json '
                     '4:event 4:util 4:rpc"\n'
                     f'log_outputs = "1:file:{self.log_file}"\n')
+        # libvirt gives its QEMU an unlimited core size unless told
+        # otherwise; where the hard limit here is lower (sudo's
+        # rlimit_core) and cannot be raised (root without
+        # CAP_SYS_RESOURCE), the domain would not start: that limit.
+        core = resource.getrlimit(resource.RLIMIT_CORE)[1]
+        max_core = ('' if core == resource.RLIM_INFINITY
+                    else f'max_core = {core}\n')
         with open(os.path.join(etc, 'qemu.conf'), 'w') as f:
-            f.write('user = "root"\n'
+            f.write(max_core +
+                    'user = "root"\n'
                     'group = "root"\n'
                     'dynamic_ownership = 0\n'
                     'remember_owner = 0\n'
@@ -221,6 +235,9 @@ class Libvirtd:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+        # A domain still being created (the test stopped by a signal) was
+        # not listed: its QEMU outlives libvirtd.
+        kill_domain_qemu(self.root)
 
 
 class Console(cca_common.GuestConsole):
@@ -634,7 +651,7 @@ def check_cut(proxy, tamper, dst, what):
 
 
 def run(opts, work):
-    kernel, initrd, kver = cca_common.guest_assets(TOP)
+    kernel, initrd, kver = opts.guest or cca_common.guest_assets(TOP)
     pki = os.path.join(work, 'pki')
     ids = {h: cca_common.make_identity(pki, h)[0] for h in ('a', 'b')}
     policy = os.path.join(pki, 'ca.pem')
@@ -709,21 +726,88 @@ def run(opts, work):
             h.stop()
 
 
+def pid_of(path, what):
+    """The process whose pid the file @path holds, if its command line
+    has @what; else None."""
+    try:
+        with open(path) as f:
+            pid = int(f.read().strip())
+        with open(f'/proc/{pid}/cmdline', 'rb') as f:
+            return pid if what in f.read() else None
+    except (OSError, ValueError):
+        return None
+
+
+def kill_domain_qemu(root):
+    """Kill the domain's QEMU of the libvirtd instance in @root, if it
+    still runs (libvirt's pid file in that instance's /run/libvirt)."""
+    pid = pid_of(os.path.join(root, 'run', 'qemu', f'{DOMAIN}.pid'),
+                 f'guest={DOMAIN}'.encode())
+    if pid:
+        say(f'killing QEMU {pid}, left by libvirtd in {root}')
+        os.kill(pid, signal.SIGKILL)
+
+
 def stop_leftovers(work):
     """Stop the libvirtd instances (and their domains' QEMUs) of an
     earlier run in @work that was killed before it could."""
     for host in ('a', 'b'):
-        try:
-            with open(os.path.join(work, host, 'sock', 'libvirtd.pid')) as f:
-                pid = int(f.read().strip())
-            with open(f'/proc/{pid}/cmdline', 'rb') as f:
-                if b'libvirtd' not in f.read():
-                    continue
-        except (OSError, ValueError):
-            continue
-        say(f'stopping libvirtd {pid} of an earlier run')
-        subprocess.run(['pkill', '-TERM', '-P', str(pid)], check=False)
-        os.kill(pid, signal.SIGTERM)
+        root = os.path.join(work, host)
+        pid = pid_of(os.path.join(root, 'sock', 'libvirtd.pid'), b'libvirtd')
+        if pid:
+            say(f'stopping libvirtd {pid} of an earlier run')
+            os.kill(pid, signal.SIGTERM)
+        kill_domain_qemu(root)
+
+
+def give_back(work, owner):
+    """Everything in @work to @owner ("uid:gid"), the user for whom the
+    test ran as root."""
+    uid, gid = (int(x) for x in owner.split(':'))
+    for root, dirs, files in os.walk(work):
+        for name in [root] + [os.path.join(root, n) for n in dirs + files]:
+            try:
+                os.lchown(name, uid, gid)
+            except OSError:
+                pass
+
+
+def through_sudo(opts):
+    """Not root: the guest is prepared here, by this user, and the test
+    runs as root through sudo -n; its work directory comes back to this
+    user.  Returns the exit status."""
+    if not shutil.which('sudo'):
+        say('needs root (libvirtd in mount namespaces), or sudo')
+        return 1
+    r = subprocess.run(['sudo', '-n', 'true'], capture_output=True,
+                       text=True)
+    if r.returncode:
+        say(f'needs root (libvirtd in mount namespaces), or sudo without a '
+            f'password: sudo -n says {r.stderr.strip()!r}')
+        return 1
+    guest = cca_common.guest_assets(TOP)
+    work = os.path.abspath(opts.workdir or
+                           tempfile.mkdtemp(prefix='cca-libvirt-'))
+    cmd = ['sudo', '-n', '--', sys.executable, '-B',
+           os.path.abspath(__file__), '--qemu', os.path.abspath(opts.qemu),
+           '--smp', str(opts.smp), '--workdir', work, '--guest', *guest,
+           '--owner', f'{os.getuid()}:{os.getgid()}']
+    say(f'not root: the test runs as root through sudo: {" ".join(cmd)}')
+    proc = subprocess.Popen(cmd)
+    # sudo passes a signal on to the test, which then stops its libvirtd
+    # instances.
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, lambda signum, _: proc.send_signal(signum))
+    rc = proc.wait()
+    if rc == 0 and not opts.workdir:
+        shutil.rmtree(work, ignore_errors=True)
+    return rc
+
+
+def stopped(signum, _frame):
+    """A signal ends the test through its cleanup (libvirtd instances
+    stopped, the work directory given back)."""
+    raise Failure(f'stopped by signal {signum}')
 
 
 def main():
@@ -732,14 +816,20 @@ def main():
         TOP, 'build', 'qemu-build', 'qemu-system-aarch64'))
     ap.add_argument('--smp', type=int, default=2)
     ap.add_argument('--workdir', help='keep everything in this directory')
+    ap.add_argument('--guest', nargs=3, metavar=('KERNEL', 'INITRD', 'KVER'),
+                    help='the guest (default: scripts/mkinitramfs\'s)')
+    ap.add_argument('--owner', metavar='UID:GID',
+                    help='give the work directory to UID:GID at the end')
     opts = ap.parse_args()
-    if os.geteuid() != 0:
-        say('needs root (libvirtd in mount namespaces)')
-        return 1
     for tool in ('libvirtd', 'virsh', 'unshare'):
-        if not shutil.which(tool):
+        if not shutil.which(tool, path=os.environ.get('PATH', '') +
+                            ':/usr/sbin:/sbin'):
             say(f'{tool} is missing (scripts/setup-deps installs it)')
             return 1
+    if os.geteuid() != 0:
+        return through_sudo(opts)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, stopped)
     if opts.workdir:
         stop_leftovers(opts.workdir)
         shutil.rmtree(opts.workdir, ignore_errors=True)
@@ -752,6 +842,9 @@ def main():
         say(f'FAIL: {e}')
         say(f'logs in {work}')
         return 1
+    finally:
+        if opts.owner:
+            give_back(work, opts.owner)
     say(f'PASS in {time.monotonic() - t0:.0f} s')
     if not opts.workdir:
         shutil.rmtree(work, ignore_errors=True)

@@ -1567,11 +1567,19 @@ class CcaMigration(QemuSystemTest):
                       res.get('error', {}).get('desc', ''))
 
         # A background snapshot (to a file: no return path there).
-        src.cmd('migrate-set-capabilities', capabilities=[
+        res = src.qmp('migrate-set-capabilities', capabilities=[
             {'capability': 'return-path', 'state': False},
             {'capability': 'background-snapshot', 'state': True}])
-        self.refused_at_once(src, 'file:' + self.scratch_file('bg.mig'),
-                             'pre-copy only', 'background-snapshot')
+        if 'error' in res:
+            # QEMU refuses it before the realm has a say when the kernel
+            # gives this process no userfaultfd write protection (not
+            # root, vm.unprivileged_userfaultfd=0); nothing changed.
+            self.log.info('background-snapshot: %s', res['error']['desc'])
+            self.assertIn('Background-snapshot is not supported',
+                          res['error']['desc'])
+        else:
+            self.refused_at_once(src, 'file:' + self.scratch_file('bg.mig'),
+                                 'pre-copy only', 'background-snapshot')
         src.cmd('migrate-set-capabilities', capabilities=[
             {'capability': 'background-snapshot', 'state': False},
             {'capability': 'return-path', 'state': True}])
