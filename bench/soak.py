@@ -729,8 +729,8 @@ def write_report(path, opts, ctx, realms, result, loads, elapsed):
                 else ''),
              f'- wall clock: {elapsed / 60:.1f} min', '']
     if rows:
-        lines += [f'Every hop{" of both realms" if pair else ""}: median, '
-                  'p90 and max (min):', '',
+        lines += [f'All hops{" of both realms" if pair else ""}: median, '
+                  'p90, max and min:', '',
                   '| | median | p90 | max | min |', '|---|---|---|---|---|']
         for label, key, spec in ROWS:
             lines.append(f'| {label} | ' +
