@@ -699,7 +699,8 @@ def write_report(path, opts, ctx, realms, result, loads, elapsed):
              f'{loads[-1]:.2f} at the end, median '
              f'{statistics.median(loads):.2f} and max {max(loads):.2f} '
              f'after the hops (this run\'s own QEMUs included; '
-             f'{ctx["others"]} other qemu-system processes at the start)',
+             f'{ctx["others"]} other qemu-system '
+             f'process{"" if ctx["others"] == 1 else "es"} at the start)',
              f'- guest: Debian Linux {ctx["kver"]} + busybox initramfs '
              f'(+ guest/soak, ext4), realm (rme-guest), -m {opts.mem} '
              f'-smp {opts.smp}, TCG, -cpu max',
