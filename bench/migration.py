@@ -76,6 +76,20 @@ class Guest:
                     return int(line.split()[1]) / 1024
         return None
 
+    def quit(self, timeout=60):
+        """QMP quit; returns QEMU's exit status (None: it did not exit
+        within @timeout seconds and was killed)."""
+        try:
+            self.qmp.cmd('quit')
+        except (EOFError, OSError, TimeoutError):
+            pass
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        finally:
+            self.kill()
+
     def kill(self):
         try:
             self.qmp.close()
@@ -86,19 +100,23 @@ class Guest:
         self.log.close()
 
 
-def realm_options(qemu, tmpdir):
+def realm_options(qemu, tmpdir, instance_ids=None):
     """
     What a realm of @qemu needs to migrate: {'src': args, 'dst': args}.
     Builds with the attested handshake take platform identities and a
     migration policy (scripts/mkidentity); earlier ones (for side-by-side
-    figures) a key shared by both sides.
+    figures) a key shared by both sides.  A dict @instance_ids gets each
+    side's platform instance ID (what its attestation tokens claim).
     """
     props = subprocess.run([qemu, '-object', 'rme-guest,help'],
                            capture_output=True, text=True).stdout
     if 'migration-policy' in props:
         pki = os.path.join(tmpdir, 'pki')
-        ids = {side: cca_common.make_identity(pki, side)[0]
-               for side in ('src', 'dst')}
+        made = {side: cca_common.make_identity(pki, side)
+                for side in ('src', 'dst')}
+        ids = {side: made[side][0] for side in made}
+        if instance_ids is not None:
+            instance_ids.update({side: made[side][1] for side in made})
         policy = os.path.join(pki, 'ca.pem')
         return {side: ['-object', f'rme-guest,id=rme0,platform-identity='
                        f'{ids[side]},migration-policy={policy}']

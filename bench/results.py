@@ -13,12 +13,12 @@ One section per result, in the order of their names: a Markdown report
 quotes, verbatim, its title, the bullets above its first table (what was
 measured: when, at which commit, on which machine, how; a report without
 them: its first paragraph), and its summary tables: every table but the
-tables of single runs ("Every run:"), each with the line that leads into
-it, the "##" heading it is under and a one-line paragraph right after
-it.  A directory's section does the same for each report in it, shows
-its PNGs and links its other files; a directory with a matrix.md
-(bench/matrix.sh) quotes matrix.md and gives each of its other reports
-one row: its date, machine and QEMU bullets.
+tables of single runs ("Every run:", bench/soak.py's "Every hop:"), each
+with the line that leads into it, the "##" heading it is under and a
+one-line paragraph right after it.  A directory's section does the
+same for each report in it, shows its PNGs and links its other files; a
+directory with a matrix.md (bench/matrix.sh) quotes matrix.md and gives
+each of its other reports one row: its date, machine and QEMU bullets.
 
 The page depends on nothing but the files (sorted, no time of its own):
 run again without new results, it comes out the same.
@@ -41,8 +41,9 @@ PAGE = 'README.md'
 # and with what outcome it ran (bench/*.py and scripts/fuzz-long write
 # them): a matrix's table of reports shows these only.
 STATED = re.compile(r'- (date|when|machine|QEMU|result): ')
-# The lead-in of a table of single runs: not a summary.
-SINGLE_RUNS = re.compile(r'Every run\b')
+# The lead-in of a table of single runs (or hops, bench/soak.py): not a
+# summary.
+SINGLE_RUNS = re.compile(r'Every (run|hop):')
 
 
 def link(path):

@@ -234,6 +234,58 @@ class RawQmp:
         self.sock.close()
 
 
+def realm_migration_problems(src, dst, vcpus):
+    """
+    What is wrong with a realm migration that should have completed, from
+    the source's and the destination's query-migrate (@src, @dst) and the
+    realm's number of vCPUs: a list of sentences, empty when nothing is.
+    It completed on both sides; the source realm is given up
+    ("migrated"), the destination's runs; RAM migration did not read the
+    memory under protected granules; the source sealed granules and
+    records of every kind, no granule was left dirty, and the
+    destination imported all of them.
+    """
+    out = []
+    for side, info, want in (('source', src, 'migrated'),
+                             ('destination', dst, 'running')):
+        if info.get('status') != 'completed':
+            out.append(f'{side}: migration {info.get("status")}: '
+                       f'{info.get("error-desc", "")}')
+        r = info.get('realm')
+        if not r:
+            out.append(f'{side}: no realm in query-migrate')
+        elif r.get('state') != want:
+            out.append(f'{side}: realm state {r.get("state")}, not {want}')
+    r, d = src.get('realm') or {}, dst.get('realm') or {}
+    ram = src.get('ram') or {}
+    if ram.get('page-size') and \
+            ram.get('normal', 0) + ram.get('duplicate', 0) >= \
+            ram.get('total', 0) // ram['page-size'] // 4:
+        out.append('RAM migration read the pages under protected granules')
+    if r:
+        if r.get('granules', 0) <= 0:
+            out.append('no granule moved')
+        elif r.get('bytes', 0) <= (r['granules'] -
+                                   r.get('zero-granules', 0)) * 4096:
+            out.append(f'{r.get("bytes")} record bytes for '
+                       f'{r["granules"] - r.get("zero-granules", 0)} '
+                       'non-zero granules')
+        for k, least in (('epochs', 1), ('ripas-records', 1)):
+            if r.get(k, 0) < least:
+                out.append(f'source {k} {r.get(k)}')
+        if r.get('recs') != vcpus:
+            out.append(f'{r.get("recs")} RECs moved, the realm has {vcpus}')
+        if r.get('dirty-granules') != 0:
+            out.append(f'{r.get("dirty-granules")} granules left dirty')
+    if r and d:
+        for k in ('granules', 'zero-granules', 'bytes', 'epochs',
+                  'ripas-records', 'recs'):
+            if d.get(k) != r.get(k):
+                out.append(f'{k}: the source sent {r.get(k)}, the '
+                           f'destination imported {d.get(k)}')
+    return out
+
+
 # What "memstress check" prints when its memory is intact: bytes, generation.
 MEMSTRESS_VERIFY_OK = re.compile(
     r'MEMSTRESS: verify OK (\d+) bytes .*\(gen (\d+)')
@@ -310,6 +362,11 @@ class GuestConsole:
                 self._cond.notify_all()
             if not data:
                 return
+
+    def text(self):
+        """Everything the guest printed so far."""
+        with self._cond:
+            return self._out.decode(errors='replace')
 
     def send(self, text):
         """Send @text (a str) to the guest; later waits only look at what
