@@ -85,6 +85,9 @@ static bool host_dirty_log(void *opaque, uint64_t *bitmap, uint64_t *n,
     RmmHost *h = opaque;
     unsigned i;
 
+    if (h->log_wait_us) {
+        g_usleep(h->log_wait_us);
+    }
     *n = 0;
     for (i = 0; i < h->nr_ram; i++) {
         uint64_t first = (h->ram_base[i] - h->ram_base[0]) /

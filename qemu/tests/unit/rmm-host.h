@@ -30,6 +30,8 @@ typedef struct RmmHost {
     /* Iterations stop after this many records (0: never): a rate limit */
     unsigned stop_after;
     unsigned emitted;           /* in the current iteration */
+    /* Each read of the dirty log waits this long (for the vCPUs, say). */
+    unsigned log_wait_us;
     /*
      * DATA on this many parallel lanes (0: lane 0 only); their records
      * go to emit as well, as each worker finishes one (under @lock), and
