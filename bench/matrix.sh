@@ -4,8 +4,10 @@
 # one plot of them all (bench/plot.py).  Results in bench/results/<name>/:
 # one .md and .json per configuration, matrix.png.
 #
-#   bench/matrix.sh [--runs N] [--name NAME] [--only REGEX]
+#   bench/matrix.sh [--runs N] [--name NAME] [--only REGEX] [--qemu BIN]
 #
+# --qemu runs another build (a previous one, side by side); default: the
+# tree's.
 # A configuration is: memory, vCPUs, memstress rate cap (MiB/s, 0: none),
 # multifd channels (0: off).  Uncapped runs use auto-converge (both
 # kinds), as a workload that dirties faster than the link needs it.
@@ -17,12 +19,15 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 runs=5
 name=matrix-$(date -u +%Y%m%d)
 only=.
+qemu=()
 while [ $# -gt 0 ]; do
     case $1 in
     --runs) runs=$2; shift 2 ;;
     --name) name=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
-    *) echo "usage: $0 [--runs N] [--name NAME] [--only REGEX]" >&2; exit 2 ;;
+    --qemu) qemu=(--qemu "$2"); shift 2 ;;
+    *) echo "usage: $0 [--runs N] [--name NAME] [--only REGEX] [--qemu BIN]" >&2
+       exit 2 ;;
     esac
 done
 configs=(
@@ -50,7 +55,7 @@ for c in "${configs[@]}"; do
     [ "$rate" = 0 ] && extra+=(--auto-converge)
     echo "=== $tag ($runs runs each)"
     /usr/bin/python3 "$top/bench/migration.py" --runs "$runs" --mem "$mem" \
-        --smp "$smp" --rate "$rate" --multifd "$mfd" "${extra[@]}" \
+        --smp "$smp" --rate "$rate" --multifd "$mfd" "${extra[@]}" "${qemu[@]}" \
         --out "$out/$tag.md"
     jsons+=("$out/$tag.json")
 done
