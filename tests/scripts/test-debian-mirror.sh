@@ -48,20 +48,8 @@ repo debian sid Debian
 repo debian bookworm Debian
 
 # Serves $work/www on 127.0.0.1; each request is logged in $work/requests.
-"$CCA_DEB_PY" - "$work/www" "$work/port" "$work/requests" <<'EOF' &
-import http.server, os, sys
-root, portfile, log = sys.argv[1:4]
-os.chdir(root)
-class Handler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, fmt, *args):
-        with open(log, "a") as f:
-            f.write(f"{self.command} {self.path} {args[1] if len(args) > 1 else ''}\n")
-server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-with open(portfile + ".tmp", "w") as f:
-    f.write(str(server.server_address[1]))
-os.rename(portfile + ".tmp", portfile)
-server.serve_forever()
-EOF
+"$CCA_DEB_PY" "$(dirname "$0")/http-serve.py" "$work/www" "$work/port" \
+    "$work/requests" &
 server_pid=$!
 for _ in $(seq 50); do [ -s "$work/port" ] && break; sleep 0.1; done
 [ -s "$work/port" ] || cca_die "the test server did not start"
