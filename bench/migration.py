@@ -40,11 +40,11 @@ VERIFY_OK = cca_common.MEMSTRESS_VERIFY_OK
 class Guest:
     """A QEMU process: console on stdin/stdout, QMP on a UNIX socket."""
 
-    def __init__(self, args, tmpdir, name):
+    def __init__(self, args, tmpdir, name, log_dir=None):
         self.name = name
         self.qmp_path = os.path.join(tmpdir, f'{name}.qmp')
         self.args = args + ['-qmp', f'unix:{self.qmp_path},server=on,wait=off']
-        self.log = open(os.path.join(tmpdir, f'{name}.log'), 'wb')
+        self.log = open(os.path.join(log_dir or tmpdir, f'{name}.log'), 'wb')
         self.proc = subprocess.Popen(self.args, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE,
                                      stderr=self.log)
@@ -130,7 +130,7 @@ def realm_options(qemu, tmpdir, instance_ids=None):
 
 
 def qemu_args(qemu, kernel, initrd, realm, smp, rme_opts, incoming=False,
-              mem='1G'):
+              mem='1G', traces=()):
     args = [qemu, '-M', 'virt', '-cpu', 'max', '-accel', 'tcg',
             '-smp', str(smp), '-m', mem, '-display', 'none',
             '-name', 'debug-threads=on',
@@ -144,6 +144,10 @@ def qemu_args(qemu, kernel, initrd, realm, smp, rme_opts, incoming=False,
         args += ['-append', cca_common.kernel_append(False)]
     if incoming:
         args += ['-incoming', 'defer']
+    if traces:
+        args += ['-msg', 'timestamp=on']
+        for t in traces:
+            args += ['-trace', t]
     return args
 
 
@@ -202,9 +206,11 @@ def migrate_once(opts, qemu, kernel, initrd, realm, rme_opts, tmpdir, run):
     kind = 'realm' if realm else 'plain'
     src = dst = None
     try:
+        traces = getattr(opts, 'trace', None) or ()
         src = Guest(qemu_args(qemu, kernel, initrd, realm, opts.smp, rme_opts,
-                              mem=opts.mem),
-                    tmpdir, f'{kind}-{run}-src')
+                              mem=opts.mem, traces=traces),
+                    tmpdir, f'{kind}-{run}-src',
+                    getattr(opts, 'logs', None))
         src.wait_for(re.escape(PROMPT), getattr(opts, 'boot_timeout', 180))
         src.send(f'MEMSTRESS_PROGRESS=0 memstress run {opts.mib} {run + 1} '
                  f'0 {opts.rate} &')
@@ -216,8 +222,9 @@ def migrate_once(opts, qemu, kernel, initrd, realm, rme_opts, tmpdir, run):
         gen0, tgen0 = int(m.group(2)), time.monotonic()
 
         dst = Guest(qemu_args(qemu, kernel, initrd, realm, opts.smp, rme_opts,
-                              incoming=True, mem=opts.mem),
-                    tmpdir, f'{kind}-{run}-dst')
+                              incoming=True, mem=opts.mem, traces=traces),
+                    tmpdir, f'{kind}-{run}-dst',
+                    getattr(opts, 'logs', None))
         for g in (src, dst):
             if opts.multifd:
                 g.qmp.cmd('migrate-set-capabilities', capabilities=[
@@ -335,6 +342,30 @@ def migrate_once(opts, qemu, kernel, initrd, realm, rme_opts, tmpdir, run):
                 g.kill()
 
 
+def lead_note(med):
+    """Where the realm's total time against the plain VM's comes from:
+    total time = bytes on the wire / throughput, both measured."""
+    def ratio(key):
+        p, r = med('plain', key), med('realm', key)
+        return r / p if p and r is not None else None
+
+    t, b = ratio('total_ms'), ratio('wire')
+    c, w = ratio('mbps_calc'), ratio('dirty_rate')
+    if None in (t, b, c, w):
+        return ''
+    return (f'\nWhere the realm\'s total time against the plain VM\'s '
+            f'({t:.2f}x, medians) comes from: total time is bytes on the '
+            f'wire over throughput, and the realm sent {b:.2f}x the bytes '
+            f'at {c:.2f}x the throughput.  The bytes: the realm sends only '
+            f'the granules it holds (written or created at least once), '
+            f'RAM migration every page of the guest that is not zero, '
+            f'and both send again what the guest rewrote meanwhile (the '
+            f'realm\'s guest rewrote at {w:.2f}x the plain guest\'s '
+            f'rate).  How each sends: the realm seals 64 granules per '
+            f'record and writes each record as one buffer; RAM checks and '
+            f'sends page by page, each page with its own header.\n')
+
+
 def fmt(v, spec):
     return format(v, spec) if v is not None else '-'
 
@@ -368,6 +399,12 @@ def main():
     ap.add_argument('--perf-event',
                     help='perf record this event instead of CPU time '
                     '(e.g. sched:sched_switch: where threads block)')
+    ap.add_argument('--trace', action='append', metavar='PATTERN',
+                    help='enable these trace events in both QEMUs '
+                    '(-trace, timestamped; repeatable); see --logs')
+    ap.add_argument('--logs', metavar='DIR',
+                    help='keep both QEMUs\' stderr (their traces) of '
+                    'every run in DIR/<kind>-<run>-<side>.log')
     ap.add_argument('--timeout', type=int, default=600,
                     help='give up a migration after this many seconds')
     ap.add_argument('--name', default=time.strftime('%Y%m%d-%H%M',
@@ -380,6 +417,8 @@ def main():
                                         f'migration-{opts.name}.md')
 
     qemu = opts.qemu
+    if opts.logs:
+        os.makedirs(opts.logs, exist_ok=True)
     kernel, initrd, kver = cca_common.guest_assets(TOP)
     results = {'plain': [], 'realm': []}
     with tempfile.TemporaryDirectory(prefix='cca-mig-bench-') as tmpdir:
@@ -485,6 +524,7 @@ def main():
                 'bytes to it would count them twice).  Wire overhead = '
                 '(realm record bytes - non-zero pages * 4096) / (non-zero '
                 'pages * 4096): zero granules carry no contents.\n')
+        f.write(lead_note(med))
         f.write('\nCommand lines (source, plus `-qmp unix:<socket>,server=on,'
                 'wait=off`; the destination adds `-incoming defer`, then QMP '
                 '`migrate-incoming uri=tcp:127.0.0.1:0`):\n\n')
