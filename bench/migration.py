@@ -212,6 +212,7 @@ def migrate_once(opts, qemu, kernel, initrd, realm, rme_opts, tmpdir, run):
                     tmpdir, f'{kind}-{run}-src',
                     getattr(opts, 'logs', None))
         src.wait_for(re.escape(PROMPT), getattr(opts, 'boot_timeout', 180))
+        rss_boot = src.peak_rss_mib()
         src.send(f'MEMSTRESS_PROGRESS=0 memstress run {opts.mib} {run + 1} '
                  f'0 {opts.rate} &')
         src.wait_for(rb'MEMSTRESS: run started', 240)
@@ -285,7 +286,7 @@ def migrate_once(opts, qemu, kernel, initrd, realm, rme_opts, tmpdir, run):
             raise RuntimeError(f'memstress check on the destination failed:'
                                f'\n{out}')
         rss = {'rss_src_mib': src.peak_rss_mib(),
-               'rss_dst_mib': dst.peak_rss_mib()}
+               'rss_dst_mib': dst.peak_rss_mib(), 'rss_boot_mib': rss_boot}
         # The guest's dirty rate: memstress rewrote its region once per
         # generation, from before migrate to after the switchover.
         dirty_rate = ((int(m.group(2)) - gen0) * opts.mib /
@@ -472,6 +473,8 @@ def main():
         ('memory moved in the downtime (MB: RAM downtime-bytes + realm '
          'final granules x 4 KiB)', 'downtime_mb', '.1f'),
         ('that memory over the downtime (MB/s)', 'downtime_rate', '.0f'),
+        ('peak RSS of the source QEMU once booted (MiB, VmHWM)',
+         'rss_boot_mib', '.0f'),
         ('peak RSS of the source QEMU (MiB, VmHWM)', 'rss_src_mib', '.0f'),
         ('peak RSS of the destination QEMU (MiB, VmHWM)', 'rss_dst_mib',
          '.0f'),
