@@ -117,6 +117,103 @@ def run_opts(args, smp, mem):
         boot_timeout=180 + 20 * smp)
 
 
+def write_report(out_path, data):
+    """The report of @data (what the run measured, as in its JSON) and
+    the JSON itself, at @out_path and beside it."""
+    args = argparse.Namespace(**data['options'])
+    rmm = {int(k): v for k, v in data['rmm'].items()}
+    read_rss = data['read_makes_resident_mib']
+    results = data['results']
+    load0, load1 = data['load']
+    kver = data['kver']
+
+    def med(entry, kind, key):
+        vals = [r[key] for r in entry[kind] if r.get(key) is not None]
+        return statistics.median(vals) if vals else None
+
+    with open(out_path, 'w') as f:
+        f.write('# Realms by size: migration and host memory, realm vs '
+                'plain VM\n\n')
+        f.write(f'- date: {data["date"]}\n')
+        f.write(f'- machine: {data["machine"]}; load average '
+                f'{load0[0]:.1f} before, {load1[0]:.1f} after\n')
+        f.write(f'- QEMU: {data["qemu"]}\n')
+        f.write(f'- guest: Debian Linux {kver} + busybox initramfs, TCG, '
+                f'-cpu max; memstress run {args.mib} MiB rewritten all '
+                'along, verified on the destination\n')
+        f.write(f'- migration: tcp:127.0.0.1, return-path on, downtime-limit '
+                f'{args.downtime} ms, max-bandwidth {args.bandwidth} B/s\n')
+        f.write(f'- runs: {args.runs} per size and kind, interleaved, the '
+                'order alternating\n')
+        f.write(f'- command: `bench/scale.py --vcpus {args.vcpus} --vcpus-mem '
+                f'{args.vcpus_mem} --mems {args.mems} --mems-vcpus '
+                f'{args.mems_vcpus} --mib {args.mib} --runs {args.runs}`\n\n')
+        f.write('## The emulated RMM\'s own host memory per GiB of realm\n\n'
+                'Its heap (mallinfo2) around each step, the realm\'s memory '
+                '(which QEMU owns) not counted; `tests/rmm/bench-rmm-seal '
+                '--mem-only --mib N`:\n\n'
+                '| realm | source realm (KiB/GiB) | destination realm '
+                '(KiB/GiB) | source, migrating (+KiB/GiB) | destination, '
+                'importing (+KiB/GiB) |\n|---|---|---|---|---|\n')
+        for mib, v in rmm.items():
+            f.write(f'| {mib // 1024} GiB | {v["rmm_src_kib_per_gib"]:.0f} | '
+                    f'{v["rmm_dst_kib_per_gib"]:.0f} | '
+                    f'{v["rmm_src_mig_kib_per_gib"]:.0f} | '
+                    f'{v["rmm_dst_mig_kib_per_gib"]:.0f} |\n')
+        f.write('\n## Migration by size (medians, min..max)\n\n'
+                '| vCPUs | RAM | total time plain (ms) | total time realm '
+                '(ms) | realm / plain | downtime plain (ms) | downtime realm '
+                '(ms) | peak RSS source plain / realm (MiB) | peak RSS '
+                'destination plain / realm (MiB) | peak RSS source once '
+                'booted plain / realm (MiB) | realm granules moved '
+                '|\n|---|---|---|---|---|---|---|---|---|---|---|\n')
+
+        def num(e, kind, key):
+            """Median (min..max)."""
+            vals = [r[key] for r in e[kind] if r.get(key) is not None]
+            if not vals:
+                return '-'
+            m = f'{statistics.median(vals):.0f}'
+            if len(vals) > 1:
+                m += f' ({min(vals):.0f}..{max(vals):.0f})'
+            return m
+
+        for e in results:
+            p, r = med(e, 'plain', 'total_ms'), med(e, 'realm', 'total_ms')
+            ratio = f'{r / p:.2f}x' if p and r is not None else '-'
+            f.write(f'| {e["smp"]} | {e["mem"]} | {num(e, "plain", "total_ms")}'
+                    f' | {num(e, "realm", "total_ms")} | {ratio} | '
+                    f'{num(e, "plain", "downtime_ms")} | '
+                    f'{num(e, "realm", "downtime_ms")} | '
+                    f'{num(e, "plain", "rss_src_mib")} / '
+                    f'{num(e, "realm", "rss_src_mib")} | '
+                    f'{num(e, "plain", "rss_dst_mib")} / '
+                    f'{num(e, "realm", "rss_dst_mib")} | '
+                    f'{num(e, "plain", "rss_boot_mib")} / '
+                    f'{num(e, "realm", "rss_boot_mib")} | '
+                    f'{num(e, "realm", "realm_pages")} |\n')
+        errors = [f'{e["smp"]} vCPUs, {e["mem"]}: {x}' for e in results
+                  for x in e.get('errors', [])]
+        if errors:
+            f.write('\nRuns that failed or were not run (not in the '
+                    'medians):\n\n' +
+                    ''.join(f'- {x}\n' for x in errors))
+        f.write('\nThe realm moves only the granules it holds (a fresh '
+                'realm has not touched most of its RAM), while RAM migration '
+                'of the plain VM reads every page of its RAM on the source '
+                '(most of them zero) and checks every page it receives on '
+                'the destination.  The peak RSS counts the guest memory '
+                'each QEMU made resident (once booted: before the workload '
+                'and the migration).  On this host a read of never-touched '
+                'anonymous memory makes it resident too (reading every page '
+                f'of a fresh 1024 MiB mapping: {read_rss:.0f} MiB), so RAM '
+                'migration leaves both QEMUs of a plain VM holding all of '
+                '-m.  A realm\'s destination also holds the RMM model\'s '
+                'import state (above).\n')
+    with open(os.path.splitext(out_path)[0] + '.json', 'w') as f:
+        json.dump(data, f, indent=1)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument('--vcpus', default='1,2,8,32')
@@ -133,7 +230,15 @@ def main():
                                                     time.gmtime()))
     ap.add_argument('--qemu', default=os.path.join(
         TOP, 'build', 'qemu-build', 'qemu-system-aarch64'))
+    ap.add_argument('--report', metavar='JSON',
+                    help='measure nothing: write the report of a run\'s '
+                    'JSON again, beside it')
     args = ap.parse_args()
+    if args.report:
+        with open(args.report) as f:
+            data = json.load(f)
+        write_report(os.path.splitext(args.report)[0] + '.md', data)
+        return 0
     out_path = os.path.join(TOP, 'bench', 'results',
                             f'scale-{args.name}.md')
 
@@ -186,90 +291,13 @@ def main():
             results.append(entry)
     load1 = os.getloadavg()
 
-    def med(entry, kind, key):
-        vals = [r[key] for r in entry[kind] if r.get(key) is not None]
-        return statistics.median(vals) if vals else None
-
-    with open(out_path, 'w') as f:
-        f.write('# Realms by size: migration and host memory, realm vs '
-                'plain VM\n\n')
-        f.write(f'- date: {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}'
-                '\n')
-        f.write(f'- machine: {benchlib.machine_line()}; load average '
-                f'{load0[0]:.1f} before, {load1[0]:.1f} after\n')
-        f.write(f'- QEMU: {benchlib.qemu_line(args.qemu)}\n')
-        f.write(f'- guest: Debian Linux {kver} + busybox initramfs, TCG, '
-                f'-cpu max; memstress run {args.mib} MiB rewritten all '
-                'along, verified on the destination\n')
-        f.write(f'- migration: tcp:127.0.0.1, return-path on, downtime-limit '
-                f'{args.downtime} ms, max-bandwidth {args.bandwidth} B/s\n')
-        f.write(f'- runs: {args.runs} per size and kind, interleaved, the '
-                'order alternating\n')
-        f.write(f'- command: `bench/scale.py --vcpus {args.vcpus} --vcpus-mem '
-                f'{args.vcpus_mem} --mems {args.mems} --mems-vcpus '
-                f'{args.mems_vcpus} --mib {args.mib} --runs {args.runs}`\n\n')
-        f.write('## The emulated RMM\'s own host memory per GiB of realm\n\n'
-                'Its heap (mallinfo2) around each step, the realm\'s memory '
-                '(which QEMU owns) not counted; `tests/rmm/bench-rmm-seal '
-                '--mem-only --mib N`:\n\n'
-                '| realm | source realm (KiB/GiB) | destination realm '
-                '(KiB/GiB) | source, migrating (+KiB/GiB) | destination, '
-                'importing (+KiB/GiB) |\n|---|---|---|---|---|\n')
-        for mib, v in rmm.items():
-            f.write(f'| {mib // 1024} GiB | {v["rmm_src_kib_per_gib"]:.0f} | '
-                    f'{v["rmm_dst_kib_per_gib"]:.0f} | '
-                    f'{v["rmm_src_mig_kib_per_gib"]:.0f} | '
-                    f'{v["rmm_dst_mig_kib_per_gib"]:.0f} |\n')
-        f.write('\n## Migration by size (medians)\n\n'
-                '| vCPUs | RAM | total time plain (ms) | total time realm '
-                '(ms) | realm / plain | downtime plain (ms) | downtime realm '
-                '(ms) | peak RSS source plain / realm (MiB) | peak RSS '
-                'destination plain / realm (MiB) | peak RSS source once '
-                'booted plain / realm (MiB) | realm granules moved '
-                '|\n|---|---|---|---|---|---|---|---|---|---|---|\n')
-
-        def num(e, kind, key):
-            v = med(e, kind, key)
-            return '-' if v is None else f'{v:.0f}'
-
-        for e in results:
-            p, r = med(e, 'plain', 'total_ms'), med(e, 'realm', 'total_ms')
-            ratio = f'{r / p:.2f}x' if p and r is not None else '-'
-            f.write(f'| {e["smp"]} | {e["mem"]} | {num(e, "plain", "total_ms")}'
-                    f' | {num(e, "realm", "total_ms")} | {ratio} | '
-                    f'{num(e, "plain", "downtime_ms")} | '
-                    f'{num(e, "realm", "downtime_ms")} | '
-                    f'{num(e, "plain", "rss_src_mib")} / '
-                    f'{num(e, "realm", "rss_src_mib")} | '
-                    f'{num(e, "plain", "rss_dst_mib")} / '
-                    f'{num(e, "realm", "rss_dst_mib")} | '
-                    f'{num(e, "plain", "rss_boot_mib")} / '
-                    f'{num(e, "realm", "rss_boot_mib")} | '
-                    f'{num(e, "realm", "realm_pages")} |\n')
-        errors = [f'{e["smp"]} vCPUs, {e["mem"]}: {x}' for e in results
-                  for x in e.get('errors', [])]
-        if errors:
-            f.write('\nRuns that failed or were not run (not in the '
-                    'medians):\n\n' +
-                    ''.join(f'- {x}\n' for x in errors))
-        f.write('\nThe realm moves only the granules it holds (a fresh '
-                'realm has not touched most of its RAM), while RAM migration '
-                'of the plain VM reads every page of its RAM on the source '
-                '(most of them zero) and checks every page it receives on '
-                'the destination.  The peak RSS counts the guest memory '
-                'each QEMU made resident (once booted: before the workload '
-                'and the migration).  On this host a read of never-touched '
-                'anonymous memory makes it resident too (reading every page '
-                f'of a fresh 1024 MiB mapping: {read_rss:.0f} MiB), so RAM '
-                'migration leaves both QEMUs of a plain VM holding all of '
-                '-m.  A realm\'s destination also holds the RMM model\'s '
-                'import state (above).\n')
-    with open(os.path.splitext(out_path)[0] + '.json', 'w') as f:
-        json.dump({'options': vars(args), 'machine': benchlib.machine_line(),
-                   'qemu': benchlib.qemu_line(args.qemu),
-                   'commit': benchlib.tree_commit(TOP), 'rmm': rmm,
-                   'read_makes_resident_mib': read_rss,
-                   'results': results, 'load': [load0, load1]}, f, indent=1)
+    data = {'options': vars(args), 'machine': benchlib.machine_line(),
+            'qemu': benchlib.qemu_line(args.qemu),
+            'commit': benchlib.tree_commit(TOP),
+            'date': time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
+            'kver': kver, 'rmm': rmm, 'read_makes_resident_mib': read_rss,
+            'results': results, 'load': [load0, load1]}
+    write_report(out_path, data)
     print(f'report in {out_path}')
     return 0
 
