@@ -10,6 +10,12 @@
 #
 #   bench/scale.py [--vcpus 1,2,8,32] [--vcpus-mem 4G] [--mems 1G,4G,16G]
 #                  [--mems-vcpus 2] [--mib 256] [--runs 1] [--name NAME]
+#   bench/scale.py --report bench/results/scale-NAME.json
+#
+# The second form measures nothing: it writes a run's report again from
+# its JSON.  A plain VM that could not migrate on the host (both QEMUs
+# would hold all of -m, more than the host has) is not run; the report
+# says so.
 #
 # The sizes: every --vcpus count with --vcpus-mem of RAM, then every
 # --mems size with --mems-vcpus vCPUs.
