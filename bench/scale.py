@@ -216,6 +216,12 @@ def write_report(out_path, data):
                 'migration leaves both QEMUs of a plain VM holding all of '
                 '-m.  A realm\'s destination also holds the RMM model\'s '
                 'import state (above).\n')
+    # Each run's query-migrate samples stay out (a few MB at these sizes;
+    # bench/migration.py keeps them, bench/timeseries.py plots them).
+    for e in results:
+        for kind in ('plain', 'realm'):
+            for r in e[kind]:
+                r.pop('samples', None)
     with open(os.path.splitext(out_path)[0] + '.json', 'w') as f:
         json.dump(data, f, indent=1)
 
