@@ -9,6 +9,12 @@
 #include "qemu/host-utils.h"
 #include "rme-mig-driver.h"
 
+/* A decaying sum of granules exported and what they cost. */
+typedef struct RmeMigCost {
+    double granules;
+    double us;
+} RmeMigCost;
+
 /* A batch of DATA on its way through a lane (one per lane). */
 typedef struct RmeMigLane {
     RmeMigDriver *d;
@@ -27,24 +33,36 @@ struct RmeMigDriver {
     uint64_t words;             /* of the bitmaps */
     uint64_t *todo;             /* granules to send in this epoch */
     uint64_t *next;             /* logged meanwhile, for the next epoch */
+    uint64_t *sent;             /* granules handed out at least once */
     uint64_t todo_count;
     uint64_t next_count;
+    uint64_t fresh_count;       /* of @todo and @next, never handed out */
+    uint64_t passes;            /* pre-copy passes over @todo completed */
     uint64_t logged;            /* granules the log reported, in all */
     uint64_t cursor;            /* where the scan of @todo resumes */
     uint64_t epoch_sent;        /* granules and RIPAS records sent in it */
     /*
-     * What exporting cost in pre-copy, halved at each new measure (a
-     * decaying sum): granules sent and the microseconds it took.  A
-     * read of the dirty log while the vCPUs run waits for them (TCG lets
-     * each finish its block, and a vCPU the throttle put to sleep ends
-     * its sleep first: about a second at 99 %); with the vCPUs stopped
-     * it does not, so the quickest read seen is what one costs at the
-     * switchover.
+     * What exporting cost in pre-copy, for a granule sent the first time
+     * and for one sent again: each a decaying sum (halved at each new
+     * measure) of granules and the microseconds they took.  A first send
+     * costs more: the destination's host gives the granule memory then
+     * (on the host this was measured on, clearing the page made a first
+     * import 8 times as dear as a later one), and a final pass of first
+     * sends left at the switchover took twice the downtime-limit when
+     * both were weighed alike.
+     *
+     * A read of the dirty log while the vCPUs run waits for them (TCG
+     * lets each finish its block, and a vCPU the throttle put to sleep
+     * ends its sleep first: about a second at 99 %); with the vCPUs
+     * stopped it does not, so the quickest read seen is what one costs
+     * at the switchover.
      */
     uint64_t granules_sent;     /* DATA granules handed out, in all */
-    double cost_granules;
-    double cost_us;
+    uint64_t fresh_sent;        /* of them, first sends */
+    RmeMigCost cost[2];         /* [0]: sent again, [1]: first sends */
     uint64_t sync_us_min;       /* the quickest read (0: none yet) */
+    uint64_t seal_us;           /* in export commands, in all */
+    uint64_t emit_us;           /* handing records to the sink, in all */
     RmiMigRecord rec;           /* one record's buffer */
     char *err;                  /* the first error (under @lock) */
     /* Lanes */
@@ -132,6 +150,7 @@ RmeMigDriver *rme_mig_driver_new(const RmiMigOps *rmm, void *rmm_opaque,
     d->words = (nr_granules + 63) / 64;
     d->todo = g_new0(uint64_t, d->words);
     d->next = g_new0(uint64_t, d->words);
+    d->sent = g_new0(uint64_t, d->words);
     d->rec.buf = g_malloc(RMM_MIG_RECORD_MAX);
     g_mutex_init(&d->lock);
     g_cond_init(&d->cond);
@@ -187,6 +206,7 @@ void rme_mig_driver_free(RmeMigDriver *d)
     g_mutex_clear(&d->lock);
     g_free(d->todo);
     g_free(d->next);
+    g_free(d->sent);
     g_free(d->rec.buf);
     g_free(d->err);
     g_free(d);
@@ -196,11 +216,15 @@ void rme_mig_driver_free(RmeMigDriver *d)
 static int emit(RmeMigDriver *d)
 {
     char *err = NULL;
+    gint64 t0 = g_get_monotonic_time();
+    bool ok;
 
     if (!d->rec.len) {
         return RME_MIG_MORE;
     }
-    return check(d, d->sink->emit(d->sink_opaque, &d->rec, &err), &err);
+    ok = d->sink->emit(d->sink_opaque, &d->rec, &err);
+    d->emit_us += g_get_monotonic_time() - t0;
+    return check(d, ok, &err);
 }
 
 /* The export @ok made d->rec; it goes out. */
@@ -211,7 +235,7 @@ static int exported(RmeMigDriver *d, bool ok, char **err)
 
 int rme_mig_driver_sync(RmeMigDriver *d)
 {
-    uint64_t i, n = 0, kept = 0, logged, us;
+    uint64_t i, n = 0, kept = 0, fresh = 0, logged, us;
     gint64 t0 = g_get_monotonic_time();
     char *err = NULL;
 
@@ -229,21 +253,54 @@ int rme_mig_driver_sync(RmeMigDriver *d)
          */
         d->next[i] &= ~d->todo[i];
         kept += ctpop64(d->next[i]);
+        fresh += ctpop64((d->todo[i] | d->next[i]) & ~d->sent[i]);
     }
     d->logged += n - d->next_count;
     d->next_count = kept;
+    d->fresh_count = fresh;
     us = MAX(g_get_monotonic_time() - t0, 1);
     d->sync_us_min = d->sync_us_min ? MIN(d->sync_us_min, us) : us;
     return RME_MIG_MORE;
 }
 
-uint64_t rme_mig_driver_switchover_us(const RmeMigDriver *d, uint64_t dirty)
+/* Microseconds per granule of @c; 0 if it has no measure yet. */
+static double cost_per_granule(const RmeMigCost *c)
 {
-    if (d->cost_granules < 1) {
+    return c->granules >= 1 ? c->us / c->granules : 0;
+}
+
+uint64_t rme_mig_driver_switchover_us(const RmeMigDriver *d, uint64_t dirty,
+                                      uint64_t fresh)
+{
+    double again = cost_per_granule(&d->cost[0]);
+    double first = cost_per_granule(&d->cost[1]);
+
+    /* A kind not measured yet costs what the other did. */
+    if (!again && !first) {
         return 0;
     }
+    again = again ?: first;
+    first = first ?: again;
+    fresh = MIN(fresh, dirty);
     /* A pass over @dirty, another that finds nothing left: two reads. */
-    return dirty * d->cost_us / d->cost_granules + 2 * d->sync_us_min;
+    return fresh * first + (dirty - fresh) * again + 2 * d->sync_us_min;
+}
+
+uint64_t rme_mig_driver_fresh(const RmeMigDriver *d)
+{
+    return d->fresh_count;
+}
+
+uint64_t rme_mig_driver_passes(const RmeMigDriver *d)
+{
+    return d->passes;
+}
+
+void rme_mig_driver_times(const RmeMigDriver *d, uint64_t *seal_us,
+                          uint64_t *emit_us)
+{
+    *seal_us = d->seal_us;
+    *emit_us = d->emit_us;
 }
 
 uint64_t rme_mig_driver_logged(const RmeMigDriver *d)
@@ -336,6 +393,11 @@ static unsigned next_batch(RmeMigDriver *d, uint64_t *ipas)
         d->cursor += ctz64(bits);
         d->todo[d->cursor / 64] &= ~(1ULL << (d->cursor % 64));
         d->todo_count--;
+        if (!(d->sent[d->cursor / 64] & (1ULL << (d->cursor % 64)))) {
+            d->sent[d->cursor / 64] |= 1ULL << (d->cursor % 64);
+            d->fresh_count--;
+            d->fresh_sent++;
+        }
         ipas[n++] = d->ram_base + (d->cursor << RMM_GRANULE_SHIFT);
         d->cursor++;
     }
@@ -375,6 +437,7 @@ static int send_batch(RmeMigDriver *d)
     uint64_t ipas[RMM_MIG_BATCH_MAX];
     unsigned n = next_batch(d, ipas);
     char *err = NULL;
+    gint64 t0;
     bool ok;
 
     if (!n) {
@@ -383,7 +446,9 @@ static int send_batch(RmeMigDriver *d)
     if (d->nr_lanes) {
         return send_batch_lane(d, ipas, n);
     }
+    t0 = g_get_monotonic_time();
     ok = d->rmm->export_data(d->rmm_opaque, 0, ipas, n, &d->rec, &err);
+    d->seal_us += g_get_monotonic_time() - t0;
     if (exported(d, ok, &err)) {
         return RME_MIG_FAILED;
     }
@@ -405,10 +470,38 @@ int rme_mig_driver_setup(RmeMigDriver *d)
     return RME_MIG_MORE;
 }
 
+/* Add @again granules sent again and @first sent first, in @us, in all. */
+static void cost_measure(RmeMigDriver *d, uint64_t again, uint64_t first,
+                         double us)
+{
+    double wa = again * cost_per_granule(&d->cost[0]);
+    double wf = first * cost_per_granule(&d->cost[1]);
+    double share;
+
+    if (!again && !first) {
+        return;
+    }
+    /*
+     * Both kinds in one iteration: share @us as the costs known so far
+     * do (by count while either has none).  Iterations of one kind
+     * (the first pass; a later one with nothing newly assigned) measure
+     * each kind by itself.
+     */
+    share = wa && wf ? wf / (wa + wf) : (double)first / (again + first);
+    if (again) {
+        d->cost[0].granules = d->cost[0].granules / 2 + again;
+        d->cost[0].us = d->cost[0].us / 2 + us * (1 - share);
+    }
+    if (first) {
+        d->cost[1].granules = d->cost[1].granules / 2 + first;
+        d->cost[1].us = d->cost[1].us / 2 + us * share;
+    }
+}
+
 int rme_mig_driver_iterate(RmeMigDriver *d)
 {
     gint64 t0 = g_get_monotonic_time();
-    uint64_t sent = d->granules_sent;
+    uint64_t sent = d->granules_sent, fresh = d->fresh_sent;
     int ret = send_ripas(d);
 
     while (ret == RME_MIG_MORE && !d->sink->stop_iteration(d->sink_opaque)) {
@@ -417,6 +510,7 @@ int rme_mig_driver_iterate(RmeMigDriver *d)
             continue;
         }
         /* A pass is done: close its epoch, go on with what was logged. */
+        d->passes++;
         ret = close_epoch(d);
         if (ret == RME_MIG_MORE) {
             merge_next(d);
@@ -435,10 +529,8 @@ int rme_mig_driver_iterate(RmeMigDriver *d)
      * stream and the destination opening them behind it (a full
      * stream blocks), an epoch's close included (no read of the log).
      */
-    if (d->granules_sent > sent) {
-        d->cost_granules = d->cost_granules / 2 + (d->granules_sent - sent);
-        d->cost_us = d->cost_us / 2 + (g_get_monotonic_time() - t0);
-    }
+    cost_measure(d, d->granules_sent - sent - (d->fresh_sent - fresh),
+                 d->fresh_sent - fresh, g_get_monotonic_time() - t0);
     return ret;
 }
 

@@ -96,16 +96,34 @@ uint64_t rme_mig_driver_dirty(const RmeMigDriver *d);
  */
 uint64_t rme_mig_driver_logged(const RmeMigDriver *d);
 
+/*
+ * Microseconds spent, in all, in the RMM's export commands on the main
+ * stream (lanes not counted) and handing records to the sink.
+ */
+void rme_mig_driver_times(const RmeMigDriver *d, uint64_t *seal_us,
+                          uint64_t *emit_us);
+
 /* Granules and RIPAS records sent in the epoch still open. */
 uint64_t rme_mig_driver_epoch_sent(const RmeMigDriver *d);
 
 /*
  * How long rme_mig_driver_complete()'s final passes would take for
- * @dirty granules, in microseconds, at what exporting cost in pre-copy
- * (the latest iterations weigh most) and what reading the log costs;
+ * @dirty granules, @fresh of them never sent before, in microseconds:
+ * at what exporting a granule the first time and again cost in pre-copy
+ * (the latest iterations weigh most), and what reading the log costs;
  * 0 before an iteration sent anything.
  */
-uint64_t rme_mig_driver_switchover_us(const RmeMigDriver *d, uint64_t dirty);
+uint64_t rme_mig_driver_switchover_us(const RmeMigDriver *d, uint64_t dirty,
+                                      uint64_t fresh);
+
+/* Granules to send (of rme_mig_driver_dirty()) never sent before. */
+uint64_t rme_mig_driver_fresh(const RmeMigDriver *d);
+
+/*
+ * Pre-copy passes completed (rme_mig_driver_iterate()): 0 until every
+ * granule assigned at setup went once.
+ */
+uint64_t rme_mig_driver_passes(const RmeMigDriver *d);
 
 /*
  * Pre-copy, with RECs running: RIPAS changes, then DATA batches until

@@ -69,6 +69,10 @@ typedef struct RmeStream {
     QemuMutex lane_lock;
     QemuCond lane_cond;
     uint32_t in_epoch;          /* EPOCH records imported */
+    /* The main stream's epoch being imported: records, time reading, opening */
+    uint64_t in_records;
+    uint64_t in_read_us;
+    uint64_t in_import_us;
     bool in_failed;             /* the import failed: lanes stop */
     Error *in_err;              /* why (its first error), if known */
     bool in_main_over;          /* the main channel's load has ended */

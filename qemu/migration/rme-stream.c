@@ -361,14 +361,25 @@ static uint64_t rme_stream_switchover_bytes(RmeStream *s)
     uint64_t bytes = rme_stream_pending_bytes(s, dirty);
     uint64_t limit_ms = migrate_downtime_limit();
     uint64_t threshold = migrate_get_current()->threshold_size;
-    uint64_t us, cost;
+    uint64_t fresh, us, cost;
 
     if (s->hs_wait || !limit_ms || !threshold) {
         return bytes;
     }
-    us = rme_mig_driver_switchover_us(s->drv, dirty);
+    fresh = rme_mig_driver_fresh(s->drv);
+    us = rme_mig_driver_switchover_us(s->drv, dirty, fresh);
     cost = (double)threshold * us / (limit_ms * 1000.0);
-    trace_rme_stream_switchover_cost(dirty, us, bytes, cost, threshold);
+    /*
+     * Not before the first pass is over: what a first send costs the
+     * destination's host (memory for the granule) can change in the
+     * middle of it, and a pass cut short leaves its first sends to the
+     * downtime.
+     */
+    if (!rme_mig_driver_passes(s->drv)) {
+        cost = MAX(cost, threshold + 1);
+    }
+    trace_rme_stream_switchover_cost(dirty, fresh, us, bytes, cost,
+                                     threshold);
     return MAX(bytes, cost);
 }
 
@@ -469,12 +480,13 @@ static int rme_stream_save_complete(QEMUFile *f, void *opaque)
     RmeStream *s = opaque;
     int64_t t0 = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
     RmmMigStats st;
-    uint64_t granules;
+    uint64_t granules, seal0, emit0, seal_us, emit_us;
     unsigned nr_vcpus;
     bool relock;
     int ret;
 
     /* The VM is stopped; the BQL only for each RMM command from here. */
+    rme_mig_driver_times(s->drv, &seal0, &emit0);
     rmm(s)->status(s->g, &st);
     granules = st.data_granules;
     nr_vcpus = rme_stream_nr_vcpus();
@@ -486,6 +498,8 @@ static int rme_stream_save_complete(QEMUFile *f, void *opaque)
     s->final_granules = st.data_granules - granules;
     s->complete_ms = qemu_clock_get_ms(QEMU_CLOCK_REALTIME) - t0;
     trace_rme_stream_complete(ret, s->complete_ms, s->final_granules);
+    rme_mig_driver_times(s->drv, &seal_us, &emit_us);
+    trace_rme_stream_complete_cost(seal_us - seal0, emit_us - emit0);
     if (ret < 0) {
         return rme_stream_fail(s);
     }
@@ -597,6 +611,7 @@ static int rme_stream_load_state(QEMUFile *f, void *opaque, int version_id)
     RmiMigRecord rec;
     Error *err = NULL;
     char *why = NULL;
+    int64_t t0, t1;
     int marker, ret;
 
     if (!s->in_active) {
@@ -604,6 +619,7 @@ static int rme_stream_load_state(QEMUFile *f, void *opaque, int version_id)
         return -EINVAL;
     }
     for (;;) {
+        t0 = g_get_monotonic_time();
         marker = qemu_get_byte(f);
         if (qemu_file_get_error(f)) {
             error_report("rme-guest: realm stream truncated");
@@ -626,6 +642,9 @@ static int rme_stream_load_state(QEMUFile *f, void *opaque, int version_id)
         if (ret < 0) {
             return ret;
         }
+        t1 = g_get_monotonic_time();
+        s->in_read_us += t1 - t0;
+        s->in_records++;
         if (rec.kind == RMM_MIG_RT_HELLO) {
             if (rme_stream_load_hello(s, &rec) < 0) {
                 return -EINVAL;
@@ -639,7 +658,11 @@ static int rme_stream_load_state(QEMUFile *f, void *opaque, int version_id)
             error_report_err(err);
             return -EINVAL;
         }
+        s->in_import_us += g_get_monotonic_time() - t1;
         if (rec.kind == RMM_MIG_RT_EPOCH) {
+            trace_rme_stream_in_epoch_cost(s->in_epoch, s->in_records,
+                                           s->in_read_us, s->in_import_us);
+            s->in_records = s->in_read_us = s->in_import_us = 0;
             rme_stream_in_epoch(s);
         }
     }

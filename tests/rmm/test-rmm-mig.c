@@ -838,17 +838,17 @@ static void migrate_out(Realm *s, GPtrArray *st, unsigned stop_after)
     g_assert_cmpuint(logged, ==, rme_mig_driver_dirty(d));
     g_assert_true(rmm_rec_may_enter(s->rec[0]));
     /* Nothing exported yet: no cost to weigh the switchover by. */
-    g_assert_cmpuint(rme_mig_driver_switchover_us(d, 1000), ==, 0);
+    g_assert_cmpuint(rme_mig_driver_switchover_us(d, 1000, 0), ==, 0);
     g_assert_cmpint(rmm_host_round(d, &h), ==, RME_MIG_DONE);
     /* Then it grows with the dirty granules, from a cost per granule. */
-    g_assert_cmpuint(rme_mig_driver_switchover_us(d, 1000000), >,
-                     rme_mig_driver_switchover_us(d, 0));
-    g_assert_cmpuint(rme_mig_driver_switchover_us(d, 2000000) -
-                     rme_mig_driver_switchover_us(d, 1000000), >=,
-                     rme_mig_driver_switchover_us(d, 1000000) -
-                     rme_mig_driver_switchover_us(d, 0) - 1);
-    quick = rme_mig_driver_switchover_us(d, 0);
-    per_granule = rme_mig_driver_switchover_us(d, 1000000) - quick;
+    g_assert_cmpuint(rme_mig_driver_switchover_us(d, 1000000, 0), >,
+                     rme_mig_driver_switchover_us(d, 0, 0));
+    g_assert_cmpuint(rme_mig_driver_switchover_us(d, 2000000, 0) -
+                     rme_mig_driver_switchover_us(d, 1000000, 0), >=,
+                     rme_mig_driver_switchover_us(d, 1000000, 0) -
+                     rme_mig_driver_switchover_us(d, 0, 0) - 1);
+    quick = rme_mig_driver_switchover_us(d, 0, 0);
+    per_granule = rme_mig_driver_switchover_us(d, 1000000, 0) - quick;
     h.log_wait_us = log_wait_us;
     workload(s, 0);
     g_assert_cmpint(rme_mig_driver_sync(d), ==, RME_MIG_MORE);
@@ -869,9 +869,9 @@ static void migrate_out(Realm *s, GPtrArray *st, unsigned stop_after)
      * a granule costs about what it did (a pass reads no log).
      */
     if (log_wait_us) {
-        g_assert_cmpuint(rme_mig_driver_switchover_us(d, 0), ==, quick);
+        g_assert_cmpuint(rme_mig_driver_switchover_us(d, 0, 0), ==, quick);
         g_assert_cmpuint(quick, <, log_wait_us);
-        g_assert_cmpuint(rme_mig_driver_switchover_us(d, 1000000) - quick,
+        g_assert_cmpuint(rme_mig_driver_switchover_us(d, 1000000, 0) - quick,
                          <, 2 * per_granule + 1000000 * 50);
     }
     workload(s, 1);
@@ -889,6 +889,82 @@ static void migrate_out(Realm *s, GPtrArray *st, unsigned stop_after)
     g_assert_cmpint(rmm_mig_phase(s->r), ==, RMM_MIG_OUT_ENDED);
     g_assert_false(rmm_rec_may_enter(s->rec[2]));
     rme_mig_driver_free(d);
+}
+
+/*
+ * The switchover estimate weighs a granule never sent before at what
+ * first sends cost, and one sent again at what that costs: a first pass
+ * whose records the destination took slowly (as a host does that gives
+ * each granule memory on its first import), then passes that send the
+ * same granules again at no wait.  Weighed alike, the cheap passes made
+ * the first sends left at a switchover look cheap (issue 26).
+ */
+static void test_first_send_cost(void)
+{
+    enum { WAIT_US = 5000, N = 1000 };
+    GPtrArray *st = stream_new();
+    RmmHost h = {
+        .ram_base = ram_base, .ram_size = ram_size, .nr_ram = 2,
+        .rec_ctx = host_rec_ctx, .emit = host_emit, .opaque = st,
+        .data_wait_us = WAIT_US,
+    };
+    RmeMigDriver *d;
+    uint64_t all, base, first_us, again_us;
+    unsigned round, i;
+    Realm s;
+
+    source_new(&s, RMI_HASH_SHA256, 100);
+    h.r = s.r;
+    d = rmm_host_driver_new(&h);
+    g_assert_cmpint(host_export_start(s.r, policy, key), ==, RMI_SUCCESS);
+    g_assert_cmpint(rme_mig_driver_setup(d), ==, RME_MIG_MORE);
+    all = rme_mig_driver_dirty(d);
+    g_assert_cmpuint(all, ==, 64 + 8);
+    g_assert_cmpuint(rme_mig_driver_fresh(d), ==, all);
+    /* An iteration the rate limit cut: the first pass is not over. */
+    h.stop_after = 1;
+    h.emitted = 0;
+    g_assert_cmpint(rme_mig_driver_iterate(d), ==, RME_MIG_MORE);
+    g_assert_cmpuint(rme_mig_driver_passes(d), ==, 0);
+    g_assert_cmpuint(rme_mig_driver_fresh(d), <, all);
+    g_assert_cmpuint(rme_mig_driver_fresh(d), >, 0);
+    h.stop_after = 0;
+    g_assert_cmpint(rmm_host_round(d, &h), ==, RME_MIG_DONE);
+    g_assert_cmpuint(rme_mig_driver_passes(d), ==, 1);
+    g_assert_cmpuint(rme_mig_driver_fresh(d), ==, 0);
+    h.data_wait_us = 0;
+    for (round = 0; round < 4; round++) {
+        for (i = 0; i < 64; i++) {
+            store_at(&s, RAM0 + i * G)[round] ^= 0x5a;
+            rmm_mig_log_write(s.r, RAM0 + i * G, 1);
+        }
+        g_assert_cmpint(rme_mig_driver_sync(d), ==, RME_MIG_MORE);
+        g_assert_cmpuint(rme_mig_driver_dirty(d), ==, 64);
+        g_assert_cmpuint(rme_mig_driver_fresh(d), ==, 0);
+        g_assert_cmpint(rmm_host_round(d, &h), ==, RME_MIG_DONE);
+    }
+    base = rme_mig_driver_switchover_us(d, 0, 0);
+    first_us = rme_mig_driver_switchover_us(d, N, N) - base;
+    again_us = rme_mig_driver_switchover_us(d, N, 0) - base;
+    /* A record holds at most 64 granules: each waited WAIT_US / 64. */
+    g_assert_cmpuint(first_us, >=, N * WAIT_US / RMM_MIG_BATCH_MAX);
+    g_assert_cmpuint(again_us * 4, <, first_us);
+    g_assert_cmpuint(rme_mig_driver_switchover_us(d, N, N / 2) - base, <,
+                     first_us);
+    /* A granule assigned now is sent for the first time. */
+    g_assert_cmpint(rmm_data_create_unknown(s.r, RAM0 + 64 * G), ==,
+                    RMI_SUCCESS);
+    rmm_mig_log_write(s.r, RAM0 + 64 * G, G);
+    store_at(&s, RAM0)[0] ^= 1;
+    rmm_mig_log_write(s.r, RAM0, 1);
+    g_assert_cmpint(rme_mig_driver_sync(d), ==, RME_MIG_MORE);
+    g_assert_cmpuint(rme_mig_driver_dirty(d), ==, 2);
+    g_assert_cmpuint(rme_mig_driver_fresh(d), ==, 1);
+    g_assert_cmpint(rmm_host_round(d, &h), ==, RME_MIG_DONE);
+    g_assert_cmpuint(rme_mig_driver_fresh(d), ==, 0);
+    rme_mig_driver_free(d);
+    g_ptr_array_unref(st);
+    realm_free(&s);
 }
 
 static GPtrArray *ref_stream;
@@ -4687,6 +4763,7 @@ int main(int argc, char **argv)
     g_test_add_data_func("/rmm/mig/round-trip/sha512",
                          GINT_TO_POINTER(RMI_HASH_SHA512), test_round_trip);
     g_test_add_func("/rmm/mig/migrate-twice", test_migrate_twice);
+    g_test_add_func("/rmm/mig/first-send-cost", test_first_send_cost);
     g_test_add_data_func("/rmm/mig/lanes/round-trip/2", GUINT_TO_POINTER(2),
                          test_lanes_round_trip);
     g_test_add_data_func("/rmm/mig/lanes/round-trip/4", GUINT_TO_POINTER(4),

@@ -284,6 +284,9 @@ static bool host_emit(void *opaque, const RmiMigRecord *rec, char **err)
 {
     RmmHost *h = opaque;
 
+    if (h->data_wait_us && rec->kind == RMM_MIG_RT_DATA) {
+        g_usleep(h->data_wait_us);
+    }
     g_mutex_lock(&h->lock);
     h->emit(h->opaque, rec->buf, rec->len);
     h->emitted++;

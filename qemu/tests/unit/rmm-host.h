@@ -32,6 +32,8 @@ typedef struct RmmHost {
     unsigned emitted;           /* in the current iteration */
     /* Each read of the dirty log waits this long (for the vCPUs, say). */
     unsigned log_wait_us;
+    /* Each DATA record emitted waits this long (a destination behind). */
+    unsigned data_wait_us;
     /*
      * DATA on this many parallel lanes (0: lane 0 only); their records
      * go to emit as well, as each worker finishes one (under @lock), and
