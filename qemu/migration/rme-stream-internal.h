@@ -69,7 +69,11 @@ typedef struct RmeStream {
     QemuMutex lane_lock;
     QemuCond lane_cond;
     uint32_t in_epoch;          /* EPOCH records imported */
-    /* The main stream's epoch being imported: records, time reading, opening */
+    /*
+     * The epoch being imported: DATA granules imported before it; its
+     * main stream's records, time reading them and importing them.
+     */
+    uint64_t in_granules;
     uint64_t in_records;
     uint64_t in_read_us;
     uint64_t in_import_us;

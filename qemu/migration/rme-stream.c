@@ -547,6 +547,7 @@ static int rme_stream_load_setup(QEMUFile *f, void *opaque, Error **errp)
     }
     s->in_active = true;
     s->committed = false;
+    s->in_granules = s->in_records = s->in_read_us = s->in_import_us = 0;
     rme_stream_lanes_load_setup(s);
     trace_rme_stream_load_setup();
     return 0;
@@ -611,6 +612,7 @@ static int rme_stream_load_state(QEMUFile *f, void *opaque, int version_id)
     RmiMigRecord rec;
     Error *err = NULL;
     char *why = NULL;
+    RmmMigStats st;
     int64_t t0, t1;
     int marker, ret;
 
@@ -660,8 +662,12 @@ static int rme_stream_load_state(QEMUFile *f, void *opaque, int version_id)
         }
         s->in_import_us += g_get_monotonic_time() - t1;
         if (rec.kind == RMM_MIG_RT_EPOCH) {
-            trace_rme_stream_in_epoch_cost(s->in_epoch, s->in_records,
-                                           s->in_read_us, s->in_import_us);
+            rmm(s)->status(s->g, &st);
+            trace_rme_stream_in_epoch_cost(s->in_epoch,
+                                           st.data_granules - s->in_granules,
+                                           s->in_records, s->in_read_us,
+                                           s->in_import_us);
+            s->in_granules = st.data_granules;
             s->in_records = s->in_read_us = s->in_import_us = 0;
             rme_stream_in_epoch(s);
         }
