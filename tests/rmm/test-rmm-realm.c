@@ -286,7 +286,7 @@ static void test_create_bad_params(void)
     p.flags = 1ULL << 63;
     create_expect_input(&p);
 
-    /* Features the emulated PE does not offer realms */
+    /* Features a new platform does not offer realms */
     default_params(&p, RMI_HASH_SHA256, 3);
     p.flags = RMI_REALM_FLAGS_LPA2;
     create_expect_input(&p);
@@ -311,6 +311,105 @@ static void test_create_bad_params(void)
     default_params(&p, RMI_HASH_SHA256, 3);
     g_assert_cmpint(rmm_realm_create(plat, &p, &r), ==, RMI_SUCCESS);
     rmm_realm_destroy(r);
+}
+
+/*
+ * RMI_FEATURES(0) says what the platform offers, and REALM_CREATE takes
+ * each feature only as far as that: a platform's own maximums (SVE
+ * vector length, PMU counters, breakpoints, watchpoints, IPA width),
+ * not the model's.  Features change only while the platform has no
+ * realm.
+ */
+static void test_create_features(void)
+{
+    RmmPlatformFeatures f, base;
+    RmmPlatform *p;
+    RmiRealmParams rp;
+    RmmRealm *r = NULL;
+    char *err = NULL;
+
+    p = rmm_platform_new(&err);
+    g_assert_nonnull(p);
+    rmm_platform_get_features(p, &base);
+    /* A new platform: 52-bit IPA, 16 + 16 debug registers, SHA-256/512. */
+    g_assert_cmphex(rmm_platform_features0(p), ==,
+                    52 | 15ULL << 14 | 15ULL << 20 | 3ULL << 32);
+
+    f = base;
+    f.s2sz = 40;
+    f.sve = true;
+    f.sve_vl = 3;               /* 512 bits */
+    f.num_bps = 5;
+    f.num_wps = 3;
+    f.pmu = true;
+    f.pmu_num_ctrs = 6;
+    g_assert_true(rmm_platform_set_features(p, &f, &err));
+    g_assert_cmphex(rmm_platform_features0(p), ==,
+                    40 | 1ULL << 9 | 3ULL << 10 | 5ULL << 14 | 3ULL << 20 |
+                    1ULL << 26 | 6ULL << 27 | 3ULL << 32);
+
+    default_params(&rp, RMI_HASH_SHA256, 40);
+    rp.ipa_width = 40;
+    rp.flags = RMI_REALM_FLAGS_SVE | RMI_REALM_FLAGS_PMU;
+    rp.sve_vl = 3;
+    rp.pmu_num_ctrs = 6;
+    g_assert_cmpint(rmm_realm_create(p, &rp, &r), ==, RMI_SUCCESS);
+    g_assert_cmpuint(rmm_realm_params(r)->sve_vl, ==, 3);
+    /* With a realm, the platform's features stay what it was made with. */
+    g_assert_false(rmm_platform_set_features(p, &base, &err));
+    g_assert_nonnull(strstr(err, "the platform has realms"));
+    g_clear_pointer(&err, g_free);
+    rmm_realm_destroy(r);
+    r = NULL;
+
+    /* Each above what the platform offers. */
+    rp.vmid = 41;
+    rp.sve_vl = 4;
+    g_assert_cmpint(rmm_realm_create(p, &rp, &r), ==, RMI_ERROR_INPUT);
+    rp.sve_vl = 3;
+    rp.pmu_num_ctrs = 7;
+    g_assert_cmpint(rmm_realm_create(p, &rp, &r), ==, RMI_ERROR_INPUT);
+    rp.pmu_num_ctrs = 6;
+    rp.num_bps = 6;
+    g_assert_cmpint(rmm_realm_create(p, &rp, &r), ==, RMI_ERROR_INPUT);
+    rp.num_bps = 5;
+    rp.num_wps = 4;
+    g_assert_cmpint(rmm_realm_create(p, &rp, &r), ==, RMI_ERROR_INPUT);
+    rp.num_wps = 3;
+    rp.ipa_width = 41;
+    g_assert_cmpint(rmm_realm_create(p, &rp, &r), ==, RMI_ERROR_INPUT);
+    rp.ipa_width = 40;
+    /* A vector length or counters without their flag. */
+    rp.flags = RMI_REALM_FLAGS_PMU;
+    g_assert_cmpint(rmm_realm_create(p, &rp, &r), ==, RMI_ERROR_INPUT);
+    rp.flags = RMI_REALM_FLAGS_SVE;
+    g_assert_cmpint(rmm_realm_create(p, &rp, &r), ==, RMI_ERROR_INPUT);
+    g_assert_null(r);
+    /* None of the failures kept VMID 41. */
+    rp.flags |= RMI_REALM_FLAGS_PMU;
+    g_assert_cmpint(rmm_realm_create(p, &rp, &r), ==, RMI_SUCCESS);
+    rmm_realm_destroy(r);
+
+    /* Out of range: refused, the features unchanged. */
+    f.sve = false;
+    g_assert_false(rmm_platform_set_features(p, &f, &err));
+    g_clear_pointer(&err, g_free);
+    f.sve = true;
+    f.num_bps = 0;
+    g_assert_false(rmm_platform_set_features(p, &f, &err));
+    g_clear_pointer(&err, g_free);
+    f.num_bps = 5;
+    f.s2sz = RMI_IPA_WIDTH_MAX + 1;
+    g_assert_false(rmm_platform_set_features(p, &f, &err));
+    g_clear_pointer(&err, g_free);
+    f.s2sz = 40;
+    f.pmu = false;
+    g_assert_false(rmm_platform_set_features(p, &f, &err));
+    g_clear_pointer(&err, g_free);
+    g_assert_cmphex(rmm_platform_features0(p), ==,
+                    40 | 1ULL << 9 | 3ULL << 10 | 5ULL << 14 | 3ULL << 20 |
+                    1ULL << 26 | 6ULL << 27 | 3ULL << 32);
+    rmm_platform_free(p);
 }
 
 static void test_create_vmid(void)
@@ -1268,6 +1367,7 @@ int main(int argc, char **argv)
     g_test_add_func("/rmm/realm/create/ok", test_create_ok);
     g_test_add_func("/rmm/realm/create/bad-params", test_create_bad_params);
     g_test_add_func("/rmm/realm/create/vmid", test_create_vmid);
+    g_test_add_func("/rmm/realm/create/features", test_create_features);
     g_test_add_func("/rmm/realm/add-ram", test_add_ram);
     g_test_add_func("/rmm/realm/activate", test_activate);
     g_test_add_func("/rmm/realm/init-ripas/errors", test_init_ripas_errors);

@@ -153,6 +153,7 @@ struct RmmPlatform {
     uint8_t vmid_used[(UINT16_MAX + 1) / 8];   /* VMIDs of live realms */
     RmmCounterFn *counter;  /* the physical counter (CNTPCT), or NULL */
     void *counter_opaque;
+    RmmPlatformFeatures features;   /* under @lock */
 };
 
 /* The platform's physical counter as the RMM reads it (0 if none). */

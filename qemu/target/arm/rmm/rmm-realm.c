@@ -34,6 +34,11 @@ RmmPlatform *rmm_platform_new_keys(RmmAttestKeys *keys)
 
     p->keys = keys;
     g_mutex_init(&p->lock);
+    p->features = (RmmPlatformFeatures) {
+        .s2sz = RMI_IPA_WIDTH_MAX,
+        .num_bps = RMM_MAX_NUM_BPS,
+        .num_wps = RMM_MAX_NUM_WPS,
+    };
     return p;
 }
 
@@ -72,6 +77,65 @@ bool rmm_platform_set_claims(RmmPlatform *p, const RmmPlatformClaims *c,
     return ok;
 }
 
+void rmm_platform_get_features(RmmPlatform *p, RmmPlatformFeatures *f)
+{
+    g_mutex_lock(&p->lock);
+    *f = p->features;
+    g_mutex_unlock(&p->lock);
+}
+
+bool rmm_platform_set_features(RmmPlatform *p, const RmmPlatformFeatures *f,
+                               char **err)
+{
+    bool ok = false;
+
+    if (f->s2sz < RMI_IPA_WIDTH_MIN || f->s2sz > RMI_IPA_WIDTH_MAX) {
+        return rmm_set_err(err, "platform features: IPA width %u outside "
+                           "%u..%u", f->s2sz, RMI_IPA_WIDTH_MIN,
+                           RMI_IPA_WIDTH_MAX);
+    }
+    if (f->sve_vl > 15 || (!f->sve && f->sve_vl)) {
+        return rmm_set_err(err, "platform features: SVE vector length %u "
+                           "(VQ - 1) without SVE or above 15", f->sve_vl);
+    }
+    if (!f->num_bps || f->num_bps > RMM_MAX_NUM_BPS ||
+        !f->num_wps || f->num_wps > RMM_MAX_NUM_WPS) {
+        return rmm_set_err(err, "platform features: %u breakpoints and %u "
+                           "watchpoints (each minus one) outside 1..%u",
+                           f->num_bps, f->num_wps, RMM_MAX_NUM_BPS);
+    }
+    if (f->pmu_num_ctrs > 31 || (!f->pmu && f->pmu_num_ctrs)) {
+        return rmm_set_err(err, "platform features: %u PMU counters "
+                           "without a PMU or above 31", f->pmu_num_ctrs);
+    }
+    g_mutex_lock(&p->lock);
+    if (!rmm_all_zero(p->vmid_used, sizeof(p->vmid_used))) {
+        rmm_set_err(err, "platform features: the platform has realms");
+    } else {
+        p->features = *f;
+        ok = true;
+    }
+    g_mutex_unlock(&p->lock);
+    return ok;
+}
+
+uint64_t rmm_platform_features0(RmmPlatform *p)
+{
+    RmmPlatformFeatures f;
+
+    rmm_platform_get_features(p, &f);
+    return (uint64_t)f.s2sz |
+           (uint64_t)f.lpa2 << 8 |
+           (uint64_t)f.sve << 9 |
+           (uint64_t)f.sve_vl << 10 |
+           (uint64_t)f.num_bps << 14 |
+           (uint64_t)f.num_wps << 20 |
+           (uint64_t)f.pmu << 26 |
+           (uint64_t)f.pmu_num_ctrs << 27 |
+           1ULL << 32 |                 /* HASH_SHA_256 */
+           1ULL << 33;                  /* HASH_SHA_512 */
+}
+
 uint64_t rmm_platform_counter(RmmPlatform *p)
 {
     return p->counter ? p->counter(p->counter_opaque) : 0;
@@ -89,13 +153,20 @@ void rmm_platform_free(RmmPlatform *p)
 
 /* ---- Realm lifecycle ---- */
 
-/* Reserve (@take) or release a VMID; false if it is already in use. */
-static bool rmm_vmid_update(RmmPlatform *plat, uint16_t vmid, bool take)
+/*
+ * Reserve (@take) or release a VMID; false if it is already in use.
+ * With @f, what the platform offers, read under the same lock.
+ */
+static bool rmm_vmid_update(RmmPlatform *plat, uint16_t vmid, bool take,
+                            RmmPlatformFeatures *f)
 {
     uint8_t bit = 1u << (vmid % 8);
     bool ok = true;
 
     g_mutex_lock(&plat->lock);
+    if (f) {
+        *f = plat->features;
+    }
     if (!take) {
         plat->vmid_used[vmid / 8] &= ~bit;
     } else if (plat->vmid_used[vmid / 8] & bit) {
@@ -107,34 +178,52 @@ static bool rmm_vmid_update(RmmPlatform *plat, uint16_t vmid, bool take)
     return ok;
 }
 
-RmiStatus rmm_realm_create(RmmPlatform *plat, const RmiRealmParams *params,
-                           RmmRealm **out)
+/* Whether @params asks only for what the platform offers (@f). */
+static bool rmm_realm_params_fit(const RmiRealmParams *params,
+                                 const RmmPlatformFeatures *f)
 {
-    RmmRealm *r;
+    uint64_t flags = params->flags;
 
-    *out = NULL;
-    if (params->ipa_width < RMI_IPA_WIDTH_MIN ||
-        params->ipa_width > RMI_IPA_WIDTH_MAX) {
-        return RMI_ERROR_INPUT;
+    if (params->ipa_width < RMI_IPA_WIDTH_MIN || params->ipa_width > f->s2sz) {
+        return false;
     }
     if (params->hash_algo != RMI_HASH_SHA256 &&
         params->hash_algo != RMI_HASH_SHA512) {
+        return false;
+    }
+    if (flags & ~(RMI_REALM_FLAGS_LPA2 | RMI_REALM_FLAGS_SVE |
+                  RMI_REALM_FLAGS_PMU | RMI_REALM_FLAGS_MIG_ZERO)) {
+        return false;
+    }
+    if ((flags & RMI_REALM_FLAGS_LPA2) && !f->lpa2) {
+        return false;
+    }
+    /* A vector length or counters only with the feature's flag. */
+    if ((flags & RMI_REALM_FLAGS_SVE) ?
+        !f->sve || params->sve_vl > f->sve_vl : params->sve_vl != 0) {
+        return false;
+    }
+    if ((flags & RMI_REALM_FLAGS_PMU) ?
+        !f->pmu || params->pmu_num_ctrs > f->pmu_num_ctrs :
+        params->pmu_num_ctrs != 0) {
+        return false;
+    }
+    return params->num_bps <= f->num_bps && params->num_wps <= f->num_wps;
+}
+
+RmiStatus rmm_realm_create(RmmPlatform *plat, const RmiRealmParams *params,
+                           RmmRealm **out)
+{
+    RmmPlatformFeatures f;
+    RmmRealm *r;
+
+    *out = NULL;
+    /* The features as they are while the VMID is taken: they stay so. */
+    if (!rmm_vmid_update(plat, params->vmid, true, &f)) {
         return RMI_ERROR_INPUT;
     }
-    if (params->flags & ~(RMI_REALM_FLAGS_LPA2 | RMI_REALM_FLAGS_SVE |
-                          RMI_REALM_FLAGS_PMU | RMI_REALM_FLAGS_MIG_ZERO)) {
-        return RMI_ERROR_INPUT;
-    }
-    /* The emulated PE has no LPA2 stage 2, SVE or PMU for realms. */
-    if ((params->flags & ~RMI_REALM_FLAGS_MIG_ZERO) || params->sve_vl ||
-        params->pmu_num_ctrs) {
-        return RMI_ERROR_INPUT;
-    }
-    if (params->num_bps > RMM_MAX_NUM_BPS ||
-        params->num_wps > RMM_MAX_NUM_WPS) {
-        return RMI_ERROR_INPUT;
-    }
-    if (!rmm_vmid_update(plat, params->vmid, true)) {
+    if (!rmm_realm_params_fit(params, &f)) {
+        rmm_vmid_update(plat, params->vmid, false, NULL);
         return RMI_ERROR_INPUT;
     }
 
@@ -195,7 +284,7 @@ void rmm_realm_destroy(RmmRealm *r)
         rmm_write_notify(r, r->ram[i].base, r->ram[i].size);
         g_free(r->ram[i].s2);
     }
-    rmm_vmid_update(r->plat, r->params.vmid, false);
+    rmm_vmid_update(r->plat, r->params.vmid, false, NULL);
     g_cond_clear(&r->idle);
     g_mutex_clear(&r->lock);
     g_free(r);

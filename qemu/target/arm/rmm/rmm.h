@@ -86,6 +86,46 @@ void rmm_platform_set_counter(RmmPlatform *p, RmmCounterFn *fn,
 void rmm_platform_free(RmmPlatform *p);
 
 /*
+ * What the platform offers its realms, as RMI_FEATURES reports it in
+ * RmiFeatureRegister0 and RMI_REALM_CREATE checks a realm's parameters
+ * against: the largest IPA width, LPA2, SVE with its longest vector
+ * length (VQ minus one), breakpoints and watchpoints (each a number
+ * minus one), a PMU with its number of counters.  A new platform offers
+ * the base: IPA width RMI_IPA_WIDTH_MAX, no LPA2, SVE or PMU,
+ * RMM_MAX_NUM_BPS breakpoints and RMM_MAX_NUM_WPS watchpoints.  The
+ * emulated REC keeps no SVE or PMU state yet, so QEMU's realm backend
+ * offers neither.
+ */
+typedef struct RmmPlatformFeatures {
+    uint8_t s2sz;
+    bool lpa2;
+    bool sve;
+    uint8_t sve_vl;             /* 0..15 */
+    uint8_t num_bps;            /* 1..RMM_MAX_NUM_BPS */
+    uint8_t num_wps;            /* 1..RMM_MAX_NUM_WPS */
+    bool pmu;
+    uint8_t pmu_num_ctrs;       /* 0..31 */
+} RmmPlatformFeatures;
+
+void rmm_platform_get_features(RmmPlatform *p, RmmPlatformFeatures *f);
+/*
+ * Set what @p offers; false and *@err (g_free it) if a field is out of
+ * its range or the platform has realms already (they were checked
+ * against what it offered then).
+ */
+bool rmm_platform_set_features(RmmPlatform *p, const RmmPlatformFeatures *f,
+                               char **err);
+/*
+ * RMI_FEATURES(0): RmiFeatureRegister0 (DEN0137 1.0): S2SZ [7:0], LPA2
+ * 8, SVE_EN 9, SVE_VL [13:10], NUM_BPS [19:14], NUM_WPS [25:20], PMU_EN
+ * 26, PMU_NUM_CTRS [31:27], HASH_SHA_256 32, HASH_SHA_512 33.  The model
+ * reports 0 in GICV3_NUM_LRS and MAX_RECS_ORDER: it has no GIC list
+ * registers of its own (QEMU's GIC serves the realm) and takes up to
+ * RMM_MAX_RECS RECs.
+ */
+uint64_t rmm_platform_features0(RmmPlatform *p);
+
+/*
  * A platform with an identity: @pem[0..@len) holds its CCA platform
  * attestation key (ECDSA P-384, unencrypted PKCS#8 or SEC1) and X.509
  * certificates, the key's first, each issued and signed by the next
