@@ -34,3 +34,8 @@ void virt_cca_boot_init(VirtMachineState *vms)
 {
     g_assert_not_reached();
 }
+
+void virt_cca_cpu_init(VirtMachineState *vms, Object *cpuobj)
+{
+    g_assert_not_reached();
+}

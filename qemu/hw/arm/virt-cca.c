@@ -88,6 +88,17 @@ int virt_cca_map_pa_bits(VirtMachineState *vms, ARMCPU *cpu, int pa_bits)
     return pa_bits - 1;
 }
 
+void virt_cca_cpu_init(VirtMachineState *vms, Object *cpuobj)
+{
+    RmeGuest *g = RME_GUEST(virt_cca_realm(MACHINE(vms)));
+    Error *err = NULL;
+
+    if (!rme_guest_cpu_init(g, cpuobj, &err)) {
+        error_report_err(err);
+        exit(1);
+    }
+}
+
 MemoryRegion *virt_cca_memory_init(VirtMachineState *vms,
                                    MemoryRegion *sysmem, int pa_bits)
 {

@@ -34,6 +34,9 @@
 #include "system/reset.h"
 #include "system/runstate.h"
 #include "qemu/accel.h"
+#include "system/kvm.h"
+#include "cpu.h"
+#include "cpu-features.h"
 #include "crypto/hash.h"
 #include "rme.h"
 #include "trace.h"
@@ -490,6 +493,57 @@ static void rme_guest_complete(UserCreatable *uc, Error **errp)
     qemu_add_machine_init_done_notifier(&g->machine_done);
 }
 
+/* Of @what the realm asks @want (0: the vCPU's @own), from 2 to @own. */
+static bool rme_guest_debug_count(const char *what, unsigned want,
+                                  unsigned own, uint8_t *out, Error **errp)
+{
+    if (want && (want < 2 || want > own)) {
+        error_setg(errp, "rme-guest: num-%s=%u, but the vCPU model has %u "
+                   "%s: between 2 and %u", what, want, own, what, own);
+        return false;
+    }
+    *out = want ? want : own;
+    return true;
+}
+
+bool rme_guest_cpu_init(RmeGuest *g, Object *cpuobj, Error **errp)
+{
+    ARMCPU *cpu = ARM_CPU(cpuobj);
+    unsigned bps = FIELD_EX64_IDREG(&cpu->isar, ID_AA64DFR0, BRPS) + 1;
+    unsigned wps = FIELD_EX64_IDREG(&cpu->isar, ID_AA64DFR0, WRPS) + 1;
+    unsigned ctx = FIELD_EX64_IDREG(&cpu->isar, ID_AA64DFR0, CTX_CMPS) + 1;
+
+    if (kvm_enabled()) {
+        /* The kernel takes them from the vCPU's ID registers. */
+        if (g->num_breakpoints || g->num_watchpoints) {
+            error_setg(errp, "rme-guest: num-breakpoints and "
+                       "num-watchpoints are not supported under KVM yet");
+            return false;
+        }
+        return true;
+    }
+    if (!rme_guest_debug_count("breakpoints", g->num_breakpoints, bps,
+                               &g->bps, errp) ||
+        !rme_guest_debug_count("watchpoints", g->num_watchpoints, wps,
+                               &g->wps, errp)) {
+        return false;
+    }
+    /* The context-matching breakpoints are among them. */
+    ctx = MIN(ctx, g->bps);
+    FIELD_DP64_IDREG(&cpu->isar, ID_AA64DFR0, BRPS, g->bps - 1);
+    FIELD_DP64_IDREG(&cpu->isar, ID_AA64DFR0, WRPS, g->wps - 1);
+    FIELD_DP64_IDREG(&cpu->isar, ID_AA64DFR0, CTX_CMPS, ctx - 1);
+    if (cpu->isar.dbgdidr) {
+        cpu->isar.dbgdidr = FIELD_DP32(cpu->isar.dbgdidr, DBGDIDR, BRPS,
+                                       g->bps - 1);
+        cpu->isar.dbgdidr = FIELD_DP32(cpu->isar.dbgdidr, DBGDIDR, WRPS,
+                                       g->wps - 1);
+        cpu->isar.dbgdidr = FIELD_DP32(cpu->isar.dbgdidr, DBGDIDR, CTX_CMPS,
+                                       ctx - 1);
+    }
+    return true;
+}
+
 static void rme_guest_init(Object *obj)
 {
     RmeGuest *g = RME_GUEST(obj);
@@ -497,6 +551,18 @@ static void rme_guest_init(Object *obj)
     g->measurement_algo = RMI_HASH_SHA512;
     g->migration_zero = true;
     g->images = g_array_new(false, true, sizeof(RmeImage));
+    object_property_add_uint8_ptr(obj, "num-breakpoints",
+                                  &g->num_breakpoints,
+                                  OBJ_PROP_FLAG_READWRITE);
+    object_property_set_description(obj, "num-breakpoints",
+        "Hardware breakpoints of the realm's vCPUs, measured into the "
+        "realm (default 0: as many as the vCPU model has)");
+    object_property_add_uint8_ptr(obj, "num-watchpoints",
+                                  &g->num_watchpoints,
+                                  OBJ_PROP_FLAG_READWRITE);
+    object_property_set_description(obj, "num-watchpoints",
+        "Hardware watchpoints of the realm's vCPUs, measured into the "
+        "realm (default 0: as many as the vCPU model has)");
 }
 
 static void rme_guest_finalize(Object *obj)

@@ -99,6 +99,8 @@ struct RmeGuest {
     char *platform_identity;            /* path of a PEM file */
     char *migration_policy;             /* path of a PEM file */
     bool migration_zero;                /* RMI_REALM_FLAGS_MIG_ZERO */
+    uint8_t num_breakpoints;            /* 0: the vCPU model's */
+    uint8_t num_watchpoints;            /* 0: the vCPU model's */
 
     /* The migration policy's contents and SHA-512 (at object creation) */
     uint8_t *policy_pem;
@@ -112,6 +114,8 @@ struct RmeGuest {
     hwaddr ram_base;
     uint64_t ram_size;
     GArray *images;                     /* RmeImage, set by the board */
+    /* The realm's, set by rme_guest_cpu_init() (0: not known) */
+    uint8_t bps, wps;
 
     const RmeBackendOps *ops;
     void *backend;                      /* the backend's own state */
@@ -137,12 +141,23 @@ bool rme_guest_machine_init(RmeGuest *g, uint32_t ipa_width,
 /* The board says where it loaded images that the realm starts with. */
 void rme_guest_add_image(RmeGuest *g, hwaddr base, hwaddr size);
 
+/*
+ * Board side, for each vCPU before it is realized: the realm's
+ * breakpoints and watchpoints (num-breakpoints, num-watchpoints, or the
+ * vCPU model's own), which the vCPU then has, as the RMM shows a realm
+ * the counts it was created with.
+ */
+bool rme_guest_cpu_init(RmeGuest *g, Object *cpuobj, Error **errp);
+
 /* The parameters of the realm this rme-guest describes. */
 static inline RmiRealmParams rme_guest_realm_params(RmeGuest *g)
 {
     RmiRealmParams p = {
         .ipa_width = g->ipa_width,
         .hash_algo = g->measurement_algo,
+        /* Each a number minus one (0: under KVM, the kernel's choice) */
+        .num_bps = g->bps ? g->bps - 1 : 0,
+        .num_wps = g->wps ? g->wps - 1 : 0,
     };
 
     memcpy(p.rpv, g->rpv, RMM_RPV_SIZE);

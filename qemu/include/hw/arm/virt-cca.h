@@ -34,6 +34,9 @@ int virt_cca_kvm_type(VirtMachineState *vms, int map_pa_bits,
 MemoryRegion *virt_cca_memory_init(VirtMachineState *vms,
                                    MemoryRegion *sysmem, int pa_bits);
 
+/* Each vCPU, before it is realized: what the realm has of it. */
+void virt_cca_cpu_init(VirtMachineState *vms, Object *cpuobj);
+
 /* Before arm_load_kernel(): images go through shared RAM. */
 void virt_cca_boot_init(VirtMachineState *vms);
 

@@ -25,6 +25,7 @@ import hashlib
 import logging
 import os
 import re
+import subprocess
 import time
 
 from qemu_test import QemuSystemTest
@@ -324,6 +325,44 @@ class CcaRealm(QemuSystemTest):
         # (256, a 33-byte bstr) is derived from the identity's key.
         self.assertTrue(self.token_contains('190100' + '5821' +
                                             instance_id.hex()))
+
+    def hw_breakpoints(self, vm=None):
+        """What the guest kernel found: (breakpoints, watchpoints)."""
+        _, out = self.guest_run('dmesg | grep hw-breakpoint', vm=vm)
+        m = re.search(r'found (\d+) breakpoint and (\d+) watchpoint', out)
+        self.assertIsNotNone(m, f'no hw-breakpoint line: {out!r}')
+        return int(m.group(1)), int(m.group(2))
+
+    def test_realm_debug_registers(self):
+        # num-breakpoints / num-watchpoints: the realm's vCPUs have that
+        # many (the guest's kernel counts them from ID_AA64DFR0_EL1), and
+        # the counts are measured (RmiRealmParams num_bps, num_wps: the
+        # RIM differs).  More than the vCPU model has is refused at start.
+        self.set_machine('virt')
+        self.require_accelerator('tcg')
+        res = subprocess.run(
+            [self.qemu_bin, '-M', 'virt,confidential-guest-support=rme0',
+             '-object', 'rme-guest,id=rme0,num-breakpoints=7',
+             '-accel', 'tcg', '-cpu', 'max', '-m', '256M',
+             '-kernel', self.kernel, '-display', 'none', '-serial', 'none',
+             '-monitor', 'none'],
+            capture_output=True, text=True, timeout=60, check=False)
+        self.assertNotEqual(res.returncode, 0)
+        self.assertIn('rme-guest: num-breakpoints=7, but the vCPU model has '
+                      '6 breakpoints: between 2 and 6', res.stderr)
+
+        self.boot(realm=True, smp=1)
+        self.assertEqual(self.hw_breakpoints(), (6, 4))
+        rim = self.realm_rim()
+        self.vm.shutdown()
+        vm = self.get_vm(name='few-debug')
+        self.boot(realm=True, smp=1, vm=vm,
+                  rme_opts=',num-breakpoints=2,num-watchpoints=3')
+        self.assertEqual(self.hw_breakpoints(vm=vm), (2, 3))
+        _, att = self.cca_attest(vm=vm)
+        self.assert_token(att)
+        self.assertFalse(self.token_contains(rim, vm=vm),
+                         'the same RIM with other debug register counts')
 
     def test_plain_vm(self):
         self.boot(realm=False, smp=1)
