@@ -320,8 +320,23 @@ static void test_create_bad_params(void)
  * not the model's.  Features change only while the platform has no
  * realm.
  */
+/* @f refused by platform @p, which keeps what it had. */
+static void features_refused(RmmPlatform *p, const RmmPlatformFeatures *f)
+{
+    uint64_t before = rmm_platform_features0(p);
+    char *err = NULL;
+
+    g_assert_false(rmm_platform_set_features(p, f, &err));
+    g_assert_nonnull(err);
+    g_free(err);
+    g_assert_cmphex(rmm_platform_features0(p), ==, before);
+}
+
 static void test_create_features(void)
 {
+    /* The platform below: 40-bit IPA, SVE to 512 bits, 6+4, 6 counters */
+    const uint64_t reg0 = 40 | 1ULL << 9 | 3ULL << 10 | 5ULL << 14 |
+                          3ULL << 20 | 1ULL << 26 | 6ULL << 27 | 3ULL << 32;
     RmmPlatformFeatures f, base;
     RmmPlatform *p;
     RmiRealmParams rp;
@@ -344,9 +359,7 @@ static void test_create_features(void)
     f.pmu = true;
     f.pmu_num_ctrs = 6;
     g_assert_true(rmm_platform_set_features(p, &f, &err));
-    g_assert_cmphex(rmm_platform_features0(p), ==,
-                    40 | 1ULL << 9 | 3ULL << 10 | 5ULL << 14 | 3ULL << 20 |
-                    1ULL << 26 | 6ULL << 27 | 3ULL << 32);
+    g_assert_cmphex(rmm_platform_features0(p), ==, reg0);
 
     default_params(&rp, RMI_HASH_SHA256, 40);
     rp.ipa_width = 40;
@@ -392,23 +405,17 @@ static void test_create_features(void)
 
     /* Out of range: refused, the features unchanged. */
     f.sve = false;
-    g_assert_false(rmm_platform_set_features(p, &f, &err));
-    g_clear_pointer(&err, g_free);
+    features_refused(p, &f);
     f.sve = true;
     f.num_bps = 0;
-    g_assert_false(rmm_platform_set_features(p, &f, &err));
-    g_clear_pointer(&err, g_free);
+    features_refused(p, &f);
     f.num_bps = 5;
     f.s2sz = RMI_IPA_WIDTH_MAX + 1;
-    g_assert_false(rmm_platform_set_features(p, &f, &err));
-    g_clear_pointer(&err, g_free);
+    features_refused(p, &f);
     f.s2sz = 40;
     f.pmu = false;
-    g_assert_false(rmm_platform_set_features(p, &f, &err));
-    g_clear_pointer(&err, g_free);
-    g_assert_cmphex(rmm_platform_features0(p), ==,
-                    40 | 1ULL << 9 | 3ULL << 10 | 5ULL << 14 | 3ULL << 20 |
-                    1ULL << 26 | 6ULL << 27 | 3ULL << 32);
+    features_refused(p, &f);
+    g_assert_cmphex(rmm_platform_features0(p), ==, reg0);
     rmm_platform_free(p);
 }
 
