@@ -243,6 +243,14 @@ def check_transcript(lines):
             rim = rim_init(params)
             rems = [bytes(RMM_REALM_MEASUREMENT_WIDTH)] * 4
             seen.add(('realm', algo))
+            # Each feature parameter on, and all off.
+            if params['flags'] & 2 and params['sve_vl']:
+                seen.add('sve')
+            if params['flags'] & 4 and params['pmu_num_ctrs']:
+                seen.add('pmu')
+            if not params['flags'] & 6 and not params['sve_vl'] and \
+               not params['pmu_num_ctrs']:
+                seen.add('no-features')
             if any(params['rpv']):
                 seen.add('rpv')
             compare(lineno, 'REALM_CREATE RIM', rim, bytes.fromhex(f['rim']))
@@ -289,7 +297,8 @@ def check_transcript(lines):
     # The transcript must cover every measured operation.
     required = {('realm', RMI_HASH_SHA_256), ('realm', RMI_HASH_SHA_512),
                 ('ripas', RMI_HASH_SHA_256), ('ripas', RMI_HASH_SHA_512),
-                'rpv', ('data', 0), ('data', 1), ('rec', 0), ('rec', 1),
+                'rpv', 'sve', 'pmu', 'no-features',
+                ('data', 0), ('data', 1), ('rec', 0), ('rec', 1),
                 ('extend', 1), ('extend', 2), ('extend', 3), ('extend', 4),
                 ('extend-len', 0), ('extend-len', 1), ('extend-len', 2)}
     missing = required - seen

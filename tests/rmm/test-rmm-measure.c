@@ -766,6 +766,37 @@ static void print_vectors(void)
         vec_extend(&s, 4, data + 7, 1);
         vec_extend(&s, 4, data, 48);
     }
+
+    /*
+     * The realm features one at a time, as rme-guest sets them: none
+     * (the default), SVE at 512 bits, a PMU with 4 counters, 2
+     * breakpoints and 3 watchpoints.
+     */
+    for (i = 0; i < 4; i++) {
+        VecState s;
+        RmiRealmParams p;
+
+        memset(&p, 0, sizeof(p));
+        p.ipa_width = 41;
+        p.hash_algo = i & 1 ? RMI_HASH_SHA512 : RMI_HASH_SHA256;
+        p.num_bps = 5;
+        p.num_wps = 3;
+        switch (i) {
+        case 1:
+            p.flags = RMI_REALM_FLAGS_SVE;
+            p.sve_vl = 3;
+            break;
+        case 2:
+            p.flags = RMI_REALM_FLAGS_PMU;
+            p.pmu_num_ctrs = 4;
+            break;
+        case 3:
+            p.num_bps = 1;
+            p.num_wps = 2;
+            break;
+        }
+        vec_realm(&s, &p);
+    }
 }
 
 int main(int argc, char **argv)

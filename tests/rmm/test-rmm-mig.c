@@ -2597,14 +2597,31 @@ static void test_reject_params(void)
     p.num_bps = 4;
     realm_new(&d, &p, false);
     reject_into(d.r, key, ref, 0, "IMMUTABLE: num_bps mismatch (the "
-                "destination's is 4)");
+                "destination's is 4: 5 breakpoints)");
     realm_free(&d);
 
     params_init(&p, RMI_HASH_SHA256, 203);
     p.num_wps = 15;
     realm_new(&d, &p, false);
     reject_into(d.r, key, ref, 0, "IMMUTABLE: num_wps mismatch (the "
-                "destination's is 15)");
+                "destination's is 15: 16 watchpoints)");
+    realm_free(&d);
+
+    /* A REC's state depends on these: named in the destination's terms. */
+    params_init(&p, RMI_HASH_SHA256, 203);
+    p.flags |= RMI_REALM_FLAGS_SVE;
+    p.sve_vl = 1;
+    realm_new(&d, &p, false);
+    reject_into(d.r, key, ref, 0, "IMMUTABLE: sve_vl mismatch (the "
+                "destination's is 1: 256-bit vectors)");
+    realm_free(&d);
+
+    params_init(&p, RMI_HASH_SHA256, 203);
+    p.flags |= RMI_REALM_FLAGS_PMU;
+    p.pmu_num_ctrs = 4;
+    realm_new(&d, &p, false);
+    reject_into(d.r, key, ref, 0, "IMMUTABLE: pmu_num_ctrs mismatch (the "
+                "destination's is 4: 4 event counters)");
     realm_free(&d);
 
     params_init(&p, RMI_HASH_SHA256, 203);
@@ -2678,11 +2695,16 @@ static void test_reject_params_forged(void)
         const char *what;
     } cases[] = {
         { MIG_IMM_FLAGS, 8, RMI_REALM_FLAGS_SVE,
+          "IMMUTABLE: sve_vl mismatch (the destination's realm has no "
+          "SVE)" },
+        { MIG_IMM_FLAGS, 8, RMI_REALM_FLAGS_LPA2,
           "IMMUTABLE: flags mismatch (the destination's is 0x0)" },
         { MIG_IMM_SVE_VL, 1, 3,
-          "IMMUTABLE: sve_vl mismatch (the destination's is 0)" },
+          "IMMUTABLE: sve_vl mismatch (the destination's realm has no "
+          "SVE)" },
         { MIG_IMM_PMU_CTRS, 1, 8,
-          "IMMUTABLE: pmu_num_ctrs mismatch (the destination's is 0)" },
+          "IMMUTABLE: pmu_num_ctrs mismatch (the destination's realm has "
+          "no PMU)" },
         { MIG_IMM_IPA_WIDTH, 4, 41,
           "IMMUTABLE: ipa_width mismatch (the destination's is 33)" },
         { MIG_IMM_HASH_ALGO, 1, 7,
@@ -4758,6 +4780,7 @@ static void test_lanes_ripas_rule(void)
 
 int main(int argc, char **argv)
 {
+    RmmPlatformFeatures features;
     int ret;
 
     pki_new(&pki);
@@ -4765,6 +4788,13 @@ int main(int argc, char **argv)
     plat = pki_platform(&pki.plat, &pki.ca);
     rmm_platform_set_counter(plat, read_counter, &counter);
     g_assert_nonnull(plat);
+    /* It offers SVE and a PMU: a destination realm may differ in them. */
+    rmm_platform_get_features(plat, &features);
+    features.sve = true;
+    features.sve_vl = 15;
+    features.pmu = true;
+    features.pmu_num_ctrs = 31;
+    g_assert_true(rmm_platform_set_features(plat, &features, NULL));
     xbuf = g_malloc0(RMM_MIG_RECORD_MAX + 1);
     if (argc == 3 && !strcmp(argv[1], "--write-corpus")) {
         ret = write_corpus(argv[2]);

@@ -7,6 +7,9 @@
  *                             [,platform-identity=<PEM file>]
  *                             [,migration-policy=<PEM file>]
  *                             [,migration-zero-granules=on|off]
+ *                             [,num-breakpoints=N][,num-watchpoints=N]
+ *                             [,sve-vector-length=bits]
+ *                             [,num-pmu-counters=N]
  *
  * At every machine reset (but not on an incoming migration) the realm is
  * built from scratch through the realm backend: REALM_CREATE, RIPAS RAM
@@ -37,6 +40,7 @@
 #include "system/kvm.h"
 #include "cpu.h"
 #include "cpu-features.h"
+#include "internals.h"
 #include "crypto/hash.h"
 #include "rme.h"
 #include "trace.h"
@@ -506,6 +510,109 @@ static bool rme_guest_debug_count(const char *what, unsigned want,
     return true;
 }
 
+/*
+ * The realm's SVE: none (ID_AA64PFR0.SVE and ID_AA64ZFR0 read 0, as the
+ * RMM shows a realm created without SVE), or the vector lengths the
+ * vCPU model has up to sve-vector-length, whose longest is that.  SME
+ * the RMM never gives a realm.  The vCPU finalizes its lengths when it
+ * is realized, from the sve<N> bits set here.
+ */
+static bool rme_guest_cpu_sve(RmeGuest *g, ARMCPU *cpu, Error **errp)
+{
+    Object *obj = OBJECT(cpu);
+    uint32_t vl = g->sve_vector_length, vq = vl / 128;
+    uint32_t has = cpu_isar_feature(aa64_sve, cpu) ? cpu->sve_vq.supported
+                                                   : 0;
+    uint32_t off = cpu->sve_vq.init & ~cpu->sve_vq.map;
+    uint32_t mask = MAKE_64BIT_MASK(0, MIN(vq, ARM_MAX_VQ));
+    /* The longest the user gave -cpu (sve<N>=on, sve-max-vq), if any */
+    uint32_t user_vq = cpu->sve_vq.map ? 32 - clz32(cpu->sve_vq.map)
+                                       : cpu->sve_max_vq;
+
+    if (object_property_find(obj, "sme")) {
+        object_property_set_bool(obj, "sme", false, &error_abort);
+    }
+    if (!vl) {
+        if (cpu->sve_vq.map || cpu->sve_max_vq) {
+            error_setg(errp, "rme-guest: the realm has no SVE "
+                       "(sve-vector-length=0), but -cpu sets its vector "
+                       "lengths");
+            return false;
+        }
+        if (has) {
+            object_property_set_bool(obj, "sve", false, &error_abort);
+        }
+        g->sve_vq = 0;
+        return true;
+    }
+    if (vl % 128 || vq > ARM_MAX_VQ) {
+        error_setg(errp, "rme-guest: sve-vector-length=%u: a multiple of "
+                   "128 up to %u bits, or 0 for no SVE", vl,
+                   ARM_MAX_VQ * 128);
+        return false;
+    }
+    if (!(has & BIT(vq - 1))) {
+        if (has) {
+            error_setg(errp, "rme-guest: sve-vector-length=%u, but the vCPU "
+                       "model has no %u-bit vectors (its longest: %u bits)",
+                       vl, vl, (32 - clz32(has)) * 128);
+        } else {
+            error_setg(errp, "rme-guest: sve-vector-length=%u, but the vCPU "
+                       "model has no SVE", vl);
+        }
+        return false;
+    }
+    if (user_vq && user_vq != vq) {
+        error_setg(errp, "rme-guest: sve-vector-length=%u, but -cpu sets "
+                   "the longest vector length to %u bits", vl, user_vq * 128);
+        return false;
+    }
+    if (off & BIT(vq - 1)) {
+        error_setg(errp, "rme-guest: sve-vector-length=%u, but -cpu "
+                   "disables sve%u", vl, vl);
+        return false;
+    }
+    cpu->sve_vq.map |= has & mask & ~off;
+    cpu->sve_vq.init |= has & mask & ~off;
+    g->sve_vq = vq;
+    return true;
+}
+
+/*
+ * The realm's PMU: none, or num-pmu-counters event counters (PMCR_EL0.N,
+ * as the RMM sets MDCR_EL2.HPMN to the realm's count).
+ */
+static bool rme_guest_cpu_pmu(RmeGuest *g, ARMCPU *cpu, Error **errp)
+{
+    unsigned want = g->num_pmu_counters;
+    unsigned has = arm_feature(&cpu->env, ARM_FEATURE_PMU) ?
+                   pmu_num_counters(&cpu->env) : 0;
+
+    if (!want) {
+        if (arm_feature(&cpu->env, ARM_FEATURE_PMU)) {
+            object_property_set_bool(OBJECT(cpu), "pmu", false,
+                                     &error_abort);
+        }
+        g->pmu_ctrs = 0;
+        return true;
+    }
+    if (!arm_feature(&cpu->env, ARM_FEATURE_PMU)) {
+        error_setg(errp, "rme-guest: num-pmu-counters=%u, but the vCPU "
+                   "model has no PMU", want);
+        return false;
+    }
+    if (want > has) {
+        error_setg(errp, "rme-guest: num-pmu-counters=%u, but the vCPU "
+                   "model has %u: between 1 and %u, or 0 for no PMU", want,
+                   has, has);
+        return false;
+    }
+    cpu->isar.reset_pmcr_el0 = deposit64(cpu->isar.reset_pmcr_el0,
+                                         PMCRN_SHIFT, 5, want);
+    g->pmu_ctrs = want;
+    return true;
+}
+
 bool rme_guest_cpu_init(RmeGuest *g, Object *cpuobj, Error **errp)
 {
     ARMCPU *cpu = ARM_CPU(cpuobj);
@@ -515,12 +622,22 @@ bool rme_guest_cpu_init(RmeGuest *g, Object *cpuobj, Error **errp)
 
     if (kvm_enabled()) {
         /* The kernel takes them from the vCPU's ID registers. */
-        if (g->num_breakpoints || g->num_watchpoints) {
-            error_setg(errp, "rme-guest: num-breakpoints and "
-                       "num-watchpoints are not supported under KVM yet");
+        if (g->num_breakpoints || g->num_watchpoints ||
+            g->sve_vector_length || g->num_pmu_counters) {
+            error_setg(errp, "rme-guest: num-breakpoints, num-watchpoints, "
+                       "sve-vector-length and num-pmu-counters are not "
+                       "supported under KVM yet");
             return false;
         }
         return true;
+    }
+    /* What the emulated platform offers: the vCPU model, as it is. */
+    if (g->ops->cpu_model && !g->ops->cpu_model(g, cpuobj, errp)) {
+        return false;
+    }
+    if (!rme_guest_cpu_sve(g, cpu, errp) ||
+        !rme_guest_cpu_pmu(g, cpu, errp)) {
+        return false;
     }
     if (!rme_guest_debug_count("breakpoints", g->num_breakpoints, bps,
                                &g->bps, errp) ||
@@ -563,6 +680,18 @@ static void rme_guest_init(Object *obj)
     object_property_set_description(obj, "num-watchpoints",
         "Hardware watchpoints of the realm's vCPUs, measured into the "
         "realm (default 0: as many as the vCPU model has)");
+    object_property_add_uint32_ptr(obj, "sve-vector-length",
+                                   &g->sve_vector_length,
+                                   OBJ_PROP_FLAG_READWRITE);
+    object_property_set_description(obj, "sve-vector-length",
+        "SVE vector length of the realm's vCPUs in bits, measured into "
+        "the realm (default 0: no SVE)");
+    object_property_add_uint8_ptr(obj, "num-pmu-counters",
+                                  &g->num_pmu_counters,
+                                  OBJ_PROP_FLAG_READWRITE);
+    object_property_set_description(obj, "num-pmu-counters",
+        "PMU event counters of the realm's vCPUs, measured into the "
+        "realm (default 0: no PMU)");
 }
 
 static void rme_guest_finalize(Object *obj)

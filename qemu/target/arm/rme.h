@@ -71,6 +71,12 @@ typedef struct RmeBackendOps {
     bool (*machine_done)(RmeGuest *g, Error **errp);
     /* The memory a realm vCPU sees, given the machine's (shared) memory. */
     MemoryRegion *(*cpu_memory)(RmeGuest *g, MemoryRegion *sysmem);
+    /*
+     * For each vCPU before rme_guest_cpu_init() gives it the realm's
+     * features: what the platform offers realms, where that is the vCPU
+     * model (optional: a KVM host's RMM reports its own).
+     */
+    bool (*cpu_model)(RmeGuest *g, Object *cpuobj, Error **errp);
 
     /*
      * Destination, at reset on -incoming: a NEW realm from the rme-guest's
@@ -101,6 +107,8 @@ struct RmeGuest {
     bool migration_zero;                /* RMI_REALM_FLAGS_MIG_ZERO */
     uint8_t num_breakpoints;            /* 0: the vCPU model's */
     uint8_t num_watchpoints;            /* 0: the vCPU model's */
+    uint32_t sve_vector_length;         /* bits; 0: no SVE */
+    uint8_t num_pmu_counters;           /* 0: no PMU */
 
     /* The migration policy's contents and SHA-512 (at object creation) */
     uint8_t *policy_pem;
@@ -114,8 +122,10 @@ struct RmeGuest {
     hwaddr ram_base;
     uint64_t ram_size;
     GArray *images;                     /* RmeImage, set by the board */
-    /* The realm's, set by rme_guest_cpu_init() (0: not known) */
+    /* The realm's, set by rme_guest_cpu_init() (bps, wps 0: not known) */
     uint8_t bps, wps;
+    uint8_t sve_vq;                     /* 0: no SVE */
+    uint8_t pmu_ctrs;                   /* 0: no PMU */
 
     const RmeBackendOps *ops;
     void *backend;                      /* the backend's own state */
@@ -144,8 +154,9 @@ void rme_guest_add_image(RmeGuest *g, hwaddr base, hwaddr size);
 /*
  * Board side, for each vCPU before it is realized: the realm's
  * breakpoints and watchpoints (num-breakpoints, num-watchpoints, or the
- * vCPU model's own), which the vCPU then has, as the RMM shows a realm
- * the counts it was created with.
+ * vCPU model's own), SVE vector length and PMU counters, which the vCPU
+ * then has and nothing more, as the RMM shows a realm the features it
+ * was created with.
  */
 bool rme_guest_cpu_init(RmeGuest *g, Object *cpuobj, Error **errp);
 
@@ -158,8 +169,12 @@ static inline RmiRealmParams rme_guest_realm_params(RmeGuest *g)
         /* Each a number minus one (0: under KVM, the kernel's choice) */
         .num_bps = g->bps ? g->bps - 1 : 0,
         .num_wps = g->wps ? g->wps - 1 : 0,
+        .sve_vl = g->sve_vq ? g->sve_vq - 1 : 0,
+        .pmu_num_ctrs = g->pmu_ctrs,
     };
 
+    p.flags |= g->sve_vq ? RMI_REALM_FLAGS_SVE : 0;
+    p.flags |= g->pmu_ctrs ? RMI_REALM_FLAGS_PMU : 0;
     memcpy(p.rpv, g->rpv, RMM_RPV_SIZE);
     if (g->policy_pem) {
         memcpy(p.mig_policy, g->policy_hash, RMM_MIG_POLICY_HASH_SIZE);

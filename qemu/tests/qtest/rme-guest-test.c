@@ -47,6 +47,17 @@ static void assert_add_fails(QTestState *qts, const char *prop,
     qobject_unref(rsp);
 }
 
+static int64_t qom_get_int(QTestState *qts, const char *path,
+                           const char *prop)
+{
+    QDict *rsp = qtest_qmp(qts, "{ 'execute': 'qom-get', 'arguments':"
+                           " { 'path': %s, 'property': %s } }", path, prop);
+    int64_t v = qdict_get_int(rsp, "return");
+
+    qobject_unref(rsp);
+    return v;
+}
+
 static void test_defaults(void)
 {
     QTestState *qts = qtest_init("-machine none "
@@ -55,6 +66,15 @@ static void test_defaults(void)
                                         "measurement-algorithm");
 
     g_assert_cmpstr(algo, ==, "sha512");
+    /* No SVE, no PMU; the vCPU model's breakpoints and watchpoints. */
+    g_assert_cmpint(qom_get_int(qts, "/objects/rme0", "sve-vector-length"),
+                    ==, 0);
+    g_assert_cmpint(qom_get_int(qts, "/objects/rme0", "num-pmu-counters"),
+                    ==, 0);
+    g_assert_cmpint(qom_get_int(qts, "/objects/rme0", "num-breakpoints"),
+                    ==, 0);
+    g_assert_cmpint(qom_get_int(qts, "/objects/rme0", "num-watchpoints"),
+                    ==, 0);
     qtest_quit(qts);
 }
 
@@ -67,7 +87,13 @@ static void test_properties(void)
     qtest_qmp_assert_success(qts, "{ 'execute': 'object-add', 'arguments':"
                              " { 'qom-type': 'rme-guest', 'id': 'r1',"
                              "   'measurement-algorithm': 'sha256',"
+                             "   'sve-vector-length': 512,"
+                             "   'num-pmu-counters': 4,"
                              "   'personalization-value': %s } }", RPV_GOOD);
+    g_assert_cmpint(qom_get_int(qts, "/objects/r1", "sve-vector-length"),
+                    ==, 512);
+    g_assert_cmpint(qom_get_int(qts, "/objects/r1", "num-pmu-counters"),
+                    ==, 4);
     algo = qom_get_str(qts, "/objects/r1", "measurement-algorithm");
     rpv = qom_get_str(qts, "/objects/r1", "personalization-value");
     g_assert_cmpstr(algo, ==, "sha256");

@@ -92,9 +92,8 @@ void rmm_platform_free(RmmPlatform *p);
  * length (VQ minus one), breakpoints and watchpoints (each a number
  * minus one), a PMU with its number of counters.  A new platform offers
  * the base: IPA width RMI_IPA_WIDTH_MAX, no LPA2, SVE or PMU,
- * RMM_MAX_NUM_BPS breakpoints and RMM_MAX_NUM_WPS watchpoints.  The
- * emulated REC keeps no SVE or PMU state yet, so QEMU's realm backend
- * offers neither.
+ * RMM_MAX_NUM_BPS breakpoints and RMM_MAX_NUM_WPS watchpoints.  QEMU's
+ * TCG backend offers what the vCPU model has (the emulated PE).
  */
 typedef struct RmmPlatformFeatures {
     uint8_t s2sz;

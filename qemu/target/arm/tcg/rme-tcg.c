@@ -534,6 +534,35 @@ static bool rme_tcg_machine_done(RmeGuest *g, Error **errp)
     return true;
 }
 
+/*
+ * The emulated PE is the vCPU model: the RMM offers realms its longest
+ * SVE vector, its PMU counters, breakpoints and watchpoints, as it reads
+ * them before rme_guest_cpu_init() gives the vCPU the realm's own.
+ */
+static bool rme_tcg_cpu_model(RmeGuest *g, Object *cpuobj, Error **errp)
+{
+    ARMCPU *cpu = ARM_CPU(cpuobj);
+    RmeTcg *t = rme_tcg(g);
+    RmmPlatformFeatures f;
+    uint32_t vqs = cpu_isar_feature(aa64_sve, cpu) ? cpu->sve_vq.supported
+                                                   : 0;
+    char *err = NULL;
+
+    rmm_platform_get_features(t->plat, &f);
+    f.num_bps = FIELD_EX64_IDREG(&cpu->isar, ID_AA64DFR0, BRPS);
+    f.num_wps = FIELD_EX64_IDREG(&cpu->isar, ID_AA64DFR0, WRPS);
+    f.sve = vqs != 0;
+    f.sve_vl = vqs ? 31 - clz32(vqs) : 0;
+    f.pmu = arm_feature(&cpu->env, ARM_FEATURE_PMU);
+    f.pmu_num_ctrs = f.pmu ? pmu_num_counters(&cpu->env) : 0;
+    if (!rmm_platform_set_features(t->plat, &f, &err)) {
+        error_setg(errp, "emulated RMM: %s", err);
+        g_free(err);
+        return false;
+    }
+    return true;
+}
+
 bool rme_tcg_realm_create(RmeGuest *g, const RmiRealmParams *p,
                           Error **errp)
 {
@@ -741,6 +770,7 @@ const RmeBackendOps rme_tcg_backend_ops = {
     .activate = rme_tcg_activate,
     .destroy = rme_tcg_destroy,
     .cpu_memory = rme_tcg_cpu_memory,
+    .cpu_model = rme_tcg_cpu_model,
     .incoming_prepare = rme_tcg_incoming_prepare,
     .mig = &rme_tcg_mig_ops,
     .poison = rme_tcg_poison,

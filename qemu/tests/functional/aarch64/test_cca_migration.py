@@ -1354,6 +1354,46 @@ class CcaMigration(QemuSystemTest):
                                 "chain",))
         self.stop(src)
 
+    REALM_FEATURES = ',sve-vector-length=512,num-pmu-counters=4'
+
+    def test_realm_features(self):
+        # A realm with SVE, a PMU and fewer breakpoints than the vCPU
+        # model's (issue 27): a destination whose rme-guest differs in
+        # any of them refuses the first record after the handshake
+        # (IMMUTABLE: it imports no granule), naming the parameter and
+        # its own value; the source runs on.  With the same parameters
+        # the realm migrates.
+        feats = self.REALM_FEATURES + ',num-breakpoints=3'
+        src = self.boot('src', smp=1, rme_opts=feats)
+        self.memstress_start(src, MEMSTRESS_SMALL_MIB, 0x27)
+        cases = (
+            ('dst-sve256', ',sve-vector-length=256,num-pmu-counters=4,'
+             'num-breakpoints=3', "sve_vl mismatch (the destination's is "
+             "1: 256-bit vectors)"),
+            ('dst-no-sve', ',num-pmu-counters=4,num-breakpoints=3',
+             "sve_vl mismatch (the destination's realm has no SVE)"),
+            ('dst-pmu2', ',sve-vector-length=512,num-pmu-counters=2,'
+             'num-breakpoints=3', "pmu_num_ctrs mismatch (the "
+             "destination's is 2: 2 event counters)"),
+            ('dst-bps', self.REALM_FEATURES,
+             "num_bps mismatch (the destination's is 5: 6 breakpoints)"),
+        )
+        failed = []
+        for name, opts, words in cases:
+            try:
+                self.refused(src, name, dst_kwargs={'rme_opts': opts},
+                             src_words='IMMUTABLE: ' + words,
+                             dst_words=(words.split(' (')[0],))
+            except AssertionError:
+                self.log.exception('case %s failed', name)
+                failed.append(name)
+        self.assertEqual(failed, [], 'feature cases failed (tracebacks in '
+                         'the log)')
+        dst, port = self.start_dest('dst', smp=1, rme_opts=feats)
+        self.migrate_ok(src, dst, f'tcp:127.0.0.1:{port}')
+        self.memstress_check(dst, 'dst')
+        self.stop(src)
+
     def test_replay(self):
         # Finding 1 of issue 9: a recorded migration replayed into a
         # fresh destination.  Its RMM answers the old HELLO with a fresh

@@ -364,6 +364,78 @@ class CcaRealm(QemuSystemTest):
         self.assertFalse(self.token_contains(rim, vm=vm),
                          'the same RIM with other debug register counts')
 
+    def refused(self, rme_opts, cpu='max'):
+        """Start a realm that must be refused: QEMU's error output."""
+        res = subprocess.run(
+            [self.qemu_bin, '-M', 'virt,confidential-guest-support=rme0',
+             '-object', 'rme-guest,id=rme0' + rme_opts,
+             '-accel', 'tcg', '-cpu', cpu, '-m', '256M',
+             '-kernel', self.kernel, '-display', 'none', '-serial', 'none',
+             '-monitor', 'none'],
+            capture_output=True, text=True, timeout=60, check=False)
+        self.assertNotEqual(res.returncode, 0, res.stderr)
+        return res.stderr
+
+    def features(self, vm=None):
+        """What the guest's kernel found: SVE vector bytes, SME, PMU."""
+        _, out = self.guest_run(
+            'dmesg | grep -E "SVE: maximum|SME: maximum|hw perfevents"; '
+            'grep -m1 Features /proc/cpuinfo', vm=vm)
+        sve = re.search(r'SVE: maximum available vector length (\d+) bytes',
+                        out)
+        pmu = re.search(r'hw perfevents: enabled with \S+ PMU driver, '
+                        r'(\d+) (?:\(\S+\) )?counters', out)
+        feats = re.search(r'Features\s*:(.*)', out)
+        self.assertIsNotNone(feats, f'no Features line: {out!r}')
+        return {'sve': int(sve.group(1)) if sve else 0,
+                'sme': 'SME:' in out or ' sme' in feats.group(1),
+                'sve-flag': ' sve' in feats.group(1) + ' ',
+                'pmu': int(pmu.group(1)) if pmu else 0}
+
+    def test_realm_sve_pmu(self):
+        # sve-vector-length / num-pmu-counters: a realm on -cpu max sees
+        # no SVE, SME or PMU unless its parameters give them, and then
+        # exactly that vector length and that many counters (the kernel
+        # counts the cycle counter too); both are measured (the RIM
+        # differs).  What the vCPU model cannot give is refused at start.
+        self.set_machine('virt')
+        self.require_accelerator('tcg')
+        self.assertIn('rme-guest: sve-vector-length=100: a multiple of 128 '
+                      'up to 2048 bits, or 0 for no SVE',
+                      self.refused(',sve-vector-length=100'))
+        self.assertIn('rme-guest: sve-vector-length=256, but the vCPU model '
+                      'has no SVE',
+                      self.refused(',sve-vector-length=256', 'max,sve=off'))
+        self.assertIn('rme-guest: sve-vector-length=384, but the vCPU model '
+                      'has no 384-bit vectors (its longest: 512 bits)',
+                      self.refused(',sve-vector-length=384', 'a64fx'))
+        self.assertIn('rme-guest: sve-vector-length=512, but -cpu sets '
+                      'the longest vector length to 256 bits',
+                      self.refused(',sve-vector-length=512', 'max,sve256=on'))
+        self.assertIn('rme-guest: num-pmu-counters=7, but the vCPU model '
+                      'has 6: between 1 and 6, or 0 for no PMU',
+                      self.refused(',num-pmu-counters=7'))
+        self.assertIn('rme-guest: num-pmu-counters=2, but the vCPU model '
+                      'has no PMU',
+                      self.refused(',num-pmu-counters=2', 'max,pmu=off'))
+
+        self.boot(realm=True, smp=1)
+        self.assertEqual(self.features(),
+                         {'sve': 0, 'sme': False, 'sve-flag': False,
+                          'pmu': 0})
+        rim = self.realm_rim()
+        self.vm.shutdown()
+        vm = self.get_vm(name='sve-pmu')
+        self.boot(realm=True, smp=1, vm=vm,
+                  rme_opts=',sve-vector-length=256,num-pmu-counters=4')
+        self.assertEqual(self.features(vm=vm),
+                         {'sve': 32, 'sme': False, 'sve-flag': True,
+                          'pmu': 5})
+        _, att = self.cca_attest(vm=vm)
+        self.assert_token(att)
+        self.assertFalse(self.token_contains(rim, vm=vm),
+                         'the same RIM with SVE and a PMU')
+
     def test_plain_vm(self):
         self.boot(realm=False, smp=1)
         info, dmesg = self.cca_info()
