@@ -1288,7 +1288,7 @@ class CcaMigration(QemuSystemTest):
         error or @dst_words in the destination's; the destination exits,
         the source realm runs on.
         """
-        dst, port = self.start_dest(name, smp=1, **(dst_kwargs or {}))
+        dst, port = self.start_dest(name, **{'smp': 1, **(dst_kwargs or {})})
         info, proxy = self.migrate_changed(src, name, port, tamper,
                                            rp_tamper)
         if src_words:
@@ -1354,6 +1354,36 @@ class CcaMigration(QemuSystemTest):
                                 "chain",))
         self.stop(src)
 
+    REGSTRESS = ('sve', 'pmu', 'watch')
+
+    def regstress_start(self, vm, name):
+        """Start guest/regstress in each mode in @vm, in the background."""
+        for mode in self.REGSTRESS:
+            self.guest_run(vm, f'regstress {mode} > /tmp/rs-{mode}.log '
+                           f'2>&1 & true')
+        for mode in self.REGSTRESS:
+            _, text = self.guest_run(
+                vm, f'for i in $(seq 60); do grep -q "{mode} started" '
+                f'/tmp/rs-{mode}.log && break; sleep 1; done; '
+                f'cat /tmp/rs-{mode}.log')
+            self.assertIn(f'REGSTRESS: {mode} started', text,
+                          f'{name}: regstress {mode}')
+
+    def regstress_check(self, vm, name):
+        """Stop each regstress in @vm: each says OK, checked in the guest
+        (SVE Z/P/FFR intact on every vCPU, PMU counts still increasing,
+        the hardware breakpoint and watchpoint set before fire now)."""
+        for mode in self.REGSTRESS:
+            _, text = self.guest_run(
+                vm, f'kill -USR1 $(cat /tmp/regstress-{mode}.pid); '
+                f'for i in $(seq 60); do grep -q "{mode} OK\\|{mode} FAIL" '
+                f'/tmp/rs-{mode}.log && break; sleep 1; done; '
+                f'cat /tmp/rs-{mode}.log')
+            self.log.info('%s regstress %s: %s', name, mode, text.strip())
+            self.assertNotIn('FAIL', text, f'{name}: regstress {mode}')
+            self.assertIn(f'REGSTRESS: {mode} OK', text,
+                          f'{name}: regstress {mode}')
+
     REALM_FEATURES = ',sve-vector-length=512,num-pmu-counters=4'
 
     def test_realm_features(self):
@@ -1362,9 +1392,12 @@ class CcaMigration(QemuSystemTest):
         # any of them refuses the first record after the handshake
         # (IMMUTABLE: it imports no granule), naming the parameter and
         # its own value; the source runs on.  With the same parameters
-        # the realm migrates.
+        # the realm migrates, and a program in it that keeps SVE
+        # registers loaded on both vCPUs, counts cycles with the PMU and
+        # has a hardware breakpoint and watchpoint set finds them intact
+        # (test_plain_vm_migrates runs it on a plain VM).
         feats = self.REALM_FEATURES + ',num-breakpoints=3'
-        src = self.boot('src', smp=1, rme_opts=feats)
+        src = self.boot('src', smp=2, rme_opts=feats)
         self.memstress_start(src, MEMSTRESS_SMALL_MIB, 0x27)
         cases = (
             ('dst-sve256', ',sve-vector-length=256,num-pmu-counters=4,'
@@ -1381,7 +1414,8 @@ class CcaMigration(QemuSystemTest):
         failed = []
         for name, opts, words in cases:
             try:
-                self.refused(src, name, dst_kwargs={'rme_opts': opts},
+                self.refused(src, name,
+                             dst_kwargs={'rme_opts': opts, 'smp': 2},
                              src_words='IMMUTABLE: ' + words,
                              dst_words=(words.split(' (')[0],))
             except AssertionError:
@@ -1389,9 +1423,11 @@ class CcaMigration(QemuSystemTest):
                 failed.append(name)
         self.assertEqual(failed, [], 'feature cases failed (tracebacks in '
                          'the log)')
-        dst, port = self.start_dest('dst', smp=1, rme_opts=feats)
-        self.migrate_ok(src, dst, f'tcp:127.0.0.1:{port}')
+        self.regstress_start(src, 'src')
+        dst, port = self.start_dest('dst', smp=2, rme_opts=feats)
+        self.migrate_ok(src, dst, f'tcp:127.0.0.1:{port}', smp=2)
         self.memstress_check(dst, 'dst')
+        self.regstress_check(dst, 'dst')
         self.stop(src)
 
     def test_replay(self):
@@ -2128,10 +2164,13 @@ class CcaMigration(QemuSystemTest):
         self.stop(dst)
 
     def test_plain_vm_migrates(self):
-        src = self.boot('src', realm=False, smp=1)
+        # With the register checks of test_realm_features, as a control.
+        src = self.boot('src', realm=False, smp=2)
         gen0 = self.memstress_start(src, MEMSTRESS_MIB, 0x91a)
-        dst, port = self.start_dest('dst', realm=False, smp=1)
+        self.regstress_start(src, 'src')
+        dst, port = self.start_dest('dst', realm=False, smp=2)
         self.migrate_ok(src, dst, f'tcp:127.0.0.1:{port}', realm=False)
+        self.regstress_check(dst, 'destination')
         gen1 = self.memstress_check(dst, 'destination')
         self.assertGreater(gen1, gen0)
         self.memstress_progress(dst, gen1, 'destination')
