@@ -41,12 +41,16 @@ typedef struct Realm {
     uint8_t *store;
 } Realm;
 
-static void realm_new(Realm *t, RmmPlatform *plat, const GString *policy,
-                      bool source)
+/* A realm of @plat with @policy and the feature parameters of @f. */
+static void realm_new_with(Realm *t, RmmPlatform *plat,
+                           const GString *policy, bool source,
+                           const RmiRealmParams *f)
 {
     static uint16_t vmid;
     RmiRealmParams p = {
         .ipa_width = 33, .hash_algo = RMI_HASH_SHA256, .vmid = ++vmid,
+        .flags = f->flags, .sve_vl = f->sve_vl, .num_bps = f->num_bps,
+        .num_wps = f->num_wps, .pmu_num_ctrs = f->pmu_num_ctrs,
     };
     uint64_t top;
 
@@ -63,6 +67,14 @@ static void realm_new(Realm *t, RmmPlatform *plat, const GString *policy,
                         ==, RMI_SUCCESS);
         g_assert_cmpint(rmm_realm_activate(t->r), ==, RMI_SUCCESS);
     }
+}
+
+static void realm_new(Realm *t, RmmPlatform *plat, const GString *policy,
+                      bool source)
+{
+    RmiRealmParams none = { 0 };
+
+    realm_new_with(t, plat, policy, source, &none);
 }
 
 static void realm_free(Realm *t)
@@ -230,6 +242,71 @@ static void test_policy_mismatch(void)
     expect_err(err, "HELLO refused");
     realm_free(&s);
     realm_free(&d);
+}
+
+/*
+ * A destination realm whose parameters differ from the source's refuses
+ * its HELLO (before any record of the realm's memory could follow),
+ * naming the parameter and its own value in its own terms.
+ */
+static void test_params_mismatch(void)
+{
+    static const struct {
+        RmiRealmParams src, dst;
+        const char *words;
+    } cases[] = {
+        { { .flags = RMI_REALM_FLAGS_SVE, .sve_vl = 3 },
+          { .flags = RMI_REALM_FLAGS_SVE, .sve_vl = 1 },
+          "HELLO: sve_vl mismatch (the destination's is 1: 256-bit "
+          "vectors)" },
+        { { .flags = RMI_REALM_FLAGS_SVE, .sve_vl = 3 }, { 0 },
+          "HELLO: sve_vl mismatch (the destination's realm has no SVE)" },
+        { { .flags = RMI_REALM_FLAGS_PMU, .pmu_num_ctrs = 6 },
+          { .flags = RMI_REALM_FLAGS_PMU, .pmu_num_ctrs = 4 },
+          "HELLO: pmu_num_ctrs mismatch (the destination's is 4: 4 event "
+          "counters)" },
+        { { .num_bps = 5, .num_wps = 3 }, { .num_bps = 1, .num_wps = 3 },
+          "HELLO: num_bps mismatch (the destination's is 1: 2 "
+          "breakpoints)" },
+        { { .num_bps = 5, .num_wps = 3 }, { .num_bps = 5, .num_wps = 15 },
+          "HELLO: num_wps mismatch (the destination's is 15: 16 "
+          "watchpoints)" },
+        { { .flags = RMI_REALM_FLAGS_LPA2 }, { 0 },
+          "HELLO: flags mismatch (the destination's is 0x0)" },
+    };
+    unsigned c;
+
+    for (c = 0; c < G_N_ELEMENTS(cases); c++) {
+        char *err = NULL;
+        size_t len, hlen;
+        Realm s, d;
+
+        realm_new_with(&s, src_plat, policy1, true, &cases[c].src);
+        realm_new_with(&d, dst_plat, policy1, false, &cases[c].dst);
+        hlen = start(&s, policy1);
+        g_assert_cmpint(imp_start(&d, policy1, &err), ==, RMI_SUCCESS);
+        g_assert_cmpint(rmm_mig_import_hello(d.r, hello, hlen, accept,
+                                             RMM_MIG_HS_MAX, &len, &err),
+                        ==, RMI_ERROR_INPUT);
+        expect_err(err, cases[c].words);
+        realm_free(&s);
+        realm_free(&d);
+    }
+    /* The same parameters, features and all: the handshake completes. */
+    {
+        char *err = NULL;
+        size_t hlen, alen;
+        Realm s, d;
+
+        realm_new_with(&s, src_plat, policy1, true, &cases[0].src);
+        realm_new_with(&d, dst_plat, policy1, false, &cases[0].src);
+        hlen = start(&s, policy1);
+        alen = answer(&d, policy1, hlen);
+        g_assert_cmpint(rmm_mig_export_accept(s.r, accept, alen, &err), ==,
+                        RMI_SUCCESS);
+        realm_free(&s);
+        realm_free(&d);
+    }
 }
 
 /* A source platform the destination's policy does not admit. */
@@ -958,6 +1035,7 @@ static void test_ecdh(void)
 int main(int argc, char **argv)
 {
     const Cred *both[] = { &ca1, &ca2 };
+    RmmPlatformFeatures features;
     char *err = NULL;
     int ret;
 
@@ -974,6 +1052,13 @@ int main(int argc, char **argv)
     rogue_plat = pki_platform(&rogue_id, &ca2);
     eph_plat = rmm_platform_new(&err);
     g_assert_nonnull(eph_plat);
+    /* Both platforms offer realms SVE, a PMU and LPA2. */
+    rmm_platform_get_features(src_plat, &features);
+    features.lpa2 = features.sve = features.pmu = true;
+    features.sve_vl = 15;
+    features.pmu_num_ctrs = 31;
+    g_assert_true(rmm_platform_set_features(src_plat, &features, NULL));
+    g_assert_true(rmm_platform_set_features(dst_plat, &features, NULL));
     policy1 = pki_policy(both, 1);
     policy2 = pki_policy(both + 1, 1);
     policy12 = pki_policy(both, 2);
@@ -985,6 +1070,7 @@ int main(int argc, char **argv)
                     test_policy_not_measured);
     g_test_add_func("/rmm/handshake/no-identity", test_no_identity);
     g_test_add_func("/rmm/handshake/policy-mismatch", test_policy_mismatch);
+    g_test_add_func("/rmm/handshake/params-mismatch", test_params_mismatch);
     g_test_add_func("/rmm/handshake/source-outside-policy",
                     test_source_outside_policy);
     g_test_add_func("/rmm/handshake/destination-outside-policy",

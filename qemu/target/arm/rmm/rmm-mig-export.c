@@ -111,8 +111,8 @@ RmiStatus rmm_mig_export_accept(RmmRealm *r, const uint8_t *buf, size_t len,
         goto out;
     }
     if (!rmm_mig_hs_hello_hash(m, bind) ||
-        !rmm_mig_hs_check(m, RMM_MIG_RT_ACCEPT, buf, len, bind, share,
-                          err) ||
+        !rmm_mig_hs_check(m, RMM_MIG_RT_ACCEPT, buf, len, bind, &r->params,
+                          share, err) ||
         !rmm_mig_hs_keys(m, share, buf, len, err)) {
         /* One answer per HELLO: the host can only abort now. */
         m->failed = true;

@@ -6,9 +6,9 @@
  * platform the realm's migration policy admits:
  *
  *   source RMM  (MIG_START)        HELLO  = nonce_s, share_s, policy hash,
- *                                           chain_s, token_s
+ *                                           params_s, chain_s, token_s
  *   destination (MIG_IMPORT_HELLO) ACCEPT = nonce_d, share_d, H(HELLO),
- *                                           chain_d, token_d
+ *                                           params_d, chain_d, token_d
  *   source RMM  (MIG_ACCEPT)       checks ACCEPT
  *
  * share: a fresh ephemeral ECDH P-384 public key (rmm-mig-ecdh.c).
@@ -19,14 +19,18 @@
  * the policy's requirements (secured lifecycle and what it lists).
  * token: a CCA platform token signed by the CPAK whose challenge is
  *   SHA-512(label || the body up to the token),
- * label "CCA-MIG-v2 HELLO" or "CCA-MIG-v2 ACCEPT", so the evidence binds
- * the share, the nonce, the chain and (ACCEPT) the whole HELLO.  The
- * destination accepts a HELLO only with the policy hash its own realm
- * was created with (measured in the RIM on both sides).
+ * label "CCA-MIG-v3 HELLO" or "CCA-MIG-v3 ACCEPT", so the evidence binds
+ * the share, the nonce, the parameters, the chain and (ACCEPT) the whole
+ * HELLO.  The destination accepts a HELLO only with the policy hash its
+ * own realm was created with (measured in the RIM on both sides) and
+ * its own realm parameters (IPA width, hash algorithm, flags, SVE
+ * vector length, PMU counters, breakpoints, watchpoints): a realm that
+ * could not run there is refused before any of its memory is sent.
+ * The source checks the ACCEPT's likewise.
  *
  * Keys: Z = ECDH x-coordinate, T = SHA-512(HELLO || ACCEPT),
  *   PRK = HKDF-Extract(SHA-512, salt T, Z),
- *   OKM = HKDF-Expand(SHA-512, PRK, "CCA-MIG-v2 keys", 96)
+ *   OKM = HKDF-Expand(SHA-512, PRK, "CCA-MIG-v3 keys", 96)
  *       = session ID || encryption key || token key.
  * A destination that did not answer this HELLO with this ACCEPT has
  * other keys: it can open no record of the session and its tokens are
@@ -36,7 +40,8 @@
  *     0  32  nonce
  *    32  97  share: 0x04 || X || Y
  *   129  64  bind: HELLO the policy hash, ACCEPT SHA-512 of the HELLO
- *   193   4  u32 C, then C bytes of certificates: { u32 len, DER }
+ *   193  16  params: the sender's realm parameters (rmm-mig-record.h)
+ *   209   4  u32 C, then C bytes of certificates: { u32 len, DER }
  *   ...   4  u32 token length, then the token
  *
  * Copyright (c) 2026 The QEMU CCA migration authors
@@ -56,15 +61,16 @@
 #define HS_NONCE        0
 #define HS_SHARE        (HS_NONCE + RMM_MIG_NONCE_SIZE)
 #define HS_BIND         (HS_SHARE + RMM_MIG_SHARE_SIZE)
-#define HS_CHAIN        (HS_BIND + RMM_MIG_POLICY_HASH_SIZE)
+#define HS_PARAMS       (HS_BIND + RMM_MIG_POLICY_HASH_SIZE)
+#define HS_CHAIN        (HS_PARAMS + MIG_PARAMS_SIZE)
 #define HS_HASH_SIZE    64              /* SHA-512 */
 #define HS_MAX_CERTS    4
 #define HS_CERT_MAX     4096
 
 static const char *hs_label(unsigned type)
 {
-    return type == RMM_MIG_RT_HELLO ? "CCA-MIG-v2 HELLO"
-                                    : "CCA-MIG-v2 ACCEPT";
+    return type == RMM_MIG_RT_HELLO ? "CCA-MIG-v3 HELLO"
+                                    : "CCA-MIG-v3 ACCEPT";
 }
 
 static const char *hs_peer(unsigned type)
@@ -177,6 +183,7 @@ GByteArray *rmm_mig_hs_build(RmmRealm *r, unsigned type,
 {
     RmmPlatform *p = r->plat;
     uint8_t nonce[RMM_MIG_NONCE_SIZE], challenge[HS_HASH_SIZE];
+    uint8_t params[MIG_PARAMS_SIZE];
     g_autoptr(GByteArray) b = NULL;
     GByteArray *token;
 
@@ -195,6 +202,8 @@ GByteArray *rmm_mig_hs_build(RmmRealm *r, unsigned type,
     g_byte_array_append(b, rmm_mig_ecdh_share(r->mig.ecdh),
                         RMM_MIG_SHARE_SIZE);
     g_byte_array_append(b, bind, HS_HASH_SIZE);
+    rmm_mig_params_put(params, &r->params);
+    g_byte_array_append(b, params, sizeof(params));
     if (!hs_put_chain(b, p, err) ||
         !hs_challenge(type, b->data + RMM_MIG_HEADER_SIZE,
                       b->len - RMM_MIG_HEADER_SIZE, challenge)) {
@@ -271,11 +280,32 @@ static bool hs_check_chain(RmmMig *m, gnutls_x509_crt_t *crts, unsigned n,
 }
 
 /*
+ * The peer's realm parameters (@type's sender) against @own, once its
+ * evidence is checked: a message names what differs.
+ */
+static bool hs_check_params(unsigned type, const uint8_t *in,
+                            const RmiRealmParams *own, char **err)
+{
+    const char *name = rmi_mig_record_type_name(type);
+    RmiRealmParams peer;
+
+    if (!rmm_mig_params_get(in, &peer)) {
+        return rmm_set_err(err, "%s: reserved bytes of its realm "
+                           "parameters not zero", name);
+    }
+    return (type == RMM_MIG_RT_HELLO ?
+            rmm_mig_params_match(&peer, own, name, err) :
+            rmm_mig_params_match(own, &peer, name, err)) == RMI_SUCCESS;
+}
+
+/*
  * Check the peer's HELLO or ACCEPT (@type) in @buf[0..@len): header,
- * @bind, identity against the policy, evidence.  Its share to @share.
+ * @bind, identity against the policy, evidence, its realm parameters
+ * against @own.  Its share to @share.
  */
 bool rmm_mig_hs_check(RmmMig *m, unsigned type, const uint8_t *buf,
                       size_t len, const uint8_t bind[HS_HASH_SIZE],
+                      const RmiRealmParams *own,
                       uint8_t share[RMM_MIG_SHARE_SIZE], char **err)
 {
     gnutls_x509_crt_t crts[HS_MAX_CERTS];
@@ -317,7 +347,8 @@ bool rmm_mig_hs_check(RmmMig *m, unsigned type, const uint8_t *buf,
         ok = rmm_attest_verify_platform_token_claims(
                  leaf, v.body + HS_CHAIN + 8 + clen, tlen, challenge,
                  sizeof(challenge), &claims, err) &&
-             rmm_mig_policy_check_claims(m->policy, &claims, who, err);
+             rmm_mig_policy_check_claims(m->policy, &claims, who, err) &&
+             hs_check_params(type, v.body + HS_PARAMS, own, err);
     }
     if (ok) {
         memcpy(share, v.body + HS_SHARE, RMM_MIG_SHARE_SIZE);
@@ -343,7 +374,7 @@ bool rmm_mig_hs_keys(RmmMig *m, const uint8_t share[RMM_MIG_SHARE_SIZE],
 {
     uint8_t z[RMM_MIG_COORD_SIZE], t[HS_HASH_SIZE], prk[HS_HASH_SIZE];
     uint8_t okm[RMM_MIG_OKM_SIZE];
-    static const char info[] = "CCA-MIG-v2 keys";
+    static const char info[] = "CCA-MIG-v3 keys";
     gnutls_datum_t dz = { z, sizeof(z) }, dt = { t, sizeof(t) };
     gnutls_datum_t dp = { prk, sizeof(prk) };
     gnutls_datum_t di = { (unsigned char *)info, sizeof(info) - 1 };

@@ -39,33 +39,6 @@ static RmiStatus mig_mismatch(char **err, const char *name, uint64_t dst,
     return RMI_ERROR_INPUT;
 }
 
-/*
- * A realm parameter @name a REC's state depends on: the source's value
- * @src (and its @flag among @flags, for a feature the realm may lack)
- * from IMMUTABLE against this realm's @dst, told in the destination's
- * terms: "(dst + @bias) * @scale@unit", or that it has no @feature.
- */
-static RmiStatus mig_check_feature(char **err, const char *name,
-                                   const char *feature, uint64_t flags,
-                                   uint64_t flag, uint8_t src,
-                                   const RmiRealmParams *p, uint8_t dst,
-                                   unsigned bias, unsigned scale,
-                                   const char *unit)
-{
-    if ((flags & flag) == (p->flags & flag) && src == dst) {
-        return RMI_SUCCESS;
-    }
-    if (err) {
-        *err = flag && !(p->flags & flag) ?
-            g_strdup_printf("IMMUTABLE: %s mismatch (the destination's "
-                            "realm has no %s)", name, feature) :
-            g_strdup_printf("IMMUTABLE: %s mismatch (the destination's is "
-                            "%u: %u%s)", name, dst, (dst + bias) * scale,
-                            unit);
-    }
-    return RMI_ERROR_INPUT;
-}
-
 /* The source's @nr_ram RAM ranges in IMMUTABLE @pt against this realm's. */
 static RmiStatus mig_check_ram(RmmRealm *r, const uint8_t *pt,
                                uint32_t nr_ram, char **err)
@@ -99,41 +72,22 @@ static RmiStatus mig_check_params(RmmRealm *r, const uint8_t *pt,
                                   uint32_t nr_ram, char **err)
 {
     const RmiRealmParams *p = &r->params;
-    uint64_t flags;
+    RmiRealmParams src = {
+        .flags = rmi_ld64(pt + MIG_IMM_FLAGS),
+        .ipa_width = rmi_ld32(pt + MIG_IMM_IPA_WIDTH),
+        .hash_algo = pt[MIG_IMM_HASH_ALGO],
+        .sve_vl = pt[MIG_IMM_SVE_VL],
+        .num_bps = pt[MIG_IMM_NUM_BPS],
+        .num_wps = pt[MIG_IMM_NUM_WPS],
+        .pmu_num_ctrs = pt[MIG_IMM_PMU_CTRS],
+    };
     RmiStatus ret;
     unsigned i;
 
-    if (rmi_ld32(pt + MIG_IMM_IPA_WIDTH) != p->ipa_width) {
-        return mig_mismatch(err, "ipa_width", p->ipa_width, false);
-    }
-    if (pt[MIG_IMM_HASH_ALGO] != p->hash_algo) {
-        return mig_mismatch(err, "hash_algo", p->hash_algo, false);
-    }
-    flags = rmi_ld64(pt + MIG_IMM_FLAGS);
-    /* The features a REC's state depends on, each in its own terms. */
-    ret = mig_check_feature(err, "sve_vl", "SVE", flags, RMI_REALM_FLAGS_SVE,
-                            pt[MIG_IMM_SVE_VL], p, p->sve_vl, 1, 128,
-                            "-bit vectors");
-    if (ret == RMI_SUCCESS) {
-        ret = mig_check_feature(err, "pmu_num_ctrs", "PMU", flags,
-                                RMI_REALM_FLAGS_PMU, pt[MIG_IMM_PMU_CTRS], p,
-                                p->pmu_num_ctrs, 0, 1, " event counters");
-    }
-    if (ret == RMI_SUCCESS) {
-        ret = mig_check_feature(err, "num_bps", "breakpoints", 0, 0,
-                                pt[MIG_IMM_NUM_BPS], p, p->num_bps, 1, 1,
-                                " breakpoints");
-    }
-    if (ret == RMI_SUCCESS) {
-        ret = mig_check_feature(err, "num_wps", "watchpoints", 0, 0,
-                                pt[MIG_IMM_NUM_WPS], p, p->num_wps, 1, 1,
-                                " watchpoints");
-    }
+    /* HELLO had them in clear; here they are sealed, and compared again. */
+    ret = rmm_mig_params_match(&src, p, "IMMUTABLE", err);
     if (ret != RMI_SUCCESS) {
         return ret;
-    }
-    if (flags != p->flags) {
-        return mig_mismatch(err, "flags", p->flags, true);
     }
     for (i = 0; i < RMM_RPV_SIZE; i++) {
         if (pt[MIG_IMM_RPV + i] != p->rpv[i]) {

@@ -82,7 +82,7 @@ static RmiStatus mig_import_hello(RmmRealm *r, const uint8_t *hello,
     RmmMig *m = &r->mig;
 
     if (!rmm_mig_hs_check(m, RMM_MIG_RT_HELLO, hello, len,
-                          r->params.mig_policy, share, err)) {
+                          r->params.mig_policy, &r->params, share, err)) {
         return RMI_ERROR_INPUT;
     }
     m->hello = g_byte_array_sized_new(len);

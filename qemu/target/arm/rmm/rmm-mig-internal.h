@@ -137,9 +137,13 @@ void rmm_mig_handshake_free(RmmMig *m);
 /* HELLO or ACCEPT (@type) of this side, binding @bind (64 bytes). */
 GByteArray *rmm_mig_hs_build(RmmRealm *r, unsigned type,
                              const uint8_t bind[64], char **err);
-/* Check the peer's HELLO or ACCEPT; its ECDH share to @share. */
+/*
+ * Check the peer's HELLO or ACCEPT, and its realm parameters against
+ * @own; its ECDH share to @share.
+ */
 bool rmm_mig_hs_check(RmmMig *m, unsigned type, const uint8_t *buf,
                       size_t len, const uint8_t bind[64],
+                      const RmiRealmParams *own,
                       uint8_t share[RMM_MIG_SHARE_SIZE], char **err);
 /* Session keys from m->hello, @accept and the peer's @share. */
 bool rmm_mig_hs_keys(RmmMig *m, const uint8_t share[RMM_MIG_SHARE_SIZE],

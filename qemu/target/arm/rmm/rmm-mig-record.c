@@ -510,3 +510,91 @@ bool rmm_mig_open_record(RmmMigKeys *k, const uint8_t *buf, size_t len,
     *pt_len = v.body_len - pre - RMM_MIG_TAG_SIZE;
     return true;
 }
+
+/* ---- Realm parameters ---- */
+
+void rmm_mig_params_put(uint8_t out[MIG_PARAMS_SIZE],
+                        const RmiRealmParams *p)
+{
+    memset(out, 0, MIG_PARAMS_SIZE);
+    rmi_st64(out, p->flags);
+    out[8] = p->ipa_width;
+    out[9] = p->hash_algo;
+    out[10] = p->sve_vl;
+    out[11] = p->num_bps;
+    out[12] = p->num_wps;
+    out[13] = p->pmu_num_ctrs;
+}
+
+bool rmm_mig_params_get(const uint8_t in[MIG_PARAMS_SIZE],
+                        RmiRealmParams *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->flags = rmi_ld64(in);
+    p->ipa_width = in[8];
+    p->hash_algo = in[9];
+    p->sve_vl = in[10];
+    p->num_bps = in[11];
+    p->num_wps = in[12];
+    p->pmu_num_ctrs = in[13];
+    return !in[14] && !in[15];
+}
+
+/*
+ * One parameter @name: @src's value against @dst's, with the flag
+ * @flag of the feature it belongs to (0: none), told as "(@dst +
+ * @bias) * @scale@unit" or that the destination has no @feature.
+ */
+static bool params_differ(char **err, const char *what, const char *name,
+                          const char *feature, uint64_t flag,
+                          const RmiRealmParams *src, unsigned sv,
+                          const RmiRealmParams *dst, unsigned dv,
+                          unsigned bias, unsigned scale, const char *unit)
+{
+    if ((src->flags & flag) == (dst->flags & flag) && sv == dv) {
+        return false;
+    }
+    if (flag && !(dst->flags & flag)) {
+        rmm_set_err(err, "%s: %s mismatch (the destination's realm has no "
+                    "%s)", what, name, feature);
+    } else {
+        rmm_set_err(err, "%s: %s mismatch (the destination's is %u: %u%s)",
+                    what, name, dv, (dv + bias) * scale, unit);
+    }
+    return true;
+}
+
+RmiStatus rmm_mig_params_match(const RmiRealmParams *src,
+                               const RmiRealmParams *dst, const char *what,
+                               char **err)
+{
+    if (src->ipa_width != dst->ipa_width) {
+        rmm_set_err(err, "%s: ipa_width mismatch (the destination's is %u)",
+                    what, dst->ipa_width);
+        return RMI_ERROR_INPUT;
+    }
+    if (src->hash_algo != dst->hash_algo) {
+        rmm_set_err(err, "%s: hash_algo mismatch (the destination's is %u)",
+                    what, dst->hash_algo);
+        return RMI_ERROR_INPUT;
+    }
+    /* What a REC's state depends on, each in its own terms. */
+    if (params_differ(err, what, "sve_vl", "SVE", RMI_REALM_FLAGS_SVE,
+                      src, src->sve_vl, dst, dst->sve_vl, 1, 128,
+                      "-bit vectors") ||
+        params_differ(err, what, "pmu_num_ctrs", "PMU", RMI_REALM_FLAGS_PMU,
+                      src, src->pmu_num_ctrs, dst, dst->pmu_num_ctrs, 0, 1,
+                      " event counters") ||
+        params_differ(err, what, "num_bps", NULL, 0, src, src->num_bps,
+                      dst, dst->num_bps, 1, 1, " breakpoints") ||
+        params_differ(err, what, "num_wps", NULL, 0, src, src->num_wps,
+                      dst, dst->num_wps, 1, 1, " watchpoints")) {
+        return RMI_ERROR_INPUT;
+    }
+    if (src->flags != dst->flags) {
+        rmm_set_err(err, "%s: flags mismatch (the destination's is 0x%"
+                    PRIx64 ")", what, dst->flags);
+        return RMI_ERROR_INPUT;
+    }
+    return RMI_SUCCESS;
+}

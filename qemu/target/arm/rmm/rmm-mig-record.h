@@ -120,9 +120,39 @@ bool rmm_mig_keys_clone(RmmMigKeys *dst, const RmmMigKeys *src);
 #define MIG_EPOCH_BODY          (MIG_EPOCH_SIZE + RMM_MIG_TAG_SIZE)
 #define MIG_REC_BODY_MIN        (MIG_REC_TOKEN + RMM_MIG_TAG_SIZE)
 #define MIG_END_BODY            (MIG_END_SIZE + RMM_MIG_TAG_SIZE)
-/* HELLO and ACCEPT: nonce, share, bind, chain size, token size at least */
+/*
+ * HELLO and ACCEPT: nonce, share, bind, realm parameters, chain size,
+ * token size at least
+ */
 #define MIG_HS_BODY_MIN         (RMM_MIG_NONCE_SIZE + RMM_MIG_SHARE_SIZE + \
-                                 64 + 4 + 4)
+                                 64 + MIG_PARAMS_SIZE + 4 + 4)
+
+/*
+ * The realm parameters both sides of a migration must have alike, as
+ * HELLO and ACCEPT carry them in clear (IMMUTABLE has them sealed, at
+ * its own offsets):
+ *     0  u64 flags          8  u8 ipa_width      9  u8 hash_algo
+ *    10  u8 sve_vl         11  u8 num_bps       12  u8 num_wps
+ *    13  u8 pmu_num_ctrs   14  2 zero bytes
+ */
+#define MIG_PARAMS_SIZE         16
+
+void rmm_mig_params_put(uint8_t out[MIG_PARAMS_SIZE],
+                        const RmiRealmParams *p);
+/* False if a byte that must be zero is not (or ipa_width cannot be). */
+bool rmm_mig_params_get(const uint8_t in[MIG_PARAMS_SIZE],
+                        RmiRealmParams *p);
+/*
+ * The source's parameters @src against the destination's @dst: the
+ * first that differs in *@err, "<what>: <name> mismatch (the
+ * destination's is <value>...)", told in the destination's terms
+ * (vector length in bits, counts of counters, breakpoints and
+ * watchpoints, or that its realm has no SVE or PMU).  RMI_SUCCESS if
+ * all are equal.
+ */
+RmiStatus rmm_mig_params_match(const RmiRealmParams *src,
+                               const RmiRealmParams *dst, const char *what,
+                               char **err);
 
 /* Wire size of the DATA entry whose word is @word. */
 static inline size_t mig_data_entry_size(uint64_t word)

@@ -103,7 +103,8 @@ TYPE_NAMES = {IMMUTABLE: 'IMMUTABLE', RIPAS: 'RIPAS', DATA: 'DATA',
               EPOCH: 'EPOCH', REC: 'REC', END: 'END', HELLO: 'HELLO',
               ACCEPT: 'ACCEPT'}
 # HELLO / ACCEPT body (target/arm/rmm/rmm-mig-handshake.c): nonce (32),
-# ECDH share (97), bind (64), certificate chain, platform token.
+# ECDH share (97), bind (64), realm parameters (16), certificate chain,
+# platform token.
 HS_SHARE = HEADER_SIZE + 32
 
 # The return path (migration/migration.c): be16 type, be16 length, data.

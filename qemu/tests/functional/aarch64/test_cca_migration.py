@@ -1303,6 +1303,7 @@ class CcaMigration(QemuSystemTest):
             self.assertNotEqual(rc, 0, f'{name} exit status')
         self.assert_source_back(src, 'failed', name, memstress=memstress)
         proxy.close()
+        return info
 
     def test_handshake(self):
         rogue, both = self.rogue_pki()
@@ -1389,9 +1390,10 @@ class CcaMigration(QemuSystemTest):
     def test_realm_features(self):
         # A realm with SVE, a PMU and fewer breakpoints than the vCPU
         # model's (issue 27): a destination whose rme-guest differs in
-        # any of them refuses the first record after the handshake
-        # (IMMUTABLE: it imports no granule), naming the parameter and
-        # its own value; the source runs on.  With the same parameters
+        # any of them refuses the source's HELLO, naming the parameter and
+        # its own value, so no granule is sent; the source runs on (the
+        # sealed IMMUTABLE record after the handshake is compared too:
+        # /rmm/mig/reject/params).  With the same parameters
         # the realm migrates, and a program in it that keeps SVE
         # registers loaded on both vCPUs, counts cycles with the PMU and
         # has a hardware breakpoint and watchpoint set finds them intact
@@ -1414,10 +1416,12 @@ class CcaMigration(QemuSystemTest):
         failed = []
         for name, opts, words in cases:
             try:
-                self.refused(src, name,
-                             dst_kwargs={'rme_opts': opts, 'smp': 2},
-                             src_words='IMMUTABLE: ' + words,
-                             dst_words=(words.split(' (')[0],))
+                info = self.refused(src, name,
+                                    dst_kwargs={'rme_opts': opts, 'smp': 2},
+                                    src_words='HELLO: ' + words,
+                                    dst_words=(words.split(' (')[0],))
+                self.assertEqual(info['realm']['granules'], 0,
+                                 f'{name}: granules sent before the refusal')
             except AssertionError:
                 self.log.exception('case %s failed', name)
                 failed.append(name)
