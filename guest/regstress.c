@@ -23,11 +23,15 @@
  *          (and instructions, where the PMU counts them) with
  *          perf_event_open while it spins; every read must be above the
  *          last and the counts must keep increasing.
- *   watch  a traced child spins on one CPU with a hardware breakpoint
- *          on a function and a hardware watchpoint on a variable, both
- *          set through ptrace before; at SIGUSR1 it calls the function
- *          and writes the variable: the breakpoint, then the watchpoint
- *          must fire, at their addresses.
+ *   watch  a traced child spins on the last CPU with a hardware
+ *          watchpoint on a variable and a hardware breakpoint on a
+ *          function, both set through ptrace before; at SIGUSR1 it
+ *          writes the variable and calls the function: the watchpoint,
+ *          then the breakpoint must fire, at their addresses.  Linux
+ *          reinstalls a task's debug registers whenever it switches the
+ *          task in, so only with that CPU isolated (isolcpus=, the child
+ *          alone on it) does the first event test the registers the
+ *          vCPU kept.
  *
  * $REGSTRESS_ID names the pid file, /tmp/regstress-<mode>.pid by default.
  */
@@ -322,8 +326,8 @@ static void child_spin(void)
     while (!*go) {
         /* no system call: the debug registers stay loaded */
     }
-    break_here();
     watched = 0x5a5a;
+    break_here();
     _exit(0);
 }
 
@@ -427,23 +431,29 @@ static int watch_mode(int cpu)
     while (!stop) {
         sigsuspend(&none);
     }
+    /*
+     * The first event comes before any context switch of the child
+     * (Linux reinstalls a task's debug registers when it switches it
+     * in): it shows the registers as the migration left them, if the
+     * child had its CPU to itself (isolcpus).
+     */
     *go = 1;
-    if (!trapped(pid, bp, "breakpoint")) {
-        kill(pid, SIGKILL);
-        return 1;
-    }
-    /* Off again, or it fires for ever; then on to the write. */
-    if (!set_hw(pid, NT_ARM_HW_BREAK, 0, 0) ||
-        ptrace(PTRACE_CONT, pid, 0, 0)) {
-        kill(pid, SIGKILL);
-        return 1;
-    }
     if (!trapped(pid, wp, "watchpoint")) {
         kill(pid, SIGKILL);
         return 1;
     }
+    /* Off again, or it fires for ever; then on to the call. */
+    if (!set_hw(pid, NT_ARM_HW_WATCH, 0, 0) ||
+        ptrace(PTRACE_CONT, pid, 0, 0)) {
+        kill(pid, SIGKILL);
+        return 1;
+    }
+    if (!trapped(pid, bp, "breakpoint")) {
+        kill(pid, SIGKILL);
+        return 1;
+    }
     kill(pid, SIGKILL);
-    msg("watch OK: the breakpoint and the watchpoint fired");
+    msg("watch OK: the watchpoint and the breakpoint fired");
     return 0;
 }
 

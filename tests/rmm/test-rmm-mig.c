@@ -2681,6 +2681,94 @@ static void test_reject_params(void)
     g_free(s1);
 }
 
+/*
+ * A REC's architectural state in the record: the realm's sizes and
+ * nothing beyond (what lies beyond comes back zero), and what does not
+ * fit the realm is refused.
+ */
+static void test_rec_arch(void)
+{
+    RmiRealmParams p = {
+        .flags = RMI_REALM_FLAGS_SVE | RMI_REALM_FLAGS_PMU, .sve_vl = 3,
+        .pmu_num_ctrs = 4, .num_bps = 2, .num_wps = 1,
+    };
+    g_autofree RmmRecArch *a = g_new0(RmmRecArch, 1);
+    g_autofree RmmRecArch *b = g_new0(RmmRecArch, 1);
+    g_autofree uint8_t *buf = NULL;
+    size_t len = rmm_rec_arch_size(&p);
+    char *err = NULL;
+    unsigned i;
+
+    /* 64-byte vectors, 4 counters, 3 breakpoints, 2 watchpoints */
+    g_assert_cmpuint(len, ==, 8 + 32 * 64 + 17 * 8 + 8 * 8 + 4 * 16 +
+                     8 + 3 * 16 + 2 * 16);
+    memset(a->z, 0x5a, sizeof(a->z));
+    memset(a->p, 0xa5, sizeof(a->p));
+    memset(a->ffr, 0x0f, sizeof(a->ffr));
+    a->zcr_el1 = 3;
+    a->pmcr_el0 = 4 << 11 | 1;
+    a->pmcntenset = 1u << 31 | 0xf;
+    a->pmselr = 3;
+    for (i = 0; i < 31; i++) {
+        a->pmevcntr[i] = 1000 + i;
+        a->pmevtyper[i] = 0x11;
+    }
+    for (i = 0; i < 16; i++) {
+        a->bvr[i] = 0x400000 + i * 4;
+        a->bcr[i] = 0x1e7;
+        a->wvr[i] = 0x500000 + i * 8;
+        a->wcr[i] = 0x1ff7;
+    }
+    a->mdscr_el1 = 1 << 15;
+    buf = g_malloc0(len);
+    rmm_rec_arch_put(&p, a, buf);
+    g_assert_true(rmm_rec_arch_get(&p, buf, len, b, &err));
+    g_assert_null(err);
+    g_assert_cmpmem(b->z[31], 64, a->z[31], 64);
+    g_assert_cmpuint(b->z[0][64], ==, 0);
+    g_assert_cmpmem(b->p[15], 8, a->p[15], 8);
+    g_assert_cmpuint(b->p[0][8], ==, 0);
+    g_assert_cmpmem(b->ffr, 8, a->ffr, 8);
+    g_assert_cmpuint(b->pmevcntr[3], ==, 1003);
+    g_assert_cmpuint(b->pmevcntr[4], ==, 0);
+    g_assert_cmpuint(b->bvr[2], ==, a->bvr[2]);
+    g_assert_cmpuint(b->bvr[3], ==, 0);
+    g_assert_cmpuint(b->wcr[1], ==, a->wcr[1]);
+    g_assert_cmpuint(b->wcr[2], ==, 0);
+    g_assert_cmpuint(b->mdscr_el1, ==, a->mdscr_el1);
+    g_assert_false(rmm_rec_arch_get(&p, buf, len - 1, b, NULL));
+
+#define REFUSED(field, value, words) do {                       \
+        RmmRecArch *c = g_memdup2(a, sizeof(*a));               \
+        c->field = (value);                                     \
+        rmm_rec_arch_put(&p, c, buf);                           \
+        g_assert_false(rmm_rec_arch_get(&p, buf, len, b, &err)); \
+        g_test_message("%s: %s", #field, err);                  \
+        g_assert_nonnull(strstr(err, words));                   \
+        g_free(err);                                            \
+        err = NULL;                                             \
+        g_free(c);                                              \
+    } while (0)
+    REFUSED(zcr_el1, 4, "ZCR_EL1 beyond the realm's vector length "
+            "(512 bits)");
+    REFUSED(zcr_el1, 1 << 4, "ZCR_EL1 beyond");
+    REFUSED(pmcr_el0, 6 << 11, "PMCR_EL0.N is not the realm's 4");
+    REFUSED(pmcntenset, 1 << 4, "beyond the realm's 4 event counters");
+    REFUSED(pmovsset, 1 << 30, "beyond the realm's 4 event counters");
+    REFUSED(pmintenset, 1ULL << 32, "beyond the realm's 4 event counters");
+    REFUSED(pmselr, 4, "PMSELR_EL0 selects a counter beyond");
+#undef REFUSED
+    /* The cycle counter is always there. */
+    a->pmselr = 31;
+    rmm_rec_arch_put(&p, a, buf);
+    g_assert_true(rmm_rec_arch_get(&p, buf, len, b, NULL));
+    /* Without SVE or a PMU: debug state only. */
+    p.flags = 0;
+    p.sve_vl = 0;
+    p.pmu_num_ctrs = 0;
+    g_assert_cmpuint(rmm_rec_arch_size(&p), ==, 8 + 3 * 16 + 2 * 16);
+}
+
 /* Parameters the model cannot give a realm, forged in IMMUTABLE. */
 static void test_reject_params_forged(void)
 {
@@ -2963,7 +3051,7 @@ static void test_reject_bodies(void)
         { MIG_REC_HAS_TOKEN, 1, 2, "bad REC flags" },
         { MIG_REC_RIPAS_FLAGS, 1, 2, "bad REC flags" },
         { MIG_REC_RIPAS_FLAGS + 1, 1, 1, "bad REC flags" },
-        { MIG_REC_CTX_LEN + 4, 1, 1, "bad REC flags" },
+        { MIG_REC_ARCH_LEN, 1, 1, "token and context sizes do not match" },
         { MIG_REC_RIPAS_VALUE, 1, 2, "bad REC flags" },
         { MIG_REC_PENDING, 1, 3 /* none such */, "bad pending exit" },
         { MIG_REC_PENDING, 1, 200, "bad pending exit" },
@@ -4854,6 +4942,7 @@ int main(int argc, char **argv)
     g_test_add_func("/rmm/mig/reject/params", test_reject_params);
     g_test_add_func("/rmm/mig/reject/params-forged",
                     test_reject_params_forged);
+    g_test_add_func("/rmm/mig/rec-arch", test_rec_arch);
     g_test_add_func("/rmm/mig/reject/truncated", test_reject_truncated);
     g_test_add_func("/rmm/mig/reject/header", test_reject_header);
     g_test_add_func("/rmm/mig/reject/order", test_reject_order);

@@ -133,6 +133,7 @@ typedef struct RmmMig {
     uint32_t *ripas_epoch[RMM_MAX_RAM_RANGES];
     uint8_t *rec_pt;            /* plaintext of the last REC imported */
     size_t rec_pt_len;
+    struct RmmRecArch *rec_arch;        /* its architectural state */
     RmmMigStats stats;
 } RmmMig;
 

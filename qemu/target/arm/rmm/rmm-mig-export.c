@@ -729,10 +729,17 @@ static bool mig_all_exported(RmmRealm *r)
 RmiStatus rmm_mig_export_rec(RmmRec *rec, const void *ctx, size_t ctx_len,
                              uint8_t *buf, size_t cap, size_t *len)
 {
+    return rmm_mig_export_rec_arch(rec, ctx, ctx_len, NULL, buf, cap, len);
+}
+
+RmiStatus rmm_mig_export_rec_arch(RmmRec *rec, const void *ctx,
+                                  size_t ctx_len, const RmmRecArch *arch,
+                                  uint8_t *buf, size_t cap, size_t *len)
+{
     RmmRealm *r = rec->realm;
     RmmMig *m = &r->mig;
     RmiStatus ret = RMI_SUCCESS;
-    size_t token_len, pt_len, need;
+    size_t token_len, pt_len, need, arch_len;
     uint8_t *pt = NULL;
 
     *len = 0;
@@ -744,11 +751,15 @@ RmiStatus rmm_mig_export_rec(RmmRec *rec, const void *ctx, size_t ctx_len,
         goto out;
     }
     token_len = rec->token ? rec->token->len : 0;
-    pt_len = MIG_REC_TOKEN + token_len + ctx_len;
+    arch_len = arch ? rmm_rec_arch_size(&r->params) : 0;
+    pt_len = MIG_REC_TOKEN + token_len + ctx_len + arch_len;
     need = RMM_MIG_HEADER_SIZE + pt_len + RMM_MIG_TAG_SIZE;
     if (rec->index != m->recs_done || ctx_len > RMM_MIG_REC_CTX_MAX ||
         (ctx_len && !ctx) || !buf || need > cap ||
-        need > RMM_MIG_RECORD_MAX) {
+        need > RMM_MIG_RECORD_MAX ||
+        /* A realm with SVE or a PMU has state only this carries. */
+        (!arch && r->params.flags & (RMI_REALM_FLAGS_SVE |
+                                     RMI_REALM_FLAGS_PMU))) {
         ret = RMI_ERROR_INPUT;
         goto out;
     }
@@ -770,12 +781,17 @@ RmiStatus rmm_mig_export_rec(RmmRec *rec, const void *ctx, size_t ctx_len,
     rmi_st32(pt + MIG_REC_TOKEN_LEN, token_len);
     rmi_st32(pt + MIG_REC_TOKEN_OFF, rec->token ? rec->token_off : 0);
     rmi_st32(pt + MIG_REC_CTX_LEN, ctx_len);
+    rmi_st32(pt + MIG_REC_ARCH_LEN, arch_len);
     rmi_st64(pt + MIG_REC_VCNT, rmm_platform_counter(r->plat) - rec->cntvoff);
     if (token_len) {
         memcpy(pt + MIG_REC_TOKEN, rec->token->data, token_len);
     }
     if (ctx_len) {
         memcpy(pt + MIG_REC_TOKEN + token_len, ctx, ctx_len);
+    }
+    if (arch_len) {
+        rmm_rec_arch_put(&r->params, arch,
+                         pt + MIG_REC_TOKEN + token_len + ctx_len);
     }
     *len = rmm_mig_seal_record(&m->keys, RMM_MIG_RT_REC, m->epoch, m->seq,
                                pt, pt_len, buf, cap);

@@ -595,6 +595,33 @@ static RmiStatus mig_rec_check_exits(RmmRealm *r, const RmmMigRecordView *v,
     return RMI_SUCCESS;
 }
 
+
+/*
+ * The REC's architectural state, @len bytes at @in, checked against the
+ * realm into m->rec_arch: a realm with SVE or a PMU has state that only
+ * travels there, so it must be there.
+ */
+static RmiStatus mig_rec_arch(RmmRealm *r, const RmmMigRecordView *v,
+                              const uint8_t *in, uint32_t len, char **err)
+{
+    RmmMig *m = &r->mig;
+    char *why = NULL;
+    RmiStatus ret;
+
+    if (!len) {
+        return r->params.flags & (RMI_REALM_FLAGS_SVE | RMI_REALM_FLAGS_PMU) ?
+               rmm_mig_reject(err, RMI_ERROR_INPUT, v, "no architectural "
+                              "state for a realm with SVE or a PMU") :
+               RMI_SUCCESS;
+    }
+    m->rec_arch = m->rec_arch ?: g_new(RmmRecArch, 1);
+    if (!rmm_rec_arch_get(&r->params, in, len, m->rec_arch, &why)) {
+        ret = rmm_mig_reject(err, RMI_ERROR_INPUT, v, "%s", why);
+        g_free(why);
+        return ret;
+    }
+    return RMI_SUCCESS;
+}
 /* The REC of the checked REC record @pt, with its RMM state. */
 static RmmRec *mig_rec_restore(RmmRealm *r, const uint8_t *pt)
 {
@@ -628,7 +655,7 @@ static RmiStatus mig_import_rec(RmmRealm *r, const uint8_t *buf,
     RmmMig *m = &r->mig;
     size_t pt_len = v->body_len - RMM_MIG_TAG_SIZE;
     size_t token_max = rmm_attest_token_max_size(r->params.hash_algo);
-    uint32_t index, token_len, token_off, ctx_len;
+    uint32_t index, token_len, token_off, ctx_len, arch_len;
     uint64_t mpidr;
     uint8_t *pt, has_token;
     RmiStatus ret;
@@ -646,6 +673,7 @@ static RmiStatus mig_import_rec(RmmRealm *r, const uint8_t *buf,
     token_len = rmi_ld32(pt + MIG_REC_TOKEN_LEN);
     token_off = rmi_ld32(pt + MIG_REC_TOKEN_OFF);
     ctx_len = rmi_ld32(pt + MIG_REC_CTX_LEN);
+    arch_len = rmi_ld32(pt + MIG_REC_ARCH_LEN);
 
     if (index != m->recs_done || index >= m->nr_recs) {
         return rmm_mig_reject(err, RMI_ERROR_INPUT, v, "REC index is not %u "
@@ -658,8 +686,7 @@ static RmiStatus mig_import_rec(RmmRealm *r, const uint8_t *buf,
     if (pt[MIG_REC_RUNNABLE] > 1 || pt[MIG_REC_PSCI_PENDING] > 1 ||
         has_token > 1 || pt[MIG_REC_RIPAS_VALUE] > RMI_RIPAS_RAM ||
         pt[MIG_REC_RIPAS_FLAGS] > 1 ||
-        !rmm_all_zero(pt + MIG_REC_RIPAS_FLAGS + 1, 2) ||
-        !rmm_all_zero(pt + MIG_REC_CTX_LEN + 4, 4)) {
+        !rmm_all_zero(pt + MIG_REC_RIPAS_FLAGS + 1, 2)) {
         return rmm_mig_reject(err, RMI_ERROR_INPUT, v, "bad REC flags");
     }
     ret = mig_rec_check_exits(r, v, pt, err);
@@ -673,9 +700,13 @@ static RmiStatus mig_import_rec(RmmRealm *r, const uint8_t *buf,
                               "bad attestation token state");
     }
     if (ctx_len > RMM_MIG_REC_CTX_MAX ||
-        pt_len != MIG_REC_TOKEN + (uint64_t)token_len + ctx_len) {
+        pt_len != MIG_REC_TOKEN + (uint64_t)token_len + ctx_len + arch_len) {
         return rmm_mig_reject(err, RMI_ERROR_INPUT, v, "token and context "
                               "sizes do not match the record");
+    }
+    ret = mig_rec_arch(r, v, pt + pt_len - arch_len, arch_len, err);
+    if (ret != RMI_SUCCESS) {
+        return ret;
     }
 
     rec = mig_rec_restore(r, pt);
@@ -684,6 +715,7 @@ static RmiStatus mig_import_rec(RmmRealm *r, const uint8_t *buf,
     out->rec = rec;
     out->rec_ctx = pt + MIG_REC_TOKEN + token_len;
     out->rec_ctx_len = ctx_len;
+    out->rec_arch = arch_len ? m->rec_arch : NULL;
     return RMI_SUCCESS;
 }
 

@@ -598,3 +598,144 @@ RmiStatus rmm_mig_params_match(const RmiRealmParams *src,
     }
     return RMI_SUCCESS;
 }
+
+/* ---- A REC's architectural state ---- */
+
+/* The realm's vector length in bytes (0: no SVE), its event counters. */
+static size_t arch_vl(const RmiRealmParams *p)
+{
+    return p->flags & RMI_REALM_FLAGS_SVE ? (p->sve_vl + 1) * 16u : 0;
+}
+
+static unsigned arch_ctrs(const RmiRealmParams *p)
+{
+    return p->flags & RMI_REALM_FLAGS_PMU ? MIN(p->pmu_num_ctrs, 31) : 0;
+}
+
+size_t rmm_rec_arch_size(const RmiRealmParams *p)
+{
+    size_t vl = arch_vl(p), size = 8 + 16 * (p->num_bps + 1u) +
+                                   16 * (p->num_wps + 1u);
+
+    if (vl) {
+        size += 8 + 32 * vl + 17 * (vl / 8);
+    }
+    if (p->flags & RMI_REALM_FLAGS_PMU) {
+        size += 8 * 8 + 16 * arch_ctrs(p);
+    }
+    return size;
+}
+
+/* What rmm_rec_arch_put()/get() walk: u64 fields and byte strings. */
+typedef struct ArchWalk {
+    uint8_t *out;           /* put */
+    const uint8_t *in;      /* get */
+    size_t off;
+} ArchWalk;
+
+static void walk64(ArchWalk *w, uint64_t *v)
+{
+    if (w->out) {
+        rmi_st64(w->out + w->off, *v);
+    } else {
+        *v = rmi_ld64(w->in + w->off);
+    }
+    w->off += 8;
+}
+
+static void walkn(ArchWalk *w, uint8_t *b, size_t n)
+{
+    if (w->out) {
+        memcpy(w->out + w->off, b, n);
+    } else {
+        memcpy(b, w->in + w->off, n);
+    }
+    w->off += n;
+}
+
+static void arch_walk(const RmiRealmParams *p, RmmRecArch *a, ArchWalk *w)
+{
+    size_t vl = arch_vl(p);
+    unsigned i;
+
+    if (vl) {
+        walk64(w, &a->zcr_el1);
+        for (i = 0; i < 32; i++) {
+            walkn(w, a->z[i], vl);
+        }
+        for (i = 0; i < 16; i++) {
+            walkn(w, a->p[i], vl / 8);
+        }
+        walkn(w, a->ffr, vl / 8);
+    }
+    if (p->flags & RMI_REALM_FLAGS_PMU) {
+        walk64(w, &a->pmcr_el0);
+        walk64(w, &a->pmcntenset);
+        walk64(w, &a->pmintenset);
+        walk64(w, &a->pmovsset);
+        walk64(w, &a->pmccntr);
+        walk64(w, &a->pmccfiltr);
+        walk64(w, &a->pmselr);
+        walk64(w, &a->pmuserenr);
+        for (i = 0; i < arch_ctrs(p); i++) {
+            walk64(w, &a->pmevcntr[i]);
+            walk64(w, &a->pmevtyper[i]);
+        }
+    }
+    walk64(w, &a->mdscr_el1);
+    for (i = 0; i <= p->num_bps && i < 16; i++) {
+        walk64(w, &a->bvr[i]);
+        walk64(w, &a->bcr[i]);
+    }
+    for (i = 0; i <= p->num_wps && i < 16; i++) {
+        walk64(w, &a->wvr[i]);
+        walk64(w, &a->wcr[i]);
+    }
+}
+
+void rmm_rec_arch_put(const RmiRealmParams *p, const RmmRecArch *a,
+                      uint8_t *out)
+{
+    ArchWalk w = { .out = out };
+
+    /* Only reads @a. */
+    arch_walk(p, (RmmRecArch *)a, &w);
+}
+
+bool rmm_rec_arch_get(const RmiRealmParams *p, const uint8_t *in,
+                      size_t len, RmmRecArch *a, char **err)
+{
+    ArchWalk w = { .in = in };
+    unsigned n = arch_ctrs(p);
+    uint64_t ctrs = (1ULL << 31) | ((1ULL << n) - 1);
+    unsigned sel;
+
+    memset(a, 0, sizeof(*a));
+    if (len != rmm_rec_arch_size(p) || p->num_bps > 15 || p->num_wps > 15) {
+        return rmm_set_err(err, "architectural state of %zu bytes, not the "
+                           "%zu of this realm", len, rmm_rec_arch_size(p));
+    }
+    arch_walk(p, a, &w);
+    if (arch_vl(p) && (a->zcr_el1 & ~0xfULL || (a->zcr_el1 & 0xf) >
+                                               p->sve_vl)) {
+        return rmm_set_err(err, "ZCR_EL1 beyond the realm's vector length "
+                           "(%u bits)", (p->sve_vl + 1) * 128);
+    }
+    if (!(p->flags & RMI_REALM_FLAGS_PMU)) {
+        return true;
+    }
+    if (((a->pmcr_el0 >> 11) & 0x1f) != n) {
+        return rmm_set_err(err, "PMCR_EL0.N is not the realm's %u event "
+                           "counters", n);
+    }
+    if ((a->pmcntenset | a->pmintenset | a->pmovsset) & ~ctrs) {
+        return rmm_set_err(err, "a PMU counter beyond the realm's %u event "
+                           "counters is enabled or overflowed", n);
+    }
+    sel = a->pmselr & 0x1f;
+    if (a->pmselr & ~0x1fULL || (sel != 31 && sel >= n)) {
+        return rmm_set_err(err, "PMSELR_EL0 selects a counter beyond the "
+                           "realm's %u", n);
+    }
+    return true;
+}

@@ -91,7 +91,8 @@ bool rmm_mig_keys_clone(RmmMigKeys *dst, const RmmMigKeys *src);
 #define MIG_REC_PSCI_MPIDR      56      /* u64 */
 #define MIG_REC_TOKEN_LEN       64      /* u32 */
 #define MIG_REC_TOKEN_OFF       68      /* u32 */
-#define MIG_REC_CTX_LEN         72      /* u32, then 4 zero bytes */
+#define MIG_REC_CTX_LEN         72      /* u32 */
+#define MIG_REC_ARCH_LEN        76      /* u32: RmmRecArch after the ctx */
 #define MIG_REC_VCNT            80      /* u64 virtual counter at export */
 #define MIG_REC_TOKEN           88      /* token bytes, then ctx bytes */
 
@@ -153,6 +154,24 @@ bool rmm_mig_params_get(const uint8_t in[MIG_PARAMS_SIZE],
 RmiStatus rmm_mig_params_match(const RmiRealmParams *src,
                                const RmiRealmParams *dst, const char *what,
                                char **err);
+
+/*
+ * A REC's architectural state (RmmRecArch) as a REC record carries it
+ * after the host's context, rmm_rec_arch_size() bytes, little endian:
+ *   SVE (with the realm's SVE flag): u64 ZCR_EL1, Z0-Z31 of VL bytes
+ *     each, P0-P15 then FFR of VL / 8 bytes each (VL = (sve_vl + 1) * 16)
+ *   PMU (with its PMU flag): u64 PMCR_EL0, PMCNTENSET_EL0,
+ *     PMINTENSET_EL1, PMOVSSET_EL0, PMCCNTR_EL0, PMCCFILTR_EL0,
+ *     PMSELR_EL0, PMUSERENR_EL0, then per event counter u64 PMEVCNTR,
+ *     PMEVTYPER
+ *   debug: u64 MDSCR_EL1, per breakpoint u64 DBGBVR, DBGBCR, per
+ *     watchpoint u64 DBGWVR, DBGWCR
+ */
+void rmm_rec_arch_put(const RmiRealmParams *p, const RmmRecArch *a,
+                      uint8_t *out);
+/* The reverse, checked against the realm: false and *@err if it is not. */
+bool rmm_rec_arch_get(const RmiRealmParams *p, const uint8_t *in,
+                      size_t len, RmmRecArch *a, char **err);
 
 /* Wire size of the DATA entry whose word is @word. */
 static inline size_t mig_data_entry_size(uint64_t word)

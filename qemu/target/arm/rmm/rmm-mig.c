@@ -101,6 +101,10 @@ void rmm_mig_drop_rec_pt(RmmMig *m)
         g_clear_pointer(&m->rec_pt, g_free);
         m->rec_pt_len = 0;
     }
+    if (m->rec_arch) {
+        gnutls_memset(m->rec_arch, 0, sizeof(*m->rec_arch));
+        g_clear_pointer(&m->rec_arch, g_free);
+    }
 }
 
 /*

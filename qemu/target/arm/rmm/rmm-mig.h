@@ -217,6 +217,40 @@ RmiStatus rmm_mig_export_epoch(RmmRealm *r, uint8_t *buf, size_t cap,
                                size_t *len);
 RmiStatus rmm_mig_export_rec(RmmRec *rec, const void *ctx, size_t ctx_len,
                              uint8_t *buf, size_t cap, size_t *len);
+
+/*
+ * The REC's architectural state the RMM owns in a REC record, at the
+ * realm's sizes: SVE (Z0-Z31, P0-P15, FFR at its vector length, and
+ * ZCR_EL1), the PMU (control, its pmu_num_ctrs event counters and
+ * types, the cycle counter, overflow state) and the breakpoints and
+ * watchpoints it has (num_bps + 1, num_wps + 1), with MDSCR_EL1.  What
+ * lies beyond the realm's sizes is neither sealed nor restored (zero
+ * after an import).  The import checks it fits the realm: ZCR_EL1.LEN
+ * within sve_vl, PMCR_EL0.N equal to pmu_num_ctrs, no counter beyond
+ * them enabled, selected or overflowed.
+ */
+#define RMM_REC_ARCH_VL_MAX     256     /* bytes: a 2048-bit vector */
+typedef struct RmmRecArch {
+    uint64_t zcr_el1;
+    uint8_t z[32][RMM_REC_ARCH_VL_MAX];
+    uint8_t p[16][RMM_REC_ARCH_VL_MAX / 8];
+    uint8_t ffr[RMM_REC_ARCH_VL_MAX / 8];
+    uint64_t pmcr_el0, pmcntenset, pmintenset, pmovsset;
+    uint64_t pmccntr, pmccfiltr, pmselr, pmuserenr;
+    uint64_t pmevcntr[31], pmevtyper[31];
+    uint64_t mdscr_el1;
+    uint64_t bvr[16], bcr[16], wvr[16], wcr[16];
+} RmmRecArch;
+
+/* Its size in a REC record of a realm with @p (0: none, nothing to own). */
+size_t rmm_rec_arch_size(const RmiRealmParams *p);
+/*
+ * REC with the REC's architectural state @arch too (required when the
+ * realm has SVE or a PMU: RMI_ERROR_INPUT without it).
+ */
+RmiStatus rmm_mig_export_rec_arch(RmmRec *rec, const void *ctx,
+                                  size_t ctx_len, const RmmRecArch *arch,
+                                  uint8_t *buf, size_t cap, size_t *len);
 RmiStatus rmm_mig_export_end(RmmRealm *r, uint8_t *buf, size_t cap,
                              size_t *len);
 
@@ -279,6 +313,8 @@ typedef struct RmmMigImported {
     /* REC: the host's vCPU context, valid until the next call. */
     const uint8_t *rec_ctx;
     size_t rec_ctx_len;
+    /* REC: its architectural state, checked (NULL: the record had none) */
+    const RmmRecArch *rec_arch;
 } RmmMigImported;
 
 /*

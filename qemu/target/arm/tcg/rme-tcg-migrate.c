@@ -362,6 +362,111 @@ static bool rme_tcg_save_rec_ctx(CPUState *cs, QIOChannelBuffer *bioc,
     return true;
 }
 
+/*
+ * The REC's architectural state the RMM owns in its record, from @cs:
+ * SVE Z, P and FFR as stored to memory (little endian bytes), ZCR_EL1,
+ * the PMU's counters brought up to date, the debug registers.  The RMM
+ * seals what the realm has of it.
+ */
+static void rme_tcg_rec_arch_save(CPUState *cs, RmmRecArch *a)
+{
+    CPUARMState *env = cpu_env(cs);
+    unsigned i, j;
+
+    memset(a, 0, sizeof(*a));
+    a->zcr_el1 = env->vfp.zcr_el[1];
+    for (i = 0; i < 32; i++) {
+        for (j = 0; j < RMM_REC_ARCH_VL_MAX; j++) {
+            a->z[i][j] = env->vfp.zregs[i].d[j / 8] >> (j % 8 * 8);
+        }
+    }
+    for (i = 0; i <= FFR_PRED_NUM; i++) {
+        uint8_t *out = i < FFR_PRED_NUM ? a->p[i] : a->ffr;
+
+        for (j = 0; j < RMM_REC_ARCH_VL_MAX / 8; j++) {
+            out[j] = env->vfp.pregs[i].p[j / 8] >> (j % 8 * 8);
+        }
+    }
+    pmu_op_start(env);
+    a->pmcr_el0 = env->cp15.c9_pmcr;
+    a->pmcntenset = env->cp15.c9_pmcnten;
+    a->pmintenset = env->cp15.c9_pminten;
+    a->pmovsset = env->cp15.c9_pmovsr;
+    a->pmccntr = env->cp15.c15_ccnt;
+    a->pmccfiltr = env->cp15.pmccfiltr_el0;
+    a->pmselr = env->cp15.c9_pmselr;
+    a->pmuserenr = env->cp15.c9_pmuserenr;
+    for (i = 0; i < 31; i++) {
+        a->pmevcntr[i] = env->cp15.c14_pmevcntr[i];
+        a->pmevtyper[i] = env->cp15.c14_pmevtyper[i];
+    }
+    pmu_op_finish(env);
+    a->mdscr_el1 = env->cp15.mdscr_el1;
+    for (i = 0; i < 16; i++) {
+        a->bvr[i] = env->cp15.dbgbvr[i];
+        a->bcr[i] = env->cp15.dbgbcr[i];
+        a->wvr[i] = env->cp15.dbgwvr[i];
+        a->wcr[i] = env->cp15.dbgwcr[i];
+    }
+}
+
+/*
+ * The reverse, over what the vCPU state loaded: the parts the realm has
+ * (SVE, the PMU with @g's sizes; debug always), the rest as it was.
+ */
+static void rme_tcg_rec_arch_load(RmeGuest *g, CPUState *cs,
+                                  const RmmRecArch *a)
+{
+    ARMCPU *cpu = ARM_CPU(cs);
+    CPUARMState *env = &cpu->env;
+    unsigned i, j;
+
+    if (g->sve_vq) {
+        env->vfp.zcr_el[1] = a->zcr_el1;
+        for (i = 0; i < 32; i++) {
+            memset(env->vfp.zregs[i].d, 0, sizeof(env->vfp.zregs[i].d));
+            for (j = 0; j < RMM_REC_ARCH_VL_MAX; j++) {
+                env->vfp.zregs[i].d[j / 8] |= (uint64_t)a->z[i][j] <<
+                                              (j % 8 * 8);
+            }
+        }
+        for (i = 0; i <= FFR_PRED_NUM; i++) {
+            const uint8_t *in = i < FFR_PRED_NUM ? a->p[i] : a->ffr;
+
+            memset(env->vfp.pregs[i].p, 0, sizeof(env->vfp.pregs[i].p));
+            for (j = 0; j < RMM_REC_ARCH_VL_MAX / 8; j++) {
+                env->vfp.pregs[i].p[j / 8] |= (uint64_t)in[j] << (j % 8 * 8);
+            }
+        }
+    }
+    if (g->pmu_ctrs) {
+        pmu_op_start(env);
+        env->cp15.c9_pmcr = a->pmcr_el0;
+        env->cp15.c9_pmcnten = a->pmcntenset;
+        env->cp15.c9_pminten = a->pmintenset;
+        env->cp15.c9_pmovsr = a->pmovsset;
+        env->cp15.c15_ccnt = a->pmccntr;
+        env->cp15.pmccfiltr_el0 = a->pmccfiltr;
+        env->cp15.c9_pmselr = a->pmselr;
+        env->cp15.c9_pmuserenr = a->pmuserenr;
+        for (i = 0; i < 31; i++) {
+            env->cp15.c14_pmevcntr[i] = a->pmevcntr[i];
+            env->cp15.c14_pmevtyper[i] = a->pmevtyper[i];
+        }
+        pmu_op_finish(env);
+    }
+    env->cp15.mdscr_el1 = a->mdscr_el1;
+    for (i = 0; i < 16; i++) {
+        env->cp15.dbgbvr[i] = a->bvr[i];
+        env->cp15.dbgbcr[i] = a->bcr[i];
+        env->cp15.dbgwvr[i] = a->wvr[i];
+        env->cp15.dbgwcr[i] = a->wcr[i];
+    }
+    hw_breakpoint_update_all(cpu);
+    hw_watchpoint_update_all(cpu);
+    arm_rebuild_hflags(env);
+}
+
 static bool rme_tcg_mig_export_rec(void *opaque, unsigned index,
                                    RmiMigRecord *rec, char **err)
 {
@@ -385,9 +490,14 @@ static bool rme_tcg_mig_export_rec(void *opaque, unsigned index,
     f = qemu_file_new_output(QIO_CHANNEL(bioc));
     ok = rme_tcg_save_rec_ctx(cs, bioc, f, &local);
     if (ok) {
-        s = rmm_mig_export_rec(ARM_CPU(cs)->realm_rec, bioc->data,
-                               bioc->usage, rec->buf, RMM_MIG_RECORD_MAX,
-                               &len);
+        RmmRecArch *arch = g_new(RmmRecArch, 1);
+
+        rme_tcg_rec_arch_save(cs, arch);
+        s = rmm_mig_export_rec_arch(ARM_CPU(cs)->realm_rec, bioc->data,
+                                    bioc->usage, arch, rec->buf,
+                                    RMM_MIG_RECORD_MAX, &len);
+        rme_wipe(arch, sizeof(*arch));
+        g_free(arch);
     }
     /* The channel's buffer goes with the file: wipe it first. */
     rme_wipe(bioc->data, bioc->usage);
@@ -573,6 +683,10 @@ static bool rme_tcg_mig_import_rec(RmmRealm *realm, const RmmMigImported *in,
             error_prepend(&local, "REC %u: ", rmm_rec_index(in->rec));
             mig_error(local, err);
             return false;
+        }
+        if (in->rec_arch) {
+            rme_tcg_rec_arch_load(RME_GUEST(cpu->realm_guest), cs,
+                                  in->rec_arch);
         }
         cpu->realm_rec = in->rec;
         return true;

@@ -178,14 +178,15 @@ class CcaMigration(QemuSystemTest):
 
     def new_vm(self, name, realm=True, smp=1, identity=None, policy=None,
                zero=None, incoming=False, extra_args=(), rme_opts='',
-               mem='1G'):
+               mem='1G', append=''):
         """
         A QEMUMachine for the guest: a realm on a platform with
         @identity (default: the test's source or, with @incoming,
         destination identity; '' for none) and the migration @policy
         (default: the test's; '' for none), migration-zero-granules=@zero
         unless None, more rme-guest options in @rme_opts, or a plain VM;
-        waiting for an incoming migration with @incoming; @mem of RAM.
+        waiting for an incoming migration with @incoming; @mem of RAM;
+        @append added to the kernel command line.
         """
         vm = self.get_vm(name=name)
         vm.set_console()
@@ -211,7 +212,8 @@ class CcaMigration(QemuSystemTest):
                     '-nic', 'none',
                     '-kernel', self.kernel,
                     '-initrd', self.initrd,
-                    '-append', REALM_APPEND if realm else VM_APPEND,
+                    '-append', (REALM_APPEND if realm else VM_APPEND) +
+                    append,
                     *extra_args)
         if incoming:
             vm.add_args('-incoming', 'defer')
@@ -1355,35 +1357,55 @@ class CcaMigration(QemuSystemTest):
                                 "chain",))
         self.stop(src)
 
-    REGSTRESS = ('sve', 'pmu', 'watch')
+    def regstress_start(self, vm, name, mode):
+        """Start guest/regstress @mode in @vm, in the background."""
+        self.guest_run(vm, f'regstress {mode} > /tmp/rs-{mode}.log 2>&1 & '
+                       f'true')
+        _, text = self.guest_run(
+            vm, f'for i in $(seq 60); do grep -q "{mode} started" '
+            f'/tmp/rs-{mode}.log && break; sleep 1; done; '
+            f'cat /tmp/rs-{mode}.log')
+        self.assertIn(f'REGSTRESS: {mode} started', text,
+                      f'{name}: regstress {mode}')
 
-    def regstress_start(self, vm, name):
-        """Start guest/regstress in each mode in @vm, in the background."""
-        for mode in self.REGSTRESS:
-            self.guest_run(vm, f'regstress {mode} > /tmp/rs-{mode}.log '
-                           f'2>&1 & true')
-        for mode in self.REGSTRESS:
-            _, text = self.guest_run(
-                vm, f'for i in $(seq 60); do grep -q "{mode} started" '
-                f'/tmp/rs-{mode}.log && break; sleep 1; done; '
-                f'cat /tmp/rs-{mode}.log')
-            self.assertIn(f'REGSTRESS: {mode} started', text,
-                          f'{name}: regstress {mode}')
+    def regstress_check(self, vm, name, mode):
+        """Stop regstress @mode in @vm: it says OK, checked in the guest."""
+        _, text = self.guest_run(
+            vm, f'kill -USR1 $(cat /tmp/regstress-{mode}.pid); '
+            f'for i in $(seq 60); do grep -q "{mode} OK\\|{mode} FAIL" '
+            f'/tmp/rs-{mode}.log && break; sleep 1; done; '
+            f'cat /tmp/rs-{mode}.log')
+        self.log.info('%s regstress %s: %s', name, mode, text.strip())
+        self.assertNotIn('FAIL', text, f'{name}: regstress {mode}')
+        self.assertIn(f'REGSTRESS: {mode} OK', text,
+                      f'{name}: regstress {mode}')
 
-    def regstress_check(self, vm, name):
-        """Stop each regstress in @vm: each says OK, checked in the guest
-        (SVE Z/P/FFR intact on every vCPU, PMU counts still increasing,
-        the hardware breakpoint and watchpoint set before fire now)."""
-        for mode in self.REGSTRESS:
-            _, text = self.guest_run(
-                vm, f'kill -USR1 $(cat /tmp/regstress-{mode}.pid); '
-                f'for i in $(seq 60); do grep -q "{mode} OK\\|{mode} FAIL" '
-                f'/tmp/rs-{mode}.log && break; sleep 1; done; '
-                f'cat /tmp/rs-{mode}.log')
-            self.log.info('%s regstress %s: %s', name, mode, text.strip())
-            self.assertNotIn('FAIL', text, f'{name}: regstress {mode}')
-            self.assertIn(f'REGSTRESS: {mode} OK', text,
-                          f'{name}: regstress {mode}')
+    # The last vCPU to regstress's pinned workers alone (regstress.c):
+    # Linux reinstalls a task's debug registers whenever it switches the
+    # task in, which would hide registers a migration lost.
+    REGSTRESS_APPEND = ' isolcpus=1 nohz_full=1'
+
+    def regstress_hops(self, src, realm, smp, **dst_kwargs):
+        """
+        One migration of @src (booted with REGSTRESS_APPEND) per
+        guest/regstress mode, each with only that mode busy in the
+        guest, so that its registers are loaded on the vCPUs when the
+        migration stops them: SVE Z/P/FFR intact on every vCPU, PMU
+        counts still increasing, the hardware watchpoint and breakpoint
+        set before fire after.  Returns the last destination.
+        """
+        for mode in ('sve', 'pmu', 'watch'):
+            self.regstress_start(src, 'src', mode)
+            name = f'dst-{mode}'
+            dst, port = self.start_dest(name, realm=realm, smp=smp,
+                                        append=self.REGSTRESS_APPEND,
+                                        **dst_kwargs)
+            self.migrate_ok(src, dst, f'tcp:127.0.0.1:{port}', smp=smp,
+                            realm=realm, name=name)
+            self.regstress_check(dst, name, mode)
+            self.stop(src)
+            src = dst
+        return src
 
     REALM_FEATURES = ',sve-vector-length=512,num-pmu-counters=4'
 
@@ -1397,9 +1419,10 @@ class CcaMigration(QemuSystemTest):
         # the realm migrates, and a program in it that keeps SVE
         # registers loaded on both vCPUs, counts cycles with the PMU and
         # has a hardware breakpoint and watchpoint set finds them intact
-        # (test_plain_vm_migrates runs it on a plain VM).
+        # (test_plain_vm_registers runs it on a plain VM).
         feats = self.REALM_FEATURES + ',num-breakpoints=3'
-        src = self.boot('src', smp=2, rme_opts=feats)
+        src = self.boot('src', smp=2, rme_opts=feats,
+                        append=self.REGSTRESS_APPEND)
         self.memstress_start(src, MEMSTRESS_SMALL_MIB, 0x27)
         cases = (
             ('dst-sve256', ',sve-vector-length=256,num-pmu-counters=4,'
@@ -1427,12 +1450,10 @@ class CcaMigration(QemuSystemTest):
                 failed.append(name)
         self.assertEqual(failed, [], 'feature cases failed (tracebacks in '
                          'the log)')
-        self.regstress_start(src, 'src')
-        dst, port = self.start_dest('dst', smp=2, rme_opts=feats)
-        self.migrate_ok(src, dst, f'tcp:127.0.0.1:{port}', smp=2)
-        self.memstress_check(dst, 'dst')
-        self.regstress_check(dst, 'dst')
-        self.stop(src)
+        rc, text = self.guest_run(src, 'memstress stop 200', check=False)
+        self.assertEqual(rc, 0, f'memstress stop: {text}')
+        dst = self.regstress_hops(src, True, 2, rme_opts=feats)
+        self.stop(dst)
 
     def test_replay(self):
         # Finding 1 of issue 9: a recorded migration replayed into a
@@ -2168,17 +2189,21 @@ class CcaMigration(QemuSystemTest):
         self.stop(dst)
 
     def test_plain_vm_migrates(self):
-        # With the register checks of test_realm_features, as a control.
-        src = self.boot('src', realm=False, smp=2)
+        src = self.boot('src', realm=False, smp=1)
         gen0 = self.memstress_start(src, MEMSTRESS_MIB, 0x91a)
-        self.regstress_start(src, 'src')
-        dst, port = self.start_dest('dst', realm=False, smp=2)
+        dst, port = self.start_dest('dst', realm=False, smp=1)
         self.migrate_ok(src, dst, f'tcp:127.0.0.1:{port}', realm=False)
-        self.regstress_check(dst, 'destination')
         gen1 = self.memstress_check(dst, 'destination')
         self.assertGreater(gen1, gen0)
         self.memstress_progress(dst, gen1, 'destination')
         self.stop(src)
+
+    def test_plain_vm_registers(self):
+        # The register checks of test_realm_features on a plain VM of 2
+        # vCPUs, as a control.
+        src = self.boot('src', realm=False, smp=2,
+                        append=self.REGSTRESS_APPEND)
+        self.stop(self.regstress_hops(src, False, 2))
 
 
 if __name__ == '__main__':
