@@ -2,7 +2,9 @@
  * Arm CCA realms under KVM: the realm backend for CCA hosts
  *
  * rme-guest under -accel kvm, over the KVM CCA uapi of the Arm CCA host
- * series as of its v12 (KVM_CAP_ARM_RMI; linux-headers/linux/kvm.h) and
+ * series as of its v15 (2026-07-15, RMM 2.0-bet2: KVM_CAP_ARM_RMI, the
+ * realm VM type at bit 30, KVM_ARM_RMI_POPULATE advancing its argument;
+ * linux-headers/linux/kvm.h) and
  * the realm parameters of this project's proposed migration uapi
  * (target/arm/kvm-rmi-mig.h).  What the kernel does of the realm's life:
  *
@@ -184,7 +186,9 @@ static bool rme_kvm_init_ripas(RmeGuest *g, hwaddr base, hwaddr top,
 /*
  * KVM_ARM_RMI_POPULATE: DATA_CREATE of [base, base + size), measured,
  * from the shared RAM at the same addresses, which is scrubbed after.
- * It returns how many bytes it populated: call again for the rest.
+ * It returns 0 with base and source_uaddr advanced and size reduced by
+ * what it populated: call again until size is 0.  An error after some
+ * progress shows at the next call; a call that moved nothing is one.
  */
 static bool rme_kvm_populate(RmeGuest *g, hwaddr base, hwaddr size,
                              Error **errp)
@@ -194,7 +198,6 @@ static bool rme_kvm_populate(RmeGuest *g, hwaddr base, hwaddr size,
     struct kvm_arm_rmi_populate pop = {
         .flags = KVM_ARM_RMI_POPULATE_FLAGS_MEASURE,
     };
-    hwaddr done = 0;
 
     if (base < g->ram_base || base + size > g->ram_base + g->ram_size ||
         (base | size) & (RMM_GRANULE_SIZE - 1)) {
@@ -202,24 +205,28 @@ static bool rme_kvm_populate(RmeGuest *g, hwaddr base, hwaddr size,
                    "RAM or not granule aligned", base);
         return false;
     }
-    while (done < size) {
-        int ret;
+    pop.base = base;
+    pop.size = size;
+    pop.source_uaddr = (uintptr_t)src;
+    while (pop.size) {
+        uint64_t was = pop.size, at = pop.base;
+        hwaddr done;
 
-        pop.base = base + done;
-        pop.size = size - done;
-        pop.source_uaddr = (uintptr_t)(src + done);
-        ret = rme_kvm_call(k->vm_fd, KVM_ARM_RMI_POPULATE, &pop,
-                           "KVM_ARM_RMI_POPULATE", errp);
-        if (ret < 0) {
+        if (rme_kvm_call(k->vm_fd, KVM_ARM_RMI_POPULATE, &pop,
+                         "KVM_ARM_RMI_POPULATE", errp) < 0) {
             return false;
         }
-        if (ret == 0 || ret > pop.size || ret & (RMM_GRANULE_SIZE - 1)) {
+        done = was - pop.size;
+        if (!done || pop.size > was || done & (RMM_GRANULE_SIZE - 1) ||
+            pop.base != at + done ||
+            pop.source_uaddr != (uintptr_t)src + (pop.base - base)) {
             error_setg(errp, "rme-guest: KVM_ARM_RMI_POPULATE of 0x%"
-                       HWADDR_PRIx " bytes at 0x%" HWADDR_PRIx " returned %d",
-                       (hwaddr)pop.size, (hwaddr)pop.base, ret);
+                       PRIx64 " bytes at 0x%" PRIx64 " left 0x%" PRIx64
+                       " bytes at 0x%" PRIx64 " (no progress, or not as "
+                       "it advances)", was, at, (uint64_t)pop.size,
+                       (uint64_t)pop.base);
             return false;
         }
-        done += ret;
     }
     /* The image now lives in protected memory only. */
     memset(src, 0, size);

@@ -44,7 +44,7 @@
  * KVM_ENABLE_CAP on a realm VM before its first KVM_ARM_RMI_POPULATE:
  * args[0] is the user address of a struct kvm_arm_rmi_realm_config,
  * whose contents become parameters of the realm (RMI_REALM_CREATE), and
- * so part of its RIM.  The KVM CCA series (v12) has no way to pass realm
+ * so part of its RIM.  The KVM CCA series (v15) has no way to pass realm
  * parameters; a migratable realm needs its migration policy measured,
  * and the measurement algorithm and personalization value are added
  * while at it.

@@ -20,9 +20,9 @@
  * sizes and offsets written out, not taken from the headers.
  */
 #define ABI_KVMIO           0xAE
-#define ABI_CAP_RMI         247
+#define ABI_CAP_RMI         251     /* KVM CCA host series v15 */
 #define ABI_CAP_MIG         0x10000
-#define ABI_POPULATE        _IOC(_IOC_WRITE, ABI_KVMIO, 0xd7, 32)
+#define ABI_POPULATE        _IOC(_IOC_READ | _IOC_WRITE, ABI_KVMIO, 0xd7, 32)
 #define ABI_POPULATE_MEASURE 1u
 #define ABI_CONFIG_SIZE     192
 #define ABI_CONFIG_MIGRATABLE 1u
@@ -90,6 +90,7 @@ struct FakeKvm {
     RmiRealmParams params;
     bool configured;
     bool manual_protect;        /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 on */
+    bool populate_stall;        /* POPULATE makes no progress */
     bool rmi;
     bool migration;
     bool active;
@@ -231,6 +232,11 @@ void fake_kvm_slot(FakeKvm *k, unsigned i, uint32_t *id, uint64_t *gpa,
 void fake_kvm_set_manual_protect(FakeKvm *k, bool on)
 {
     k->manual_protect = on;
+}
+
+void fake_kvm_set_populate_stall(FakeKvm *k, bool on)
+{
+    k->populate_stall = on;
 }
 
 RmmRealm *fake_kvm_realm(FakeKvm *k)
@@ -399,11 +405,13 @@ static int fake_config(FakeKvm *k, const struct kvm_enable_cap *cap)
 }
 
 /*
- * KVM_ARM_RMI_POPULATE (v12): RMI_DATA_CREATE of some granules of the
- * range, measured; returns how many bytes.  The first one creates the
- * realm, with RIPAS RAM over all of RAM (RMI_RTT_INIT_RIPAS).
+ * KVM_ARM_RMI_POPULATE (v15): RMI_DATA_CREATE of some granules of the
+ * range, measured; advances base (0) and source_uaddr (16) and reduces
+ * size (8) by them and returns 0; an error after some progress is
+ * reported at the next call, as kvm_gmem_populate() does.  The first one
+ * creates the realm, with RIPAS RAM over all of RAM (RMI_RTT_INIT_RIPAS).
  */
-static int fake_populate(FakeKvm *k, const uint8_t *a)
+static int fake_populate(FakeKvm *k, uint8_t *a)
 {
     uint64_t base = ld64(a, 0), size = ld64(a, 8), src = ld64(a, 16);
     uint32_t flags = ld32(a, 24);
@@ -429,15 +437,24 @@ static int fake_populate(FakeKvm *k, const uint8_t *a)
             return -EPERM;
         }
     }
+    if (k->populate_stall) {
+        return 0;
+    }
     for (off = 0; off < size && off < FAKE_POPULATE_MAX * RMM_GRANULE_SIZE;
          off += RMM_GRANULE_SIZE) {
         if (rmm_data_create(k->realm, base + off,
                             (const void *)(uintptr_t)(src + off),
                             flags & ABI_POPULATE_MEASURE) != RMI_SUCCESS) {
-            return off ? (int)off : -EPERM;
+            if (!off) {
+                return -EPERM;
+            }
+            break;
         }
     }
-    return off;
+    st64(a, 0, base + off);
+    st64(a, 8, size - off);
+    st64(a, 16, src + off);
+    return 0;
 }
 
 static FakeSlot *fake_slot(FakeKvm *k, uint32_t slot)

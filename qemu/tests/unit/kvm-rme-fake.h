@@ -48,6 +48,11 @@ void fake_kvm_slot(FakeKvm *k, unsigned i, uint32_t *id, uint64_t *gpa,
  * QEMU's): GET_DIRTY_LOG accumulates, CLEAR_DIRTY_LOG clears.
  */
 void fake_kvm_set_manual_protect(FakeKvm *k, bool on);
+/*
+ * KVM_ARM_RMI_POPULATE populates nothing and returns 0, its argument as
+ * it was (a kernel that breaks the advancing contract).
+ */
+void fake_kvm_set_populate_stall(FakeKvm *k, bool on);
 /* The realm in the RMM (NULL before the first populate or import). */
 RmmRealm *fake_kvm_realm(FakeKvm *k);
 

@@ -880,9 +880,27 @@ static void test_abi(void)
     g_assert_cmpuint(sizeof(struct kvm_arm_rmi_populate), ==, 32);
     g_assert_cmphex(KVM_ARM_RMI_MIG_START, ==, 0xc068aee0);
     g_assert_cmphex(KVM_ARM_RMI_MIG_STATUS, ==, 0x8080aef0);
-    g_assert_cmphex(KVM_ARM_RMI_POPULATE, ==, 0x4020aed7);
-    g_assert_cmpuint(KVM_CAP_ARM_RMI, ==, 247);
-    g_assert_cmphex(KVM_VM_TYPE_ARM_REALM, ==, 0x100);
+    /* The KVM CCA host series v15's (v12: 0x4020aed7, 247, 0x100). */
+    g_assert_cmphex(KVM_ARM_RMI_POPULATE, ==, 0xc020aed7);
+    g_assert_cmpuint(KVM_CAP_ARM_RMI, ==, 251);
+    g_assert_cmphex(KVM_VM_TYPE_ARM_REALM, ==, 0x40000000);
+}
+
+/*
+ * KVM_ARM_RMI_POPULATE advances its argument (v15): a kernel that
+ * returns 0 having moved nothing is refused, not called for ever.
+ */
+static void test_populate_stall(void)
+{
+    Host *h = host_new(0, FAKE_KVM_CAP_RMI | FAKE_KVM_CAP_MIGRATION,
+                       &error_abort);
+    Error *err = NULL;
+
+    fake_kvm_set_populate_stall(h->fk, true);
+    g_assert_false(realm_build(h, &err));
+    g_assert_nonnull(strstr(error_get_pretty(err), "no progress"));
+    error_free(err);
+    host_free(h);
 }
 
 int main(int argc, char **argv)
@@ -904,6 +922,7 @@ int main(int argc, char **argv)
     g_test_add_func("/kvm-rme/policy-needs-migration-cap",
                     test_policy_needs_migration_cap);
     g_test_add_func("/kvm-rme/build", test_build);
+    g_test_add_func("/kvm-rme/populate-stall", test_populate_stall);
     g_test_add_func("/kvm-rme/build-errnos", test_build_errnos);
     g_test_add_func("/kvm-rme/migrate", test_migrate);
     g_test_add_func("/kvm-rme/migrate-lanes", test_migrate_lanes);
