@@ -26,6 +26,7 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "qemu/error-report.h"
+#include "qemu/bitops.h"
 #include <sys/ioctl.h>
 #include <linux/kvm.h>
 #include "kvm-rme.h"
@@ -152,6 +153,53 @@ bool rme_kvm_realm_config(RmeGuest *g, const RmiRealmParams *p,
 }
 
 /*
+ * ID_AA64DFR0_EL1 as a KVM register: KVM_REG_ARM64 | KVM_REG_SIZE_U64 |
+ * KVM_REG_ARM64_SYSREG | op0 3, op1 0, CRn 0, CRm 5, op2 0 (spelt out:
+ * the unit test builds this file on other hosts' headers).
+ */
+#define RME_KVM_REG_ID_AA64DFR0     0x603000000013c028ULL
+
+/*
+ * num-breakpoints and num-watchpoints as the series (v15) takes them:
+ * each vCPU's ID_AA64DFR0_EL1, BRPs and WRPs (the number minus one),
+ * CTX_CMPs no more than BRPs, before the realm exists.  Unset, the
+ * kernel's (the RMM's NUM_BPS and NUM_WPS) stay.
+ */
+static bool rme_kvm_debug_counts(RmeGuest *g, Error **errp)
+{
+    RmeKvm *k = rme_kvm(g);
+    unsigned i;
+
+    if (!g->bps && !g->wps) {
+        return true;
+    }
+    for (i = 0; i < k->nr_vcpus; i++) {
+        uint64_t v;
+        struct kvm_one_reg r = {
+            .id = RME_KVM_REG_ID_AA64DFR0, .addr = (uintptr_t)&v,
+        };
+        int fd = rme_kvm_vcpu_fd(g, i);
+
+        if (rme_kvm_call(fd, KVM_GET_ONE_REG, &r,
+                         "KVM_GET_ONE_REG(ID_AA64DFR0_EL1)", errp) < 0) {
+            return false;
+        }
+        if (g->bps) {
+            v = deposit64(v, 12, 4, g->bps - 1);
+            v = deposit64(v, 28, 4, MIN(extract64(v, 28, 4), g->bps - 1));
+        }
+        if (g->wps) {
+            v = deposit64(v, 20, 4, g->wps - 1);
+        }
+        if (rme_kvm_call(fd, KVM_SET_ONE_REG, &r,
+                         "KVM_SET_ONE_REG(ID_AA64DFR0_EL1)", errp) < 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
  * A realm lives as long as its KVM VM: it is built once, at the first
  * reset, and cannot be built again after a guest reset.
  */
@@ -165,7 +213,7 @@ static bool rme_kvm_realm_create(RmeGuest *g, const RmiRealmParams *p,
                    "start QEMU again");
         return false;
     }
-    return rme_kvm_realm_config(g, p, errp);
+    return rme_kvm_realm_config(g, p, errp) && rme_kvm_debug_counts(g, errp);
 }
 
 /*

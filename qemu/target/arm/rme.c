@@ -521,8 +521,10 @@ static bool rme_guest_cpu_sve(RmeGuest *g, ARMCPU *cpu, Error **errp)
 {
     Object *obj = OBJECT(cpu);
     uint32_t vl = g->sve_vector_length, vq = vl / 128;
-    uint32_t has = cpu_isar_feature(aa64_sve, cpu) ? cpu->sve_vq.supported
-                                                   : 0;
+    /* Under KVM the host's lengths are known when the vCPU finalizes. */
+    uint32_t has = !cpu_isar_feature(aa64_sve, cpu) ? 0 :
+                   kvm_enabled() ? MAKE_64BIT_MASK(0, ARM_MAX_VQ) :
+                   cpu->sve_vq.supported;
     uint32_t off = cpu->sve_vq.init & ~cpu->sve_vq.map;
     uint32_t mask = MAKE_64BIT_MASK(0, MIN(vq, ARM_MAX_VQ));
     /* The longest the user gave -cpu (sve<N>=on, sve-max-vq), if any */
@@ -572,8 +574,14 @@ static bool rme_guest_cpu_sve(RmeGuest *g, ARMCPU *cpu, Error **errp)
                    "disables sve%u", vl, vl);
         return false;
     }
-    cpu->sve_vq.map |= has & mask & ~off;
-    cpu->sve_vq.init |= has & mask & ~off;
+    if (kvm_enabled()) {
+        /* Finalizing adds the host's shorter lengths, or refuses this. */
+        cpu->sve_vq.map |= BIT(vq - 1);
+        cpu->sve_vq.init |= BIT(vq - 1);
+    } else {
+        cpu->sve_vq.map |= has & mask & ~off;
+        cpu->sve_vq.init |= has & mask & ~off;
+    }
     g->sve_vq = vq;
     return true;
 }
@@ -621,14 +629,28 @@ bool rme_guest_cpu_init(RmeGuest *g, Object *cpuobj, Error **errp)
     unsigned ctx = FIELD_EX64_IDREG(&cpu->isar, ID_AA64DFR0, CTX_CMPS) + 1;
 
     if (kvm_enabled()) {
-        /* The kernel takes them from the vCPU's ID registers. */
-        if (g->num_breakpoints || g->num_watchpoints ||
-            g->sve_vector_length || g->num_pmu_counters) {
-            error_setg(errp, "rme-guest: num-breakpoints, num-watchpoints, "
-                       "sve-vector-length and num-pmu-counters are not "
-                       "supported under KVM yet");
+        /*
+         * The KVM CCA series (v15) takes the realm's vector length from
+         * the vCPUs' KVM_REG_ARM64_SVE_VLS (QEMU's KVM code writes the
+         * sve<N> lengths set here), its breakpoint and watchpoint counts
+         * from their ID_AA64DFR0_EL1 (the backend writes the ones asked
+         * for; otherwise the RMM's stay), and gives realms no PMU.
+         */
+        if (g->num_pmu_counters) {
+            error_setg(errp, "rme-guest: num-pmu-counters: the KVM CCA host "
+                       "series gives realms no PMU");
             return false;
         }
+        if (!rme_guest_cpu_sve(g, cpu, errp) ||
+            !rme_guest_cpu_pmu(g, cpu, errp) ||
+            !rme_guest_debug_count("breakpoints", g->num_breakpoints, bps,
+                                   &g->bps, errp) ||
+            !rme_guest_debug_count("watchpoints", g->num_watchpoints, wps,
+                                   &g->wps, errp)) {
+            return false;
+        }
+        g->bps = g->num_breakpoints;
+        g->wps = g->num_watchpoints;
         return true;
     }
     /* What the emulated platform offers: the vCPU model, as it is. */

@@ -32,6 +32,8 @@
                                  ABI_MIG_SIZE)
 #define ABI_STATUS          _IOC(_IOC_READ, ABI_KVMIO, 0xf0, 128)
 #define ABI_PROTECTED_AS    1
+/* KVM_{GET,SET}_ONE_REG id of ID_AA64DFR0_EL1 (sysreg 3, 0, 0, 5, 0) */
+#define ABI_REG_DFR0        0x603000000013c028ULL
 #define ABI_MIG_MORE        1u
 
 /* struct kvm_arm_rmi_mig */
@@ -91,6 +93,7 @@ struct FakeKvm {
     bool configured;
     bool manual_protect;        /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 on */
     bool populate_stall;        /* POPULATE makes no progress */
+    uint64_t dfr0;              /* the VM's ID_AA64DFR0_EL1 */
     bool rmi;
     bool migration;
     bool active;
@@ -149,6 +152,7 @@ FakeKvm *fake_kvm_new(RmmPlatform *plat, uint64_t ram_base,
                       uint64_t ram_size, unsigned nr_slots,
                       unsigned nr_vcpus, unsigned caps)
 {
+    RmmPlatformFeatures f;
     FakeKvm *k = g_new0(FakeKvm, 1);
     uint64_t top = ram_base + ram_size;
     unsigned i;
@@ -168,6 +172,10 @@ FakeKvm *fake_kvm_new(RmmPlatform *plat, uint64_t ram_base,
     k->nr_vcpus = nr_vcpus;
     k->manual_protect = true;
     k->rmi = caps & FAKE_KVM_CAP_RMI;
+    /* Its reset value: DebugVer 8.0, the RMM's NUM_BPS and NUM_WPS. */
+    rmm_platform_get_features(plat, &f);
+    k->dfr0 = 6 | (uint64_t)f.num_bps << 12 | (uint64_t)f.num_wps << 20 |
+              1ULL << 28;
     k->migration = caps & FAKE_KVM_CAP_MIGRATION;
     /* KVM_CREATE_VM(KVM_VM_TYPE_ARM_REALM | IPA size): both halves. */
     k->params.ipa_width = MAX(64 - clz64(top - 1) + 1, RMI_IPA_WIDTH_MIN + 1);
@@ -249,6 +257,9 @@ static int fake_realm_create(FakeKvm *k, unsigned rtt_level)
 {
     uint64_t top = k->ram_base + k->ram_size;
 
+    /* The debug counts are the VM's ID_AA64DFR0_EL1 BRPs and WRPs. */
+    k->params.num_bps = (k->dfr0 >> 12) & 0xf;
+    k->params.num_wps = (k->dfr0 >> 20) & 0xf;
     if (rmm_realm_create(k->plat, &k->params, &k->realm) != RMI_SUCCESS) {
         return -EPERM;
     }
@@ -360,6 +371,10 @@ static const char *fake_name(unsigned long request)
         return "ENABLE_CAP";
     case ABI_POPULATE:
         return "POPULATE";
+    case KVM_GET_ONE_REG:
+        return "GET_ONE_REG";
+    case KVM_SET_ONE_REG:
+        return "SET_ONE_REG";
     case KVM_GET_DIRTY_LOG:
         return "GET_DIRTY_LOG";
     case KVM_CLEAR_DIRTY_LOG:
@@ -791,6 +806,42 @@ static bool fake_lookup(int fd, FakeKvm **k, int *vcpu)
     return *vcpu < (int)fakes[i]->nr_vcpus;
 }
 
+/*
+ * KVM_GET_ONE_REG / KVM_SET_ONE_REG (vCPU) of ID_AA64DFR0_EL1, the only
+ * register this model has: BRPs [15:12], WRPs [23:20] and CTX_CMPs
+ * [31:28] writable, none zero, none above the RMM's, CTX_CMPs within
+ * BRPs, and no change once the realm exists (v15).
+ */
+static int fake_one_reg(FakeKvm *k, bool set, const uint8_t *a)
+{
+    uint64_t id = ld64(a, 0), addr = ld64(a, 8), v, mask;
+    RmmPlatformFeatures f;
+
+    if (id != ABI_REG_DFR0) {
+        return -EINVAL;
+    }
+    if (!addr) {
+        return -EFAULT;
+    }
+    if (!set) {
+        memcpy((void *)(uintptr_t)addr, &k->dfr0, 8);
+        return 0;
+    }
+    memcpy(&v, (void *)(uintptr_t)addr, 8);
+    mask = 0xfULL << 12 | 0xfULL << 20 | 0xfULL << 28;
+    rmm_platform_get_features(k->plat, &f);
+    if ((v & ~mask) != (k->dfr0 & ~mask) || !((v >> 12) & 0xf) ||
+        !((v >> 20) & 0xf) || ((v >> 28) & 0xf) > ((v >> 12) & 0xf) ||
+        ((v >> 12) & 0xf) > f.num_bps || ((v >> 20) & 0xf) > f.num_wps) {
+        return -EINVAL;
+    }
+    if (k->realm && v != k->dfr0) {
+        return -EBUSY;
+    }
+    k->dfr0 = v;
+    return 0;
+}
+
 static int fake_dispatch(FakeKvm *k, int vcpu, unsigned long request,
                          void *arg)
 {
@@ -800,7 +851,8 @@ static int fake_dispatch(FakeKvm *k, int vcpu, unsigned long request,
         return fake_mig(k, nr, vcpu, arg);
     }
     if (vcpu >= 0) {
-        return -ENOTTY;
+        return request == KVM_GET_ONE_REG || request == KVM_SET_ONE_REG ?
+               fake_one_reg(k, request == KVM_SET_ONE_REG, arg) : -ENOTTY;
     }
     switch (request) {
     case KVM_CHECK_EXTENSION:

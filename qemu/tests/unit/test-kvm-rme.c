@@ -488,6 +488,7 @@ static void test_build(void)
     g_autofree char *log = NULL;
     RmmPlatform *plat = pki_platform(&pki.leaf[1], &pki.ca);
     uint8_t want[RMM_HASH_MAX], got[RMM_HASH_MAX];
+    RmmPlatformFeatures f;
     RmmRealm *ref;
     uint64_t ipa, out;
     size_t len;
@@ -502,6 +503,10 @@ static void test_build(void)
                                  (IMAGE_BASE - RAM_BASE), IMAGE_SIZE));
 
     p.vmid = 1;
+    /* No num-breakpoints/watchpoints: the RMM's counts (the kernel's). */
+    rmm_platform_get_features(plat, &f);
+    p.num_bps = f.num_bps;
+    p.num_wps = f.num_wps;
     image_fill(image);
     g_assert_cmpint(rmm_realm_create(plat, &p, &ref), ==, RMI_SUCCESS);
     g_assert_cmpint(rmm_realm_add_ram(ref, RAM_BASE, RAM_SIZE, store), ==,
@@ -887,6 +892,45 @@ static void test_abi(void)
 }
 
 /*
+ * num-breakpoints=3,num-watchpoints=2 under KVM (v15): each vCPU's
+ * ID_AA64DFR0_EL1 gets BRPs 2 and WRPs 1 before the realm exists, and
+ * the realm is created with them (measured); unset, the RMM's stay and
+ * nothing is written.
+ */
+static void test_debug_counts(void)
+{
+    Host *h = host_new(0, FAKE_KVM_CAP_RMI | FAKE_KVM_CAP_MIGRATION,
+                       &error_abort);
+    g_autofree char *log = NULL;
+    const RmiRealmParams *p;
+
+    h->g.bps = 3;
+    h->g.wps = 2;
+    g_free(fake_kvm_take_log());
+    g_assert_true(realm_build(h, &error_abort));
+    log = fake_kvm_take_log();
+    g_assert_cmpstr(log, ==, "ENABLE_CAP GET_ONE_REG SET_ONE_REG GET_ONE_REG "
+                    "SET_ONE_REG POPULATE POPULATE");
+    p = rmm_realm_params(fake_kvm_realm(h->fk));
+    g_assert_cmpuint(p->num_bps, ==, 2);
+    g_assert_cmpuint(p->num_wps, ==, 1);
+    host_free(h);
+
+    /* More than the RMM has: the kernel refuses, the build fails. */
+    h = host_new(0, FAKE_KVM_CAP_RMI | FAKE_KVM_CAP_MIGRATION, &error_abort);
+    h->g.bps = 17;
+    {
+        Error *err = NULL;
+
+        g_assert_false(realm_build(h, &err));
+        g_assert_nonnull(strstr(error_get_pretty(err),
+                                "KVM_SET_ONE_REG(ID_AA64DFR0_EL1) failed"));
+        error_free(err);
+    }
+    host_free(h);
+}
+
+/*
  * KVM_ARM_RMI_POPULATE advances its argument (v15): a kernel that
  * returns 0 having moved nothing is refused, not called for ever.
  */
@@ -923,6 +967,7 @@ int main(int argc, char **argv)
                     test_policy_needs_migration_cap);
     g_test_add_func("/kvm-rme/build", test_build);
     g_test_add_func("/kvm-rme/populate-stall", test_populate_stall);
+    g_test_add_func("/kvm-rme/debug-counts", test_debug_counts);
     g_test_add_func("/kvm-rme/build-errnos", test_build_errnos);
     g_test_add_func("/kvm-rme/migrate", test_migrate);
     g_test_add_func("/kvm-rme/migrate-lanes", test_migrate_lanes);
