@@ -519,6 +519,53 @@ static RmiStatus import_one(RmmRealm *r, GPtrArray *st, unsigned i,
     return host_import_record(r, p, len, out, err);
 }
 
+/* REC records import_all() took with architectural state. */
+static unsigned arch_imported;
+
+/*
+ * REC @index's architectural state as the test's host has it: a pattern
+ * of the index in every field, within a realm's limits (ZCR_EL1 0, no
+ * counter enabled); what a realm lacks is not sealed.
+ */
+static void host_rec_arch(void *opaque, unsigned index, RmmRecArch *a)
+{
+    unsigned i;
+
+    memset(a, 0, sizeof(*a));
+    for (i = 0; i < 32; i++) {
+        memset(a->z[i], 0x10 * index + i, sizeof(a->z[i]));
+    }
+    for (i = 0; i < 16; i++) {
+        memset(a->p[i], 0x40 + index + i, sizeof(a->p[i]));
+        a->bvr[i] = 0x1000 * index + 4 * i;
+        a->bcr[i] = i | index << 8;
+        a->wvr[i] = 0x2000 * index + 8 * i;
+        a->wcr[i] = i | index << 12;
+    }
+    memset(a->ffr, 0x0f, sizeof(a->ffr));
+    a->mdscr_el1 = 0x8000 | index;
+}
+
+/* What the destination got of REC @index against host_rec_arch()'s. */
+static void assert_rec_arch(RmmRealm *r, unsigned index, const RmmRecArch *a)
+{
+    const RmiRealmParams *p = rmm_realm_params(r);
+    g_autofree RmmRecArch *want = g_new(RmmRecArch, 1);
+    unsigned i;
+
+    host_rec_arch(NULL, index, want);
+    g_assert_nonnull(a);
+    g_assert_cmphex(a->mdscr_el1, ==, want->mdscr_el1);
+    for (i = 0; i < 16; i++) {
+        g_assert_cmphex(a->bvr[i], ==, i <= p->num_bps ? want->bvr[i] : 0);
+        g_assert_cmphex(a->bcr[i], ==, i <= p->num_bps ? want->bcr[i] : 0);
+        g_assert_cmphex(a->wvr[i], ==, i <= p->num_wps ? want->wvr[i] : 0);
+        g_assert_cmphex(a->wcr[i], ==, i <= p->num_wps ? want->wcr[i] : 0);
+    }
+    /* This realm has no SVE: nothing of Z came. */
+    g_assert_cmpuint(a->z[5][0], ==, 0);
+}
+
 static void import_all(Realm *d, GPtrArray *st)
 {
     RmmMigImported out;
@@ -544,6 +591,10 @@ static void import_all(Realm *d, GPtrArray *st)
             g_assert_cmpuint(rmm_rec_index(out.rec), ==, nrec);
             g_assert_cmpuint(out.rec_ctx_len, ==, ctx_len[nrec]);
             g_assert_cmpmem(out.rec_ctx, out.rec_ctx_len, c, ctx_len[nrec]);
+            if (out.rec_arch) {
+                assert_rec_arch(d->r, nrec, out.rec_arch);
+                arch_imported++;
+            }
             d->rec[nrec++] = out.rec;
             g_free(c);
         } else {
@@ -824,7 +875,8 @@ static void migrate_out(Realm *s, GPtrArray *st, unsigned stop_after)
 {
     RmmHost h = {
         .r = s->r, .ram_base = ram_base, .ram_size = ram_size, .nr_ram = 2,
-        .rec_ctx = host_rec_ctx, .emit = host_emit, .opaque = st,
+        .rec_ctx = host_rec_ctx, .rec_arch = host_rec_arch,
+        .emit = host_emit, .opaque = st,
         .stop_after = stop_after, .lanes = driver_lanes,
     };
     RmeMigDriver *d = rmm_host_driver_new(&h);
@@ -909,7 +961,8 @@ static void test_first_send_cost(void)
     GPtrArray *st = stream_new();
     RmmHost h = {
         .ram_base = ram_base, .ram_size = ram_size, .nr_ram = 2,
-        .rec_ctx = host_rec_ctx, .emit = host_emit, .opaque = st,
+        .rec_ctx = host_rec_ctx, .rec_arch = host_rec_arch,
+        .emit = host_emit, .opaque = st,
         .data_wait_us = WAIT_US,
     };
     RmeMigDriver *d;
@@ -1060,7 +1113,8 @@ static void attested_move(Realm *s, Realm *d, GPtrArray *st)
     GPtrArray *out = stream_new();
     RmmHost h = {
         .r = s->r, .ram_base = ram_base, .ram_size = ram_size, .nr_ram = 2,
-        .rec_ctx = host_rec_ctx, .emit = host_emit, .opaque = out,
+        .rec_ctx = host_rec_ctx, .rec_arch = host_rec_arch,
+        .emit = host_emit, .opaque = out,
     };
     RmeMigDriver *drv = rmm_host_driver_new(&h);
     RmmMigImported imp;
@@ -1261,7 +1315,10 @@ static void test_round_trip(gconstpointer data)
     /* SHA-512: iterations cut short, as by a rate limit. */
     migrate_out(&s, st, algo == RMI_HASH_SHA512 ? 3 : 0);
 
+    arch_imported = 0;
     import_all(&d, st);
+    /* The host's driver sends each REC's architectural state. */
+    g_assert_cmpuint(arch_imported, ==, NRECS);
     g_assert_cmpint(rmm_mig_phase(d.r), ==, RMM_MIG_IN_IMPORTING);
     g_assert_cmpint(rmm_realm_state(d.r), ==, RMM_REALM_NEW);
     g_assert_false(rmm_rec_may_enter(d.rec[2]));

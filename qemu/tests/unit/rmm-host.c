@@ -161,15 +161,20 @@ static bool host_export_rec(void *opaque, unsigned index, RmiMigRecord *rec,
 {
     RmmHost *h = opaque;
     g_autofree uint8_t *ctx = g_malloc(RMM_MIG_REC_CTX_MAX);
+    g_autofree RmmRecArch *arch = NULL;
     size_t ctx_len = h->rec_ctx ? h->rec_ctx(h->opaque, index, ctx) : 0;
     size_t len = 0;
 
     if (index >= rmm_realm_num_recs(h->r)) {
         return host_rmi(h, RMI_ERROR_INPUT, "MIG_EXPORT_REC", NULL, err);
     }
-    return host_exported(h, rmm_mig_export_rec(rmm_realm_rec(h->r, index), ctx,
-                                            ctx_len, rec->buf,
-                                            RMM_MIG_RECORD_MAX, &len),
+    if (h->rec_arch) {
+        arch = g_new0(RmmRecArch, 1);
+        h->rec_arch(h->opaque, index, arch);
+    }
+    return host_exported(h, rmm_mig_export_rec_arch(
+                             rmm_realm_rec(h->r, index), ctx, ctx_len, arch,
+                             rec->buf, RMM_MIG_RECORD_MAX, &len),
                          "MIG_EXPORT_REC", rec, &len, err);
 }
 

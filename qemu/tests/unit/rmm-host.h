@@ -24,6 +24,8 @@ typedef struct RmmHost {
     unsigned nr_ram;
     /* The host's vCPU context of REC @index: its length, into @ctx. */
     size_t (*rec_ctx)(void *opaque, unsigned index, uint8_t *ctx);
+    /* Its architectural state, if the host has one (NULL: none). */
+    void (*rec_arch)(void *opaque, unsigned index, RmmRecArch *arch);
     /* A record the driver emitted. */
     void (*emit)(void *opaque, const uint8_t *buf, size_t len);
     void *opaque;
