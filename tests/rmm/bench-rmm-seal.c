@@ -76,6 +76,8 @@ static RmmRealm *realm_new(RmmPlatform *plat, const GString *policy,
     p.flags = RMI_REALM_FLAGS_MIG_ZERO;
     p.ipa_width = 40;
     p.hash_algo = RMI_HASH_SHA256;
+    p.num_bps = 1;
+    p.num_wps = 1;
     p.vmid = vmid;
     pki_policy_hash(policy, p.mig_policy);
     st = rmm_realm_create(plat, &p, &r);

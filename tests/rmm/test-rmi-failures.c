@@ -56,6 +56,8 @@ static void default_params(RmiRealmParams *p, uint16_t vmid)
     memset(p, 0, sizeof(*p));
     p->ipa_width = IPA_WIDTH;
     p->hash_algo = RMI_HASH_SHA256;
+    p->num_bps = 1;             /* two of each, the fewest a realm has */
+    p->num_wps = 1;
     p->vmid = vmid;
 }
 

@@ -49,8 +49,10 @@ static void realm_new_with(Realm *t, RmmPlatform *plat,
     static uint16_t vmid;
     RmiRealmParams p = {
         .ipa_width = 33, .hash_algo = RMI_HASH_SHA256, .vmid = ++vmid,
-        .flags = f->flags, .sve_vl = f->sve_vl, .num_bps = f->num_bps,
-        .num_wps = f->num_wps, .pmu_num_ctrs = f->pmu_num_ctrs,
+        .flags = f->flags, .sve_vl = f->sve_vl,
+        /* Two of each unless @f says (0 is reserved) */
+        .num_bps = f->num_bps ?: 1, .num_wps = f->num_wps ?: 1,
+        .pmu_num_ctrs = f->pmu_num_ctrs,
     };
     uint64_t top;
 

@@ -388,7 +388,13 @@ static void test_create_features(void)
     rp.num_bps = 5;
     rp.num_wps = 4;
     g_assert_cmpint(rmm_realm_create(p, &rp, &r), ==, RMI_ERROR_INPUT);
+    /* One breakpoint or watchpoint (0, a reserved value), as TF-RMM. */
+    rp.num_wps = 0;
+    g_assert_cmpint(rmm_realm_create(p, &rp, &r), ==, RMI_ERROR_INPUT);
     rp.num_wps = 3;
+    rp.num_bps = 0;
+    g_assert_cmpint(rmm_realm_create(p, &rp, &r), ==, RMI_ERROR_INPUT);
+    rp.num_bps = 5;
     rp.ipa_width = 41;
     g_assert_cmpint(rmm_realm_create(p, &rp, &r), ==, RMI_ERROR_INPUT);
     rp.ipa_width = 40;

@@ -104,6 +104,8 @@ static void env_setup(Env *e, gconstpointer data)
     e->algo = GPOINTER_TO_INT(data);
     e->params.ipa_width = IPA_WIDTH;
     e->params.hash_algo = e->algo;
+    e->params.num_bps = 1;
+    e->params.num_wps = 1;
     for (i = 0; i < RMM_RPV_SIZE; i++) {
         e->params.rpv[i] = 0x40 + i * 3;
     }

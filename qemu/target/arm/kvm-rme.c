@@ -106,53 +106,6 @@ static bool rme_kvm_rpv_zero(const RmiRealmParams *p)
 }
 
 /*
- * The realm's parameters, before it is populated: through the proposed
- * KVM_CAP_ARM_RMI_MIGRATION, or not at all (the series' own uapi has no
- * way to pass them: the kernel's defaults apply).
- */
-bool rme_kvm_realm_config(RmeGuest *g, const RmiRealmParams *p,
-                          Error **errp)
-{
-    RmeKvm *k = rme_kvm(g);
-    struct kvm_arm_rmi_realm_config c = {
-        .hash_algo = p->hash_algo,
-    };
-    struct kvm_enable_cap cap = {
-        .cap = KVM_CAP_ARM_RMI_MIGRATION,
-        .args[0] = (uintptr_t)&c,
-    };
-
-    if (!k->migration) {
-        if (g->policy_pem) {
-            error_setg(errp, "rme-guest: migration-policy is set but this "
-                       "host's KVM cannot migrate realms (no "
-                       "KVM_CAP_ARM_RMI_MIGRATION)");
-            return false;
-        }
-        if (!rme_kvm_rpv_zero(p)) {
-            error_setg(errp, "rme-guest: personalization-value needs "
-                       "KVM_CAP_ARM_RMI_MIGRATION, which this host's KVM "
-                       "does not have");
-            return false;
-        }
-        warn_report_once("rme-guest: this host's KVM chooses the realm's "
-                         "measurement algorithm");
-        return true;
-    }
-    memcpy(c.rpv, p->rpv, sizeof(c.rpv));
-    if (g->policy_pem) {
-        memcpy(c.policy_hash, p->mig_policy, sizeof(c.policy_hash));
-        c.flags |= KVM_ARM_RMI_REALM_CONFIG_MIGRATABLE;
-        if (p->flags & RMI_REALM_FLAGS_MIG_ZERO) {
-            c.flags |= KVM_ARM_RMI_REALM_CONFIG_MIG_ZERO;
-        }
-    }
-    return rme_kvm_call(k->vm_fd, KVM_ENABLE_CAP, &cap,
-                        "KVM_ENABLE_CAP(KVM_CAP_ARM_RMI_MIGRATION)",
-                        errp) == 0;
-}
-
-/*
  * ID_AA64DFR0_EL1 as a KVM register: KVM_REG_ARM64 | KVM_REG_SIZE_U64 |
  * KVM_REG_ARM64_SYSREG | op0 3, op1 0, CRn 0, CRm 5, op2 0 (spelt out:
  * the unit test builds this file on other hosts' headers).
@@ -200,6 +153,65 @@ static bool rme_kvm_debug_counts(RmeGuest *g, Error **errp)
 }
 
 /*
+ * The realm's parameters, before it is populated: through the proposed
+ * KVM_CAP_ARM_RMI_MIGRATION, or not at all (the series' own uapi has no
+ * way to pass them: the kernel's defaults apply).
+ */
+static bool rme_kvm_realm_config_cap(RmeGuest *g, const RmiRealmParams *p,
+                                     Error **errp)
+{
+    RmeKvm *k = rme_kvm(g);
+    struct kvm_arm_rmi_realm_config c = {
+        .hash_algo = p->hash_algo,
+    };
+    struct kvm_enable_cap cap = {
+        .cap = KVM_CAP_ARM_RMI_MIGRATION,
+        .args[0] = (uintptr_t)&c,
+    };
+
+    if (!k->migration) {
+        if (g->policy_pem) {
+            error_setg(errp, "rme-guest: migration-policy is set but this "
+                       "host's KVM cannot migrate realms (no "
+                       "KVM_CAP_ARM_RMI_MIGRATION)");
+            return false;
+        }
+        if (!rme_kvm_rpv_zero(p)) {
+            error_setg(errp, "rme-guest: personalization-value needs "
+                       "KVM_CAP_ARM_RMI_MIGRATION, which this host's KVM "
+                       "does not have");
+            return false;
+        }
+        warn_report_once("rme-guest: this host's KVM chooses the realm's "
+                         "measurement algorithm");
+        return true;
+    }
+    memcpy(c.rpv, p->rpv, sizeof(c.rpv));
+    if (g->policy_pem) {
+        memcpy(c.policy_hash, p->mig_policy, sizeof(c.policy_hash));
+        c.flags |= KVM_ARM_RMI_REALM_CONFIG_MIGRATABLE;
+        if (p->flags & RMI_REALM_FLAGS_MIG_ZERO) {
+            c.flags |= KVM_ARM_RMI_REALM_CONFIG_MIG_ZERO;
+        }
+    }
+    return rme_kvm_call(k->vm_fd, KVM_ENABLE_CAP, &cap,
+                        "KVM_ENABLE_CAP(KVM_CAP_ARM_RMI_MIGRATION)",
+                        errp) == 0;
+}
+
+/*
+ * The realm's parameters before the kernel creates it (at the first
+ * populate or run, or the import): the proposed capability's, then the
+ * vCPUs' breakpoint and watchpoint counts.
+ */
+bool rme_kvm_realm_config(RmeGuest *g, const RmiRealmParams *p,
+                          Error **errp)
+{
+    return rme_kvm_realm_config_cap(g, p, errp) &&
+           rme_kvm_debug_counts(g, errp);
+}
+
+/*
  * A realm lives as long as its KVM VM: it is built once, at the first
  * reset, and cannot be built again after a guest reset.
  */
@@ -213,7 +225,7 @@ static bool rme_kvm_realm_create(RmeGuest *g, const RmiRealmParams *p,
                    "start QEMU again");
         return false;
     }
-    return rme_kvm_realm_config(g, p, errp) && rme_kvm_debug_counts(g, errp);
+    return rme_kvm_realm_config(g, p, errp);
 }
 
 /*

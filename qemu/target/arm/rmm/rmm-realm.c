@@ -208,7 +208,9 @@ static bool rmm_realm_params_fit(const RmiRealmParams *params,
         params->pmu_num_ctrs != 0) {
         return false;
     }
-    return params->num_bps <= f->num_bps && params->num_wps <= f->num_wps;
+    /* At least two of each (a count minus one): 0 is reserved. */
+    return params->num_bps >= 1 && params->num_bps <= f->num_bps &&
+           params->num_wps >= 1 && params->num_wps <= f->num_wps;
 }
 
 RmiStatus rmm_realm_create(RmmPlatform *plat, const RmiRealmParams *params,
