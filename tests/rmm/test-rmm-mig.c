@@ -2637,55 +2637,51 @@ static void test_reject_params(void)
     Realm d;
     uint8_t *s1;
 
-    params_init(&p, RMI_HASH_SHA256, 203);
-    p.ipa_width = 34;
-    realm_new(&d, &p, false);
-    reject_into(d.r, key, ref, 0, "IMMUTABLE: ipa_width mismatch (the "
-                "destination's is 34)");
-    realm_free(&d);
+    /* What a REC's state depends on is named in the destination's terms. */
+    static const struct {
+        RmiHashAlgo algo;
+        uint32_t ipa_width;
+        uint64_t flags;
+        uint8_t sve_vl, num_bps, num_wps, pmu_num_ctrs;
+        bool rpv;
+        const char *what;
+    } cases[] = {
+        { RMI_HASH_SHA256, .ipa_width = 34,
+          .what = "ipa_width mismatch (the destination's is 34)" },
+        { RMI_HASH_SHA512,
+          .what = "hash_algo mismatch (the destination's is 1)" },
+        { RMI_HASH_SHA256, .num_bps = 4,
+          .what = "num_bps mismatch (the destination's is 4: 5 "
+                  "breakpoints)" },
+        { RMI_HASH_SHA256, .num_wps = 15,
+          .what = "num_wps mismatch (the destination's is 15: 16 "
+                  "watchpoints)" },
+        { RMI_HASH_SHA256, .flags = RMI_REALM_FLAGS_SVE, .sve_vl = 1,
+          .what = "sve_vl mismatch (the destination's is 1: 256-bit "
+                  "vectors)" },
+        { RMI_HASH_SHA256, .flags = RMI_REALM_FLAGS_PMU, .pmu_num_ctrs = 4,
+          .what = "pmu_num_ctrs mismatch (the destination's is 4: 4 event "
+                  "counters)" },
+        { RMI_HASH_SHA256, .rpv = true, .what = "rpv mismatch" },
+    };
+    unsigned c;
 
-    params_init(&p, RMI_HASH_SHA512, 203);
-    realm_new(&d, &p, false);
-    reject_into(d.r, key, ref, 0, "IMMUTABLE: hash_algo mismatch (the "
-                "destination's is 1)");
-    realm_free(&d);
+    for (c = 0; c < G_N_ELEMENTS(cases); c++) {
+        g_autofree char *what = g_strdup_printf("IMMUTABLE: %s",
+                                                cases[c].what);
 
-    params_init(&p, RMI_HASH_SHA256, 203);
-    p.num_bps = 4;
-    realm_new(&d, &p, false);
-    reject_into(d.r, key, ref, 0, "IMMUTABLE: num_bps mismatch (the "
-                "destination's is 4: 5 breakpoints)");
-    realm_free(&d);
-
-    params_init(&p, RMI_HASH_SHA256, 203);
-    p.num_wps = 15;
-    realm_new(&d, &p, false);
-    reject_into(d.r, key, ref, 0, "IMMUTABLE: num_wps mismatch (the "
-                "destination's is 15: 16 watchpoints)");
-    realm_free(&d);
-
-    /* A REC's state depends on these: named in the destination's terms. */
-    params_init(&p, RMI_HASH_SHA256, 203);
-    p.flags |= RMI_REALM_FLAGS_SVE;
-    p.sve_vl = 1;
-    realm_new(&d, &p, false);
-    reject_into(d.r, key, ref, 0, "IMMUTABLE: sve_vl mismatch (the "
-                "destination's is 1: 256-bit vectors)");
-    realm_free(&d);
-
-    params_init(&p, RMI_HASH_SHA256, 203);
-    p.flags |= RMI_REALM_FLAGS_PMU;
-    p.pmu_num_ctrs = 4;
-    realm_new(&d, &p, false);
-    reject_into(d.r, key, ref, 0, "IMMUTABLE: pmu_num_ctrs mismatch (the "
-                "destination's is 4: 4 event counters)");
-    realm_free(&d);
-
-    params_init(&p, RMI_HASH_SHA256, 203);
-    p.rpv[63] ^= 0x80;
-    realm_new(&d, &p, false);
-    reject_into(d.r, key, ref, 0, "IMMUTABLE: rpv mismatch");
-    realm_free(&d);
+        params_init(&p, cases[c].algo, 203);
+        p.ipa_width = cases[c].ipa_width ?: p.ipa_width;
+        p.flags |= cases[c].flags;
+        p.sve_vl = cases[c].sve_vl;
+        p.num_bps = cases[c].num_bps ?: p.num_bps;
+        p.num_wps = cases[c].num_wps ?: p.num_wps;
+        p.pmu_num_ctrs = cases[c].pmu_num_ctrs;
+        p.rpv[63] ^= cases[c].rpv ? 0x80 : 0;
+        realm_new(&d, &p, false);
+        reject_into(d.r, key, ref, 0, what);
+        realm_free(&d);
+    }
 
     /* RAM layout: one range smaller, missing, moved, or one more. */
     params_init(&p, RMI_HASH_SHA256, 203);
