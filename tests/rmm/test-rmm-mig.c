@@ -100,8 +100,10 @@ typedef struct Realm {
 static const uint64_t ram_base[2] = { RAM0, RAM1 };
 static const uint64_t ram_size[2] = { RAM0_SIZE, RAM1_SIZE };
 
-/* RmiRealmParams.flags of the realms params_init() makes. */
+/* RmiRealmParams.flags of the realms params_init() makes... */
 static uint64_t realm_flags;
+/* ...and, with RMI_REALM_FLAGS_SVE / _PMU, their vector length, counters. */
+static uint8_t realm_sve_vl, realm_pmu_ctrs;
 /*
  * How long migrate_out()'s reads of the dirty log wait after its first
  * round, as if for the vCPUs (0: they do not).
@@ -116,6 +118,8 @@ static void params_init(RmiRealmParams *p, RmiHashAlgo algo, uint16_t vmid)
 
     memset(p, 0, sizeof(*p));
     p->flags = realm_flags;
+    p->sve_vl = realm_flags & RMI_REALM_FLAGS_SVE ? realm_sve_vl : 0;
+    p->pmu_num_ctrs = realm_flags & RMI_REALM_FLAGS_PMU ? realm_pmu_ctrs : 0;
     p->ipa_width = IPA_WIDTH;
     p->hash_algo = algo;
     p->num_bps = 3;
@@ -544,6 +548,15 @@ static void host_rec_arch(void *opaque, unsigned index, RmmRecArch *a)
     }
     memset(a->ffr, 0x0f, sizeof(a->ffr));
     a->mdscr_el1 = 0x8000 | index;
+    /* What params_init() gives a realm with SVE or a PMU. */
+    a->zcr_el1 = realm_sve_vl;
+    a->pmcr_el0 = (uint64_t)realm_pmu_ctrs << 11 | 1;
+    a->pmcntenset = 1u << 31 | ((1u << realm_pmu_ctrs) - 1);
+    a->pmccntr = 1000000 + index;
+    for (i = 0; i < 31; i++) {
+        a->pmevcntr[i] = 1000 * index + i;
+        a->pmevtyper[i] = 0x11;
+    }
 }
 
 /* What the destination got of REC @index against host_rec_arch()'s. */
@@ -562,8 +575,27 @@ static void assert_rec_arch(RmmRealm *r, unsigned index, const RmmRecArch *a)
         g_assert_cmphex(a->wvr[i], ==, i <= p->num_wps ? want->wvr[i] : 0);
         g_assert_cmphex(a->wcr[i], ==, i <= p->num_wps ? want->wcr[i] : 0);
     }
-    /* This realm has no SVE: nothing of Z came. */
-    g_assert_cmpuint(a->z[5][0], ==, 0);
+    if (p->flags & RMI_REALM_FLAGS_SVE) {
+        size_t vl = (p->sve_vl + 1) * 16;
+
+        g_assert_cmpmem(a->z[31], vl, want->z[31], vl);
+        g_assert_cmpuint(a->z[31][vl], ==, 0);
+        g_assert_cmpmem(a->p[15], vl / 8, want->p[15], vl / 8);
+        g_assert_cmpmem(a->ffr, vl / 8, want->ffr, vl / 8);
+        g_assert_cmphex(a->zcr_el1, ==, want->zcr_el1);
+    } else {
+        /* No SVE: nothing of Z came. */
+        g_assert_cmpuint(a->z[5][0], ==, 0);
+    }
+    if (p->flags & RMI_REALM_FLAGS_PMU) {
+        g_assert_cmphex(a->pmcr_el0, ==, want->pmcr_el0);
+        g_assert_cmpuint(a->pmccntr, ==, want->pmccntr);
+        g_assert_cmpuint(a->pmevcntr[p->pmu_num_ctrs - 1], ==,
+                         want->pmevcntr[p->pmu_num_ctrs - 1]);
+        g_assert_cmpuint(a->pmevcntr[p->pmu_num_ctrs], ==, 0);
+    } else {
+        g_assert_cmphex(a->pmcr_el0, ==, 0);
+    }
 }
 
 static void import_all(Realm *d, GPtrArray *st)
@@ -2822,6 +2854,66 @@ static void test_rec_arch(void)
     g_assert_cmpuint(rmm_rec_arch_size(&p), ==, 8 + 3 * 16 + 2 * 16);
 }
 
+/*
+ * A realm with SVE (512 bits) and a PMU (4 counters) migrates with its
+ * RECs' architectural state at those sizes; a REC record whose state
+ * does not fit the realm is refused, sealed as well as it is.
+ */
+static void test_round_trip_features(void)
+{
+    GPtrArray *st = stream_new(), *bad;
+    RmmMigKeys k;
+    size_t pt_len, arch_len;
+    uint8_t *pt;
+    Realm s, d;
+    int rec0;
+
+    realm_flags = RMI_REALM_FLAGS_SVE | RMI_REALM_FLAGS_PMU;
+    realm_sve_vl = 3;
+    realm_pmu_ctrs = 4;
+    source_new(&s, RMI_HASH_SHA256, 61);
+    dest_new(&d, RMI_HASH_SHA256, 62);
+    migrate_out(&s, st, 0);
+    arch_imported = 0;
+    import_all(&d, st);
+    g_assert_cmpuint(arch_imported, ==, NRECS);
+    assert_same(&s, &d);
+    realm_free(&d);
+
+    /* ZCR_EL1 above the realm's length, a fifth counter enabled. */
+    stream_keys(st, &k);
+    rec0 = find(st, RMM_MIG_RT_REC, 0);
+    pt = open_pt(&k, st, rec0, &pt_len);
+    arch_len = rmm_rec_arch_size(rmm_realm_params(s.r));
+    g_assert_cmpuint(rmi_ld32(pt + MIG_REC_ARCH_LEN), ==, arch_len);
+    pt[pt_len - arch_len] = 4;
+    bad = prefix(st, rec0);
+    forge(bad, &k, RMM_MIG_RT_REC, pt, pt_len, 0, 0);
+    expect_reject(bad, rec0, "ZCR_EL1 beyond the realm's vector length "
+                  "(512 bits)");
+    g_ptr_array_unref(bad);
+    pt[pt_len - arch_len] = 3;
+    /* PMCNTENSET, after ZCR, Z, P, FFR and PMCR */
+    pt[pt_len - arch_len + 8 + 32 * 64 + 17 * 8 + 8] |= 1 << 4;
+    bad = prefix(st, rec0);
+    forge(bad, &k, RMM_MIG_RT_REC, pt, pt_len, 0, 0);
+    expect_reject(bad, rec0, "beyond the realm's 4 event counters");
+    g_ptr_array_unref(bad);
+    /* No state at all, for a realm with SVE and a PMU. */
+    rmi_st32(pt + MIG_REC_ARCH_LEN, 0);
+    bad = prefix(st, rec0);
+    forge(bad, &k, RMM_MIG_RT_REC, pt, pt_len - arch_len, 0, 0);
+    expect_reject(bad, rec0, "no architectural state for a realm with SVE "
+                  "or a PMU");
+    g_ptr_array_unref(bad);
+    g_free(pt);
+    rmm_mig_keys_wipe(&k);
+    realm_free(&s);
+    g_ptr_array_unref(st);
+    realm_flags = 0;
+    realm_sve_vl = realm_pmu_ctrs = 0;
+}
+
 /* Parameters the model cannot give a realm, forged in IMMUTABLE. */
 static void test_reject_params_forged(void)
 {
@@ -4996,6 +5088,7 @@ int main(int argc, char **argv)
     g_test_add_func("/rmm/mig/reject/params-forged",
                     test_reject_params_forged);
     g_test_add_func("/rmm/mig/rec-arch", test_rec_arch);
+    g_test_add_func("/rmm/mig/round-trip-features", test_round_trip_features);
     g_test_add_func("/rmm/mig/reject/truncated", test_reject_truncated);
     g_test_add_func("/rmm/mig/reject/header", test_reject_header);
     g_test_add_func("/rmm/mig/reject/order", test_reject_order);
